@@ -1,0 +1,181 @@
+//! Attachment metadata. The bytes live in the blob store under their SHA-256; the client's file
+//! name is only ever shown, never used as a path.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AttachmentId, TaskId, Timestamp, UserId, ValidationError};
+
+/// A file name as the uploader gave it: 1–255 characters, no path separators, no control
+/// characters, not `.` or `..`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct FileName(String);
+
+impl FileName {
+    pub fn parse(value: impl AsRef<str>) -> Result<Self, ValidationError> {
+        let value = value.as_ref().trim();
+        let err = |m: &str| Err(ValidationError::new("file_name", m));
+        let n = value.chars().count();
+        if n == 0 || n > 255 {
+            return err("must be 1 to 255 characters");
+        }
+        if value.chars().any(|c| c.is_control() || c == '/' || c == '\\') {
+            return err("must not contain path separators or control characters");
+        }
+        if value == "." || value == ".." {
+            return err("must be a file name");
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for FileName {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, ValidationError> {
+        Self::parse(value)
+    }
+}
+
+impl From<FileName> for String {
+    fn from(value: FileName) -> String {
+        value.0
+    }
+}
+
+/// A media type such as `image/png`, lower-cased, parameters dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MediaType(String);
+
+impl MediaType {
+    pub fn parse(value: impl AsRef<str>) -> Result<Self, ValidationError> {
+        let essence = value.as_ref().split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let token = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 127
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c))
+        };
+        match essence.split_once('/') {
+            Some((t, s)) if token(t) && token(s) => Ok(Self(essence)),
+            _ => Err(ValidationError::new(
+                "media_type",
+                "must be a media type like text/plain",
+            )),
+        }
+    }
+
+    pub fn octet_stream() -> Self {
+        Self("application/octet-stream".to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for MediaType {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, ValidationError> {
+        Self::parse(value)
+    }
+}
+
+impl From<MediaType> for String {
+    fn from(value: MediaType) -> String {
+        value.0
+    }
+}
+
+/// A lower-case hex SHA-256 digest: the only name a blob ever has.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Sha256Hex(String);
+
+impl Sha256Hex {
+    pub fn parse(value: impl AsRef<str>) -> Result<Self, ValidationError> {
+        let value = value.as_ref();
+        if value.len() == 64 && value.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(ValidationError::new(
+                "sha256",
+                "must be 64 lower-case hex digits",
+            ))
+        }
+    }
+
+    pub fn from_digest(bytes: &[u8]) -> Self {
+        Self(hex::encode(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Sha256Hex {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, ValidationError> {
+        Self::parse(value)
+    }
+}
+
+impl From<Sha256Hex> for String {
+    fn from(value: Sha256Hex) -> String {
+        value.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    pub task_id: TaskId,
+    pub file_name: FileName,
+    pub media_type: MediaType,
+    pub size_bytes: i64,
+    pub sha256: Sha256Hex,
+    pub uploaded_by: Option<UserId>,
+    pub created_at: Timestamp,
+    pub deleted_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub task_id: TaskId,
+    pub file_name: FileName,
+    pub media_type: MediaType,
+    pub size_bytes: i64,
+    pub sha256: Sha256Hex,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_never_become_paths() {
+        assert!(FileName::parse("report final.pdf").is_ok());
+        for bad in ["", "..", ".", "a/b", "..\\x", "a\0b", &"x".repeat(256)] {
+            assert!(FileName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn media_types() {
+        assert_eq!(MediaType::parse("Text/Plain; charset=utf-8").unwrap().as_str(), "text/plain");
+        assert!(MediaType::parse("nonsense").is_err());
+        assert!(MediaType::parse("a/b c").is_err());
+    }
+
+    #[test]
+    fn digests() {
+        assert!(Sha256Hex::parse("a".repeat(64)).is_ok());
+        assert!(Sha256Hex::parse("A".repeat(64)).is_err());
+        assert!(Sha256Hex::parse("../etc/passwd").is_err());
+    }
+}

@@ -1,0 +1,28 @@
+//! Typed row identifiers, so a task id can never be passed where a comment id is meant.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_type {
+    ($($name:ident),* $(,)?) => {$(
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+
+id_type!(
+    UserId,
+    TokenId,
+    ProjectId,
+    LabelId,
+    TaskId,
+    CommentId,
+    ActivityId,
+    AttachmentId
+);

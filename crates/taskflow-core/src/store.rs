@@ -1,0 +1,244 @@
+//! The store traits, split by aggregate so each stays small. Both backends implement all of them;
+//! the HTTP layer and the CLI hold an `Arc<dyn Store>` and never name a driver.
+//!
+//! Conventions shared by every implementation:
+//! - Reads of a single item return `NotFound` for items in the trash (or in a trashed project).
+//! - Every write that changes a project's content records activity in the same transaction.
+//! - Writes validate references (labels and assignees belong to the project, parents exist and
+//!   form no cycle) and return a typed error without changing anything.
+
+use async_trait::async_trait;
+
+use crate::activity::ActivityEntry;
+use crate::attachment::{Attachment, NewAttachment, Sha256Hex};
+use crate::comment::Comment;
+use crate::project::{
+    Label, LabelPatch, Member, NewLabel, NewProject, Project, ProjectKey, ProjectPatch, Role,
+};
+use crate::task::{NewTask, Page, Task, TaskKey, TaskMove, TaskPatch, TaskQuery};
+use crate::text::CommentBody;
+use crate::trash::{PurgeCounts, TrashItem, TrashRef};
+use crate::user::{ApiToken, NewToken, NewUser, TokenHash, User, UserPatch, Username};
+use crate::{
+    ActivityId, AttachmentId, CommentId, LabelId, ProjectId, StoreResult, TaskId, Timestamp,
+    TokenId, UserId,
+};
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Refuses a taken username with `Conflict`.
+    async fn create_user(&self, new: NewUser) -> StoreResult<User>;
+    async fn user(&self, id: UserId) -> StoreResult<User>;
+    async fn user_by_username(&self, username: &Username) -> StoreResult<User>;
+    /// All users, by username.
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User>;
+    async fn count_users(&self) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn create_token(&self, new: NewToken) -> StoreResult<ApiToken>;
+    /// A user's tokens, newest first.
+    async fn tokens(&self, user: UserId) -> StoreResult<Vec<ApiToken>>;
+    async fn revoke_token(&self, user: UserId, id: TokenId) -> StoreResult<()>;
+    /// The enabled user owning an unexpired token with this hash; records the time of use.
+    /// Unknown, expired and disabled all answer `NotFound`.
+    async fn authenticate_token(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<(User, ApiToken)>;
+}
+
+#[async_trait]
+pub trait ProjectStore: Send + Sync {
+    /// Creates the project with `actor` as its owner. Refuses a taken key with `Conflict`.
+    async fn create_project(&self, actor: UserId, new: NewProject) -> StoreResult<Project>;
+    async fn project(&self, id: ProjectId) -> StoreResult<Project>;
+    async fn project_by_key(&self, key: &ProjectKey) -> StoreResult<Project>;
+    /// Projects `member` belongs to (all projects when `None`), by key; archived ones only
+    /// when asked for.
+    async fn list_projects(
+        &self,
+        member: Option<UserId>,
+        include_archived: bool,
+    ) -> StoreResult<Vec<Project>>;
+    async fn update_project(
+        &self,
+        actor: UserId,
+        id: ProjectId,
+        patch: ProjectPatch,
+    ) -> StoreResult<Project>;
+    /// Moves the project (and so everything in it) to the trash.
+    async fn delete_project(&self, actor: UserId, id: ProjectId) -> StoreResult<()>;
+    /// Adds a member or changes their role. Demoting the last owner is a `Conflict`.
+    async fn set_member(
+        &self,
+        actor: UserId,
+        project: ProjectId,
+        user: UserId,
+        role: Role,
+    ) -> StoreResult<Member>;
+    /// Removing the last owner is a `Conflict`.
+    async fn remove_member(&self, actor: UserId, project: ProjectId, user: UserId)
+    -> StoreResult<()>;
+    /// Members by username.
+    async fn members(&self, project: ProjectId) -> StoreResult<Vec<Member>>;
+    async fn member_role(&self, project: ProjectId, user: UserId) -> StoreResult<Option<Role>>;
+}
+
+#[async_trait]
+pub trait LabelStore: Send + Sync {
+    /// Refuses a name already used in the project with `Conflict`.
+    async fn create_label(&self, project: ProjectId, new: NewLabel) -> StoreResult<Label>;
+    /// A project's labels, by name.
+    async fn labels(&self, project: ProjectId) -> StoreResult<Vec<Label>>;
+    async fn label(&self, id: LabelId) -> StoreResult<Label>;
+    async fn update_label(&self, id: LabelId, patch: LabelPatch) -> StoreResult<Label>;
+    /// Deletes the label and takes it off every task.
+    async fn delete_label(&self, id: LabelId) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait TaskStore: Send + Sync {
+    /// Creates a task with the next number in its project (gap-free under concurrency),
+    /// at the bottom of its status column.
+    async fn create_task(&self, actor: UserId, project: ProjectId, new: NewTask)
+    -> StoreResult<Task>;
+    async fn task(&self, id: TaskId) -> StoreResult<Task>;
+    async fn task_by_key(&self, key: &TaskKey) -> StoreResult<Task>;
+    /// Applies the patch if `expected_version` (when given) is current, else
+    /// `VersionMismatch` and nothing is written. A status change puts the task at the bottom
+    /// of its new column.
+    async fn update_task(
+        &self,
+        actor: UserId,
+        id: TaskId,
+        patch: TaskPatch,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Task>;
+    /// Moves a task on the board: into a status column, at a place relative to its neighbours.
+    async fn move_task(
+        &self,
+        actor: UserId,
+        id: TaskId,
+        to: TaskMove,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Task>;
+    /// Moves the task and its subtasks to the trash.
+    async fn delete_task(
+        &self,
+        actor: UserId,
+        id: TaskId,
+        expected_version: Option<i64>,
+    ) -> StoreResult<()>;
+    /// One keyset-paginated page of a project's tasks.
+    async fn list_tasks(&self, project: ProjectId, query: &TaskQuery) -> StoreResult<Page<Task>>;
+}
+
+#[async_trait]
+pub trait CommentStore: Send + Sync {
+    async fn add_comment(&self, actor: UserId, task: TaskId, body: CommentBody)
+    -> StoreResult<Comment>;
+    async fn comment(&self, id: CommentId) -> StoreResult<Comment>;
+    /// A task's comments, oldest first.
+    async fn comments(&self, task: TaskId) -> StoreResult<Vec<Comment>>;
+    async fn edit_comment(
+        &self,
+        actor: UserId,
+        id: CommentId,
+        body: CommentBody,
+    ) -> StoreResult<Comment>;
+    async fn delete_comment(&self, actor: UserId, id: CommentId) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait ActivityStore: Send + Sync {
+    /// A task's activity, newest first, strictly before `before` when given.
+    async fn task_activity(
+        &self,
+        task: TaskId,
+        before: Option<ActivityId>,
+        limit: u32,
+    ) -> StoreResult<Vec<ActivityEntry>>;
+    /// A project's activity (its tasks' included), newest first.
+    async fn project_activity(
+        &self,
+        project: ProjectId,
+        before: Option<ActivityId>,
+        limit: u32,
+    ) -> StoreResult<Vec<ActivityEntry>>;
+}
+
+#[async_trait]
+pub trait AttachmentStore: Send + Sync {
+    /// Records an attachment whose bytes are already durable in the blob store.
+    async fn add_attachment(&self, actor: UserId, new: NewAttachment) -> StoreResult<Attachment>;
+    async fn attachment(&self, id: AttachmentId) -> StoreResult<Attachment>;
+    /// A task's attachments, oldest first.
+    async fn attachments(&self, task: TaskId) -> StoreResult<Vec<Attachment>>;
+    async fn delete_attachment(&self, actor: UserId, id: AttachmentId) -> StoreResult<()>;
+    /// Every digest any attachment row refers to, trashed ones included: the blobs that must
+    /// be kept.
+    async fn referenced_blobs(&self) -> StoreResult<Vec<Sha256Hex>>;
+}
+
+#[async_trait]
+pub trait TrashStore: Send + Sync {
+    /// What is in the trash, newest first; one project's, or everything when `None`.
+    async fn trash(&self, project: Option<ProjectId>) -> StoreResult<Vec<TrashItem>>;
+    /// Takes an item out of the trash. A task or comment whose parent is still in the trash
+    /// cannot be restored on its own (`Conflict`).
+    async fn restore(&self, actor: UserId, item: TrashRef) -> StoreResult<()>;
+    /// Deletes a trashed item for good, with everything under it.
+    async fn purge(&self, actor: UserId, item: TrashRef) -> StoreResult<PurgeCounts>;
+    /// Purges everything trashed before `cutoff`.
+    async fn purge_trashed_before(&self, cutoff: Timestamp) -> StoreResult<PurgeCounts>;
+}
+
+/// Schema and connection management.
+#[async_trait]
+pub trait StoreAdmin: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Applies pending migrations; a no-op when up to date.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// The newest applied migration, `None` on an empty database.
+    async fn schema_version(&self) -> StoreResult<Option<i64>>;
+    /// The newest migration this build knows.
+    fn latest_schema_version(&self) -> i64;
+    /// A cheap round trip to the database.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Closes the connections, waiting for in-flight work.
+    async fn close(&self);
+}
+
+/// Everything a Taskflow installation keeps in its database.
+pub trait Store:
+    UserStore
+    + TokenStore
+    + ProjectStore
+    + LabelStore
+    + TaskStore
+    + CommentStore
+    + ActivityStore
+    + AttachmentStore
+    + TrashStore
+    + StoreAdmin
+{
+}
+
+impl<T> Store for T where
+    T: UserStore
+        + TokenStore
+        + ProjectStore
+        + LabelStore
+        + TaskStore
+        + CommentStore
+        + ActivityStore
+        + AttachmentStore
+        + TrashStore
+        + StoreAdmin
+{
+}

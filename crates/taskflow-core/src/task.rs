@@ -1,0 +1,582 @@
+//! Tasks: keys, status and board position, priority, subtasks, listing queries and cursors,
+//! and the field-by-field diff the activity log records.
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+use crate::project::ProjectKey;
+use crate::text::{Markdown, TaskTitle};
+use crate::{LabelId, ProjectId, Timestamp, TaskId, UserId, ValidationError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Todo,
+    InProgress,
+    Done,
+}
+
+impl Status {
+    pub const ALL: [Status; 3] = [Status::Todo, Status::InProgress, Status::Done];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Todo => "todo",
+            Status::InProgress => "in_progress",
+            Status::Done => "done",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        Status::ALL
+            .into_iter()
+            .find(|s| s.as_str() == value)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "status",
+                    format!("unknown status {value:?}; expected todo, in_progress or done"),
+                )
+            })
+    }
+}
+
+/// Stored as its rank (0–4) so sorting by priority is sorting by a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    #[default]
+    None,
+    Low,
+    Medium,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 5] = [
+        Priority::None,
+        Priority::Low,
+        Priority::Medium,
+        Priority::High,
+        Priority::Urgent,
+    ];
+
+    pub fn rank(self) -> i16 {
+        self as i16
+    }
+
+    pub fn from_rank(rank: i64) -> Result<Self, ValidationError> {
+        usize::try_from(rank)
+            .ok()
+            .and_then(|r| Priority::ALL.get(r).copied())
+            .ok_or_else(|| ValidationError::new("priority", format!("unknown rank {rank}")))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::None => "none",
+            Priority::Low => "low",
+            Priority::Medium => "medium",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        Priority::ALL
+            .into_iter()
+            .find(|p| p.as_str() == value)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "priority",
+                    format!("unknown priority {value:?}; expected none, low, medium, high or urgent"),
+                )
+            })
+    }
+}
+
+/// The human key of a task, `OPS-42`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TaskKey {
+    pub project: ProjectKey,
+    pub number: i64,
+}
+
+impl TaskKey {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        let err = || ValidationError::new("key", format!("{value:?} is not a task key like OPS-42"));
+        let (project, number) = value.rsplit_once('-').ok_or_else(err)?;
+        let project = ProjectKey::parse(project).map_err(|_| err())?;
+        let number: i64 = number.parse().map_err(|_| err())?;
+        if number < 1 || number.to_string().len() != value.len() - project.as_str().len() - 1 {
+            return Err(err());
+        }
+        Ok(Self { project, number })
+    }
+}
+
+impl std::fmt::Display for TaskKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.project, self.number)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Task {
+    pub id: TaskId,
+    pub project_id: ProjectId,
+    pub project_key: ProjectKey,
+    pub number: i64,
+    pub title: TaskTitle,
+    pub description: Markdown,
+    pub status: Status,
+    /// Order on the board within its status column, ascending.
+    pub position: i64,
+    pub priority: Priority,
+    pub due_date: Option<Date>,
+    /// Sorted by id.
+    pub assignees: Vec<UserId>,
+    /// Sorted by id.
+    pub labels: Vec<LabelId>,
+    pub parent_id: Option<TaskId>,
+    pub created_by: Option<UserId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Incremented by every change; the basis of ETags and `If-Match`.
+    pub version: i64,
+    pub deleted_at: Option<Timestamp>,
+}
+
+impl Task {
+    pub fn key(&self) -> TaskKey {
+        TaskKey {
+            project: self.project_key.clone(),
+            number: self.number,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub title: TaskTitle,
+    pub description: Markdown,
+    pub status: Status,
+    pub priority: Priority,
+    pub due_date: Option<Date>,
+    pub assignees: Vec<UserId>,
+    pub labels: Vec<LabelId>,
+    pub parent_id: Option<TaskId>,
+}
+
+impl NewTask {
+    pub fn titled(title: TaskTitle) -> Self {
+        Self {
+            title,
+            description: Markdown::default(),
+            status: Status::Todo,
+            priority: Priority::None,
+            due_date: None,
+            assignees: Vec::new(),
+            labels: Vec::new(),
+            parent_id: None,
+        }
+    }
+}
+
+/// A partial update; `None` leaves a field as it is. `Some(None)` clears an optional field.
+#[derive(Debug, Clone, Default)]
+pub struct TaskPatch {
+    pub title: Option<TaskTitle>,
+    pub description: Option<Markdown>,
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub due_date: Option<Option<Date>>,
+    pub assignees: Option<Vec<UserId>>,
+    pub labels: Option<Vec<LabelId>>,
+    pub parent_id: Option<Option<TaskId>>,
+}
+
+/// Where a moved task lands in its (possibly new) status column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    Top,
+    Bottom,
+    Before(TaskId),
+    After(TaskId),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct TaskMove {
+    pub status: Status,
+    pub placement: Placement,
+}
+
+/// Gap left between neighbours on the board, so most moves touch one row.
+pub const POSITION_STEP: i64 = 1 << 16;
+
+/// A position strictly between two neighbours, or `None` when they are adjacent and the column
+/// must be renumbered first.
+pub fn position_between(prev: Option<i64>, next: Option<i64>) -> Option<i64> {
+    match (prev, next) {
+        (None, None) => Some(0),
+        (Some(p), None) => p.checked_add(POSITION_STEP),
+        (None, Some(n)) => n.checked_sub(POSITION_STEP),
+        (Some(p), Some(n)) => {
+            let mid = p + (n - p) / 2;
+            (mid > p && mid < n).then_some(mid)
+        }
+    }
+}
+
+/// One changed field, as the activity log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: &'static str,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> Option<String> {
+    (!items.is_empty()).then(|| {
+        items
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    })
+}
+
+/// Applies a patch to a task, returning the changed task (not yet versioned or timestamped)
+/// and what changed. Fields set to their current value are not changes.
+pub fn apply_patch(current: &Task, patch: &TaskPatch) -> (Task, Vec<FieldChange>) {
+    let mut next = current.clone();
+    let mut changes = Vec::new();
+    let mut record = |field, old: Option<String>, new: Option<String>| {
+        if old != new {
+            changes.push(FieldChange { field, old, new });
+        }
+    };
+    if let Some(title) = &patch.title {
+        record(
+            "title",
+            Some(current.title.to_string()),
+            Some(title.to_string()),
+        );
+        next.title = title.clone();
+    }
+    if let Some(description) = &patch.description {
+        record(
+            "description",
+            Some(current.description.to_string()),
+            Some(description.to_string()),
+        );
+        next.description = description.clone();
+    }
+    if let Some(status) = patch.status {
+        record(
+            "status",
+            Some(current.status.as_str().into()),
+            Some(status.as_str().into()),
+        );
+        next.status = status;
+    }
+    if let Some(priority) = patch.priority {
+        record(
+            "priority",
+            Some(current.priority.as_str().into()),
+            Some(priority.as_str().into()),
+        );
+        next.priority = priority;
+    }
+    if let Some(due) = patch.due_date {
+        record(
+            "due_date",
+            current.due_date.map(|d| d.to_string()),
+            due.map(|d| d.to_string()),
+        );
+        next.due_date = due;
+    }
+    if let Some(assignees) = &patch.assignees {
+        let mut assignees = assignees.clone();
+        assignees.sort();
+        assignees.dedup();
+        record("assignees", list(&current.assignees), list(&assignees));
+        next.assignees = assignees;
+    }
+    if let Some(labels) = &patch.labels {
+        let mut labels = labels.clone();
+        labels.sort();
+        labels.dedup();
+        record("labels", list(&current.labels), list(&labels));
+        next.labels = labels;
+    }
+    if let Some(parent) = patch.parent_id {
+        record(
+            "parent",
+            current.parent_id.map(|p| p.to_string()),
+            parent.map(|p| p.to_string()),
+        );
+        next.parent_id = parent;
+    }
+    (next, changes)
+}
+
+/// Full-text search terms: runs of letters and digits, lower-cased. Every term must match the
+/// start of a word in the title or description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchText(Vec<String>);
+
+impl SearchText {
+    pub const MAX_TERMS: usize = 16;
+
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        let terms: Vec<String> = value
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .map(|t| t.chars().take(64).collect::<String>().to_lowercase())
+            .collect();
+        if terms.is_empty() {
+            return Err(ValidationError::new(
+                "q",
+                "search text must contain a letter or digit",
+            ));
+        }
+        if terms.len() > Self::MAX_TERMS {
+            return Err(ValidationError::new(
+                "q",
+                format!("at most {} search terms", Self::MAX_TERMS),
+            ));
+        }
+        Ok(Self(terms))
+    }
+
+    /// Each term contains only letters and digits, so it is safe to quote into a query syntax.
+    pub fn terms(&self) -> &[String] {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParentFilter {
+    /// Only tasks without a parent.
+    TopLevel,
+    /// Only direct subtasks of this task.
+    Of(TaskId),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    /// Any of these statuses; empty means all.
+    pub statuses: Vec<Status>,
+    pub assignee: Option<UserId>,
+    pub label: Option<LabelId>,
+    /// Due strictly before this date (tasks without a due date are excluded).
+    pub due_before: Option<Date>,
+    /// Due strictly after this date (tasks without a due date are excluded).
+    pub due_after: Option<Date>,
+    pub parent: Option<ParentFilter>,
+    pub text: Option<SearchText>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskSort {
+    /// Board order: position ascending.
+    #[default]
+    Position,
+    /// Earliest due first; tasks without a due date last.
+    DueDate,
+    /// Most urgent first.
+    Priority,
+    /// Most recently updated first.
+    Updated,
+}
+
+impl TaskSort {
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        match value {
+            "position" => Ok(Self::Position),
+            "due_date" => Ok(Self::DueDate),
+            "priority" => Ok(Self::Priority),
+            "updated" => Ok(Self::Updated),
+            other => Err(ValidationError::new(
+                "sort",
+                format!("unknown sort {other:?}; expected position, due_date, priority or updated"),
+            )),
+        }
+    }
+}
+
+/// The sort key of the last task on a page; the next page starts strictly after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorKey {
+    Position(i64),
+    DueDate(Option<Date>),
+    Priority(Priority),
+    Updated(Timestamp),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub key: CursorKey,
+    pub id: TaskId,
+}
+
+impl Cursor {
+    pub fn after(sort: TaskSort, task: &Task) -> Self {
+        let key = match sort {
+            TaskSort::Position => CursorKey::Position(task.position),
+            TaskSort::DueDate => CursorKey::DueDate(task.due_date),
+            TaskSort::Priority => CursorKey::Priority(task.priority),
+            TaskSort::Updated => CursorKey::Updated(task.updated_at),
+        };
+        Self { key, id: task.id }
+    }
+
+    /// An opaque, URL-safe token.
+    pub fn encode(&self) -> String {
+        let key = match self.key {
+            CursorKey::Position(p) => format!("p.{p}"),
+            CursorKey::DueDate(Some(d)) => format!("d.{}", d.to_julian_day()),
+            CursorKey::DueDate(None) => "d.none".to_owned(),
+            CursorKey::Priority(p) => format!("r.{}", p.rank()),
+            CursorKey::Updated(t) => format!("u.{}", t.unix_micros()),
+        };
+        format!("{key}.{}", self.id.0)
+    }
+
+    /// Decodes a cursor, which must have been made for the same sort.
+    pub fn decode(value: &str, sort: TaskSort) -> Result<Self, ValidationError> {
+        let err = || ValidationError::new("cursor", "is not a cursor from this listing");
+        let mut parts = value.split('.');
+        let (Some(kind), Some(key), Some(id), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(err());
+        };
+        let id = TaskId(id.parse().map_err(|_| err())?);
+        let key = match (kind, sort) {
+            ("p", TaskSort::Position) => CursorKey::Position(key.parse().map_err(|_| err())?),
+            ("d", TaskSort::DueDate) if key == "none" => CursorKey::DueDate(None),
+            ("d", TaskSort::DueDate) => {
+                let day: i32 = key.parse().map_err(|_| err())?;
+                CursorKey::DueDate(Some(Date::from_julian_day(day).map_err(|_| err())?))
+            }
+            ("r", TaskSort::Priority) => {
+                CursorKey::Priority(Priority::from_rank(key.parse().map_err(|_| err())?).map_err(|_| err())?)
+            }
+            ("u", TaskSort::Updated) => {
+                CursorKey::Updated(Timestamp::from_unix_micros(key.parse().map_err(|_| err())?))
+            }
+            _ => return Err(err()),
+        };
+        Ok(Self { key, id })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskQuery {
+    pub filter: TaskFilter,
+    pub sort: TaskSort,
+    /// Page size, 1 to `MAX_LIMIT`.
+    pub limit: u32,
+    pub after: Option<Cursor>,
+}
+
+impl TaskQuery {
+    pub const DEFAULT_LIMIT: u32 = 50;
+    pub const MAX_LIMIT: u32 = 200;
+
+    pub fn new(sort: TaskSort) -> Self {
+        Self {
+            filter: TaskFilter::default(),
+            sort,
+            limit: Self::DEFAULT_LIMIT,
+            after: None,
+        }
+    }
+
+    pub fn check_limit(limit: u32) -> Result<u32, ValidationError> {
+        if (1..=Self::MAX_LIMIT).contains(&limit) {
+            Ok(limit)
+        } else {
+            Err(ValidationError::new(
+                "limit",
+                format!("must be between 1 and {}", Self::MAX_LIMIT),
+            ))
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Present when there may be more items; pass it back as `after`.
+    pub next: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn task_keys_parse() {
+        let key = TaskKey::parse("OPS-42").unwrap();
+        assert_eq!((key.project.as_str(), key.number), ("OPS", 42));
+        assert_eq!(key.to_string(), "OPS-42");
+        for bad in ["OPS", "OPS-", "OPS-0", "OPS-+4", "ops-1", "OPS-01", "-1"] {
+            assert!(TaskKey::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn positions_between_neighbours() {
+        assert_eq!(position_between(None, None), Some(0));
+        assert_eq!(position_between(Some(10), None), Some(10 + POSITION_STEP));
+        assert_eq!(position_between(Some(10), Some(20)), Some(15));
+        assert_eq!(position_between(Some(10), Some(11)), None);
+    }
+
+    #[test]
+    fn search_text_keeps_only_words() {
+        let q = SearchText::parse("  Deploy, the DB!  ").unwrap();
+        assert_eq!(q.terms(), ["deploy", "the", "db"]);
+        assert!(SearchText::parse("*\" OR 1").unwrap().terms() == ["or", "1"]);
+        assert!(SearchText::parse("!!!").is_err());
+    }
+
+    fn sort_strategy() -> impl Strategy<Value = TaskSort> {
+        prop_oneof![
+            Just(TaskSort::Position),
+            Just(TaskSort::DueDate),
+            Just(TaskSort::Priority),
+            Just(TaskSort::Updated)
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn cursors_round_trip(sort in sort_strategy(), n in any::<i64>(), id in 1i64..i64::MAX, day in 2_400_000i32..2_500_000, has_due in any::<bool>()) {
+            let key = match sort {
+                TaskSort::Position => CursorKey::Position(n),
+                TaskSort::DueDate => CursorKey::DueDate(has_due.then(|| Date::from_julian_day(day).unwrap())),
+                TaskSort::Priority => CursorKey::Priority(Priority::ALL[(n.unsigned_abs() % 5) as usize]),
+                TaskSort::Updated => CursorKey::Updated(Timestamp::from_unix_micros(n / 1_000_000)),
+            };
+            let cursor = Cursor { key, id: TaskId(id) };
+            prop_assert_eq!(Cursor::decode(&cursor.encode(), sort).unwrap(), cursor);
+        }
+
+        #[test]
+        fn garbage_cursors_are_refused_not_panicking(s in "\\PC{0,40}", sort in sort_strategy()) {
+            let _ = Cursor::decode(&s, sort);
+        }
+    }
+
+    #[test]
+    fn cursor_for_another_sort_is_refused() {
+        let c = Cursor { key: CursorKey::Position(5), id: TaskId(1) }.encode();
+        assert_eq!(Cursor::decode(&c, TaskSort::Updated).unwrap_err().field, "cursor");
+    }
+}

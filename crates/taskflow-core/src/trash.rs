@@ -1,0 +1,38 @@
+//! The trash: deleted projects, tasks, comments and attachments, restorable until purged.
+
+use serde::Serialize;
+
+use crate::{AttachmentId, CommentId, ProjectId, TaskId, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum TrashRef {
+    Project(ProjectId),
+    Task(TaskId),
+    Comment(CommentId),
+    Attachment(AttachmentId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrashItem {
+    pub item: TrashRef,
+    pub project_id: ProjectId,
+    /// What a person would recognise it by: project key, task key and title, a comment's start…
+    pub summary: String,
+    pub deleted_at: Timestamp,
+}
+
+/// How many rows a purge removed, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct PurgeCounts {
+    pub projects: u64,
+    pub tasks: u64,
+    pub comments: u64,
+    pub attachments: u64,
+}
+
+impl PurgeCounts {
+    pub fn total(&self) -> u64 {
+        self.projects + self.tasks + self.comments + self.attachments
+    }
+}

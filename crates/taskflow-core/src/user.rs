@@ -1,0 +1,296 @@
+//! Users, passwords (argon2id) and API tokens (stored as SHA-256 hashes).
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
+use password_hash::rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::text::{DisplayName, TokenName};
+use crate::{Timestamp, TokenId, UserId, ValidationError};
+
+/// A login name: 2–32 characters, lower-case ASCII letters, digits, `.`, `_` and `-`, starting
+/// with a letter. Input is lower-cased, so `Alice` and `alice` are the same user.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(value: impl AsRef<str>) -> Result<Self, ValidationError> {
+        let value = value.as_ref().trim().to_ascii_lowercase();
+        let err = |m: &str| Err(ValidationError::new("username", m));
+        if !(2..=32).contains(&value.len()) {
+            return err("must be 2 to 32 characters");
+        }
+        if !value.starts_with(|c: char| c.is_ascii_lowercase()) {
+            return err("must start with a letter");
+        }
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        {
+            return err("may contain only letters, digits, '.', '_' and '-'");
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Username {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, ValidationError> {
+        Self::parse(value)
+    }
+}
+
+impl From<Username> for String {
+    fn from(value: Username) -> String {
+        value.0
+    }
+}
+
+impl std::fmt::Display for Username {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A plaintext password on its way to being hashed or checked. Never printed.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_CHARS: usize = 8;
+    pub const MAX_CHARS: usize = 1024;
+
+    pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
+        let value = value.into();
+        let n = value.chars().count();
+        if n < Self::MIN_CHARS {
+            return Err(ValidationError::new(
+                "password",
+                format!("must be at least {} characters", Self::MIN_CHARS),
+            ));
+        }
+        if n > Self::MAX_CHARS {
+            return Err(ValidationError::new(
+                "password",
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    /// A random 24-character password for first runs and `user create` without one.
+    pub fn generate() -> Self {
+        Self(random_base62(24))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Hashes with argon2id and a fresh random salt.
+    pub fn hash(&self) -> PasswordHash {
+        let salt = SaltString::generate(&mut OsRng);
+        let hash = argon2::Argon2::default()
+            .hash_password(self.0.as_bytes(), &salt)
+            .expect("argon2 with default parameters cannot fail on a bounded password");
+        PasswordHash(hash.to_string())
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// An argon2id PHC string as stored in the database.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// Wraps a stored PHC string read back from the database.
+    pub fn from_stored(phc: String) -> Self {
+        Self(phc)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Constant-time check of a candidate password.
+    pub fn verify(&self, candidate: &str) -> bool {
+        let Ok(parsed) = argon2::password_hash::PasswordHash::new(&self.0) else {
+            return false;
+        };
+        argon2::Argon2::default()
+            .verify_password(candidate.as_bytes(), &parsed)
+            .is_ok()
+    }
+}
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub username: Username,
+    pub display_name: DisplayName,
+    #[serde(skip)]
+    pub password_hash: PasswordHash,
+    pub is_admin: bool,
+    pub is_disabled: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: Username,
+    pub display_name: DisplayName,
+    pub password_hash: PasswordHash,
+    pub is_admin: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub display_name: Option<DisplayName>,
+    pub password_hash: Option<PasswordHash>,
+    pub is_admin: Option<bool>,
+    pub is_disabled: Option<bool>,
+}
+
+/// The secret part of an API token, shown to its owner once: `tf_` and 40 base62 characters.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenSecret(String);
+
+impl TokenSecret {
+    pub const PREFIX: &'static str = "tf_";
+
+    pub fn generate() -> Self {
+        Self(format!("{}{}", Self::PREFIX, random_base62(40)))
+    }
+
+    /// Accepts a token presented by a client; anything not shaped like a token is refused
+    /// before it reaches the database.
+    pub fn parse(value: &str) -> Option<Self> {
+        let rest = value.strip_prefix(Self::PREFIX)?;
+        (rest.len() == 40 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+            .then(|| Self(value.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Tokens carry 238 bits of entropy, so a fast hash is enough to keep them safe at rest.
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(hex::encode(Sha256::digest(self.0.as_bytes())))
+    }
+}
+
+impl std::fmt::Debug for TokenSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenSecret(<redacted>)")
+    }
+}
+
+/// The hex SHA-256 of a token secret, the only form stored.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    pub fn from_stored(hex: String) -> Self {
+        Self(hex)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub name: TokenName,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub user_id: UserId,
+    pub name: TokenName,
+    pub hash: TokenHash,
+    pub expires_at: Option<Timestamp>,
+}
+
+fn random_base62(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        let mut buf = [0u8; 64];
+        OsRng.fill_bytes(&mut buf);
+        // Rejection sampling keeps every character equally likely.
+        for b in buf {
+            if (b as usize) < ALPHABET.len() * 4 && out.len() < len {
+                out.push(ALPHABET[b as usize % ALPHABET.len()] as char);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn usernames_are_normalised_and_checked() {
+        assert_eq!(Username::parse(" Alice ").unwrap().as_str(), "alice");
+        for bad in ["a", "1abc", "al ice", "ali/ce", &"a".repeat(33), "élodie"] {
+            assert!(Username::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let pw = Password::parse("correct horse").unwrap();
+        let hash = pw.hash();
+        assert!(hash.as_str().starts_with("$argon2id$"));
+        assert!(hash.verify("correct horse"));
+        assert!(!hash.verify("wrong horse"));
+        assert_ne!(pw.hash(), hash, "salts must differ");
+        assert!(!format!("{pw:?}{hash:?}").contains("horse"));
+    }
+
+    #[test]
+    fn token_secrets_parse_and_hash() {
+        let secret = TokenSecret::generate();
+        assert_eq!(TokenSecret::parse(secret.expose()), Some(secret.clone()));
+        assert_eq!(secret.hash().as_str().len(), 64);
+        assert!(TokenSecret::parse("tf_short").is_none());
+        assert!(!format!("{secret:?}").contains(secret.expose()));
+    }
+
+    proptest! {
+        #[test]
+        fn parsed_usernames_are_canonical(s in "[A-Za-z0-9._ -]{0,40}") {
+            if let Ok(name) = Username::parse(&s) {
+                prop_assert_eq!(Username::parse(name.as_str()).unwrap(), name.clone());
+                prop_assert!(name.as_str().len() >= 2 && name.as_str().len() <= 32);
+            }
+        }
+    }
+}
