@@ -386,7 +386,7 @@ pub enum TaskSort {
     Position,
     /// Earliest due first; tasks without a due date last.
     DueDate,
-    /// Most urgent first.
+    /// Most urgent first; among equals, newest first.
     Priority,
     /// Most recently updated first.
     Updated,

@@ -1,0 +1,77 @@
+use async_trait::async_trait;
+use sqlx::PgConnection;
+use taskflow_core::activity::{ActivityEntry, NewActivity};
+use taskflow_core::store::ActivityStore;
+use taskflow_core::*;
+
+use crate::rows::{ActivityRow, convert};
+use crate::{PgStore, db};
+
+const ACTIVITY_COLUMNS: &str =
+    "id, project_id, task_id, actor_id, at, kind, field, old_value, new_value";
+
+/// Writes an activity entry inside the caller's transaction.
+pub(crate) async fn record(
+    conn: &mut PgConnection,
+    actor: Option<UserId>,
+    at: Timestamp,
+    entry: NewActivity,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO activity (project_id, task_id, actor_id, at, kind, field, old_value, new_value) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(entry.project_id.0)
+    .bind(entry.task_id.map(|t| t.0))
+    .bind(actor.map(|a| a.0))
+    .bind(at.datetime())
+    .bind(entry.kind.as_str())
+    .bind(entry.field)
+    .bind(entry.old_value)
+    .bind(entry.new_value)
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+#[async_trait]
+impl ActivityStore for PgStore {
+    async fn task_activity(
+        &self,
+        task: TaskId,
+        before: Option<ActivityId>,
+        limit: u32,
+    ) -> StoreResult<Vec<ActivityEntry>> {
+        let rows: Vec<ActivityRow> = sqlx::query_as(&format!(
+            "SELECT {ACTIVITY_COLUMNS} FROM activity WHERE task_id = $1 AND ($2::bigint IS NULL OR id < $2) \
+             ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(task.0)
+        .bind(before.map(|b| b.0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        convert(rows)
+    }
+
+    async fn project_activity(
+        &self,
+        project: ProjectId,
+        before: Option<ActivityId>,
+        limit: u32,
+    ) -> StoreResult<Vec<ActivityEntry>> {
+        let rows: Vec<ActivityRow> = sqlx::query_as(&format!(
+            "SELECT {ACTIVITY_COLUMNS} FROM activity WHERE project_id = $1 AND ($2::bigint IS NULL OR id < $2) \
+             ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(project.0)
+        .bind(before.map(|b| b.0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        convert(rows)
+    }
+}

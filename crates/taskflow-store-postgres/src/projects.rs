@@ -1,0 +1,426 @@
+use async_trait::async_trait;
+use sqlx::PgConnection;
+use taskflow_core::activity::{ActivityKind, NewActivity};
+use taskflow_core::project::*;
+use taskflow_core::store::{LabelStore, ProjectStore};
+use taskflow_core::*;
+
+use crate::activity::record;
+use crate::rows::{LabelRow, MemberRow, ProjectRow, convert};
+use crate::{PgStore, db, is_unique_violation};
+
+const PROJECT_COLUMNS: &str =
+    "id, key, name, description, archived, created_at, updated_at, deleted_at";
+const LABEL_COLUMNS: &str = "id, project_id, name, colour";
+
+/// Locks a live (not trashed) project row for the rest of the transaction.
+pub(crate) async fn lock_live_project(conn: &mut PgConnection, id: ProjectId) -> StoreResult<()> {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM projects WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+    )
+    .bind(id.0)
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?
+    .map(|_| ())
+    .ok_or(StoreError::not_found("project"))
+}
+
+async fn owner_count(conn: &mut PgConnection, project: ProjectId) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM project_members WHERE project_id = $1 AND role = 'owner'",
+    )
+    .bind(project.0)
+    .fetch_one(conn)
+    .await
+    .map_err(db)
+}
+
+async fn current_role(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    user: UserId,
+) -> StoreResult<Option<Role>> {
+    let role: Option<String> = sqlx::query_scalar(
+        "SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2",
+    )
+    .bind(project.0)
+    .bind(user.0)
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?;
+    role.map(|r| Role::parse(&r).map_err(crate::rows::corrupt))
+        .transpose()
+}
+
+fn last_owner() -> StoreError {
+    StoreError::Conflict("a project must keep at least one owner".to_owned())
+}
+
+#[async_trait]
+impl ProjectStore for PgStore {
+    async fn create_project(&self, actor: UserId, new: NewProject) -> StoreResult<Project> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let row: ProjectRow = sqlx::query_as(&format!(
+            "INSERT INTO projects (key, name, description, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $4) RETURNING {PROJECT_COLUMNS}"
+        ))
+        .bind(new.key.as_str())
+        .bind(new.name.as_str())
+        .bind(new.description.as_str())
+        .bind(now.datetime())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(format!("project key '{}' is already taken", new.key))
+            } else {
+                db(e)
+            }
+        })?;
+        let project: Project = row.try_into()?;
+        let added = sqlx::query(
+            "INSERT INTO project_members (project_id, user_id, role, added_at) \
+             SELECT $1, id, 'owner', $3 FROM users WHERE id = $2",
+        )
+        .bind(project.id.0)
+        .bind(actor.0)
+        .bind(now.datetime())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if added.rows_affected() == 0 {
+            return Err(StoreError::not_found("user"));
+        }
+        record(
+            &mut tx,
+            Some(actor),
+            now,
+            NewActivity::new(project.id, None, ActivityKind::ProjectCreated)
+                .change(None, Some(project.key.to_string())),
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(project)
+    }
+
+    async fn project(&self, id: ProjectId) -> StoreResult<Project> {
+        sqlx::query_as::<_, ProjectRow>(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1 AND deleted_at IS NULL"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::not_found("project"))?
+        .try_into()
+    }
+
+    async fn project_by_key(&self, key: &ProjectKey) -> StoreResult<Project> {
+        sqlx::query_as::<_, ProjectRow>(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE key = $1 AND deleted_at IS NULL"
+        ))
+        .bind(key.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::not_found("project"))?
+        .try_into()
+    }
+
+    async fn list_projects(
+        &self,
+        member: Option<UserId>,
+        include_archived: bool,
+    ) -> StoreResult<Vec<Project>> {
+        let rows: Vec<ProjectRow> = sqlx::query_as(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects p WHERE deleted_at IS NULL \
+               AND ($1 OR NOT archived) \
+               AND ($2::bigint IS NULL OR EXISTS \
+                    (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = $2)) \
+             ORDER BY key"
+        ))
+        .bind(include_archived)
+        .bind(member.map(|m| m.0))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        convert(rows)
+    }
+
+    async fn update_project(
+        &self,
+        actor: UserId,
+        id: ProjectId,
+        patch: ProjectPatch,
+    ) -> StoreResult<Project> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let current: Project = sqlx::query_as::<_, ProjectRow>(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::not_found("project"))?
+        .try_into()?;
+        let mut changes = Vec::new();
+        if let Some(name) = &patch.name {
+            changes.push(("name", current.name.to_string(), name.to_string()));
+        }
+        if let Some(description) = &patch.description {
+            changes.push((
+                "description",
+                current.description.to_string(),
+                description.to_string(),
+            ));
+        }
+        if let Some(archived) = patch.archived {
+            changes.push(("archived", current.archived.to_string(), archived.to_string()));
+        }
+        changes.retain(|(_, old, new)| old != new);
+        if changes.is_empty() {
+            return Ok(current);
+        }
+        let row: ProjectRow = sqlx::query_as(&format!(
+            "UPDATE projects SET name = COALESCE($2, name), description = COALESCE($3, description), \
+               archived = COALESCE($4, archived), updated_at = $5 \
+             WHERE id = $1 RETURNING {PROJECT_COLUMNS}"
+        ))
+        .bind(id.0)
+        .bind(patch.name.as_ref().map(|n| n.as_str()))
+        .bind(patch.description.as_ref().map(|d| d.as_str()))
+        .bind(patch.archived)
+        .bind(now.datetime())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        for (field, old, new) in changes {
+            record(
+                &mut tx,
+                Some(actor),
+                now,
+                NewActivity::new(id, None, ActivityKind::ProjectUpdated)
+                    .field(field)
+                    .change(Some(old), Some(new)),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db)?;
+        row.try_into()
+    }
+
+    async fn delete_project(&self, actor: UserId, id: ProjectId) -> StoreResult<()> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let done = sqlx::query(
+            "UPDATE projects SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id.0)
+        .bind(now.datetime())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("project"));
+        }
+        record(
+            &mut tx,
+            Some(actor),
+            now,
+            NewActivity::new(id, None, ActivityKind::Trashed).field("project"),
+        )
+        .await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn set_member(
+        &self,
+        actor: UserId,
+        project: ProjectId,
+        user: UserId,
+        role: Role,
+    ) -> StoreResult<Member> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        lock_live_project(&mut tx, project).await?;
+        let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+            .bind(user.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::not_found("user"))?;
+        let old = current_role(&mut tx, project, user).await?;
+        if old == Some(Role::Owner) && role != Role::Owner && owner_count(&mut tx, project).await? <= 1
+        {
+            return Err(last_owner());
+        }
+        let row: MemberRow = sqlx::query_as(
+            "INSERT INTO project_members (project_id, user_id, role, added_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (project_id, user_id) DO UPDATE SET role = EXCLUDED.role \
+             RETURNING project_id, user_id, $5::text AS username, role, added_at",
+        )
+        .bind(project.0)
+        .bind(user.0)
+        .bind(role.as_str())
+        .bind(now.datetime())
+        .bind(&username)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        if old != Some(role) {
+            record(
+                &mut tx,
+                Some(actor),
+                now,
+                NewActivity::new(project, None, ActivityKind::MemberChanged)
+                    .field(format!("member:{username}"))
+                    .change(old.map(|r| r.as_str().into()), Some(role.as_str().into())),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db)?;
+        row.try_into()
+    }
+
+    async fn remove_member(
+        &self,
+        actor: UserId,
+        project: ProjectId,
+        user: UserId,
+    ) -> StoreResult<()> {
+        let now = Timestamp::now();
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        lock_live_project(&mut tx, project).await?;
+        let old = current_role(&mut tx, project, user)
+            .await?
+            .ok_or(StoreError::not_found("member"))?;
+        if old == Role::Owner && owner_count(&mut tx, project).await? <= 1 {
+            return Err(last_owner());
+        }
+        let username: String = sqlx::query_scalar(
+            "DELETE FROM project_members m USING users u \
+             WHERE m.project_id = $1 AND m.user_id = $2 AND u.id = m.user_id RETURNING u.username",
+        )
+        .bind(project.0)
+        .bind(user.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        // Unassign them from the project's tasks: assignees are always members.
+        sqlx::query(
+            "DELETE FROM task_assignees a USING tasks t \
+             WHERE a.user_id = $2 AND t.id = a.task_id AND t.project_id = $1",
+        )
+        .bind(project.0)
+        .bind(user.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        record(
+            &mut tx,
+            Some(actor),
+            now,
+            NewActivity::new(project, None, ActivityKind::MemberChanged)
+                .field(format!("member:{username}"))
+                .change(Some(old.as_str().into()), None),
+        )
+        .await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn members(&self, project: ProjectId) -> StoreResult<Vec<Member>> {
+        let rows: Vec<MemberRow> = sqlx::query_as(
+            "SELECT m.project_id, m.user_id, u.username, m.role, m.added_at \
+             FROM project_members m JOIN users u ON u.id = m.user_id \
+             WHERE m.project_id = $1 ORDER BY u.username",
+        )
+        .bind(project.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        convert(rows)
+    }
+
+    async fn member_role(&self, project: ProjectId, user: UserId) -> StoreResult<Option<Role>> {
+        let mut conn = self.pool.acquire().await.map_err(db)?;
+        current_role(&mut conn, project, user).await
+    }
+}
+
+fn label_conflict(e: sqlx::Error) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::Conflict("a label with this name already exists in this project".to_owned())
+    } else {
+        db(e)
+    }
+}
+
+#[async_trait]
+impl LabelStore for PgStore {
+    async fn create_label(&self, project: ProjectId, new: NewLabel) -> StoreResult<Label> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        lock_live_project(&mut tx, project).await?;
+        let row: LabelRow = sqlx::query_as(&format!(
+            "INSERT INTO labels (project_id, name, colour) VALUES ($1, $2, $3) RETURNING {LABEL_COLUMNS}"
+        ))
+        .bind(project.0)
+        .bind(new.name.as_str())
+        .bind(new.colour.as_str())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(label_conflict)?;
+        tx.commit().await.map_err(db)?;
+        row.try_into()
+    }
+
+    async fn labels(&self, project: ProjectId) -> StoreResult<Vec<Label>> {
+        let rows: Vec<LabelRow> = sqlx::query_as(&format!(
+            "SELECT {LABEL_COLUMNS} FROM labels WHERE project_id = $1 ORDER BY name"
+        ))
+        .bind(project.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        convert(rows)
+    }
+
+    async fn label(&self, id: LabelId) -> StoreResult<Label> {
+        sqlx::query_as::<_, LabelRow>(&format!("SELECT {LABEL_COLUMNS} FROM labels WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::not_found("label"))?
+            .try_into()
+    }
+
+    async fn update_label(&self, id: LabelId, patch: LabelPatch) -> StoreResult<Label> {
+        sqlx::query_as::<_, LabelRow>(&format!(
+            "UPDATE labels SET name = COALESCE($2, name), colour = COALESCE($3, colour) \
+             WHERE id = $1 RETURNING {LABEL_COLUMNS}"
+        ))
+        .bind(id.0)
+        .bind(patch.name.as_ref().map(|n| n.as_str()))
+        .bind(patch.colour.as_ref().map(|c| c.as_str()))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(label_conflict)?
+        .ok_or(StoreError::not_found("label"))?
+        .try_into()
+    }
+
+    async fn delete_label(&self, id: LabelId) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM labels WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("label"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,184 @@
+use async_trait::async_trait;
+use taskflow_core::store::{TokenStore, UserStore};
+use taskflow_core::user::{ApiToken, NewToken, NewUser, TokenHash, User, UserPatch, Username};
+use taskflow_core::*;
+
+use crate::rows::{TokenRow, UserRow};
+use crate::{PgStore, db, is_unique_violation};
+
+const USER_COLUMNS: &str =
+    "id, username, display_name, password_hash, is_admin, is_disabled, created_at, updated_at";
+const TOKEN_COLUMNS: &str = "id, user_id, name, created_at, expires_at, last_used_at";
+
+/// A token's last use is recorded at most this often, so authenticating stays a read.
+const LAST_USED_RESOLUTION: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn create_user(&self, new: NewUser) -> StoreResult<User> {
+        let now = Timestamp::now().datetime();
+        let row: UserRow = sqlx::query_as(&format!(
+            "INSERT INTO users (username, display_name, password_hash, is_admin, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING {USER_COLUMNS}"
+        ))
+        .bind(new.username.as_str())
+        .bind(new.display_name.as_str())
+        .bind(new.password_hash.as_str())
+        .bind(new.is_admin)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(format!("username '{}' is already taken", new.username))
+            } else {
+                db(e)
+            }
+        })?;
+        row.try_into()
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<User> {
+        sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::not_found("user"))?
+            .try_into()
+    }
+
+    async fn user_by_username(&self, username: &Username) -> StoreResult<User> {
+        sqlx::query_as::<_, UserRow>(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+        ))
+        .bind(username.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::not_found("user"))?
+        .try_into()
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let rows: Vec<UserRow> =
+            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        crate::rows::convert(rows)
+    }
+
+    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User> {
+        let now = Timestamp::now().datetime();
+        sqlx::query_as::<_, UserRow>(&format!(
+            "UPDATE users SET \
+               display_name = COALESCE($2, display_name), \
+               password_hash = COALESCE($3, password_hash), \
+               is_admin = COALESCE($4, is_admin), \
+               is_disabled = COALESCE($5, is_disabled), \
+               updated_at = $6 \
+             WHERE id = $1 RETURNING {USER_COLUMNS}"
+        ))
+        .bind(id.0)
+        .bind(patch.display_name.as_ref().map(|d| d.as_str()))
+        .bind(patch.password_hash.as_ref().map(|h| h.as_str()))
+        .bind(patch.is_admin)
+        .bind(patch.is_disabled)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::not_found("user"))?
+        .try_into()
+    }
+
+    async fn count_users(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(n as u64)
+    }
+}
+
+#[async_trait]
+impl TokenStore for PgStore {
+    async fn create_token(&self, new: NewToken) -> StoreResult<ApiToken> {
+        let now = Timestamp::now().datetime();
+        let row: TokenRow = sqlx::query_as(&format!(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) \
+             SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1) \
+             RETURNING {TOKEN_COLUMNS}"
+        ))
+        .bind(new.user_id.0)
+        .bind(new.name.as_str())
+        .bind(new.hash.as_str())
+        .bind(now)
+        .bind(new.expires_at.map(Timestamp::datetime))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::not_found("user"))?;
+        row.try_into()
+    }
+
+    async fn tokens(&self, user: UserId) -> StoreResult<Vec<ApiToken>> {
+        let rows: Vec<TokenRow> = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id DESC"
+        ))
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        crate::rows::convert(rows)
+    }
+
+    async fn revoke_token(&self, user: UserId, id: TokenId) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
+            .bind(id.0)
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("token"));
+        }
+        Ok(())
+    }
+
+    async fn authenticate_token(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<(User, ApiToken)> {
+        let row: TokenRow = sqlx::query_as(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens \
+             WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)"
+        ))
+        .bind(hash.as_str())
+        .bind(now.datetime())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::not_found("token"))?;
+        let mut token: ApiToken = row.try_into()?;
+        let user = self.user(token.user_id).await?;
+        if user.is_disabled {
+            return Err(StoreError::not_found("token"));
+        }
+        let stale = token
+            .last_used_at
+            .is_none_or(|t| t < now.saturating_sub(LAST_USED_RESOLUTION));
+        if stale {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+                .bind(token.id.0)
+                .bind(now.datetime())
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+            token.last_used_at = Some(now);
+        }
+        Ok((user, token))
+    }
+}

@@ -1,0 +1,291 @@
+//! Rows as SQLite returns them, and their conversion into domain types. A stored value
+//! that fails validation is reported as a backend error, never passed on.
+
+use std::fmt::Display;
+
+use sqlx::FromRow;
+use taskflow_core::activity::{ActivityEntry, ActivityKind};
+use taskflow_core::attachment::{Attachment, FileName, MediaType, Sha256Hex};
+use taskflow_core::comment::Comment;
+use taskflow_core::project::{Colour, Label, Member, Project, ProjectKey, Role};
+use taskflow_core::task::{Priority, Status, Task};
+use taskflow_core::text::{CommentBody, DisplayName, LabelName, Markdown, ProjectName, TaskTitle, TokenName};
+use taskflow_core::user::{ApiToken, PasswordHash, User, Username};
+use taskflow_core::*;
+use time::Date;
+
+pub(crate) fn corrupt(err: impl Display) -> StoreError {
+    StoreError::Backend(format!("stored data failed validation: {err}").into())
+}
+
+/// Times are stored as microseconds since the Unix epoch.
+pub(crate) fn ts(at: i64) -> Timestamp {
+    Timestamp::from_unix_micros(at)
+}
+
+fn ts_opt(at: Option<i64>) -> Option<Timestamp> {
+    at.map(ts)
+}
+
+#[derive(FromRow)]
+pub(crate) struct UserRow {
+    id: i64,
+    username: String,
+    display_name: String,
+    password_hash: String,
+    is_admin: bool,
+    is_disabled: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> StoreResult<User> {
+        Ok(User {
+            id: UserId(r.id),
+            username: Username::parse(r.username).map_err(corrupt)?,
+            display_name: DisplayName::parse(r.display_name).map_err(corrupt)?,
+            password_hash: PasswordHash::from_stored(r.password_hash),
+            is_admin: r.is_admin,
+            is_disabled: r.is_disabled,
+            created_at: ts(r.created_at),
+            updated_at: ts(r.updated_at),
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct TokenRow {
+    id: i64,
+    user_id: i64,
+    name: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    last_used_at: Option<i64>,
+}
+
+impl TryFrom<TokenRow> for ApiToken {
+    type Error = StoreError;
+    fn try_from(r: TokenRow) -> StoreResult<ApiToken> {
+        Ok(ApiToken {
+            id: TokenId(r.id),
+            user_id: UserId(r.user_id),
+            name: TokenName::parse(r.name).map_err(corrupt)?,
+            created_at: ts(r.created_at),
+            expires_at: ts_opt(r.expires_at),
+            last_used_at: ts_opt(r.last_used_at),
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct ProjectRow {
+    id: i64,
+    key: String,
+    name: String,
+    description: String,
+    archived: bool,
+    created_at: i64,
+    updated_at: i64,
+    deleted_at: Option<i64>,
+}
+
+impl TryFrom<ProjectRow> for Project {
+    type Error = StoreError;
+    fn try_from(r: ProjectRow) -> StoreResult<Project> {
+        Ok(Project {
+            id: ProjectId(r.id),
+            key: ProjectKey::parse(r.key).map_err(corrupt)?,
+            name: ProjectName::parse(r.name).map_err(corrupt)?,
+            description: Markdown::parse(r.description).map_err(corrupt)?,
+            archived: r.archived,
+            created_at: ts(r.created_at),
+            updated_at: ts(r.updated_at),
+            deleted_at: ts_opt(r.deleted_at),
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct MemberRow {
+    project_id: i64,
+    user_id: i64,
+    username: String,
+    role: String,
+    added_at: i64,
+}
+
+impl TryFrom<MemberRow> for Member {
+    type Error = StoreError;
+    fn try_from(r: MemberRow) -> StoreResult<Member> {
+        Ok(Member {
+            project_id: ProjectId(r.project_id),
+            user_id: UserId(r.user_id),
+            username: Username::parse(r.username).map_err(corrupt)?,
+            role: Role::parse(&r.role).map_err(corrupt)?,
+            added_at: ts(r.added_at),
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct LabelRow {
+    id: i64,
+    project_id: i64,
+    name: String,
+    colour: String,
+}
+
+impl TryFrom<LabelRow> for Label {
+    type Error = StoreError;
+    fn try_from(r: LabelRow) -> StoreResult<Label> {
+        Ok(Label {
+            id: LabelId(r.id),
+            project_id: ProjectId(r.project_id),
+            name: LabelName::parse(r.name).map_err(corrupt)?,
+            colour: Colour::parse(r.colour).map_err(corrupt)?,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct TaskRow {
+    pub id: i64,
+    project_id: i64,
+    project_key: String,
+    number: i64,
+    title: String,
+    description: String,
+    status: String,
+    position: i64,
+    priority: i64,
+    due_date: Option<Date>,
+    parent_id: Option<i64>,
+    created_by: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    version: i64,
+    deleted_at: Option<i64>,
+}
+
+/// The columns `TaskRow` reads, for `FROM tasks t JOIN projects p ON p.id = t.project_id`.
+pub(crate) const TASK_COLUMNS: &str = "t.id, t.project_id, p.key AS project_key, t.number, t.title, \
+    t.description, t.status, t.position, t.priority, t.due_date, t.parent_id, t.created_by, \
+    t.created_at, t.updated_at, t.version, t.deleted_at";
+
+impl TaskRow {
+    pub(crate) fn into_task(self, assignees: Vec<UserId>, labels: Vec<LabelId>) -> StoreResult<Task> {
+        Ok(Task {
+            id: TaskId(self.id),
+            project_id: ProjectId(self.project_id),
+            project_key: ProjectKey::parse(self.project_key).map_err(corrupt)?,
+            number: self.number,
+            title: TaskTitle::parse(self.title).map_err(corrupt)?,
+            description: Markdown::parse(self.description).map_err(corrupt)?,
+            status: Status::parse(&self.status).map_err(corrupt)?,
+            position: self.position,
+            priority: Priority::from_rank(self.priority).map_err(corrupt)?,
+            due_date: self.due_date,
+            assignees,
+            labels,
+            parent_id: self.parent_id.map(TaskId),
+            created_by: self.created_by.map(UserId),
+            created_at: ts(self.created_at),
+            updated_at: ts(self.updated_at),
+            version: self.version,
+            deleted_at: ts_opt(self.deleted_at),
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct CommentRow {
+    id: i64,
+    task_id: i64,
+    author_id: Option<i64>,
+    body: String,
+    created_at: i64,
+    updated_at: i64,
+    deleted_at: Option<i64>,
+}
+
+impl TryFrom<CommentRow> for Comment {
+    type Error = StoreError;
+    fn try_from(r: CommentRow) -> StoreResult<Comment> {
+        Ok(Comment {
+            id: CommentId(r.id),
+            task_id: TaskId(r.task_id),
+            author_id: r.author_id.map(UserId),
+            body: CommentBody::parse(r.body).map_err(corrupt)?,
+            created_at: ts(r.created_at),
+            updated_at: ts(r.updated_at),
+            deleted_at: ts_opt(r.deleted_at),
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct AttachmentRow {
+    id: i64,
+    task_id: i64,
+    file_name: String,
+    media_type: String,
+    size_bytes: i64,
+    sha256: String,
+    uploaded_by: Option<i64>,
+    created_at: i64,
+    deleted_at: Option<i64>,
+}
+
+impl TryFrom<AttachmentRow> for Attachment {
+    type Error = StoreError;
+    fn try_from(r: AttachmentRow) -> StoreResult<Attachment> {
+        Ok(Attachment {
+            id: AttachmentId(r.id),
+            task_id: TaskId(r.task_id),
+            file_name: FileName::parse(r.file_name).map_err(corrupt)?,
+            media_type: MediaType::parse(r.media_type).map_err(corrupt)?,
+            size_bytes: r.size_bytes,
+            sha256: Sha256Hex::parse(r.sha256).map_err(corrupt)?,
+            uploaded_by: r.uploaded_by.map(UserId),
+            created_at: ts(r.created_at),
+            deleted_at: ts_opt(r.deleted_at),
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct ActivityRow {
+    id: i64,
+    project_id: i64,
+    task_id: Option<i64>,
+    actor_id: Option<i64>,
+    at: i64,
+    kind: String,
+    field: Option<String>,
+    old_value: Option<String>,
+    new_value: Option<String>,
+}
+
+impl TryFrom<ActivityRow> for ActivityEntry {
+    type Error = StoreError;
+    fn try_from(r: ActivityRow) -> StoreResult<ActivityEntry> {
+        Ok(ActivityEntry {
+            id: ActivityId(r.id),
+            project_id: ProjectId(r.project_id),
+            task_id: r.task_id.map(TaskId),
+            actor_id: r.actor_id.map(UserId),
+            at: ts(r.at),
+            kind: ActivityKind::parse(&r.kind).map_err(corrupt)?,
+            field: r.field,
+            old_value: r.old_value,
+            new_value: r.new_value,
+        })
+    }
+}
+
+/// Converts every row, failing on the first that does not validate.
+pub(crate) fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Vec<T>> {
+    rows.into_iter().map(T::try_from).collect()
+}

@@ -1,0 +1,617 @@
+use async_trait::async_trait;
+use sqlx::{SqliteConnection, Sqlite, QueryBuilder};
+use taskflow_core::activity::{ActivityKind, NewActivity};
+use taskflow_core::failpoint::failpoint;
+use taskflow_core::store::TaskStore;
+use taskflow_core::task::*;
+use taskflow_core::*;
+
+use crate::activity::record;
+use crate::projects::require_live_project;
+use crate::rows::{TASK_COLUMNS, TaskRow};
+use crate::{SqliteStore, db, json_ids};
+
+/// Where tasks are live: neither they nor their project are in the trash.
+const LIVE: &str = "t.deleted_at IS NULL AND p.deleted_at IS NULL";
+/// Tasks without a due date sort as if due on this day (matches the `tasks_by_due` index).
+const NO_DUE_DATE: &str = "'9999-12-31'";
+
+/// Loads tasks' assignees and labels and assembles them, keeping the rows' order.
+async fn assemble(conn: &mut SqliteConnection, rows: Vec<TaskRow>) -> StoreResult<Vec<Task>> {
+    let ids = json_ids(rows.iter().map(|r| r.id));
+    let assignees: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT task_id, user_id FROM task_assignees WHERE task_id IN (SELECT value FROM json_each(?1)) ORDER BY task_id, user_id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let labels: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT task_id, label_id FROM task_labels WHERE task_id IN (SELECT value FROM json_each(?1)) ORDER BY task_id, label_id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    rows.into_iter()
+        .map(|row| {
+            let id = row.id;
+            let a = assignees.iter().filter(|(t, _)| *t == id).map(|(_, u)| UserId(*u)).collect();
+            let l = labels.iter().filter(|(t, _)| *t == id).map(|(_, l)| LabelId(*l)).collect();
+            row.into_task(a, l)
+        })
+        .collect()
+}
+
+/// A live task.
+async fn fetch_task(conn: &mut SqliteConnection, id: TaskId) -> StoreResult<Task> {
+    let row: TaskRow = sqlx::query_as(&format!(
+        "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id \
+         WHERE t.id = ?1 AND {LIVE} ",
+    ))
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?
+    .ok_or(StoreError::not_found("task"))?;
+    Ok(assemble(conn, vec![row]).await?.remove(0))
+}
+
+fn check_version(task: &Task, expected: Option<i64>) -> StoreResult<()> {
+    match expected {
+        Some(v) if v != task.version => Err(StoreError::VersionMismatch {
+            current: task.version,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Labels must belong to the task's project.
+async fn check_labels(conn: &mut SqliteConnection, project: ProjectId, labels: &[LabelId]) -> StoreResult<()> {
+    let ids = json_ids(labels.iter().map(|l| l.0));
+    let known: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM labels WHERE project_id = ?1 AND id IN (SELECT value FROM json_each(?2))")
+            .bind(project.0)
+            .bind(&ids)
+            .fetch_all(conn)
+            .await
+            .map_err(db)?;
+    match labels.iter().find(|id| !known.contains(&id.0)) {
+        Some(unknown) => Err(StoreError::invalid(
+            "labels",
+            format!("label {unknown} does not exist in this project"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Assignees must be members of the task's project.
+async fn check_assignees(conn: &mut SqliteConnection, project: ProjectId, users: &[UserId]) -> StoreResult<()> {
+    let ids = json_ids(users.iter().map(|u| u.0));
+    let members: Vec<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM project_members WHERE project_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(project.0)
+    .bind(&ids)
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    match users.iter().find(|id| !members.contains(&id.0)) {
+        Some(outsider) => Err(StoreError::invalid(
+            "assignees",
+            format!("user {outsider} is not a member of this project"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A parent must be a live task of the same project, and not the task itself or one of its
+/// subtasks. Writes are serialised, so trees cannot change underneath.
+async fn check_parent(
+    conn: &mut SqliteConnection,
+    project: ProjectId,
+    task: Option<TaskId>,
+    parent: TaskId,
+) -> StoreResult<()> {
+    let parent_project: Option<i64> = sqlx::query_scalar(
+        "SELECT project_id FROM tasks WHERE id = ?1 AND deleted_at IS NULL",
+    )
+    .bind(parent.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    if parent_project != Some(project.0) {
+        return Err(StoreError::invalid(
+            "parent_id",
+            format!("task {parent} does not exist in this project"),
+        ));
+    }
+    let Some(task) = task else { return Ok(()) };
+    let cycle: bool = sqlx::query_scalar(
+        "WITH RECURSIVE ancestors(id, parent_id) AS ( \
+             SELECT id, parent_id FROM tasks WHERE id = ?1 \
+             UNION SELECT t.id, t.parent_id FROM tasks t JOIN ancestors a ON t.id = a.parent_id) \
+         SELECT EXISTS (SELECT 1 FROM ancestors WHERE id = ?2)",
+    )
+    .bind(parent.0)
+    .bind(task.0)
+    .fetch_one(conn)
+    .await
+    .map_err(db)?;
+    if cycle { Err(StoreError::Cycle) } else { Ok(()) }
+}
+
+async fn set_assignees(conn: &mut SqliteConnection, task: TaskId, users: &[UserId]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM task_assignees WHERE task_id = ?1")
+        .bind(task.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    let ids = json_ids(users.iter().map(|u| u.0));
+    sqlx::query("INSERT INTO task_assignees (task_id, user_id) SELECT ?1, value FROM json_each(?2)")
+        .bind(task.0)
+        .bind(&ids)
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+async fn set_labels(conn: &mut SqliteConnection, task: TaskId, labels: &[LabelId]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM task_labels WHERE task_id = ?1")
+        .bind(task.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    let ids = json_ids(labels.iter().map(|l| l.0));
+    sqlx::query("INSERT INTO task_labels (task_id, label_id) SELECT ?1, value FROM json_each(?2)")
+        .bind(task.0)
+        .bind(&ids)
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+/// The position after every live task in the project: where new and re-filed tasks go.
+async fn bottom_position(conn: &mut SqliteConnection, project: ProjectId) -> StoreResult<i64> {
+    let max: Option<i64> = sqlx::query_scalar(
+        "SELECT max(position) FROM tasks WHERE project_id = ?1 AND deleted_at IS NULL",
+    )
+    .bind(project.0)
+    .fetch_one(conn)
+    .await
+    .map_err(db)?;
+    Ok(max.map_or(0, |m| m + POSITION_STEP))
+}
+
+/// The neighbours a moved task would land between in `status`'s column.
+async fn neighbours(
+    conn: &mut SqliteConnection,
+    task: &Task,
+    status: Status,
+    placement: Placement,
+) -> StoreResult<(Option<i64>, Option<i64>)> {
+    let column = "project_id = ?1 AND status = ?2 AND deleted_at IS NULL AND id <> ?3";
+    let edge = |order: &str| {
+        format!("SELECT position FROM tasks WHERE {column} ORDER BY position {order}, id {order} LIMIT 1")
+    };
+    match placement {
+        Placement::Top => {
+            let next = column_edge(conn, task, status, &edge("ASC")).await?;
+            Ok((None, next))
+        }
+        Placement::Bottom => {
+            let prev = column_edge(conn, task, status, &edge("DESC")).await?;
+            Ok((prev, None))
+        }
+        Placement::Before(anchor) | Placement::After(anchor) => {
+            let position: i64 = sqlx::query_scalar(&format!(
+                "SELECT position FROM tasks WHERE {column} AND id = ?4"
+            ))
+            .bind(task.project_id.0)
+            .bind(status.as_str())
+            .bind(task.id.0)
+            .bind(anchor.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| {
+                StoreError::invalid(
+                    "placement",
+                    format!("task {anchor} is not another task in the {} column", status.as_str()),
+                )
+            })?;
+            if matches!(placement, Placement::Before(_)) {
+                let prev = column_edge(
+                    conn,
+                    task,
+                    status,
+                    &format!("SELECT position FROM tasks WHERE {column} AND position < {position} ORDER BY position DESC, id DESC LIMIT 1"),
+                )
+                .await?;
+                Ok((prev, Some(position)))
+            } else {
+                let next = column_edge(
+                    conn,
+                    task,
+                    status,
+                    &format!("SELECT position FROM tasks WHERE {column} AND position > {position} ORDER BY position ASC, id ASC LIMIT 1"),
+                )
+                .await?;
+                Ok((Some(position), next))
+            }
+        }
+    }
+}
+
+async fn column_edge(conn: &mut SqliteConnection, task: &Task, status: Status, sql: &str) -> StoreResult<Option<i64>> {
+    sqlx::query_scalar(sql)
+        .bind(task.project_id.0)
+        .bind(status.as_str())
+        .bind(task.id.0)
+        .fetch_optional(conn)
+        .await
+        .map_err(db)
+}
+
+/// Spreads a column's positions `POSITION_STEP` apart again, keeping its order.
+async fn renumber_column(conn: &mut SqliteConnection, project: ProjectId, status: Status) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE tasks t SET position = r.rn * ?3 FROM ( \
+             SELECT id, row_number() OVER (ORDER BY position, id) AS rn FROM tasks \
+             WHERE project_id = ?1 AND status = ?2 AND deleted_at IS NULL) r \
+         WHERE t.id = r.id",
+    )
+    .bind(project.0)
+    .bind(status.as_str())
+    .bind(POSITION_STEP)
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+fn dedup<T: Ord + Copy>(items: &[T]) -> Vec<T> {
+    let mut items = items.to_vec();
+    items.sort();
+    items.dedup();
+    items
+}
+
+#[async_trait]
+impl TaskStore for SqliteStore {
+    async fn create_task(&self, actor: UserId, project: ProjectId, new: NewTask) -> StoreResult<Task> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        // Writers are serialised (BEGIN IMMEDIATE on the single writer connection), and a
+        // rolled-back creation gives its number back, so numbers stay gap-free.
+        let number: i64 = sqlx::query_scalar(
+            "UPDATE projects SET next_task_number = next_task_number + 1 \
+             WHERE id = ?1 AND deleted_at IS NULL RETURNING next_task_number - 1",
+        )
+        .bind(project.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::not_found("project"))?;
+        let labels = dedup(&new.labels);
+        let assignees = dedup(&new.assignees);
+        check_labels(&mut tx, project, &labels).await?;
+        check_assignees(&mut tx, project, &assignees).await?;
+        if let Some(parent) = new.parent_id {
+            check_parent(&mut tx, project, None, parent).await?;
+        }
+        let position = bottom_position(&mut tx, project).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tasks (project_id, number, title, description, status, position, priority, \
+               due_date, parent_id, created_by, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) RETURNING id",
+        )
+        .bind(project.0)
+        .bind(number)
+        .bind(new.title.as_str())
+        .bind(new.description.as_str())
+        .bind(new.status.as_str())
+        .bind(position)
+        .bind(new.priority.rank())
+        .bind(new.due_date)
+        .bind(new.parent_id.map(|p| p.0))
+        .bind(actor.0)
+        .bind(now.unix_micros())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let id = TaskId(id);
+        failpoint("task-create").await;
+        set_assignees(&mut tx, id, &assignees).await?;
+        set_labels(&mut tx, id, &labels).await?;
+        record(
+            &mut tx,
+            Some(actor),
+            now,
+            NewActivity::new(project, Some(id), ActivityKind::TaskCreated)
+                .change(None, Some(new.title.to_string())),
+        )
+        .await?;
+        let task = fetch_task(&mut tx, id).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(task)
+    }
+
+    async fn task(&self, id: TaskId) -> StoreResult<Task> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        fetch_task(&mut conn, id).await
+    }
+
+    async fn task_by_key(&self, key: &TaskKey) -> StoreResult<Task> {
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let id: i64 = sqlx::query_scalar(&format!(
+            "SELECT t.id FROM tasks t JOIN projects p ON p.id = t.project_id \
+             WHERE p.key = ?1 AND t.number = ?2 AND {LIVE}"
+        ))
+        .bind(key.project.as_str())
+        .bind(key.number)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::not_found("task"))?;
+        fetch_task(&mut conn, TaskId(id)).await
+    }
+
+    async fn update_task(
+        &self,
+        actor: UserId,
+        id: TaskId,
+        patch: TaskPatch,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Task> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let current = fetch_task(&mut tx, id).await?;
+        check_version(&current, expected_version)?;
+        let (next, changes) = apply_patch(&current, &patch);
+        if changes.is_empty() {
+            return Ok(current);
+        }
+        let project = current.project_id;
+        if next.labels != current.labels {
+            check_labels(&mut tx, project, &next.labels).await?;
+        }
+        if next.assignees != current.assignees {
+            check_assignees(&mut tx, project, &next.assignees).await?;
+        }
+        let mut position = current.position;
+        if next.parent_id != current.parent_id || next.status != current.status {
+            require_live_project(&mut tx, project).await?;
+        }
+        if let Some(parent) = next.parent_id.filter(|_| next.parent_id != current.parent_id) {
+            check_parent(&mut tx, project, Some(id), parent).await?;
+        }
+        if next.status != current.status {
+            position = bottom_position(&mut tx, project).await?;
+        }
+        sqlx::query(
+            "UPDATE tasks SET title = ?2, description = ?3, status = ?4, position = ?5, priority = ?6, \
+               due_date = ?7, parent_id = ?8, updated_at = ?9, version = version + 1 WHERE id = ?1",
+        )
+        .bind(id.0)
+        .bind(next.title.as_str())
+        .bind(next.description.as_str())
+        .bind(next.status.as_str())
+        .bind(position)
+        .bind(next.priority.rank())
+        .bind(next.due_date)
+        .bind(next.parent_id.map(|p| p.0))
+        .bind(now.unix_micros())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if next.assignees != current.assignees {
+            set_assignees(&mut tx, id, &next.assignees).await?;
+        }
+        if next.labels != current.labels {
+            set_labels(&mut tx, id, &next.labels).await?;
+        }
+        for change in changes {
+            record(
+                &mut tx,
+                Some(actor),
+                now,
+                NewActivity::new(project, Some(id), ActivityKind::TaskUpdated)
+                    .field(change.field)
+                    .change(change.old, change.new),
+            )
+            .await?;
+        }
+        let task = fetch_task(&mut tx, id).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(task)
+    }
+
+    async fn move_task(
+        &self,
+        actor: UserId,
+        id: TaskId,
+        to: TaskMove,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Task> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let current = fetch_task(&mut tx, id).await?;
+        check_version(&current, expected_version)?;
+        // Board moves in a project are serialised, so two moves never pick the same slot.
+        require_live_project(&mut tx, current.project_id).await?;
+        let (prev, next) = neighbours(&mut tx, &current, to.status, to.placement).await?;
+        let position = match position_between(prev, next) {
+            Some(p) => p,
+            None => {
+                renumber_column(&mut tx, current.project_id, to.status).await?;
+                let (prev, next) = neighbours(&mut tx, &current, to.status, to.placement).await?;
+                position_between(prev, next).ok_or_else(|| {
+                    StoreError::Backend("no free board position after renumbering".into())
+                })?
+            }
+        };
+        sqlx::query(
+            "UPDATE tasks SET status = ?2, position = ?3, updated_at = ?4, version = version + 1 WHERE id = ?1",
+        )
+        .bind(id.0)
+        .bind(to.status.as_str())
+        .bind(position)
+        .bind(now.unix_micros())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        record(
+            &mut tx,
+            Some(actor),
+            now,
+            NewActivity::new(current.project_id, Some(id), ActivityKind::TaskMoved)
+                .field("status")
+                .change(
+                    Some(current.status.as_str().into()),
+                    Some(to.status.as_str().into()),
+                ),
+        )
+        .await?;
+        let task = fetch_task(&mut tx, id).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(task)
+    }
+
+    async fn delete_task(
+        &self,
+        actor: UserId,
+        id: TaskId,
+        expected_version: Option<i64>,
+    ) -> StoreResult<()> {
+        let now = Timestamp::now();
+        let mut tx = self.write().await?;
+        let current = fetch_task(&mut tx, id).await?;
+        check_version(&current, expected_version)?;
+        require_live_project(&mut tx, current.project_id).await?;
+        // The task and its live subtasks go to the trash together, with one time, so a
+        // restore brings back exactly this group.
+        sqlx::query(
+            "WITH RECURSIVE tree(id) AS ( \
+                 SELECT ?1 \
+                 UNION SELECT t.id FROM tasks t JOIN tree ON t.parent_id = tree.id WHERE t.deleted_at IS NULL) \
+             UPDATE tasks SET deleted_at = ?2 WHERE id IN (SELECT id FROM tree)",
+        )
+        .bind(id.0)
+        .bind(now.unix_micros())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        record(
+            &mut tx,
+            Some(actor),
+            now,
+            NewActivity::new(current.project_id, Some(id), ActivityKind::Trashed)
+                .field("task")
+                .change(Some(current.key().to_string()), None),
+        )
+        .await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn list_tasks(&self, project: ProjectId, query: &TaskQuery) -> StoreResult<Page<Task>> {
+        let limit = TaskQuery::check_limit(query.limit)?;
+        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let live: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM projects WHERE id = ?1 AND deleted_at IS NULL)",
+        )
+        .bind(project.0)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db)?;
+        if !live {
+            return Err(StoreError::not_found("project"));
+        }
+        let f = &query.filter;
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id WHERE {LIVE} AND t.project_id = "
+        ));
+        q.push_bind(project.0);
+        if !f.statuses.is_empty() {
+            let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
+            let statuses = serde_json::to_string(&statuses).map_err(StoreError::backend)?;
+            q.push(" AND t.status IN (SELECT value FROM json_each(").push_bind(statuses).push("))");
+        }
+        if let Some(user) = f.assignee {
+            q.push(" AND EXISTS (SELECT 1 FROM task_assignees a WHERE a.task_id = t.id AND a.user_id = ")
+                .push_bind(user.0)
+                .push(")");
+        }
+        if let Some(label) = f.label {
+            q.push(" AND EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label_id = ")
+                .push_bind(label.0)
+                .push(")");
+        }
+        if let Some(before) = f.due_before {
+            q.push(" AND t.due_date < ").push_bind(before);
+        }
+        if let Some(after) = f.due_after {
+            q.push(" AND t.due_date > ").push_bind(after);
+        }
+        match f.parent {
+            Some(ParentFilter::TopLevel) => {
+                q.push(" AND t.parent_id IS NULL");
+            }
+            Some(ParentFilter::Of(parent)) => {
+                q.push(" AND t.parent_id = ").push_bind(parent.0);
+            }
+            None => {}
+        }
+        if let Some(text) = &f.text {
+            // Each term is letters and digits only, so quoting it is safe: "term"* is a prefix query.
+            let fts = text
+                .terms()
+                .iter()
+                .map(|t| format!("\"{t}\"*"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            q.push(" AND t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ")
+                .push_bind(fts)
+                .push(")");
+        }
+        let due_key = format!("COALESCE(t.due_date, {NO_DUE_DATE})");
+        if let Some(cursor) = query.after {
+            let id = cursor.id.0;
+            match cursor.key {
+                CursorKey::Position(p) => {
+                    q.push(" AND (t.position, t.id) > (").push_bind(p).push(", ").push_bind(id).push(")");
+                }
+                CursorKey::DueDate(d) => {
+                    q.push(format!(" AND ({due_key}, t.id) > (COALESCE("))
+                        .push_bind(d)
+                        .push(format!(", {NO_DUE_DATE}), "))
+                        .push_bind(id)
+                        .push(")");
+                }
+                CursorKey::Priority(p) => {
+                    q.push(" AND (t.priority, t.id) < (").push_bind(p.rank()).push(", ").push_bind(id).push(")");
+                }
+                CursorKey::Updated(u) => {
+                    q.push(" AND (t.updated_at, t.id) < (").push_bind(u.unix_micros()).push(", ").push_bind(id).push(")");
+                }
+            }
+        }
+        q.push(match query.sort {
+            TaskSort::Position => " ORDER BY t.position, t.id".to_owned(),
+            TaskSort::DueDate => format!(" ORDER BY {due_key}, t.id"),
+            TaskSort::Priority => " ORDER BY t.priority DESC, t.id DESC".to_owned(),
+            TaskSort::Updated => " ORDER BY t.updated_at DESC, t.id DESC".to_owned(),
+        });
+        q.push(" LIMIT ").push_bind(i64::from(limit) + 1);
+        let mut rows: Vec<TaskRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let items = assemble(&mut conn, rows).await?;
+        let next = more
+            .then(|| items.last().map(|t| Cursor::after(query.sort, t).encode()))
+            .flatten();
+        Ok(Page { items, next })
+    }
+}
