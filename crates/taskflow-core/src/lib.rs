@@ -18,5 +18,6 @@ pub mod trash;
 pub mod user;
 
 pub use error::{StoreError, StoreResult, ValidationError};
+pub use store::Store;
 pub use ids::*;
 pub use timestamp::Timestamp;

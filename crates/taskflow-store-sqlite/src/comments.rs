@@ -14,6 +14,9 @@ use crate::{SqliteStore, db};
 const COMMENT_COLUMNS: &str = "c.id, c.task_id, c.author_id, c.body, c.created_at, c.updated_at, c.deleted_at";
 const ATTACHMENT_COLUMNS: &str = "a.id, a.task_id, a.file_name, a.media_type, a.size_bytes, a.sha256, \
     a.uploaded_by, a.created_at, a.deleted_at";
+/// `RETURNING` cannot name the table's alias in SQLite.
+const COMMENT_RETURNING: &str = "id, task_id, author_id, body, created_at, updated_at, deleted_at";
+const ATTACHMENT_RETURNING: &str = "id, task_id, file_name, media_type, size_bytes, sha256, uploaded_by, created_at, deleted_at";
 /// Joins that make `t` and `p` the task and project of a comment `c` or attachment `a`.
 const LIVE_PARENTS: &str = "t.deleted_at IS NULL AND p.deleted_at IS NULL";
 
@@ -61,8 +64,8 @@ impl CommentStore for SqliteStore {
         let mut tx = self.write().await?;
         let project = live_task_project(&mut tx, task).await?;
         let row: CommentRow = sqlx::query_as(&format!(
-            "INSERT INTO comments AS c (task_id, author_id, body, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?4) RETURNING {COMMENT_COLUMNS}"
+            "INSERT INTO comments (task_id, author_id, body, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?4) RETURNING {COMMENT_RETURNING}"
         ))
         .bind(task.0)
         .bind(actor.0)
@@ -111,7 +114,7 @@ impl CommentStore for SqliteStore {
             return Ok(current);
         }
         let row: CommentRow = sqlx::query_as(&format!(
-            "UPDATE comments AS c SET body = ?2, updated_at = ?3 WHERE c.id = ?1 RETURNING {COMMENT_COLUMNS}"
+            "UPDATE comments SET body = ?2, updated_at = ?3 WHERE id = ?1 RETURNING {COMMENT_RETURNING}"
         ))
         .bind(id.0)
         .bind(body.as_str())
@@ -180,8 +183,8 @@ impl AttachmentStore for SqliteStore {
         let mut tx = self.write().await?;
         let project = live_task_project(&mut tx, new.task_id).await?;
         let row: AttachmentRow = sqlx::query_as(&format!(
-            "INSERT INTO attachments AS a (task_id, file_name, media_type, size_bytes, sha256, uploaded_by, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING {ATTACHMENT_COLUMNS}"
+            "INSERT INTO attachments (task_id, file_name, media_type, size_bytes, sha256, uploaded_by, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING {ATTACHMENT_RETURNING}"
         ))
         .bind(new.task_id.0)
         .bind(new.file_name.as_str())

@@ -258,10 +258,10 @@ async fn column_edge(conn: &mut SqliteConnection, task: &Task, status: Status, s
 /// Spreads a column's positions `POSITION_STEP` apart again, keeping its order.
 async fn renumber_column(conn: &mut SqliteConnection, project: ProjectId, status: Status) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE tasks t SET position = r.rn * ?3 FROM ( \
+        "UPDATE tasks SET position = r.rn * ?3 FROM ( \
              SELECT id, row_number() OVER (ORDER BY position, id) AS rn FROM tasks \
-             WHERE project_id = ?1 AND status = ?2 AND deleted_at IS NULL) r \
-         WHERE t.id = r.id",
+             WHERE project_id = ?1 AND status = ?2 AND deleted_at IS NULL) AS r \
+         WHERE tasks.id = r.id",
     )
     .bind(project.0)
     .bind(status.as_str())

@@ -1,1 +1,133 @@
+//! Test kit: a temporary PostgreSQL cluster made with the system's `initdb`/`pg_ctl`, a fresh
+//! database per test cloned from a migrated template, temporary SQLite stores, and the macro
+//! that runs one test body against both backends.
 
+pub mod pg;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use taskflow_core::Store;
+use taskflow_core::store::StoreAdmin;
+use taskflow_store_postgres::PgStore;
+use taskflow_store_sqlite::SqliteStore;
+
+pub use pg::PgCluster;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A migrated, empty store on one backend, removed when dropped (SQLite) or with the cluster
+/// (PostgreSQL).
+pub struct TestStore {
+    pub backend: Backend,
+    pub store: Arc<dyn Store>,
+    /// The `TASKFLOW_DATABASE_URL` that reaches this database.
+    pub url: String,
+    /// A data directory belonging to this store (for SQLite it holds `taskflow.db`).
+    pub data_dir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for TestStore {
+    type Target = dyn Store;
+    fn deref(&self) -> &Self::Target {
+        &*self.store
+    }
+}
+
+static NEXT_DB: AtomicU64 = AtomicU64::new(0);
+
+impl TestStore {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self::sqlite().await,
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+
+    /// A fresh SQLite database file in a temporary data directory.
+    pub async fn sqlite() -> Self {
+        let dir = tempdir();
+        let data_dir = dir.path().to_owned();
+        let path = data_dir.join("taskflow.db");
+        let store = SqliteStore::open(&path).await.expect("open SQLite store");
+        store.migrate().await.expect("migrate SQLite store");
+        Self {
+            backend: Backend::Sqlite,
+            store: Arc::new(store),
+            url: format!("sqlite://{}", path.display()),
+            data_dir,
+            _dir: dir,
+        }
+    }
+
+    /// A fresh PostgreSQL database cloned from the migrated template in the shared cluster.
+    pub async fn postgres() -> Self {
+        let cluster = PgCluster::shared();
+        let name = format!(
+            "test_{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::SeqCst)
+        );
+        cluster.create_database(&name).await;
+        let url = cluster.url(&name);
+        let store = PgStore::connect(&url).await.expect("connect to test database");
+        let dir = tempdir();
+        Self {
+            backend: Backend::Postgres,
+            store: Arc::new(store),
+            url,
+            data_dir: dir.path().to_owned(),
+            _dir: dir,
+        }
+    }
+
+    /// A second, independent connection to the same database, as a restarted process would
+    /// open it.
+    pub async fn reopen(&self) -> Arc<dyn Store> {
+        match self.backend {
+            Backend::Sqlite => Arc::new(
+                SqliteStore::open_url(&self.url)
+                    .await
+                    .expect("reopen SQLite store"),
+            ),
+            Backend::Postgres => {
+                Arc::new(PgStore::connect(&self.url).await.expect("reconnect"))
+            }
+        }
+    }
+
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        self.url.strip_prefix("sqlite://").map(Path::new)
+    }
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("taskflow-test-")
+        .tempdir()
+        .expect("create a temporary directory")
+}
+
+/// Runs each listed `async fn(TestStore)` once on SQLite and once on PostgreSQL, as
+/// `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::TestStore::new($crate::Backend::Sqlite).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::TestStore::new($crate::Backend::Postgres).await).await
+            }
+        }
+    )*};
+}
