@@ -87,6 +87,22 @@ impl TestStore {
         }
     }
 
+    /// The URL of a brand-new database with no schema on `backend`, and the directory that
+    /// holds it (removed when the returned guard drops).
+    pub async fn unmigrated_url(backend: Backend) -> (String, tempfile::TempDir) {
+        let dir = tempdir();
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("taskflow.db").display()),
+            Backend::Postgres => {
+                let cluster = PgCluster::shared();
+                let name = format!("empty_{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::SeqCst));
+                cluster.create_unmigrated_database(&name).await;
+                cluster.url(&name)
+            }
+        };
+        (url, dir)
+    }
+
     /// A second, independent connection to the same database, as a restarted process would
     /// open it.
     pub async fn reopen(&self) -> Arc<dyn Store> {

@@ -205,12 +205,21 @@ impl PgCluster {
 
     /// Creates an empty, migrated database named `name`.
     pub async fn create_database(&self, name: &str) {
+        self.create_database_from(name, TEMPLATE).await
+    }
+
+    /// Creates a database with no schema at all, as a new installation starts.
+    pub async fn create_unmigrated_database(&self, name: &str) {
+        self.create_database_from(name, "template0").await
+    }
+
+    async fn create_database_from(&self, name: &str, template: &str) {
         // Cloning needs the template to be idle; one clone at a time keeps it so.
         let _guard = self.create_lock.lock().await;
         let mut conn = PgConnection::connect(&self.url("postgres"))
             .await
             .unwrap_or_else(|e| fail(format!("cannot connect: {e}")));
-        sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+        sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .execute(&mut conn)
             .await
             .unwrap_or_else(|e| fail(format!("cannot create database {name}: {e}")));

@@ -1,0 +1,85 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "taskflow", version, about = "A self-hosted task tracker that never loses its data")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings every command takes. Each also comes from `TASKFLOW_<NAME>` or
+/// `TASKFLOW_<NAME>_FILE`; a flag wins over the environment.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Root of everything on disk [env: TASKFLOW_DATA_DIR] [default: ./taskflow-data]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://… [env: TASKFLOW_DATABASE_URL] [default: sqlite://<data-dir>/taskflow.db]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply database migrations and exit
+    Migrate,
+    /// Manage users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Development helpers
+    #[command(subcommand, hide = true)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; prints a generated password once unless --password-file is given
+    Create {
+        #[arg(long)]
+        username: String,
+        /// Shown in the UI [default: the username]
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Make the user an administrator
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from this file (first line)
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print it once (it is stored hashed)
+    Create {
+        #[arg(long)]
+        username: String,
+        /// A name to recognise the token by
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Lifetime, e.g. 30d, 12h, 90min [default: never expires]
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        expires_in: Option<std::time::Duration>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Fill a project with demo tasks (each with labels, an assignee and activity)
+    Seed {
+        /// Project key to create or fill
+        #[arg(long, default_value = "DEMO")]
+        project: String,
+        /// How many tasks to create
+        #[arg(long, default_value_t = 100)]
+        tasks: u64,
+    },
+}
