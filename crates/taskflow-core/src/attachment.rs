@@ -19,7 +19,10 @@ impl FileName {
         if n == 0 || n > 255 {
             return err("must be 1 to 255 characters");
         }
-        if value.chars().any(|c| c.is_control() || c == '/' || c == '\\') {
+        if value
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\')
+        {
             return err("must not contain path separators or control characters");
         }
         if value == "." || value == ".." {
@@ -53,7 +56,13 @@ pub struct MediaType(String);
 
 impl MediaType {
     pub fn parse(value: impl AsRef<str>) -> Result<Self, ValidationError> {
-        let essence = value.as_ref().split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = value
+            .as_ref()
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         let token = |s: &str| {
             !s.is_empty()
                 && s.len() <= 127
@@ -167,7 +176,12 @@ mod tests {
 
     #[test]
     fn media_types() {
-        assert_eq!(MediaType::parse("Text/Plain; charset=utf-8").unwrap().as_str(), "text/plain");
+        assert_eq!(
+            MediaType::parse("Text/Plain; charset=utf-8")
+                .unwrap()
+                .as_str(),
+            "text/plain"
+        );
         assert!(MediaType::parse("nonsense").is_err());
         assert!(MediaType::parse("a/b c").is_err());
     }

@@ -18,6 +18,6 @@ pub mod trash;
 pub mod user;
 
 pub use error::{StoreError, StoreResult, ValidationError};
-pub use store::Store;
 pub use ids::*;
+pub use store::Store;
 pub use timestamp::Timestamp;

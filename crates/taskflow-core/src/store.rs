@@ -81,8 +81,12 @@ pub trait ProjectStore: Send + Sync {
         role: Role,
     ) -> StoreResult<Member>;
     /// Removing the last owner is a `Conflict`.
-    async fn remove_member(&self, actor: UserId, project: ProjectId, user: UserId)
-    -> StoreResult<()>;
+    async fn remove_member(
+        &self,
+        actor: UserId,
+        project: ProjectId,
+        user: UserId,
+    ) -> StoreResult<()>;
     /// Members by username.
     async fn members(&self, project: ProjectId) -> StoreResult<Vec<Member>>;
     async fn member_role(&self, project: ProjectId, user: UserId) -> StoreResult<Option<Role>>;
@@ -104,8 +108,12 @@ pub trait LabelStore: Send + Sync {
 pub trait TaskStore: Send + Sync {
     /// Creates a task with the next number in its project (gap-free under concurrency),
     /// at the bottom of its status column.
-    async fn create_task(&self, actor: UserId, project: ProjectId, new: NewTask)
-    -> StoreResult<Task>;
+    async fn create_task(
+        &self,
+        actor: UserId,
+        project: ProjectId,
+        new: NewTask,
+    ) -> StoreResult<Task>;
     async fn task(&self, id: TaskId) -> StoreResult<Task>;
     async fn task_by_key(&self, key: &TaskKey) -> StoreResult<Task>;
     /// Applies the patch if `expected_version` (when given) is current, else
@@ -139,8 +147,12 @@ pub trait TaskStore: Send + Sync {
 
 #[async_trait]
 pub trait CommentStore: Send + Sync {
-    async fn add_comment(&self, actor: UserId, task: TaskId, body: CommentBody)
-    -> StoreResult<Comment>;
+    async fn add_comment(
+        &self,
+        actor: UserId,
+        task: TaskId,
+        body: CommentBody,
+    ) -> StoreResult<Comment>;
     async fn comment(&self, id: CommentId) -> StoreResult<Comment>;
     /// A task's comments, oldest first.
     async fn comments(&self, task: TaskId) -> StoreResult<Vec<Comment>>;

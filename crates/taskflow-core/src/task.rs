@@ -6,7 +6,7 @@ use time::Date;
 
 use crate::project::ProjectKey;
 use crate::text::{Markdown, TaskTitle};
-use crate::{LabelId, ProjectId, Timestamp, TaskId, UserId, ValidationError};
+use crate::{LabelId, ProjectId, TaskId, Timestamp, UserId, ValidationError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,7 +41,9 @@ impl Status {
 }
 
 /// Stored as its rank (0–4) so sorting by priority is sorting by a number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     #[default]
@@ -89,7 +91,9 @@ impl Priority {
             .ok_or_else(|| {
                 ValidationError::new(
                     "priority",
-                    format!("unknown priority {value:?}; expected none, low, medium, high or urgent"),
+                    format!(
+                        "unknown priority {value:?}; expected none, low, medium, high or urgent"
+                    ),
                 )
             })
     }
@@ -104,7 +108,8 @@ pub struct TaskKey {
 
 impl TaskKey {
     pub fn parse(value: &str) -> Result<Self, ValidationError> {
-        let err = || ValidationError::new("key", format!("{value:?} is not a task key like OPS-42"));
+        let err =
+            || ValidationError::new("key", format!("{value:?} is not a task key like OPS-42"));
         let (project, number) = value.rsplit_once('-').ok_or_else(err)?;
         let project = ProjectKey::parse(project).map_err(|_| err())?;
         let number: i64 = number.parse().map_err(|_| err())?;
@@ -321,8 +326,10 @@ pub fn apply_patch(current: &Task, patch: &TaskPatch) -> (Task, Vec<FieldChange>
     (next, changes)
 }
 
-/// Full-text search terms: runs of letters and digits, lower-cased. Every term must match the
-/// start of a word in the title or description.
+/// Full-text search terms: runs of letters and digits, lower-cased. Every term must match a
+/// word of the title or description; the last may match the start of one, so results follow
+/// along as someone types. (Whole words for the others keep a search for a common word plus a
+/// rare one fast: the index intersects instead of reading every word starting with the first.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchText(Vec<String>);
 
@@ -353,6 +360,15 @@ impl SearchText {
     /// Each term contains only letters and digits, so it is safe to quote into a query syntax.
     pub fn terms(&self) -> &[String] {
         &self.0
+    }
+
+    /// The terms with whether each is a prefix (only the last is).
+    pub fn terms_with_prefix(&self) -> impl Iterator<Item = (&str, bool)> {
+        let last = self.0.len() - 1;
+        self.0
+            .iter()
+            .enumerate()
+            .map(move |(i, t)| (t.as_str(), i == last))
     }
 }
 
@@ -462,9 +478,9 @@ impl Cursor {
                 let day: i32 = key.parse().map_err(|_| err())?;
                 CursorKey::DueDate(Some(Date::from_julian_day(day).map_err(|_| err())?))
             }
-            ("r", TaskSort::Priority) => {
-                CursorKey::Priority(Priority::from_rank(key.parse().map_err(|_| err())?).map_err(|_| err())?)
-            }
+            ("r", TaskSort::Priority) => CursorKey::Priority(
+                Priority::from_rank(key.parse().map_err(|_| err())?).map_err(|_| err())?,
+            ),
             ("u", TaskSort::Updated) => {
                 CursorKey::Updated(Timestamp::from_unix_micros(key.parse().map_err(|_| err())?))
             }
@@ -576,7 +592,14 @@ mod tests {
 
     #[test]
     fn cursor_for_another_sort_is_refused() {
-        let c = Cursor { key: CursorKey::Position(5), id: TaskId(1) }.encode();
-        assert_eq!(Cursor::decode(&c, TaskSort::Updated).unwrap_err().field, "cursor");
+        let c = Cursor {
+            key: CursorKey::Position(5),
+            id: TaskId(1),
+        }
+        .encode();
+        assert_eq!(
+            Cursor::decode(&c, TaskSort::Updated).unwrap_err().field,
+            "cursor"
+        );
     }
 }

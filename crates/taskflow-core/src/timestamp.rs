@@ -32,17 +32,26 @@ impl Timestamp {
     }
 
     pub fn saturating_add(self, d: std::time::Duration) -> Self {
-        Self::from_datetime(self.0.saturating_add(d.try_into().unwrap_or(time::Duration::MAX)))
+        Self::from_datetime(
+            self.0
+                .saturating_add(d.try_into().unwrap_or(time::Duration::MAX)),
+        )
     }
 
     pub fn saturating_sub(self, d: std::time::Duration) -> Self {
-        Self::from_datetime(self.0.saturating_sub(d.try_into().unwrap_or(time::Duration::MAX)))
+        Self::from_datetime(
+            self.0
+                .saturating_sub(d.try_into().unwrap_or(time::Duration::MAX)),
+        )
     }
 }
 
 impl std::fmt::Display for Timestamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.format(&time::format_description::well_known::Rfc3339) {
+        match self
+            .0
+            .format(&time::format_description::well_known::Rfc3339)
+        {
             Ok(s) => f.write_str(&s),
             Err(_) => write!(f, "{}", self.0),
         }

@@ -11,14 +11,18 @@ use crate::activity::record;
 use crate::rows::{AttachmentRow, CommentRow, convert, corrupt};
 use crate::{PgStore, db};
 
-const COMMENT_COLUMNS: &str = "c.id, c.task_id, c.author_id, c.body, c.created_at, c.updated_at, c.deleted_at";
+const COMMENT_COLUMNS: &str =
+    "c.id, c.task_id, c.author_id, c.body, c.created_at, c.updated_at, c.deleted_at";
 const ATTACHMENT_COLUMNS: &str = "a.id, a.task_id, a.file_name, a.media_type, a.size_bytes, a.sha256, \
     a.uploaded_by, a.created_at, a.deleted_at";
 /// Joins that make `t` and `p` the task and project of a comment `c` or attachment `a`.
 const LIVE_PARENTS: &str = "t.deleted_at IS NULL AND p.deleted_at IS NULL";
 
 /// The project of a live task, locking the task row against concurrent trashing.
-pub(crate) async fn live_task_project(conn: &mut PgConnection, task: TaskId) -> StoreResult<ProjectId> {
+pub(crate) async fn live_task_project(
+    conn: &mut PgConnection,
+    task: TaskId,
+) -> StoreResult<ProjectId> {
     sqlx::query_scalar::<_, i64>(
         "SELECT t.project_id FROM tasks t JOIN projects p ON p.id = t.project_id \
          WHERE t.id = $1 AND t.deleted_at IS NULL AND p.deleted_at IS NULL FOR SHARE OF t",
@@ -31,7 +35,11 @@ pub(crate) async fn live_task_project(conn: &mut PgConnection, task: TaskId) -> 
     .ok_or(StoreError::not_found("task"))
 }
 
-async fn fetch_comment(conn: &mut PgConnection, id: CommentId, lock: bool) -> StoreResult<(Comment, ProjectId)> {
+async fn fetch_comment(
+    conn: &mut PgConnection,
+    id: CommentId,
+    lock: bool,
+) -> StoreResult<(Comment, ProjectId)> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -57,7 +65,12 @@ fn excerpt(body: &str) -> String {
 
 #[async_trait]
 impl CommentStore for PgStore {
-    async fn add_comment(&self, actor: UserId, task: TaskId, body: CommentBody) -> StoreResult<Comment> {
+    async fn add_comment(
+        &self,
+        actor: UserId,
+        task: TaskId,
+        body: CommentBody,
+    ) -> StoreResult<Comment> {
         let now = Timestamp::now();
         let mut tx = self.pool.begin().await.map_err(db)?;
         let project = live_task_project(&mut tx, task).await?;
@@ -104,7 +117,12 @@ impl CommentStore for PgStore {
         convert(rows)
     }
 
-    async fn edit_comment(&self, actor: UserId, id: CommentId, body: CommentBody) -> StoreResult<Comment> {
+    async fn edit_comment(
+        &self,
+        actor: UserId,
+        id: CommentId,
+        body: CommentBody,
+    ) -> StoreResult<Comment> {
         let now = Timestamp::now();
         let mut tx = self.pool.begin().await.map_err(db)?;
         let (current, project) = fetch_comment(&mut tx, id, true).await?;
@@ -155,7 +173,11 @@ impl CommentStore for PgStore {
     }
 }
 
-async fn fetch_attachment(conn: &mut PgConnection, id: AttachmentId, lock: bool) -> StoreResult<(Attachment, ProjectId)> {
+async fn fetch_attachment(
+    conn: &mut PgConnection,
+    id: AttachmentId,
+    lock: bool,
+) -> StoreResult<(Attachment, ProjectId)> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -250,10 +272,14 @@ impl AttachmentStore for PgStore {
     }
 
     async fn referenced_blobs(&self) -> StoreResult<Vec<Sha256Hex>> {
-        let digests: Vec<String> = sqlx::query_scalar("SELECT DISTINCT sha256 FROM attachments ORDER BY sha256")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        digests.into_iter().map(|d| Sha256Hex::parse(d).map_err(corrupt)).collect()
+        let digests: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT sha256 FROM attachments ORDER BY sha256")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        digests
+            .into_iter()
+            .map(|d| Sha256Hex::parse(d).map_err(corrupt))
+            .collect()
     }
 }

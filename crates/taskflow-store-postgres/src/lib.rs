@@ -75,18 +75,14 @@ impl StoreAdmin for PgStore {
     /// sqlx holds a PostgreSQL advisory lock while migrating, so replicas starting together
     /// apply each migration once.
     async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(StoreError::backend)
+        MIGRATOR.run(&self.pool).await.map_err(StoreError::backend)
     }
 
     async fn schema_version(&self) -> StoreResult<Option<i64>> {
-        let exists: bool =
-            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db)?;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
         if !exists {
             return Ok(None);
         }

@@ -178,7 +178,11 @@ impl ProjectStore for PgStore {
             ));
         }
         if let Some(archived) = patch.archived {
-            changes.push(("archived", current.archived.to_string(), archived.to_string()));
+            changes.push((
+                "archived",
+                current.archived.to_string(),
+                archived.to_string(),
+            ));
         }
         changes.retain(|(_, old, new)| old != new);
         if changes.is_empty() {
@@ -215,14 +219,13 @@ impl ProjectStore for PgStore {
     async fn delete_project(&self, actor: UserId, id: ProjectId) -> StoreResult<()> {
         let now = Timestamp::now();
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let done = sqlx::query(
-            "UPDATE projects SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(id.0)
-        .bind(now.datetime())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        let done =
+            sqlx::query("UPDATE projects SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
+                .bind(id.0)
+                .bind(now.datetime())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found("project"));
         }
@@ -253,7 +256,9 @@ impl ProjectStore for PgStore {
             .map_err(db)?
             .ok_or(StoreError::not_found("user"))?;
         let old = current_role(&mut tx, project, user).await?;
-        if old == Some(Role::Owner) && role != Role::Owner && owner_count(&mut tx, project).await? <= 1
+        if old == Some(Role::Owner)
+            && role != Role::Owner
+            && owner_count(&mut tx, project).await? <= 1
         {
             return Err(last_owner());
         }

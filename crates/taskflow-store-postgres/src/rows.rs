@@ -9,7 +9,9 @@ use taskflow_core::attachment::{Attachment, FileName, MediaType, Sha256Hex};
 use taskflow_core::comment::Comment;
 use taskflow_core::project::{Colour, Label, Member, Project, ProjectKey, Role};
 use taskflow_core::task::{Priority, Status, Task};
-use taskflow_core::text::{CommentBody, DisplayName, LabelName, Markdown, ProjectName, TaskTitle, TokenName};
+use taskflow_core::text::{
+    CommentBody, DisplayName, LabelName, Markdown, ProjectName, TaskTitle, TokenName,
+};
 use taskflow_core::user::{ApiToken, PasswordHash, User, Username};
 use taskflow_core::*;
 use time::{Date, OffsetDateTime};
@@ -174,7 +176,11 @@ pub(crate) const TASK_COLUMNS: &str = "t.id, t.project_id, p.key AS project_key,
     t.created_at, t.updated_at, t.version, t.deleted_at";
 
 impl TaskRow {
-    pub(crate) fn into_task(self, assignees: Vec<UserId>, labels: Vec<LabelId>) -> StoreResult<Task> {
+    pub(crate) fn into_task(
+        self,
+        assignees: Vec<UserId>,
+        labels: Vec<LabelId>,
+    ) -> StoreResult<Task> {
         Ok(Task {
             id: TaskId(self.id),
             project_id: ProjectId(self.project_id),

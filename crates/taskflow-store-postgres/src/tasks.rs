@@ -36,8 +36,16 @@ async fn assemble(conn: &mut PgConnection, rows: Vec<TaskRow>) -> StoreResult<Ve
     rows.into_iter()
         .map(|row| {
             let id = row.id;
-            let a = assignees.iter().filter(|(t, _)| *t == id).map(|(_, u)| UserId(*u)).collect();
-            let l = labels.iter().filter(|(t, _)| *t == id).map(|(_, l)| LabelId(*l)).collect();
+            let a = assignees
+                .iter()
+                .filter(|(t, _)| *t == id)
+                .map(|(_, u)| UserId(*u))
+                .collect();
+            let l = labels
+                .iter()
+                .filter(|(t, _)| *t == id)
+                .map(|(_, l)| LabelId(*l))
+                .collect();
             row.into_task(a, l)
         })
         .collect()
@@ -68,7 +76,11 @@ fn check_version(task: &Task, expected: Option<i64>) -> StoreResult<()> {
 }
 
 /// Labels must belong to the task's project.
-async fn check_labels(conn: &mut PgConnection, project: ProjectId, labels: &[LabelId]) -> StoreResult<()> {
+async fn check_labels(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    labels: &[LabelId],
+) -> StoreResult<()> {
     let ids: Vec<i64> = labels.iter().map(|l| l.0).collect();
     let known: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM labels WHERE project_id = $1 AND id = ANY($2)")
@@ -87,7 +99,11 @@ async fn check_labels(conn: &mut PgConnection, project: ProjectId, labels: &[Lab
 }
 
 /// Assignees must be members of the task's project.
-async fn check_assignees(conn: &mut PgConnection, project: ProjectId, users: &[UserId]) -> StoreResult<()> {
+async fn check_assignees(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    users: &[UserId],
+) -> StoreResult<()> {
     let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
     let members: Vec<i64> = sqlx::query_scalar(
         "SELECT user_id FROM project_members WHERE project_id = $1 AND user_id = ANY($2)",
@@ -114,13 +130,12 @@ async fn check_parent(
     task: Option<TaskId>,
     parent: TaskId,
 ) -> StoreResult<()> {
-    let parent_project: Option<i64> = sqlx::query_scalar(
-        "SELECT project_id FROM tasks WHERE id = $1 AND deleted_at IS NULL",
-    )
-    .bind(parent.0)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
+    let parent_project: Option<i64> =
+        sqlx::query_scalar("SELECT project_id FROM tasks WHERE id = $1 AND deleted_at IS NULL")
+            .bind(parent.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
     if parent_project != Some(project.0) {
         return Err(StoreError::invalid(
             "parent_id",
@@ -139,7 +154,11 @@ async fn check_parent(
     .fetch_one(conn)
     .await
     .map_err(db)?;
-    if cycle { Err(StoreError::Cycle) } else { Ok(()) }
+    if cycle {
+        Err(StoreError::Cycle)
+    } else {
+        Ok(())
+    }
 }
 
 async fn set_assignees(conn: &mut PgConnection, task: TaskId, users: &[UserId]) -> StoreResult<()> {
@@ -195,7 +214,9 @@ async fn neighbours(
 ) -> StoreResult<(Option<i64>, Option<i64>)> {
     let column = "project_id = $1 AND status = $2 AND deleted_at IS NULL AND id <> $3";
     let edge = |order: &str| {
-        format!("SELECT position FROM tasks WHERE {column} ORDER BY position {order}, id {order} LIMIT 1")
+        format!(
+            "SELECT position FROM tasks WHERE {column} ORDER BY position {order}, id {order} LIMIT 1"
+        )
     };
     match placement {
         Placement::Top => {
@@ -220,7 +241,10 @@ async fn neighbours(
             .ok_or_else(|| {
                 StoreError::invalid(
                     "placement",
-                    format!("task {anchor} is not another task in the {} column", status.as_str()),
+                    format!(
+                        "task {anchor} is not another task in the {} column",
+                        status.as_str()
+                    ),
                 )
             })?;
             if matches!(placement, Placement::Before(_)) {
@@ -246,7 +270,12 @@ async fn neighbours(
     }
 }
 
-async fn column_edge(conn: &mut PgConnection, task: &Task, status: Status, sql: &str) -> StoreResult<Option<i64>> {
+async fn column_edge(
+    conn: &mut PgConnection,
+    task: &Task,
+    status: Status,
+    sql: &str,
+) -> StoreResult<Option<i64>> {
     sqlx::query_scalar(sql)
         .bind(task.project_id.0)
         .bind(status.as_str())
@@ -257,7 +286,11 @@ async fn column_edge(conn: &mut PgConnection, task: &Task, status: Status, sql: 
 }
 
 /// Spreads a column's positions `POSITION_STEP` apart again, keeping its order.
-async fn renumber_column(conn: &mut PgConnection, project: ProjectId, status: Status) -> StoreResult<()> {
+async fn renumber_column(
+    conn: &mut PgConnection,
+    project: ProjectId,
+    status: Status,
+) -> StoreResult<()> {
     sqlx::query(
         "UPDATE tasks t SET position = r.rn * $3 FROM ( \
              SELECT id, row_number() OVER (ORDER BY position, id) AS rn FROM tasks \
@@ -282,7 +315,12 @@ fn dedup<T: Ord + Copy>(items: &[T]) -> Vec<T> {
 
 #[async_trait]
 impl TaskStore for PgStore {
-    async fn create_task(&self, actor: UserId, project: ProjectId, new: NewTask) -> StoreResult<Task> {
+    async fn create_task(
+        &self,
+        actor: UserId,
+        project: ProjectId,
+        new: NewTask,
+    ) -> StoreResult<Task> {
         let now = Timestamp::now();
         let mut tx = self.pool.begin().await.map_err(db)?;
         // Taking the number locks the project row: concurrent creators queue here, and a
@@ -386,7 +424,10 @@ impl TaskStore for PgStore {
         if next.parent_id != current.parent_id || next.status != current.status {
             lock_live_project(&mut tx, project).await?;
         }
-        if let Some(parent) = next.parent_id.filter(|_| next.parent_id != current.parent_id) {
+        if let Some(parent) = next
+            .parent_id
+            .filter(|_| next.parent_id != current.parent_id)
+        {
             check_parent(&mut tx, project, Some(id), parent).await?;
         }
         if next.status != current.status {
@@ -545,9 +586,11 @@ impl TaskStore for PgStore {
                 .push(")");
         }
         if let Some(label) = f.label {
-            q.push(" AND EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label_id = ")
-                .push_bind(label.0)
-                .push(")");
+            q.push(
+                " AND EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label_id = ",
+            )
+            .push_bind(label.0)
+            .push(")");
         }
         if let Some(before) = f.due_before {
             q.push(" AND t.due_date < ").push_bind(before);
@@ -566,9 +609,8 @@ impl TaskStore for PgStore {
         }
         if let Some(text) = &f.text {
             let tsquery = text
-                .terms()
-                .iter()
-                .map(|t| format!("'{t}':*"))
+                .terms_with_prefix()
+                .map(|(t, prefix)| format!("'{t}'{}", if prefix { ":*" } else { "" }))
                 .collect::<Vec<_>>()
                 .join(" & ");
             q.push(" AND to_tsvector('simple', t.title || ' ' || t.description) @@ to_tsquery('simple', ")
@@ -580,7 +622,11 @@ impl TaskStore for PgStore {
             let id = cursor.id.0;
             match cursor.key {
                 CursorKey::Position(p) => {
-                    q.push(" AND (t.position, t.id) > (").push_bind(p).push(", ").push_bind(id).push(")");
+                    q.push(" AND (t.position, t.id) > (")
+                        .push_bind(p)
+                        .push(", ")
+                        .push_bind(id)
+                        .push(")");
                 }
                 CursorKey::DueDate(d) => {
                     q.push(format!(" AND ({due_key}, t.id) > (COALESCE("))
@@ -590,10 +636,18 @@ impl TaskStore for PgStore {
                         .push(")");
                 }
                 CursorKey::Priority(p) => {
-                    q.push(" AND (t.priority, t.id) < (").push_bind(p.rank()).push(", ").push_bind(id).push(")");
+                    q.push(" AND (t.priority, t.id) < (")
+                        .push_bind(p.rank())
+                        .push(", ")
+                        .push_bind(id)
+                        .push(")");
                 }
                 CursorKey::Updated(u) => {
-                    q.push(" AND (t.updated_at, t.id) < (").push_bind(u.datetime()).push(", ").push_bind(id).push(")");
+                    q.push(" AND (t.updated_at, t.id) < (")
+                        .push_bind(u.datetime())
+                        .push(", ")
+                        .push_bind(id)
+                        .push(")");
                 }
             }
         }

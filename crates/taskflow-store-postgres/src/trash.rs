@@ -1,10 +1,10 @@
 use async_trait::async_trait;
 use sqlx::PgConnection;
-use time::OffsetDateTime;
 use taskflow_core::activity::{ActivityKind, NewActivity};
 use taskflow_core::store::TrashStore;
 use taskflow_core::trash::{PurgeCounts, TrashItem, TrashRef};
 use taskflow_core::*;
+use time::OffsetDateTime;
 
 use crate::activity::record;
 use crate::rows::ts;
@@ -78,7 +78,11 @@ async fn locate(conn: &mut PgConnection, item: TrashRef) -> StoreResult<Placemen
             "attachment",
         ),
     };
-    let row: Option<Row> = sqlx::query_as(sql).bind(id).fetch_optional(conn).await.map_err(db)?;
+    let row: Option<Row> = sqlx::query_as(sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?;
     let (project_id, task_id, deleted_at, project_trashed, parent_trashed, label) =
         row.ok_or(StoreError::not_found(entity))?;
     Ok(Placement {
@@ -88,7 +92,11 @@ async fn locate(conn: &mut PgConnection, item: TrashRef) -> StoreResult<Placemen
         parent_trashed: if project_trashed {
             Some("project")
         } else if parent_trashed {
-            Some(if entity == "task" { "parent task" } else { "task" })
+            Some(if entity == "task" {
+                "parent task"
+            } else {
+                "task"
+            })
         } else {
             None
         },
@@ -97,7 +105,11 @@ async fn locate(conn: &mut PgConnection, item: TrashRef) -> StoreResult<Placemen
 }
 
 async fn count(conn: &mut PgConnection, sql: &str, id: i64) -> StoreResult<u64> {
-    let n: i64 = sqlx::query_scalar(sql).bind(id).fetch_one(conn).await.map_err(db)?;
+    let n: i64 = sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_one(conn)
+        .await
+        .map_err(db)?;
     Ok(n as u64)
 }
 
@@ -108,22 +120,51 @@ async fn purge_one(conn: &mut PgConnection, item: TrashRef) -> StoreResult<Purge
     let mut counts = PurgeCounts::default();
     match item {
         TrashRef::Project(id) => {
-            counts.tasks = count(conn, "SELECT count(*) FROM tasks WHERE project_id = $1", id.0).await?;
+            counts.tasks = count(
+                conn,
+                "SELECT count(*) FROM tasks WHERE project_id = $1",
+                id.0,
+            )
+            .await?;
             counts.comments = count(conn, "SELECT count(*) FROM comments c JOIN tasks t ON t.id = c.task_id WHERE t.project_id = $1", id.0).await?;
             counts.attachments = count(conn, "SELECT count(*) FROM attachments a JOIN tasks t ON t.id = a.task_id WHERE t.project_id = $1", id.0).await?;
-            counts.projects = sqlx::query("DELETE FROM projects WHERE id = $1").bind(id.0).execute(&mut *conn).await.map_err(db)?.rows_affected();
+            counts.projects = sqlx::query("DELETE FROM projects WHERE id = $1")
+                .bind(id.0)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?
+                .rows_affected();
         }
         TrashRef::Task(id) => {
-            counts.tasks = count(conn, &format!("{TASK_TREE} SELECT count(*) FROM tree JOIN tasks t ON t.id = tree.id"), id.0).await?;
+            counts.tasks = count(
+                conn,
+                &format!("{TASK_TREE} SELECT count(*) FROM tree JOIN tasks t ON t.id = tree.id"),
+                id.0,
+            )
+            .await?;
             counts.comments = count(conn, &format!("{TASK_TREE} SELECT count(*) FROM comments WHERE task_id IN (SELECT id FROM tree)"), id.0).await?;
             counts.attachments = count(conn, &format!("{TASK_TREE} SELECT count(*) FROM attachments WHERE task_id IN (SELECT id FROM tree)"), id.0).await?;
-            sqlx::query("DELETE FROM tasks WHERE id = $1").bind(id.0).execute(&mut *conn).await.map_err(db)?;
+            sqlx::query("DELETE FROM tasks WHERE id = $1")
+                .bind(id.0)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
         }
         TrashRef::Comment(id) => {
-            counts.comments = sqlx::query("DELETE FROM comments WHERE id = $1").bind(id.0).execute(&mut *conn).await.map_err(db)?.rows_affected();
+            counts.comments = sqlx::query("DELETE FROM comments WHERE id = $1")
+                .bind(id.0)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?
+                .rows_affected();
         }
         TrashRef::Attachment(id) => {
-            counts.attachments = sqlx::query("DELETE FROM attachments WHERE id = $1").bind(id.0).execute(&mut *conn).await.map_err(db)?.rows_affected();
+            counts.attachments = sqlx::query("DELETE FROM attachments WHERE id = $1")
+                .bind(id.0)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?
+                .rows_affected();
         }
     }
     Ok(counts)
@@ -136,7 +177,12 @@ fn add(total: &mut PurgeCounts, more: PurgeCounts) {
     total.attachments += more.attachments;
 }
 
-async fn record_purge(conn: &mut PgConnection, actor: Option<UserId>, item: TrashRef, placement: &Placement) -> StoreResult<()> {
+async fn record_purge(
+    conn: &mut PgConnection,
+    actor: Option<UserId>,
+    item: TrashRef,
+    placement: &Placement,
+) -> StoreResult<()> {
     let task_id = match item {
         TrashRef::Project(_) => return Ok(()),
         TrashRef::Task(_) => None,
@@ -146,7 +192,8 @@ async fn record_purge(conn: &mut PgConnection, actor: Option<UserId>, item: Tras
         conn,
         actor,
         Timestamp::now(),
-        NewActivity::new(placement.project_id, task_id, ActivityKind::Purged).field(placement.label.clone()),
+        NewActivity::new(placement.project_id, task_id, ActivityKind::Purged)
+            .field(placement.label.clone()),
     )
     .await
 }
@@ -185,12 +232,21 @@ impl TrashStore for PgStore {
         let Some(deleted_at) = placement.deleted_at else {
             return Err(StoreError::not_found("item in the trash"));
         };
-        if let Some(what) = placement.parent_trashed.filter(|_| !matches!(item, TrashRef::Project(_))) {
-            return Err(StoreError::Conflict(format!("restore its {what} from the trash first")));
+        if let Some(what) = placement
+            .parent_trashed
+            .filter(|_| !matches!(item, TrashRef::Project(_)))
+        {
+            return Err(StoreError::Conflict(format!(
+                "restore its {what} from the trash first"
+            )));
         }
         match item {
             TrashRef::Project(id) => {
-                sqlx::query("UPDATE projects SET deleted_at = NULL WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db)?;
+                sqlx::query("UPDATE projects SET deleted_at = NULL WHERE id = $1")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
             }
             TrashRef::Task(id) => {
                 // Subtasks trashed with it (same time) come back with it.
@@ -207,17 +263,30 @@ impl TrashStore for PgStore {
                 .map_err(db)?;
             }
             TrashRef::Comment(id) => {
-                sqlx::query("UPDATE comments SET deleted_at = NULL WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db)?;
+                sqlx::query("UPDATE comments SET deleted_at = NULL WHERE id = $1")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
             }
             TrashRef::Attachment(id) => {
-                sqlx::query("UPDATE attachments SET deleted_at = NULL WHERE id = $1").bind(id.0).execute(&mut *tx).await.map_err(db)?;
+                sqlx::query("UPDATE attachments SET deleted_at = NULL WHERE id = $1")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
             }
         }
         record(
             &mut tx,
             Some(actor),
             now,
-            NewActivity::new(placement.project_id, placement.task_id, ActivityKind::Restored).field(placement.label.clone()),
+            NewActivity::new(
+                placement.project_id,
+                placement.task_id,
+                ActivityKind::Restored,
+            )
+            .field(placement.label.clone()),
         )
         .await?;
         tx.commit().await.map_err(db)
@@ -227,7 +296,9 @@ impl TrashStore for PgStore {
         let mut tx = self.pool.begin().await.map_err(db)?;
         let placement = locate(&mut tx, item).await?;
         if placement.deleted_at.is_none() {
-            return Err(StoreError::Conflict("only items in the trash can be purged".to_owned()));
+            return Err(StoreError::Conflict(
+                "only items in the trash can be purged".to_owned(),
+            ));
         }
         let counts = purge_one(&mut tx, item).await?;
         record_purge(&mut tx, Some(actor), item, &placement).await?;

@@ -61,11 +61,12 @@ impl UserStore for PgStore {
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
-        let rows: Vec<UserRow> =
-            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db)?;
+        let rows: Vec<UserRow> = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY username"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
         crate::rows::convert(rows)
     }
 

@@ -11,17 +11,22 @@ use crate::activity::record;
 use crate::rows::{AttachmentRow, CommentRow, convert, corrupt};
 use crate::{SqliteStore, db};
 
-const COMMENT_COLUMNS: &str = "c.id, c.task_id, c.author_id, c.body, c.created_at, c.updated_at, c.deleted_at";
+const COMMENT_COLUMNS: &str =
+    "c.id, c.task_id, c.author_id, c.body, c.created_at, c.updated_at, c.deleted_at";
 const ATTACHMENT_COLUMNS: &str = "a.id, a.task_id, a.file_name, a.media_type, a.size_bytes, a.sha256, \
     a.uploaded_by, a.created_at, a.deleted_at";
 /// `RETURNING` cannot name the table's alias in SQLite.
 const COMMENT_RETURNING: &str = "id, task_id, author_id, body, created_at, updated_at, deleted_at";
-const ATTACHMENT_RETURNING: &str = "id, task_id, file_name, media_type, size_bytes, sha256, uploaded_by, created_at, deleted_at";
+const ATTACHMENT_RETURNING: &str =
+    "id, task_id, file_name, media_type, size_bytes, sha256, uploaded_by, created_at, deleted_at";
 /// Joins that make `t` and `p` the task and project of a comment `c` or attachment `a`.
 const LIVE_PARENTS: &str = "t.deleted_at IS NULL AND p.deleted_at IS NULL";
 
 /// The project of a live task.
-pub(crate) async fn live_task_project(conn: &mut SqliteConnection, task: TaskId) -> StoreResult<ProjectId> {
+pub(crate) async fn live_task_project(
+    conn: &mut SqliteConnection,
+    task: TaskId,
+) -> StoreResult<ProjectId> {
     sqlx::query_scalar::<_, i64>(
         "SELECT t.project_id FROM tasks t JOIN projects p ON p.id = t.project_id \
          WHERE t.id = ?1 AND t.deleted_at IS NULL AND p.deleted_at IS NULL",
@@ -34,7 +39,10 @@ pub(crate) async fn live_task_project(conn: &mut SqliteConnection, task: TaskId)
     .ok_or(StoreError::not_found("task"))
 }
 
-async fn fetch_comment(conn: &mut SqliteConnection, id: CommentId) -> StoreResult<(Comment, ProjectId)> {
+async fn fetch_comment(
+    conn: &mut SqliteConnection,
+    id: CommentId,
+) -> StoreResult<(Comment, ProjectId)> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -59,7 +67,12 @@ fn excerpt(body: &str) -> String {
 
 #[async_trait]
 impl CommentStore for SqliteStore {
-    async fn add_comment(&self, actor: UserId, task: TaskId, body: CommentBody) -> StoreResult<Comment> {
+    async fn add_comment(
+        &self,
+        actor: UserId,
+        task: TaskId,
+        body: CommentBody,
+    ) -> StoreResult<Comment> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         let project = live_task_project(&mut tx, task).await?;
@@ -106,7 +119,12 @@ impl CommentStore for SqliteStore {
         convert(rows)
     }
 
-    async fn edit_comment(&self, actor: UserId, id: CommentId, body: CommentBody) -> StoreResult<Comment> {
+    async fn edit_comment(
+        &self,
+        actor: UserId,
+        id: CommentId,
+        body: CommentBody,
+    ) -> StoreResult<Comment> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         let (current, project) = fetch_comment(&mut tx, id).await?;
@@ -157,7 +175,10 @@ impl CommentStore for SqliteStore {
     }
 }
 
-async fn fetch_attachment(conn: &mut SqliteConnection, id: AttachmentId) -> StoreResult<(Attachment, ProjectId)> {
+async fn fetch_attachment(
+    conn: &mut SqliteConnection,
+    id: AttachmentId,
+) -> StoreResult<(Attachment, ProjectId)> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -251,10 +272,14 @@ impl AttachmentStore for SqliteStore {
     }
 
     async fn referenced_blobs(&self) -> StoreResult<Vec<Sha256Hex>> {
-        let digests: Vec<String> = sqlx::query_scalar("SELECT DISTINCT sha256 FROM attachments ORDER BY sha256")
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db)?;
-        digests.into_iter().map(|d| Sha256Hex::parse(d).map_err(corrupt)).collect()
+        let digests: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT sha256 FROM attachments ORDER BY sha256")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(db)?;
+        digests
+            .into_iter()
+            .map(|d| Sha256Hex::parse(d).map_err(corrupt))
+            .collect()
     }
 }

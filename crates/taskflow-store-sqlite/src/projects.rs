@@ -14,16 +14,17 @@ const PROJECT_COLUMNS: &str =
 const LABEL_COLUMNS: &str = "id, project_id, name, colour";
 
 /// Fails with `NotFound` unless the project is live (not trashed).
-pub(crate) async fn require_live_project(conn: &mut SqliteConnection, id: ProjectId) -> StoreResult<()> {
-    sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM projects WHERE id = ?1 AND deleted_at IS NULL",
-    )
-    .bind(id.0)
-    .fetch_optional(conn)
-    .await
-    .map_err(db)?
-    .map(|_| ())
-    .ok_or(StoreError::not_found("project"))
+pub(crate) async fn require_live_project(
+    conn: &mut SqliteConnection,
+    id: ProjectId,
+) -> StoreResult<()> {
+    sqlx::query_scalar::<_, i64>("SELECT id FROM projects WHERE id = ?1 AND deleted_at IS NULL")
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?
+        .map(|_| ())
+        .ok_or(StoreError::not_found("project"))
 }
 
 async fn owner_count(conn: &mut SqliteConnection, project: ProjectId) -> StoreResult<i64> {
@@ -178,7 +179,11 @@ impl ProjectStore for SqliteStore {
             ));
         }
         if let Some(archived) = patch.archived {
-            changes.push(("archived", current.archived.to_string(), archived.to_string()));
+            changes.push((
+                "archived",
+                current.archived.to_string(),
+                archived.to_string(),
+            ));
         }
         changes.retain(|(_, old, new)| old != new);
         if changes.is_empty() {
@@ -215,14 +220,13 @@ impl ProjectStore for SqliteStore {
     async fn delete_project(&self, actor: UserId, id: ProjectId) -> StoreResult<()> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
-        let done = sqlx::query(
-            "UPDATE projects SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
-        )
-        .bind(id.0)
-        .bind(now.unix_micros())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        let done =
+            sqlx::query("UPDATE projects SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL")
+                .bind(id.0)
+                .bind(now.unix_micros())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found("project"));
         }
@@ -253,7 +257,9 @@ impl ProjectStore for SqliteStore {
             .map_err(db)?
             .ok_or(StoreError::not_found("user"))?;
         let old = current_role(&mut tx, project, user).await?;
-        if old == Some(Role::Owner) && role != Role::Owner && owner_count(&mut tx, project).await? <= 1
+        if old == Some(Role::Owner)
+            && role != Role::Owner
+            && owner_count(&mut tx, project).await? <= 1
         {
             return Err(last_owner());
         }

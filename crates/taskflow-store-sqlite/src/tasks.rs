@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use sqlx::{SqliteConnection, Sqlite, QueryBuilder};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use taskflow_core::activity::{ActivityKind, NewActivity};
 use taskflow_core::failpoint::failpoint;
 use taskflow_core::store::TaskStore;
@@ -36,8 +36,16 @@ async fn assemble(conn: &mut SqliteConnection, rows: Vec<TaskRow>) -> StoreResul
     rows.into_iter()
         .map(|row| {
             let id = row.id;
-            let a = assignees.iter().filter(|(t, _)| *t == id).map(|(_, u)| UserId(*u)).collect();
-            let l = labels.iter().filter(|(t, _)| *t == id).map(|(_, l)| LabelId(*l)).collect();
+            let a = assignees
+                .iter()
+                .filter(|(t, _)| *t == id)
+                .map(|(_, u)| UserId(*u))
+                .collect();
+            let l = labels
+                .iter()
+                .filter(|(t, _)| *t == id)
+                .map(|(_, l)| LabelId(*l))
+                .collect();
             row.into_task(a, l)
         })
         .collect()
@@ -67,15 +75,20 @@ fn check_version(task: &Task, expected: Option<i64>) -> StoreResult<()> {
 }
 
 /// Labels must belong to the task's project.
-async fn check_labels(conn: &mut SqliteConnection, project: ProjectId, labels: &[LabelId]) -> StoreResult<()> {
+async fn check_labels(
+    conn: &mut SqliteConnection,
+    project: ProjectId,
+    labels: &[LabelId],
+) -> StoreResult<()> {
     let ids = json_ids(labels.iter().map(|l| l.0));
-    let known: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM labels WHERE project_id = ?1 AND id IN (SELECT value FROM json_each(?2))")
-            .bind(project.0)
-            .bind(&ids)
-            .fetch_all(conn)
-            .await
-            .map_err(db)?;
+    let known: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM labels WHERE project_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(project.0)
+    .bind(&ids)
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
     match labels.iter().find(|id| !known.contains(&id.0)) {
         Some(unknown) => Err(StoreError::invalid(
             "labels",
@@ -86,7 +99,11 @@ async fn check_labels(conn: &mut SqliteConnection, project: ProjectId, labels: &
 }
 
 /// Assignees must be members of the task's project.
-async fn check_assignees(conn: &mut SqliteConnection, project: ProjectId, users: &[UserId]) -> StoreResult<()> {
+async fn check_assignees(
+    conn: &mut SqliteConnection,
+    project: ProjectId,
+    users: &[UserId],
+) -> StoreResult<()> {
     let ids = json_ids(users.iter().map(|u| u.0));
     let members: Vec<i64> = sqlx::query_scalar(
         "SELECT user_id FROM project_members WHERE project_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))",
@@ -113,13 +130,12 @@ async fn check_parent(
     task: Option<TaskId>,
     parent: TaskId,
 ) -> StoreResult<()> {
-    let parent_project: Option<i64> = sqlx::query_scalar(
-        "SELECT project_id FROM tasks WHERE id = ?1 AND deleted_at IS NULL",
-    )
-    .bind(parent.0)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
+    let parent_project: Option<i64> =
+        sqlx::query_scalar("SELECT project_id FROM tasks WHERE id = ?1 AND deleted_at IS NULL")
+            .bind(parent.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
     if parent_project != Some(project.0) {
         return Err(StoreError::invalid(
             "parent_id",
@@ -138,26 +154,40 @@ async fn check_parent(
     .fetch_one(conn)
     .await
     .map_err(db)?;
-    if cycle { Err(StoreError::Cycle) } else { Ok(()) }
+    if cycle {
+        Err(StoreError::Cycle)
+    } else {
+        Ok(())
+    }
 }
 
-async fn set_assignees(conn: &mut SqliteConnection, task: TaskId, users: &[UserId]) -> StoreResult<()> {
+async fn set_assignees(
+    conn: &mut SqliteConnection,
+    task: TaskId,
+    users: &[UserId],
+) -> StoreResult<()> {
     sqlx::query("DELETE FROM task_assignees WHERE task_id = ?1")
         .bind(task.0)
         .execute(&mut *conn)
         .await
         .map_err(db)?;
     let ids = json_ids(users.iter().map(|u| u.0));
-    sqlx::query("INSERT INTO task_assignees (task_id, user_id) SELECT ?1, value FROM json_each(?2)")
-        .bind(task.0)
-        .bind(&ids)
-        .execute(conn)
-        .await
-        .map_err(db)?;
+    sqlx::query(
+        "INSERT INTO task_assignees (task_id, user_id) SELECT ?1, value FROM json_each(?2)",
+    )
+    .bind(task.0)
+    .bind(&ids)
+    .execute(conn)
+    .await
+    .map_err(db)?;
     Ok(())
 }
 
-async fn set_labels(conn: &mut SqliteConnection, task: TaskId, labels: &[LabelId]) -> StoreResult<()> {
+async fn set_labels(
+    conn: &mut SqliteConnection,
+    task: TaskId,
+    labels: &[LabelId],
+) -> StoreResult<()> {
     sqlx::query("DELETE FROM task_labels WHERE task_id = ?1")
         .bind(task.0)
         .execute(&mut *conn)
@@ -194,7 +224,9 @@ async fn neighbours(
 ) -> StoreResult<(Option<i64>, Option<i64>)> {
     let column = "project_id = ?1 AND status = ?2 AND deleted_at IS NULL AND id <> ?3";
     let edge = |order: &str| {
-        format!("SELECT position FROM tasks WHERE {column} ORDER BY position {order}, id {order} LIMIT 1")
+        format!(
+            "SELECT position FROM tasks WHERE {column} ORDER BY position {order}, id {order} LIMIT 1"
+        )
     };
     match placement {
         Placement::Top => {
@@ -219,7 +251,10 @@ async fn neighbours(
             .ok_or_else(|| {
                 StoreError::invalid(
                     "placement",
-                    format!("task {anchor} is not another task in the {} column", status.as_str()),
+                    format!(
+                        "task {anchor} is not another task in the {} column",
+                        status.as_str()
+                    ),
                 )
             })?;
             if matches!(placement, Placement::Before(_)) {
@@ -245,7 +280,12 @@ async fn neighbours(
     }
 }
 
-async fn column_edge(conn: &mut SqliteConnection, task: &Task, status: Status, sql: &str) -> StoreResult<Option<i64>> {
+async fn column_edge(
+    conn: &mut SqliteConnection,
+    task: &Task,
+    status: Status,
+    sql: &str,
+) -> StoreResult<Option<i64>> {
     sqlx::query_scalar(sql)
         .bind(task.project_id.0)
         .bind(status.as_str())
@@ -256,7 +296,11 @@ async fn column_edge(conn: &mut SqliteConnection, task: &Task, status: Status, s
 }
 
 /// Spreads a column's positions `POSITION_STEP` apart again, keeping its order.
-async fn renumber_column(conn: &mut SqliteConnection, project: ProjectId, status: Status) -> StoreResult<()> {
+async fn renumber_column(
+    conn: &mut SqliteConnection,
+    project: ProjectId,
+    status: Status,
+) -> StoreResult<()> {
     sqlx::query(
         "UPDATE tasks SET position = r.rn * ?3 FROM ( \
              SELECT id, row_number() OVER (ORDER BY position, id) AS rn FROM tasks \
@@ -281,7 +325,12 @@ fn dedup<T: Ord + Copy>(items: &[T]) -> Vec<T> {
 
 #[async_trait]
 impl TaskStore for SqliteStore {
-    async fn create_task(&self, actor: UserId, project: ProjectId, new: NewTask) -> StoreResult<Task> {
+    async fn create_task(
+        &self,
+        actor: UserId,
+        project: ProjectId,
+        new: NewTask,
+    ) -> StoreResult<Task> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         // Writers are serialised (BEGIN IMMEDIATE on the single writer connection), and a
@@ -385,7 +434,10 @@ impl TaskStore for SqliteStore {
         if next.parent_id != current.parent_id || next.status != current.status {
             require_live_project(&mut tx, project).await?;
         }
-        if let Some(parent) = next.parent_id.filter(|_| next.parent_id != current.parent_id) {
+        if let Some(parent) = next
+            .parent_id
+            .filter(|_| next.parent_id != current.parent_id)
+        {
             check_parent(&mut tx, project, Some(id), parent).await?;
         }
         if next.status != current.status {
@@ -529,83 +581,35 @@ impl TaskStore for SqliteStore {
         if !live {
             return Err(StoreError::not_found("project"));
         }
-        let f = &query.filter;
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id WHERE {LIVE} AND t.project_id = "
-        ));
-        q.push_bind(project.0);
-        if !f.statuses.is_empty() {
-            let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
-            let statuses = serde_json::to_string(&statuses).map_err(StoreError::backend)?;
-            q.push(" AND t.status IN (SELECT value FROM json_each(").push_bind(statuses).push("))");
-        }
-        if let Some(user) = f.assignee {
-            q.push(" AND EXISTS (SELECT 1 FROM task_assignees a WHERE a.task_id = t.id AND a.user_id = ")
-                .push_bind(user.0)
-                .push(")");
-        }
-        if let Some(label) = f.label {
-            q.push(" AND EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label_id = ")
-                .push_bind(label.0)
-                .push(")");
-        }
-        if let Some(before) = f.due_before {
-            q.push(" AND t.due_date < ").push_bind(before);
-        }
-        if let Some(after) = f.due_after {
-            q.push(" AND t.due_date > ").push_bind(after);
-        }
-        match f.parent {
-            Some(ParentFilter::TopLevel) => {
-                q.push(" AND t.parent_id IS NULL");
+        // One more than a page tells whether there is a next page. After a cursor, the rows
+        // sharing its sort key come first, then the rows with later keys: two index range scans.
+        let wanted = i64::from(limit) + 1;
+        let mut rows: Vec<TaskRow> = match query.after {
+            None => list_query(project, query, None, wanted)?
+                .build_query_as()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db)?,
+            Some(cursor) => {
+                let mut rows: Vec<TaskRow> =
+                    list_query(project, query, Some((Keyset::SameKey, cursor)), wanted)?
+                        .build_query_as()
+                        .fetch_all(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                let missing = wanted - rows.len() as i64;
+                if missing > 0 {
+                    let after: Vec<TaskRow> =
+                        list_query(project, query, Some((Keyset::LaterKey, cursor)), missing)?
+                            .build_query_as()
+                            .fetch_all(&mut *conn)
+                            .await
+                            .map_err(db)?;
+                    rows.extend(after);
+                }
+                rows
             }
-            Some(ParentFilter::Of(parent)) => {
-                q.push(" AND t.parent_id = ").push_bind(parent.0);
-            }
-            None => {}
-        }
-        if let Some(text) = &f.text {
-            // Each term is letters and digits only, so quoting it is safe: "term"* is a prefix query.
-            let fts = text
-                .terms()
-                .iter()
-                .map(|t| format!("\"{t}\"*"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            q.push(" AND t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ")
-                .push_bind(fts)
-                .push(")");
-        }
-        let due_key = format!("COALESCE(t.due_date, {NO_DUE_DATE})");
-        if let Some(cursor) = query.after {
-            let id = cursor.id.0;
-            match cursor.key {
-                CursorKey::Position(p) => {
-                    q.push(" AND (t.position, t.id) > (").push_bind(p).push(", ").push_bind(id).push(")");
-                }
-                CursorKey::DueDate(d) => {
-                    q.push(format!(" AND ({due_key}, t.id) > (COALESCE("))
-                        .push_bind(d)
-                        .push(format!(", {NO_DUE_DATE}), "))
-                        .push_bind(id)
-                        .push(")");
-                }
-                CursorKey::Priority(p) => {
-                    q.push(" AND (t.priority, t.id) < (").push_bind(p.rank()).push(", ").push_bind(id).push(")");
-                }
-                CursorKey::Updated(u) => {
-                    q.push(" AND (t.updated_at, t.id) < (").push_bind(u.unix_micros()).push(", ").push_bind(id).push(")");
-                }
-            }
-        }
-        q.push(match query.sort {
-            TaskSort::Position => " ORDER BY t.position, t.id".to_owned(),
-            TaskSort::DueDate => format!(" ORDER BY {due_key}, t.id"),
-            TaskSort::Priority => " ORDER BY t.priority DESC, t.id DESC".to_owned(),
-            TaskSort::Updated => " ORDER BY t.updated_at DESC, t.id DESC".to_owned(),
-        });
-        q.push(" LIMIT ").push_bind(i64::from(limit) + 1);
-        let mut rows: Vec<TaskRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db)?;
+        };
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let items = assemble(&mut conn, rows).await?;
@@ -614,4 +618,109 @@ impl TaskStore for SqliteStore {
             .flatten();
         Ok(Page { items, next })
     }
+}
+
+/// Which rows after a cursor a listing query reads.
+#[derive(Clone, Copy)]
+enum Keyset {
+    /// Rows with the cursor's sort key and a later id.
+    SameKey,
+    /// Rows with a later sort key.
+    LaterKey,
+}
+
+/// The listing query for a project's live tasks under `query`'s filters, in its sort order.
+fn list_query(
+    project: ProjectId,
+    query: &TaskQuery,
+    keyset: Option<(Keyset, Cursor)>,
+    limit: i64,
+) -> StoreResult<QueryBuilder<'static, Sqlite>> {
+    let f = &query.filter;
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id WHERE {LIVE} AND t.project_id = "
+    ));
+    q.push_bind(project.0);
+    if !f.statuses.is_empty() {
+        let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
+        let statuses = serde_json::to_string(&statuses).map_err(StoreError::backend)?;
+        q.push(" AND t.status IN (SELECT value FROM json_each(")
+            .push_bind(statuses)
+            .push("))");
+    }
+    if let Some(user) = f.assignee {
+        q.push(
+            " AND EXISTS (SELECT 1 FROM task_assignees a WHERE a.task_id = t.id AND a.user_id = ",
+        )
+        .push_bind(user.0)
+        .push(")");
+    }
+    if let Some(label) = f.label {
+        q.push(" AND EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label_id = ")
+            .push_bind(label.0)
+            .push(")");
+    }
+    if let Some(before) = f.due_before {
+        q.push(" AND t.due_date < ").push_bind(before);
+    }
+    if let Some(after) = f.due_after {
+        q.push(" AND t.due_date > ").push_bind(after);
+    }
+    match f.parent {
+        Some(ParentFilter::TopLevel) => {
+            q.push(" AND t.parent_id IS NULL");
+        }
+        Some(ParentFilter::Of(parent)) => {
+            q.push(" AND t.parent_id = ").push_bind(parent.0);
+        }
+        None => {}
+    }
+    if let Some(text) = &f.text {
+        // Each term is letters and digits only, so quoting it is safe: "term"* is a prefix query.
+        let fts = text
+            .terms_with_prefix()
+            .map(|(t, prefix)| format!("\"{t}\"{}", if prefix { "*" } else { "" }))
+            .collect::<Vec<_>>()
+            .join(" ");
+        q.push(" AND t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ")
+            .push_bind(fts)
+            .push(")");
+    }
+    let due_key = format!("coalesce(t.due_date, {NO_DUE_DATE})");
+    // (column, ascending?) of the sort key.
+    let (key, ascending) = match query.sort {
+        TaskSort::Position => ("t.position".to_owned(), true),
+        TaskSort::DueDate => (due_key.clone(), true),
+        TaskSort::Priority => ("t.priority".to_owned(), false),
+        TaskSort::Updated => ("t.updated_at".to_owned(), false),
+    };
+    let (later, dir) = if ascending {
+        (">", "ASC")
+    } else {
+        ("<", "DESC")
+    };
+    if let Some((keyset, cursor)) = keyset {
+        match keyset {
+            Keyset::SameKey => q.push(format!(" AND {key} = ")),
+            Keyset::LaterKey => q.push(format!(" AND {key} {later} ")),
+        };
+        match cursor.key {
+            CursorKey::Position(p) => q.push_bind(p),
+            CursorKey::DueDate(d) => q
+                .push("coalesce(")
+                .push_bind(d)
+                .push(format!(", {NO_DUE_DATE})")),
+            CursorKey::Priority(p) => q.push_bind(p.rank()),
+            CursorKey::Updated(u) => q.push_bind(u.unix_micros()),
+        };
+        if let Keyset::SameKey = keyset {
+            q.push(format!(" AND t.id {later} ")).push_bind(cursor.id.0);
+            q.push(format!(" ORDER BY t.id {dir}"));
+        }
+    }
+    if !matches!(keyset, Some((Keyset::SameKey, _))) {
+        q.push(format!(" ORDER BY {key} {dir}, t.id {dir}"));
+    }
+    q.push(" LIMIT ").push_bind(limit);
+    Ok(q)
 }

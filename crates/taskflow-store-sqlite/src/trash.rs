@@ -77,7 +77,11 @@ async fn locate(conn: &mut SqliteConnection, item: TrashRef) -> StoreResult<Plac
             "attachment",
         ),
     };
-    let row: Option<Row> = sqlx::query_as(sql).bind(id).fetch_optional(conn).await.map_err(db)?;
+    let row: Option<Row> = sqlx::query_as(sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?;
     let (project_id, task_id, deleted_at, project_trashed, parent_trashed, label) =
         row.ok_or(StoreError::not_found(entity))?;
     Ok(Placement {
@@ -87,7 +91,11 @@ async fn locate(conn: &mut SqliteConnection, item: TrashRef) -> StoreResult<Plac
         parent_trashed: if project_trashed {
             Some("project")
         } else if parent_trashed {
-            Some(if entity == "task" { "parent task" } else { "task" })
+            Some(if entity == "task" {
+                "parent task"
+            } else {
+                "task"
+            })
         } else {
             None
         },
@@ -96,7 +104,11 @@ async fn locate(conn: &mut SqliteConnection, item: TrashRef) -> StoreResult<Plac
 }
 
 async fn count(conn: &mut SqliteConnection, sql: &str, id: i64) -> StoreResult<u64> {
-    let n: i64 = sqlx::query_scalar(sql).bind(id).fetch_one(conn).await.map_err(db)?;
+    let n: i64 = sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_one(conn)
+        .await
+        .map_err(db)?;
     Ok(n as u64)
 }
 
@@ -107,22 +119,51 @@ async fn purge_one(conn: &mut SqliteConnection, item: TrashRef) -> StoreResult<P
     let mut counts = PurgeCounts::default();
     match item {
         TrashRef::Project(id) => {
-            counts.tasks = count(conn, "SELECT count(*) FROM tasks WHERE project_id = ?1", id.0).await?;
+            counts.tasks = count(
+                conn,
+                "SELECT count(*) FROM tasks WHERE project_id = ?1",
+                id.0,
+            )
+            .await?;
             counts.comments = count(conn, "SELECT count(*) FROM comments c JOIN tasks t ON t.id = c.task_id WHERE t.project_id = ?1", id.0).await?;
             counts.attachments = count(conn, "SELECT count(*) FROM attachments a JOIN tasks t ON t.id = a.task_id WHERE t.project_id = ?1", id.0).await?;
-            counts.projects = sqlx::query("DELETE FROM projects WHERE id = ?1").bind(id.0).execute(&mut *conn).await.map_err(db)?.rows_affected();
+            counts.projects = sqlx::query("DELETE FROM projects WHERE id = ?1")
+                .bind(id.0)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?
+                .rows_affected();
         }
         TrashRef::Task(id) => {
-            counts.tasks = count(conn, &format!("{TASK_TREE} SELECT count(*) FROM tree JOIN tasks t ON t.id = tree.id"), id.0).await?;
+            counts.tasks = count(
+                conn,
+                &format!("{TASK_TREE} SELECT count(*) FROM tree JOIN tasks t ON t.id = tree.id"),
+                id.0,
+            )
+            .await?;
             counts.comments = count(conn, &format!("{TASK_TREE} SELECT count(*) FROM comments WHERE task_id IN (SELECT id FROM tree)"), id.0).await?;
             counts.attachments = count(conn, &format!("{TASK_TREE} SELECT count(*) FROM attachments WHERE task_id IN (SELECT id FROM tree)"), id.0).await?;
-            sqlx::query("DELETE FROM tasks WHERE id = ?1").bind(id.0).execute(&mut *conn).await.map_err(db)?;
+            sqlx::query("DELETE FROM tasks WHERE id = ?1")
+                .bind(id.0)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
         }
         TrashRef::Comment(id) => {
-            counts.comments = sqlx::query("DELETE FROM comments WHERE id = ?1").bind(id.0).execute(&mut *conn).await.map_err(db)?.rows_affected();
+            counts.comments = sqlx::query("DELETE FROM comments WHERE id = ?1")
+                .bind(id.0)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?
+                .rows_affected();
         }
         TrashRef::Attachment(id) => {
-            counts.attachments = sqlx::query("DELETE FROM attachments WHERE id = ?1").bind(id.0).execute(&mut *conn).await.map_err(db)?.rows_affected();
+            counts.attachments = sqlx::query("DELETE FROM attachments WHERE id = ?1")
+                .bind(id.0)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?
+                .rows_affected();
         }
     }
     Ok(counts)
@@ -135,7 +176,12 @@ fn add(total: &mut PurgeCounts, more: PurgeCounts) {
     total.attachments += more.attachments;
 }
 
-async fn record_purge(conn: &mut SqliteConnection, actor: Option<UserId>, item: TrashRef, placement: &Placement) -> StoreResult<()> {
+async fn record_purge(
+    conn: &mut SqliteConnection,
+    actor: Option<UserId>,
+    item: TrashRef,
+    placement: &Placement,
+) -> StoreResult<()> {
     let task_id = match item {
         TrashRef::Project(_) => return Ok(()),
         TrashRef::Task(_) => None,
@@ -145,7 +191,8 @@ async fn record_purge(conn: &mut SqliteConnection, actor: Option<UserId>, item: 
         conn,
         actor,
         Timestamp::now(),
-        NewActivity::new(placement.project_id, task_id, ActivityKind::Purged).field(placement.label.clone()),
+        NewActivity::new(placement.project_id, task_id, ActivityKind::Purged)
+            .field(placement.label.clone()),
     )
     .await
 }
@@ -184,12 +231,21 @@ impl TrashStore for SqliteStore {
         let Some(deleted_at) = placement.deleted_at else {
             return Err(StoreError::not_found("item in the trash"));
         };
-        if let Some(what) = placement.parent_trashed.filter(|_| !matches!(item, TrashRef::Project(_))) {
-            return Err(StoreError::Conflict(format!("restore its {what} from the trash first")));
+        if let Some(what) = placement
+            .parent_trashed
+            .filter(|_| !matches!(item, TrashRef::Project(_)))
+        {
+            return Err(StoreError::Conflict(format!(
+                "restore its {what} from the trash first"
+            )));
         }
         match item {
             TrashRef::Project(id) => {
-                sqlx::query("UPDATE projects SET deleted_at = NULL WHERE id = ?1").bind(id.0).execute(&mut *tx).await.map_err(db)?;
+                sqlx::query("UPDATE projects SET deleted_at = NULL WHERE id = ?1")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
             }
             TrashRef::Task(id) => {
                 // Subtasks trashed with it (same time) come back with it.
@@ -206,17 +262,30 @@ impl TrashStore for SqliteStore {
                 .map_err(db)?;
             }
             TrashRef::Comment(id) => {
-                sqlx::query("UPDATE comments SET deleted_at = NULL WHERE id = ?1").bind(id.0).execute(&mut *tx).await.map_err(db)?;
+                sqlx::query("UPDATE comments SET deleted_at = NULL WHERE id = ?1")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
             }
             TrashRef::Attachment(id) => {
-                sqlx::query("UPDATE attachments SET deleted_at = NULL WHERE id = ?1").bind(id.0).execute(&mut *tx).await.map_err(db)?;
+                sqlx::query("UPDATE attachments SET deleted_at = NULL WHERE id = ?1")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
             }
         }
         record(
             &mut tx,
             Some(actor),
             now,
-            NewActivity::new(placement.project_id, placement.task_id, ActivityKind::Restored).field(placement.label.clone()),
+            NewActivity::new(
+                placement.project_id,
+                placement.task_id,
+                ActivityKind::Restored,
+            )
+            .field(placement.label.clone()),
         )
         .await?;
         tx.commit().await.map_err(db)
@@ -226,7 +295,9 @@ impl TrashStore for SqliteStore {
         let mut tx = self.write().await?;
         let placement = locate(&mut tx, item).await?;
         if placement.deleted_at.is_none() {
-            return Err(StoreError::Conflict("only items in the trash can be purged".to_owned()));
+            return Err(StoreError::Conflict(
+                "only items in the trash can be purged".to_owned(),
+            ));
         }
         let counts = purge_one(&mut tx, item).await?;
         record_purge(&mut tx, Some(actor), item, &placement).await?;

@@ -61,11 +61,12 @@ impl UserStore for SqliteStore {
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
-        let rows: Vec<UserRow> =
-            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"))
-                .fetch_all(&self.reader)
-                .await
-                .map_err(db)?;
+        let rows: Vec<UserRow> = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY username"
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
         crate::rows::convert(rows)
     }
 

@@ -76,7 +76,9 @@ impl TestStore {
         );
         cluster.create_database(&name).await;
         let url = cluster.url(&name);
-        let store = PgStore::connect(&url).await.expect("connect to test database");
+        let store = PgStore::connect(&url)
+            .await
+            .expect("connect to test database");
         let dir = tempdir();
         Self {
             backend: Backend::Postgres,
@@ -95,7 +97,11 @@ impl TestStore {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("taskflow.db").display()),
             Backend::Postgres => {
                 let cluster = PgCluster::shared();
-                let name = format!("empty_{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::SeqCst));
+                let name = format!(
+                    "empty_{}_{}",
+                    std::process::id(),
+                    NEXT_DB.fetch_add(1, Ordering::SeqCst)
+                );
                 cluster.create_unmigrated_database(&name).await;
                 cluster.url(&name)
             }
@@ -112,9 +118,7 @@ impl TestStore {
                     .await
                     .expect("reopen SQLite store"),
             ),
-            Backend::Postgres => {
-                Arc::new(PgStore::connect(&self.url).await.expect("reconnect"))
-            }
+            Backend::Postgres => Arc::new(PgStore::connect(&self.url).await.expect("reconnect")),
         }
     }
 

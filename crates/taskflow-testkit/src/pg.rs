@@ -118,17 +118,20 @@ impl PgCluster {
             let gid: u32 = output(Command::new("id").args(["-g", "postgres"]))
                 .parse()
                 .unwrap_or_else(|_| fail("cannot read the postgres user's gid"));
-            std::os::unix::fs::chown(&root, Some(uid), Some(gid))
-                .unwrap_or_else(|e| fail(format!("cannot hand {} to postgres: {e}", root.display())));
+            std::os::unix::fs::chown(&root, Some(uid), Some(gid)).unwrap_or_else(|e| {
+                fail(format!("cannot hand {} to postgres: {e}", root.display()))
+            });
         }
         let data = root.join("data");
         spawn_reaper(&root, &bin, as_root);
-        output(
-            server_cmd("initdb")
-                .arg("-D")
-                .arg(&data)
-                .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"]),
-        );
+        output(server_cmd("initdb").arg("-D").arg(&data).args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        ]));
         let mut port = 0;
         for attempt in 0..5 {
             port = free_port();
@@ -188,13 +191,17 @@ impl PgCluster {
                 .build()
                 .expect("runtime")
                 .block_on(async {
-                    let mut conn = PgConnection::connect(&admin).await.expect("connect to cluster");
+                    let mut conn = PgConnection::connect(&admin)
+                        .await
+                        .expect("connect to cluster");
                     sqlx::query(&format!("CREATE DATABASE {TEMPLATE}"))
                         .execute(&mut conn)
                         .await
                         .expect("create template database");
                     conn.close().await.ok();
-                    let store = PgStore::connect(&template).await.expect("connect to template");
+                    let store = PgStore::connect(&template)
+                        .await
+                        .expect("connect to template");
                     store.migrate().await.expect("migrate template");
                     store.close().await;
                 })
@@ -238,18 +245,27 @@ fn spawn_reaper(root: &Path, bin: &Path, as_root: bool) {
             root.display()
         )
     } else {
-        format!("'{}' -D '{}/data' -m immediate stop", pg_ctl.display(), root.display())
+        format!(
+            "'{}' -D '{}/data' -m immediate stop",
+            pg_ctl.display(),
+            root.display()
+        )
     };
     let script = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 0.2; done; {stop} >/dev/null 2>&1; rm -rf '{root}'",
         pid = std::process::id(),
         root = root.display()
     );
-    Command::new("setsid")
-        .args(["sh", "-c", &script])
+    // `setsid --fork` returns at once, leaving the reaper in its own session: signals sent to
+    // the test's process group (Ctrl-C) do not reach it.
+    let status = Command::new("setsid")
+        .args(["--fork", "sh", "-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
+        .status()
         .unwrap_or_else(|e| fail(format!("cannot start the cleanup process: {e}")));
+    if !status.success() {
+        fail(format!("cannot start the cleanup process: setsid {status}"));
+    }
 }

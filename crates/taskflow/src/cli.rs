@@ -3,7 +3,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "taskflow", version, about = "A self-hosted task tracker that never loses its data")]
+#[command(
+    name = "taskflow",
+    version,
+    about = "A self-hosted task tracker that never loses its data"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

@@ -49,7 +49,6 @@ impl DatabaseUrl {
             ))
         }
     }
-
 }
 
 impl fmt::Display for DatabaseUrl {
@@ -131,8 +130,14 @@ impl Settings {
             },
         };
         let log_format = from_env("TASKFLOW_LOG_FORMAT")?;
-        if let Some(f) = log_format.as_deref().filter(|f| !matches!(*f, "text" | "json")) {
-            return Err(invalid("TASKFLOW_LOG_FORMAT", format!("{f:?} is not text or json")));
+        if let Some(f) = log_format
+            .as_deref()
+            .filter(|f| !matches!(*f, "text" | "json"))
+        {
+            return Err(invalid(
+                "TASKFLOW_LOG_FORMAT",
+                format!("{f:?} is not text or json"),
+            ));
         }
         Ok(Self {
             data_dir,

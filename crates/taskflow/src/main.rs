@@ -18,7 +18,10 @@ fn main() -> ExitCode {
         }
     };
     commands::init_tracing(&settings, &cli.command);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("taskflow: cannot start the async runtime: {err}");

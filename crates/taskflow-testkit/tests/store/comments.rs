@@ -13,20 +13,44 @@ fn body(s: &str) -> CommentBody {
 async fn comments_crud(store: TestStore) {
     let (owner, ops) = setup(&store).await;
     let t = task(&store, owner.id, ops.id, "t").await;
-    let first = store.add_comment(owner.id, t.id, body("First!\n\nWith *markdown*.")).await.unwrap();
-    let second = store.add_comment(owner.id, t.id, body("Second")).await.unwrap();
+    let first = store
+        .add_comment(owner.id, t.id, body("First!\n\nWith *markdown*."))
+        .await
+        .unwrap();
+    let second = store
+        .add_comment(owner.id, t.id, body("Second"))
+        .await
+        .unwrap();
     assert_eq!(first.author_id, Some(owner.id));
-    assert_eq!(store.comments(t.id).await.unwrap(), vec![first.clone(), second.clone()]);
+    assert_eq!(
+        store.comments(t.id).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
     assert_eq!(store.comment(first.id).await.unwrap(), first);
-    let edited = store.edit_comment(owner.id, first.id, body("First (edited)")).await.unwrap();
+    let edited = store
+        .edit_comment(owner.id, first.id, body("First (edited)"))
+        .await
+        .unwrap();
     assert_eq!(edited.body.as_str(), "First (edited)");
     assert!(edited.updated_at >= first.updated_at);
     store.delete_comment(owner.id, second.id).await.unwrap();
     assert_eq!(store.comments(t.id).await.unwrap(), vec![edited]);
-    assert!(matches!(store.comment(second.id).await, Err(StoreError::NotFound { .. })));
-    assert!(matches!(store.edit_comment(owner.id, second.id, body("x")).await, Err(StoreError::NotFound { .. })));
-    assert!(matches!(store.add_comment(owner.id, TaskId(999), body("x")).await, Err(StoreError::NotFound { .. })));
-    assert!(matches!(store.comment(CommentId(999)).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.comment(second.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.edit_comment(owner.id, second.id, body("x")).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.add_comment(owner.id, TaskId(999), body("x")).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.comment(CommentId(999)).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 fn digest(n: u8) -> Sha256Hex {
@@ -43,18 +67,42 @@ async fn attachments_metadata(store: TestStore) {
         size_bytes: 1234,
         sha256: digest(d),
     };
-    let a = store.add_attachment(owner.id, new("report.pdf", 1)).await.unwrap();
-    let b = store.add_attachment(owner.id, new("copy of report.pdf", 1)).await.unwrap();
-    let c = store.add_attachment(owner.id, new("other.pdf", 2)).await.unwrap();
-    assert_eq!((a.size_bytes, a.uploaded_by, a.sha256.clone()), (1234, Some(owner.id), digest(1)));
+    let a = store
+        .add_attachment(owner.id, new("report.pdf", 1))
+        .await
+        .unwrap();
+    let b = store
+        .add_attachment(owner.id, new("copy of report.pdf", 1))
+        .await
+        .unwrap();
+    let c = store
+        .add_attachment(owner.id, new("other.pdf", 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        (a.size_bytes, a.uploaded_by, a.sha256.clone()),
+        (1234, Some(owner.id), digest(1))
+    );
     assert_eq!(store.attachment(a.id).await.unwrap(), a);
-    assert_eq!(store.attachments(t.id).await.unwrap(), vec![a.clone(), b.clone(), c.clone()]);
-    assert_eq!(store.referenced_blobs().await.unwrap(), vec![digest(1), digest(2)]);
+    assert_eq!(
+        store.attachments(t.id).await.unwrap(),
+        vec![a.clone(), b.clone(), c.clone()]
+    );
+    assert_eq!(
+        store.referenced_blobs().await.unwrap(),
+        vec![digest(1), digest(2)]
+    );
     // Trashed attachments still hold on to their blob until purged.
     store.delete_attachment(owner.id, c.id).await.unwrap();
     assert_eq!(store.attachments(t.id).await.unwrap(), vec![a, b]);
-    assert_eq!(store.referenced_blobs().await.unwrap(), vec![digest(1), digest(2)]);
-    store.purge(owner.id, taskflow_core::trash::TrashRef::Attachment(c.id)).await.unwrap();
+    assert_eq!(
+        store.referenced_blobs().await.unwrap(),
+        vec![digest(1), digest(2)]
+    );
+    store
+        .purge(owner.id, taskflow_core::trash::TrashRef::Attachment(c.id))
+        .await
+        .unwrap();
     assert_eq!(store.referenced_blobs().await.unwrap(), vec![digest(1)]);
 }
 

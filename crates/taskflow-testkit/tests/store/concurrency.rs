@@ -15,7 +15,10 @@ async fn concurrent_creation_numbers_are_unique_and_gap_free(store: TestStore) {
         writers.spawn(async move {
             let mut numbers = Vec::new();
             for i in 0..25 {
-                let t = store.create_task(owner.id, ops.id, titled(&format!("w{w} t{i}"))).await.unwrap();
+                let t = store
+                    .create_task(owner.id, ops.id, titled(&format!("w{w} t{i}")))
+                    .await
+                    .unwrap();
                 numbers.push(t.number);
             }
             numbers
@@ -36,12 +39,18 @@ async fn concurrent_creation_numbers_are_unique_and_gap_free(store: TestStore) {
 /// Concurrent updates with the same version: exactly one wins, the rest get a mismatch.
 async fn concurrent_updates_with_same_version_one_wins(store: TestStore) {
     let (owner, ops) = setup(&store).await;
-    let t = store.create_task(owner.id, ops.id, titled("contended")).await.unwrap();
+    let t = store
+        .create_task(owner.id, ops.id, titled("contended"))
+        .await
+        .unwrap();
     let mut writers = tokio::task::JoinSet::new();
     for w in 0..6 {
         let store = store.store.clone();
         writers.spawn(async move {
-            let patch = TaskPatch { title: Some(TaskTitle::parse(format!("writer {w}")).unwrap()), ..Default::default() };
+            let patch = TaskPatch {
+                title: Some(TaskTitle::parse(format!("writer {w}")).unwrap()),
+                ..Default::default()
+            };
             store.update_task(owner.id, t.id, patch, Some(1)).await
         });
     }

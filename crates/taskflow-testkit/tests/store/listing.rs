@@ -11,36 +11,81 @@ use time::macros::date;
 use crate::{label, setup, user};
 
 /// Twelve tasks with a spread of statuses, priorities, due dates, labels, assignees, parents.
-async fn dataset(store: &TestStore) -> (ProjectId, Vec<Task>, taskflow_core::UserId, taskflow_core::LabelId) {
+async fn dataset(
+    store: &TestStore,
+) -> (
+    ProjectId,
+    Vec<Task>,
+    taskflow_core::UserId,
+    taskflow_core::LabelId,
+) {
     let (owner, ops) = setup(store).await;
     let dev = user(store, "dev").await;
-    store.set_member(owner.id, ops.id, dev.id, Role::Editor).await.unwrap();
+    store
+        .set_member(owner.id, ops.id, dev.id, Role::Editor)
+        .await
+        .unwrap();
     let bug = label(store, ops.id, "bug").await;
     let mut tasks = Vec::new();
-    let dues = [Some(date!(2026 - 12 - 01)), None, Some(date!(2026 - 11 - 20)), Some(date!(2026 - 12 - 01)), None, Some(date!(2027 - 03 - 15))];
-    let descriptions = ["", "Deploy the database migration", "", "Upgrade postgres to sixteen", "", "Deployment checklist"];
+    let dues = [
+        Some(date!(2026 - 12 - 01)),
+        None,
+        Some(date!(2026 - 11 - 20)),
+        Some(date!(2026 - 12 - 01)),
+        None,
+        Some(date!(2027 - 03 - 15)),
+    ];
+    let descriptions = [
+        "",
+        "Deploy the database migration",
+        "",
+        "Upgrade postgres to sixteen",
+        "",
+        "Deployment checklist",
+    ];
     for i in 0..12usize {
         let new = NewTask {
-            title: TaskTitle::parse(format!("Task {i} {}", ["alpha", "beta", "gamma"][i % 3])).unwrap(),
+            title: TaskTitle::parse(format!("Task {i} {}", ["alpha", "beta", "gamma"][i % 3]))
+                .unwrap(),
             description: Markdown::parse(descriptions[i % 6]).unwrap(),
             status: Status::ALL[i % 3],
             priority: Priority::ALL[(i * 7) % 5],
             due_date: dues[i % 6],
             assignees: if i % 4 == 0 { vec![dev.id] } else { vec![] },
             labels: if i % 3 == 1 { vec![bug.id] } else { vec![] },
-            parent_id: if i >= 9 { Some(tasks.first().map(|t: &Task| t.id).unwrap()) } else { None },
+            parent_id: if i >= 9 {
+                Some(tasks.first().map(|t: &Task| t.id).unwrap())
+            } else {
+                None
+            },
         };
         tasks.push(store.create_task(owner.id, ops.id, new).await.unwrap());
     }
     // Touch a few so update order differs from creation order.
     for i in [3usize, 0, 7] {
-        tasks[i] = store.update_task(owner.id, tasks[i].id, TaskPatch { description: Some(Markdown::parse(format!("touched {i}")).unwrap()), ..Default::default() }, None).await.unwrap();
+        tasks[i] = store
+            .update_task(
+                owner.id,
+                tasks[i].id,
+                TaskPatch {
+                    description: Some(Markdown::parse(format!("touched {i}")).unwrap()),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .unwrap();
     }
     (ops.id, tasks, dev.id, bug.id)
 }
 
 /// Every page of a listing, following cursors, with the page size `limit`.
-async fn all_pages(store: &TestStore, project: ProjectId, mut query: TaskQuery, limit: u32) -> Vec<TaskId> {
+async fn all_pages(
+    store: &TestStore,
+    project: ProjectId,
+    mut query: TaskQuery,
+    limit: u32,
+) -> Vec<TaskId> {
     query.limit = limit;
     let mut out = Vec::new();
     let mut pages = 0;
@@ -71,7 +116,12 @@ fn expected_order(tasks: &[Task], sort: TaskSort) -> Vec<TaskId> {
 
 async fn every_sort_paginates_completely_and_in_order(store: TestStore) {
     let (project, tasks, _, _) = dataset(&store).await;
-    for sort in [TaskSort::Position, TaskSort::DueDate, TaskSort::Priority, TaskSort::Updated] {
+    for sort in [
+        TaskSort::Position,
+        TaskSort::DueDate,
+        TaskSort::Priority,
+        TaskSort::Updated,
+    ] {
         let expected = expected_order(&tasks, sort);
         for limit in [1, 2, 5, 12, 13, 200] {
             let got = all_pages(&store, project, TaskQuery::new(sort), limit).await;
@@ -89,26 +139,43 @@ async fn pagination_edges(store: TestStore) {
     assert_eq!((page.items.len(), page.next.as_deref()), (12, None));
     // A cursor past the end gives an empty page.
     q.limit = 5;
-    q.after = Some(Cursor::after(TaskSort::Position, tasks.iter().max_by_key(|t| t.position).unwrap()));
+    q.after = Some(Cursor::after(
+        TaskSort::Position,
+        tasks.iter().max_by_key(|t| t.position).unwrap(),
+    ));
     let page = store.list_tasks(project, &q).await.unwrap();
     assert!(page.items.is_empty() && page.next.is_none());
     // Out-of-range page sizes are refused.
     for limit in [0, TaskQuery::MAX_LIMIT + 1] {
         q.limit = limit;
         let err = store.list_tasks(project, &q).await.unwrap_err();
-        assert!(matches!(&err, StoreError::Invalid(v) if v.field == "limit"), "{err:?}");
+        assert!(
+            matches!(&err, StoreError::Invalid(v) if v.field == "limit"),
+            "{err:?}"
+        );
     }
     // An empty project, and a trashed or unknown one.
     let other = crate::project(&store, tasks[0].created_by.unwrap(), "EMPTY").await;
-    let page = store.list_tasks(other.id, &TaskQuery::new(TaskSort::Updated)).await.unwrap();
+    let page = store
+        .list_tasks(other.id, &TaskQuery::new(TaskSort::Updated))
+        .await
+        .unwrap();
     assert!(page.items.is_empty() && page.next.is_none());
-    assert!(matches!(store.list_tasks(ProjectId(9999), &TaskQuery::new(TaskSort::Position)).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store
+            .list_tasks(ProjectId(9999), &TaskQuery::new(TaskSort::Position))
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
     // A task deleted between pages does not break the listing.
     let mut q = TaskQuery::new(TaskSort::Position);
     q.limit = 4;
     let first = store.list_tasks(project, &q).await.unwrap();
     let doomed = all_pages(&store, project, TaskQuery::new(TaskSort::Position), 200).await[5];
-    store.delete_task(tasks[0].created_by.unwrap(), doomed, None).await.unwrap();
+    store
+        .delete_task(tasks[0].created_by.unwrap(), doomed, None)
+        .await
+        .unwrap();
     q.after = Some(Cursor::decode(first.next.as_deref().unwrap(), TaskSort::Position).unwrap());
     let rest = all_pages(&store, project, q, 4).await;
     assert!(!rest.contains(&doomed));
@@ -125,24 +192,105 @@ async fn filters(store: TestStore) {
             let mut q = TaskQuery::new(TaskSort::Position);
             q.filter = filter;
             q.limit = 200;
-            let got: Vec<TaskId> = store.list_tasks(project, &q).await.unwrap().items.iter().map(|t| t.id).collect();
-            let want: Vec<TaskId> = expected_order(&tasks.into_iter().filter(|t| pred(t)).collect::<Vec<_>>(), TaskSort::Position);
+            let got: Vec<TaskId> = store
+                .list_tasks(project, &q)
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|t| t.id)
+                .collect();
+            let want: Vec<TaskId> = expected_order(
+                &tasks.into_iter().filter(|t| pred(t)).collect::<Vec<_>>(),
+                TaskSort::Position,
+            );
             assert!(!want.is_empty(), "filter {what} should match something");
             assert_eq!(got, want, "filter {what}");
         }
     };
-    check(TaskFilter { statuses: vec![Status::Done], ..Default::default() }, Box::new(|t| t.status == Status::Done), "status").await;
-    check(TaskFilter { statuses: vec![Status::Todo, Status::Done], ..Default::default() }, Box::new(|t| t.status != Status::InProgress), "statuses").await;
-    check(TaskFilter { assignee: Some(dev), ..Default::default() }, Box::new(move |t| t.assignees.contains(&dev)), "assignee").await;
-    check(TaskFilter { label: Some(bug), ..Default::default() }, Box::new(move |t| t.labels.contains(&bug)), "label").await;
-    check(TaskFilter { due_before: Some(date!(2026 - 12 - 01)), ..Default::default() }, Box::new(|t| t.due_date.is_some_and(|d| d < date!(2026 - 12 - 01))), "due before").await;
-    check(TaskFilter { due_after: Some(date!(2026 - 11 - 20)), ..Default::default() }, Box::new(|t| t.due_date.is_some_and(|d| d > date!(2026 - 11 - 20))), "due after").await;
-    check(TaskFilter { parent: Some(ParentFilter::TopLevel), ..Default::default() }, Box::new(|t| t.parent_id.is_none()), "top level").await;
-    let root = tasks[0].id;
-    check(TaskFilter { parent: Some(ParentFilter::Of(root)), ..Default::default() }, Box::new(move |t| t.parent_id == Some(root)), "parent").await;
     check(
-        TaskFilter { statuses: vec![Status::Todo], assignee: Some(dev), parent: Some(ParentFilter::TopLevel), ..Default::default() },
-        Box::new(move |t| t.status == Status::Todo && t.assignees.contains(&dev) && t.parent_id.is_none()),
+        TaskFilter {
+            statuses: vec![Status::Done],
+            ..Default::default()
+        },
+        Box::new(|t| t.status == Status::Done),
+        "status",
+    )
+    .await;
+    check(
+        TaskFilter {
+            statuses: vec![Status::Todo, Status::Done],
+            ..Default::default()
+        },
+        Box::new(|t| t.status != Status::InProgress),
+        "statuses",
+    )
+    .await;
+    check(
+        TaskFilter {
+            assignee: Some(dev),
+            ..Default::default()
+        },
+        Box::new(move |t| t.assignees.contains(&dev)),
+        "assignee",
+    )
+    .await;
+    check(
+        TaskFilter {
+            label: Some(bug),
+            ..Default::default()
+        },
+        Box::new(move |t| t.labels.contains(&bug)),
+        "label",
+    )
+    .await;
+    check(
+        TaskFilter {
+            due_before: Some(date!(2026 - 12 - 01)),
+            ..Default::default()
+        },
+        Box::new(|t| t.due_date.is_some_and(|d| d < date!(2026 - 12 - 01))),
+        "due before",
+    )
+    .await;
+    check(
+        TaskFilter {
+            due_after: Some(date!(2026 - 11 - 20)),
+            ..Default::default()
+        },
+        Box::new(|t| t.due_date.is_some_and(|d| d > date!(2026 - 11 - 20))),
+        "due after",
+    )
+    .await;
+    check(
+        TaskFilter {
+            parent: Some(ParentFilter::TopLevel),
+            ..Default::default()
+        },
+        Box::new(|t| t.parent_id.is_none()),
+        "top level",
+    )
+    .await;
+    let root = tasks[0].id;
+    check(
+        TaskFilter {
+            parent: Some(ParentFilter::Of(root)),
+            ..Default::default()
+        },
+        Box::new(move |t| t.parent_id == Some(root)),
+        "parent",
+    )
+    .await;
+    check(
+        TaskFilter {
+            statuses: vec![Status::Todo],
+            assignee: Some(dev),
+            parent: Some(ParentFilter::TopLevel),
+            ..Default::default()
+        },
+        Box::new(move |t| {
+            t.status == Status::Todo && t.assignees.contains(&dev) && t.parent_id.is_none()
+        }),
         "combined",
     )
     .await;
@@ -156,30 +304,61 @@ async fn text_search(store: TestStore) {
             let mut query = TaskQuery::new(TaskSort::Position);
             query.filter.text = Some(SearchText::parse(q).unwrap());
             query.limit = 200;
-            let mut titles: Vec<String> = store.list_tasks(project, &query).await.unwrap().items.into_iter().map(|t| t.title.to_string()).collect();
+            let mut titles: Vec<String> = store
+                .list_tasks(project, &query)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|t| t.title.to_string())
+                .collect();
             titles.sort();
             titles
         }
     };
     let titles_where = |pred: &dyn Fn(&Task) -> bool| {
-        let mut t: Vec<String> = tasks.iter().filter(|t| pred(t)).map(|t| t.title.to_string()).collect();
+        let mut t: Vec<String> = tasks
+            .iter()
+            .filter(|t| pred(t))
+            .map(|t| t.title.to_string())
+            .collect();
         t.sort();
         t
     };
     // Title words, case-insensitive.
-    assert_eq!(search("GAMMA").await, titles_where(&|t| t.title.as_str().contains("gamma")));
+    assert_eq!(
+        search("GAMMA").await,
+        titles_where(&|t| t.title.as_str().contains("gamma"))
+    );
     // Description words, by prefix: "deploy" matches "Deploy" and "Deployment".
     let deploy = titles_where(&|t| t.description.as_str().to_lowercase().contains("deploy"));
     assert!(deploy.len() >= 2);
     assert_eq!(search("deploy").await, deploy);
-    // Every term must match.
-    assert_eq!(search("deploy checklist").await, titles_where(&|t| t.description.as_str().contains("checklist")));
+    // Every term must match: whole words, except the last, which may be a word's start.
+    let checklist = titles_where(&|t| t.description.as_str().contains("checklist"));
+    assert_eq!(search("deployment check").await, checklist);
+    assert_eq!(search("checklist deployment").await, checklist);
+    assert!(
+        search("deploy checklist").await.is_empty(),
+        "\"deploy\" is not a whole word there"
+    );
     assert!(search("deploy nonexistentword").await.is_empty());
     // Query syntax in the input is just text.
     assert!(search("\"OR* NEAR( -").await.is_empty());
     // Edits are searchable at once, and trashed tasks are not found.
     let owner = tasks[0].created_by.unwrap();
-    store.update_task(owner, tasks[1].id, TaskPatch { title: Some(TaskTitle::parse("Kubernetes volume").unwrap()), ..Default::default() }, None).await.unwrap();
+    store
+        .update_task(
+            owner,
+            tasks[1].id,
+            TaskPatch {
+                title: Some(TaskTitle::parse("Kubernetes volume").unwrap()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(search("kubern").await, ["Kubernetes volume"]);
     store.delete_task(owner, tasks[1].id, None).await.unwrap();
     assert!(search("kubernetes").await.is_empty());

@@ -19,7 +19,8 @@ use taskflow_testkit::TestStore;
 
 /// A password hash made once: argon2 is deliberately slow.
 fn password_hash() -> taskflow_core::user::PasswordHash {
-    static HASH: std::sync::OnceLock<taskflow_core::user::PasswordHash> = std::sync::OnceLock::new();
+    static HASH: std::sync::OnceLock<taskflow_core::user::PasswordHash> =
+        std::sync::OnceLock::new();
     HASH.get_or_init(|| Password::parse("correct horse battery").unwrap().hash())
         .clone()
 }
@@ -68,7 +69,10 @@ pub fn titled(title: &str) -> NewTask {
 }
 
 pub async fn task(store: &TestStore, actor: UserId, project: ProjectId, title: &str) -> Task {
-    store.create_task(actor, project, titled(title)).await.unwrap()
+    store
+        .create_task(actor, project, titled(title))
+        .await
+        .unwrap()
 }
 
 /// An owner and their project `OPS`.

@@ -1,5 +1,7 @@
 use taskflow_core::StoreError;
-use taskflow_core::project::{Colour, LabelPatch, NewLabel, NewProject, ProjectKey, ProjectPatch, Role};
+use taskflow_core::project::{
+    Colour, LabelPatch, NewLabel, NewProject, ProjectKey, ProjectPatch, Role,
+};
 use taskflow_core::text::{LabelName, Markdown, ProjectName};
 use taskflow_testkit::{TestStore, both_backends};
 
@@ -10,17 +12,42 @@ async fn create_read_list_projects(store: TestStore) {
     assert_eq!(ops.key.as_str(), "OPS");
     assert!(!ops.archived && ops.deleted_at.is_none());
     assert_eq!(store.project(ops.id).await.unwrap(), ops);
-    assert_eq!(store.project_by_key(&ProjectKey::parse("OPS").unwrap()).await.unwrap(), ops);
-    assert_eq!(store.member_role(ops.id, owner.id).await.unwrap(), Some(Role::Owner));
+    assert_eq!(
+        store
+            .project_by_key(&ProjectKey::parse("OPS").unwrap())
+            .await
+            .unwrap(),
+        ops
+    );
+    assert_eq!(
+        store.member_role(ops.id, owner.id).await.unwrap(),
+        Some(Role::Owner)
+    );
 
     let other = user(&store, "oscar").await;
     let web = project(&store, other.id, "WEB").await;
     let mine: Vec<_> = store.list_projects(Some(owner.id), false).await.unwrap();
     assert_eq!(mine, vec![ops.clone()]);
-    let all: Vec<_> = store.list_projects(None, false).await.unwrap().into_iter().map(|p| p.key.to_string()).collect();
+    let all: Vec<_> = store
+        .list_projects(None, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.key.to_string())
+        .collect();
     assert_eq!(all, ["OPS", "WEB"]);
 
-    store.update_project(other.id, web.id, ProjectPatch { archived: Some(true), ..Default::default() }).await.unwrap();
+    store
+        .update_project(
+            other.id,
+            web.id,
+            ProjectPatch {
+                archived: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(store.list_projects(None, false).await.unwrap().len(), 1);
     assert_eq!(store.list_projects(None, true).await.unwrap().len(), 2);
 }
@@ -38,7 +65,10 @@ async fn duplicate_project_key_is_a_conflict(store: TestStore) {
         )
         .await
         .unwrap_err();
-    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("OPS")), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::Conflict(m) if m.contains("OPS")),
+        "{err:?}"
+    );
     assert_eq!(store.list_projects(None, true).await.unwrap().len(), 1);
 }
 
@@ -61,78 +91,184 @@ async fn update_project_records_changes(store: TestStore) {
     assert_eq!(store.project(ops.id).await.unwrap(), updated);
     let log = store.project_activity(ops.id, None, 10).await.unwrap();
     let fields: Vec<_> = log.iter().filter_map(|e| e.field.clone()).collect();
-    assert!(fields.contains(&"name".to_owned()) && fields.contains(&"description".to_owned()), "{fields:?}");
+    assert!(
+        fields.contains(&"name".to_owned()) && fields.contains(&"description".to_owned()),
+        "{fields:?}"
+    );
     // A no-op update changes nothing.
-    let same = store.update_project(owner.id, ops.id, ProjectPatch { name: Some(ProjectName::parse("Operations").unwrap()), ..Default::default() }).await.unwrap();
+    let same = store
+        .update_project(
+            owner.id,
+            ops.id,
+            ProjectPatch {
+                name: Some(ProjectName::parse("Operations").unwrap()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(same, updated);
-    assert_eq!(store.project_activity(ops.id, None, 10).await.unwrap().len(), log.len());
+    assert_eq!(
+        store
+            .project_activity(ops.id, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        log.len()
+    );
 }
 
 async fn members_and_roles(store: TestStore) {
     let (owner, ops) = setup(&store).await;
     let ed = user(&store, "edith").await;
     let vi = user(&store, "victor").await;
-    store.set_member(owner.id, ops.id, ed.id, Role::Editor).await.unwrap();
-    let m = store.set_member(owner.id, ops.id, vi.id, Role::Viewer).await.unwrap();
+    store
+        .set_member(owner.id, ops.id, ed.id, Role::Editor)
+        .await
+        .unwrap();
+    let m = store
+        .set_member(owner.id, ops.id, vi.id, Role::Viewer)
+        .await
+        .unwrap();
     assert_eq!((m.username.as_str(), m.role), ("victor", Role::Viewer));
-    let members: Vec<_> = store.members(ops.id).await.unwrap().into_iter().map(|m| (m.username.to_string(), m.role)).collect();
-    assert_eq!(members, [("edith".into(), Role::Editor), ("olivia".into(), Role::Owner), ("victor".into(), Role::Viewer)]);
-    store.set_member(owner.id, ops.id, vi.id, Role::Editor).await.unwrap();
-    assert_eq!(store.member_role(ops.id, vi.id).await.unwrap(), Some(Role::Editor));
+    let members: Vec<_> = store
+        .members(ops.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.username.to_string(), m.role))
+        .collect();
+    assert_eq!(
+        members,
+        [
+            ("edith".into(), Role::Editor),
+            ("olivia".into(), Role::Owner),
+            ("victor".into(), Role::Viewer)
+        ]
+    );
+    store
+        .set_member(owner.id, ops.id, vi.id, Role::Editor)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.member_role(ops.id, vi.id).await.unwrap(),
+        Some(Role::Editor)
+    );
     store.remove_member(owner.id, ops.id, vi.id).await.unwrap();
     assert_eq!(store.member_role(ops.id, vi.id).await.unwrap(), None);
-    assert!(matches!(store.remove_member(owner.id, ops.id, vi.id).await, Err(StoreError::NotFound { .. })));
     assert!(matches!(
-        store.set_member(owner.id, ops.id, taskflow_core::UserId(999), Role::Viewer).await,
+        store.remove_member(owner.id, ops.id, vi.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store
+            .set_member(owner.id, ops.id, taskflow_core::UserId(999), Role::Viewer)
+            .await,
         Err(StoreError::NotFound { entity: "user" })
     ));
 }
 
 async fn last_owner_cannot_leave(store: TestStore) {
     let (owner, ops) = setup(&store).await;
-    let err = store.remove_member(owner.id, ops.id, owner.id).await.unwrap_err();
+    let err = store
+        .remove_member(owner.id, ops.id, owner.id)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-    let err = store.set_member(owner.id, ops.id, owner.id, Role::Editor).await.unwrap_err();
+    let err = store
+        .set_member(owner.id, ops.id, owner.id, Role::Editor)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
-    assert_eq!(store.member_role(ops.id, owner.id).await.unwrap(), Some(Role::Owner));
+    assert_eq!(
+        store.member_role(ops.id, owner.id).await.unwrap(),
+        Some(Role::Owner)
+    );
     // With a second owner, the first may step down.
     let co = user(&store, "cora").await;
-    store.set_member(owner.id, ops.id, co.id, Role::Owner).await.unwrap();
-    store.set_member(co.id, ops.id, owner.id, Role::Viewer).await.unwrap();
-    assert_eq!(store.member_role(ops.id, owner.id).await.unwrap(), Some(Role::Viewer));
+    store
+        .set_member(owner.id, ops.id, co.id, Role::Owner)
+        .await
+        .unwrap();
+    store
+        .set_member(co.id, ops.id, owner.id, Role::Viewer)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.member_role(ops.id, owner.id).await.unwrap(),
+        Some(Role::Viewer)
+    );
 }
 
 async fn labels_crud(store: TestStore) {
     let (_, ops) = setup(&store).await;
     let bug = label(&store, ops.id, "bug").await;
     let ux = label(&store, ops.id, "ux").await;
-    assert_eq!(store.labels(ops.id).await.unwrap(), vec![bug.clone(), ux.clone()]);
+    assert_eq!(
+        store.labels(ops.id).await.unwrap(),
+        vec![bug.clone(), ux.clone()]
+    );
     assert_eq!(store.label(bug.id).await.unwrap(), bug);
     let dup = store
-        .create_label(ops.id, NewLabel { name: LabelName::parse("bug").unwrap(), colour: Colour::parse("#000000").unwrap() })
+        .create_label(
+            ops.id,
+            NewLabel {
+                name: LabelName::parse("bug").unwrap(),
+                colour: Colour::parse("#000000").unwrap(),
+            },
+        )
         .await
         .unwrap_err();
     assert!(matches!(dup, StoreError::Conflict(_)));
     let renamed = store
-        .update_label(bug.id, LabelPatch { name: Some(LabelName::parse("defect").unwrap()), colour: Some(Colour::parse("#FF0000").unwrap()) })
+        .update_label(
+            bug.id,
+            LabelPatch {
+                name: Some(LabelName::parse("defect").unwrap()),
+                colour: Some(Colour::parse("#FF0000").unwrap()),
+            },
+        )
         .await
         .unwrap();
-    assert_eq!((renamed.name.as_str(), renamed.colour.as_str()), ("defect", "#ff0000"));
-    let clash = store.update_label(ux.id, LabelPatch { name: Some(LabelName::parse("defect").unwrap()), colour: None }).await.unwrap_err();
+    assert_eq!(
+        (renamed.name.as_str(), renamed.colour.as_str()),
+        ("defect", "#ff0000")
+    );
+    let clash = store
+        .update_label(
+            ux.id,
+            LabelPatch {
+                name: Some(LabelName::parse("defect").unwrap()),
+                colour: None,
+            },
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(clash, StoreError::Conflict(_)));
     store.delete_label(ux.id).await.unwrap();
     assert_eq!(store.labels(ops.id).await.unwrap(), vec![renamed]);
-    assert!(matches!(store.label(ux.id).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.label(ux.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 async fn trashed_project_is_hidden(store: TestStore) {
     let (owner, ops) = setup(&store).await;
     store.delete_project(owner.id, ops.id).await.unwrap();
-    assert!(matches!(store.project(ops.id).await, Err(StoreError::NotFound { .. })));
-    assert!(store.list_projects(None, true).await.unwrap().is_empty());
-    assert!(matches!(store.delete_project(owner.id, ops.id).await, Err(StoreError::NotFound { .. })));
     assert!(matches!(
-        store.create_task(owner.id, ops.id, crate::titled("x")).await,
+        store.project(ops.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(store.list_projects(None, true).await.unwrap().is_empty());
+    assert!(matches!(
+        store.delete_project(owner.id, ops.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store
+            .create_task(owner.id, ops.id, crate::titled("x"))
+            .await,
         Err(StoreError::NotFound { entity: "project" })
     ));
 }

@@ -48,7 +48,10 @@ fn collect(rows: Vec<(String, String)>) -> Schema {
 async fn both_backends_have_the_same_tables_and_columns() {
     let sqlite = sqlite_schema().await;
     let postgres = postgres_schema().await;
-    assert!(sqlite.contains_key("tasks") && sqlite.len() == 11, "{sqlite:?}");
+    assert!(
+        sqlite.contains_key("tasks") && sqlite.len() == 11,
+        "{sqlite:?}"
+    );
     assert_eq!(sqlite, postgres);
 }
 
@@ -60,7 +63,10 @@ async fn both_backends_are_at_the_same_schema_version() {
     assert!(v.is_some());
     assert_eq!(v, postgres.schema_version().await.unwrap());
     assert_eq!(v, Some(sqlite.latest_schema_version()));
-    assert_eq!(sqlite.latest_schema_version(), postgres.latest_schema_version());
+    assert_eq!(
+        sqlite.latest_schema_version(),
+        postgres.latest_schema_version()
+    );
     // Migrating again is a no-op.
     sqlite.migrate().await.unwrap();
     postgres.migrate().await.unwrap();

@@ -12,7 +12,10 @@ async fn create_and_read_tasks(store: TestStore) {
     let (owner, ops) = setup(&store).await;
     let bug = label(&store, ops.id, "bug").await;
     let dev = user(&store, "dev").await;
-    store.set_member(owner.id, ops.id, dev.id, Role::Editor).await.unwrap();
+    store
+        .set_member(owner.id, ops.id, dev.id, Role::Editor)
+        .await
+        .unwrap();
     let new = NewTask {
         title: TaskTitle::parse("Rotate the certificates").unwrap(),
         description: Markdown::parse("Before **Friday**.\n\n- api\n- web").unwrap(),
@@ -34,8 +37,17 @@ async fn create_and_read_tasks(store: TestStore) {
     assert_eq!(t.labels, vec![bug.id]);
     assert_eq!((t.version, t.created_by), (1, Some(owner.id)));
     assert_eq!(store.task(t.id).await.unwrap(), t);
-    assert_eq!(store.task_by_key(&TaskKey::parse("OPS-1").unwrap()).await.unwrap(), t);
-    assert!(matches!(store.task_by_key(&TaskKey::parse("OPS-2").unwrap()).await, Err(StoreError::NotFound { .. })));
+    assert_eq!(
+        store
+            .task_by_key(&TaskKey::parse("OPS-1").unwrap())
+            .await
+            .unwrap(),
+        t
+    );
+    assert!(matches!(
+        store.task_by_key(&TaskKey::parse("OPS-2").unwrap()).await,
+        Err(StoreError::NotFound { .. })
+    ));
     let second = task(&store, owner.id, ops.id, "Second").await;
     assert_eq!(second.number, 2);
     assert!(second.position > t.position || second.status != t.status);
@@ -44,23 +56,65 @@ async fn create_and_read_tasks(store: TestStore) {
 async fn update_with_versions(store: TestStore) {
     let (owner, ops) = setup(&store).await;
     let t = task(&store, owner.id, ops.id, "Draft").await;
-    let patch = TaskPatch { title: Some(TaskTitle::parse("Final").unwrap()), priority: Some(Priority::Urgent), due_date: Some(Some(date!(2027 - 01 - 01))), ..Default::default() };
-    let t2 = store.update_task(owner.id, t.id, patch, Some(1)).await.unwrap();
-    assert_eq!((t2.title.as_str(), t2.priority, t2.version), ("Final", Priority::Urgent, 2));
+    let patch = TaskPatch {
+        title: Some(TaskTitle::parse("Final").unwrap()),
+        priority: Some(Priority::Urgent),
+        due_date: Some(Some(date!(2027 - 01 - 01))),
+        ..Default::default()
+    };
+    let t2 = store
+        .update_task(owner.id, t.id, patch, Some(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (t2.title.as_str(), t2.priority, t2.version),
+        ("Final", Priority::Urgent, 2)
+    );
     assert!(t2.updated_at >= t.updated_at);
 
     // A stale version is refused with the current one, and nothing is written.
-    let stale = TaskPatch { title: Some(TaskTitle::parse("Lost update").unwrap()), ..Default::default() };
-    let err = store.update_task(owner.id, t.id, stale, Some(1)).await.unwrap_err();
-    assert!(matches!(err, StoreError::VersionMismatch { current: 2 }), "{err:?}");
+    let stale = TaskPatch {
+        title: Some(TaskTitle::parse("Lost update").unwrap()),
+        ..Default::default()
+    };
+    let err = store
+        .update_task(owner.id, t.id, stale, Some(1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::VersionMismatch { current: 2 }),
+        "{err:?}"
+    );
     assert_eq!(store.task(t.id).await.unwrap(), t2);
 
     // Without a version the update applies; clearing an optional field works.
-    let t3 = store.update_task(owner.id, t.id, TaskPatch { due_date: Some(None), ..Default::default() }, None).await.unwrap();
+    let t3 = store
+        .update_task(
+            owner.id,
+            t.id,
+            TaskPatch {
+                due_date: Some(None),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!((t3.due_date, t3.version), (None, 3));
 
     // An update that changes nothing does not bump the version.
-    let t4 = store.update_task(owner.id, t.id, TaskPatch { title: Some(TaskTitle::parse("Final").unwrap()), ..Default::default() }, Some(3)).await.unwrap();
+    let t4 = store
+        .update_task(
+            owner.id,
+            t.id,
+            TaskPatch {
+                title: Some(TaskTitle::parse("Final").unwrap()),
+                ..Default::default()
+            },
+            Some(3),
+        )
+        .await
+        .unwrap();
     assert_eq!(t4, t3);
 }
 
@@ -68,7 +122,18 @@ async fn status_change_goes_to_bottom_of_new_column(store: TestStore) {
     let (owner, ops) = setup(&store).await;
     let a = task(&store, owner.id, ops.id, "a").await;
     let b = task(&store, owner.id, ops.id, "b").await;
-    let a2 = store.update_task(owner.id, a.id, TaskPatch { status: Some(Status::Done), ..Default::default() }, None).await.unwrap();
+    let a2 = store
+        .update_task(
+            owner.id,
+            a.id,
+            TaskPatch {
+                status: Some(Status::Done),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(a2.status, Status::Done);
     assert!(a2.position > b.position);
 }
@@ -83,20 +148,51 @@ async fn labels_and_assignees_are_validated(store: TestStore) {
     let mut new = titled("with foreign label");
     new.labels = vec![foreign_label.id];
     let err = store.create_task(owner.id, ops.id, new).await.unwrap_err();
-    assert!(matches!(&err, StoreError::Invalid(v) if v.field == "labels"), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::Invalid(v) if v.field == "labels"),
+        "{err:?}"
+    );
 
     let mut new = titled("with unknown label");
     new.labels = vec![LabelId(9999)];
-    assert!(matches!(store.create_task(owner.id, ops.id, new).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(
+        store.create_task(owner.id, ops.id, new).await,
+        Err(StoreError::Invalid(_))
+    ));
 
     let mut new = titled("with outsider");
     new.assignees = vec![outsider.id];
     let err = store.create_task(owner.id, ops.id, new).await.unwrap_err();
-    assert!(matches!(&err, StoreError::Invalid(v) if v.field == "assignees"), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::Invalid(v) if v.field == "assignees"),
+        "{err:?}"
+    );
 
-    let err = store.update_task(owner.id, t.id, TaskPatch { labels: Some(vec![foreign_label.id]), ..Default::default() }, None).await.unwrap_err();
+    let err = store
+        .update_task(
+            owner.id,
+            t.id,
+            TaskPatch {
+                labels: Some(vec![foreign_label.id]),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
-    let err = store.update_task(owner.id, t.id, TaskPatch { assignees: Some(vec![UserId(777)]), ..Default::default() }, None).await.unwrap_err();
+    let err = store
+        .update_task(
+            owner.id,
+            t.id,
+            TaskPatch {
+                assignees: Some(vec![UserId(777)]),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
 
     // Nothing changed: the task is as it was, and refused creations took no number.
@@ -113,12 +209,41 @@ async fn bad_input_is_refused_and_changes_nothing(store: TestStore) {
     assert_eq!(err.field, "title");
     assert!(taskflow_core::project::ProjectKey::parse("ops-1").is_err());
     // Unknown label, and a cycle, are refused by the store itself.
-    let err = store.update_task(owner.id, t.id, TaskPatch { labels: Some(vec![LabelId(12345)]), ..Default::default() }, None).await.unwrap_err();
+    let err = store
+        .update_task(
+            owner.id,
+            t.id,
+            TaskPatch {
+                labels: Some(vec![LabelId(12345)]),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)));
-    let err = store.update_task(owner.id, t.id, TaskPatch { parent_id: Some(Some(t.id)), ..Default::default() }, None).await.unwrap_err();
-    assert!(matches!(err, StoreError::Cycle | StoreError::Invalid(_)), "{err:?}");
+    let err = store
+        .update_task(
+            owner.id,
+            t.id,
+            TaskPatch {
+                parent_id: Some(Some(t.id)),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Cycle | StoreError::Invalid(_)),
+        "{err:?}"
+    );
     assert_eq!(store.task(t.id).await.unwrap(), t);
-    assert_eq!(store.task_activity(t.id, None, 50).await.unwrap().len(), 1, "only the creation is logged");
+    assert_eq!(
+        store.task_activity(t.id, None, 50).await.unwrap().len(),
+        1,
+        "only the creation is logged"
+    );
 }
 
 async fn subtasks_and_cycles(store: TestStore) {
@@ -132,22 +257,76 @@ async fn subtasks_and_cycles(store: TestStore) {
     let grandchild = store.create_task(owner.id, ops.id, new).await.unwrap();
     assert_eq!(grandchild.parent_id, Some(child.id));
 
-    for (task, parent) in [(root.id, grandchild.id), (root.id, child.id), (child.id, child.id)] {
-        let err = store.update_task(owner.id, task, TaskPatch { parent_id: Some(Some(parent)), ..Default::default() }, None).await.unwrap_err();
-        assert!(matches!(err, StoreError::Cycle), "{task} under {parent}: {err:?}");
+    for (task, parent) in [
+        (root.id, grandchild.id),
+        (root.id, child.id),
+        (child.id, child.id),
+    ] {
+        let err = store
+            .update_task(
+                owner.id,
+                task,
+                TaskPatch {
+                    parent_id: Some(Some(parent)),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Cycle),
+            "{task} under {parent}: {err:?}"
+        );
     }
     assert_eq!(store.task(root.id).await.unwrap().parent_id, None);
 
     // A parent from another project is refused.
     let web = crate::project(&store, owner.id, "WEB").await;
     let elsewhere = task(&store, owner.id, web.id, "elsewhere").await;
-    let err = store.update_task(owner.id, child.id, TaskPatch { parent_id: Some(Some(elsewhere.id)), ..Default::default() }, None).await.unwrap_err();
-    assert!(matches!(&err, StoreError::Invalid(v) if v.field == "parent_id"), "{err:?}");
+    let err = store
+        .update_task(
+            owner.id,
+            child.id,
+            TaskPatch {
+                parent_id: Some(Some(elsewhere.id)),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Invalid(v) if v.field == "parent_id"),
+        "{err:?}"
+    );
 
     // Re-parenting and detaching work.
-    let moved = store.update_task(owner.id, grandchild.id, TaskPatch { parent_id: Some(Some(root.id)), ..Default::default() }, None).await.unwrap();
+    let moved = store
+        .update_task(
+            owner.id,
+            grandchild.id,
+            TaskPatch {
+                parent_id: Some(Some(root.id)),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(moved.parent_id, Some(root.id));
-    let detached = store.update_task(owner.id, grandchild.id, TaskPatch { parent_id: Some(None), ..Default::default() }, None).await.unwrap();
+    let detached = store
+        .update_task(
+            owner.id,
+            grandchild.id,
+            TaskPatch {
+                parent_id: Some(None),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(detached.parent_id, None);
 }
 
@@ -162,26 +341,74 @@ async fn board_moves(store: TestStore) {
         async move {
             let mut q = TaskQuery::new(TaskSort::Position);
             q.filter.statuses = vec![status];
-            store.list_tasks(ops.id, &q).await.unwrap().items.into_iter().map(|t| t.title.to_string()).collect::<Vec<_>>()
+            store
+                .list_tasks(ops.id, &q)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|t| t.title.to_string())
+                .collect::<Vec<_>>()
         }
     };
     assert_eq!(column(&store, Status::Todo).await, ["a", "b", "c"]);
     let mv = |status, placement| TaskMove { status, placement };
-    store.move_task(owner.id, ids[2], mv(Status::Todo, Placement::Top), None).await.unwrap();
+    store
+        .move_task(owner.id, ids[2], mv(Status::Todo, Placement::Top), None)
+        .await
+        .unwrap();
     assert_eq!(column(&store, Status::Todo).await, ["c", "a", "b"]);
-    store.move_task(owner.id, ids[2], mv(Status::Todo, Placement::After(ids[0])), None).await.unwrap();
+    store
+        .move_task(
+            owner.id,
+            ids[2],
+            mv(Status::Todo, Placement::After(ids[0])),
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(column(&store, Status::Todo).await, ["a", "c", "b"]);
-    store.move_task(owner.id, ids[1], mv(Status::Todo, Placement::Before(ids[0])), None).await.unwrap();
+    store
+        .move_task(
+            owner.id,
+            ids[1],
+            mv(Status::Todo, Placement::Before(ids[0])),
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(column(&store, Status::Todo).await, ["b", "a", "c"]);
-    let moved = store.move_task(owner.id, ids[0], mv(Status::InProgress, Placement::Bottom), Some(1)).await.unwrap();
+    let moved = store
+        .move_task(
+            owner.id,
+            ids[0],
+            mv(Status::InProgress, Placement::Bottom),
+            Some(1),
+        )
+        .await
+        .unwrap();
     assert_eq!((moved.status, moved.version), (Status::InProgress, 2));
     assert_eq!(column(&store, Status::Todo).await, ["b", "c"]);
     assert_eq!(column(&store, Status::InProgress).await, ["a"]);
 
     // Anchors must be in the target column; stale versions are refused.
-    let err = store.move_task(owner.id, ids[1], mv(Status::Done, Placement::After(ids[2])), None).await.unwrap_err();
-    assert!(matches!(&err, StoreError::Invalid(v) if v.field == "placement"), "{err:?}");
-    let err = store.move_task(owner.id, ids[0], mv(Status::Done, Placement::Top), Some(1)).await.unwrap_err();
+    let err = store
+        .move_task(
+            owner.id,
+            ids[1],
+            mv(Status::Done, Placement::After(ids[2])),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Invalid(v) if v.field == "placement"),
+        "{err:?}"
+    );
+    let err = store
+        .move_task(owner.id, ids[0], mv(Status::Done, Placement::Top), Some(1))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::VersionMismatch { current: 2 }));
 }
 
@@ -195,14 +422,32 @@ async fn repeated_moves_into_one_gap_renumber_the_column(store: TestStore) {
     let mut inserted = Vec::new();
     for i in 0..40 {
         let t = task(&store, owner.id, ops.id, &format!("m{i}")).await;
-        store.move_task(owner.id, t.id, TaskMove { status: Status::Todo, placement: Placement::After(first.id) }, None).await.unwrap();
+        store
+            .move_task(
+                owner.id,
+                t.id,
+                TaskMove {
+                    status: Status::Todo,
+                    placement: Placement::After(first.id),
+                },
+                None,
+            )
+            .await
+            .unwrap();
         inserted.insert(0, format!("m{i}"));
     }
     expected.extend(inserted);
     expected.push("last".to_owned());
     let mut q = TaskQuery::new(TaskSort::Position);
     q.limit = 200;
-    let titles: Vec<_> = store.list_tasks(ops.id, &q).await.unwrap().items.into_iter().map(|t| t.title.to_string()).collect();
+    let titles: Vec<_> = store
+        .list_tasks(ops.id, &q)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|t| t.title.to_string())
+        .collect();
     assert_eq!(titles, expected);
     let _ = last;
 }
@@ -210,13 +455,33 @@ async fn repeated_moves_into_one_gap_renumber_the_column(store: TestStore) {
 async fn trashed_tasks_are_not_readable_or_writable(store: TestStore) {
     let (owner, ops) = setup(&store).await;
     let t = task(&store, owner.id, ops.id, "t").await;
-    let err = store.delete_task(owner.id, t.id, Some(7)).await.unwrap_err();
+    let err = store
+        .delete_task(owner.id, t.id, Some(7))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::VersionMismatch { current: 1 }));
     store.delete_task(owner.id, t.id, Some(1)).await.unwrap();
-    assert!(matches!(store.task(t.id).await, Err(StoreError::NotFound { .. })));
-    let err = store.update_task(owner.id, t.id, TaskPatch { priority: Some(Priority::Low), ..Default::default() }, None).await.unwrap_err();
+    assert!(matches!(
+        store.task(t.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let err = store
+        .update_task(
+            owner.id,
+            t.id,
+            TaskPatch {
+                priority: Some(Priority::Low),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }));
-    assert!(matches!(store.delete_task(owner.id, TaskId(t.id.0), None).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.delete_task(owner.id, TaskId(t.id.0), None).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 both_backends!(

@@ -12,14 +12,26 @@ async fn create_and_read_users(store: TestStore) {
     let bob = user(&store, "bob").await;
     assert_eq!(store.user(alice.id).await.unwrap(), alice);
     assert_eq!(
-        store.user_by_username(&Username::parse("BOB").unwrap()).await.unwrap(),
+        store
+            .user_by_username(&Username::parse("BOB").unwrap())
+            .await
+            .unwrap(),
         bob
     );
-    let names: Vec<_> = store.list_users().await.unwrap().into_iter().map(|u| u.username.to_string()).collect();
+    let names: Vec<_> = store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username.to_string())
+        .collect();
     assert_eq!(names, ["alice", "bob"]);
     assert_eq!(store.count_users().await.unwrap(), 2);
     assert!(alice.password_hash.verify("correct horse battery"));
-    assert!(matches!(store.user(taskflow_core::UserId(999)).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.user(taskflow_core::UserId(999)).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 async fn duplicate_username_is_a_conflict(store: TestStore) {
@@ -33,7 +45,10 @@ async fn duplicate_username_is_a_conflict(store: TestStore) {
         })
         .await
         .unwrap_err();
-    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("alice")), "{err:?}");
+    assert!(
+        matches!(&err, StoreError::Conflict(m) if m.contains("alice")),
+        "{err:?}"
+    );
     assert_eq!(store.count_users().await.unwrap(), 1);
     assert_eq!(store.user(alice.id).await.unwrap(), alice);
 }
@@ -76,7 +91,10 @@ async fn tokens_authenticate_until_expired_or_revoked(store: TestStore) {
     let (who, used) = store.authenticate_token(&secret.hash(), now).await.unwrap();
     assert_eq!(who.id, alice.id);
     assert_eq!(used.last_used_at, Some(now));
-    assert_eq!(store.tokens(alice.id).await.unwrap()[0].last_used_at, Some(now));
+    assert_eq!(
+        store.tokens(alice.id).await.unwrap()[0].last_used_at,
+        Some(now)
+    );
 
     let later = now.saturating_add(std::time::Duration::from_secs(7200));
     assert!(matches!(
@@ -84,18 +102,44 @@ async fn tokens_authenticate_until_expired_or_revoked(store: TestStore) {
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(
-        store.authenticate_token(&TokenSecret::generate().hash(), now).await,
+        store
+            .authenticate_token(&TokenSecret::generate().hash(), now)
+            .await,
         Err(StoreError::NotFound { .. })
     ));
 
-    store.update_user(alice.id, UserPatch { is_disabled: Some(true), ..Default::default() }).await.unwrap();
-    assert!(store.authenticate_token(&secret.hash(), now).await.is_err(), "disabled users cannot authenticate");
-    store.update_user(alice.id, UserPatch { is_disabled: Some(false), ..Default::default() }).await.unwrap();
+    store
+        .update_user(
+            alice.id,
+            UserPatch {
+                is_disabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.authenticate_token(&secret.hash(), now).await.is_err(),
+        "disabled users cannot authenticate"
+    );
+    store
+        .update_user(
+            alice.id,
+            UserPatch {
+                is_disabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
 
     store.revoke_token(alice.id, token.id).await.unwrap();
     assert!(store.tokens(alice.id).await.unwrap().is_empty());
     assert!(store.authenticate_token(&secret.hash(), now).await.is_err());
-    assert!(matches!(store.revoke_token(alice.id, token.id).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.revoke_token(alice.id, token.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 async fn token_for_unknown_user_is_refused(store: TestStore) {

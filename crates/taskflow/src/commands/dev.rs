@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
+use taskflow_core::StoreError;
 use taskflow_core::project::{Colour, NewLabel, NewProject, ProjectKey};
 use taskflow_core::task::{NewTask, Priority, Status};
 use taskflow_core::text::{DisplayName, LabelName, Markdown, ProjectName, TaskTitle};
 use taskflow_core::user::{NewUser, Password, Username};
-use taskflow_core::StoreError;
 
 use crate::commands::{CommandError, CommandResult, connect_migrated};
 use crate::config::Settings;
@@ -58,7 +58,12 @@ pub async fn seed(settings: &Settings, key: &str, count: u64) -> CommandResult {
         }
         Err(e) => return Err(e.into()),
     };
-    let labels: Vec<_> = store.labels(project.id).await?.into_iter().map(|l| l.id).collect();
+    let labels: Vec<_> = store
+        .labels(project.id)
+        .await?
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
     let mut stdout = std::io::stdout().lock();
     for i in 0..count {
         let task = store

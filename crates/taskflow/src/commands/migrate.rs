@@ -7,7 +7,10 @@ pub async fn run(settings: &Settings) -> CommandResult {
     store.migrate().await?;
     let after = store.schema_version().await?.unwrap_or(0);
     if before == Some(after) {
-        println!("{} is up to date (schema version {after})", settings.database_url);
+        println!(
+            "{} is up to date (schema version {after})",
+            settings.database_url
+        );
     } else {
         println!(
             "migrated {} from schema version {} to {after}",

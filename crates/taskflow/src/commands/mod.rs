@@ -89,7 +89,10 @@ pub async fn connect(settings: &Settings) -> Result<Arc<dyn Store>, CommandError
     match &settings.database_url {
         DatabaseUrl::Sqlite(path) => {
             let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-            for dir in [Some(settings.data_dir.as_path()), parent].into_iter().flatten() {
+            for dir in [Some(settings.data_dir.as_path()), parent]
+                .into_iter()
+                .flatten()
+            {
                 std::fs::create_dir_all(dir).map_err(|e| {
                     CommandError::new(format!("cannot create {}: {e}", dir.display()))
                 })?;

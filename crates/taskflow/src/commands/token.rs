@@ -18,12 +18,15 @@ pub async fn create(
     let username = Username::parse(username).map_err(|e| CommandError::usage(e.to_string()))?;
     let name = TokenName::parse(name).map_err(|e| CommandError::usage(e.to_string()))?;
     let store = connect_migrated(settings).await?;
-    let user = store.user_by_username(&username).await.map_err(|e| match e {
-        taskflow_core::StoreError::NotFound { .. } => {
-            CommandError::new(format!("no user named '{username}'"))
-        }
-        other => other.into(),
-    })?;
+    let user = store
+        .user_by_username(&username)
+        .await
+        .map_err(|e| match e {
+            taskflow_core::StoreError::NotFound { .. } => {
+                CommandError::new(format!("no user named '{username}'"))
+            }
+            other => other.into(),
+        })?;
     let secret = TokenSecret::generate();
     let expires_at = expires_in.map(|d| Timestamp::now().saturating_add(d));
     let token = store
@@ -36,8 +39,14 @@ pub async fn create(
         .await?;
     println!("{}", secret.expose());
     match token.expires_at {
-        Some(at) => eprintln!("token '{}' for {} expires {at}; it is shown only this once", token.name, user.username),
-        None => eprintln!("token '{}' for {} does not expire; it is shown only this once", token.name, user.username),
+        Some(at) => eprintln!(
+            "token '{}' for {} expires {at}; it is shown only this once",
+            token.name, user.username
+        ),
+        None => eprintln!(
+            "token '{}' for {} does not expire; it is shown only this once",
+            token.name, user.username
+        ),
     }
     store.close().await;
     Ok(())

@@ -37,7 +37,11 @@ pub async fn create(
             is_admin: admin,
         })
         .await?;
-    let role = if user.is_admin { "administrator" } else { "user" };
+    let role = if user.is_admin {
+        "administrator"
+    } else {
+        "user"
+    };
     println!("created {role} {}", user.username);
     if generated {
         println!("password: {}", password.expose());

@@ -13,7 +13,11 @@ async fn migrate_is_idempotent(store: TestStore) {
     })
     .await;
     assert!(first.status.success(), "{}", stderr(&first));
-    assert!(stdout(&first).contains("from schema version 0 to 1"), "{}", stdout(&first));
+    assert!(
+        stdout(&first).contains("from schema version 0 to 1"),
+        "{}",
+        stdout(&first)
+    );
     let second = run({
         let mut c = taskflow(&url, dir.path());
         c.arg("migrate");
@@ -21,7 +25,11 @@ async fn migrate_is_idempotent(store: TestStore) {
     })
     .await;
     assert!(second.status.success(), "{}", stderr(&second));
-    assert!(stdout(&second).contains("up to date (schema version 1)"), "{}", stdout(&second));
+    assert!(
+        stdout(&second).contains("up to date (schema version 1)"),
+        "{}",
+        stdout(&second)
+    );
 }
 
 async fn commands_refuse_an_unmigrated_database(store: TestStore) {
@@ -30,7 +38,11 @@ async fn commands_refuse_an_unmigrated_database(store: TestStore) {
     c.args(["user", "create", "--username", "alice"]);
     let out = run(c).await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("taskflow migrate"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("taskflow migrate"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 async fn user_create_prints_a_password_once_and_refuses_duplicates(store: TestStore) {
@@ -39,8 +51,14 @@ async fn user_create_prints_a_password_once_and_refuses_duplicates(store: TestSt
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    let password = text.lines().find_map(|l| l.strip_prefix("password: ")).expect("a generated password");
-    let alice = store.user_by_username(&Username::parse("alice").unwrap()).await.unwrap();
+    let password = text
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("a generated password");
+    let alice = store
+        .user_by_username(&Username::parse("alice").unwrap())
+        .await
+        .unwrap();
     assert!(alice.is_admin);
     assert!(alice.password_hash.verify(password));
 
@@ -48,9 +66,17 @@ async fn user_create_prints_a_password_once_and_refuses_duplicates(store: TestSt
     c.args(["user", "create", "--username", "alice"]);
     let out = run(c).await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("username 'alice' is already taken"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("username 'alice' is already taken"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(store.count_users().await.unwrap(), 1);
-    assert_eq!(store.user(alice.id).await.unwrap(), alice, "the existing user is untouched");
+    assert_eq!(
+        store.user(alice.id).await.unwrap(),
+        alice,
+        "the existing user is untouched"
+    );
 }
 
 async fn user_create_reads_a_password_file(store: TestStore) {
@@ -58,17 +84,22 @@ async fn user_create_reads_a_password_file(store: TestStore) {
     let file = dir.path().join("pw");
     std::fs::write(&file, "a long enough secret\n").unwrap();
     let mut c = taskflow(&store.url, &store.data_dir);
-    c.args(["user", "create", "--username", "bob", "--password-file"]).arg(&file);
+    c.args(["user", "create", "--username", "bob", "--password-file"])
+        .arg(&file);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stdout(&out).contains("password:"));
-    let bob = store.user_by_username(&Username::parse("bob").unwrap()).await.unwrap();
+    let bob = store
+        .user_by_username(&Username::parse("bob").unwrap())
+        .await
+        .unwrap();
     assert!(bob.password_hash.verify("a long enough secret"));
     assert!(!bob.is_admin);
 
     std::fs::write(&file, "short\n").unwrap();
     let mut c = taskflow(&store.url, &store.data_dir);
-    c.args(["user", "create", "--username", "carol", "--password-file"]).arg(&file);
+    c.args(["user", "create", "--username", "carol", "--password-file"])
+        .arg(&file);
     let out = run(c).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("password"), "{}", stderr(&out));
@@ -80,12 +111,27 @@ async fn token_create_prints_a_working_token(store: TestStore) {
     c.args(["user", "create", "--username", "alice"]);
     assert!(run(c).await.status.success());
     let mut c = taskflow(&store.url, &store.data_dir);
-    c.args(["token", "create", "--username", "alice", "--name", "ci", "--expires-in", "1h"]);
+    c.args([
+        "token",
+        "create",
+        "--username",
+        "alice",
+        "--name",
+        "ci",
+        "--expires-in",
+        "1h",
+    ]);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let secret = TokenSecret::parse(stdout(&out).trim()).expect("stdout is exactly the token");
-    let (user, token) = store.authenticate_token(&secret.hash(), Timestamp::now()).await.unwrap();
-    assert_eq!((user.username.as_str(), token.name.as_str()), ("alice", "ci"));
+    let (user, token) = store
+        .authenticate_token(&secret.hash(), Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (user.username.as_str(), token.name.as_str()),
+        ("alice", "ci")
+    );
     let expires = token.expires_at.expect("an expiry");
     let in_an_hour = Timestamp::now().saturating_add(std::time::Duration::from_secs(3600));
     assert!(expires <= in_an_hour && expires > Timestamp::now());
@@ -109,8 +155,14 @@ both_backends!(
 async fn bad_settings_exit_2_naming_the_setting() {
     let dir = tempdir();
     let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
-        (vec![("TASKFLOW_DATABASE_URL", "mysql://db/x".into())], "TASKFLOW_DATABASE_URL"),
-        (vec![("TASKFLOW_DATABASE_URL", "sqlite://".into())], "TASKFLOW_DATABASE_URL"),
+        (
+            vec![("TASKFLOW_DATABASE_URL", "mysql://db/x".into())],
+            "TASKFLOW_DATABASE_URL",
+        ),
+        (
+            vec![("TASKFLOW_DATABASE_URL", "sqlite://".into())],
+            "TASKFLOW_DATABASE_URL",
+        ),
         (
             vec![
                 ("TASKFLOW_DATABASE_URL", "sqlite://x.db".into()),
@@ -118,12 +170,21 @@ async fn bad_settings_exit_2_naming_the_setting() {
             ],
             "both TASKFLOW_DATABASE_URL and TASKFLOW_DATABASE_URL_FILE",
         ),
-        (vec![("TASKFLOW_DATABASE_URL_FILE", "/nonexistent/url".into())], "TASKFLOW_DATABASE_URL_FILE"),
-        (vec![("TASKFLOW_LOG_FORMAT", "xml".into())], "TASKFLOW_LOG_FORMAT"),
+        (
+            vec![("TASKFLOW_DATABASE_URL_FILE", "/nonexistent/url".into())],
+            "TASKFLOW_DATABASE_URL_FILE",
+        ),
+        (
+            vec![("TASKFLOW_LOG_FORMAT", "xml".into())],
+            "TASKFLOW_LOG_FORMAT",
+        ),
     ];
     for (env, expected) in cases {
         let mut c = tokio::process::Command::new(crate::BIN);
-        c.arg("migrate").current_dir(dir.path()).env_remove("TASKFLOW_DATABASE_URL").env_remove("TASKFLOW_DATA_DIR");
+        c.arg("migrate")
+            .current_dir(dir.path())
+            .env_remove("TASKFLOW_DATABASE_URL")
+            .env_remove("TASKFLOW_DATA_DIR");
         for (k, v) in &env {
             c.env(k, v);
         }
@@ -133,7 +194,10 @@ async fn bad_settings_exit_2_naming_the_setting() {
         assert_eq!(err.lines().count(), 1, "one line: {err}");
         assert!(err.contains(expected), "{env:?}: {err}");
     }
-    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing was created");
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing was created"
+    );
 }
 
 #[tokio::test]
@@ -143,14 +207,20 @@ async fn settings_come_from_files_and_flags_win() {
     let db = dir.path().join("from-file.db");
     std::fs::write(&url_file, format!("sqlite://{}\n", db.display())).unwrap();
     let mut c = tokio::process::Command::new(crate::BIN);
-    c.arg("migrate").env_remove("TASKFLOW_DATABASE_URL").env("TASKFLOW_DATABASE_URL_FILE", &url_file).env("TASKFLOW_DATA_DIR", dir.path());
+    c.arg("migrate")
+        .env_remove("TASKFLOW_DATABASE_URL")
+        .env("TASKFLOW_DATABASE_URL_FILE", &url_file)
+        .env("TASKFLOW_DATA_DIR", dir.path());
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(db.exists());
 
     let flag_db = dir.path().join("from-flag.db");
     let mut c = tokio::process::Command::new(crate::BIN);
-    c.arg("migrate").arg("--database-url").arg(format!("sqlite://{}", flag_db.display())).env("TASKFLOW_DATABASE_URL_FILE", &url_file);
+    c.arg("migrate")
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", flag_db.display()))
+        .env("TASKFLOW_DATABASE_URL_FILE", &url_file);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(flag_db.exists());
@@ -158,7 +228,10 @@ async fn settings_come_from_files_and_flags_win() {
     // The default database lives in the data directory.
     let data = dir.path().join("data");
     let mut c = tokio::process::Command::new(crate::BIN);
-    c.arg("migrate").env_remove("TASKFLOW_DATABASE_URL").env_remove("TASKFLOW_DATABASE_URL_FILE").env("TASKFLOW_DATA_DIR", &data);
+    c.arg("migrate")
+        .env_remove("TASKFLOW_DATABASE_URL")
+        .env_remove("TASKFLOW_DATABASE_URL_FILE")
+        .env("TASKFLOW_DATA_DIR", &data);
     assert!(run(c).await.status.success());
     assert!(data.join("taskflow.db").exists());
 }

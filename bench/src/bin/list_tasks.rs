@@ -1,0 +1,226 @@
+//! A page of tasks stays fast with a million tasks in one project.
+//!
+//! Fills a project with `TASKFLOW_BENCH_TASKS` (default 1 000 000) tasks on each backend (bulk
+//! SQL, one transaction), then times `list_tasks` for every sort (first page, and the page after
+//! the middle task) and for every filter. Prints a table; exits non-zero
+//! when a p95 exceeds the target (`TASKFLOW_BENCH_TARGET_MS`, default 50 ms).
+//!
+//! Run: `cargo run --release -p taskflow-bench --bin list-tasks` (needs PostgreSQL's server
+//! binaries, as the tests do).
+
+use std::time::{Duration, Instant};
+
+use taskflow_bench::{ms, percentile, sample};
+use taskflow_core::ProjectId;
+use taskflow_core::task::*;
+use taskflow_testkit::{Backend, TestStore};
+use time::macros::date;
+
+const RUNS: usize = 30;
+
+async fn fill(store: &TestStore, project: ProjectId, owner: i64, tasks: i64) -> Duration {
+    let start = Instant::now();
+    match store.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&store.url).await.unwrap();
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+                 INSERT INTO tasks (project_id, number, title, description, status, position, priority, \
+                   due_date, created_by, created_at, updated_at) \
+                 SELECT ?2, i, 'Bulk task ' || i, 'generated description for task ' || i || ' deploy', \
+                   CASE i % 3 WHEN 0 THEN 'todo' WHEN 1 THEN 'in_progress' ELSE 'done' END, \
+                   i * 65536, i % 5, \
+                   CASE WHEN i % 4 = 0 THEN NULL ELSE date('2026-01-01', '+' || (i % 700) || ' days') END, \
+                   ?3, 1700000000000000 + i, 1700000000000000 + i FROM n",
+            )
+            .bind(tasks)
+            .bind(project.0)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO task_assignees (task_id, user_id) SELECT id, ?1 FROM tasks WHERE id % 10 = 0")
+                .bind(owner)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE projects SET next_task_number = ?1 + 1 WHERE id = ?2")
+                .bind(tasks)
+                .bind(project.0)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&store.url).await.unwrap();
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query(
+                "INSERT INTO tasks (project_id, number, title, description, status, position, priority, \
+                   due_date, created_by, created_at, updated_at) \
+                 SELECT $2, i, 'Bulk task ' || i, 'generated description for task ' || i || ' deploy', \
+                   (ARRAY['todo', 'in_progress', 'done'])[i % 3 + 1], \
+                   i * 65536, i % 5, \
+                   CASE WHEN i % 4 = 0 THEN NULL ELSE DATE '2026-01-01' + (i % 700)::int END, \
+                   $3, to_timestamp(1700000000 + i / 1000000.0), to_timestamp(1700000000 + i / 1000000.0) \
+                 FROM generate_series(1, $1::bigint) AS i",
+            )
+            .bind(tasks)
+            .bind(project.0)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO task_assignees (task_id, user_id) SELECT id, $1 FROM tasks WHERE id % 10 = 0")
+                .bind(owner)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE projects SET next_task_number = $1 + 1 WHERE id = $2")
+                .bind(tasks)
+                .bind(project.0)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            sqlx::query("VACUUM ANALYZE").execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+    start.elapsed()
+}
+
+struct Case {
+    name: &'static str,
+    query: TaskQuery,
+}
+
+fn cases(owner: taskflow_core::UserId) -> Vec<Case> {
+    let mut out = Vec::new();
+    for (name, sort) in [
+        ("sort position", TaskSort::Position),
+        ("sort due date", TaskSort::DueDate),
+        ("sort priority", TaskSort::Priority),
+        ("sort updated", TaskSort::Updated),
+    ] {
+        out.push(Case {
+            name,
+            query: TaskQuery::new(sort),
+        });
+    }
+    let filtered = |name, f: &dyn Fn(&mut TaskFilter)| {
+        let mut query = TaskQuery::new(TaskSort::Position);
+        f(&mut query.filter);
+        Case { name, query }
+    };
+    out.push(filtered("filter status", &|f| {
+        f.statuses = vec![Status::Done]
+    }));
+    out.push(filtered("filter assignee", &|f| f.assignee = Some(owner)));
+    out.push(filtered("filter due window", &|f| {
+        f.due_after = Some(date!(2026 - 03 - 01));
+        f.due_before = Some(date!(2026 - 03 - 08));
+    }));
+    out.push(filtered("filter top level", &|f| {
+        f.parent = Some(ParentFilter::TopLevel)
+    }));
+    out.push(filtered("search rare word", &|f| {
+        f.text = Some(SearchText::parse("777777").unwrap())
+    }));
+    out.push(filtered("search common+rare", &|f| {
+        f.text = Some(SearchText::parse("task 777777").unwrap())
+    }));
+    out.push(filtered("search common word", &|f| {
+        f.text = Some(SearchText::parse("deploy").unwrap())
+    }));
+    out
+}
+
+#[tokio::main]
+async fn main() {
+    let tasks: i64 = std::env::var("TASKFLOW_BENCH_TASKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let target = Duration::from_millis(
+        std::env::var("TASKFLOW_BENCH_TARGET_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(50),
+    );
+    let mut failed = Vec::new();
+    println!(
+        "list_tasks with {tasks} tasks in one project, page size 50, {RUNS} runs each; target p95 <= {} ms",
+        target.as_millis()
+    );
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let store = TestStore::new(backend).await;
+        let owner = store
+            .create_user(taskflow_core::user::NewUser {
+                username: taskflow_core::user::Username::parse("bench").unwrap(),
+                display_name: taskflow_core::text::DisplayName::parse("Bench").unwrap(),
+                password_hash: taskflow_core::user::Password::parse("benchmark!")
+                    .unwrap()
+                    .hash(),
+                is_admin: false,
+            })
+            .await
+            .unwrap();
+        let project = store
+            .create_project(
+                owner.id,
+                taskflow_core::project::NewProject {
+                    key: taskflow_core::project::ProjectKey::parse("BIG").unwrap(),
+                    name: taskflow_core::text::ProjectName::parse("Big").unwrap(),
+                    description: Default::default(),
+                },
+            )
+            .await
+            .unwrap();
+        let took = fill(&store, project.id, owner.id.0, tasks).await;
+        println!("\n{backend:?}: filled in {:.1} s", took.as_secs_f64());
+        let middle = store
+            .task_by_key(&TaskKey::parse(&format!("BIG-{}", tasks / 2)).unwrap())
+            .await
+            .unwrap();
+        println!(
+            "{:<20} {:>12} {:>12} {:>12} {:>12}",
+            "case", "first p50", "first p95", "deep p50", "deep p95"
+        );
+        for case in cases(owner.id) {
+            let first = sample(RUNS, || async {
+                std::hint::black_box(store.list_tasks(project.id, &case.query).await.unwrap());
+            })
+            .await;
+            // A page from the middle of the listing, reached by the cursor of the middle task.
+            let mut deep = case.query.clone();
+            deep.after = Some(Cursor::after(deep.sort, &middle));
+            let deep_times = sample(RUNS, || async {
+                std::hint::black_box(store.list_tasks(project.id, &deep).await.unwrap());
+            })
+            .await;
+            let (p95a, p95b) = (percentile(&first, 95), percentile(&deep_times, 95));
+            println!(
+                "{:<20} {:>9} ms {:>9} ms {:>9} ms {:>9} ms",
+                case.name,
+                ms(percentile(&first, 50)),
+                ms(p95a),
+                ms(percentile(&deep_times, 50)),
+                ms(p95b)
+            );
+            if p95a > target || p95b > target {
+                failed.push(format!("{backend:?} {}", case.name));
+            }
+        }
+        store.close().await;
+    }
+    if failed.is_empty() {
+        println!("\nall cases within target");
+    } else {
+        eprintln!("\nover target: {}", failed.join(", "));
+        std::process::exit(1);
+    }
+}
