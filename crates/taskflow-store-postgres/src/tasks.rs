@@ -572,7 +572,25 @@ impl TaskStore for PgStore {
             return Err(StoreError::not_found("project"));
         }
         let f = &query.filter;
-        let mut q = QueryBuilder::<Postgres>::new(format!(
+        let mut q = QueryBuilder::<Postgres>::new("");
+        if let Some(text) = &f.text {
+            // Matches are collected through the GIN index first. Left to itself, the planner
+            // cannot estimate a prefix query and may instead walk the sort index, computing
+            // every task's text vector.
+            let tsquery = text
+                .terms_with_prefix()
+                .map(|(t, prefix)| format!("'{t}'{}", if prefix { ":*" } else { "" }))
+                .collect::<Vec<_>>()
+                .join(" & ");
+            q.push(
+                "WITH matches AS MATERIALIZED (SELECT id FROM tasks WHERE deleted_at IS NULL AND project_id = ",
+            )
+            .push_bind(project.0)
+            .push(" AND to_tsvector('simple', title || ' ' || description) @@ to_tsquery('simple', ")
+            .push_bind(tsquery)
+            .push(")) ");
+        }
+        q.push(format!(
             "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id WHERE {LIVE} AND t.project_id = "
         ));
         q.push_bind(project.0);
@@ -607,15 +625,8 @@ impl TaskStore for PgStore {
             }
             None => {}
         }
-        if let Some(text) = &f.text {
-            let tsquery = text
-                .terms_with_prefix()
-                .map(|(t, prefix)| format!("'{t}'{}", if prefix { ":*" } else { "" }))
-                .collect::<Vec<_>>()
-                .join(" & ");
-            q.push(" AND to_tsvector('simple', t.title || ' ' || t.description) @@ to_tsquery('simple', ")
-                .push_bind(tsquery)
-                .push(")");
+        if f.text.is_some() {
+            q.push(" AND t.id IN (SELECT id FROM matches)");
         }
         let due_key = format!("COALESCE(t.due_date, {NO_DUE_DATE})");
         if let Some(cursor) = query.after {
