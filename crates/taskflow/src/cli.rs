@@ -29,6 +29,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Migrate the database (under a lock, safe with several replicas), then serve HTTP
+    Serve(ServeArgs),
     /// Apply database migrations and exit
     Migrate,
     /// Manage users
@@ -40,6 +42,17 @@ pub enum Command {
     /// Development helpers
     #[command(subcommand, hide = true)]
     Dev(DevCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [env: TASKFLOW_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// How long to let requests in flight finish after SIGTERM, e.g. 25s
+    /// [env: TASKFLOW_SHUTDOWN_TIMEOUT] [default: 25s]
+    #[arg(long, value_name = "DURATION")]
+    pub shutdown_timeout: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -87,6 +87,51 @@ pub struct Settings {
     pub log_format: Option<String>,
 }
 
+/// Settings only `serve` uses.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub listen: std::net::SocketAddr,
+    pub shutdown_timeout: std::time::Duration,
+    /// The first administrator's password on an empty database; generated when unset.
+    pub admin_password: Option<taskflow_core::user::Password>,
+}
+
+impl ServeSettings {
+    pub fn resolve(args: &crate::cli::ServeArgs) -> Result<Self, ConfigError> {
+        let listen = match &args.listen {
+            Some(v) => ("--listen", v.clone()),
+            None => (
+                "TASKFLOW_LISTEN",
+                from_env("TASKFLOW_LISTEN")?.unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+            ),
+        };
+        let listen = listen.1.parse().map_err(|_| {
+            invalid(
+                listen.0,
+                format!("{:?} is not an address like 127.0.0.1:8080", listen.1),
+            )
+        })?;
+        let timeout = match &args.shutdown_timeout {
+            Some(v) => ("--shutdown-timeout", v.clone()),
+            None => (
+                "TASKFLOW_SHUTDOWN_TIMEOUT",
+                from_env("TASKFLOW_SHUTDOWN_TIMEOUT")?.unwrap_or_else(|| "25s".to_owned()),
+            ),
+        };
+        let shutdown_timeout = humantime::parse_duration(&timeout.1)
+            .map_err(|e| invalid(timeout.0, format!("{:?}: {e}", timeout.1)))?;
+        let admin_password = from_env("TASKFLOW_ADMIN_PASSWORD")?
+            .map(taskflow_core::user::Password::parse)
+            .transpose()
+            .map_err(|e| invalid("TASKFLOW_ADMIN_PASSWORD", e.message))?;
+        Ok(Self {
+            listen,
+            shutdown_timeout,
+            admin_password,
+        })
+    }
+}
+
 /// Reads `TASKFLOW_<name>` or the file named by `TASKFLOW_<name>_FILE` (not both).
 fn from_env(setting: &'static str) -> Result<Option<String>, ConfigError> {
     let file_var = format!("{setting}_FILE");

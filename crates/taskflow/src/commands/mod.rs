@@ -1,5 +1,6 @@
 mod dev;
 mod migrate;
+mod serve;
 mod token;
 mod user;
 
@@ -11,7 +12,7 @@ use taskflow_store_postgres::PgStore;
 use taskflow_store_sqlite::SqliteStore;
 
 use crate::cli::{Command, DevCommand, TokenCommand, UserCommand};
-use crate::config::{DatabaseUrl, Settings};
+use crate::config::{DatabaseUrl, ServeSettings, Settings};
 
 /// A command's failure: what to tell the operator, and the exit status.
 #[derive(Debug)]
@@ -45,9 +46,15 @@ impl From<StoreError> for CommandError {
 
 pub type CommandResult = Result<(), CommandError>;
 
-pub fn init_tracing(settings: &Settings, _command: &Command) {
+pub fn init_tracing(settings: &Settings, command: &Command) {
+    // The server reports what it does; one-shot commands speak only when something is wrong.
+    let default = if matches!(command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("TASKFLOW_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let json = match settings.log_format.as_deref() {
         Some("json") => true,
         Some(_) => false,
@@ -65,6 +72,11 @@ pub fn init_tracing(settings: &Settings, _command: &Command) {
 
 pub async fn run(command: Command, settings: Settings) -> CommandResult {
     match command {
+        Command::Serve(args) => {
+            let serve =
+                ServeSettings::resolve(&args).map_err(|e| CommandError::usage(e.to_string()))?;
+            serve::run(&settings, serve).await
+        }
         Command::Migrate => migrate::run(&settings).await,
         Command::User(UserCommand::Create {
             username,

@@ -2,6 +2,7 @@
 
 mod commands;
 mod crash;
+mod serve;
 
 use std::process::Output;
 

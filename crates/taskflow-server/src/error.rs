@@ -1,0 +1,97 @@
+//! The one error shape every endpoint answers with:
+//! `{"error": {"code": "not_found", "message": "…", "details": …}}`.
+
+use std::any::Any;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use taskflow_core::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; it has been logged",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": { "code": self.code, "message": self.message } });
+        if let Some(details) = self.details {
+            body["error"]["details"] = details;
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound { entity } => Self::not_found(entity),
+            StoreError::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            StoreError::VersionMismatch { current } => Self {
+                details: Some(json!({ "current_version": current })),
+                ..Self::new(
+                    StatusCode::PRECONDITION_FAILED,
+                    "version_mismatch",
+                    format!("the task has changed; its current version is {current}"),
+                )
+            },
+            StoreError::Cycle => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", err.to_string())
+            }
+            StoreError::Invalid(v) => Self {
+                details: Some(json!({ "fields": [{ "field": v.field, "message": v.message }] })),
+                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", v.to_string())
+            },
+            StoreError::Backend(source) => {
+                tracing::error!(error = %source, "storage backend error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("route")
+}
+
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic");
+    tracing::error!(panic = what, "request handler panicked");
+    ApiError::internal().into_response()
+}

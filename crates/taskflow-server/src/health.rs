@@ -1,0 +1,88 @@
+//! `/healthz`: the process answers. `/readyz`: it can do its job — the database answers, its
+//! schema is the one this build expects, and the data directory is writable. The body names
+//! each check, so an operator sees which one failed.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+
+use crate::AppState;
+
+#[derive(Serialize)]
+pub struct Health {
+    status: &'static str,
+}
+
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+#[derive(Serialize)]
+pub struct Check {
+    name: &'static str,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct Readiness {
+    status: &'static str,
+    checks: Vec<Check>,
+}
+
+fn check(name: &'static str, result: Result<(), String>) -> Check {
+    let error = result.err();
+    Check {
+        name,
+        ok: error.is_none(),
+        error,
+    }
+}
+
+async fn database(state: &AppState) -> Result<(), String> {
+    state.store.ping().await.map_err(|e| e.to_string())
+}
+
+async fn migrations(state: &AppState) -> Result<(), String> {
+    let latest = state.store.latest_schema_version();
+    match state.store.schema_version().await {
+        Ok(Some(v)) if v == latest => Ok(()),
+        Ok(Some(v)) => Err(format!("schema version {v}, this build expects {latest}")),
+        Ok(None) => Err("the database has no schema; run `taskflow migrate`".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn data_dir(state: &AppState) -> Result<(), String> {
+    let probe = state.data_dir.join(".readyz-probe");
+    let dir = state.data_dir.display().to_string();
+    tokio::fs::write(&probe, b"ok")
+        .await
+        .map_err(|e| format!("data directory {dir} is not writable: {e}"))?;
+    tokio::fs::remove_file(&probe)
+        .await
+        .map_err(|e| format!("data directory {dir}: {e}"))
+}
+
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let checks = vec![
+        check("database", database(&state).await),
+        check("migrations", migrations(&state).await),
+        check("data_dir", data_dir(&state).await),
+    ];
+    let ready = checks.iter().all(|c| c.ok);
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(Readiness {
+            status: if ready { "ready" } else { "not_ready" },
+            checks,
+        }),
+    )
+}

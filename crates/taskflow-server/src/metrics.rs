@@ -1,0 +1,76 @@
+//! Prometheus metrics. Requests are counted and timed by *matched route* (`/api/v1/tasks/{id}`),
+//! never by raw path, so the number of series stays bounded.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::AppState;
+
+/// The process-wide recorder's handle. Installing is idempotent, so tests that build many
+/// apps in one process share one recorder.
+#[derive(Clone)]
+pub struct Metrics {
+    handle: PrometheusHandle,
+}
+
+impl Metrics {
+    pub fn install() -> Self {
+        static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+        let handle = HANDLE
+            .get_or_init(|| {
+                PrometheusBuilder::new()
+                    .set_buckets_for_metric(
+                        metrics_exporter_prometheus::Matcher::Full(
+                            "http_request_duration_seconds".to_owned(),
+                        ),
+                        &[
+                            0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+                        ],
+                    )
+                    .expect("valid buckets")
+                    .install_recorder()
+                    .expect("the metrics recorder is installed once")
+            })
+            .clone();
+        Self { handle }
+    }
+}
+
+fn route_of(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned())
+}
+
+pub fn request_span(request: &Request) -> tracing::Span {
+    tracing::info_span!("request", method = %request.method(), route = %route_of(request))
+}
+
+pub async fn track(request: Request, next: Next) -> Response {
+    let route = route_of(&request);
+    let method = request.method().to_string();
+    let start = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels)
+        .record(start.elapsed().as_secs_f64());
+    response
+}
+
+pub async fn render(State(state): State<AppState>) -> Response {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.handle.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,97 @@
+use axum::http::StatusCode;
+use serde_json::Value;
+use taskflow_testkit::{TestStore, both_backends};
+
+use crate::{get, send, state};
+
+async fn healthz_answers(store: TestStore) {
+    let (status, body) = send(state(&store), get("/healthz")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, r#"{"status":"ok"}"#);
+}
+
+async fn readyz_is_ready_with_every_check_passing(store: TestStore) {
+    let (status, body) = send(state(&store), get("/readyz")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "ready");
+    let names: Vec<&str> = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["database", "migrations", "data_dir"]);
+    assert!(
+        body["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["ok"] == true)
+    );
+}
+
+async fn readyz_names_an_unwritable_data_dir(store: TestStore) {
+    let mut st = state(&store);
+    st.data_dir = store.data_dir.join("missing").join("deeper");
+    let (status, body) = send(st, get("/readyz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "not_ready");
+    let failed: Vec<&Value> = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["name"], "data_dir");
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not writable")
+    );
+}
+
+async fn readyz_names_a_closed_database(store: TestStore) {
+    store.close().await;
+    let (status, body) = send(state(&store), get("/readyz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["checks"][0]["name"], "database");
+    assert_eq!(body["checks"][0]["ok"], false);
+}
+
+async fn unknown_routes_answer_json_404(store: TestStore) {
+    let (status, body) = send(state(&store), get("/no/such/page")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+}
+
+async fn metrics_count_requests_by_matched_route(store: TestStore) {
+    send(state(&store), get("/healthz")).await;
+    send(state(&store), get("/this/raw/path/must/not/appear")).await;
+    let (status, body) = send(state(&store), get("/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains(r#"http_requests_total{method="GET",route="/healthz",status="200"}"#),
+        "{body}"
+    );
+    assert!(body.contains(r#"route="unmatched",status="404""#));
+    assert!(body.contains("http_request_duration_seconds_bucket"));
+    assert!(
+        !body.contains("/this/raw/path"),
+        "raw paths must not become labels"
+    );
+}
+
+both_backends!(
+    healthz_answers,
+    readyz_is_ready_with_every_check_passing,
+    readyz_names_an_unwritable_data_dir,
+    readyz_names_a_closed_database,
+    unknown_routes_answer_json_404,
+    metrics_count_requests_by_matched_route,
+);

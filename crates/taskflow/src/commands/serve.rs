@@ -1,0 +1,128 @@
+//! `taskflow serve`: migrate under a lock, make the first administrator on an empty database,
+//! then serve until SIGTERM or Ctrl-C, draining requests in flight.
+
+use std::fs::File;
+use std::sync::Arc;
+
+use taskflow_core::text::DisplayName;
+use taskflow_core::user::{NewUser, Password, Username};
+use taskflow_core::{Store, StoreError};
+use taskflow_server::{AppState, app, launch, metrics::Metrics};
+use tokio::net::TcpListener;
+
+use crate::commands::{CommandError, CommandResult, connect};
+use crate::config::{DatabaseUrl, ServeSettings, Settings};
+
+pub async fn run(settings: &Settings, serve: ServeSettings) -> CommandResult {
+    let store = connect(settings).await?;
+    migrate_locked(settings, &store).await?;
+    first_admin(&store, &serve).await?;
+    let listener = TcpListener::bind(serve.listen)
+        .await
+        .map_err(|e| CommandError::new(format!("cannot listen on {}: {e}", serve.listen)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| CommandError::new(e.to_string()))?;
+    tracing::info!(%address, database = %settings.database_url, data_dir = %settings.data_dir.display(), "serving");
+    println!("taskflow listening on http://{address}");
+    let state = AppState {
+        store: store.clone(),
+        data_dir: settings.data_dir.clone(),
+        metrics: Metrics::install(),
+    };
+    launch(
+        listener,
+        app(state),
+        shutdown_signal(),
+        serve.shutdown_timeout,
+    )
+    .await
+    .map_err(|e| CommandError::new(format!("server error: {e}")))?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Applies migrations while holding a lock, so replicas starting together migrate once:
+/// PostgreSQL's migrator takes an advisory lock itself; for SQLite a lock file in the data
+/// directory serves (a second process waits for the first).
+async fn migrate_locked(settings: &Settings, store: &Arc<dyn Store>) -> CommandResult {
+    let _guard = match &settings.database_url {
+        DatabaseUrl::Sqlite(_) => {
+            let path = settings.data_dir.join("taskflow.lock");
+            let file = File::create(&path)
+                .map_err(|e| CommandError::new(format!("cannot create {}: {e}", path.display())))?;
+            let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+                .await
+                .map_err(|e| CommandError::new(e.to_string()))?
+                .map_err(|e| CommandError::new(format!("cannot lock {}: {e}", path.display())))?;
+            Some(file)
+        }
+        DatabaseUrl::Postgres(_) => None,
+    };
+    let before = store.schema_version().await?;
+    store.migrate().await?;
+    let after = store.schema_version().await?;
+    if before != after {
+        tracing::info!(
+            from = before.unwrap_or(0),
+            to = after.unwrap_or(0),
+            "migrated the database"
+        );
+    }
+    Ok(())
+}
+
+/// On an empty database, creates `admin` with `TASKFLOW_ADMIN_PASSWORD` or a generated
+/// password, printed this once.
+async fn first_admin(store: &Arc<dyn Store>, serve: &ServeSettings) -> CommandResult {
+    if store.count_users().await? > 0 {
+        return Ok(());
+    }
+    let (password, generated) = match &serve.admin_password {
+        Some(password) => (password.clone(), false),
+        None => (Password::generate(), true),
+    };
+    let created = store
+        .create_user(NewUser {
+            username: Username::parse("admin").expect("valid"),
+            display_name: DisplayName::parse("Administrator").expect("valid"),
+            password_hash: password.hash(),
+            is_admin: true,
+        })
+        .await;
+    match created {
+        Ok(_) if generated => {
+            println!(
+                "created the first administrator: username admin, password {}",
+                password.expose()
+            );
+            println!("(the password is shown only this once)");
+        }
+        Ok(_) => println!(
+            "created the first administrator: username admin, password from TASKFLOW_ADMIN_PASSWORD"
+        ),
+        // Another replica made it first.
+        Err(StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot watch SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}

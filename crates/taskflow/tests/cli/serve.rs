@@ -1,0 +1,202 @@
+//! `taskflow serve` as a real process on port 0.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use taskflow_core::user::Username;
+use taskflow_testkit::{TestStore, both_backends, tempdir};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::Child;
+
+use crate::{BIN, run, stderr, taskflow};
+
+/// A running server and the address it reported.
+pub struct Server {
+    pub child: Child,
+    pub address: String,
+    pub stdout: Vec<String>,
+}
+
+/// Starts `serve` on a free port and waits for its "listening" line.
+pub async fn start(mut cmd: tokio::process::Command) -> Server {
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("start taskflow serve");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stdout = Vec::new();
+    let address = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            stdout.push(line.clone());
+            if let Some(address) = line.strip_prefix("taskflow listening on http://") {
+                return address.to_owned();
+            }
+        }
+        panic!("serve exited before listening: {stdout:?}");
+    })
+    .await
+    .expect("serve starts listening");
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Server {
+        child,
+        address,
+        stdout,
+    }
+}
+
+/// A minimal HTTP/1.1 request; returns the status code and the body.
+pub async fn http(address: &str, method: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).await.expect("connect");
+    let request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+pub async fn sigterm(child: &Child) {
+    let pid = child.id().expect("running").to_string();
+    let status = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+}
+
+async fn serve_is_ready_and_stops_cleanly_on_sigterm(store: TestStore) {
+    let mut c = taskflow(&store.url, &store.data_dir);
+    c.env("TASKFLOW_ADMIN_PASSWORD", "first admin password");
+    let mut server = start(c).await;
+    assert!(
+        server
+            .stdout
+            .iter()
+            .any(|l| l.contains("created the first administrator")),
+        "{:?}",
+        server.stdout
+    );
+    let (status, body) = http(&server.address, "GET", "/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""status":"ready""#));
+    let admin = store
+        .user_by_username(&Username::parse("admin").unwrap())
+        .await
+        .unwrap();
+    assert!(admin.is_admin && admin.password_hash.verify("first admin password"));
+
+    sigterm(&server.child).await;
+    let exit = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+
+    // A second start finds the administrator and creates no other.
+    let mut server = start(taskflow(&store.url, &store.data_dir)).await;
+    assert!(
+        !server
+            .stdout
+            .iter()
+            .any(|l| l.contains("created the first administrator"))
+    );
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    sigterm(&server.child).await;
+    assert_eq!(server.child.wait().await.unwrap().code(), Some(0));
+}
+
+async fn replicas_starting_together_migrate_once(store: TestStore) {
+    let (url, dir) = TestStore::unmigrated_url(store.backend).await;
+    let mut servers = Vec::new();
+    for _ in 0..3 {
+        servers.push(tokio::spawn(start(taskflow(&url, dir.path()))));
+    }
+    let mut started = Vec::new();
+    for s in servers {
+        started.push(s.await.unwrap());
+    }
+    for server in &started {
+        let (status, body) = http(&server.address, "GET", "/readyz").await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let admins: usize = started
+        .iter()
+        .filter(|s| {
+            s.stdout
+                .iter()
+                .any(|l| l.contains("created the first administrator"))
+        })
+        .count();
+    assert_eq!(admins, 1, "exactly one replica creates the administrator");
+    for mut server in started {
+        sigterm(&server.child).await;
+        assert_eq!(server.child.wait().await.unwrap().code(), Some(0));
+    }
+}
+
+both_backends!(
+    serve_is_ready_and_stops_cleanly_on_sigterm,
+    replicas_starting_together_migrate_once
+);
+
+#[tokio::test]
+async fn quick_start_defaults_serve_sqlite_in_taskflow_data() {
+    let dir = tempdir();
+    let mut c = tokio::process::Command::new(BIN);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("TASKFLOW_") {
+            c.env_remove(key);
+        }
+    }
+    c.current_dir(dir.path()).kill_on_drop(true);
+    let mut server = start(c).await;
+    assert!(
+        server.stdout.iter().any(|l| l.contains("password")),
+        "a generated password is printed once"
+    );
+    assert_eq!(http(&server.address, "GET", "/readyz").await.0, 200);
+    assert!(dir.path().join("taskflow-data/taskflow.db").exists());
+    sigterm(&server.child).await;
+    assert_eq!(server.child.wait().await.unwrap().code(), Some(0));
+}
+
+#[tokio::test]
+async fn bad_serve_settings_exit_2() {
+    let dir = tempdir();
+    for (var, value) in [
+        ("TASKFLOW_LISTEN", "not an address"),
+        ("TASKFLOW_SHUTDOWN_TIMEOUT", "soon"),
+        ("TASKFLOW_ADMIN_PASSWORD", "short"),
+    ] {
+        // A --listen flag would win over TASKFLOW_LISTEN.
+        let args: &[&str] = if var == "TASKFLOW_LISTEN" {
+            &["serve"]
+        } else {
+            &["serve", "--listen", "127.0.0.1:0"]
+        };
+        let mut c = taskflow(
+            &format!("sqlite://{}/t.db", dir.path().display()),
+            dir.path(),
+        );
+        c.env(var, value).args(args);
+        let out = run(c).await;
+        assert_eq!(out.status.code(), Some(2), "{var}: {}", stderr(&out));
+        assert!(stderr(&out).contains(var), "{var}: {}", stderr(&out));
+    }
+    assert!(
+        !dir.path().join("t.db").exists(),
+        "a bad setting changes nothing"
+    );
+}
