@@ -573,22 +573,41 @@ impl TaskStore for PgStore {
         }
         let f = &query.filter;
         let mut q = QueryBuilder::<Postgres>::new("");
-        if let Some(text) = &f.text {
-            // Matches are collected through the GIN index first. Left to itself, the planner
-            // cannot estimate a prefix query and may instead walk the sort index, computing
-            // every task's text vector.
-            let tsquery = text
-                .terms_with_prefix()
+        // Text search: the planner cannot estimate a prefix query, and each wrong guess is
+        // costly: walking the sort index computes every task's text vector when few match;
+        // collecting all matches first is slow when nearly all do. So probe: if fewer than
+        // `SPARSE` tasks match, collect them through the GIN index and order those; otherwise
+        // walk the sort order, where matches are dense enough to fill a page quickly.
+        const SPARSE: i64 = 1000;
+        let tsquery = f.text.as_ref().map(|text| {
+            text.terms_with_prefix()
                 .map(|(t, prefix)| format!("'{t}'{}", if prefix { ":*" } else { "" }))
                 .collect::<Vec<_>>()
-                .join(" & ");
-            q.push(
-                "WITH matches AS MATERIALIZED (SELECT id FROM tasks WHERE deleted_at IS NULL AND project_id = ",
+                .join(" & ")
+        });
+        let mut sparse = false;
+        if let Some(tsquery) = &tsquery {
+            let matches: i64 = sqlx::query_scalar(
+                "WITH m AS MATERIALIZED (SELECT id FROM tasks WHERE deleted_at IS NULL AND project_id = $1 \
+                   AND to_tsvector('simple', title || ' ' || description) @@ to_tsquery('simple', $2) LIMIT $3) \
+                 SELECT count(*) FROM m",
             )
-            .push_bind(project.0)
-            .push(" AND to_tsvector('simple', title || ' ' || description) @@ to_tsquery('simple', ")
-            .push_bind(tsquery)
-            .push(")) ");
+            .bind(project.0)
+            .bind(tsquery)
+            .bind(SPARSE)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+            sparse = matches < SPARSE;
+            if sparse {
+                q.push(
+                    "WITH matches AS MATERIALIZED (SELECT id FROM tasks WHERE deleted_at IS NULL AND project_id = ",
+                )
+                .push_bind(project.0)
+                .push(" AND to_tsvector('simple', title || ' ' || description) @@ to_tsquery('simple', ")
+                .push_bind(tsquery.clone())
+                .push(")) ");
+            }
         }
         q.push(format!(
             "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id WHERE {LIVE} AND t.project_id = "
@@ -625,8 +644,16 @@ impl TaskStore for PgStore {
             }
             None => {}
         }
-        if f.text.is_some() {
-            q.push(" AND t.id IN (SELECT id FROM matches)");
+        match (&tsquery, sparse) {
+            (Some(_), true) => {
+                q.push(" AND t.id IN (SELECT id FROM matches)");
+            }
+            (Some(tsquery), false) => {
+                q.push(" AND to_tsvector('simple', t.title || ' ' || t.description) @@ to_tsquery('simple', ")
+                    .push_bind(tsquery.clone())
+                    .push(")");
+            }
+            (None, _) => {}
         }
         let due_key = format!("COALESCE(t.due_date, {NO_DUE_DATE})");
         if let Some(cursor) = query.after {

@@ -19,18 +19,32 @@ pub struct Cli {
 /// `TASKFLOW_<NAME>_FILE`; a flag wins over the environment.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
+    /// A TOML file of settings (keys as in TASKFLOW_<KEY>, lower-case); the environment and
+    /// flags override it
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Root of everything on disk [env: TASKFLOW_DATA_DIR] [default: ./taskflow-data]
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// sqlite://PATH or postgres://… [env: TASKFLOW_DATABASE_URL] [default: sqlite://<data-dir>/taskflow.db]
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
+    /// Address `serve` listens on [env: TASKFLOW_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// How long `serve` lets requests in flight finish after SIGTERM
+    /// [env: TASKFLOW_SHUTDOWN_TIMEOUT] [default: 25s]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub shutdown_timeout: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Migrate the database (under a lock, safe with several replicas), then serve HTTP
-    Serve(ServeArgs),
+    Serve,
+    /// Check the configuration and print the effective settings, secrets redacted
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Apply database migrations and exit
     Migrate,
     /// Manage users
@@ -44,15 +58,10 @@ pub enum Command {
     Dev(DevCommand),
 }
 
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Address to listen on [env: TASKFLOW_LISTEN] [default: 127.0.0.1:8080]
-    #[arg(long, value_name = "ADDR")]
-    pub listen: Option<String>,
-    /// How long to let requests in flight finish after SIGTERM, e.g. 25s
-    /// [env: TASKFLOW_SHUTDOWN_TIMEOUT] [default: 25s]
-    #[arg(long, value_name = "DURATION")]
-    pub shutdown_timeout: Option<String>,
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate every setting and print the effective values and where each came from
+    Check,
 }
 
 #[derive(Debug, Subcommand)]

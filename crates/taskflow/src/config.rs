@@ -1,14 +1,20 @@
-//! Settings: flags > `TASKFLOW_<NAME>` > `TASKFLOW_<NAME>_FILE` > defaults. A bad setting is
-//! reported in one line naming it, and the program exits with status 2.
+//! Settings, layered: built-in defaults < config file (`--config`, TOML) < environment
+//! (`TASKFLOW_<NAME>`, or `TASKFLOW_<NAME>_FILE` naming a file that holds the value) < flags.
+//! A bad setting is reported in one line naming it and where it came from; the program then
+//! exits with status 2. Secrets never appear in `Debug` output or in `config check`.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use taskflow_core::user::Password;
 
 use crate::cli::GlobalArgs;
 
 #[derive(Debug)]
 pub struct ConfigError {
-    setting: &'static str,
+    setting: String,
     problem: String,
 }
 
@@ -18,10 +24,154 @@ impl fmt::Display for ConfigError {
     }
 }
 
-fn invalid(setting: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError {
-        setting,
-        problem: problem.into(),
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    File(PathBuf),
+    Env(String),
+    Flag(&'static str),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::File(path) => write!(f, "{}", path.display()),
+            Origin::Env(var) => f.write_str(var),
+            Origin::Flag(flag) => f.write_str(flag),
+        }
+    }
+}
+
+/// A raw value and its origin, on its way to being parsed.
+struct Raw {
+    key: &'static str,
+    value: String,
+    origin: Origin,
+}
+
+impl Raw {
+    fn invalid(&self, problem: impl Into<String>) -> ConfigError {
+        let setting = match &self.origin {
+            Origin::Env(var) => var.clone(),
+            Origin::Flag(flag) => (*flag).to_owned(),
+            Origin::File(path) => format!("{} (in {})", self.key, path.display()),
+            Origin::Default => self.key.to_owned(),
+        };
+        ConfigError {
+            setting,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Every key the config file may hold.
+const KEYS: &[&str] = &[
+    "data_dir",
+    "database_url",
+    "listen",
+    "shutdown_timeout",
+    "log_format",
+    "admin_password",
+];
+
+struct Layers {
+    file: Option<(PathBuf, toml::Table)>,
+}
+
+impl Layers {
+    fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Self { file: None });
+        };
+        let problem = |p: String| ConfigError {
+            setting: "--config".to_owned(),
+            problem: p,
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| problem(format!("cannot read {}: {e}", path.display())))?;
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            problem(format!("{}: {}", path.display(), e.message()))
+        })?;
+        if let Some(unknown) = table.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(ConfigError {
+                setting: format!("{unknown} (in {})", path.display()),
+                problem: format!("unknown setting; known settings are {}", KEYS.join(", ")),
+            });
+        }
+        Ok(Self {
+            file: Some((path.to_owned(), table)),
+        })
+    }
+
+    /// The winning value of `key`: its flag, else `TASKFLOW_<KEY>` or `TASKFLOW_<KEY>_FILE`,
+    /// else the config file.
+    fn get(
+        &self,
+        key: &'static str,
+        flag: (&'static str, Option<String>),
+    ) -> Result<Option<Raw>, ConfigError> {
+        if let Some(value) = flag.1 {
+            return Ok(Some(Raw {
+                key,
+                value,
+                origin: Origin::Flag(flag.0),
+            }));
+        }
+        let var = format!("TASKFLOW_{}", key.to_ascii_uppercase());
+        let file_var = format!("{var}_FILE");
+        match (std::env::var(&var).ok(), std::env::var_os(&file_var)) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError {
+                    setting: var.clone(),
+                    problem: format!("both {var} and {file_var} are set; use one"),
+                });
+            }
+            (Some(value), None) => {
+                return Ok(Some(Raw {
+                    key,
+                    value,
+                    origin: Origin::Env(var),
+                }));
+            }
+            (None, Some(path)) => {
+                let path = PathBuf::from(path);
+                let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
+                    setting: file_var.clone(),
+                    problem: format!("cannot read {}: {e}", path.display()),
+                })?;
+                let value = text.trim_end_matches(['\n', '\r']).to_owned();
+                return Ok(Some(Raw {
+                    key,
+                    value,
+                    origin: Origin::Env(file_var),
+                }));
+            }
+            (None, None) => {}
+        }
+        let Some((path, table)) = &self.file else {
+            return Ok(None);
+        };
+        let Some(value) = table.get(key) else {
+            return Ok(None);
+        };
+        let origin = Origin::File(path.clone());
+        let value = match value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            _ => {
+                let raw = Raw {
+                    key,
+                    value: String::new(),
+                    origin,
+                };
+                return Err(raw.invalid("must be a string or a number"));
+            }
+        };
+        Ok(Some(Raw { key, value, origin }))
     }
 }
 
@@ -33,20 +183,17 @@ pub enum DatabaseUrl {
 }
 
 impl DatabaseUrl {
-    fn parse(setting: &'static str, url: &str) -> Result<Self, ConfigError> {
+    fn parse(url: &str) -> Result<Self, String> {
         if let Some(path) = url.strip_prefix("sqlite://") {
             let path = path.split('?').next().unwrap_or_default();
             if path.is_empty() {
-                return Err(invalid(setting, "sqlite:// URL has no file path"));
+                return Err("sqlite:// URL has no file path".to_owned());
             }
             Ok(Self::Sqlite(PathBuf::from(path)))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::Postgres(url.to_owned()))
         } else {
-            Err(invalid(
-                setting,
-                "expected a sqlite://PATH or postgres://USER@HOST/DB URL",
-            ))
+            Err("expected a sqlite://PATH or postgres://USER@HOST/DB URL".to_owned())
         }
     }
 }
@@ -84,111 +231,109 @@ fn redact_password(url: &str) -> String {
 pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: DatabaseUrl,
+    pub listen: SocketAddr,
+    /// How long requests in flight may take to finish after SIGTERM.
+    pub shutdown_timeout: Duration,
     pub log_format: Option<String>,
-}
-
-/// Settings only `serve` uses.
-#[derive(Debug, Clone)]
-pub struct ServeSettings {
-    pub listen: std::net::SocketAddr,
-    pub shutdown_timeout: std::time::Duration,
     /// The first administrator's password on an empty database; generated when unset.
-    pub admin_password: Option<taskflow_core::user::Password>,
-}
-
-impl ServeSettings {
-    pub fn resolve(args: &crate::cli::ServeArgs) -> Result<Self, ConfigError> {
-        let listen = match &args.listen {
-            Some(v) => ("--listen", v.clone()),
-            None => (
-                "TASKFLOW_LISTEN",
-                from_env("TASKFLOW_LISTEN")?.unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
-            ),
-        };
-        let listen = listen.1.parse().map_err(|_| {
-            invalid(
-                listen.0,
-                format!("{:?} is not an address like 127.0.0.1:8080", listen.1),
-            )
-        })?;
-        let timeout = match &args.shutdown_timeout {
-            Some(v) => ("--shutdown-timeout", v.clone()),
-            None => (
-                "TASKFLOW_SHUTDOWN_TIMEOUT",
-                from_env("TASKFLOW_SHUTDOWN_TIMEOUT")?.unwrap_or_else(|| "25s".to_owned()),
-            ),
-        };
-        let shutdown_timeout = humantime::parse_duration(&timeout.1)
-            .map_err(|e| invalid(timeout.0, format!("{:?}: {e}", timeout.1)))?;
-        let admin_password = from_env("TASKFLOW_ADMIN_PASSWORD")?
-            .map(taskflow_core::user::Password::parse)
-            .transpose()
-            .map_err(|e| invalid("TASKFLOW_ADMIN_PASSWORD", e.message))?;
-        Ok(Self {
-            listen,
-            shutdown_timeout,
-            admin_password,
-        })
-    }
-}
-
-/// Reads `TASKFLOW_<name>` or the file named by `TASKFLOW_<name>_FILE` (not both).
-fn from_env(setting: &'static str) -> Result<Option<String>, ConfigError> {
-    let file_var = format!("{setting}_FILE");
-    let direct = std::env::var(setting).ok();
-    let file = std::env::var_os(&file_var);
-    match (direct, file) {
-        (Some(_), Some(_)) => Err(invalid(
-            setting,
-            format!("both {setting} and {file_var} are set; use one"),
-        )),
-        (Some(v), None) => Ok(Some(v)),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(Path::new(&path)).map_err(|e| {
-                invalid(
-                    setting,
-                    format!("cannot read {file_var}={}: {e}", Path::new(&path).display()),
-                )
-            })?;
-            Ok(Some(text.trim_end_matches(['\n', '\r']).to_owned()))
-        }
-        (None, None) => Ok(None),
-    }
+    pub admin_password: Option<Password>,
+    /// Where each setting came from, in `KEYS` order, for `config check`.
+    pub origins: Vec<(&'static str, Origin)>,
 }
 
 impl Settings {
     pub fn resolve(args: &GlobalArgs) -> Result<Self, ConfigError> {
-        let data_dir = match &args.data_dir {
-            Some(dir) => dir.clone(),
-            None => from_env("TASKFLOW_DATA_DIR")?
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("./taskflow-data")),
-        };
-        if data_dir.as_os_str().is_empty() {
-            return Err(invalid("TASKFLOW_DATA_DIR", "must not be empty"));
-        }
-        let database_url = match &args.database_url {
-            Some(url) => DatabaseUrl::parse("--database-url", url)?,
-            None => match from_env("TASKFLOW_DATABASE_URL")? {
-                Some(url) => DatabaseUrl::parse("TASKFLOW_DATABASE_URL", &url)?,
-                None => DatabaseUrl::Sqlite(data_dir.join("taskflow.db")),
-            },
-        };
-        let log_format = from_env("TASKFLOW_LOG_FORMAT")?;
-        if let Some(f) = log_format
-            .as_deref()
-            .filter(|f| !matches!(*f, "text" | "json"))
-        {
-            return Err(invalid(
-                "TASKFLOW_LOG_FORMAT",
-                format!("{f:?} is not text or json"),
+        let layers = Layers::load(args.config.as_deref())?;
+        let mut origins = Vec::new();
+        let mut take = |key: &'static str,
+                        flag: &'static str,
+                        value: Option<String>|
+         -> Result<Option<Raw>, ConfigError> {
+            let raw = layers.get(key, (flag, value))?;
+            origins.push((
+                key,
+                raw.as_ref().map_or(Origin::Default, |r| r.origin.clone()),
             ));
-        }
+            Ok(raw)
+        };
+
+        let data_dir = match take(
+            "data_dir",
+            "--data-dir",
+            args.data_dir.as_ref().map(|p| p.display().to_string()),
+        )? {
+            Some(raw) if raw.value.is_empty() => return Err(raw.invalid("must not be empty")),
+            Some(raw) => PathBuf::from(raw.value),
+            None => PathBuf::from("./taskflow-data"),
+        };
+        let database_url = match take("database_url", "--database-url", args.database_url.clone())?
+        {
+            Some(raw) => DatabaseUrl::parse(&raw.value).map_err(|p| raw.invalid(p))?,
+            None => DatabaseUrl::Sqlite(data_dir.join("taskflow.db")),
+        };
+        let listen = match take("listen", "--listen", args.listen.clone())? {
+            Some(raw) => raw.value.parse().map_err(|_| {
+                raw.invalid(format!(
+                    "{:?} is not an address like 127.0.0.1:8080",
+                    raw.value
+                ))
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let shutdown_timeout = match take(
+            "shutdown_timeout",
+            "--shutdown-timeout",
+            args.shutdown_timeout.clone(),
+        )? {
+            Some(raw) => humantime::parse_duration(&raw.value)
+                .map_err(|e| raw.invalid(format!("{:?}: {e}", raw.value)))?,
+            None => Duration::from_secs(25),
+        };
+        let log_format = match take("log_format", "--log-format", None)? {
+            Some(raw) if matches!(raw.value.as_str(), "text" | "json") => Some(raw.value),
+            Some(raw) => return Err(raw.invalid(format!("{:?} is not text or json", raw.value))),
+            None => None,
+        };
+        let admin_password = match take("admin_password", "--admin-password", None)? {
+            Some(raw) => {
+                Some(Password::parse(raw.value.clone()).map_err(|e| raw.invalid(e.message))?)
+            }
+            None => None,
+        };
         Ok(Self {
             data_dir,
             database_url,
+            listen,
+            shutdown_timeout,
             log_format,
+            admin_password,
+            origins,
         })
+    }
+
+    /// The effective settings, one per line, with where each came from; secrets redacted.
+    pub fn describe(&self) -> String {
+        let value = |key: &str| -> String {
+            match key {
+                "data_dir" => self.data_dir.display().to_string(),
+                "database_url" => self.database_url.to_string(),
+                "listen" => self.listen.to_string(),
+                "shutdown_timeout" => humantime::format_duration(self.shutdown_timeout).to_string(),
+                "log_format" => self
+                    .log_format
+                    .clone()
+                    .unwrap_or_else(|| "text on a terminal, else json".to_owned()),
+                "admin_password" => match self.admin_password {
+                    Some(_) => "<redacted>".to_owned(),
+                    None => "<generated on first start>".to_owned(),
+                },
+                _ => String::new(),
+            }
+        };
+        self.origins
+            .iter()
+            .map(|(key, origin)| format!("{key} = {:?}  # {origin}\n", value(key)))
+            .collect()
     }
 }
 
@@ -198,7 +343,7 @@ mod tests {
 
     #[test]
     fn passwords_never_show() {
-        let url = DatabaseUrl::parse("x", "postgres://tf:s3cret@db:5432/taskflow").unwrap();
+        let url = DatabaseUrl::parse("postgres://tf:s3cret@db:5432/taskflow").unwrap();
         assert_eq!(url.to_string(), "postgres://tf:***@db:5432/taskflow");
         assert!(!format!("{url:?}").contains("s3cret"));
         assert!(matches!(url, DatabaseUrl::Postgres(u) if u.contains("s3cret")));
@@ -206,10 +351,10 @@ mod tests {
 
     #[test]
     fn urls_are_checked() {
-        assert!(DatabaseUrl::parse("x", "mysql://db").is_err());
-        assert!(DatabaseUrl::parse("x", "sqlite://").is_err());
+        assert!(DatabaseUrl::parse("mysql://db").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
         assert_eq!(
-            DatabaseUrl::parse("x", "sqlite://data/t.db").unwrap(),
+            DatabaseUrl::parse("sqlite://data/t.db").unwrap(),
             DatabaseUrl::Sqlite("data/t.db".into())
         );
     }

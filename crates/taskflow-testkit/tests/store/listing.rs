@@ -364,6 +364,44 @@ async fn text_search(store: TestStore) {
     assert!(search("kubernetes").await.is_empty());
 }
 
+/// Enough matches to take the dense-search path on PostgreSQL (more than 1000), paged through.
+async fn search_with_many_matches(store: TestStore) {
+    let (owner, ops) = setup(&store).await;
+    for i in 0..1010 {
+        let title = if i % 101 == 0 {
+            format!("common rare {i}")
+        } else {
+            format!("common {i}")
+        };
+        store
+            .create_task(owner.id, ops.id, crate::titled(&title))
+            .await
+            .unwrap();
+    }
+    let collect = |q: &'static str| {
+        let store = store.store.clone();
+        async move {
+            let mut query = TaskQuery::new(TaskSort::Position);
+            query.filter.text = Some(SearchText::parse(q).unwrap());
+            query.limit = 200;
+            let mut numbers = Vec::new();
+            loop {
+                let page = store.list_tasks(ops.id, &query).await.unwrap();
+                numbers.extend(page.items.iter().map(|t| t.number));
+                match page.next {
+                    Some(next) => query.after = Some(Cursor::decode(&next, query.sort).unwrap()),
+                    None => break numbers,
+                }
+            }
+        }
+    };
+    assert_eq!(collect("common").await, (1..=1010).collect::<Vec<i64>>());
+    assert_eq!(collect("comm").await.len(), 1010);
+    let rare: Vec<i64> = (0..1010).filter(|i| i % 101 == 0).map(|i| i + 1).collect();
+    assert_eq!(collect("common rare").await, rare);
+    assert_eq!(collect("rare").await, rare);
+}
+
 async fn cursor_for_another_sort_is_refused(store: TestStore) {
     let (_, tasks, _, _) = dataset(&store).await;
     let cursor = Cursor::after(TaskSort::Position, &tasks[0]).encode();
@@ -376,5 +414,6 @@ both_backends!(
     pagination_edges,
     filters,
     text_search,
+    search_with_many_matches,
     cursor_for_another_sort_is_refused,
 );

@@ -11,8 +11,8 @@ use taskflow_core::{Store, StoreError};
 use taskflow_store_postgres::PgStore;
 use taskflow_store_sqlite::SqliteStore;
 
-use crate::cli::{Command, DevCommand, TokenCommand, UserCommand};
-use crate::config::{DatabaseUrl, ServeSettings, Settings};
+use crate::cli::{Command, ConfigCommand, DevCommand, TokenCommand, UserCommand};
+use crate::config::{DatabaseUrl, Settings};
 
 /// A command's failure: what to tell the operator, and the exit status.
 #[derive(Debug)]
@@ -48,7 +48,7 @@ pub type CommandResult = Result<(), CommandError>;
 
 pub fn init_tracing(settings: &Settings, command: &Command) {
     // The server reports what it does; one-shot commands speak only when something is wrong.
-    let default = if matches!(command, Command::Serve(_)) {
+    let default = if matches!(command, Command::Serve) {
         "info"
     } else {
         "warn"
@@ -72,10 +72,10 @@ pub fn init_tracing(settings: &Settings, command: &Command) {
 
 pub async fn run(command: Command, settings: Settings) -> CommandResult {
     match command {
-        Command::Serve(args) => {
-            let serve =
-                ServeSettings::resolve(&args).map_err(|e| CommandError::usage(e.to_string()))?;
-            serve::run(&settings, serve).await
+        Command::Serve => serve::run(&settings).await,
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", settings.describe());
+            Ok(())
         }
         Command::Migrate => migrate::run(&settings).await,
         Command::User(UserCommand::Create {

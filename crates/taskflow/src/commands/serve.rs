@@ -11,15 +11,15 @@ use taskflow_server::{AppState, app, launch, metrics::Metrics};
 use tokio::net::TcpListener;
 
 use crate::commands::{CommandError, CommandResult, connect};
-use crate::config::{DatabaseUrl, ServeSettings, Settings};
+use crate::config::{DatabaseUrl, Settings};
 
-pub async fn run(settings: &Settings, serve: ServeSettings) -> CommandResult {
+pub async fn run(settings: &Settings) -> CommandResult {
     let store = connect(settings).await?;
     migrate_locked(settings, &store).await?;
-    first_admin(&store, &serve).await?;
-    let listener = TcpListener::bind(serve.listen)
+    first_admin(&store, settings).await?;
+    let listener = TcpListener::bind(settings.listen)
         .await
-        .map_err(|e| CommandError::new(format!("cannot listen on {}: {e}", serve.listen)))?;
+        .map_err(|e| CommandError::new(format!("cannot listen on {}: {e}", settings.listen)))?;
     let address = listener
         .local_addr()
         .map_err(|e| CommandError::new(e.to_string()))?;
@@ -34,7 +34,7 @@ pub async fn run(settings: &Settings, serve: ServeSettings) -> CommandResult {
         listener,
         app(state),
         shutdown_signal(),
-        serve.shutdown_timeout,
+        settings.shutdown_timeout,
     )
     .await
     .map_err(|e| CommandError::new(format!("server error: {e}")))?;
@@ -75,11 +75,11 @@ async fn migrate_locked(settings: &Settings, store: &Arc<dyn Store>) -> CommandR
 
 /// On an empty database, creates `admin` with `TASKFLOW_ADMIN_PASSWORD` or a generated
 /// password, printed this once.
-async fn first_admin(store: &Arc<dyn Store>, serve: &ServeSettings) -> CommandResult {
+async fn first_admin(store: &Arc<dyn Store>, settings: &Settings) -> CommandResult {
     if store.count_users().await? > 0 {
         return Ok(());
     }
-    let (password, generated) = match &serve.admin_password {
+    let (password, generated) = match &settings.admin_password {
         Some(password) => (password.clone(), false),
         None => (Password::generate(), true),
     };

@@ -235,3 +235,88 @@ async fn settings_come_from_files_and_flags_win() {
     assert!(run(c).await.status.success());
     assert!(data.join("taskflow.db").exists());
 }
+
+fn clean_command() -> tokio::process::Command {
+    let mut c = tokio::process::Command::new(crate::BIN);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("TASKFLOW_") {
+            c.env_remove(key);
+        }
+    }
+    c
+}
+
+#[tokio::test]
+async fn config_check_shows_layers_and_redacts_secrets() {
+    let dir = tempdir();
+    let file = dir.path().join("taskflow.toml");
+    std::fs::write(
+        &file,
+        "listen = \"0.0.0.0:9000\"\nshutdown_timeout = \"5s\"\ndatabase_url = \"postgres://tf:hunter2@db/x\"\nadmin_password = \"from the file 123\"\n",
+    )
+    .unwrap();
+    let mut c = clean_command();
+    c.arg("--config")
+        .arg(&file)
+        .args(["config", "check", "--shutdown-timeout", "2s"])
+        .env("TASKFLOW_LISTEN", "127.0.0.1:7000");
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{key} =")))
+            .unwrap_or_else(|| panic!("{key} missing:\n{text}"))
+            .to_owned()
+    };
+    // defaults < file < environment < flags
+    assert_eq!(
+        line("data_dir"),
+        "data_dir = \"./taskflow-data\"  # default"
+    );
+    assert!(
+        line("database_url").contains("postgres://tf:***@db/x")
+            && line("database_url").ends_with("taskflow.toml")
+    );
+    assert_eq!(
+        line("listen"),
+        "listen = \"127.0.0.1:7000\"  # TASKFLOW_LISTEN"
+    );
+    assert_eq!(
+        line("shutdown_timeout"),
+        "shutdown_timeout = \"2s\"  # --shutdown-timeout"
+    );
+    assert!(line("admin_password").contains("<redacted>"));
+    assert!(
+        !text.contains("hunter2") && !text.contains("from the file"),
+        "secrets leaked:\n{text}"
+    );
+}
+
+#[tokio::test]
+async fn bad_config_files_exit_2_naming_the_key() {
+    let dir = tempdir();
+    let cases = [
+        ("lisen = \"x\"\n", "lisen (in "),
+        ("listen = \"nope\"\n", "listen (in "),
+        ("listen = [1, 2]\n", "listen (in "),
+        ("this is not toml", "--config"),
+    ];
+    for (content, expected) in cases {
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, content).unwrap();
+        let mut c = clean_command();
+        c.arg("--config").arg(&file).args(["config", "check"]);
+        let out = run(c).await;
+        assert_eq!(out.status.code(), Some(2), "{content}: {}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{content}: {}",
+            stderr(&out)
+        );
+    }
+    let mut c = clean_command();
+    c.args(["--config", "/nonexistent/taskflow.toml", "config", "check"]);
+    assert_eq!(run(c).await.status.code(), Some(2));
+}
