@@ -82,6 +82,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<taskflow_core::ValidationError> for ApiError {
+    fn from(err: taskflow_core::ValidationError) -> Self {
+        StoreError::Invalid(err).into()
+    }
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::not_found("route")
 }

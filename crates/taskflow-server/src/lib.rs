@@ -2,6 +2,7 @@
 //! listener until a shutdown future resolves, then drains. Nothing here names a database
 //! driver: the store is an `Arc<dyn Store>`.
 
+pub mod api;
 mod error;
 mod health;
 pub mod metrics;
@@ -35,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
+        .nest("/api/v1", api::router())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(metrics::request_span))

@@ -1,5 +1,6 @@
 //! The HTTP surfaces, in-process (`Router` + `oneshot`), on both backends.
 
+mod api;
 mod health;
 
 use axum::body::Body;
@@ -27,4 +28,71 @@ pub async fn send(state: AppState, request: Request<Body>) -> (StatusCode, Strin
 
 pub fn get(path: &str) -> Request<Body> {
     Request::get(path).body(Body::empty()).unwrap()
+}
+
+/// A user with an API token; `admin` makes them an administrator.
+pub struct Caller {
+    pub user: taskflow_core::user::User,
+    pub token: String,
+}
+
+pub async fn caller(store: &TestStore, name: &str, admin: bool) -> Caller {
+    use taskflow_core::text::{DisplayName, TokenName};
+    use taskflow_core::user::*;
+    let user = store
+        .create_user(NewUser {
+            username: Username::parse(name).unwrap(),
+            display_name: DisplayName::parse(name).unwrap(),
+            password_hash: PasswordHash::from_stored("unused".into()),
+            is_admin: admin,
+        })
+        .await
+        .unwrap();
+    let secret = TokenSecret::generate();
+    store
+        .create_token(NewToken {
+            user_id: user.id,
+            name: TokenName::parse("test").unwrap(),
+            hash: secret.hash(),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    Caller {
+        user,
+        token: secret.expose().to_owned(),
+    }
+}
+
+/// A request with a bearer token and an optional JSON body.
+pub fn request(method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    match body {
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap(),
+        None => builder.body(Body::empty()).unwrap(),
+    }
+}
+
+/// Sends a request; returns status, headers and the body parsed as JSON (Null when empty).
+pub async fn call(
+    state: AppState,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+    let response = app(state).oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let json = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+    };
+    (status, headers, json)
 }

@@ -1,0 +1,99 @@
+//! A JSON body extractor whose rejections use the API's error shape: malformed JSON is 400 and
+//! says where; a well-formed body of the wrong shape (missing or unknown fields, wrong types)
+//! is 422 naming the field.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::ApiError;
+
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            Err(rejection) => Err(reject(rejection)),
+        }
+    }
+}
+
+fn reject(rejection: JsonRejection) -> ApiError {
+    let detail = std::error::Error::source(&rejection)
+        .map(ToString::to_string)
+        .unwrap_or_else(|| rejection.body_text());
+    match rejection {
+        JsonRejection::JsonSyntaxError(_) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("malformed JSON: {detail}"),
+        ),
+        JsonRejection::JsonDataError(_) => ApiError {
+            details: Some(json!({ "fields": [{ "message": detail }] })),
+            ..ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("the request body does not fit: {detail}"),
+            )
+        },
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as Content-Type: application/json",
+        ),
+        other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text()),
+    }
+}
+
+/// Succeeds when no field failed; otherwise one 422 listing every failed field.
+pub fn all_valid<'a>(
+    results: impl IntoIterator<Item = Option<&'a taskflow_core::ValidationError>>,
+) -> Result<(), ApiError> {
+    let errors: Vec<&taskflow_core::ValidationError> = results.into_iter().flatten().collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let message = errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    Err(ApiError {
+        details: Some(json!({ "fields": errors })),
+        ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+    })
+}
+
+/// Query-string parameters, rejected in the API's error shape (400, naming the problem).
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|rejection| {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_query", rejection.body_text())
+            })
+    }
+}
+
+/// For `Option<Option<T>>` fields: absent is `None`, `null` is `Some(None)`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,60 @@
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use taskflow_core::project::{NewProject, Project, ProjectKey, Role};
+use taskflow_core::text::{Markdown, ProjectName};
+
+use crate::api::access::{parse_key, project_for};
+use crate::api::auth::CurrentUser;
+use crate::api::json::{Json, all_valid};
+use crate::{ApiError, AppState};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProject {
+    key: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<axum::Json<Vec<Project>>, ApiError> {
+    let member = (!user.is_admin).then_some(user.id);
+    Ok(axum::Json(state.store.list_projects(member, true).await?))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Json(body): Json<CreateProject>,
+) -> Result<(StatusCode, axum::Json<Project>), ApiError> {
+    let key = ProjectKey::parse(&body.key);
+    let name = ProjectName::parse(body.name);
+    let description = Markdown::parse(body.description);
+    all_valid([
+        key.as_ref().err(),
+        name.as_ref().err(),
+        description.as_ref().err(),
+    ])?;
+    let new = NewProject {
+        key: key?,
+        name: name?,
+        description: description?,
+    };
+    let project = state.store.create_project(user.id, new).await?;
+    Ok((StatusCode::CREATED, axum::Json(project)))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+) -> Result<axum::Json<Project>, ApiError> {
+    let key = parse_key(&key)?;
+    Ok(axum::Json(
+        project_for(&state, &user, &key, Role::Viewer).await?,
+    ))
+}

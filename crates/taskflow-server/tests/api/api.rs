@@ -1,0 +1,448 @@
+use axum::http::StatusCode;
+use taskflow_core::project::Role;
+use taskflow_testkit::{TestStore, both_backends};
+
+use crate::{call, caller, request, state};
+
+async fn requests_without_valid_tokens_are_401(store: TestStore) {
+    let alice = caller(&store, "alice", false).await;
+    for token in [None, Some("tf_notarealtokenatall"), Some("garbage")] {
+        let (status, _, body) =
+            call(state(&store), request("GET", "/api/v1/me", token, None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");
+        assert_eq!(body["error"]["code"], "unauthorized");
+    }
+    let (status, _, body) = call(
+        state(&store),
+        request("GET", "/api/v1/me", Some(&alice.token), None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["username"], "alice");
+    assert!(
+        body.get("password_hash").is_none(),
+        "the hash never leaves the server"
+    );
+    // A revoked token stops working at once.
+    let tokens = store.tokens(alice.user.id).await.unwrap();
+    store
+        .revoke_token(alice.user.id, tokens[0].id)
+        .await
+        .unwrap();
+    let (status, _, _) = call(
+        state(&store),
+        request("GET", "/api/v1/me", Some(&alice.token), None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+async fn bad_bodies_get_clear_errors_and_change_nothing(store: TestStore) {
+    let alice = caller(&store, "alice", false).await;
+    let t = Some(alice.token.as_str());
+    let (status, _, body) = call(
+        state(&store),
+        request(
+            "POST",
+            "/api/v1/projects",
+            t,
+            Some(r#"{"key": "OPS", "name": }"#),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "malformed_json");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("column"),
+        "{body}"
+    );
+
+    let (status, _, body) = call(
+        state(&store),
+        request(
+            "POST",
+            "/api/v1/projects",
+            t,
+            Some(r#"{"key": "OPS", "name": "Ops", "colour": 1}"#),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour"),
+        "{body}"
+    );
+
+    let (status, _, body) = call(
+        state(&store),
+        request(
+            "POST",
+            "/api/v1/projects",
+            t,
+            Some(r#"{"key": "ops-1", "name": ""}"#),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = body["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["key", "name"], "every bad field is listed");
+
+    let mut no_type = request("POST", "/api/v1/projects", t, None);
+    *no_type.body_mut() = axum::body::Body::from(r#"{"key":"OPS","name":"Ops"}"#);
+    let (status, _, _) = call(state(&store), no_type).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    assert!(
+        store.list_projects(None, true).await.unwrap().is_empty(),
+        "nothing was created"
+    );
+    let (status, _, body) = call(
+        state(&store),
+        request(
+            "POST",
+            "/api/v1/projects",
+            t,
+            Some(r#"{"key": "OPS", "name": "Ops"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, _, body) = call(
+        state(&store),
+        request(
+            "POST",
+            "/api/v1/projects",
+            t,
+            Some(r#"{"key": "OPS", "name": "Again"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["code"], "conflict");
+}
+
+async fn tasks_carry_etags_and_refuse_stale_updates(store: TestStore) {
+    let alice = caller(&store, "alice", false).await;
+    let t = Some(alice.token.as_str());
+    call(
+        state(&store),
+        request(
+            "POST",
+            "/api/v1/projects",
+            t,
+            Some(r#"{"key": "OPS", "name": "Ops"}"#),
+        ),
+    )
+    .await;
+    let (status, headers, body) = call(state(&store), request("POST", "/api/v1/projects/OPS/tasks", t, Some(r#"{"title": "Rotate keys", "priority": "high", "due_date": "2026-12-04", "assignees": ["alice"]}"#))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["key"], "OPS-1");
+    assert_eq!(headers["etag"], "\"1\"");
+
+    let (status, headers, body) = call(
+        state(&store),
+        request("GET", "/api/v1/tasks/OPS-1", t, None),
+    )
+    .await;
+    assert_eq!(
+        (status, body["title"].as_str()),
+        (StatusCode::OK, Some("Rotate keys"))
+    );
+    assert_eq!(headers["etag"], "\"1\"");
+
+    let mut update = request(
+        "PATCH",
+        "/api/v1/tasks/OPS-1",
+        t,
+        Some(r#"{"status": "in_progress", "due_date": null}"#),
+    );
+    update
+        .headers_mut()
+        .insert("if-match", "\"1\"".parse().unwrap());
+    let (status, headers, body) = call(state(&store), update).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (
+            headers["etag"].to_str().unwrap(),
+            body["status"].as_str(),
+            &body["due_date"]
+        ),
+        ("\"2\"", Some("in_progress"), &serde_json::Value::Null)
+    );
+
+    let mut stale = request(
+        "PATCH",
+        "/api/v1/tasks/OPS-1",
+        t,
+        Some(r#"{"title": "Lost update"}"#),
+    );
+    stale
+        .headers_mut()
+        .insert("if-match", "\"1\"".parse().unwrap());
+    let (status, _, body) = call(state(&store), stale).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(body["error"]["details"]["current_version"], 2);
+    let (_, _, body) = call(
+        state(&store),
+        request("GET", "/api/v1/tasks/OPS-1", t, None),
+    )
+    .await;
+    assert_eq!(
+        body["title"], "Rotate keys",
+        "the stale update wrote nothing"
+    );
+
+    let (status, _, body) = call(
+        state(&store),
+        request(
+            "PATCH",
+            "/api/v1/tasks/OPS-1",
+            t,
+            Some(r#"{"status": "blocked", "labels": ["nope"]}"#),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body["error"]["details"]["fields"].as_array().unwrap().len(),
+        2,
+        "{body}"
+    );
+
+    let mut delete = request("DELETE", "/api/v1/tasks/OPS-1", t, None);
+    delete
+        .headers_mut()
+        .insert("if-match", "\"2\"".parse().unwrap());
+    let (status, _, _) = call(state(&store), delete).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = call(
+        state(&store),
+        request("GET", "/api/v1/tasks/OPS-1", t, None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn task_lists_filter_and_paginate(store: TestStore) {
+    let alice = caller(&store, "alice", false).await;
+    let t = Some(alice.token.as_str());
+    call(
+        state(&store),
+        request(
+            "POST",
+            "/api/v1/projects",
+            t,
+            Some(r#"{"key": "OPS", "name": "Ops"}"#),
+        ),
+    )
+    .await;
+    for i in 0..5 {
+        let status = if i % 2 == 0 { "todo" } else { "done" };
+        let body = format!(r#"{{"title": "task {i} deploy", "status": "{status}"}}"#);
+        let (s, _, _) = call(
+            state(&store),
+            request("POST", "/api/v1/projects/OPS/tasks", t, Some(&body)),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (status, _, page) = call(
+        state(&store),
+        request(
+            "GET",
+            "/api/v1/projects/OPS/tasks?status=todo&limit=2",
+            t,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let keys: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["OPS-1", "OPS-3"]);
+    let next = page["next"].as_str().unwrap().to_owned();
+    let (_, _, page) = call(
+        state(&store),
+        request(
+            "GET",
+            &format!("/api/v1/projects/OPS/tasks?status=todo&limit=2&after={next}"),
+            t,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(page["items"][0]["key"], "OPS-5");
+    assert!(page["next"].is_null());
+    let (_, _, page) = call(
+        state(&store),
+        request(
+            "GET",
+            "/api/v1/projects/OPS/tasks?q=task%203&sort=updated",
+            t,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+
+    let (status, _, body) = call(
+        state(&store),
+        request("GET", "/api/v1/projects/OPS/tasks?colour=red", t, None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, body) = call(
+        state(&store),
+        request(
+            "GET",
+            "/api/v1/projects/OPS/tasks?status=blocked&limit=0&sort=random",
+            t,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body["error"]["details"]["fields"].as_array().unwrap().len(),
+        3,
+        "{body}"
+    );
+    let (status, _, _) = call(
+        state(&store),
+        request("GET", "/api/v1/projects/OPS/tasks?after=garbage", t, None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+async fn roles_are_enforced_and_hidden_projects_are_404(store: TestStore) {
+    let owner = caller(&store, "olivia", false).await;
+    let viewer = caller(&store, "victor", false).await;
+    let stranger = caller(&store, "sam", false).await;
+    let admin = caller(&store, "root", true).await;
+    call(
+        state(&store),
+        request(
+            "POST",
+            "/api/v1/projects",
+            Some(&owner.token),
+            Some(r#"{"key": "OPS", "name": "Ops"}"#),
+        ),
+    )
+    .await;
+    call(
+        state(&store),
+        request(
+            "POST",
+            "/api/v1/projects/OPS/tasks",
+            Some(&owner.token),
+            Some(r#"{"title": "secret"}"#),
+        ),
+    )
+    .await;
+    let project = store
+        .project_by_key(&taskflow_core::project::ProjectKey::parse("OPS").unwrap())
+        .await
+        .unwrap();
+    store
+        .set_member(owner.user.id, project.id, viewer.user.id, Role::Viewer)
+        .await
+        .unwrap();
+
+    for path in [
+        "/api/v1/projects/OPS",
+        "/api/v1/projects/OPS/tasks",
+        "/api/v1/tasks/OPS-1",
+        "/api/v1/tasks/OPS-99",
+        "/api/v1/projects/NOPE",
+    ] {
+        let (status, _, body) = call(
+            state(&store),
+            request("GET", path, Some(&stranger.token), None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+    let (_, _, list) = call(
+        state(&store),
+        request("GET", "/api/v1/projects", Some(&stranger.token), None),
+    )
+    .await;
+    assert_eq!(list.as_array().unwrap().len(), 0);
+
+    let (status, _, _) = call(
+        state(&store),
+        request("GET", "/api/v1/tasks/OPS-1", Some(&viewer.token), None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, body) = call(
+        state(&store),
+        request(
+            "POST",
+            "/api/v1/projects/OPS/tasks",
+            Some(&viewer.token),
+            Some(r#"{"title": "mine"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _, _) = call(
+        state(&store),
+        request(
+            "PATCH",
+            "/api/v1/tasks/OPS-1",
+            Some(&viewer.token),
+            Some(r#"{"title": "x"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = call(
+        state(&store),
+        request("DELETE", "/api/v1/tasks/OPS-1", Some(&stranger.token), None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, _, _) = call(
+        state(&store),
+        request(
+            "PATCH",
+            "/api/v1/tasks/OPS-1",
+            Some(&admin.token),
+            Some(r#"{"title": "by admin"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, list) = call(
+        state(&store),
+        request("GET", "/api/v1/projects", Some(&admin.token), None),
+    )
+    .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+both_backends!(
+    requests_without_valid_tokens_are_401,
+    bad_bodies_get_clear_errors_and_change_nothing,
+    tasks_carry_etags_and_refuse_stale_updates,
+    task_lists_filter_and_paginate,
+    roles_are_enforced_and_hidden_projects_are_404,
+);
