@@ -1,7 +1,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use taskflow_core::project::{NewProject, Project, ProjectKey, Role};
+use taskflow_core::project::{NewProject, Project, ProjectKey, ProjectPatch, Role};
 use taskflow_core::text::{Markdown, ProjectName};
 
 use crate::api::access::{parse_key, project_for};
@@ -57,4 +57,46 @@ pub async fn get(
     Ok(axum::Json(
         project_for(&state, &user, &key, Role::Viewer).await?,
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProject {
+    name: Option<String>,
+    description: Option<String>,
+    archived: Option<bool>,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+    Json(body): Json<UpdateProject>,
+) -> Result<axum::Json<Project>, ApiError> {
+    let project = project_for(&state, &user, &parse_key(&key)?, Role::Owner).await?;
+    let name = body.name.map(ProjectName::parse).transpose();
+    let description = body.description.map(Markdown::parse).transpose();
+    all_valid([name.as_ref().err(), description.as_ref().err()])?;
+    let patch = ProjectPatch {
+        name: name?,
+        description: description?,
+        archived: body.archived,
+    };
+    Ok(axum::Json(
+        state
+            .store
+            .update_project(user.id, project.id, patch)
+            .await?,
+    ))
+}
+
+/// Moves the project, with everything in it, to the trash.
+pub async fn delete(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let project = project_for(&state, &user, &parse_key(&key)?, Role::Owner).await?;
+    state.store.delete_project(user.id, project.id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

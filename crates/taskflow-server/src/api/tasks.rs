@@ -71,7 +71,7 @@ fn parse_date(field: &str, value: &str) -> Result<Date, ValidationError> {
 }
 
 /// A task the caller can see (404 otherwise), and their role in its project.
-async fn visible_task(
+pub async fn visible_task(
     state: &AppState,
     user: &User,
     raw_key: &str,
@@ -435,4 +435,68 @@ pub async fn list(
         items: page.items.into_iter().map(TaskView::from).collect(),
         next: page.next,
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveTask {
+    status: String,
+    /// Put the task right after this one (a task key) in the column…
+    after: Option<String>,
+    /// …or right before this one…
+    before: Option<String>,
+    /// …or at the `top` or `bottom` (the default).
+    position: Option<String>,
+}
+
+pub async fn move_task(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<MoveTask>,
+) -> Result<Response, ApiError> {
+    let expected = if_match(&headers)?;
+    let task = visible_task(&state, &user, &key, Role::Editor).await?;
+    let project = state.store.project(task.project_id).await?;
+    let status = Status::parse(&body.status);
+    let placement = match (
+        body.after.as_deref(),
+        body.before.as_deref(),
+        body.position.as_deref(),
+    ) {
+        (Some(anchor), None, None) => resolve_parent(&state, &project, anchor)
+            .await?
+            .map(Placement::After),
+        (None, Some(anchor), None) => resolve_parent(&state, &project, anchor)
+            .await?
+            .map(Placement::Before),
+        (None, None, Some("top")) => Ok(Placement::Top),
+        (None, None, Some("bottom") | None) => Ok(Placement::Bottom),
+        (None, None, Some(other)) => Err(ValidationError::new(
+            "position",
+            format!("{other:?} is not top or bottom"),
+        )),
+        _ => Err(ValidationError::new(
+            "placement",
+            "give at most one of after, before and position",
+        )),
+    }
+    .map_err(|e| {
+        if e.field == "parent" {
+            ValidationError::new("placement", e.message)
+        } else {
+            e
+        }
+    });
+    all_valid([status.as_ref().err(), placement.as_ref().err()])?;
+    let to = TaskMove {
+        status: status?,
+        placement: placement?,
+    };
+    let task = state
+        .store
+        .move_task(user.id, task.id, to, expected)
+        .await?;
+    Ok(with_etag(StatusCode::OK, task))
 }

@@ -1,6 +1,7 @@
 //! The HTTP surfaces, in-process (`Router` + `oneshot`), on both backends.
 
 mod api;
+mod endpoints;
 mod health;
 
 use axum::body::Body;

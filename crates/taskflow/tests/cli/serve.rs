@@ -200,3 +200,76 @@ async fn bad_serve_settings_exit_2() {
         "a bad setting changes nothing"
     );
 }
+
+/// SIGTERM while a request is in flight: the server stops accepting connections, finishes
+/// that request (its body arrives after the signal), then exits 0.
+async fn sigterm_lets_the_request_in_flight_finish(store: TestStore) {
+    use taskflow_core::text::{DisplayName, TokenName};
+    use taskflow_core::user::{NewToken, NewUser, Password, TokenSecret};
+    let user = store
+        .create_user(NewUser {
+            username: Username::parse("alice").unwrap(),
+            display_name: DisplayName::parse("Alice").unwrap(),
+            password_hash: Password::parse("irrelevant password").unwrap().hash(),
+            is_admin: false,
+        })
+        .await
+        .unwrap();
+    let secret = TokenSecret::generate();
+    store
+        .create_token(NewToken {
+            user_id: user.id,
+            name: TokenName::parse("t").unwrap(),
+            hash: secret.hash(),
+            expires_at: None,
+        })
+        .await
+        .unwrap();
+    let mut server = start(taskflow(&store.url, &store.data_dir)).await;
+
+    let body = r#"{"key": "LATE", "name": "Arrived after SIGTERM"}"#;
+    let (first, rest) = body.split_at(10);
+    let mut stream = TcpStream::connect(&server.address).await.unwrap();
+    let head = format!(
+        "POST /api/v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first}",
+        secret.expose(),
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sigterm(&server.child).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // No new connections are served any more.
+    let refused = match TcpStream::connect(&server.address).await {
+        Err(_) => true,
+        Ok(mut s) => {
+            let _ = s
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .await;
+            let mut buf = String::new();
+            matches!(
+                tokio::time::timeout(Duration::from_secs(2), s.read_to_string(&mut buf)).await,
+                Ok(Ok(0)) | Ok(Err(_))
+            )
+        }
+    };
+    assert!(refused, "a new connection was served after SIGTERM");
+
+    stream.write_all(rest.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let exit = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
+        .await
+        .expect("exits")
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+    let key = taskflow_core::project::ProjectKey::parse("LATE").unwrap();
+    assert!(
+        store.project_by_key(&key).await.is_ok(),
+        "the in-flight write is durable"
+    );
+}
+
+both_backends!(sigterm_lets_the_request_in_flight_finish);

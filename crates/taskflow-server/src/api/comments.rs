@@ -1,0 +1,134 @@
+//! Comments on tasks, and activity logs. Viewers read; editors write; a comment can be edited
+//! or deleted by its author, or by a project owner.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use taskflow_core::activity::ActivityEntry;
+use taskflow_core::comment::Comment;
+use taskflow_core::project::Role;
+use taskflow_core::text::CommentBody;
+use taskflow_core::user::User;
+use taskflow_core::{ActivityId, CommentId};
+
+use crate::api::access::{check_role, parse_key, project_for};
+use crate::api::auth::CurrentUser;
+use crate::api::json::{Json, Query};
+use crate::api::tasks::visible_task;
+use crate::{ApiError, AppState};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentBodyIn {
+    body: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+) -> Result<axum::Json<Vec<Comment>>, ApiError> {
+    let task = visible_task(&state, &user, &key, Role::Viewer).await?;
+    Ok(axum::Json(state.store.comments(task.id).await?))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+    Json(body): Json<CommentBodyIn>,
+) -> Result<(StatusCode, axum::Json<Comment>), ApiError> {
+    let task = visible_task(&state, &user, &key, Role::Editor).await?;
+    let body = CommentBody::parse(body.body)?;
+    let comment = state.store.add_comment(user.id, task.id, body).await?;
+    Ok((StatusCode::CREATED, axum::Json(comment)))
+}
+
+/// A comment the caller may change: theirs, or any in a project they own.
+async fn own_comment(state: &AppState, user: &User, id: i64) -> Result<Comment, ApiError> {
+    let comment = state.store.comment(CommentId(id)).await?;
+    let task = state.store.task(comment.task_id).await?;
+    let project = state.store.project(task.project_id).await?;
+    let role = match check_role(state, user, &project, Role::Viewer).await {
+        Ok(role) => role,
+        Err(_) => return Err(ApiError::not_found("comment")),
+    };
+    if comment.author_id == Some(user.id) && role >= Role::Editor || role == Role::Owner {
+        Ok(comment)
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the author or a project owner can change a comment",
+        ))
+    }
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+    Json(body): Json<CommentBodyIn>,
+) -> Result<axum::Json<Comment>, ApiError> {
+    let comment = own_comment(&state, &user, id).await?;
+    let body = CommentBody::parse(body.body)?;
+    Ok(axum::Json(
+        state.store.edit_comment(user.id, comment.id, body).await?,
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let comment = own_comment(&state, &user, id).await?;
+    state.store.delete_comment(user.id, comment.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityParams {
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+fn activity_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit.unwrap_or(50) {
+        n @ 1..=200 => Ok(n),
+        _ => Err(taskflow_core::ValidationError::new("limit", "must be between 1 and 200").into()),
+    }
+}
+
+pub async fn task_activity(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+    Query(params): Query<ActivityParams>,
+) -> Result<axum::Json<Vec<ActivityEntry>>, ApiError> {
+    let task = visible_task(&state, &user, &key, Role::Viewer).await?;
+    let limit = activity_limit(params.limit)?;
+    Ok(axum::Json(
+        state
+            .store
+            .task_activity(task.id, params.before.map(ActivityId), limit)
+            .await?,
+    ))
+}
+
+pub async fn project_activity(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+    Query(params): Query<ActivityParams>,
+) -> Result<axum::Json<Vec<ActivityEntry>>, ApiError> {
+    let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
+    let limit = activity_limit(params.limit)?;
+    Ok(axum::Json(
+        state
+            .store
+            .project_activity(project.id, params.before.map(ActivityId), limit)
+            .await?,
+    ))
+}

@@ -1,0 +1,77 @@
+//! A project's trash. Editors see it and restore from it; purging for good is for owners
+//! (and administrators).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use taskflow_core::project::{Project, Role};
+use taskflow_core::trash::{PurgeCounts, TrashItem, TrashRef};
+use taskflow_core::{AttachmentId, CommentId, TaskId};
+
+use crate::api::access::{parse_key, project_for};
+use crate::api::auth::CurrentUser;
+use crate::api::json::Json;
+use crate::{ApiError, AppState};
+
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+) -> Result<axum::Json<Vec<TrashItem>>, ApiError> {
+    let project = project_for(&state, &user, &parse_key(&key)?, Role::Editor).await?;
+    Ok(axum::Json(state.store.trash(Some(project.id)).await?))
+}
+
+/// Names an item of this project's trash.
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "snake_case",
+    tag = "type",
+    content = "id"
+)]
+pub enum ItemIn {
+    Task(i64),
+    Comment(i64),
+    Attachment(i64),
+}
+
+/// The item, if it is in this project's trash (404 otherwise).
+async fn item_in(state: &AppState, project: &Project, item: ItemIn) -> Result<TrashRef, ApiError> {
+    let item = match item {
+        ItemIn::Task(id) => TrashRef::Task(TaskId(id)),
+        ItemIn::Comment(id) => TrashRef::Comment(CommentId(id)),
+        ItemIn::Attachment(id) => TrashRef::Attachment(AttachmentId(id)),
+    };
+    let trash = state.store.trash(Some(project.id)).await?;
+    trash
+        .iter()
+        .find(|t| t.item == item)
+        .map(|t| t.item)
+        .ok_or_else(|| ApiError::not_found("item in this project's trash"))
+}
+
+pub async fn restore(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+    Json(body): Json<ItemIn>,
+) -> Result<StatusCode, ApiError> {
+    let project = project_for(&state, &user, &parse_key(&key)?, Role::Editor).await?;
+    let item = item_in(&state, &project, body).await?;
+    state.store.restore(user.id, item).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn purge(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+    Json(body): Json<ItemIn>,
+) -> Result<axum::Json<PurgeCounts>, ApiError> {
+    let project = project_for(&state, &user, &parse_key(&key)?, Role::Owner).await?;
+    let item = item_in(&state, &project, body).await?;
+    let counts = state.store.purge(user.id, item).await?;
+    tracing::info!(project = %project.key, ?item, purged = counts.total(), "purged from the trash");
+    Ok(axum::Json(counts))
+}

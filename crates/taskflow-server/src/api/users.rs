@@ -1,0 +1,170 @@
+//! Users (administrators manage them) and API tokens (each user manages their own).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use taskflow_core::text::{DisplayName, TokenName};
+use taskflow_core::user::{
+    ApiToken, NewToken, NewUser, Password, TokenSecret, User, UserPatch, Username,
+};
+use taskflow_core::{Timestamp, TokenId};
+
+use crate::api::auth::CurrentUser;
+use crate::api::json::{Json, all_valid};
+use crate::{ApiError, AppState};
+
+fn admin_only(user: &User) -> Result<(), ApiError> {
+    if user.is_admin {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only administrators manage users",
+        ))
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<axum::Json<Vec<User>>, ApiError> {
+    admin_only(&user)?;
+    Ok(axum::Json(state.store.list_users().await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    username: String,
+    display_name: Option<String>,
+    password: String,
+    #[serde(default)]
+    is_admin: bool,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Json(body): Json<CreateUser>,
+) -> Result<(StatusCode, axum::Json<User>), ApiError> {
+    admin_only(&user)?;
+    let username = Username::parse(&body.username);
+    let display_name =
+        DisplayName::parse(body.display_name.unwrap_or_else(|| body.username.clone()));
+    let password = Password::parse(body.password);
+    all_valid([
+        username.as_ref().err(),
+        display_name.as_ref().err(),
+        password.as_ref().err(),
+    ])?;
+    let new = NewUser {
+        username: username?,
+        display_name: display_name?,
+        password_hash: password?.hash(),
+        is_admin: body.is_admin,
+    };
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(state.store.create_user(new).await?),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    display_name: Option<String>,
+    password: Option<String>,
+    is_admin: Option<bool>,
+    is_disabled: Option<bool>,
+}
+
+/// Administrators change anyone; others change only their own name and password.
+pub async fn update(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(username): Path<String>,
+    Json(body): Json<UpdateUser>,
+) -> Result<axum::Json<User>, ApiError> {
+    let target = Username::parse(&username).map_err(|_| ApiError::not_found("user"))?;
+    let target = state.store.user_by_username(&target).await?;
+    if target.id != user.id {
+        admin_only(&user)?;
+    } else if !user.is_admin && (body.is_admin.is_some() || body.is_disabled.is_some()) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only administrators change roles",
+        ));
+    }
+    let display_name = body.display_name.map(DisplayName::parse).transpose();
+    let password = body.password.map(Password::parse).transpose();
+    all_valid([display_name.as_ref().err(), password.as_ref().err()])?;
+    let patch = UserPatch {
+        display_name: display_name?,
+        password_hash: password?.map(|p| p.hash()),
+        is_admin: body.is_admin,
+        is_disabled: body.is_disabled,
+    };
+    Ok(axum::Json(state.store.update_user(target.id, patch).await?))
+}
+
+pub async fn tokens(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<axum::Json<Vec<ApiToken>>, ApiError> {
+    Ok(axum::Json(state.store.tokens(user.id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    name: String,
+    /// Lifetime in days; without it the token does not expire.
+    expires_in_days: Option<u32>,
+}
+
+#[derive(Serialize)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    token: ApiToken,
+    /// Shown this once.
+    secret: String,
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Json(body): Json<CreateToken>,
+) -> Result<(StatusCode, axum::Json<CreatedToken>), ApiError> {
+    let name = TokenName::parse(body.name)?;
+    let secret = TokenSecret::generate();
+    let expires_at = body.expires_in_days.map(|d| {
+        Timestamp::now().saturating_add(std::time::Duration::from_secs(u64::from(d) * 86_400))
+    });
+    let token = state
+        .store
+        .create_token(NewToken {
+            user_id: user.id,
+            name,
+            hash: secret.hash(),
+            expires_at,
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedToken {
+            token,
+            secret: secret.expose().to_owned(),
+        }),
+    ))
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    state.store.revoke_token(user.id, TokenId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
