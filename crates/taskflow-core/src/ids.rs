@@ -24,5 +24,6 @@ id_type!(
     TaskId,
     CommentId,
     ActivityId,
-    AttachmentId
+    AttachmentId,
+    SessionId
 );

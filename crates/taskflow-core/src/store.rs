@@ -18,7 +18,9 @@ use crate::project::{
 use crate::task::{NewTask, Page, Task, TaskKey, TaskMove, TaskPatch, TaskQuery};
 use crate::text::CommentBody;
 use crate::trash::{PurgeCounts, TrashItem, TrashRef};
-use crate::user::{ApiToken, NewToken, NewUser, TokenHash, User, UserPatch, Username};
+use crate::user::{
+    ApiToken, NewSession, NewToken, NewUser, Session, TokenHash, User, UserPatch, Username,
+};
 use crate::{
     ActivityId, AttachmentId, CommentId, LabelId, ProjectId, StoreResult, TaskId, Timestamp,
     TokenId, UserId,
@@ -49,6 +51,22 @@ pub trait TokenStore: Send + Sync {
         hash: &TokenHash,
         now: Timestamp,
     ) -> StoreResult<(User, ApiToken)>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, new: NewSession) -> StoreResult<Session>;
+    /// The enabled user owning an unexpired session with this hash; records the time of use.
+    /// Unknown, expired and disabled all answer `NotFound`.
+    async fn authenticate_session(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<(User, Session)>;
+    /// Ends a session (logging out); `NotFound` if there was none.
+    async fn delete_session(&self, hash: &TokenHash) -> StoreResult<()>;
+    /// Deletes sessions that expired before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: Timestamp) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -230,6 +248,7 @@ pub trait StoreAdmin: Send + Sync {
 pub trait Store:
     UserStore
     + TokenStore
+    + SessionStore
     + ProjectStore
     + LabelStore
     + TaskStore
@@ -244,6 +263,7 @@ pub trait Store:
 impl<T> Store for T where
     T: UserStore
         + TokenStore
+        + SessionStore
         + ProjectStore
         + LabelStore
         + TaskStore

@@ -235,6 +235,31 @@ pub struct NewToken {
     pub expires_at: Option<Timestamp>,
 }
 
+/// A signed-in browser. The cookie holds a `TokenSecret`; the store keeps its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: crate::SessionId,
+    pub user_id: UserId,
+    /// Sent back by the UI in `X-CSRF-Token` on every unsafe request.
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub last_seen_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub user_id: UserId,
+    pub hash: TokenHash,
+    pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
+/// A random token for CSRF protection: 32 base62 characters.
+pub fn csrf_token() -> String {
+    random_base62(32)
+}
+
 fn random_base62(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut out = String::with_capacity(len);

@@ -29,6 +29,38 @@ pub struct AppState {
     /// The data directory, checked for writability by `/readyz`.
     pub data_dir: PathBuf,
     pub metrics: metrics::Metrics,
+    pub auth: AuthSettings,
+    pub throttle: Arc<api::LoginThrottle>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, data_dir: PathBuf) -> Self {
+        Self {
+            store,
+            data_dir,
+            metrics: metrics::Metrics::install(),
+            auth: AuthSettings::default(),
+            throttle: Arc::new(api::LoginThrottle::default()),
+        }
+    }
+}
+
+/// How browser sessions behave.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// Mark the session cookie `Secure` (only sent over HTTPS).
+    pub cookie_secure: bool,
+    /// How long a login lasts.
+    pub session_ttl: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            cookie_secure: false,
+            session_ttl: Duration::from_secs(14 * 24 * 3600),
+        }
+    }
 }
 
 pub fn app(state: AppState) -> Router {

@@ -12,7 +12,7 @@ use taskflow_core::task::{Priority, Status, Task};
 use taskflow_core::text::{
     CommentBody, DisplayName, LabelName, Markdown, ProjectName, TaskTitle, TokenName,
 };
-use taskflow_core::user::{ApiToken, PasswordHash, User, Username};
+use taskflow_core::user::{ApiToken, PasswordHash, Session, User, Username};
 use taskflow_core::*;
 use time::{Date, OffsetDateTime};
 
@@ -293,4 +293,27 @@ impl TryFrom<ActivityRow> for ActivityEntry {
 /// Converts every row, failing on the first that does not validate.
 pub(crate) fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> StoreResult<Vec<T>> {
     rows.into_iter().map(T::try_from).collect()
+}
+
+#[derive(FromRow)]
+pub(crate) struct SessionRow {
+    id: i64,
+    user_id: i64,
+    csrf_token: String,
+    created_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+    last_seen_at: OffsetDateTime,
+}
+
+impl From<SessionRow> for Session {
+    fn from(r: SessionRow) -> Session {
+        Session {
+            id: SessionId(r.id),
+            user_id: UserId(r.user_id),
+            csrf_token: r.csrf_token,
+            created_at: ts(r.created_at),
+            expires_at: ts(r.expires_at),
+            last_seen_at: ts(r.last_seen_at),
+        }
+    }
 }

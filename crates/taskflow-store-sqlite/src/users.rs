@@ -1,9 +1,11 @@
 use async_trait::async_trait;
-use taskflow_core::store::{TokenStore, UserStore};
-use taskflow_core::user::{ApiToken, NewToken, NewUser, TokenHash, User, UserPatch, Username};
+use taskflow_core::store::{SessionStore, TokenStore, UserStore};
+use taskflow_core::user::{
+    ApiToken, NewSession, NewToken, NewUser, Session, TokenHash, User, UserPatch, Username,
+};
 use taskflow_core::*;
 
-use crate::rows::{TokenRow, UserRow};
+use crate::rows::{SessionRow, TokenRow, UserRow};
 use crate::{SqliteStore, db, is_unique_violation};
 
 const USER_COLUMNS: &str =
@@ -181,5 +183,79 @@ impl TokenStore for SqliteStore {
             token.last_used_at = Some(now);
         }
         Ok((user, token))
+    }
+}
+
+const SESSION_COLUMNS: &str = "id, user_id, csrf_token, created_at, expires_at, last_seen_at";
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn create_session(&self, new: NewSession) -> StoreResult<Session> {
+        let now = Timestamp::now().unix_micros();
+        let row: SessionRow = sqlx::query_as(&format!(
+            "INSERT INTO sessions (user_id, token_hash, csrf_token, created_at, expires_at, last_seen_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?4) RETURNING {SESSION_COLUMNS}"
+        ))
+        .bind(new.user_id.0)
+        .bind(new.hash.as_str())
+        .bind(&new.csrf_token)
+        .bind(now)
+        .bind(new.expires_at.unix_micros())
+        .fetch_one(&self.writer)
+        .await
+        .map_err(db)?;
+        Ok(row.into())
+    }
+
+    async fn authenticate_session(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<(User, Session)> {
+        let row: SessionRow = sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = ?1 AND expires_at > ?2"
+        ))
+        .bind(hash.as_str())
+        .bind(now.unix_micros())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::not_found("session"))?;
+        let mut session: Session = row.into();
+        let user = self.user(session.user_id).await?;
+        if user.is_disabled {
+            return Err(StoreError::not_found("session"));
+        }
+        if session.last_seen_at < now.saturating_sub(LAST_USED_RESOLUTION) {
+            sqlx::query("UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1")
+                .bind(session.id.0)
+                .bind(now.unix_micros())
+                .execute(&self.writer)
+                .await
+                .map_err(db)?;
+            session.last_seen_at = now;
+        }
+        Ok((user, session))
+    }
+
+    async fn delete_session(&self, hash: &TokenHash) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM sessions WHERE token_hash = ?1")
+            .bind(hash.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("session"));
+        }
+        Ok(())
+    }
+
+    async fn delete_expired_sessions(&self, now: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
+            .bind(now.unix_micros())
+            .execute(&self.writer)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected())
     }
 }

@@ -74,6 +74,8 @@ const KEYS: &[&str] = &[
     "shutdown_timeout",
     "log_format",
     "admin_password",
+    "cookie_secure",
+    "session_ttl",
 ];
 
 struct Layers {
@@ -237,6 +239,10 @@ pub struct Settings {
     pub log_format: Option<String>,
     /// The first administrator's password on an empty database; generated when unset.
     pub admin_password: Option<Password>,
+    /// Mark the session cookie `Secure`: set it when Taskflow is served over HTTPS.
+    pub cookie_secure: bool,
+    /// How long a browser login lasts.
+    pub session_ttl: Duration,
     /// Where each setting came from, in `KEYS` order, for `config check`.
     pub origins: Vec<(&'static str, Origin)>,
 }
@@ -300,6 +306,22 @@ impl Settings {
             }
             None => None,
         };
+        let cookie_secure = match take("cookie_secure", "--cookie-secure", None)? {
+            Some(raw) => match raw.value.as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                other => return Err(raw.invalid(format!("{other:?} is not true or false"))),
+            },
+            None => false,
+        };
+        let session_ttl = match take("session_ttl", "--session-ttl", None)? {
+            Some(raw) => match humantime::parse_duration(&raw.value) {
+                Ok(d) if d >= Duration::from_secs(60) => d,
+                Ok(_) => return Err(raw.invalid("must be at least 1 minute")),
+                Err(e) => return Err(raw.invalid(format!("{:?}: {e}", raw.value))),
+            },
+            None => Duration::from_secs(14 * 24 * 3600),
+        };
         Ok(Self {
             data_dir,
             database_url,
@@ -307,6 +329,8 @@ impl Settings {
             shutdown_timeout,
             log_format,
             admin_password,
+            cookie_secure,
+            session_ttl,
             origins,
         })
     }
@@ -327,6 +351,8 @@ impl Settings {
                     Some(_) => "<redacted>".to_owned(),
                     None => "<generated on first start>".to_owned(),
                 },
+                "cookie_secure" => self.cookie_secure.to_string(),
+                "session_ttl" => humantime::format_duration(self.session_ttl).to_string(),
                 _ => String::new(),
             }
         };

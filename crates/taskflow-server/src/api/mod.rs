@@ -15,10 +15,13 @@ use axum::routing::{delete, get, patch, post, put};
 
 use crate::AppState;
 
-pub use auth::CurrentUser;
+pub use auth::{CurrentUser, LoginThrottle};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/session", get(auth::session))
+        .route("/auth/logout", post(auth::logout))
         .route("/me", get(auth::me))
         .route("/me/tokens", get(users::tokens).post(users::create_token))
         .route("/me/tokens/{id}", delete(users::revoke_token))

@@ -3,20 +3,17 @@
 mod api;
 mod endpoints;
 mod health;
+mod sessions;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use taskflow_server::{AppState, app, metrics::Metrics};
+use taskflow_server::{AppState, app};
 use taskflow_testkit::TestStore;
 use tower::ServiceExt;
 
 pub fn state(store: &TestStore) -> AppState {
-    AppState {
-        store: store.store.clone(),
-        data_dir: store.data_dir.clone(),
-        metrics: Metrics::install(),
-    }
+    AppState::new(store.store.clone(), store.data_dir.clone())
 }
 
 /// Sends one request and returns the status and the body as text.

@@ -155,7 +155,92 @@ async fn token_for_unknown_user_is_refused(store: TestStore) {
     assert!(matches!(err, StoreError::NotFound { entity: "user" }));
 }
 
+async fn sessions_authenticate_until_expired_or_ended(store: TestStore) {
+    use taskflow_core::user::{NewSession, csrf_token};
+    let alice = user(&store, "alice").await;
+    let now = Timestamp::now();
+    let secret = TokenSecret::generate();
+    let csrf = csrf_token();
+    let session = store
+        .create_session(NewSession {
+            user_id: alice.id,
+            hash: secret.hash(),
+            csrf_token: csrf.clone(),
+            expires_at: now.saturating_add(std::time::Duration::from_secs(3600)),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (session.user_id, session.csrf_token.as_str()),
+        (alice.id, csrf.as_str())
+    );
+    let (who, found) = store
+        .authenticate_session(&secret.hash(), now)
+        .await
+        .unwrap();
+    assert_eq!((who.id, found.id), (alice.id, session.id));
+    // A session token is not an API token, and the reverse.
+    assert!(store.authenticate_token(&secret.hash(), now).await.is_err());
+    let later = now.saturating_add(std::time::Duration::from_secs(7200));
+    assert!(matches!(
+        store.authenticate_session(&secret.hash(), later).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(store.delete_expired_sessions(now).await.unwrap(), 0);
+    store
+        .update_user(
+            alice.id,
+            UserPatch {
+                is_disabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .authenticate_session(&secret.hash(), now)
+            .await
+            .is_err(),
+        "disabled users are signed out"
+    );
+    store
+        .update_user(
+            alice.id,
+            UserPatch {
+                is_disabled: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    store.delete_session(&secret.hash()).await.unwrap();
+    assert!(
+        store
+            .authenticate_session(&secret.hash(), now)
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        store.delete_session(&secret.hash()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // Expired sessions are swept.
+    let old = TokenSecret::generate();
+    store
+        .create_session(NewSession {
+            user_id: alice.id,
+            hash: old.hash(),
+            csrf_token: csrf_token(),
+            expires_at: now,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.delete_expired_sessions(later).await.unwrap(), 1);
+}
+
 both_backends!(
+    sessions_authenticate_until_expired_or_ended,
     create_and_read_users,
     duplicate_username_is_a_conflict,
     update_user_fields,

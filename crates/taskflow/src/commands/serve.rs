@@ -7,13 +7,16 @@ use std::sync::Arc;
 use taskflow_core::text::DisplayName;
 use taskflow_core::user::{NewUser, Password, Username};
 use taskflow_core::{Store, StoreError};
-use taskflow_server::{AppState, app, launch, metrics::Metrics};
+use taskflow_server::{AppState, AuthSettings, app, launch};
 use tokio::net::TcpListener;
 
 use crate::commands::{CommandError, CommandResult, connect};
 use crate::config::{DatabaseUrl, Settings};
 
 pub async fn run(settings: &Settings) -> CommandResult {
+    // Watch for SIGTERM from the very start: a signal that arrived before the handler was in
+    // place would kill the process mid-migration or mid-request instead of draining.
+    let shutdown = shutdown_signal()?;
     let store = connect(settings).await?;
     migrate_locked(settings, &store).await?;
     first_admin(&store, settings).await?;
@@ -25,19 +28,14 @@ pub async fn run(settings: &Settings) -> CommandResult {
         .map_err(|e| CommandError::new(e.to_string()))?;
     tracing::info!(%address, database = %settings.database_url, data_dir = %settings.data_dir.display(), "serving");
     println!("taskflow listening on http://{address}");
-    let state = AppState {
-        store: store.clone(),
-        data_dir: settings.data_dir.clone(),
-        metrics: Metrics::install(),
+    let mut state = AppState::new(store.clone(), settings.data_dir.clone());
+    state.auth = AuthSettings {
+        cookie_secure: settings.cookie_secure,
+        session_ttl: settings.session_ttl,
     };
-    launch(
-        listener,
-        app(state),
-        shutdown_signal(),
-        settings.shutdown_timeout,
-    )
-    .await
-    .map_err(|e| CommandError::new(format!("server error: {e}")))?;
+    launch(listener, app(state), shutdown, settings.shutdown_timeout)
+        .await
+        .map_err(|e| CommandError::new(format!("server error: {e}")))?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -109,20 +107,20 @@ async fn first_admin(store: &Arc<dyn Store>, settings: &Settings) -> CommandResu
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot watch SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
+/// Resolves on SIGTERM or Ctrl-C. The handlers are registered when this is called, not when
+/// the future is first polled.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static, CommandError>
+{
+    use tokio::signal::unix::{SignalKind, signal};
+    let watch = |kind: SignalKind, name: &str| {
+        signal(kind).map_err(|e| CommandError::new(format!("cannot watch {name}: {e}")))
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
+    let mut sigterm = watch(SignalKind::terminate(), "SIGTERM")?;
+    let mut sigint = watch(SignalKind::interrupt(), "SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = sigterm.recv() => {}
+            _ = sigint.recv() => {}
+        }
+    })
 }
