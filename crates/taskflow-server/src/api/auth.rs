@@ -192,7 +192,10 @@ impl LoginThrottle {
     fn delay(&self, failures: u32) -> Duration {
         match failures.checked_sub(self.free) {
             None => Duration::ZERO,
-            Some(over) => self.base_delay.saturating_mul(1 << over.min(16)).min(self.max_delay),
+            Some(over) => self
+                .base_delay
+                .saturating_mul(1 << over.min(16))
+                .min(self.max_delay),
         }
     }
 }
