@@ -3,6 +3,7 @@
 mod api;
 mod endpoints;
 mod health;
+mod matrix;
 mod sessions;
 
 use axum::body::Body;
@@ -93,4 +94,26 @@ pub async fn call(
             .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
     };
     (status, headers, json)
+}
+
+/// A project `key` owned by `owner`; returns its id.
+pub async fn project_with(
+    store: &TestStore,
+    owner: taskflow_core::UserId,
+    key: &str,
+) -> taskflow_core::ProjectId {
+    use taskflow_core::project::{NewProject, ProjectKey};
+    use taskflow_core::text::{Markdown, ProjectName};
+    store
+        .create_project(
+            owner,
+            NewProject {
+                key: ProjectKey::parse(key).unwrap(),
+                name: ProjectName::parse(key).unwrap(),
+                description: Markdown::default(),
+            },
+        )
+        .await
+        .unwrap()
+        .id
 }
