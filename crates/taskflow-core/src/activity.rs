@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::{ActivityId, ProjectId, TaskId, Timestamp, UserId, ValidationError};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
@@ -55,6 +56,7 @@ impl ActivityKind {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ActivityEntry {
     pub id: ActivityId,

@@ -7,6 +7,7 @@ use crate::{AttachmentId, TaskId, Timestamp, UserId, ValidationError};
 
 /// A file name as the uploader gave it: 1–255 characters, no path separators, no control
 /// characters, not `.` or `..`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct FileName(String);
@@ -50,6 +51,7 @@ impl From<FileName> for String {
 }
 
 /// A media type such as `image/png`, lower-cased, parameters dropped.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct MediaType(String);
@@ -101,6 +103,7 @@ impl From<MediaType> for String {
 }
 
 /// A lower-case hex SHA-256 digest: the only name a blob ever has.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Sha256Hex(String);
@@ -140,6 +143,7 @@ impl From<Sha256Hex> for String {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Attachment {
     pub id: AttachmentId,

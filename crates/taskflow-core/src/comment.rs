@@ -3,6 +3,7 @@ use serde::Serialize;
 use crate::text::CommentBody;
 use crate::{CommentId, TaskId, Timestamp, UserId};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Comment {
     pub id: CommentId,

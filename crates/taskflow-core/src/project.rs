@@ -8,6 +8,7 @@ use crate::{LabelId, ProjectId, Timestamp, UserId, ValidationError};
 
 /// A project's short key, the prefix of its task keys (`OPS` in `OPS-42`): 2–10 upper-case ASCII
 /// letters or digits, starting with a letter.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ProjectKey(String);
@@ -56,6 +57,7 @@ impl std::fmt::Display for ProjectKey {
 }
 
 /// What a member may do in a project. Ordered: a higher role can do everything a lower one can.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -86,6 +88,7 @@ impl Role {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Project {
     pub id: ProjectId,
@@ -112,6 +115,7 @@ pub struct ProjectPatch {
     pub archived: Option<bool>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Member {
     pub project_id: ProjectId,
@@ -122,6 +126,7 @@ pub struct Member {
 }
 
 /// A label colour, `#rrggbb`, stored lower-case.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Colour(String);
@@ -157,6 +162,7 @@ impl From<Colour> for String {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Label {
     pub id: LabelId,

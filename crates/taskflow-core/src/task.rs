@@ -8,6 +8,7 @@ use crate::project::ProjectKey;
 use crate::text::{Markdown, TaskTitle};
 use crate::{LabelId, ProjectId, TaskId, Timestamp, UserId, ValidationError};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -41,6 +42,7 @@ impl Status {
 }
 
 /// Stored as its rank (0–4) so sorting by priority is sorting by a number.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
 )]
@@ -126,6 +128,7 @@ impl std::fmt::Display for TaskKey {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Task {
     pub id: TaskId,

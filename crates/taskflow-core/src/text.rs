@@ -47,6 +47,7 @@ fn check_text(
 macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident, field = $field:literal, min = $min:expr, max = $max:expr, single_line = $single:expr, trim = $trim:expr) => {
         $(#[$doc])*
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);

@@ -3,6 +3,7 @@ use time::OffsetDateTime;
 
 /// A UTC instant with microsecond precision: the precision both backends store exactly, so a
 /// value read back compares equal to the value written.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Timestamp(#[serde(with = "time::serde::rfc3339")] OffsetDateTime);

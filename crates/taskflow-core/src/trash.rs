@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::{AttachmentId, CommentId, ProjectId, TaskId, Timestamp};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type", content = "id", rename_all = "snake_case")]
 pub enum TrashRef {
@@ -13,6 +14,7 @@ pub enum TrashRef {
     Attachment(AttachmentId),
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrashItem {
     pub item: TrashRef,
@@ -23,6 +25,7 @@ pub struct TrashItem {
 }
 
 /// How many rows a purge removed, by kind.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct PurgeCounts {
     pub projects: u64,

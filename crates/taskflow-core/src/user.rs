@@ -10,6 +10,7 @@ use crate::{Timestamp, TokenId, UserId, ValidationError};
 
 /// A login name: 2–32 characters, lower-case ASCII letters, digits, `.`, `_` and `-`, starting
 /// with a letter. Input is lower-cased, so `Alice` and `alice` are the same user.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Username(String);
@@ -139,6 +140,7 @@ impl std::fmt::Debug for PasswordHash {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
     pub id: UserId,
@@ -217,6 +219,7 @@ impl TokenHash {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApiToken {
     pub id: TokenId,

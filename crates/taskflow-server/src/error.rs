@@ -101,3 +101,23 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!(panic = what, "request handler panicked");
     ApiError::internal().into_response()
 }
+
+/// The error shape, as the OpenAPI document describes it (responses are built from
+/// `ApiError`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only
+pub struct ErrorDetail {
+    /// Machine-readable: `not_found`, `invalid`, `version_mismatch`…
+    code: String,
+    message: String,
+    /// For `invalid`: `{"fields": [{"field", "message"}]}`; for `version_mismatch`:
+    /// `{"current_version"}`.
+    #[schema(value_type = Option<Object>)]
+    details: Option<serde_json::Value>,
+}

@@ -9,16 +9,23 @@ use serde::Serialize;
 
 use crate::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
     status: &'static str,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "health_healthz",
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, body = Health, description = "the process is alive"))
+)]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Check {
     name: &'static str,
     ok: bool,
@@ -26,7 +33,7 @@ pub struct Check {
     error: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     status: &'static str,
     checks: Vec<Check>,
@@ -66,6 +73,13 @@ async fn data_dir(state: &AppState) -> Result<(), String> {
         .map_err(|e| format!("data directory {dir}: {e}"))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "health_readyz",
+    path = "/readyz",
+    tag = "operations",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness, description = "a check failed"))
+)]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let checks = vec![
         check("database", database(&state).await),

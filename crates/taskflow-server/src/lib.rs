@@ -10,15 +10,17 @@ pub mod metrics;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
 use taskflow_core::Store;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::ApiError;
 
@@ -64,16 +66,41 @@ impl Default for AuthSettings {
 }
 
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::render))
-        .nest("/api/v1", api::router())
+    let (router, _) = routes();
+    router
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(metrics::request_span))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .with_state(state)
+}
+
+/// Every route, with the OpenAPI document describing them.
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(api::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(metrics::render))
+        .routes(routes!(openapi_json))
+        .nest("/api/v1", api::router())
+        .split_for_parts()
+}
+
+/// The OpenAPI document of this server, generated from the handlers.
+pub fn openapi() -> &'static utoipa::openapi::OpenApi {
+    static SPEC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    SPEC.get_or_init(|| routes().1)
+}
+
+#[utoipa::path(
+    get,
+    operation_id = "server_openapi_json",
+    path = "/api/v1/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "this document", content_type = "application/json"))
+)]
+async fn openapi_json() -> axum::Json<&'static utoipa::openapi::OpenApi> {
+    axum::Json(openapi())
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves; then stops accepting and gives

@@ -67,6 +67,13 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "metrics_render",
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, content_type = "text/plain", body = String, description = "Prometheus text format"))
+)]
 pub async fn render(State(state): State<AppState>) -> Response {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],

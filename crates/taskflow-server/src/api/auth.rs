@@ -113,6 +113,14 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "auth_me",
+    path = "/me",
+    tag = "users",
+    responses((status = 200, body = User), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn me(CurrentUser(user): CurrentUser) -> axum::Json<User> {
     axum::Json(user)
 }
@@ -200,14 +208,14 @@ impl LoginThrottle {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     username: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     user: User,
     /// Send in `X-CSRF-Token` with every unsafe request made with the session cookie.
@@ -247,6 +255,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "auth_login",
+    path = "/auth/login",
+    tag = "auth",
+    request_body = Login,
+    responses((status = 200, body = SessionInfo, description = "logged in; sets the session cookie"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"))
+)]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -329,6 +345,13 @@ pub async fn login(
 }
 
 /// The signed-in user and the CSRF token, for a page that has only the cookie.
+#[utoipa::path(
+    get,
+    operation_id = "auth_session",
+    path = "/auth/session",
+    tag = "auth",
+    responses((status = 200, body = SessionInfo))
+)]
 pub async fn session(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -349,6 +372,14 @@ pub async fn session(
     }
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "auth_logout",
+    path = "/auth/logout",
+    tag = "auth",
+    responses((status = 204, description = "logged out; clears the cookie"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn logout(
     State(state): State<AppState>,
     CurrentUser(_user): CurrentUser,

@@ -17,12 +17,21 @@ use crate::api::json::{Json, Query};
 use crate::api::tasks::visible_task;
 use crate::{ApiError, AppState};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentBodyIn {
     body: String,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "comments_list",
+    path = "/tasks/{key}/comments",
+    tag = "comments",
+    params(("key" = String, Path, description = "task key, e.g. OPS-42")),
+    responses((status = 200, body = Vec<Comment>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -32,6 +41,16 @@ pub async fn list(
     Ok(axum::Json(state.store.comments(task.id).await?))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "comments_create",
+    path = "/tasks/{key}/comments",
+    tag = "comments",
+    params(("key" = String, Path, description = "task key, e.g. OPS-42")),
+    request_body = CommentBodyIn,
+    responses((status = 201, body = Comment), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -64,6 +83,16 @@ async fn own_comment(state: &AppState, user: &User, id: i64) -> Result<Comment, 
     }
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "comments_edit",
+    path = "/comments/{id}",
+    tag = "comments",
+    params(("id" = i64, Path, description = "comment id")),
+    request_body = CommentBodyIn,
+    responses((status = 200, body = Comment), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn edit(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -77,6 +106,15 @@ pub async fn edit(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "comments_delete",
+    path = "/comments/{id}",
+    tag = "comments",
+    params(("id" = i64, Path, description = "comment id")),
+    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -87,8 +125,9 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ActivityParams {
     before: Option<i64>,
     limit: Option<u32>,
@@ -101,6 +140,15 @@ fn activity_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "comments_task_activity",
+    path = "/tasks/{key}/activity",
+    tag = "activity",
+    params(("key" = String, Path, description = "task key, e.g. OPS-42"), ActivityParams),
+    responses((status = 200, body = Vec<ActivityEntry>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn task_activity(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -117,6 +165,15 @@ pub async fn task_activity(
     ))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "comments_project_activity",
+    path = "/projects/{key}/activity",
+    tag = "activity",
+    params(("key" = String, Path, description = "project key, e.g. OPS"), ActivityParams),
+    responses((status = 200, body = Vec<ActivityEntry>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn project_activity(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -14,6 +14,15 @@ use crate::api::auth::CurrentUser;
 use crate::api::json::{Json, all_valid};
 use crate::{ApiError, AppState};
 
+#[utoipa::path(
+    get,
+    operation_id = "members_list",
+    path = "/projects/{key}/members",
+    tag = "projects",
+    params(("key" = String, Path, description = "project key, e.g. OPS")),
+    responses((status = 200, body = Vec<Member>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -23,12 +32,22 @@ pub async fn list(
     Ok(axum::Json(state.store.members(project.id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetMember {
     role: String,
 }
 
+#[utoipa::path(
+    put,
+    operation_id = "members_put",
+    path = "/projects/{key}/members/{username}",
+    tag = "projects",
+    params(("key" = String, Path, description = "project key, e.g. OPS"), ("username" = String, Path)),
+    request_body = SetMember,
+    responses((status = 200, body = Member), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn put(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -47,6 +66,15 @@ pub async fn put(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "members_remove",
+    path = "/projects/{key}/members/{username}",
+    tag = "projects",
+    params(("key" = String, Path, description = "project key, e.g. OPS"), ("username" = String, Path)),
+    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn remove(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -62,6 +90,15 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "members_labels",
+    path = "/projects/{key}/labels",
+    tag = "labels",
+    params(("key" = String, Path, description = "project key, e.g. OPS")),
+    responses((status = 200, body = Vec<Label>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn labels(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -71,13 +108,23 @@ pub async fn labels(
     Ok(axum::Json(state.store.labels(project.id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLabel {
     name: String,
     colour: String,
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "members_create_label",
+    path = "/projects/{key}/labels",
+    tag = "labels",
+    params(("key" = String, Path, description = "project key, e.g. OPS")),
+    request_body = CreateLabel,
+    responses((status = 201, body = Label), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn create_label(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -101,7 +148,7 @@ pub async fn create_label(
     Ok((StatusCode::CREATED, axum::Json(label)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateLabel {
     name: Option<String>,
@@ -121,6 +168,16 @@ async fn label_in(
     }
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "members_update_label",
+    path = "/projects/{key}/labels/{id}",
+    tag = "labels",
+    params(("key" = String, Path, description = "project key, e.g. OPS"), ("id" = i64, Path, description = "label id")),
+    request_body = UpdateLabel,
+    responses((status = 200, body = Label), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn update_label(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -139,6 +196,15 @@ pub async fn update_label(
     Ok(axum::Json(state.store.update_label(label.id, patch).await?))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "members_delete_label",
+    path = "/projects/{key}/labels/{id}",
+    tag = "labels",
+    params(("key" = String, Path, description = "project key, e.g. OPS"), ("id" = i64, Path, description = "label id")),
+    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn delete_label(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -10,63 +10,74 @@ mod tasks;
 mod trash;
 mod users;
 
-use axum::Router;
-use axum::routing::{delete, get, patch, post, put};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
 pub use auth::{CurrentUser, LoginThrottle};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(auth::login))
-        .route("/auth/session", get(auth::session))
-        .route("/auth/logout", post(auth::logout))
-        .route("/me", get(auth::me))
-        .route("/me/tokens", get(users::tokens).post(users::create_token))
-        .route("/me/tokens/{id}", delete(users::revoke_token))
-        .route("/users", get(users::list).post(users::create))
-        .route("/users/{username}", patch(users::update))
-        .route("/projects", get(projects::list).post(projects::create))
-        .route(
-            "/projects/{key}",
-            get(projects::get)
-                .patch(projects::update)
-                .delete(projects::delete),
-        )
-        .route("/projects/{key}/members", get(members::list))
-        .route(
-            "/projects/{key}/members/{username}",
-            put(members::put).delete(members::remove),
-        )
-        .route(
-            "/projects/{key}/labels",
-            get(members::labels).post(members::create_label),
-        )
-        .route(
-            "/projects/{key}/labels/{id}",
-            patch(members::update_label).delete(members::delete_label),
-        )
-        .route(
-            "/projects/{key}/tasks",
-            get(tasks::list).post(tasks::create),
-        )
-        .route("/projects/{key}/activity", get(comments::project_activity))
-        .route("/projects/{key}/trash", get(trash::list))
-        .route("/projects/{key}/trash/restore", post(trash::restore))
-        .route("/projects/{key}/trash/purge", post(trash::purge))
-        .route(
-            "/tasks/{key}",
-            get(tasks::get).patch(tasks::update).delete(tasks::delete),
-        )
-        .route("/tasks/{key}/move", post(tasks::move_task))
-        .route(
-            "/tasks/{key}/comments",
-            get(comments::list).post(comments::create),
-        )
-        .route("/tasks/{key}/activity", get(comments::task_activity))
-        .route(
-            "/comments/{id}",
-            patch(comments::edit).delete(comments::delete),
-        )
+/// The document's frame; the paths come from the handlers' `#[utoipa::path]`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Taskflow API",
+        description = "A self-hosted task tracker that never loses its data. Errors are always \
+            `{\"error\": {\"code\", \"message\", \"details\"}}`."
+    ),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                auth::SESSION_COOKIE,
+                "set by POST /api/v1/auth/login; unsafe requests also need X-CSRF-Token",
+            ))),
+        );
+    }
+}
+
+/// Every route of `/api/v1`. Routes are only ever added through `routes!`, so each one is in
+/// the OpenAPI document.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::session))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(users::tokens, users::create_token))
+        .routes(routes!(users::revoke_token))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::update))
+        .routes(routes!(projects::list, projects::create))
+        .routes(routes!(projects::get, projects::update, projects::delete))
+        .routes(routes!(members::list))
+        .routes(routes!(members::put, members::remove))
+        .routes(routes!(members::labels, members::create_label))
+        .routes(routes!(members::update_label, members::delete_label))
+        .routes(routes!(tasks::list, tasks::create))
+        .routes(routes!(comments::project_activity))
+        .routes(routes!(trash::list))
+        .routes(routes!(trash::restore))
+        .routes(routes!(trash::purge))
+        .routes(routes!(tasks::get, tasks::update, tasks::delete))
+        .routes(routes!(tasks::move_task))
+        .routes(routes!(comments::list, comments::create))
+        .routes(routes!(comments::task_activity))
+        .routes(routes!(comments::edit, comments::delete))
 }

@@ -9,7 +9,7 @@ use crate::api::auth::CurrentUser;
 use crate::api::json::{Json, all_valid};
 use crate::{ApiError, AppState};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProject {
     key: String,
@@ -18,6 +18,14 @@ pub struct CreateProject {
     description: String,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "projects_list",
+    path = "/projects",
+    tag = "projects",
+    responses((status = 200, body = Vec<Project>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -26,6 +34,15 @@ pub async fn list(
     Ok(axum::Json(state.store.list_projects(member, true).await?))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "projects_create",
+    path = "/projects",
+    tag = "projects",
+    request_body = CreateProject,
+    responses((status = 201, body = Project), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -48,6 +65,15 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json(project)))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "projects_get",
+    path = "/projects/{key}",
+    tag = "projects",
+    params(("key" = String, Path, description = "project key, e.g. OPS")),
+    responses((status = 200, body = Project), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -59,7 +85,7 @@ pub async fn get(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProject {
     name: Option<String>,
@@ -67,6 +93,16 @@ pub struct UpdateProject {
     archived: Option<bool>,
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "projects_update",
+    path = "/projects/{key}",
+    tag = "projects",
+    params(("key" = String, Path, description = "project key, e.g. OPS")),
+    request_body = UpdateProject,
+    responses((status = 200, body = Project), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -91,6 +127,15 @@ pub async fn update(
 }
 
 /// Moves the project, with everything in it, to the trash.
+#[utoipa::path(
+    delete,
+    operation_id = "projects_delete",
+    path = "/projects/{key}",
+    tag = "projects",
+    params(("key" = String, Path, description = "project key, e.g. OPS")),
+    responses((status = 204, description = "moved to the trash"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

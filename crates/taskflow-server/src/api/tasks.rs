@@ -18,7 +18,7 @@ use crate::api::auth::CurrentUser;
 use crate::api::json::{Json, Query, all_valid, present};
 use crate::{ApiError, AppState};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TaskView {
     key: String,
     #[serde(flatten)]
@@ -157,7 +157,7 @@ async fn resolve_parent(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTask {
     title: String,
@@ -173,6 +173,16 @@ pub struct CreateTask {
     parent: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "tasks_create",
+    path = "/projects/{key}/tasks",
+    tag = "tasks",
+    params(("key" = String, Path, description = "project key, e.g. OPS")),
+    request_body = CreateTask,
+    responses((status = 201, body = TaskView, headers(("ETag" = String, description = "the task's version"))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -227,6 +237,15 @@ pub async fn create(
     Ok(with_etag(StatusCode::CREATED, task))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "tasks_get",
+    path = "/tasks/{key}",
+    tag = "tasks",
+    params(("key" = String, Path, description = "task key, e.g. OPS-42")),
+    responses((status = 200, body = TaskView, headers(("ETag" = String))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn get(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -236,7 +255,7 @@ pub async fn get(
     Ok(with_etag(StatusCode::OK, task))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTask {
     title: Option<String>,
@@ -251,6 +270,16 @@ pub struct UpdateTask {
     parent: Option<Option<String>>,
 }
 
+#[utoipa::path(
+    patch,
+    operation_id = "tasks_update",
+    path = "/tasks/{key}",
+    tag = "tasks",
+    params(("key" = String, Path, description = "task key, e.g. OPS-42"), ("If-Match" = Option<String>, Header, description = "the ETag this change is based on")),
+    request_body = UpdateTask,
+    responses((status = 200, body = TaskView, headers(("ETag" = String))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -311,6 +340,15 @@ pub async fn update(
     Ok(with_etag(StatusCode::OK, task))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "tasks_delete",
+    path = "/tasks/{key}",
+    tag = "tasks",
+    params(("key" = String, Path, description = "task key, e.g. OPS-42"), ("If-Match" = Option<String>, Header)),
+    responses((status = 204, description = "moved to the trash with its subtasks"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -323,8 +361,9 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Comma-separated statuses.
     status: Option<String>,
@@ -340,12 +379,21 @@ pub struct ListParams {
     after: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TaskPage {
     items: Vec<TaskView>,
     next: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "tasks_list",
+    path = "/projects/{key}/tasks",
+    tag = "tasks",
+    params(("key" = String, Path, description = "project key, e.g. OPS"), ListParams),
+    responses((status = 200, body = TaskPage), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -437,7 +485,7 @@ pub async fn list(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveTask {
     status: String,
@@ -449,6 +497,16 @@ pub struct MoveTask {
     position: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "tasks_move_task",
+    path = "/tasks/{key}/move",
+    tag = "tasks",
+    params(("key" = String, Path, description = "task key, e.g. OPS-42"), ("If-Match" = Option<String>, Header)),
+    request_body = MoveTask,
+    responses((status = 200, body = TaskView, headers(("ETag" = String))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn move_task(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -13,6 +13,15 @@ use crate::api::auth::CurrentUser;
 use crate::api::json::Json;
 use crate::{ApiError, AppState};
 
+#[utoipa::path(
+    get,
+    operation_id = "trash_list",
+    path = "/projects/{key}/trash",
+    tag = "trash",
+    params(("key" = String, Path, description = "project key, e.g. OPS")),
+    responses((status = 200, body = Vec<TrashItem>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -23,7 +32,7 @@ pub async fn list(
 }
 
 /// Names an item of this project's trash.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(
     deny_unknown_fields,
     rename_all = "snake_case",
@@ -51,6 +60,16 @@ async fn item_in(state: &AppState, project: &Project, item: ItemIn) -> Result<Tr
         .ok_or_else(|| ApiError::not_found("item in this project's trash"))
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "trash_restore",
+    path = "/projects/{key}/trash/restore",
+    tag = "trash",
+    params(("key" = String, Path, description = "project key, e.g. OPS")),
+    request_body = ItemIn,
+    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn restore(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -63,6 +82,16 @@ pub async fn restore(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "trash_purge",
+    path = "/projects/{key}/trash/purge",
+    tag = "trash",
+    params(("key" = String, Path, description = "project key, e.g. OPS")),
+    request_body = ItemIn,
+    responses((status = 200, body = PurgeCounts), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn purge(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -25,6 +25,14 @@ fn admin_only(user: &User) -> Result<(), ApiError> {
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "users_list",
+    path = "/users",
+    tag = "users",
+    responses((status = 200, body = Vec<User>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -33,7 +41,7 @@ pub async fn list(
     Ok(axum::Json(state.store.list_users().await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     username: String,
@@ -43,6 +51,15 @@ pub struct CreateUser {
     is_admin: bool,
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "users_create",
+    path = "/users",
+    tag = "users",
+    request_body = CreateUser,
+    responses((status = 201, body = User), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -70,7 +87,7 @@ pub async fn create(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     display_name: Option<String>,
@@ -80,6 +97,16 @@ pub struct UpdateUser {
 }
 
 /// Administrators change anyone; others change only their own name and password.
+#[utoipa::path(
+    patch,
+    operation_id = "users_update",
+    path = "/users/{username}",
+    tag = "users",
+    params(("username" = String, Path)),
+    request_body = UpdateUser,
+    responses((status = 200, body = User), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn update(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -109,6 +136,14 @@ pub async fn update(
     Ok(axum::Json(state.store.update_user(target.id, patch).await?))
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "users_tokens",
+    path = "/me/tokens",
+    tag = "users",
+    responses((status = 200, body = Vec<ApiToken>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn tokens(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -116,7 +151,7 @@ pub async fn tokens(
     Ok(axum::Json(state.store.tokens(user.id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     name: String,
@@ -124,7 +159,7 @@ pub struct CreateToken {
     expires_in_days: Option<u32>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
     #[serde(flatten)]
     token: ApiToken,
@@ -132,6 +167,15 @@ pub struct CreatedToken {
     secret: String,
 }
 
+#[utoipa::path(
+    post,
+    operation_id = "users_create_token",
+    path = "/me/tokens",
+    tag = "users",
+    request_body = CreateToken,
+    responses((status = 201, body = CreatedToken), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn create_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -160,6 +204,15 @@ pub async fn create_token(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    operation_id = "users_revoke_token",
+    path = "/me/tokens/{id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "token id")),
+    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
 pub async fn revoke_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -4,6 +4,7 @@ mod api;
 mod endpoints;
 mod health;
 mod matrix;
+mod openapi;
 mod sessions;
 
 use axum::body::Body;
@@ -87,11 +88,13 @@ pub async fn call(
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    // Non-JSON bodies (the Prometheus text) come back as a string.
     let json = if bytes.is_empty() {
         serde_json::Value::Null
     } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+        })
     };
     (status, headers, json)
 }

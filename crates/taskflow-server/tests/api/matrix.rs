@@ -86,7 +86,7 @@ async fn fixture(backend: Backend) -> Fixture {
 
 /// (method, path, body, expected status for anonymous, non-member, viewer, editor, owner).
 /// `{label}`, `{comment}` and `{trashed}` are filled from the fixture.
-const ROWS: &[(&str, &str, Option<&str>, [u16; 5])] = &[
+pub const ROWS: &[(&str, &str, Option<&str>, [u16; 5])] = &[
     ("GET", "/api/v1/me", None, [401, 200, 200, 200, 200]),
     ("GET", "/api/v1/me/tokens", None, [401, 200, 200, 200, 200]),
     (

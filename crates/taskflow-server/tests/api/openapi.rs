@@ -1,0 +1,148 @@
+//! `/api/v1/openapi.json` is generated from the handlers. These tests tie it to what is served
+//! and to what the authorization matrix checks, so a route cannot be added, documented or
+//! left untested without a test failing.
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use serde_json::Value;
+use taskflow_testkit::TestStore;
+
+use crate::matrix::ROWS;
+use crate::{call, request, state};
+
+/// Routes anyone may call, so the matrix (which is about roles) leaves them out.
+const PUBLIC: &[(&str, &str)] = &[
+    ("POST", "/api/v1/auth/login"),
+    ("GET", "/api/v1/auth/session"),
+    ("GET", "/api/v1/openapi.json"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+];
+
+fn spec() -> Value {
+    serde_json::to_value(taskflow_server::openapi()).unwrap()
+}
+
+/// (METHOD, templated path) of every documented operation.
+fn documented() -> BTreeSet<(String, String)> {
+    let spec = spec();
+    let mut ops = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "put", "post", "delete", "patch"].contains(&method.as_str()) {
+                ops.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    ops
+}
+
+/// Whether a concrete path (`/api/v1/tasks/OPS-1`) fits a template (`/api/v1/tasks/{key}`).
+fn fits(template: &str, concrete: &str) -> bool {
+    let (t, c): (Vec<&str>, Vec<&str>) =
+        (template.split('/').collect(), concrete.split('/').collect());
+    t.len() == c.len()
+        && t.iter()
+            .zip(&c)
+            .all(|(t, c)| t == c || (t.starts_with('{') && t.ends_with('}')))
+}
+
+#[test]
+fn the_document_lists_exactly_the_routes_that_are_tested() {
+    let documented = documented();
+    let tested: Vec<(String, String)> = ROWS
+        .iter()
+        .map(|(m, p, ..)| (m.to_string(), p.to_string()))
+        .chain(PUBLIC.iter().map(|(m, p)| (m.to_string(), p.to_string())))
+        .collect();
+    for (method, template) in &documented {
+        assert!(
+            tested.iter().any(|(m, p)| m == method && fits(template, p)),
+            "{method} {template} is documented but not in the authorization matrix"
+        );
+    }
+    for (method, path) in &tested {
+        assert!(
+            documented.iter().any(|(m, t)| m == method && fits(t, path)),
+            "{method} {path} is tested but missing from the OpenAPI document"
+        );
+    }
+}
+
+#[test]
+fn operation_ids_are_unique_and_every_operation_documents_its_answers() {
+    let spec = spec();
+    let mut ids = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path} documents no success"
+            );
+            if op.get("security").is_some() || op.get("requestBody").is_some() {
+                assert!(
+                    responses.contains_key("4XX"),
+                    "{method} {path} documents no errors"
+                );
+            }
+        }
+    }
+    assert!(ids.len() >= 40);
+}
+
+/// Every documented operation is served: an anonymous call reaches a handler (401 for
+/// protected routes, an answer of the route's own for public ones), never the 404 fallback
+/// or a 405.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_route_is_served() {
+    let store = TestStore::sqlite().await;
+    for (method, template) in documented() {
+        let path = template
+            .replace(
+                "{key}",
+                if template.starts_with("/api/v1/tasks/") {
+                    "OPS-1"
+                } else {
+                    "OPS"
+                },
+            )
+            .replace("{id}", "1")
+            .replace("{username}", "alice");
+        let body = matches!(method.as_str(), "POST" | "PUT" | "PATCH").then_some("{}");
+        let (status, _, response) = call(state(&store), request(&method, &path, None, body)).await;
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        let fallback =
+            status == StatusCode::NOT_FOUND && response["error"]["message"] == "route not found";
+        assert!(!fallback, "{method} {path} is documented but not routed");
+        let public = PUBLIC.iter().any(|(m, p)| *m == method && *p == template);
+        if !public {
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} must require authentication"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_is_served() {
+    let store = TestStore::sqlite().await;
+    let (status, _, body) = call(
+        state(&store),
+        request("GET", "/api/v1/openapi.json", None, None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, spec());
+    assert!(body["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(body["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(body["components"]["schemas"]["Task"].is_object());
+}
