@@ -227,6 +227,15 @@ pub trait TrashStore: Send + Sync {
     async fn purge_trashed_before(&self, cutoff: Timestamp) -> StoreResult<PurgeCounts>;
 }
 
+/// A connection pool's state, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub pool: &'static str,
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// Schema and connection management.
 #[async_trait]
 pub trait StoreAdmin: Send + Sync {
@@ -240,6 +249,9 @@ pub trait StoreAdmin: Send + Sync {
     fn latest_schema_version(&self) -> i64;
     /// A cheap round trip to the database.
     async fn ping(&self) -> StoreResult<()>;
+    /// Connections open and idle, per pool (`writer`/`reader` for SQLite, `main` for
+    /// PostgreSQL), with the pool's maximum.
+    fn pool_stats(&self) -> Vec<PoolStats>;
     /// Closes the connections, waiting for in-flight work.
     async fn close(&self);
 }

@@ -33,6 +33,9 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     pub auth: AuthSettings,
     pub throttle: Arc<api::LoginThrottle>,
+    /// Whether the main listener serves `/metrics`; off when metrics have a listener of
+    /// their own (`metrics_app`).
+    pub metrics_on_main: bool,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
             metrics: metrics::Metrics::install(),
             auth: AuthSettings::default(),
             throttle: Arc::new(api::LoginThrottle::default()),
+            metrics_on_main: true,
         }
     }
 }
@@ -72,6 +76,14 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(metrics::request_span))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        .with_state(state)
+}
+
+/// Only `/metrics`, for a separate listener (`TASKFLOW_METRICS_LISTEN`).
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(metrics::render_always))
+        .fallback(error::not_found)
         .with_state(state)
 }
 

@@ -75,6 +75,19 @@ pub async fn track(request: Request, next: Next) -> Response {
     responses((status = 200, content_type = "text/plain", body = String, description = "Prometheus text format"))
 )]
 pub async fn render(State(state): State<AppState>) -> Response {
+    if !state.metrics_on_main {
+        return crate::ApiError::not_found("route").into_response();
+    }
+    render_always(State(state)).await
+}
+
+pub async fn render_always(State(state): State<AppState>) -> Response {
+    for stats in state.store.pool_stats() {
+        let labels = [("backend", state.store.backend()), ("pool", stats.pool)];
+        metrics::gauge!("db_pool_connections_open", &labels).set(stats.open);
+        metrics::gauge!("db_pool_connections_idle", &labels).set(stats.idle);
+        metrics::gauge!("db_pool_connections_max", &labels).set(stats.max);
+    }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         state.metrics.handle.render(),

@@ -104,6 +104,15 @@ impl StoreAdmin for PgStore {
             .map_err(db)
     }
 
+    fn pool_stats(&self) -> Vec<taskflow_core::store::PoolStats> {
+        vec![taskflow_core::store::PoolStats {
+            pool: "main",
+            open: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+            max: self.pool.options().get_max_connections(),
+        }]
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

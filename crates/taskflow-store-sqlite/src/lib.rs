@@ -151,6 +151,18 @@ impl StoreAdmin for SqliteStore {
             .map_err(db)
     }
 
+    fn pool_stats(&self) -> Vec<taskflow_core::store::PoolStats> {
+        [("writer", &self.writer), ("reader", &self.reader)]
+            .into_iter()
+            .map(|(name, pool)| taskflow_core::store::PoolStats {
+                pool: name,
+                open: pool.size(),
+                idle: pool.num_idle() as u32,
+                max: pool.options().get_max_connections(),
+            })
+            .collect()
+    }
+
     async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;

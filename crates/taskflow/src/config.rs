@@ -74,6 +74,7 @@ const KEYS: &[&str] = &[
     "shutdown_timeout",
     "log_format",
     "admin_password",
+    "metrics_listen",
     "cookie_secure",
     "session_ttl",
 ];
@@ -239,6 +240,8 @@ pub struct Settings {
     pub log_format: Option<String>,
     /// The first administrator's password on an empty database; generated when unset.
     pub admin_password: Option<Password>,
+    /// A separate address for `/metrics`; unset, metrics are served on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// Mark the session cookie `Secure`: set it when Taskflow is served over HTTPS.
     pub cookie_secure: bool,
     /// How long a browser login lasts.
@@ -306,6 +309,15 @@ impl Settings {
             }
             None => None,
         };
+        let metrics_listen = match take("metrics_listen", "--metrics-listen", None)? {
+            Some(raw) => Some(raw.value.parse().map_err(|_| {
+                raw.invalid(format!(
+                    "{:?} is not an address like 0.0.0.0:9090",
+                    raw.value
+                ))
+            })?),
+            None => None,
+        };
         let cookie_secure = match take("cookie_secure", "--cookie-secure", None)? {
             Some(raw) => match raw.value.as_str() {
                 "true" | "1" | "yes" => true,
@@ -329,6 +341,7 @@ impl Settings {
             shutdown_timeout,
             log_format,
             admin_password,
+            metrics_listen,
             cookie_secure,
             session_ttl,
             origins,
@@ -351,6 +364,9 @@ impl Settings {
                     Some(_) => "<redacted>".to_owned(),
                     None => "<generated on first start>".to_owned(),
                 },
+                "metrics_listen" => self
+                    .metrics_listen
+                    .map_or_else(|| "<on listen>".to_owned(), |a| a.to_string()),
                 "cookie_secure" => self.cookie_secure.to_string(),
                 "session_ttl" => humantime::format_duration(self.session_ttl).to_string(),
                 _ => String::new(),

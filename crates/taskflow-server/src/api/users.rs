@@ -181,6 +181,14 @@ pub async fn create_token(
     CurrentUser(user): CurrentUser,
     Json(body): Json<CreateToken>,
 ) -> Result<(StatusCode, axum::Json<CreatedToken>), ApiError> {
+    issue_token(&state, &user, body).await
+}
+
+async fn issue_token(
+    state: &AppState,
+    owner: &User,
+    body: CreateToken,
+) -> Result<(StatusCode, axum::Json<CreatedToken>), ApiError> {
     let name = TokenName::parse(body.name)?;
     let secret = TokenSecret::generate();
     let expires_at = body.expires_in_days.map(|d| {
@@ -189,7 +197,7 @@ pub async fn create_token(
     let token = state
         .store
         .create_token(NewToken {
-            user_id: user.id,
+            user_id: owner.id,
             name,
             hash: secret.hash(),
             expires_at,
@@ -219,5 +227,69 @@ pub async fn revoke_token(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     state.store.revoke_token(user.id, TokenId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The user named in the path, for an administrator.
+async fn administered(state: &AppState, admin: &User, username: &str) -> Result<User, ApiError> {
+    admin_only(admin)?;
+    let name = Username::parse(username).map_err(|_| ApiError::not_found("user"))?;
+    Ok(state.store.user_by_username(&name).await?)
+}
+
+#[utoipa::path(
+    get,
+    operation_id = "users_user_tokens",
+    path = "/users/{username}/tokens",
+    tag = "users",
+    params(("username" = String, Path)),
+    responses((status = 200, body = Vec<ApiToken>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn user_tokens(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(username): Path<String>,
+) -> Result<axum::Json<Vec<ApiToken>>, ApiError> {
+    let target = administered(&state, &user, &username).await?;
+    Ok(axum::Json(state.store.tokens(target.id).await?))
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "users_create_user_token",
+    path = "/users/{username}/tokens",
+    tag = "users",
+    params(("username" = String, Path)),
+    request_body = CreateToken,
+    responses((status = 201, body = CreatedToken), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn create_user_token(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(username): Path<String>,
+    Json(body): Json<CreateToken>,
+) -> Result<(StatusCode, axum::Json<CreatedToken>), ApiError> {
+    let target = administered(&state, &user, &username).await?;
+    issue_token(&state, &target, body).await
+}
+
+#[utoipa::path(
+    delete,
+    operation_id = "users_revoke_user_token",
+    path = "/users/{username}/tokens/{id}",
+    tag = "users",
+    params(("username" = String, Path), ("id" = i64, Path, description = "token id")),
+    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn revoke_user_token(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path((username, id)): Path<(String, i64)>,
+) -> Result<StatusCode, ApiError> {
+    let target = administered(&state, &user, &username).await?;
+    state.store.revoke_token(target.id, TokenId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -665,7 +665,150 @@ async fn users_and_tokens(store: TestStore) {
     );
 }
 
+async fn trashed_projects_come_back_through_the_account_trash(store: TestStore) {
+    let (owner, editor, _viewer) = team(&store).await;
+    let stranger = caller(&store, "sam", false).await;
+    as_(
+        &store,
+        &editor,
+        "POST",
+        "/api/v1/projects/OPS/tasks",
+        Some(r#"{"title":"keep me"}"#),
+    )
+    .await;
+    assert_eq!(
+        as_(&store, &owner, "DELETE", "/api/v1/projects/OPS", None)
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, trash) = as_(&store, &owner, "GET", "/api/v1/trash", None).await;
+    assert_eq!(trash[0]["item"]["type"], "project");
+    let id = trash[0]["item"]["id"].as_i64().unwrap();
+    assert!(
+        as_(&store, &stranger, "GET", "/api/v1/trash", None)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "others see nothing"
+    );
+    assert!(
+        as_(&store, &editor, "GET", "/api/v1/trash", None)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "only owners see it here"
+    );
+    let item = format!(r#"{{"type":"project","id":{id}}}"#);
+    assert_eq!(
+        as_(
+            &store,
+            &stranger,
+            "POST",
+            "/api/v1/trash/restore",
+            Some(&item)
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        as_(
+            &store,
+            &editor,
+            "POST",
+            "/api/v1/trash/restore",
+            Some(&item)
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        as_(&store, &owner, "POST", "/api/v1/trash/restore", Some(&item))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    let (status, task) = as_(&store, &editor, "GET", "/api/v1/tasks/OPS-1", None).await;
+    assert_eq!(
+        (status, task["title"].as_str()),
+        (StatusCode::OK, Some("keep me")),
+        "everything in it is back"
+    );
+    // Purged for good, it is gone.
+    as_(&store, &owner, "DELETE", "/api/v1/projects/OPS", None).await;
+    let (status, counts) = as_(&store, &owner, "POST", "/api/v1/trash/purge", Some(&item)).await;
+    assert_eq!(
+        (
+            status,
+            counts["projects"].as_u64(),
+            counts["tasks"].as_u64()
+        ),
+        (StatusCode::OK, Some(1), Some(1))
+    );
+    assert_eq!(
+        as_(&store, &owner, "POST", "/api/v1/trash/restore", Some(&item))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn administrators_manage_anyones_tokens(store: TestStore) {
+    let admin = caller(&store, "root", true).await;
+    let alice = caller(&store, "alice", false).await;
+    let (status, created) = as_(
+        &store,
+        &admin,
+        "POST",
+        "/api/v1/users/alice/tokens",
+        Some(r#"{"name":"deploy bot"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let bot = Caller {
+        user: alice.user.clone(),
+        token: created["secret"].as_str().unwrap().to_owned(),
+    };
+    assert_eq!(
+        as_(&store, &bot, "GET", "/api/v1/me", None).await.1["username"],
+        "alice"
+    );
+    let (_, tokens) = as_(&store, &admin, "GET", "/api/v1/users/alice/tokens", None).await;
+    assert_eq!(tokens.as_array().unwrap().len(), 2);
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(
+        as_(
+            &store,
+            &admin,
+            "DELETE",
+            &format!("/api/v1/users/alice/tokens/{id}"),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        as_(&store, &bot, "GET", "/api/v1/me", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        as_(&store, &admin, "GET", "/api/v1/users/nobody/tokens", None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
 both_backends!(
+    trashed_projects_come_back_through_the_account_trash,
+    administrators_manage_anyones_tokens,
     members_and_labels,
     board_moves_comments_and_activity,
     trash_restore_and_purge,

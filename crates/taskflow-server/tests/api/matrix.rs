@@ -120,6 +120,37 @@ pub const ROWS: &[(&str, &str, Option<&str>, [u16; 5])] = &[
         Some(r#"{"display_name":"O"}"#),
         [401, 403, 403, 403, 200],
     ),
+    (
+        "GET",
+        "/api/v1/users/olivia/tokens",
+        None,
+        [401, 403, 403, 403, 403],
+    ),
+    (
+        "POST",
+        "/api/v1/users/olivia/tokens",
+        Some(r#"{"name":"x"}"#),
+        [401, 403, 403, 403, 403],
+    ),
+    (
+        "DELETE",
+        "/api/v1/users/olivia/tokens/1",
+        None,
+        [401, 403, 403, 403, 403],
+    ),
+    ("GET", "/api/v1/trash", None, [401, 200, 200, 200, 200]),
+    (
+        "POST",
+        "/api/v1/trash/restore",
+        Some(r#"{"type":"task","id":{trashed}}"#),
+        [401, 404, 403, 403, 204],
+    ),
+    (
+        "POST",
+        "/api/v1/trash/purge",
+        Some(r#"{"type":"task","id":{trashed}}"#),
+        [401, 404, 403, 403, 200],
+    ),
     ("GET", "/api/v1/projects", None, [401, 200, 200, 200, 200]),
     (
         "POST",

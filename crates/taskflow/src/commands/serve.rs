@@ -7,7 +7,7 @@ use std::sync::Arc;
 use taskflow_core::text::DisplayName;
 use taskflow_core::user::{NewUser, Password, Username};
 use taskflow_core::{Store, StoreError};
-use taskflow_server::{AppState, AuthSettings, app, launch};
+use taskflow_server::{AppState, AuthSettings, app, launch, metrics_app};
 use tokio::net::TcpListener;
 
 use crate::commands::{CommandError, CommandResult, connect};
@@ -27,15 +27,57 @@ pub async fn run(settings: &Settings) -> CommandResult {
         .local_addr()
         .map_err(|e| CommandError::new(e.to_string()))?;
     tracing::info!(%address, database = %settings.database_url, data_dir = %settings.data_dir.display(), "serving");
-    println!("taskflow listening on http://{address}");
     let mut state = AppState::new(store.clone(), settings.data_dir.clone());
     state.auth = AuthSettings {
         cookie_secure: settings.cookie_secure,
         session_ttl: settings.session_ttl,
     };
-    launch(listener, app(state), shutdown, settings.shutdown_timeout)
-        .await
-        .map_err(|e| CommandError::new(format!("server error: {e}")))?;
+    // One signal stops every listener.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let metrics_server = match settings.metrics_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).await.map_err(|e| {
+                CommandError::new(format!("cannot listen on {addr} for metrics: {e}"))
+            })?;
+            let address = listener
+                .local_addr()
+                .map_err(|e| CommandError::new(e.to_string()))?;
+            println!("taskflow metrics on http://{address}/metrics");
+            state.metrics_on_main = false;
+            let app = metrics_app(state.clone());
+            Some(tokio::spawn(launch(
+                listener,
+                app,
+                stopped(stop_rx.clone()),
+                settings.shutdown_timeout,
+            )))
+        }
+        None => None,
+    };
+    // Last, so a supervisor reading it knows every listener is up.
+    println!("taskflow listening on http://{address}");
+    launch(
+        listener,
+        app(state),
+        stopped(stop_rx),
+        settings.shutdown_timeout,
+    )
+    .await
+    .map_err(|e| CommandError::new(format!("server error: {e}")))?;
+    if let Some(server) = metrics_server {
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "metrics listener failed"),
+            Err(e) => tracing::error!(error = %e, "metrics listener panicked"),
+        }
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -273,3 +273,37 @@ async fn sigterm_lets_the_request_in_flight_finish(store: TestStore) {
 }
 
 both_backends!(sigterm_lets_the_request_in_flight_finish);
+
+#[tokio::test]
+async fn metrics_can_have_a_listener_of_their_own() {
+    let dir = tempdir();
+    let mut c = taskflow(
+        &format!("sqlite://{}/t.db", dir.path().display()),
+        dir.path(),
+    );
+    c.env("TASKFLOW_METRICS_LISTEN", "127.0.0.1:0");
+    let mut server = start(c).await;
+    let metrics = server
+        .stdout
+        .iter()
+        .find_map(|l| l.strip_prefix("taskflow metrics on http://"))
+        .and_then(|l| l.strip_suffix("/metrics"))
+        .expect("the metrics address is printed")
+        .to_owned();
+    assert_eq!(http(&server.address, "GET", "/healthz").await.0, 200);
+    let (status, body) = http(&metrics, "GET", "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("http_requests_total"), "{body}");
+    assert_eq!(
+        http(&server.address, "GET", "/metrics").await.0,
+        404,
+        "not on the main port"
+    );
+    assert_eq!(
+        http(&metrics, "GET", "/healthz").await.0,
+        404,
+        "only metrics there"
+    );
+    sigterm(&server.child).await;
+    assert_eq!(server.child.wait().await.unwrap().code(), Some(0));
+}
