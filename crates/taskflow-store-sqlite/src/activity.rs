@@ -35,6 +35,29 @@ pub(crate) async fn record(
     Ok(())
 }
 
+impl SqliteStore {
+    /// Entries whose `column` (`task_id` or `project_id`) is `id`, newest first.
+    async fn activity_of(
+        &self,
+        column: &'static str,
+        id: i64,
+        before: Option<ActivityId>,
+        limit: u32,
+    ) -> StoreResult<Vec<ActivityEntry>> {
+        let rows: Vec<ActivityRow> = sqlx::query_as(&format!(
+            "SELECT {ACTIVITY_COLUMNS} FROM activity WHERE {column} = ?1 \
+             AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3"
+        ))
+        .bind(id)
+        .bind(before.map(|b| b.0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db)?;
+        convert(rows)
+    }
+}
+
 #[async_trait]
 impl ActivityStore for SqliteStore {
     async fn task_activity(
@@ -43,17 +66,7 @@ impl ActivityStore for SqliteStore {
         before: Option<ActivityId>,
         limit: u32,
     ) -> StoreResult<Vec<ActivityEntry>> {
-        let rows: Vec<ActivityRow> = sqlx::query_as(&format!(
-            "SELECT {ACTIVITY_COLUMNS} FROM activity WHERE task_id = ?1 AND (?2 IS NULL OR id < ?2) \
-             ORDER BY id DESC LIMIT ?3"
-        ))
-        .bind(task.0)
-        .bind(before.map(|b| b.0))
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db)?;
-        convert(rows)
+        self.activity_of("task_id", task.0, before, limit).await
     }
 
     async fn project_activity(
@@ -62,16 +75,7 @@ impl ActivityStore for SqliteStore {
         before: Option<ActivityId>,
         limit: u32,
     ) -> StoreResult<Vec<ActivityEntry>> {
-        let rows: Vec<ActivityRow> = sqlx::query_as(&format!(
-            "SELECT {ACTIVITY_COLUMNS} FROM activity WHERE project_id = ?1 AND (?2 IS NULL OR id < ?2) \
-             ORDER BY id DESC LIMIT ?3"
-        ))
-        .bind(project.0)
-        .bind(before.map(|b| b.0))
-        .bind(i64::from(limit))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db)?;
-        convert(rows)
+        self.activity_of("project_id", project.0, before, limit)
+            .await
     }
 }

@@ -122,6 +122,36 @@ impl TestStore {
         }
     }
 
+    /// A user (an administrator if `admin`) with one API token, returned with its secret.
+    /// The user cannot log in with a password: the stored hash is not a real one.
+    pub async fn user_with_token(
+        &self,
+        username: &str,
+        admin: bool,
+    ) -> (taskflow_core::user::User, taskflow_core::user::TokenSecret) {
+        use taskflow_core::text::{DisplayName, TokenName};
+        use taskflow_core::user::{NewToken, NewUser, PasswordHash, TokenSecret, Username};
+        let user = self
+            .create_user(NewUser {
+                username: Username::parse(username).expect("a valid username"),
+                display_name: DisplayName::parse(username).expect("a valid name"),
+                password_hash: PasswordHash::from_stored("no password".into()),
+                is_admin: admin,
+            })
+            .await
+            .expect("create user");
+        let secret = TokenSecret::generate();
+        self.create_token(NewToken {
+            user_id: user.id,
+            name: TokenName::parse("test").expect("valid"),
+            hash: secret.hash(),
+            expires_at: None,
+        })
+        .await
+        .expect("create token");
+        (user, secret)
+    }
+
     pub fn sqlite_path(&self) -> Option<&Path> {
         self.url.strip_prefix("sqlite://").map(Path::new)
     }

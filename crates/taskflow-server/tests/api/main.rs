@@ -37,27 +37,7 @@ pub struct Caller {
 }
 
 pub async fn caller(store: &TestStore, name: &str, admin: bool) -> Caller {
-    use taskflow_core::text::{DisplayName, TokenName};
-    use taskflow_core::user::*;
-    let user = store
-        .create_user(NewUser {
-            username: Username::parse(name).unwrap(),
-            display_name: DisplayName::parse(name).unwrap(),
-            password_hash: PasswordHash::from_stored("unused".into()),
-            is_admin: admin,
-        })
-        .await
-        .unwrap();
-    let secret = TokenSecret::generate();
-    store
-        .create_token(NewToken {
-            user_id: user.id,
-            name: TokenName::parse("test").unwrap(),
-            hash: secret.hash(),
-            expires_at: None,
-        })
-        .await
-        .unwrap();
+    let (user, secret) = store.user_with_token(name, admin).await;
     Caller {
         user,
         token: secret.expose().to_owned(),

@@ -204,27 +204,7 @@ async fn bad_serve_settings_exit_2() {
 /// SIGTERM while a request is in flight: the server stops accepting connections, finishes
 /// that request (its body arrives after the signal), then exits 0.
 async fn sigterm_lets_the_request_in_flight_finish(store: TestStore) {
-    use taskflow_core::text::{DisplayName, TokenName};
-    use taskflow_core::user::{NewToken, NewUser, Password, TokenSecret};
-    let user = store
-        .create_user(NewUser {
-            username: Username::parse("alice").unwrap(),
-            display_name: DisplayName::parse("Alice").unwrap(),
-            password_hash: Password::parse("irrelevant password").unwrap().hash(),
-            is_admin: false,
-        })
-        .await
-        .unwrap();
-    let secret = TokenSecret::generate();
-    store
-        .create_token(NewToken {
-            user_id: user.id,
-            name: TokenName::parse("t").unwrap(),
-            hash: secret.hash(),
-            expires_at: None,
-        })
-        .await
-        .unwrap();
+    let (_, secret) = store.user_with_token("alice", false).await;
     let mut server = start(taskflow(&store.url, &store.data_dir)).await;
 
     let body = r#"{"key": "LATE", "name": "Arrived after SIGTERM"}"#;
