@@ -1,7 +1,7 @@
 //! Comments on tasks, and activity logs. Viewers read; editors write; a comment can be edited
 //! or deleted by its author, or by a project owner.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use taskflow_core::activity::ActivityEntry;
@@ -13,7 +13,7 @@ use taskflow_core::{ActivityId, CommentId};
 
 use crate::api::access::{check_role, parse_key, project_for};
 use crate::api::auth::CurrentUser;
-use crate::api::json::{Json, Query};
+use crate::api::json::{Json, Path, Query};
 use crate::api::tasks::visible_task;
 use crate::{ApiError, AppState};
 

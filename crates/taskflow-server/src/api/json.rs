@@ -47,7 +47,16 @@ fn reject(rejection: JsonRejection) -> ApiError {
             "unsupported_media_type",
             "send the body as Content-Type: application/json",
         ),
-        other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.body_text()),
+        // Too large (413), unreadable body (400)…: the rejection knows its status.
+        other => ApiError::new(
+            other.status(),
+            if other.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                "too_large"
+            } else {
+                "bad_request"
+            },
+            other.body_text(),
+        ),
     }
 }
 
@@ -85,6 +94,30 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
             .map(|axum::extract::Query(value)| Query(value))
             .map_err(|rejection| {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad_query", rejection.body_text())
+            })
+    }
+}
+
+/// Path parameters, rejected in the API's error shape: a parameter of the wrong type (`/comments/abc`)
+/// names nothing that exists, so it answers 404.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|rejection| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("no such resource: {}", rejection.body_text()),
+                )
             })
     }
 }

@@ -1,7 +1,7 @@
 //! Project members and labels. Everyone in a project can read them; owners manage members,
 //! editors manage labels.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use taskflow_core::LabelId;
@@ -11,7 +11,7 @@ use taskflow_core::user::Username;
 
 use crate::api::access::{parse_key, project_for};
 use crate::api::auth::CurrentUser;
-use crate::api::json::{Json, all_valid};
+use crate::api::json::{Json, Path, all_valid};
 use crate::{ApiError, AppState};
 
 #[utoipa::path(

@@ -1,4 +1,4 @@
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use taskflow_core::project::{NewProject, Project, ProjectKey, ProjectPatch, Role};
@@ -6,7 +6,7 @@ use taskflow_core::text::{Markdown, ProjectName};
 
 use crate::api::access::{parse_key, project_for};
 use crate::api::auth::CurrentUser;
-use crate::api::json::{Json, all_valid};
+use crate::api::json::{Json, Path, all_valid};
 use crate::{ApiError, AppState};
 
 #[derive(Deserialize, utoipa::ToSchema)]

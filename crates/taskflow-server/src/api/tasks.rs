@@ -1,7 +1,7 @@
 //! Tasks, addressed by their key (`OPS-42`). Responses carry an `ETag` of the task's version;
 //! updates and deletes honour `If-Match`, answering 412 with the current version when stale.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{ETAG, IF_MATCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +15,7 @@ use time::Date;
 
 use crate::api::access::{check_role, parse_key, project_for};
 use crate::api::auth::CurrentUser;
-use crate::api::json::{Json, Query, all_valid, present};
+use crate::api::json::{Json, Path, Query, all_valid, present};
 use crate::{ApiError, AppState};
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -2,7 +2,7 @@
 //! owners (and administrators). Account-wide (`/api/v1/trash`), owners see the trash of every
 //! project they own, trashed projects included, and restore or purge from there.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use taskflow_core::project::{Project, Role};
@@ -12,7 +12,7 @@ use taskflow_core::{AttachmentId, CommentId, ProjectId, TaskId};
 
 use crate::api::access::{parse_key, project_for};
 use crate::api::auth::CurrentUser;
-use crate::api::json::Json;
+use crate::api::json::{Json, Path};
 use crate::{ApiError, AppState};
 
 #[utoipa::path(

@@ -1,6 +1,6 @@
 //! Users (administrators manage them) and API tokens (each user manages their own).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use taskflow_core::text::{DisplayName, TokenName};
@@ -10,7 +10,7 @@ use taskflow_core::user::{
 use taskflow_core::{Timestamp, TokenId};
 
 use crate::api::auth::CurrentUser;
-use crate::api::json::{Json, all_valid};
+use crate::api::json::{Json, Path, all_valid};
 use crate::{ApiError, AppState};
 
 fn admin_only(user: &User) -> Result<(), ApiError> {
