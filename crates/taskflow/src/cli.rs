@@ -36,6 +36,18 @@ pub struct GlobalArgs {
     /// [env: TASKFLOW_SHUTDOWN_TIMEOUT] [default: 25s]
     #[arg(long, global = true, value_name = "DURATION")]
     pub shutdown_timeout: Option<String>,
+    /// A separate address for /metrics [env: TASKFLOW_METRICS_LISTEN] [default: on --listen]
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+    /// Mark the session cookie Secure (HTTPS only) [env: TASKFLOW_COOKIE_SECURE] [default: false]
+    #[arg(long, global = true, value_name = "BOOL")]
+    pub cookie_secure: Option<String>,
+    /// How long a browser login lasts [env: TASKFLOW_SESSION_TTL] [default: 14d]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub session_ttl: Option<String>,
+    /// text or json [env: TASKFLOW_LOG_FORMAT] [default: text on a terminal, else json]
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

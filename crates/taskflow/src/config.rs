@@ -298,18 +298,23 @@ impl Settings {
                 .map_err(|e| raw.invalid(format!("{:?}: {e}", raw.value)))?,
             None => Duration::from_secs(25),
         };
-        let log_format = match take("log_format", "--log-format", None)? {
+        let log_format = match take("log_format", "--log-format", args.log_format.clone())? {
             Some(raw) if matches!(raw.value.as_str(), "text" | "json") => Some(raw.value),
             Some(raw) => return Err(raw.invalid(format!("{:?} is not text or json", raw.value))),
             None => None,
         };
-        let admin_password = match take("admin_password", "--admin-password", None)? {
+        // No flag: a password on a command line is visible to every user of the machine.
+        let admin_password = match take("admin_password", "(no flag)", None)? {
             Some(raw) => {
                 Some(Password::parse(raw.value.clone()).map_err(|e| raw.invalid(e.message))?)
             }
             None => None,
         };
-        let metrics_listen = match take("metrics_listen", "--metrics-listen", None)? {
+        let metrics_listen = match take(
+            "metrics_listen",
+            "--metrics-listen",
+            args.metrics_listen.clone(),
+        )? {
             Some(raw) => Some(raw.value.parse().map_err(|_| {
                 raw.invalid(format!(
                     "{:?} is not an address like 0.0.0.0:9090",
@@ -318,7 +323,11 @@ impl Settings {
             })?),
             None => None,
         };
-        let cookie_secure = match take("cookie_secure", "--cookie-secure", None)? {
+        let cookie_secure = match take(
+            "cookie_secure",
+            "--cookie-secure",
+            args.cookie_secure.clone(),
+        )? {
             Some(raw) => match raw.value.as_str() {
                 "true" | "1" | "yes" => true,
                 "false" | "0" | "no" => false,
@@ -326,7 +335,7 @@ impl Settings {
             },
             None => false,
         };
-        let session_ttl = match take("session_ttl", "--session-ttl", None)? {
+        let session_ttl = match take("session_ttl", "--session-ttl", args.session_ttl.clone())? {
             Some(raw) => match humantime::parse_duration(&raw.value) {
                 Ok(d) if d >= Duration::from_secs(60) => d,
                 Ok(_) => return Err(raw.invalid("must be at least 1 minute")),

@@ -320,4 +320,16 @@ async fn bad_config_files_exit_2_naming_the_key() {
     let mut c = clean_command();
     c.args(["--config", "/nonexistent/taskflow.toml", "config", "check"]);
     assert_eq!(run(c).await.status.code(), Some(2));
+    for (flag, value) in [
+        ("--cookie-secure", "maybe"),
+        ("--session-ttl", "5s"),
+        ("--log-format", "xml"),
+        ("--metrics-listen", "nowhere"),
+    ] {
+        let mut c = clean_command();
+        c.args(["config", "check", flag, value]);
+        let out = run(c).await;
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert!(stderr(&out).contains(flag), "{}", stderr(&out));
+    }
 }
