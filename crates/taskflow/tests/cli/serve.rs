@@ -210,6 +210,19 @@ async fn sigterm_lets_the_request_in_flight_finish(store: TestStore) {
     let body = r#"{"key": "LATE", "name": "Arrived after SIGTERM"}"#;
     let (first, rest) = body.split_at(10);
     let mut stream = TcpStream::connect(&server.address).await.unwrap();
+    // A first, complete request on this keep-alive connection proves the server has accepted
+    // it, so the request below is in flight (not waiting in the listen queue) at SIGTERM.
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).ends_with(r#"{"status":"ok"}"#) {
+        let mut buf = [0u8; 1024];
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "connection closed early");
+        seen.extend_from_slice(&buf[..n]);
+    }
     let head = format!(
         "POST /api/v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first}",
         secret.expose(),
