@@ -37,7 +37,7 @@ pub async fn list(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
 ) -> Result<axum::Json<Vec<Comment>>, ApiError> {
-    let task = visible_task(&state, &user, &key, Role::Viewer).await?;
+    let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
     Ok(axum::Json(state.store.comments(task.id).await?))
 }
 
@@ -57,7 +57,7 @@ pub async fn create(
     Path(key): Path<String>,
     Json(body): Json<CommentBodyIn>,
 ) -> Result<(StatusCode, axum::Json<Comment>), ApiError> {
-    let task = visible_task(&state, &user, &key, Role::Editor).await?;
+    let (task, _) = visible_task(&state, &user, &key, Role::Editor).await?;
     let body = CommentBody::parse(body.body)?;
     let comment = state.store.add_comment(user.id, task.id, body).await?;
     Ok((StatusCode::CREATED, axum::Json(comment)))
@@ -155,7 +155,7 @@ pub async fn task_activity(
     Path(key): Path<String>,
     Query(params): Query<ActivityParams>,
 ) -> Result<axum::Json<Vec<ActivityEntry>>, ApiError> {
-    let task = visible_task(&state, &user, &key, Role::Viewer).await?;
+    let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
     let limit = activity_limit(params.limit)?;
     Ok(axum::Json(
         state

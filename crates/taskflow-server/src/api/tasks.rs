@@ -70,13 +70,14 @@ fn parse_date(field: &str, value: &str) -> Result<Date, ValidationError> {
     })
 }
 
-/// A task the caller can see (404 otherwise), and their role in its project.
+/// A task the caller can see with at least the `needed` role (404 when they cannot see it,
+/// 403 when their role is too low), and its project.
 pub async fn visible_task(
     state: &AppState,
     user: &User,
     raw_key: &str,
     needed: Role,
-) -> Result<Task, ApiError> {
+) -> Result<(Task, Project), ApiError> {
     let key = TaskKey::parse(raw_key).map_err(|_| ApiError::not_found("task"))?;
     let project = state
         .store
@@ -87,7 +88,7 @@ pub async fn visible_task(
         Err(e) if e.status == StatusCode::NOT_FOUND => return Err(ApiError::not_found("task")),
         other => other?,
     };
-    Ok(state.store.task_by_key(&key).await?)
+    Ok((state.store.task_by_key(&key).await?, project))
 }
 
 async fn resolve_users(
@@ -137,13 +138,14 @@ async fn resolve_labels(
     Ok(Ok(ids))
 }
 
-async fn resolve_parent(
+/// The task a key names, if it is in `project`; otherwise a validation error for `field`.
+async fn resolve_task(
     state: &AppState,
     project: &Project,
     raw: &str,
+    field: &str,
 ) -> Result<Result<TaskId, ValidationError>, ApiError> {
-    let invalid =
-        || ValidationError::new("parent", format!("{raw:?} is not a task of this project"));
+    let invalid = || ValidationError::new(field, format!("{raw:?} is not a task of this project"));
     let Ok(key) = TaskKey::parse(raw) else {
         return Ok(Err(invalid()));
     };
@@ -210,7 +212,9 @@ pub async fn create(
     let assignees = resolve_users(&state, &body.assignees).await?;
     let labels = resolve_labels(&state, &project, &body.labels).await?;
     let parent = match body.parent.as_deref() {
-        Some(raw) => resolve_parent(&state, &project, raw).await?.map(Some),
+        Some(raw) => resolve_task(&state, &project, raw, "parent")
+            .await?
+            .map(Some),
         None => Ok(None),
     };
     all_valid([
@@ -251,7 +255,7 @@ pub async fn get(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
 ) -> Result<Response, ApiError> {
-    let task = visible_task(&state, &user, &key, Role::Viewer).await?;
+    let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
     Ok(with_etag(StatusCode::OK, task))
 }
 
@@ -288,8 +292,7 @@ pub async fn update(
     Json(body): Json<UpdateTask>,
 ) -> Result<Response, ApiError> {
     let expected = if_match(&headers)?;
-    let task = visible_task(&state, &user, &key, Role::Editor).await?;
-    let project = state.store.project(task.project_id).await?;
+    let (task, project) = visible_task(&state, &user, &key, Role::Editor).await?;
     let title = body.title.map(TaskTitle::parse).transpose();
     let description = body.description.map(Markdown::parse).transpose();
     let status = body.status.as_deref().map(Status::parse).transpose();
@@ -307,7 +310,7 @@ pub async fn update(
         None => Ok(None),
     };
     let parent = match &body.parent {
-        Some(Some(raw)) => resolve_parent(&state, &project, raw)
+        Some(Some(raw)) => resolve_task(&state, &project, raw, "parent")
             .await?
             .map(|p| Some(Some(p))),
         Some(None) => Ok(Some(None)),
@@ -356,7 +359,7 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let expected = if_match(&headers)?;
-    let task = visible_task(&state, &user, &key, Role::Editor).await?;
+    let (task, _) = visible_task(&state, &user, &key, Role::Editor).await?;
     state.store.delete_task(user.id, task.id, expected).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -440,7 +443,7 @@ pub async fn list(
         .transpose();
     let parent = match params.parent.as_deref() {
         Some("none") => Ok(Some(ParentFilter::TopLevel)),
-        Some(raw) => resolve_parent(&state, &project, raw)
+        Some(raw) => resolve_task(&state, &project, raw, "parent")
             .await?
             .map(|id| Some(ParentFilter::Of(id))),
         None => Ok(None),
@@ -515,18 +518,17 @@ pub async fn move_task(
     Json(body): Json<MoveTask>,
 ) -> Result<Response, ApiError> {
     let expected = if_match(&headers)?;
-    let task = visible_task(&state, &user, &key, Role::Editor).await?;
-    let project = state.store.project(task.project_id).await?;
+    let (task, project) = visible_task(&state, &user, &key, Role::Editor).await?;
     let status = Status::parse(&body.status);
     let placement = match (
         body.after.as_deref(),
         body.before.as_deref(),
         body.position.as_deref(),
     ) {
-        (Some(anchor), None, None) => resolve_parent(&state, &project, anchor)
+        (Some(anchor), None, None) => resolve_task(&state, &project, anchor, "placement")
             .await?
             .map(Placement::After),
-        (None, Some(anchor), None) => resolve_parent(&state, &project, anchor)
+        (None, Some(anchor), None) => resolve_task(&state, &project, anchor, "placement")
             .await?
             .map(Placement::Before),
         (None, None, Some("top")) => Ok(Placement::Top),
@@ -539,14 +541,7 @@ pub async fn move_task(
             "placement",
             "give at most one of after, before and position",
         )),
-    }
-    .map_err(|e| {
-        if e.field == "parent" {
-            ValidationError::new("placement", e.message)
-        } else {
-            e
-        }
-    });
+    };
     all_valid([status.as_ref().err(), placement.as_ref().err()])?;
     let to = TaskMove {
         status: status?,
