@@ -2,7 +2,7 @@ use taskflow_core::Timestamp;
 use taskflow_core::user::{TokenSecret, Username};
 use taskflow_testkit::{TestStore, both_backends, tempdir};
 
-use crate::{run, stderr, stdout, taskflow};
+use crate::{clean_command, run, stderr, stdout, taskflow};
 
 async fn migrate_is_idempotent(store: TestStore) {
     let (url, dir) = TestStore::unmigrated_url(store.backend).await;
@@ -181,11 +181,8 @@ async fn bad_settings_exit_2_naming_the_setting() {
         ),
     ];
     for (env, expected) in cases {
-        let mut c = tokio::process::Command::new(crate::BIN);
-        c.arg("migrate")
-            .current_dir(dir.path())
-            .env_remove("TASKFLOW_DATABASE_URL")
-            .env_remove("TASKFLOW_DATA_DIR");
+        let mut c = clean_command();
+        c.arg("migrate").current_dir(dir.path());
         for (k, v) in &env {
             c.env(k, v);
         }
@@ -207,9 +204,11 @@ async fn settings_come_from_files_and_flags_win() {
     let url_file = dir.path().join("url");
     let db = dir.path().join("from-file.db");
     std::fs::write(&url_file, format!("sqlite://{}\n", db.display())).unwrap();
-    let mut c = tokio::process::Command::new(crate::BIN);
+    // Every run works inside the temporary directory, so the default data directory
+    // (./taskflow-data) never lands in the source tree.
+    let mut c = clean_command();
     c.arg("migrate")
-        .env_remove("TASKFLOW_DATABASE_URL")
+        .current_dir(dir.path())
         .env("TASKFLOW_DATABASE_URL_FILE", &url_file)
         .env("TASKFLOW_DATA_DIR", dir.path());
     let out = run(c).await;
@@ -217,8 +216,9 @@ async fn settings_come_from_files_and_flags_win() {
     assert!(db.exists());
 
     let flag_db = dir.path().join("from-flag.db");
-    let mut c = tokio::process::Command::new(crate::BIN);
+    let mut c = clean_command();
     c.arg("migrate")
+        .current_dir(dir.path())
         .arg("--database-url")
         .arg(format!("sqlite://{}", flag_db.display()))
         .env("TASKFLOW_DATABASE_URL_FILE", &url_file);
@@ -228,23 +228,12 @@ async fn settings_come_from_files_and_flags_win() {
 
     // The default database lives in the data directory.
     let data = dir.path().join("data");
-    let mut c = tokio::process::Command::new(crate::BIN);
+    let mut c = clean_command();
     c.arg("migrate")
-        .env_remove("TASKFLOW_DATABASE_URL")
-        .env_remove("TASKFLOW_DATABASE_URL_FILE")
+        .current_dir(dir.path())
         .env("TASKFLOW_DATA_DIR", &data);
     assert!(run(c).await.status.success());
     assert!(data.join("taskflow.db").exists());
-}
-
-fn clean_command() -> tokio::process::Command {
-    let mut c = tokio::process::Command::new(crate::BIN);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("TASKFLOW_") {
-            c.env_remove(key);
-        }
-    }
-    c
 }
 
 #[tokio::test]

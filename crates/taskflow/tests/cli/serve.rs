@@ -9,7 +9,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::Child;
 
-use crate::{BIN, run, stderr, taskflow};
+use crate::{clean_command, run, stderr, taskflow};
 
 /// A running server and the address it reported.
 pub struct Server {
@@ -154,13 +154,8 @@ both_backends!(
 #[tokio::test]
 async fn quick_start_defaults_serve_sqlite_in_taskflow_data() {
     let dir = tempdir();
-    let mut c = tokio::process::Command::new(BIN);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("TASKFLOW_") {
-            c.env_remove(key);
-        }
-    }
-    c.current_dir(dir.path()).kill_on_drop(true);
+    let mut c = clean_command();
+    c.current_dir(dir.path());
     let mut server = start(c).await;
     assert!(
         server.stdout.iter().any(|l| l.contains("password")),
