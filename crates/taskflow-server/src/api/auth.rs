@@ -133,6 +133,9 @@ pub struct LoginThrottle {
     max_delay: Duration,
     lockout_after: u32,
     window: Duration,
+    /// Past this many tracked keys, expired ones are dropped on the next failure, so failed
+    /// logins under ever-new names cannot grow the map without bound.
+    prune_above: usize,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
@@ -162,8 +165,23 @@ impl LoginThrottle {
             max_delay,
             lockout_after,
             window,
+            prune_above: 10_000,
             failures: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Sets how many keys are tracked before expired ones are dropped.
+    pub fn prune_above(mut self, keys: usize) -> Self {
+        self.prune_above = keys;
+        self
+    }
+
+    /// How many usernames and addresses currently have failures counted.
+    pub fn tracked_keys(&self) -> usize {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 
     fn count(&self, key: &str) -> u32 {
@@ -180,6 +198,9 @@ impl LoginThrottle {
 
     fn fail(&self, key: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= self.prune_above {
+            map.retain(|_, (_, at)| at.elapsed() < self.window);
+        }
         let entry = map.entry(key.to_owned()).or_insert((0, Instant::now()));
         if entry.1.elapsed() >= self.window {
             *entry = (0, Instant::now());

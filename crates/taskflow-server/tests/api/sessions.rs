@@ -207,7 +207,41 @@ async fn repeated_failures_are_slowed_then_refused(store: TestStore) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
+/// Failed logins under ever-new names must not grow the throttle's memory without bound.
+async fn throttle_forgets_expired_failures(store: TestStore) {
+    let throttle = Arc::new(
+        LoginThrottle::new(
+            5,
+            Duration::from_millis(1),
+            Duration::from_millis(1),
+            100,
+            Duration::from_millis(200),
+        )
+        .prune_above(3),
+    );
+    let mut st: AppState = state(&store);
+    st.throttle = throttle.clone();
+    for name in ["ann", "ben", "cat"] {
+        assert_eq!(
+            call(st.clone(), login(name, "wrong password")).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(throttle.tracked_keys(), 3);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(
+        call(st.clone(), login("dan", "wrong password")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        throttle.tracked_keys(),
+        1,
+        "expired failures are dropped once the map is full"
+    );
+}
+
 both_backends!(
+    throttle_forgets_expired_failures,
     login_sets_a_safe_cookie_and_csrf_guards_writes,
     wrong_credentials_are_401_and_indistinguishable,
     repeated_failures_are_slowed_then_refused,
