@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AttachmentId, TaskId, Timestamp, UserId, ValidationError};
+use crate::project::ProjectKey;
+use crate::{AttachmentId, ProjectId, TaskId, Timestamp, UserId, ValidationError};
 
 /// A file name as the uploader gave it: 1–255 characters, no path separators, no control
 /// characters, not `.` or `..`.
@@ -164,6 +165,16 @@ pub struct NewAttachment {
     pub media_type: MediaType,
     pub size_bytes: i64,
     pub sha256: Sha256Hex,
+}
+
+/// How much attachment data a project holds. Trashed attachments count: their bytes stay on
+/// the volume until the trash is purged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectUsage {
+    pub project_id: ProjectId,
+    pub key: ProjectKey,
+    pub attachments: u64,
+    pub bytes: u64,
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 
 use crate::activity::ActivityEntry;
-use crate::attachment::{Attachment, NewAttachment, Sha256Hex};
+use crate::attachment::{Attachment, NewAttachment, ProjectUsage, Sha256Hex};
 use crate::comment::Comment;
 use crate::project::{
     Label, LabelPatch, Member, NewLabel, NewProject, Project, ProjectKey, ProjectPatch, Role,
@@ -212,6 +212,11 @@ pub trait AttachmentStore: Send + Sync {
     /// Every digest any attachment row refers to, trashed ones included: the blobs that must
     /// be kept.
     async fn referenced_blobs(&self) -> StoreResult<Vec<Sha256Hex>>;
+    /// Attachment count and bytes of every project (trashed ones and trashed attachments
+    /// included), by project key.
+    async fn attachment_usage(&self) -> StoreResult<Vec<ProjectUsage>>;
+    /// The bytes one project's attachments hold, trashed ones included: what its quota counts.
+    async fn project_attachment_bytes(&self, project: ProjectId) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -249,6 +254,12 @@ pub trait StoreAdmin: Send + Sync {
     fn latest_schema_version(&self) -> i64;
     /// A cheap round trip to the database.
     async fn ping(&self) -> StoreResult<()>;
+    /// What the database occupies on disk (SQLite: the file and its write-ahead log;
+    /// PostgreSQL: `pg_database_size`).
+    async fn database_bytes(&self) -> StoreResult<u64>;
+    /// Problems a quick consistency check finds; empty when healthy. SQLite runs
+    /// `PRAGMA quick_check`; PostgreSQL guards its pages itself and reports nothing.
+    async fn integrity_check(&self) -> StoreResult<Vec<String>>;
     /// Connections open and idle, per pool (`writer`/`reader` for SQLite, `main` for
     /// PostgreSQL), with the pool's maximum.
     fn pool_stats(&self) -> Vec<PoolStats>;

@@ -1,8 +1,9 @@
 use async_trait::async_trait;
 use sqlx::PgConnection;
 use taskflow_core::activity::{ActivityKind, NewActivity};
-use taskflow_core::attachment::{Attachment, NewAttachment, Sha256Hex};
+use taskflow_core::attachment::{Attachment, NewAttachment, ProjectUsage, Sha256Hex};
 use taskflow_core::comment::Comment;
+use taskflow_core::project::ProjectKey;
 use taskflow_core::store::{AttachmentStore, CommentStore};
 use taskflow_core::text::CommentBody;
 use taskflow_core::*;
@@ -281,5 +282,38 @@ impl AttachmentStore for PgStore {
             .into_iter()
             .map(|d| Sha256Hex::parse(d).map_err(corrupt))
             .collect()
+    }
+
+    async fn attachment_usage(&self) -> StoreResult<Vec<ProjectUsage>> {
+        let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+            "SELECT p.id, p.key, count(a.id)::bigint, coalesce(sum(a.size_bytes), 0)::bigint FROM projects p \
+             LEFT JOIN tasks t ON t.project_id = p.id LEFT JOIN attachments a ON a.task_id = t.id \
+             GROUP BY p.id, p.key ORDER BY p.key",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(id, key, attachments, bytes)| {
+                Ok(ProjectUsage {
+                    project_id: ProjectId(id),
+                    key: ProjectKey::parse(key).map_err(corrupt)?,
+                    attachments: attachments as u64,
+                    bytes: bytes as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn project_attachment_bytes(&self, project: ProjectId) -> StoreResult<u64> {
+        let bytes: i64 = sqlx::query_scalar(
+            "SELECT coalesce(sum(a.size_bytes), 0)::bigint FROM attachments a \
+             JOIN tasks t ON t.id = a.task_id WHERE t.project_id = $1",
+        )
+        .bind(project.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(bytes as u64)
     }
 }

@@ -104,6 +104,18 @@ impl StoreAdmin for PgStore {
             .map_err(db)
     }
 
+    async fn database_bytes(&self) -> StoreResult<u64> {
+        let bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(bytes as u64)
+    }
+
+    async fn integrity_check(&self) -> StoreResult<Vec<String>> {
+        Ok(Vec::new())
+    }
+
     fn pool_stats(&self) -> Vec<taskflow_core::store::PoolStats> {
         vec![taskflow_core::store::PoolStats {
             pool: "main",

@@ -151,6 +151,21 @@ impl StoreAdmin for SqliteStore {
             .map_err(db)
     }
 
+    async fn database_bytes(&self) -> StoreResult<u64> {
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        let size = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
+        Ok(size(&self.path) + size(Path::new(&wal)))
+    }
+
+    async fn integrity_check(&self) -> StoreResult<Vec<String>> {
+        let lines: Vec<String> = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_all(&self.writer)
+            .await
+            .map_err(db)?;
+        Ok(lines.into_iter().filter(|l| l != "ok").collect())
+    }
+
     fn pool_stats(&self) -> Vec<taskflow_core::store::PoolStats> {
         [("writer", &self.writer), ("reader", &self.reader)]
             .into_iter()

@@ -1,10 +1,10 @@
 use taskflow_core::StoreError;
-use taskflow_core::attachment::{FileName, MediaType, NewAttachment, Sha256Hex};
+use taskflow_core::attachment::{FileName, MediaType, NewAttachment, ProjectUsage, Sha256Hex};
 use taskflow_core::text::CommentBody;
 use taskflow_core::{CommentId, TaskId};
 use taskflow_testkit::{TestStore, both_backends};
 
-use crate::{setup, task};
+use crate::{project, setup, task};
 
 fn body(s: &str) -> CommentBody {
     CommentBody::parse(s).unwrap()
@@ -92,8 +92,33 @@ async fn attachments_metadata(store: TestStore) {
         store.referenced_blobs().await.unwrap(),
         vec![digest(1), digest(2)]
     );
-    // Trashed attachments still hold on to their blob until purged.
+    let usage = |attachments: u64, bytes: u64| ProjectUsage {
+        project_id: ops.id,
+        key: ops.key.clone(),
+        attachments,
+        bytes,
+    };
+    let empty = project(&store, owner.id, "AAA").await;
+    assert_eq!(
+        store.attachment_usage().await.unwrap(),
+        vec![
+            ProjectUsage {
+                project_id: empty.id,
+                key: empty.key.clone(),
+                attachments: 0,
+                bytes: 0
+            },
+            usage(3, 3 * 1234)
+        ]
+    );
+    assert_eq!(store.project_attachment_bytes(empty.id).await.unwrap(), 0);
+    // Trashed attachments still hold on to their blob (and count against the project) until
+    // purged.
     store.delete_attachment(owner.id, c.id).await.unwrap();
+    assert_eq!(
+        store.project_attachment_bytes(ops.id).await.unwrap(),
+        3 * 1234
+    );
     assert_eq!(store.attachments(t.id).await.unwrap(), vec![a, b]);
     assert_eq!(
         store.referenced_blobs().await.unwrap(),
@@ -104,6 +129,36 @@ async fn attachments_metadata(store: TestStore) {
         .await
         .unwrap();
     assert_eq!(store.referenced_blobs().await.unwrap(), vec![digest(1)]);
+    assert_eq!(
+        store.attachment_usage().await.unwrap()[1],
+        usage(2, 2 * 1234)
+    );
+    assert_eq!(
+        store.project_attachment_bytes(ops.id).await.unwrap(),
+        2 * 1234
+    );
 }
 
-both_backends!(comments_crud, attachments_metadata);
+async fn database_size_and_integrity(store: TestStore) {
+    let before = store.database_bytes().await.unwrap();
+    assert!(before > 0, "an empty schema still takes space");
+    let (owner, ops) = setup(&store).await;
+    for i in 0..200 {
+        task(
+            &store,
+            owner.id,
+            ops.id,
+            &format!("task {i} {}", "x".repeat(250)),
+        )
+        .await;
+    }
+    let after = store.database_bytes().await.unwrap();
+    assert!(after > before, "{after} > {before}");
+    assert_eq!(store.integrity_check().await.unwrap(), Vec::<String>::new());
+}
+
+both_backends!(
+    comments_crud,
+    attachments_metadata,
+    database_size_and_integrity
+);
