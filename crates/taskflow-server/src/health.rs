@@ -1,6 +1,7 @@
 //! `/healthz`: the process answers. `/readyz`: it can do its job — the database answers, its
-//! schema is the one this build expects, and the data directory is writable. The body names
-//! each check, so an operator sees which one failed.
+//! schema is the one this build expects, the data directory is writable and its volume has
+//! more free space than the minimum. The body names each check, so an operator sees which one
+//! failed.
 
 use axum::Json;
 use axum::extract::State;
@@ -73,6 +74,19 @@ async fn data_dir(state: &AppState) -> Result<(), String> {
         .map_err(|e| format!("data directory {dir}: {e}"))
 }
 
+async fn free_space(state: &AppState) -> Result<(), String> {
+    let available = taskflow_blobs::available_bytes(&state.data_dir)
+        .map_err(|e| format!("cannot read the free space of the data volume: {e}"))?;
+    let minimum = state.storage.min_free_bytes;
+    if available < minimum {
+        return Err(format!(
+            "{available} bytes free on the data volume, below the minimum of {minimum} \
+             (TASKFLOW_MIN_FREE_BYTES); uploads are refused until space is freed or the volume grows"
+        ));
+    }
+    Ok(())
+}
+
 #[utoipa::path(
     get,
     operation_id = "health_readyz",
@@ -85,6 +99,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
         check("database", database(&state).await),
         check("migrations", migrations(&state).await),
         check("data_dir", data_dir(&state).await),
+        check("free_space", free_space(&state).await),
     ];
     let ready = checks.iter().all(|c| c.ok);
     let status = if ready {

@@ -14,6 +14,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
+use taskflow_blobs::BlobStore;
 use taskflow_core::Store;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -36,17 +37,48 @@ pub struct AppState {
     /// Whether the main listener serves `/metrics`; off when metrics have a listener of
     /// their own (`metrics_app`).
     pub metrics_on_main: bool,
+    /// Attachment bytes, under the data directory.
+    pub blobs: BlobStore,
+    pub storage: StorageSettings,
+    /// The last storage report, reused by `/metrics` for a few seconds.
+    pub storage_cache: metrics::StorageCache,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, data_dir: PathBuf) -> Self {
         Self {
             store,
-            data_dir,
             metrics: metrics::Metrics::install(),
             auth: AuthSettings::default(),
             throttle: Arc::new(api::LoginThrottle::default()),
             metrics_on_main: true,
+            blobs: BlobStore::new(&data_dir),
+            storage: StorageSettings::default(),
+            storage_cache: metrics::StorageCache::default(),
+            data_dir,
+        }
+    }
+}
+
+/// Limits on what attachments may use.
+#[derive(Clone, Debug)]
+pub struct StorageSettings {
+    /// The largest attachment accepted (`TASKFLOW_MAX_UPLOAD_BYTES`).
+    pub max_upload_bytes: u64,
+    /// Free space the data volume keeps: uploads are refused and `/readyz` fails below it
+    /// (`TASKFLOW_MIN_FREE_BYTES`).
+    pub min_free_bytes: u64,
+    /// The most attachment bytes one project may hold, trash included
+    /// (`TASKFLOW_PROJECT_QUOTA_BYTES`); none when unset.
+    pub project_quota_bytes: Option<u64>,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 100 << 20,
+            min_free_bytes: 256 << 20,
+            project_quota_bytes: None,
         }
     }
 }

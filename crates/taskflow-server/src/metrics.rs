@@ -1,14 +1,16 @@
 //! Prometheus metrics. Requests are counted and timed by *matched route* (`/api/v1/tasks/{id}`),
 //! never by raw path, so the number of series stays bounded.
 
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use taskflow_ops::storage::StorageReport;
 
 use crate::AppState;
 
@@ -81,7 +83,59 @@ pub async fn render(State(state): State<AppState>) -> Response {
     render_always(State(state)).await
 }
 
+/// The last storage report and when it was made: walking the blob store on every scrape
+/// would cost too much with many attachments.
+#[derive(Clone, Default)]
+pub struct StorageCache {
+    last: Arc<tokio::sync::Mutex<Option<(Instant, Arc<StorageReport>)>>>,
+}
+
+/// How long a storage report is reused.
+const STORAGE_REFRESH: Duration = Duration::from_secs(10);
+
+impl StorageCache {
+    pub async fn report(&self, state: &AppState) -> Option<Arc<StorageReport>> {
+        let mut last = self.last.lock().await;
+        if let Some((at, report)) = last.as_ref()
+            && at.elapsed() < STORAGE_REFRESH
+        {
+            return Some(report.clone());
+        }
+        match taskflow_ops::storage::report(state.store.as_ref(), &state.blobs).await {
+            Ok(report) => {
+                let report = Arc::new(report);
+                *last = Some((Instant::now(), report.clone()));
+                Some(report)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot measure storage for /metrics");
+                None
+            }
+        }
+    }
+}
+
+fn storage_gauges(state: &AppState, report: &StorageReport) {
+    let v = &report.volume;
+    metrics::gauge!("taskflow_volume_total_bytes").set(v.total_bytes as f64);
+    metrics::gauge!("taskflow_volume_used_bytes").set(v.used_bytes as f64);
+    metrics::gauge!("taskflow_volume_available_bytes").set(v.available_bytes as f64);
+    metrics::gauge!("taskflow_volume_min_free_bytes").set(state.storage.min_free_bytes as f64);
+    metrics::gauge!("taskflow_blobs").set(report.blob_count as f64);
+    metrics::gauge!("taskflow_blob_bytes").set(report.blob_bytes as f64);
+    metrics::gauge!("taskflow_tmp_bytes").set(report.tmp_bytes as f64);
+    metrics::gauge!("taskflow_database_bytes", "backend" => report.backend)
+        .set(report.database_bytes as f64);
+    for project in &report.projects {
+        metrics::gauge!("taskflow_project_attachment_bytes", "project" => project.key.as_str().to_owned())
+            .set(project.bytes as f64);
+    }
+}
+
 pub async fn render_always(State(state): State<AppState>) -> Response {
+    if let Some(report) = state.storage_cache.report(&state).await {
+        storage_gauges(&state, &report);
+    }
     for stats in state.store.pool_stats() {
         let labels = [("backend", state.store.backend()), ("pool", stats.pool)];
         metrics::gauge!("db_pool_connections_open", &labels).set(stats.open);

@@ -45,6 +45,27 @@ pub struct GlobalArgs {
     /// How long a browser login lasts [env: TASKFLOW_SESSION_TTL] [default: 14d]
     #[arg(long, global = true, value_name = "DURATION")]
     pub session_ttl: Option<String>,
+    /// The largest attachment accepted, e.g. 100MiB [env: TASKFLOW_MAX_UPLOAD_BYTES] [default: 100MiB]
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub max_upload_bytes: Option<String>,
+    /// Free space the data volume keeps; below it uploads get 507 and /readyz fails
+    /// [env: TASKFLOW_MIN_FREE_BYTES] [default: 256MiB]
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub min_free_bytes: Option<String>,
+    /// The most attachment bytes one project may hold, trash included
+    /// [env: TASKFLOW_PROJECT_QUOTA_BYTES] [default: no quota]
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub project_quota_bytes: Option<String>,
+    /// Days trashed items are kept before gc purges them [env: TASKFLOW_TRASH_RETENTION_DAYS] [default: 30]
+    #[arg(long, global = true, value_name = "DAYS")]
+    pub trash_retention_days: Option<String>,
+    /// How often `serve` runs gc; "off" disables it [env: TASKFLOW_GC_INTERVAL] [default: 1h]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub gc_interval: Option<String>,
+    /// How long an unreferenced file is kept before gc may remove it
+    /// [env: TASKFLOW_GC_GRACE] [default: 1h]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub gc_grace: Option<String>,
     /// text or json [env: TASKFLOW_LOG_FORMAT] [default: text on a terminal, else json]
     #[arg(long, global = true, value_name = "FORMAT")]
     pub log_format: Option<String>,
@@ -65,6 +86,21 @@ pub enum Command {
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Remove files no attachment refers to, abandoned uploads, expired trash and sessions
+    Gc {
+        /// Report what would be removed; change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Report disk usage: database, attachments (per project), the data volume
+    Storage {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the installation (data directory, free space, filesystem, database) and print a
+    /// fix for every problem; exits non-zero when a check fails
+    Doctor,
     /// Development helpers
     #[command(subcommand, hide = true)]
     Dev(DevCommand),

@@ -77,6 +77,12 @@ const KEYS: &[&str] = &[
     "metrics_listen",
     "cookie_secure",
     "session_ttl",
+    "max_upload_bytes",
+    "min_free_bytes",
+    "project_quota_bytes",
+    "trash_retention_days",
+    "gc_interval",
+    "gc_grace",
 ];
 
 struct Layers {
@@ -246,6 +252,14 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// How long a browser login lasts.
     pub session_ttl: Duration,
+    pub max_upload_bytes: u64,
+    pub min_free_bytes: u64,
+    pub project_quota_bytes: Option<u64>,
+    pub trash_retention_days: u32,
+    /// How often `serve` collects garbage; `None` when off.
+    pub gc_interval: Option<Duration>,
+    /// Unreferenced blobs younger than this are kept (an upload may be about to commit).
+    pub gc_grace: Duration,
     /// Where each setting came from, in `KEYS` order, for `config check`.
     pub origins: Vec<(&'static str, Origin)>,
 }
@@ -343,7 +357,71 @@ impl Settings {
             },
             None => Duration::from_secs(14 * 24 * 3600),
         };
+        let size = |raw: &Raw| parse_size(&raw.value).map_err(|p| raw.invalid(p));
+        let max_upload_bytes = match take(
+            "max_upload_bytes",
+            "--max-upload-bytes",
+            args.max_upload_bytes.clone(),
+        )? {
+            Some(raw) => match size(&raw)? {
+                0 => return Err(raw.invalid("must be more than 0")),
+                n => n,
+            },
+            None => 100 << 20,
+        };
+        let min_free_bytes = match take(
+            "min_free_bytes",
+            "--min-free-bytes",
+            args.min_free_bytes.clone(),
+        )? {
+            Some(raw) => size(&raw)?,
+            None => 256 << 20,
+        };
+        let project_quota_bytes = match take(
+            "project_quota_bytes",
+            "--project-quota-bytes",
+            args.project_quota_bytes.clone(),
+        )? {
+            Some(raw) => Some(size(&raw)?),
+            None => None,
+        };
+        let trash_retention_days = match take(
+            "trash_retention_days",
+            "--trash-retention-days",
+            args.trash_retention_days.clone(),
+        )? {
+            Some(raw) => match raw.value.trim().parse::<u32>() {
+                Ok(days) if (1..=36_500).contains(&days) => days,
+                _ => {
+                    return Err(raw.invalid(format!(
+                        "{:?} is not a number of days from 1 to 36500",
+                        raw.value
+                    )));
+                }
+            },
+            None => 30,
+        };
+        let gc_interval = match take("gc_interval", "--gc-interval", args.gc_interval.clone())? {
+            Some(raw) if matches!(raw.value.trim(), "off" | "0") => None,
+            Some(raw) => match humantime::parse_duration(raw.value.trim()) {
+                Ok(d) if d >= Duration::from_secs(60) => Some(d),
+                Ok(_) => return Err(raw.invalid("must be at least 1 minute, or off")),
+                Err(e) => return Err(raw.invalid(format!("{:?}: {e}", raw.value))),
+            },
+            None => Some(Duration::from_secs(3600)),
+        };
+        let gc_grace = match take("gc_grace", "--gc-grace", args.gc_grace.clone())? {
+            Some(raw) => humantime::parse_duration(raw.value.trim())
+                .map_err(|e| raw.invalid(format!("{:?}: {e}", raw.value)))?,
+            None => Duration::from_secs(3600),
+        };
         Ok(Self {
+            max_upload_bytes,
+            min_free_bytes,
+            project_quota_bytes,
+            trash_retention_days,
+            gc_interval,
+            gc_grace,
             data_dir,
             database_url,
             listen,
@@ -378,6 +456,17 @@ impl Settings {
                     .map_or_else(|| "<on listen>".to_owned(), |a| a.to_string()),
                 "cookie_secure" => self.cookie_secure.to_string(),
                 "session_ttl" => humantime::format_duration(self.session_ttl).to_string(),
+                "max_upload_bytes" => self.max_upload_bytes.to_string(),
+                "min_free_bytes" => self.min_free_bytes.to_string(),
+                "project_quota_bytes" => self
+                    .project_quota_bytes
+                    .map_or_else(|| "<no quota>".to_owned(), |q| q.to_string()),
+                "trash_retention_days" => self.trash_retention_days.to_string(),
+                "gc_interval" => self.gc_interval.map_or_else(
+                    || "off".to_owned(),
+                    |d| humantime::format_duration(d).to_string(),
+                ),
+                "gc_grace" => humantime::format_duration(self.gc_grace).to_string(),
                 _ => String::new(),
             }
         };
@@ -388,9 +477,50 @@ impl Settings {
     }
 }
 
+/// A size in bytes: `1048576`, `512KiB`, `100MiB`, `2GiB`, `1.5GB` (decimal units), `10 MB`.
+fn parse_size(value: &str) -> Result<u64, String> {
+    let value = value.trim();
+    let split = value
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        "t" | "tb" => 1_000_000_000_000,
+        "tib" => 1 << 40,
+        _ => return Err(format!("{value:?} is not a size like 100MiB or 1048576")),
+    };
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{value:?} is not a size like 100MiB or 1048576"))?;
+    let bytes = number * multiplier as f64;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+        return Err(format!("{value:?} is out of range"));
+    }
+    Ok(bytes as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("100MiB"), Ok(100 << 20));
+        assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("1.5GB"), Ok(1_500_000_000));
+        assert_eq!(parse_size("0"), Ok(0));
+        for bad in ["", "-1", "ten", "5 parsecs", "1e9"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn passwords_never_show() {

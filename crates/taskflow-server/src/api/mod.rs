@@ -1,6 +1,7 @@
 //! `/api/v1`: the JSON API.
 
 mod access;
+mod attachments;
 mod auth;
 mod comments;
 mod json;
@@ -85,4 +86,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(comments::list, comments::create))
         .routes(routes!(comments::task_activity))
         .routes(routes!(comments::edit, comments::delete))
+        .routes(routes!(attachments::get, attachments::delete))
+        .routes(routes!(attachments::content))
+        .merge(
+            // Uploads are streamed against their own limit, TASKFLOW_MAX_UPLOAD_BYTES.
+            OpenApiRouter::new()
+                .routes(routes!(attachments::list, attachments::upload))
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
 }

@@ -1,6 +1,7 @@
 mod dev;
 mod migrate;
 mod serve;
+mod storage;
 mod token;
 mod user;
 
@@ -89,6 +90,9 @@ pub async fn run(command: Command, settings: Settings) -> CommandResult {
             name,
             expires_in,
         }) => token::create(&settings, &username, &name, expires_in).await,
+        Command::Gc { dry_run } => storage::gc(&settings, dry_run).await,
+        Command::Storage { json } => storage::storage(&settings, json).await,
+        Command::Doctor => storage::doctor(&settings).await,
         Command::Dev(DevCommand::Seed { project, tasks }) => {
             dev::seed(&settings, &project, tasks).await
         }
@@ -98,17 +102,23 @@ pub async fn run(command: Command, settings: Settings) -> CommandResult {
 /// Connects to the configured database; for SQLite, creates the data directory (and the
 /// database file's directory) first.
 pub async fn connect(settings: &Settings) -> Result<Arc<dyn Store>, CommandError> {
+    if let DatabaseUrl::Sqlite(path) = &settings.database_url {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        for dir in [Some(settings.data_dir.as_path()), parent]
+            .into_iter()
+            .flatten()
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| CommandError::new(format!("cannot create {}: {e}", dir.display())))?;
+        }
+    }
+    connect_existing(settings).await
+}
+
+/// Connects to the configured database, creating no directory.
+pub async fn connect_existing(settings: &Settings) -> Result<Arc<dyn Store>, CommandError> {
     match &settings.database_url {
         DatabaseUrl::Sqlite(path) => {
-            let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-            for dir in [Some(settings.data_dir.as_path()), parent]
-                .into_iter()
-                .flatten()
-            {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    CommandError::new(format!("cannot create {}: {e}", dir.display()))
-                })?;
-            }
             let store = SqliteStore::open(path).await.map_err(|e| {
                 CommandError::new(format!("cannot open {}: {e}", settings.database_url))
             })?;

@@ -3,13 +3,19 @@
 
 use std::fs::File;
 use std::sync::Arc;
+use std::time::Duration;
+
+use taskflow_blobs::BlobStore;
+use taskflow_ops::checks;
+use taskflow_ops::gc::GcOptions;
 
 use taskflow_core::text::DisplayName;
 use taskflow_core::user::{NewUser, Password, Username};
 use taskflow_core::{Store, StoreError};
-use taskflow_server::{AppState, AuthSettings, app, launch, metrics_app};
+use taskflow_server::{AppState, AuthSettings, StorageSettings, app, launch, metrics_app};
 use tokio::net::TcpListener;
 
+use crate::commands::storage::gc_options;
 use crate::commands::{CommandError, CommandResult, connect};
 use crate::config::{DatabaseUrl, Settings};
 
@@ -17,8 +23,17 @@ pub async fn run(settings: &Settings) -> CommandResult {
     // Watch for SIGTERM from the very start: a signal that arrived before the handler was in
     // place would kill the process mid-migration or mid-request instead of draining.
     let shutdown = shutdown_signal()?;
+    let blobs = prepare_data_dir(settings)?;
     let store = connect(settings).await?;
     migrate_locked(settings, &store).await?;
+    let integrity = checks::integrity(store.as_ref()).await;
+    if integrity.failed() {
+        return Err(CommandError::new(format!(
+            "refusing to serve: {}; {}",
+            integrity.detail,
+            integrity.fix.unwrap_or_default()
+        )));
+    }
     first_admin(&store, settings).await?;
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -32,6 +47,20 @@ pub async fn run(settings: &Settings) -> CommandResult {
         cookie_secure: settings.cookie_secure,
         session_ttl: settings.session_ttl,
     };
+    state.blobs = blobs.clone();
+    state.storage = StorageSettings {
+        max_upload_bytes: settings.max_upload_bytes,
+        min_free_bytes: settings.min_free_bytes,
+        project_quota_bytes: settings.project_quota_bytes,
+    };
+    let collector = settings.gc_interval.map(|every| {
+        tokio::spawn(collect_garbage(
+            store.clone(),
+            blobs,
+            gc_options(settings, false),
+            every,
+        ))
+    });
     // One signal stops every listener.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -78,9 +107,86 @@ pub async fn run(settings: &Settings) -> CommandResult {
             Err(e) => tracing::error!(error = %e, "metrics listener panicked"),
         }
     }
+    if let Some(collector) = collector {
+        collector.abort();
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Makes sure the data directory can hold data safely before anything is written: it exists
+/// and is writable, SQLite is not on a network filesystem, and what a crash left in `tmp/` is
+/// gone.
+fn prepare_data_dir(settings: &Settings) -> Result<BlobStore, CommandError> {
+    let dir = &settings.data_dir;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        CommandError::new(format!(
+            "cannot create the data directory {}: {e}\nfix: {}",
+            dir.display(),
+            checks::ownership_fix(dir)
+        ))
+    })?;
+    if let Err(e) = checks::probe_write(dir) {
+        return Err(CommandError::new(format!(
+            "the data directory {} is not writable: {e}\nfix: {}",
+            dir.display(),
+            checks::ownership_fix(dir)
+        )));
+    }
+    let ownership = checks::data_dir(dir);
+    if ownership.failed() {
+        tracing::warn!(detail = %ownership.detail, "the data directory belongs to another user; files written now may not be writable by it later");
+    }
+    let fs = checks::filesystem(dir, matches!(settings.database_url, DatabaseUrl::Sqlite(_)));
+    if fs.failed() {
+        return Err(CommandError::new(format!(
+            "refusing to start: {}\nfix: {}",
+            fs.detail,
+            fs.fix.unwrap_or_default()
+        )));
+    }
+    let blobs = BlobStore::new(dir);
+    let swept = blobs.prepare().map_err(|e| {
+        CommandError::new(format!(
+            "cannot prepare {}: {e}",
+            blobs.blobs_dir().display()
+        ))
+    })?;
+    if swept.files > 0 {
+        tracing::info!(
+            files = swept.files,
+            bytes = swept.bytes,
+            "removed uploads a crash interrupted"
+        );
+    }
+    Ok(blobs)
+}
+
+/// Runs `gc` every `every`, logging what it did.
+async fn collect_garbage(
+    store: Arc<dyn Store>,
+    blobs: BlobStore,
+    options: GcOptions,
+    every: Duration,
+) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match taskflow_ops::gc::run(store.as_ref(), &blobs, &options).await {
+            Ok(report) => tracing::info!(
+                trash = report.trash.total(),
+                sessions = report.sessions,
+                blobs = report.blobs,
+                blob_bytes = report.blob_bytes,
+                tmp_files = report.tmp_files,
+                missing_blobs = report.missing.len(),
+                "garbage collected"
+            ),
+            Err(e) => tracing::error!(error = %e, "garbage collection failed"),
+        }
+    }
 }
 
 /// Applies migrations while holding a lock, so replicas starting together migrate once:

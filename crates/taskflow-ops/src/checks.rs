@@ -1,0 +1,390 @@
+//! Health checks of an installation, each with the fix an operator needs when it fails. Used by
+//! `taskflow doctor` (all of them) and by `taskflow serve` at start (those that make serving
+//! unsafe).
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use taskflow_blobs::{BlobStore, Filesystem, Ownership, Volume};
+use taskflow_core::Store;
+
+use crate::human_bytes;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
+    /// What to do about it, when it is not ok.
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn ok(name: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            name,
+            status: Status::Ok,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    fn problem(
+        name: &'static str,
+        status: Status,
+        detail: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self {
+            name,
+            status,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    pub fn failed(&self) -> bool {
+        self.status == Status::Fail
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tag = match self.status {
+            Status::Ok => "ok  ",
+            Status::Warn => "WARN",
+            Status::Fail => "FAIL",
+        };
+        write!(f, "{tag}  {:<14} {}", self.name, self.detail)?;
+        if let Some(fix) = &self.fix {
+            for (i, line) in fix.lines().enumerate() {
+                let lead = if i == 0 { "fix:" } else { "    " };
+                write!(f, "\n      {lead} {line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn process_ids() -> (u32, u32) {
+    (
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+    )
+}
+
+/// How to give a directory to the user taskflow runs as.
+pub fn ownership_fix(dir: &Path) -> String {
+    let (uid, gid) = process_ids();
+    format!(
+        "give the directory to the user taskflow runs as (uid {uid}, gid {gid}): chown -R {uid}:{gid} {dir}\n\
+         on Kubernetes, set the pod's securityContext.fsGroup: {gid} with fsGroupChangePolicy: OnRootMismatch \
+         (the chart does), or enable the chart's volumePermissions init container for hostPath \
+         provisioners such as Minikube's",
+        dir = dir.display()
+    )
+}
+
+/// The data directory: there, a directory, ours, writable.
+pub fn data_dir(dir: &Path) -> Check {
+    const NAME: &str = "data directory";
+    let meta = match std::fs::metadata(dir) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let (uid, gid) = process_ids();
+            return Check::problem(
+                NAME,
+                Status::Fail,
+                format!("{} does not exist", dir.display()),
+                format!(
+                    "create it for the user taskflow runs as: mkdir -p {d} && chown {uid}:{gid} {d}\n\
+                     on Kubernetes, check the volume is mounted there (kubectl describe pod) and its \
+                     PersistentVolumeClaim is Bound (kubectl get pvc)",
+                    d = dir.display()
+                ),
+            );
+        }
+        Err(e) => {
+            return Check::problem(
+                NAME,
+                Status::Fail,
+                format!("cannot read {}: {e}", dir.display()),
+                ownership_fix(dir),
+            );
+        }
+    };
+    if !meta.is_dir() {
+        return Check::problem(
+            NAME,
+            Status::Fail,
+            format!("{} is not a directory", dir.display()),
+            "point TASKFLOW_DATA_DIR at a directory",
+        );
+    }
+    let owner = match Ownership::of(dir) {
+        Ok(owner) => owner,
+        Err(e) => {
+            return Check::problem(
+                NAME,
+                Status::Fail,
+                format!("cannot read {}: {e}", dir.display()),
+                ownership_fix(dir),
+            );
+        }
+    };
+    let who = format!(
+        "{} is owned by uid {} gid {} (mode {:o}); taskflow runs as uid {} gid {}",
+        dir.display(),
+        owner.owner_uid,
+        owner.owner_gid,
+        owner.mode,
+        owner.process_uid,
+        owner.process_gid
+    );
+    if let Err(e) = probe_write(dir) {
+        return Check::problem(
+            NAME,
+            Status::Fail,
+            format!("not writable: {e}; {who}"),
+            ownership_fix(dir),
+        );
+    }
+    if !owner.is_ours() {
+        return Check::problem(
+            NAME,
+            Status::Fail,
+            format!("wrong owner: {who}"),
+            ownership_fix(dir),
+        );
+    }
+    Check::ok(
+        NAME,
+        format!("{}, writable", who.replace(" is owned", " owned")),
+    )
+}
+
+/// Creates, syncs and removes a file: what every upload and database write needs.
+pub fn probe_write(dir: &Path) -> io::Result<()> {
+    use std::io::Write;
+    let path: PathBuf = dir.join(format!(".taskflow-probe-{}", std::process::id()));
+    let result = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .and_then(|mut file| {
+            file.write_all(b"probe")?;
+            file.sync_all()
+        });
+    let removed = std::fs::remove_file(&path);
+    result?;
+    removed
+}
+
+/// The filesystem under the data directory; SQLite on a network filesystem fails.
+pub fn filesystem(dir: &Path, sqlite: bool) -> Check {
+    const NAME: &str = "filesystem";
+    let fs = match Filesystem::of(dir) {
+        Ok(fs) => fs,
+        Err(e) => {
+            return Check::problem(
+                NAME,
+                Status::Fail,
+                format!("cannot inspect the filesystem of {}: {e}", dir.display()),
+                "make sure the data directory exists and is mounted",
+            );
+        }
+    };
+    filesystem_verdict(fs, sqlite)
+}
+
+pub fn filesystem_verdict(fs: Filesystem, sqlite: bool) -> Check {
+    const NAME: &str = "filesystem";
+    let name = fs.name();
+    if fs.is_network() && sqlite {
+        return Check::problem(
+            NAME,
+            Status::Fail,
+            format!("{name}: a network filesystem, and the database is SQLite"),
+            format!(
+                "SQLite's file locks are unreliable on {name} and the database can be corrupted: put \
+                 TASKFLOW_DATA_DIR on a local disk (a ReadWriteOnce volume on Kubernetes), or use \
+                 PostgreSQL (TASKFLOW_DATABASE_URL=postgres://...)"
+            ),
+        );
+    }
+    if fs.is_network() {
+        return Check::ok(NAME, format!("{name} (network; attachments only)"));
+    }
+    Check::ok(NAME, name)
+}
+
+/// Free space on the data volume against `TASKFLOW_MIN_FREE_BYTES`; warns above 90 % used.
+pub fn free_space(dir: &Path, min_free: u64) -> Check {
+    const NAME: &str = "free space";
+    let volume = match Volume::of(dir) {
+        Ok(v) => v,
+        Err(e) => {
+            return Check::problem(
+                NAME,
+                Status::Fail,
+                format!(
+                    "cannot read the size of the volume under {}: {e}",
+                    dir.display()
+                ),
+                "make sure the data directory exists and is mounted",
+            );
+        }
+    };
+    let detail = format!(
+        "{} available of {} ({:.0} % used); uploads stop below {}",
+        human_bytes(volume.available_bytes),
+        human_bytes(volume.total_bytes),
+        volume.used_fraction() * 100.0,
+        human_bytes(min_free)
+    );
+    let fix = "free space or grow the volume: `taskflow gc` removes unreferenced files and \
+               expired trash; on Kubernetes, raise the PersistentVolumeClaim's \
+               spec.resources.requests.storage when its storage class allows expansion \
+               (kubectl get storageclass: ALLOWVOLUMEEXPANSION)";
+    if volume.available_bytes < min_free {
+        Check::problem(NAME, Status::Fail, detail, fix)
+    } else if volume.used_fraction() > 0.9 {
+        Check::problem(NAME, Status::Warn, detail, fix)
+    } else {
+        Check::ok(NAME, detail)
+    }
+}
+
+/// Leftovers in `tmp/` (uploads a crash interrupted); removed at start and by `gc`.
+pub fn leftovers(blobs: &BlobStore) -> Check {
+    const NAME: &str = "tmp";
+    match blobs.sweep_tmp(std::time::Duration::from_secs(60), true) {
+        Ok(sweep) if sweep.files == 0 => Check::ok(NAME, "no abandoned uploads"),
+        Ok(sweep) => Check::problem(
+            NAME,
+            Status::Warn,
+            format!(
+                "{} abandoned upload(s), {}",
+                sweep.files,
+                human_bytes(sweep.bytes)
+            ),
+            "`taskflow gc` removes them (and `taskflow serve` does at start)",
+        ),
+        Err(e) => Check::problem(
+            NAME,
+            Status::Fail,
+            format!("cannot read {}: {e}", blobs.tmp_dir().display()),
+            ownership_fix(blobs.tmp_dir()),
+        ),
+    }
+}
+
+/// Reachability, schema version and integrity of the database.
+pub async fn database(store: &dyn Store) -> Vec<Check> {
+    let mut checks = Vec::new();
+    if let Err(e) = store.ping().await {
+        checks.push(Check::problem(
+            "database",
+            Status::Fail,
+            format!("{} does not answer: {e}", store.backend()),
+            "check TASKFLOW_DATABASE_URL (host, port, user, password) and that the server \
+             accepts connections (pg_isready -h HOST -p PORT)",
+        ));
+        return checks;
+    }
+    checks.push(Check::ok(
+        "database",
+        format!("{} reachable", store.backend()),
+    ));
+    let latest = store.latest_schema_version();
+    checks.push(match store.schema_version().await {
+        Ok(Some(v)) if v == latest => Check::ok("schema", format!("version {v}, current")),
+        Ok(Some(v)) if v > latest => Check::problem(
+            "schema",
+            Status::Fail,
+            format!("version {v}, newer than this taskflow knows ({latest})"),
+            "upgrade taskflow to the version that wrote this database",
+        ),
+        Ok(found) => Check::problem(
+            "schema",
+            Status::Fail,
+            format!(
+                "version {}, this taskflow expects {latest}",
+                found.unwrap_or(0)
+            ),
+            "run `taskflow migrate` (`taskflow serve` also migrates at start)",
+        ),
+        Err(e) => Check::problem(
+            "schema",
+            Status::Fail,
+            format!("cannot read the schema version: {e}"),
+            "check the database user may read the _sqlx_migrations table",
+        ),
+    });
+    checks.push(integrity(store).await);
+    checks
+}
+
+pub async fn integrity(store: &dyn Store) -> Check {
+    match store.integrity_check().await {
+        Ok(problems) if problems.is_empty() => Check::ok("integrity", "no problems found"),
+        Ok(problems) => Check::problem(
+            "integrity",
+            Status::Fail,
+            format!("the database is damaged: {}", problems.join("; ")),
+            "stop taskflow, keep a copy of the data directory, and restore the latest backup",
+        ),
+        Err(e) => Check::problem(
+            "integrity",
+            Status::Fail,
+            format!("the database is damaged: {e}"),
+            "stop taskflow, keep a copy of the data directory, and restore the latest backup",
+        ),
+    }
+}
+
+/// Every attachment's blob is on disk.
+pub async fn attachments(store: &dyn Store, blobs: &BlobStore) -> Check {
+    const NAME: &str = "attachments";
+    let referenced = match store.referenced_blobs().await {
+        Ok(r) => r,
+        Err(e) => {
+            return Check::problem(
+                NAME,
+                Status::Fail,
+                format!("cannot list attachments: {e}"),
+                "see the database check",
+            );
+        }
+    };
+    let missing: Vec<_> = referenced
+        .iter()
+        .filter(|sha| !blobs.path(sha).is_file())
+        .collect();
+    if missing.is_empty() {
+        Check::ok(NAME, format!("all {} file(s) present", referenced.len()))
+    } else {
+        Check::problem(
+            NAME,
+            Status::Fail,
+            format!(
+                "{} of {} file(s) missing from {} (first: {})",
+                missing.len(),
+                referenced.len(),
+                blobs.blobs_dir().display(),
+                missing[0].as_str()
+            ),
+            "the attachments volume is not the one this database belongs to, or lost files: \
+             mount the right volume, or restore the data directory from a backup",
+        )
+    }
+}

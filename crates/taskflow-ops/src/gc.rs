@@ -1,0 +1,194 @@
+//! Garbage collection: purges trash past its retention, deletes expired login sessions,
+//! removes blobs no row refers to and uploads abandoned in `tmp/`.
+//!
+//! Safe while the server serves, in this process or another: a blob is only deleted while
+//! holding the blob lock exclusively (no upload is then between placing its blob and
+//! committing its row), after re-reading the references, and only when it arrived longer than
+//! the grace period ago.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use taskflow_blobs::BlobStore;
+use taskflow_core::attachment::Sha256Hex;
+use taskflow_core::trash::PurgeCounts;
+use taskflow_core::{Store, Timestamp};
+
+use crate::{OpsError, blocking, human_bytes};
+
+#[derive(Debug, Clone)]
+pub struct GcOptions {
+    /// Blobs younger than this are kept even when nothing refers to them yet.
+    pub grace: Duration,
+    /// Trash older than this is purged.
+    pub trash_retention: Duration,
+    /// Report what would be done; change nothing.
+    pub dry_run: bool,
+}
+
+/// What a run did, or would do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    pub dry_run: bool,
+    /// Rows purged from the trash; in a dry run, top-level trash items past retention.
+    pub trash: PurgeCounts,
+    pub trash_items_due: u64,
+    /// Expired login sessions deleted (not counted in a dry run).
+    pub sessions: u64,
+    pub blobs: u64,
+    pub blob_bytes: u64,
+    pub tmp_files: u64,
+    pub tmp_bytes: u64,
+    /// Blobs that rows refer to but that are not on disk.
+    pub missing: Vec<Sha256Hex>,
+}
+
+impl fmt::Display for GcReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (verb, removed) = if self.dry_run {
+            ("would purge", "would remove")
+        } else {
+            ("purged", "removed")
+        };
+        if self.dry_run {
+            writeln!(
+                f,
+                "trash: {verb} {} item(s) past retention",
+                self.trash_items_due
+            )?;
+            writeln!(f, "sessions: expired sessions would be deleted")?;
+        } else {
+            let t = &self.trash;
+            writeln!(
+                f,
+                "trash: {verb} {} project(s), {} task(s), {} comment(s), {} attachment(s)",
+                t.projects, t.tasks, t.comments, t.attachments
+            )?;
+            writeln!(f, "sessions: deleted {} expired", self.sessions)?;
+        }
+        writeln!(
+            f,
+            "blobs: {removed} {} unreferenced ({})",
+            self.blobs,
+            human_bytes(self.blob_bytes)
+        )?;
+        writeln!(
+            f,
+            "tmp: {removed} {} abandoned upload(s) ({})",
+            self.tmp_files,
+            human_bytes(self.tmp_bytes)
+        )?;
+        if !self.missing.is_empty() {
+            writeln!(
+                f,
+                "WARNING: {} blob(s) referenced by attachments are missing from {}; run `taskflow doctor`",
+                self.missing.len(),
+                "the data directory"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Uploads in `tmp/` untouched for this long and held by no writer are abandoned.
+const TMP_MIN_AGE: Duration = Duration::from_secs(60);
+
+pub async fn run(
+    store: &dyn Store,
+    blobs: &BlobStore,
+    options: &GcOptions,
+) -> Result<GcReport, OpsError> {
+    let mut report = GcReport {
+        dry_run: options.dry_run,
+        ..GcReport::default()
+    };
+    let cutoff = Timestamp::from_unix_micros(
+        Timestamp::now().unix_micros()
+            - i64::try_from(options.trash_retention.as_micros()).unwrap_or(i64::MAX),
+    );
+    if options.dry_run {
+        report.trash_items_due = store
+            .trash(None)
+            .await?
+            .iter()
+            .filter(|item| item.deleted_at < cutoff)
+            .count() as u64;
+    } else {
+        report.trash = store.purge_trashed_before(cutoff).await?;
+        if report.trash.total() > 0 {
+            tracing::info!(counts = ?report.trash, "purged trash past retention");
+        }
+        report.sessions = store.delete_expired_sessions(Timestamp::now()).await?;
+    }
+
+    let sweep = {
+        let blobs = blobs.clone();
+        let dry_run = options.dry_run;
+        blocking("sweeping tmp/", move || {
+            blobs.sweep_tmp(TMP_MIN_AGE, dry_run)
+        })
+        .await?
+    };
+    report.tmp_files = sweep.files;
+    report.tmp_bytes = sweep.bytes;
+
+    // First pass without the lock: find candidates.
+    let referenced: HashSet<Sha256Hex> = store.referenced_blobs().await?.into_iter().collect();
+    let on_disk = {
+        let blobs = blobs.clone();
+        blocking("listing blobs", move || blobs.list()).await?
+    };
+    let present: HashSet<&Sha256Hex> = on_disk.iter().map(|b| &b.sha256).collect();
+    report.missing = referenced
+        .iter()
+        .filter(|sha| !present.contains(sha))
+        .cloned()
+        .collect();
+    report.missing.sort();
+    let now = SystemTime::now();
+    let grace = options.grace;
+    let old_enough =
+        move |modified: SystemTime| now.duration_since(modified).is_ok_and(|age| age >= grace);
+    let candidates: Vec<_> = on_disk
+        .iter()
+        .filter(|b| !referenced.contains(&b.sha256) && old_enough(b.modified))
+        .cloned()
+        .collect();
+    if options.dry_run || candidates.is_empty() {
+        report.blobs = candidates.len() as u64;
+        report.blob_bytes = candidates.iter().map(|b| b.bytes).sum();
+        return Ok(report);
+    }
+
+    // Second pass under the exclusive lock: no upload is between placing a blob and
+    // committing its row, so the references read now are complete.
+    let _lock = blobs
+        .lock_exclusive()
+        .await
+        .map_err(OpsError::io("locking the blob store"))?;
+    let referenced: HashSet<Sha256Hex> = store.referenced_blobs().await?.into_iter().collect();
+    let blobs = blobs.clone();
+    let (count, bytes) = blocking("removing blobs", move || {
+        let (mut count, mut bytes) = (0, 0);
+        for blob in candidates {
+            if referenced.contains(&blob.sha256) {
+                continue;
+            }
+            // Re-uploaded since the listing: the rename gave it a fresh time.
+            match blobs.modified(&blob.sha256)? {
+                Some(modified) if old_enough(modified) => {}
+                _ => continue,
+            }
+            blobs.remove(&blob.sha256)?;
+            tracing::debug!(sha256 = %blob.sha256.as_str(), "removed an unreferenced blob");
+            count += 1;
+            bytes += blob.bytes;
+        }
+        Ok((count, bytes))
+    })
+    .await?;
+    report.blobs = count;
+    report.blob_bytes = bytes;
+    Ok(report)
+}

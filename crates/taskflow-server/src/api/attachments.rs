@@ -1,0 +1,515 @@
+//! Attachments: uploaded as a raw body or `multipart/form-data`, streamed to the blob store
+//! (never buffered), committed only once the bytes are durable; downloaded as a stream with
+//! `ETag`, `Range` and headers that stop a browser from rendering them in Taskflow's origin.
+//! Viewers read; editors upload; the uploader or a project owner deletes (to the trash).
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_SECURITY_POLICY,
+    CONTENT_TYPE, ETAG, IF_NONE_MATCH, IF_RANGE, LOCATION, RANGE, X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use taskflow_blobs::{BlobError, Limits, Upload};
+use taskflow_core::attachment::{Attachment, FileName, MediaType, NewAttachment};
+use taskflow_core::project::{Project, Role};
+use taskflow_core::task::Task;
+use taskflow_core::user::User;
+use taskflow_core::{AttachmentId, ValidationError};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::api::access::check_role;
+use crate::api::auth::CurrentUser;
+use crate::api::json::{Path, Query};
+use crate::api::tasks::visible_task;
+use crate::{ApiError, AppState};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AttachmentView {
+    #[serde(flatten)]
+    attachment: Attachment,
+    /// Where to download the bytes.
+    content_url: String,
+}
+
+impl From<Attachment> for AttachmentView {
+    fn from(attachment: Attachment) -> Self {
+        Self {
+            content_url: format!("/api/v1/attachments/{}/content", attachment.id),
+            attachment,
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UploadParams {
+    /// The file's name; required for a raw body (a multipart part carries its own).
+    name: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    operation_id = "attachments_list",
+    path = "/tasks/{key}/attachments",
+    tag = "attachments",
+    params(("key" = String, Path, description = "task key, e.g. OPS-42")),
+    responses((status = 200, body = Vec<AttachmentView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+) -> Result<axum::Json<Vec<AttachmentView>>, ApiError> {
+    let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
+    let attachments = state.store.attachments(task.id).await?;
+    Ok(axum::Json(
+        attachments.into_iter().map(Into::into).collect(),
+    ))
+}
+
+/// The upload's limit, and whether the project's quota (rather than the per-file limit) set it.
+async fn limits(state: &AppState, project: &Project) -> Result<(Limits, bool), ApiError> {
+    let max = state.storage.max_upload_bytes;
+    let mut limits = Limits {
+        max_bytes: max,
+        min_free_bytes: state.storage.min_free_bytes,
+    };
+    let Some(quota) = state.storage.project_quota_bytes else {
+        return Ok((limits, false));
+    };
+    let used = state.store.project_attachment_bytes(project.id).await?;
+    let left = quota.saturating_sub(used);
+    if left < max {
+        limits.max_bytes = left;
+        return Ok((limits, true));
+    }
+    Ok((limits, false))
+}
+
+fn blob_error(err: BlobError, project: &Project, quota: Option<u64>, by_quota: bool) -> ApiError {
+    match err {
+        BlobError::TooLarge { .. } if by_quota => ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "quota_exceeded",
+            format!(
+                "project {} would exceed its attachment quota of {} bytes; purge its trash or \
+                 delete attachments",
+                project.key.as_str(),
+                quota.unwrap_or(0)
+            ),
+        ),
+        BlobError::TooLarge { limit } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("attachments may be at most {limit} bytes"),
+        ),
+        BlobError::VolumeFull { .. } => ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "insufficient_storage",
+            "the data volume is too full to accept this upload; an operator has been told",
+        ),
+        BlobError::Io(e) => {
+            tracing::error!(error = %e, "attachment upload failed");
+            ApiError::internal()
+        }
+    }
+}
+
+fn interrupted(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        format!("the upload could not be read: {e}"),
+    )
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "attachments_upload",
+    path = "/tasks/{key}/attachments",
+    tag = "attachments",
+    params(("key" = String, Path, description = "task key, e.g. OPS-42"), UploadParams),
+    request_body(
+        description = "the file: a raw body (its Content-Type is the file's media type, `?name=` its name) \
+            or multipart/form-data with the file in a part named `file`",
+        content(
+            (Vec<u8> = "application/octet-stream"),
+            (Vec<u8> = "multipart/form-data")
+        )
+    ),
+    responses(
+        (status = 201, body = AttachmentView, description = "stored durably; `Location` is its metadata"),
+        (status = 413, body = crate::error::ErrorBody, description = "larger than TASKFLOW_MAX_UPLOAD_BYTES"),
+        (status = 507, body = crate::error::ErrorBody, description = "the data volume is below its free-space minimum, or the project's quota is used up"),
+        (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn upload(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(key): Path<String>,
+    Query(params): Query<UploadParams>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (task, project) = visible_task(&state, &user, &key, Role::Editor).await?;
+    let (limits, by_quota) = limits(&state, &project).await?;
+    let fail = |e| blob_error(e, &project, state.storage.project_quota_bytes, by_quota);
+    let is_multipart = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+
+    let (upload, name, media_type) = if is_multipart {
+        let mut form = Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| interrupted(e.body_text()))?;
+        let mut field = loop {
+            match form.next_field().await.map_err(interrupted)? {
+                Some(field) if field.name() == Some("file") => break field,
+                Some(_) => continue,
+                None => {
+                    return Err(ValidationError::new(
+                        "file",
+                        "send the file in a form part named \"file\"",
+                    )
+                    .into());
+                }
+            }
+        };
+        let name = field
+            .file_name()
+            .map(str::to_owned)
+            .or(params.name)
+            .unwrap_or_default();
+        let media_type = field.content_type().map(str::to_owned);
+        let name = FileName::parse(name)?;
+        let mut upload = state.blobs.begin(limits, None).await.map_err(fail)?;
+        while let Some(chunk) = field.chunk().await.map_err(interrupted)? {
+            upload.write(&chunk).await.map_err(fail)?;
+        }
+        (upload, name, media_type)
+    } else {
+        let name = FileName::parse(params.name.unwrap_or_default()).map_err(|_| {
+            ValidationError::new(
+                "name",
+                "give the file's name as ?name=… (1 to 255 characters, no slashes)",
+            )
+        })?;
+        let media_type = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let expected = content_length(request.headers());
+        let mut upload = state.blobs.begin(limits, expected).await.map_err(fail)?;
+        let mut body = request.into_body();
+        while let Some(frame) = body.frame().await {
+            if let Ok(chunk) = frame.map_err(interrupted)?.into_data() {
+                upload.write(&chunk).await.map_err(fail)?;
+            }
+        }
+        (upload, name, media_type)
+    };
+    let media_type = media_type
+        .and_then(|m| MediaType::parse(m).ok())
+        .unwrap_or_else(MediaType::octet_stream);
+    let attachment = commit(&state, &user, &task, upload, name, media_type)
+        .await
+        .map_err(|e| match e {
+            Commit::Blob(e) => fail(e),
+            Commit::Api(e) => e,
+        })?;
+    let location = HeaderValue::from_str(&format!("/api/v1/attachments/{}", attachment.id))
+        .expect("a path is a valid header");
+    Ok((
+        StatusCode::CREATED,
+        [(LOCATION, location)],
+        axum::Json(AttachmentView::from(attachment)),
+    )
+        .into_response())
+}
+
+enum Commit {
+    Blob(BlobError),
+    Api(ApiError),
+}
+
+/// Places the bytes durably, then records the row; the blob lock keeps `gc` from collecting the
+/// blob in between.
+async fn commit(
+    state: &AppState,
+    user: &User,
+    task: &Task,
+    upload: Upload,
+    file_name: FileName,
+    media_type: MediaType,
+) -> Result<Attachment, Commit> {
+    let stored = upload.finish().await.map_err(Commit::Blob)?;
+    let attachment = state
+        .store
+        .add_attachment(
+            user.id,
+            NewAttachment {
+                task_id: task.id,
+                file_name,
+                media_type,
+                size_bytes: i64::try_from(stored.bytes).unwrap_or(i64::MAX),
+                sha256: stored.sha256.clone(),
+            },
+        )
+        .await
+        .map_err(|e| Commit::Api(e.into()))?;
+    drop(stored.lock);
+    Ok(attachment)
+}
+
+/// A live attachment the caller can see with at least `needed`, and the caller's role.
+async fn visible_attachment(
+    state: &AppState,
+    user: &User,
+    id: i64,
+    needed: Role,
+) -> Result<(Attachment, Role), ApiError> {
+    let attachment = state.store.attachment(AttachmentId(id)).await?;
+    let task = state.store.task(attachment.task_id).await?;
+    let project = state.store.project(task.project_id).await?;
+    match check_role(state, user, &project, needed).await {
+        Ok(role) => Ok((attachment, role)),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Err(ApiError::not_found("attachment")),
+        Err(e) => Err(e),
+    }
+}
+
+#[utoipa::path(
+    get,
+    operation_id = "attachments_get",
+    path = "/attachments/{id}",
+    tag = "attachments",
+    params(("id" = i64, Path, description = "attachment id")),
+    responses((status = 200, body = AttachmentView), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<AttachmentView>, ApiError> {
+    let (attachment, _) = visible_attachment(&state, &user, id, Role::Viewer).await?;
+    Ok(axum::Json(attachment.into()))
+}
+
+#[utoipa::path(
+    delete,
+    operation_id = "attachments_delete",
+    path = "/attachments/{id}",
+    tag = "attachments",
+    params(("id" = i64, Path, description = "attachment id")),
+    responses((status = 204, description = "moved to the trash; the bytes stay until it is purged"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let (attachment, role) = visible_attachment(&state, &user, id, Role::Viewer).await?;
+    let own = attachment.uploaded_by == Some(user.id) && role >= Role::Editor;
+    if !(own || role == Role::Owner) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the uploader or a project owner can delete an attachment",
+        ));
+    }
+    state
+        .store
+        .delete_attachment(user.id, attachment.id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The single byte range a request asks for, inclusive, within `len` bytes. `Ok(None)` means
+/// the whole file (no range, an `If-Range` that no longer matches, several ranges, or a header
+/// that is not a byte range); `Err` means unsatisfiable.
+fn requested_range(headers: &HeaderMap, len: u64, etag: &str) -> Result<Option<(u64, u64)>, ()> {
+    let Some(range) = headers.get(RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    if let Some(if_range) = headers.get(IF_RANGE)
+        && if_range.as_bytes() != etag.as_bytes()
+    {
+        return Ok(None);
+    }
+    let Some(spec) = range.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((start, end)) = spec.trim().split_once('-') else {
+        return Ok(None);
+    };
+    let number = |s: &str| s.trim().parse::<u64>().ok();
+    match (start.trim().is_empty(), end.trim().is_empty()) {
+        // The last N bytes.
+        (true, false) => match number(end) {
+            Some(0) => Err(()),
+            Some(_) if len == 0 => Err(()),
+            Some(n) => Ok(Some((len.saturating_sub(n), len - 1))),
+            None => Ok(None),
+        },
+        (false, true) => match number(start) {
+            Some(a) if a < len => Ok(Some((a, len - 1))),
+            Some(_) => Err(()),
+            None => Ok(None),
+        },
+        (false, false) => match (number(start), number(end)) {
+            (Some(a), Some(b)) if a <= b && a < len => Ok(Some((a, b.min(len - 1)))),
+            (Some(a), Some(b)) if a <= b => Err(()),
+            _ => Ok(None),
+        },
+        (true, true) => Ok(None),
+    }
+}
+
+/// `attachment; filename="report.pdf"; filename*=UTF-8''report.pdf`: a plain-ASCII fallback
+/// and the exact name percent-encoded.
+fn content_disposition(name: &FileName) -> HeaderValue {
+    let fallback: String = name
+        .as_str()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.as_str().bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+    ))
+    .expect("only visible ASCII")
+}
+
+#[utoipa::path(
+    get,
+    operation_id = "attachments_content",
+    path = "/attachments/{id}/content",
+    tag = "attachments",
+    params(("id" = i64, Path, description = "attachment id")),
+    responses(
+        (status = 200, description = "the bytes, as uploaded; `ETag` is their SHA-256", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 206, description = "the byte range asked for with `Range`", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 304, description = "`If-None-Match` matched"),
+        (status = 416, description = "the range is outside the file"),
+        (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn content(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (attachment, _) = visible_attachment(&state, &user, id, Role::Viewer).await?;
+    let etag = format!("\"{}\"", attachment.sha256.as_str());
+    let etag_value = HeaderValue::from_str(&etag).expect("hex digits");
+    let mut common = HeaderMap::new();
+    common.insert(ETAG, etag_value);
+    common.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    common.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    common.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    common.insert("accept-ranges", HeaderValue::from_static("bytes"));
+    if let Some(wanted) = headers.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok())
+        && wanted
+            .split(',')
+            .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag)
+    {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    let (mut file, len) = state.blobs.open(&attachment.sha256).await.map_err(|e| {
+        tracing::error!(attachment = id, sha256 = attachment.sha256.as_str(), error = %e,
+            "an attachment's file is missing or unreadable; run `taskflow doctor`");
+        ApiError::internal()
+    })?;
+    let range = match requested_range(&headers, len, &etag) {
+        Ok(range) => range,
+        Err(()) => {
+            common.insert(
+                CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{len}")).expect("digits"),
+            );
+            return Ok((
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                common,
+                ApiError::new(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    "range_not_satisfiable",
+                    format!("the file has {len} bytes"),
+                ),
+            )
+                .into_response());
+        }
+    };
+    common.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_str(attachment.media_type.as_str())
+            .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
+    );
+    common.insert(
+        CONTENT_DISPOSITION,
+        content_disposition(&attachment.file_name),
+    );
+    let (status, start, count) = match range {
+        Some((a, b)) => {
+            common.insert(
+                CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes {a}-{b}/{len}")).expect("digits"),
+            );
+            (StatusCode::PARTIAL_CONTENT, a, b - a + 1)
+        }
+        None => (StatusCode::OK, 0, len),
+    };
+    if start > 0 {
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot seek in an attachment");
+                ApiError::internal()
+            })?;
+    }
+    common.insert(
+        CONTENT_LENGTH,
+        HeaderValue::from_str(&count.to_string()).expect("digits"),
+    );
+    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(count), 64 * 1024);
+    Ok((status, common, Body::from_stream(stream)).into_response())
+}
