@@ -82,9 +82,8 @@ impl fmt::Display for GcReport {
         if !self.missing.is_empty() {
             writeln!(
                 f,
-                "WARNING: {} blob(s) referenced by attachments are missing from {}; run `taskflow doctor`",
-                self.missing.len(),
-                "the data directory"
+                "WARNING: {} blob(s) referenced by attachments are missing from the data directory; run `taskflow doctor`",
+                self.missing.len()
             )?;
         }
         Ok(())

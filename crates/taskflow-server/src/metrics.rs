@@ -87,8 +87,11 @@ pub async fn render(State(state): State<AppState>) -> Response {
 /// would cost too much with many attachments.
 #[derive(Clone, Default)]
 pub struct StorageCache {
-    last: Arc<tokio::sync::Mutex<Option<(Instant, Arc<StorageReport>)>>>,
+    last: Arc<tokio::sync::Mutex<Option<Measured>>>,
 }
+
+/// A report and when it was made.
+type Measured = (Instant, Arc<StorageReport>);
 
 /// How long a storage report is reused.
 const STORAGE_REFRESH: Duration = Duration::from_secs(10);
