@@ -21,7 +21,7 @@ async fn readyz_is_ready_with_every_check_passing(store: TestStore) {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["database", "migrations", "data_dir"]);
+    assert_eq!(names, ["database", "migrations", "data_dir", "free_space"]);
     assert!(
         body["checks"]
             .as_array()
@@ -44,7 +44,8 @@ async fn readyz_names_an_unwritable_data_dir(store: TestStore) {
         .iter()
         .filter(|c| c["ok"] == false)
         .collect();
-    assert_eq!(failed.len(), 1);
+    // The free space of a missing directory cannot be read either.
+    assert_eq!(failed.len(), 2);
     assert_eq!(failed[0]["name"], "data_dir");
     assert!(
         failed[0]["error"]
@@ -52,6 +53,25 @@ async fn readyz_names_an_unwritable_data_dir(store: TestStore) {
             .unwrap()
             .contains("not writable")
     );
+}
+
+async fn readyz_fails_below_the_free_space_minimum(store: TestStore) {
+    let mut st = state(&store);
+    let available = taskflow_blobs::available_bytes(&store.data_dir).unwrap();
+    st.storage.min_free_bytes = available + (1 << 30);
+    let (status, body) = send(st, get("/readyz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    let failed: Vec<&Value> = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1, "{body}");
+    assert_eq!(failed[0]["name"], "free_space");
+    let error = failed[0]["error"].as_str().unwrap();
+    assert!(error.contains("TASKFLOW_MIN_FREE_BYTES"), "{error}");
 }
 
 async fn readyz_names_a_closed_database(store: TestStore) {
@@ -91,6 +111,7 @@ both_backends!(
     healthz_answers,
     readyz_is_ready_with_every_check_passing,
     readyz_names_an_unwritable_data_dir,
+    readyz_fails_below_the_free_space_minimum,
     readyz_names_a_closed_database,
     unknown_routes_answer_json_404,
     metrics_count_requests_by_matched_route,

@@ -1,6 +1,7 @@
 //! The HTTP surfaces, in-process (`Router` + `oneshot`), on both backends.
 
 mod api;
+mod attachments;
 mod endpoints;
 mod health;
 mod matrix;

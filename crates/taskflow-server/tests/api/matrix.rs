@@ -16,6 +16,7 @@ struct Fixture {
     callers: [Option<Caller>; 5],
     label: i64,
     comment: i64,
+    attachment: i64,
     trashed_task: i64,
 }
 
@@ -69,6 +70,27 @@ async fn fixture(backend: Backend) -> Fixture {
         )
         .await
         .unwrap();
+    let blobs = taskflow_blobs::BlobStore::new(&store.data_dir);
+    let limits = taskflow_blobs::Limits {
+        max_bytes: 1 << 20,
+        min_free_bytes: 0,
+    };
+    let mut upload = blobs.begin(limits, None).await.unwrap();
+    upload.write(b"attached").await.unwrap();
+    let stored = upload.finish().await.unwrap();
+    let attachment = store
+        .add_attachment(
+            editor.user.id,
+            taskflow_core::attachment::NewAttachment {
+                task_id: task.id,
+                file_name: taskflow_core::attachment::FileName::parse("a.txt").unwrap(),
+                media_type: taskflow_core::attachment::MediaType::parse("text/plain").unwrap(),
+                size_bytes: 8,
+                sha256: stored.sha256,
+            },
+        )
+        .await
+        .unwrap();
     Fixture {
         store,
         callers: [
@@ -80,12 +102,13 @@ async fn fixture(backend: Backend) -> Fixture {
         ],
         label: label.id.0,
         comment: comment.id.0,
+        attachment: attachment.id.0,
         trashed_task: doomed.id.0,
     }
 }
 
 /// (method, path, body, expected status for anonymous, non-member, viewer, editor, owner).
-/// `{label}`, `{comment}` and `{trashed}` are filled from the fixture.
+/// `{label}`, `{comment}`, `{attachment}` and `{trashed}` are filled from the fixture.
 #[rustfmt::skip]
 pub const ROWS: &[(&str, &str, Option<&str>, [u16; 5])] = &[
     ("GET", "/api/v1/me", None, [401, 200, 200, 200, 200]),
@@ -129,6 +152,11 @@ pub const ROWS: &[(&str, &str, Option<&str>, [u16; 5])] = &[
     ("GET", "/api/v1/tasks/OPS-1/activity", None, [401, 404, 200, 200, 200]),
     ("PATCH", "/api/v1/comments/{comment}", Some(r#"{"body":"edited"}"#), [401, 404, 403, 200, 200]),
     ("DELETE", "/api/v1/comments/{comment}", None, [401, 404, 403, 204, 204]),
+    ("GET", "/api/v1/tasks/OPS-1/attachments", None, [401, 404, 200, 200, 200]),
+    ("POST", "/api/v1/tasks/OPS-1/attachments?name=n.json", Some(r#"{"a":1}"#), [401, 404, 403, 201, 201]),
+    ("GET", "/api/v1/attachments/{attachment}", None, [401, 404, 200, 200, 200]),
+    ("GET", "/api/v1/attachments/{attachment}/content", None, [401, 404, 200, 200, 200]),
+    ("DELETE", "/api/v1/attachments/{attachment}", None, [401, 404, 403, 204, 204]),
 ];
 
 async fn run_matrix(backend: Backend) {
@@ -143,6 +171,7 @@ async fn run_matrix(backend: Backend) {
                 let fill = |s: &str| {
                     s.replace("{label}", &f.label.to_string())
                         .replace("{comment}", &f.comment.to_string())
+                        .replace("{attachment}", &f.attachment.to_string())
                         .replace("{trashed}", &f.trashed_task.to_string())
                 };
                 let token = f.callers[who].as_ref().map(|c| c.token.as_str());

@@ -41,6 +41,7 @@ fn documented() -> BTreeSet<(String, String)> {
 
 /// Whether a concrete path (`/api/v1/tasks/OPS-1`) fits a template (`/api/v1/tasks/{key}`).
 fn fits(template: &str, concrete: &str) -> bool {
+    let concrete = concrete.split('?').next().unwrap_or_default();
     let (t, c): (Vec<&str>, Vec<&str>) =
         (template.split('/').collect(), concrete.split('/').collect());
     t.len() == c.len()

@@ -1,0 +1,687 @@
+//! Attachments through the API: byte-exact round trips, limits, a full volume, quotas, the
+//! trash, and gc racing uploads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use taskflow_core::attachment::Sha256Hex;
+use taskflow_ops::gc::{self, GcOptions};
+use taskflow_server::{AppState, app};
+use taskflow_testkit::{TestStore, both_backends};
+use tokio::io::AsyncReadExt;
+use tower::ServiceExt;
+
+use crate::{Caller, call, caller, request, state};
+
+/// An owner with a project OPS holding task OPS-1.
+async fn fixture(store: &TestStore) -> Caller {
+    let owner = caller(store, "olivia", false).await;
+    let project = crate::project_with(store, owner.user.id, "OPS").await;
+    let title = taskflow_core::text::TaskTitle::parse("with files").unwrap();
+    store
+        .create_task(
+            owner.user.id,
+            project,
+            taskflow_core::task::NewTask::titled(title),
+        )
+        .await
+        .unwrap();
+    owner
+}
+
+fn raw_upload(token: &str, name: &str, media_type: &str, body: Body) -> Request<Body> {
+    Request::post(format!("/api/v1/tasks/OPS-1/attachments?name={name}"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", media_type)
+        .body(body)
+        .unwrap()
+}
+
+/// A body of `len` copies of `byte`, made while it is sent, with no length announced.
+fn generated(len: u64, byte: u8) -> Body {
+    let reader = tokio::io::repeat(byte).take(len);
+    Body::from_stream(tokio_util::io::ReaderStream::new(reader))
+}
+
+/// Status, headers and raw body bytes.
+async fn fetch(
+    state: AppState,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let response = app(state).oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, bytes.to_vec())
+}
+
+fn download(token: &str, id: &Value, extra: &[(&str, &str)]) -> Request<Body> {
+    let mut builder = Request::get(format!("/api/v1/attachments/{id}/content"))
+        .header("authorization", format!("Bearer {token}"));
+    for (name, value) in extra {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                found.extend(files_in(&entry.path()));
+            } else {
+                found.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+async fn uploads_round_trip_byte_for_byte(store: TestStore) {
+    let owner = fixture(&store).await;
+    let st = state(&store);
+    let small: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    for content in [Vec::new(), b"hello".to_vec(), small.clone()] {
+        let (status, headers, body) = call(
+            st.clone(),
+            raw_upload(
+                &owner.token,
+                "notes.txt",
+                "text/plain; charset=utf-8",
+                Body::from(content.clone()),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["size_bytes"], content.len());
+        assert_eq!(body["sha256"], sha256(&content));
+        assert_eq!(body["media_type"], "text/plain");
+        assert_eq!(
+            headers["location"],
+            format!("/api/v1/attachments/{}", body["id"]).as_str()
+        );
+        let (status, headers, bytes) =
+            fetch(st.clone(), download(&owner.token, &body["id"], &[])).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(bytes, content);
+        assert_eq!(
+            headers["content-length"],
+            content.len().to_string().as_str()
+        );
+        assert_eq!(
+            headers["etag"],
+            format!("\"{}\"", sha256(&content)).as_str()
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(
+            headers["content-disposition"],
+            "attachment; filename=\"notes.txt\"; filename*=UTF-8''notes.txt"
+        );
+    }
+    // Multipart, as a browser form or `curl -F` sends it.
+    let boundary = "XyZ123";
+    let mut form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"comment\"\r\n\r\nignored\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"résumé.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    form.extend_from_slice(&small);
+    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (status, _, body) = call(
+        st.clone(),
+        Request::post("/api/v1/tasks/OPS-1/attachments")
+            .header("authorization", format!("Bearer {}", owner.token))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(form))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["file_name"], "résumé.pdf");
+    assert_eq!(body["media_type"], "application/pdf");
+    let (_, headers, bytes) = fetch(st.clone(), download(&owner.token, &body["id"], &[])).await;
+    assert_eq!(bytes, small);
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"r_sum_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"
+    );
+    // The same content twice is one file; names never become paths.
+    let blobs = files_in(&store.data_dir.join("blobs"));
+    assert_eq!(blobs.len(), 3, "{blobs:?}");
+    assert!(blobs.iter().all(|b| Sha256Hex::parse(b).is_ok()));
+    assert!(files_in(&store.data_dir.join("tmp")).is_empty());
+    let (status, _, list) = call(
+        st,
+        request(
+            "GET",
+            "/api/v1/tasks/OPS-1/attachments",
+            Some(&owner.token),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().unwrap().len(), 4);
+    assert_eq!(
+        list[3]["content_url"],
+        format!("/api/v1/attachments/{}/content", list[3]["id"]).as_str()
+    );
+}
+
+async fn downloads_honour_ranges_and_etags(store: TestStore) {
+    let owner = fixture(&store).await;
+    let st = state(&store);
+    let content: Vec<u8> = (0..100u8).collect();
+    let (_, _, body) = call(
+        st.clone(),
+        raw_upload(
+            &owner.token,
+            "n.bin",
+            "application/octet-stream",
+            Body::from(content.clone()),
+        ),
+    )
+    .await;
+    let id = &body["id"];
+    let etag = format!("\"{}\"", sha256(&content));
+    let cases: &[(&str, StatusCode, std::ops::Range<usize>, Option<&str>)] = &[
+        (
+            "bytes=10-19",
+            StatusCode::PARTIAL_CONTENT,
+            10..20,
+            Some("bytes 10-19/100"),
+        ),
+        (
+            "bytes=90-",
+            StatusCode::PARTIAL_CONTENT,
+            90..100,
+            Some("bytes 90-99/100"),
+        ),
+        (
+            "bytes=-5",
+            StatusCode::PARTIAL_CONTENT,
+            95..100,
+            Some("bytes 95-99/100"),
+        ),
+        (
+            "bytes=50-5000",
+            StatusCode::PARTIAL_CONTENT,
+            50..100,
+            Some("bytes 50-99/100"),
+        ),
+        ("bytes=0-1,5-6", StatusCode::OK, 0..100, None),
+        ("bytes=9-1", StatusCode::OK, 0..100, None),
+        (
+            "bytes=100-",
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            0..0,
+            Some("bytes */100"),
+        ),
+    ];
+    for (range, want, slice, content_range) in cases {
+        let (status, headers, bytes) =
+            fetch(st.clone(), download(&owner.token, id, &[("range", range)])).await;
+        assert_eq!(status, *want, "{range}");
+        if *want != StatusCode::RANGE_NOT_SATISFIABLE {
+            assert_eq!(bytes, content[slice.clone()], "{range}");
+        }
+        assert_eq!(
+            headers.get("content-range").map(|v| v.to_str().unwrap()),
+            *content_range,
+            "{range}"
+        );
+    }
+    // A stale If-Range gets the whole file.
+    let (status, _, bytes) = fetch(
+        st.clone(),
+        download(
+            &owner.token,
+            id,
+            &[("range", "bytes=0-0"), ("if-range", "\"other\"")],
+        ),
+    )
+    .await;
+    assert_eq!((status, bytes.len()), (StatusCode::OK, 100));
+    let (status, headers, bytes) = fetch(
+        st.clone(),
+        download(&owner.token, id, &[("if-none-match", &etag)]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert!(bytes.is_empty());
+    assert_eq!(headers["etag"], etag.as_str());
+}
+
+async fn bad_uploads_are_refused_and_leave_nothing(store: TestStore) {
+    let owner = fixture(&store).await;
+    let mut st = state(&store);
+    st.storage.max_upload_bytes = 1000;
+    let nothing_left = |what: &str| {
+        assert!(
+            files_in(&store.data_dir.join("tmp")).is_empty(),
+            "{what}: tmp"
+        );
+        assert!(
+            files_in(&store.data_dir.join("blobs")).is_empty(),
+            "{what}: blobs"
+        );
+    };
+    // Announced one byte over the limit.
+    let (status, _, body) = call(
+        st.clone(),
+        raw_upload(
+            &owner.token,
+            "big.bin",
+            "application/octet-stream",
+            Body::from(vec![1u8; 1001]),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["error"]["code"], "too_large");
+    nothing_left("announced");
+    // Not announced: found out while streaming.
+    let (status, _, _) = call(
+        st.clone(),
+        raw_upload(
+            &owner.token,
+            "big.bin",
+            "application/octet-stream",
+            generated(1001, 7),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    nothing_left("streamed");
+    // Exactly the limit is fine.
+    let (status, _, _) = call(
+        st.clone(),
+        raw_upload(
+            &owner.token,
+            "max.bin",
+            "application/octet-stream",
+            generated(1000, 7),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for name in ["", "..", "a%2Fb", "x%00y"] {
+        let (status, _, body) = call(
+            st.clone(),
+            raw_upload(&owner.token, name, "text/plain", Body::from("x")),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}: {body}");
+    }
+    let (status, _, body) = call(
+        st.clone(),
+        Request::post("/api/v1/tasks/OPS-1/attachments")
+            .header("authorization", format!("Bearer {}", owner.token))
+            .header("content-type", "multipart/form-data; boundary=b")
+            .body(Body::from(
+                "--b\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--b--\r\n",
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["details"]["fields"][0]["field"], "file");
+    let (status, _, _) = call(
+        st.clone(),
+        raw_upload(&owner.token, "x", "text/plain", Body::from("x")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        store
+            .attachments(
+                store
+                    .task_by_key(&taskflow_core::task::TaskKey::parse("OPS-1").unwrap())
+                    .await
+                    .unwrap()
+                    .id
+            )
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(files_in(&store.data_dir.join("tmp")).is_empty());
+}
+
+async fn a_full_volume_refuses_uploads_and_keeps_what_it_has(store: TestStore) {
+    let owner = fixture(&store).await;
+    let st = state(&store);
+    let (status, _, kept) = call(
+        st.clone(),
+        raw_upload(&owner.token, "kept.txt", "text/plain", Body::from("kept")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let available = taskflow_blobs::available_bytes(&store.data_dir).unwrap();
+    // Refused before a byte is written…
+    let mut full = st.clone();
+    full.storage.min_free_bytes = available + (1 << 30);
+    let (status, _, body) = call(
+        full.clone(),
+        raw_upload(&owner.token, "new.txt", "text/plain", Body::from("new")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE, "{body}");
+    assert_eq!(body["error"]["code"], "insufficient_storage");
+    // …and while streaming, when the volume fills up under an upload.
+    let mut filling = st.clone();
+    filling.storage.max_upload_bytes = 1 << 30;
+    filling.storage.min_free_bytes = available.saturating_sub(16 << 20);
+    let (status, _, body) = call(
+        filling,
+        raw_upload(
+            &owner.token,
+            "huge.bin",
+            "application/octet-stream",
+            generated(256 << 20, 3),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE, "{body}");
+    assert!(files_in(&store.data_dir.join("tmp")).is_empty());
+    assert_eq!(
+        files_in(&store.data_dir.join("blobs")),
+        vec![sha256(b"kept")]
+    );
+    let (_, _, list) = call(
+        st.clone(),
+        request(
+            "GET",
+            "/api/v1/tasks/OPS-1/attachments",
+            Some(&owner.token),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (status, _, bytes) = fetch(st, download(&owner.token, &kept["id"], &[])).await;
+    assert_eq!((status, bytes), (StatusCode::OK, b"kept".to_vec()));
+}
+
+async fn a_project_quota_counts_the_trash(store: TestStore) {
+    let owner = fixture(&store).await;
+    let mut st = state(&store);
+    st.storage.project_quota_bytes = Some(1000);
+    let upload = |n: u64| {
+        call(
+            st.clone(),
+            raw_upload(
+                &owner.token,
+                "q.bin",
+                "application/octet-stream",
+                generated(n, n as u8),
+            ),
+        )
+    };
+    let (status, _, first) = upload(600).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, body) = upload(600).await;
+    assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE, "{body}");
+    assert_eq!(body["error"]["code"], "quota_exceeded");
+    assert_eq!(upload(400).await.0, StatusCode::CREATED);
+    // Trashed bytes still count; purged ones do not.
+    let path = format!("/api/v1/attachments/{}", first["id"]);
+    let (status, _, _) = call(
+        st.clone(),
+        request("DELETE", &path, Some(&owner.token), None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(upload(1).await.0, StatusCode::INSUFFICIENT_STORAGE);
+    let purge = format!(r#"{{"type":"attachment","id":{}}}"#, first["id"]);
+    let (status, _, _) = call(
+        st.clone(),
+        request(
+            "POST",
+            "/api/v1/projects/OPS/trash/purge",
+            Some(&owner.token),
+            Some(&purge),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(upload(600).await.0, StatusCode::CREATED);
+}
+
+async fn deleted_attachments_keep_their_bytes_until_purged_and_collected(store: TestStore) {
+    let owner = fixture(&store).await;
+    let st = state(&store);
+    let (_, _, a) = call(
+        st.clone(),
+        raw_upload(&owner.token, "a.txt", "text/plain", Body::from("shared")),
+    )
+    .await;
+    let (_, _, b) = call(
+        st.clone(),
+        raw_upload(&owner.token, "b.txt", "text/plain", Body::from("shared")),
+    )
+    .await;
+    let (_, _, c) = call(
+        st.clone(),
+        raw_upload(&owner.token, "c.txt", "text/plain", Body::from("alone")),
+    )
+    .await;
+    let grace0 = GcOptions {
+        grace: Duration::ZERO,
+        trash_retention: Duration::from_secs(30 * 24 * 3600),
+        dry_run: false,
+    };
+    for item in [&a, &c] {
+        let path = format!("/api/v1/attachments/{}", item["id"]);
+        let (status, _, _) = call(
+            st.clone(),
+            request("DELETE", &path, Some(&owner.token), None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    let (status, _, _) = fetch(st.clone(), download(&owner.token, &a["id"], &[])).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // In the trash: nothing is collected.
+    let report = gc::run(store.store.as_ref(), &st.blobs, &grace0)
+        .await
+        .unwrap();
+    assert_eq!(report.blobs, 0);
+    assert_eq!(files_in(&store.data_dir.join("blobs")).len(), 2);
+    // Restored: readable again.
+    let restore = format!(r#"{{"type":"attachment","id":{}}}"#, a["id"]);
+    let (status, _, _) = call(
+        st.clone(),
+        request(
+            "POST",
+            "/api/v1/projects/OPS/trash/restore",
+            Some(&owner.token),
+            Some(&restore),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, _, bytes) = fetch(st.clone(), download(&owner.token, &a["id"], &[])).await;
+    assert_eq!(bytes, b"shared");
+    // Purged: "alone" goes, "shared" stays for b (and a).
+    let purge = format!(r#"{{"type":"attachment","id":{}}}"#, c["id"]);
+    call(
+        st.clone(),
+        request(
+            "POST",
+            "/api/v1/projects/OPS/trash/purge",
+            Some(&owner.token),
+            Some(&purge),
+        ),
+    )
+    .await;
+    let dry = gc::run(
+        store.store.as_ref(),
+        &st.blobs,
+        &GcOptions {
+            dry_run: true,
+            ..grace0.clone()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((dry.blobs, dry.blob_bytes), (1, 5));
+    assert_eq!(
+        files_in(&store.data_dir.join("blobs")).len(),
+        2,
+        "a dry run changes nothing"
+    );
+    // Within the grace period nothing goes.
+    let young = gc::run(
+        store.store.as_ref(),
+        &st.blobs,
+        &GcOptions {
+            grace: Duration::from_secs(3600),
+            ..grace0.clone()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(young.blobs, 0);
+    let report = gc::run(store.store.as_ref(), &st.blobs, &grace0)
+        .await
+        .unwrap();
+    assert_eq!((report.blobs, report.blob_bytes), (1, 5));
+    assert_eq!(
+        files_in(&store.data_dir.join("blobs")),
+        vec![sha256(b"shared")]
+    );
+    let (_, _, bytes) = fetch(st, download(&owner.token, &b["id"], &[])).await;
+    assert_eq!(bytes, b"shared");
+}
+
+/// Uploads (some with shared content), deletes and purges run while gc runs in a loop with
+/// no grace period at all: afterwards every attachment's file is there and whole.
+async fn gc_never_removes_a_referenced_blob_under_racing_uploads(store: TestStore) {
+    let owner = fixture(&store).await;
+    let st = state(&store);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let collector = {
+        let (store, blobs, stop) = (store.store.clone(), st.blobs.clone(), stop.clone());
+        tokio::spawn(async move {
+            let options = GcOptions {
+                grace: Duration::ZERO,
+                trash_retention: Duration::from_secs(3600),
+                dry_run: false,
+            };
+            let mut runs = 0u32;
+            let mut removed = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                removed += gc::run(store.as_ref(), &blobs, &options)
+                    .await
+                    .unwrap()
+                    .blobs;
+                runs += 1;
+            }
+            (runs, removed)
+        })
+    };
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..4u8 {
+        let (st, token) = (st.clone(), owner.token.clone());
+        workers.spawn(async move {
+            for round in 0..15u8 {
+                // Few distinct contents, so uploads keep landing on blobs gc wants to collect.
+                let content = vec![round % 3; 2000 + usize::from(worker % 2)];
+                let (status, _, body) = call(
+                    st.clone(),
+                    raw_upload(
+                        &token,
+                        "r.bin",
+                        "application/octet-stream",
+                        Body::from(content),
+                    ),
+                )
+                .await;
+                assert_eq!(status, StatusCode::CREATED, "{body}");
+                if round % 2 == 0 {
+                    let path = format!("/api/v1/attachments/{}", body["id"]);
+                    call(st.clone(), request("DELETE", &path, Some(&token), None)).await;
+                    let purge = format!(r#"{{"type":"attachment","id":{}}}"#, body["id"]);
+                    let (status, _, _) = call(
+                        st.clone(),
+                        request("POST", "/api/v1/trash/purge", Some(&token), Some(&purge)),
+                    )
+                    .await;
+                    assert_eq!(status, StatusCode::OK);
+                }
+            }
+        });
+    }
+    while let Some(done) = workers.join_next().await {
+        done.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (runs, removed) = collector.await.unwrap();
+    assert!(runs > 3, "gc ran {runs} times");
+    assert!(removed > 0, "gc collected something while racing");
+    let task = store
+        .task_by_key(&taskflow_core::task::TaskKey::parse("OPS-1").unwrap())
+        .await
+        .unwrap();
+    let live = store.attachments(task.id).await.unwrap();
+    assert_eq!(live.len(), 4 * 7);
+    for attachment in live {
+        let bytes = std::fs::read(st.blobs.path(&attachment.sha256))
+            .unwrap_or_else(|e| panic!("attachment {} lost its file: {e}", attachment.id));
+        assert_eq!(sha256(&bytes), attachment.sha256.as_str());
+    }
+    assert!(files_in(&store.data_dir.join("tmp")).is_empty());
+}
+
+async fn storage_gauges_are_on_metrics(store: TestStore) {
+    let owner = fixture(&store).await;
+    let st = state(&store);
+    call(
+        st.clone(),
+        raw_upload(&owner.token, "m.txt", "text/plain", Body::from("metrics")),
+    )
+    .await;
+    let (status, _, body) = call(st, request("GET", "/metrics", None, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body.as_str().unwrap();
+    for gauge in [
+        "taskflow_volume_total_bytes ",
+        "taskflow_volume_available_bytes ",
+        "taskflow_volume_used_bytes ",
+        "taskflow_volume_min_free_bytes ",
+        "taskflow_blobs ",
+        "taskflow_blob_bytes ",
+        "taskflow_database_bytes{backend=",
+        "taskflow_project_attachment_bytes{project=\"OPS\"} ",
+    ] {
+        assert!(text.contains(gauge), "{gauge} missing from:\n{text}");
+    }
+}
+
+both_backends!(
+    uploads_round_trip_byte_for_byte,
+    downloads_honour_ranges_and_etags,
+    bad_uploads_are_refused_and_leave_nothing,
+    a_full_volume_refuses_uploads_and_keeps_what_it_has,
+    a_project_quota_counts_the_trash,
+    deleted_attachments_keep_their_bytes_until_purged_and_collected,
+    gc_never_removes_a_referenced_blob_under_racing_uploads,
+    storage_gauges_are_on_metrics,
+);
