@@ -1,5 +1,6 @@
 //! The real `taskflow` binary, run as a child process against both backends.
 
+mod attachments;
 mod commands;
 mod crash;
 mod serve;
