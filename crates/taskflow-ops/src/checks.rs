@@ -340,7 +340,19 @@ pub async fn integrity(store: &dyn Store) -> Check {
         Ok(problems) => Check::problem(
             "integrity",
             Status::Fail,
-            format!("the database is damaged: {}", problems.join("; ")),
+            format!(
+                "the database is damaged: {}{}",
+                problems
+                    .iter()
+                    .take(3)
+                    .map(|p| p.trim())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                match problems.len() {
+                    n if n > 3 => format!(" (and {} more problems)", n - 3),
+                    _ => String::new(),
+                }
+            ),
             "stop taskflow, keep a copy of the data directory, and restore the latest backup",
         ),
         Err(e) => Check::problem(

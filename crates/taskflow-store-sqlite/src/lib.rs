@@ -163,7 +163,13 @@ impl StoreAdmin for SqliteStore {
             .fetch_all(&self.writer)
             .await
             .map_err(db)?;
-        Ok(lines.into_iter().filter(|l| l != "ok").collect())
+        Ok(lines
+            .iter()
+            .flat_map(|row| row.lines())
+            .map(str::trim)
+            .filter(|l| *l != "ok" && !l.is_empty() && !l.starts_with("***"))
+            .map(str::to_owned)
+            .collect())
     }
 
     fn pool_stats(&self) -> Vec<taskflow_core::store::PoolStats> {

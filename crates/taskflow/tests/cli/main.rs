@@ -3,6 +3,7 @@
 mod attachments;
 mod commands;
 mod crash;
+mod doctor;
 mod serve;
 
 use std::process::Output;
