@@ -247,8 +247,8 @@ async fn a_gigabyte_round_trips_in_bounded_memory(store: TestStore) {
     );
     let peak_after_download = peak_rss_bytes(pid);
     println!(
-        "{}: 1 GiB upload {:.1} s, download {:.1} s; server peak RSS {} MiB before, {} MiB after upload, {} MiB after download",
-        format!("{:?}", store.backend),
+        "{:?}: 1 GiB upload {:.1} s, download {:.1} s; server peak RSS {} MiB before, {} MiB after upload, {} MiB after download",
+        store.backend,
         upload_time.as_secs_f64(),
         download_time.as_secs_f64(),
         before / MIB,
