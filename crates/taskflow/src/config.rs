@@ -404,8 +404,8 @@ impl Settings {
         let gc_interval = match take("gc_interval", "--gc-interval", args.gc_interval.clone())? {
             Some(raw) if matches!(raw.value.trim(), "off" | "0") => None,
             Some(raw) => match humantime::parse_duration(raw.value.trim()) {
-                Ok(d) if d >= Duration::from_secs(60) => Some(d),
-                Ok(_) => return Err(raw.invalid("must be at least 1 minute, or off")),
+                Ok(d) if d >= Duration::from_secs(1) => Some(d),
+                Ok(_) => return Err(raw.invalid("must be at least 1 second, or off")),
                 Err(e) => return Err(raw.invalid(format!("{:?}: {e}", raw.value))),
             },
             None => Some(Duration::from_secs(3600)),

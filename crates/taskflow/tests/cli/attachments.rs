@@ -427,7 +427,48 @@ async fn gc_from_the_command_line(store: TestStore) {
     kill(&mut server).await;
 }
 
+/// `serve` collects garbage by itself every TASKFLOW_GC_INTERVAL.
+async fn serve_collects_garbage_periodically(store: TestStore) {
+    let token = fixture(&store).await;
+    let mut server = serve_with(
+        &store,
+        &[("TASKFLOW_GC_INTERVAL", "1s"), ("TASKFLOW_GC_GRACE", "0s")],
+    )
+    .await;
+    let created = upload(&server.address, &token, "gone.txt", b"collected")
+        .await
+        .json()
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let delete = request_head(
+        &server.address,
+        "DELETE",
+        &format!("/api/v1/attachments/{id}"),
+        &token,
+        &[],
+    )
+    .await;
+    assert_eq!(read_response(delete).await.status, 204);
+    let owner = store
+        .user_by_username(&taskflow_core::user::Username::parse("olivia").unwrap())
+        .await
+        .unwrap();
+    let item = taskflow_core::trash::TrashRef::Attachment(taskflow_core::AttachmentId(id));
+    store.purge(owner.id, item).await.unwrap();
+    let blobs = store.data_dir.join("blobs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dir_files(&blobs).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the server never collected the purged attachment's file"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    kill(&mut server).await;
+}
+
 both_backends!(
+    serve_collects_garbage_periodically,
     a_gigabyte_round_trips_in_bounded_memory,
     sigkill_during_an_upload_leaves_nothing,
     sigkill_right_after_201_keeps_the_file,

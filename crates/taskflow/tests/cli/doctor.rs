@@ -226,7 +226,7 @@ async fn bad_storage_settings_exit_2() {
         ("TASKFLOW_MIN_FREE_BYTES", "-5MiB"),
         ("TASKFLOW_PROJECT_QUOTA_BYTES", "10 parsecs"),
         ("TASKFLOW_TRASH_RETENTION_DAYS", "0"),
-        ("TASKFLOW_GC_INTERVAL", "5s"),
+        ("TASKFLOW_GC_INTERVAL", "500ms"),
         ("TASKFLOW_GC_GRACE", "later"),
     ] {
         let mut c = taskflow(
