@@ -400,3 +400,25 @@ pub async fn attachments(store: &dyn Store, blobs: &BlobStore) -> Check {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_is_refused_on_network_filesystems_only() {
+        let nfs = Filesystem { magic: 0x6969 };
+        let cifs = Filesystem { magic: 0xFF53_4D42 };
+        let ext4 = Filesystem { magic: 0xEF53 };
+        for fs in [nfs, cifs] {
+            let check = filesystem_verdict(fs, true);
+            assert!(check.failed(), "{check}");
+            assert!(check.fix.unwrap().contains("local disk"));
+            assert!(
+                !filesystem_verdict(fs, false).failed(),
+                "PostgreSQL keeps only attachments there"
+            );
+        }
+        assert!(!filesystem_verdict(ext4, true).failed());
+    }
+}

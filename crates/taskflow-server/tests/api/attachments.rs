@@ -68,6 +68,24 @@ fn download(token: &str, id: &Value, extra: &[(&str, &str)]) -> Request<Body> {
     builder.body(Body::empty()).unwrap()
 }
 
+/// Moves an attachment to the trash (`delete`), or restores or purges it there; returns the
+/// status.
+async fn trash_action(st: &AppState, token: &str, action: &str, id: &Value) -> StatusCode {
+    let request = if action == "delete" {
+        request(
+            "DELETE",
+            &format!("/api/v1/attachments/{id}"),
+            Some(token),
+            None,
+        )
+    } else {
+        let body = format!(r#"{{"type":"attachment","id":{id}}}"#);
+        let path = format!("/api/v1/projects/OPS/trash/{action}");
+        request("POST", &path, Some(token), Some(&body))
+    };
+    call(st.clone(), request).await.0
+}
+
 fn files_in(dir: &std::path::Path) -> Vec<String> {
     let mut found = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -441,26 +459,16 @@ async fn a_project_quota_counts_the_trash(store: TestStore) {
     assert_eq!(body["error"]["code"], "quota_exceeded");
     assert_eq!(upload(400).await.0, StatusCode::CREATED);
     // Trashed bytes still count; purged ones do not.
-    let path = format!("/api/v1/attachments/{}", first["id"]);
-    let (status, _, _) = call(
-        st.clone(),
-        request("DELETE", &path, Some(&owner.token), None),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    let tok = &owner.token;
+    assert_eq!(
+        trash_action(&st, tok, "delete", &first["id"]).await,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(upload(1).await.0, StatusCode::INSUFFICIENT_STORAGE);
-    let purge = format!(r#"{{"type":"attachment","id":{}}}"#, first["id"]);
-    let (status, _, _) = call(
-        st.clone(),
-        request(
-            "POST",
-            "/api/v1/projects/OPS/trash/purge",
-            Some(&owner.token),
-            Some(&purge),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        trash_action(&st, tok, "purge", &first["id"]).await,
+        StatusCode::OK
+    );
     assert_eq!(upload(600).await.0, StatusCode::CREATED);
 }
 
@@ -487,14 +495,12 @@ async fn deleted_attachments_keep_their_bytes_until_purged_and_collected(store: 
         trash_retention: Duration::from_secs(30 * 24 * 3600),
         dry_run: false,
     };
+    let tok = &owner.token;
     for item in [&a, &c] {
-        let path = format!("/api/v1/attachments/{}", item["id"]);
-        let (status, _, _) = call(
-            st.clone(),
-            request("DELETE", &path, Some(&owner.token), None),
-        )
-        .await;
-        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            trash_action(&st, tok, "delete", &item["id"]).await,
+            StatusCode::NO_CONTENT
+        );
     }
     let (status, _, _) = fetch(st.clone(), download(&owner.token, &a["id"], &[])).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -505,32 +511,17 @@ async fn deleted_attachments_keep_their_bytes_until_purged_and_collected(store: 
     assert_eq!(report.blobs, 0);
     assert_eq!(files_in(&store.data_dir.join("blobs")).len(), 2);
     // Restored: readable again.
-    let restore = format!(r#"{{"type":"attachment","id":{}}}"#, a["id"]);
-    let (status, _, _) = call(
-        st.clone(),
-        request(
-            "POST",
-            "/api/v1/projects/OPS/trash/restore",
-            Some(&owner.token),
-            Some(&restore),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        trash_action(&st, tok, "restore", &a["id"]).await,
+        StatusCode::NO_CONTENT
+    );
     let (_, _, bytes) = fetch(st.clone(), download(&owner.token, &a["id"], &[])).await;
     assert_eq!(bytes, b"shared");
     // Purged: "alone" goes, "shared" stays for b (and a).
-    let purge = format!(r#"{{"type":"attachment","id":{}}}"#, c["id"]);
-    call(
-        st.clone(),
-        request(
-            "POST",
-            "/api/v1/projects/OPS/trash/purge",
-            Some(&owner.token),
-            Some(&purge),
-        ),
-    )
-    .await;
+    assert_eq!(
+        trash_action(&st, tok, "purge", &c["id"]).await,
+        StatusCode::OK
+    );
     let dry = gc::run(
         store.store.as_ref(),
         &st.blobs,
@@ -616,15 +607,10 @@ async fn gc_never_removes_a_referenced_blob_under_racing_uploads(store: TestStor
                 .await;
                 assert_eq!(status, StatusCode::CREATED, "{body}");
                 if round % 2 == 0 {
-                    let path = format!("/api/v1/attachments/{}", body["id"]);
-                    call(st.clone(), request("DELETE", &path, Some(&token), None)).await;
-                    let purge = format!(r#"{{"type":"attachment","id":{}}}"#, body["id"]);
-                    let (status, _, _) = call(
-                        st.clone(),
-                        request("POST", "/api/v1/trash/purge", Some(&token), Some(&purge)),
-                    )
-                    .await;
-                    assert_eq!(status, StatusCode::OK);
+                    let deleted = trash_action(&st, &token, "delete", &body["id"]).await;
+                    assert_eq!(deleted, StatusCode::NO_CONTENT);
+                    let purged = trash_action(&st, &token, "purge", &body["id"]).await;
+                    assert_eq!(purged, StatusCode::OK);
                 }
             }
         });

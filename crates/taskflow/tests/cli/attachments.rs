@@ -121,6 +121,27 @@ async fn upload(address: &str, token: &str, name: &str, content: &[u8]) -> Respo
     read_response(stream).await
 }
 
+/// Deletes an attachment through the API, then purges it from the trash.
+async fn delete_and_purge(address: &str, token: &str, id: i64) {
+    let path = format!("/api/v1/attachments/{id}");
+    let delete = request_head(address, "DELETE", &path, token, &[]).await;
+    assert_eq!(read_response(delete).await.status, 204);
+    let body = format!(r#"{{"type":"attachment","id":{id}}}"#);
+    let mut purge = request_head(
+        address,
+        "POST",
+        "/api/v1/trash/purge",
+        token,
+        &[
+            ("Content-Type", "application/json".to_owned()),
+            ("Content-Length", body.len().to_string()),
+        ],
+    )
+    .await;
+    purge.write_all(body.as_bytes()).await.unwrap();
+    assert_eq!(read_response(purge).await.status, 200);
+}
+
 async fn get(address: &str, token: &str, path: &str) -> Response {
     read_response(request_head(address, "GET", path, token, &[]).await).await
 }
@@ -370,30 +391,7 @@ async fn gc_from_the_command_line(store: TestStore) {
         .await
         .json()
         .await;
-    let id = created["id"].as_i64().unwrap();
-    let delete = request_head(
-        &server.address,
-        "DELETE",
-        &format!("/api/v1/attachments/{id}"),
-        &token,
-        &[],
-    )
-    .await;
-    assert_eq!(read_response(delete).await.status, 204);
-    let body = format!(r#"{{"type":"attachment","id":{id}}}"#);
-    let mut purge = request_head(
-        &server.address,
-        "POST",
-        "/api/v1/trash/purge",
-        &token,
-        &[
-            ("Content-Type", "application/json".to_owned()),
-            ("Content-Length", body.len().to_string()),
-        ],
-    )
-    .await;
-    purge.write_all(body.as_bytes()).await.unwrap();
-    assert_eq!(read_response(purge).await.status, 200);
+    delete_and_purge(&server.address, &token, created["id"].as_i64().unwrap()).await;
 
     let gc = |dry_run: bool| {
         let mut c = taskflow(&store.url, &store.data_dir);
@@ -439,22 +437,7 @@ async fn serve_collects_garbage_periodically(store: TestStore) {
         .await
         .json()
         .await;
-    let id = created["id"].as_i64().unwrap();
-    let delete = request_head(
-        &server.address,
-        "DELETE",
-        &format!("/api/v1/attachments/{id}"),
-        &token,
-        &[],
-    )
-    .await;
-    assert_eq!(read_response(delete).await.status, 204);
-    let owner = store
-        .user_by_username(&taskflow_core::user::Username::parse("olivia").unwrap())
-        .await
-        .unwrap();
-    let item = taskflow_core::trash::TrashRef::Attachment(taskflow_core::AttachmentId(id));
-    store.purge(owner.id, item).await.unwrap();
+    delete_and_purge(&server.address, &token, created["id"].as_i64().unwrap()).await;
     let blobs = store.data_dir.join("blobs");
     let deadline = Instant::now() + Duration::from_secs(20);
     while !dir_files(&blobs).is_empty() {
