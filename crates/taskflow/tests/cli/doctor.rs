@@ -78,24 +78,45 @@ async fn doctor_reports_a_missing_data_dir(store: TestStore) {
     assert!(!missing.exists(), "doctor creates nothing");
 }
 
-async fn doctor_reports_an_unwritable_data_dir(store: TestStore) {
+/// A data directory this test makes unwritable for the taskflow it then runs with `args`: as
+/// root (who writes anywhere) by running taskflow as another user, as a pod without `fsGroup`
+/// would; otherwise by taking away write permission.
+async fn run_on_unwritable_dir(store: &TestStore, args: &[&str]) -> Output {
     let locked = store.data_dir.join("read-only");
     std::fs::create_dir(&locked).unwrap();
-    let out = if is_root() {
-        // Root writes anywhere: run doctor as another user, as a pod without fsGroup would.
+    if is_root() {
         for dir in [&store.data_dir, &locked] {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
         let mut c = tokio::process::Command::new("runuser");
-        c.args(["-u", "postgres", "--", BIN, "doctor"])
+        c.args(["-u", "postgres", "--", BIN])
+            .args(args)
             .env("TASKFLOW_DATABASE_URL", &store.url)
             .env("TASKFLOW_DATA_DIR", &locked)
             .kill_on_drop(true);
         run(c).await
     } else {
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
-        doctor(&store, &locked).await
-    };
+        let mut c = taskflow(&store.url, &locked);
+        c.args(args);
+        run(c).await
+    }
+}
+
+async fn serve_refuses_an_unwritable_data_dir(store: TestStore) {
+    let out = run_on_unwritable_dir(&store, &["serve", "--listen", "127.0.0.1:0"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("is not writable"), "{err}");
+    assert!(
+        err.contains("fix: give the directory to the user taskflow runs as"),
+        "{err}"
+    );
+    assert!(err.contains("fsGroup"), "{err}");
+}
+
+async fn doctor_reports_an_unwritable_data_dir(store: TestStore) {
+    let out = run_on_unwritable_dir(&store, &["doctor"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     let report = &report_of(&text, "data directory");
@@ -150,6 +171,7 @@ async fn doctor_reports_a_data_dir_owned_by_someone_else(store: TestStore) {
 }
 
 both_backends!(
+    serve_refuses_an_unwritable_data_dir,
     doctor_passes_a_healthy_installation,
     doctor_reports_a_missing_data_dir,
     doctor_reports_an_unwritable_data_dir,
