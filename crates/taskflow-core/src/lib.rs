@@ -5,6 +5,7 @@
 
 pub mod activity;
 pub mod attachment;
+pub mod backup;
 pub mod comment;
 pub mod error;
 pub mod failpoint;

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use crate::activity::ActivityEntry;
 use crate::attachment::{Attachment, NewAttachment, ProjectUsage, Sha256Hex};
+use crate::backup::{ImportCounts, ImportItem, Record};
 use crate::comment::Comment;
 use crate::project::{
     Label, LabelPatch, Member, NewLabel, NewProject, Project, ProjectKey, ProjectPatch, Role,
@@ -232,6 +233,25 @@ pub trait TrashStore: Send + Sync {
     async fn purge_trashed_before(&self, cutoff: Timestamp) -> StoreResult<PurgeCounts>;
 }
 
+/// The whole database in the backend-neutral form of `crate::backup`, for backup archives.
+#[async_trait]
+pub trait BackupStore: Send + Sync {
+    /// Sends every row of every table the schema has, parents first and each table in key
+    /// order, all from one consistent snapshot while writers carry on.
+    async fn export(&self, rows: tokio::sync::mpsc::Sender<Record>) -> StoreResult<()>;
+    /// Restores rows in one transaction, committed only when `ImportItem::Commit` arrives;
+    /// if the channel closes first, nothing changes. With `replace`, the existing rows are
+    /// deleted in the same transaction; without it, a database holding any user or project is
+    /// refused (`Conflict`).
+    async fn import(
+        &self,
+        items: tokio::sync::mpsc::Receiver<ImportItem>,
+        replace: bool,
+    ) -> StoreResult<ImportCounts>;
+    /// Whether the database holds any user or project.
+    async fn has_data(&self) -> StoreResult<bool>;
+}
+
 /// A connection pool's state, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStats {
@@ -248,6 +268,9 @@ pub trait StoreAdmin: Send + Sync {
     fn backend(&self) -> &'static str;
     /// Applies pending migrations; a no-op when up to date.
     async fn migrate(&self) -> StoreResult<()>;
+    /// Applies pending migrations up to and including `version` (restoring an older archive
+    /// starts there and migrates forward afterwards).
+    async fn migrate_to(&self, version: i64) -> StoreResult<()>;
     /// The newest applied migration, `None` on an empty database.
     async fn schema_version(&self) -> StoreResult<Option<i64>>;
     /// The newest migration this build knows.
@@ -279,6 +302,7 @@ pub trait Store:
     + ActivityStore
     + AttachmentStore
     + TrashStore
+    + BackupStore
     + StoreAdmin
 {
 }
@@ -294,6 +318,7 @@ impl<T> Store for T where
         + ActivityStore
         + AttachmentStore
         + TrashStore
+        + BackupStore
         + StoreAdmin
 {
 }

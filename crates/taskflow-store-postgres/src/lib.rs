@@ -5,6 +5,7 @@
 //! positions, subtask trees, last-owner checks).
 
 mod activity;
+mod backup;
 mod comments;
 mod projects;
 mod rows;
@@ -76,6 +77,20 @@ impl StoreAdmin for PgStore {
     /// apply each migration once.
     async fn migrate(&self) -> StoreResult<()> {
         MIGRATOR.run(&self.pool).await.map_err(StoreError::backend)
+    }
+
+    async fn migrate_to(&self, version: i64) -> StoreResult<()> {
+        let migrator = Migrator {
+            migrations: std::borrow::Cow::Owned(
+                MIGRATOR
+                    .iter()
+                    .filter(|m| m.version <= version)
+                    .cloned()
+                    .collect(),
+            ),
+            ..MIGRATOR
+        };
+        migrator.run(&self.pool).await.map_err(StoreError::backend)
     }
 
     async fn schema_version(&self) -> StoreResult<Option<i64>> {

@@ -6,6 +6,7 @@
 //! `synchronous = FULL`: a committed transaction survives power loss, not only a crash.
 
 mod activity;
+mod backup;
 mod comments;
 mod projects;
 mod rows;
@@ -118,6 +119,23 @@ impl StoreAdmin for SqliteStore {
 
     async fn migrate(&self) -> StoreResult<()> {
         MIGRATOR
+            .run(&self.writer)
+            .await
+            .map_err(StoreError::backend)
+    }
+
+    async fn migrate_to(&self, version: i64) -> StoreResult<()> {
+        let migrator = Migrator {
+            migrations: std::borrow::Cow::Owned(
+                MIGRATOR
+                    .iter()
+                    .filter(|m| m.version <= version)
+                    .cloned()
+                    .collect(),
+            ),
+            ..MIGRATOR
+        };
+        migrator
             .run(&self.writer)
             .await
             .map_err(StoreError::backend)

@@ -3,6 +3,7 @@
 //! that runs one test body against both backends.
 
 pub mod pg;
+pub mod sample;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

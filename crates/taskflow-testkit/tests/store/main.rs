@@ -1,6 +1,7 @@
 //! The store conformance suite: every test runs on SQLite and on a real PostgreSQL.
 
 mod activity;
+mod backup;
 mod comments;
 mod concurrency;
 mod listing;

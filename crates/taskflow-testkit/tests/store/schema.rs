@@ -53,6 +53,18 @@ async fn both_backends_have_the_same_tables_and_columns() {
         "{sqlite:?}"
     );
     assert_eq!(sqlite, postgres);
+    // The backup form names exactly these tables and columns.
+    let neutral: Schema = taskflow_core::backup::TABLES
+        .iter()
+        .map(|t| {
+            let columns = t.columns.iter().map(|(c, _)| (*c).to_owned()).collect();
+            (t.name.to_owned(), columns)
+        })
+        .collect();
+    assert_eq!(
+        neutral, sqlite,
+        "backup::TABLES is out of step with the schema"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,285 @@
+//! The backend-neutral form of the database, for backup archives: every table in dependency
+//! order, each row a JSON object whose values have one canonical form on every backend
+//! (integers, text, booleans, times as microseconds since the Unix epoch, dates as
+//! `YYYY-MM-DD`). A SQLite export and a PostgreSQL export of the same content are identical.
+
+use serde_json::{Map, Value};
+
+use crate::ValidationError;
+
+/// How a column's values look in the neutral form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Int,
+    Text,
+    Bool,
+    /// Microseconds since the Unix epoch, UTC.
+    Time,
+    /// `YYYY-MM-DD`.
+    Date,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct TableSpec {
+    pub name: &'static str,
+    pub columns: &'static [(&'static str, Kind)],
+    /// The columns rows are ordered by (the primary key).
+    pub order_by: &'static str,
+    /// A column referring to a row of the same table (a task's parent): restored in a second
+    /// pass, once every row exists.
+    pub self_ref: Option<&'static str>,
+    /// The schema version that added the table.
+    pub since: i64,
+}
+
+impl TableSpec {
+    pub fn kind(&self, column: &str) -> Option<Kind> {
+        self.columns
+            .iter()
+            .find(|(name, _)| *name == column)
+            .map(|(_, kind)| *kind)
+    }
+
+    /// Whether the table has an `id` column filled from a sequence.
+    pub fn has_id(&self) -> bool {
+        self.columns.first().is_some_and(|(name, _)| *name == "id")
+    }
+}
+
+use Kind::*;
+
+/// Every table, parents before children.
+pub const TABLES: &[TableSpec] = &[
+    TableSpec {
+        name: "users",
+        columns: &[
+            ("id", Int),
+            ("username", Text),
+            ("display_name", Text),
+            ("password_hash", Text),
+            ("is_admin", Bool),
+            ("is_disabled", Bool),
+            ("created_at", Time),
+            ("updated_at", Time),
+        ],
+        order_by: "id",
+        self_ref: None,
+        since: 1,
+    },
+    TableSpec {
+        name: "api_tokens",
+        columns: &[
+            ("id", Int),
+            ("user_id", Int),
+            ("name", Text),
+            ("token_hash", Text),
+            ("created_at", Time),
+            ("expires_at", Time),
+            ("last_used_at", Time),
+        ],
+        order_by: "id",
+        self_ref: None,
+        since: 1,
+    },
+    TableSpec {
+        name: "sessions",
+        columns: &[
+            ("id", Int),
+            ("user_id", Int),
+            ("token_hash", Text),
+            ("csrf_token", Text),
+            ("created_at", Time),
+            ("expires_at", Time),
+            ("last_seen_at", Time),
+        ],
+        order_by: "id",
+        self_ref: None,
+        since: 2,
+    },
+    TableSpec {
+        name: "projects",
+        columns: &[
+            ("id", Int),
+            ("key", Text),
+            ("name", Text),
+            ("description", Text),
+            ("archived", Bool),
+            ("next_task_number", Int),
+            ("created_at", Time),
+            ("updated_at", Time),
+            ("deleted_at", Time),
+        ],
+        order_by: "id",
+        self_ref: None,
+        since: 1,
+    },
+    TableSpec {
+        name: "project_members",
+        columns: &[
+            ("project_id", Int),
+            ("user_id", Int),
+            ("role", Text),
+            ("added_at", Time),
+        ],
+        order_by: "project_id, user_id",
+        self_ref: None,
+        since: 1,
+    },
+    TableSpec {
+        name: "labels",
+        columns: &[
+            ("id", Int),
+            ("project_id", Int),
+            ("name", Text),
+            ("colour", Text),
+        ],
+        order_by: "id",
+        self_ref: None,
+        since: 1,
+    },
+    TableSpec {
+        name: "tasks",
+        columns: &[
+            ("id", Int),
+            ("project_id", Int),
+            ("number", Int),
+            ("title", Text),
+            ("description", Text),
+            ("status", Text),
+            ("position", Int),
+            ("priority", Int),
+            ("due_date", Date),
+            ("parent_id", Int),
+            ("created_by", Int),
+            ("created_at", Time),
+            ("updated_at", Time),
+            ("version", Int),
+            ("deleted_at", Time),
+        ],
+        order_by: "id",
+        self_ref: Some("parent_id"),
+        since: 1,
+    },
+    TableSpec {
+        name: "task_assignees",
+        columns: &[("task_id", Int), ("user_id", Int)],
+        order_by: "task_id, user_id",
+        self_ref: None,
+        since: 1,
+    },
+    TableSpec {
+        name: "task_labels",
+        columns: &[("task_id", Int), ("label_id", Int)],
+        order_by: "task_id, label_id",
+        self_ref: None,
+        since: 1,
+    },
+    TableSpec {
+        name: "comments",
+        columns: &[
+            ("id", Int),
+            ("task_id", Int),
+            ("author_id", Int),
+            ("body", Text),
+            ("created_at", Time),
+            ("updated_at", Time),
+            ("deleted_at", Time),
+        ],
+        order_by: "id",
+        self_ref: None,
+        since: 1,
+    },
+    TableSpec {
+        name: "attachments",
+        columns: &[
+            ("id", Int),
+            ("task_id", Int),
+            ("file_name", Text),
+            ("media_type", Text),
+            ("size_bytes", Int),
+            ("sha256", Text),
+            ("uploaded_by", Int),
+            ("created_at", Time),
+            ("deleted_at", Time),
+        ],
+        order_by: "id",
+        self_ref: None,
+        since: 1,
+    },
+    TableSpec {
+        name: "activity",
+        columns: &[
+            ("id", Int),
+            ("project_id", Int),
+            ("task_id", Int),
+            ("actor_id", Int),
+            ("at", Time),
+            ("kind", Text),
+            ("field", Text),
+            ("old_value", Text),
+            ("new_value", Text),
+        ],
+        order_by: "id",
+        self_ref: None,
+        since: 1,
+    },
+];
+
+pub fn table(name: &str) -> Option<&'static TableSpec> {
+    TABLES.iter().find(|t| t.name == name)
+}
+
+/// The tables a database at `schema_version` has.
+pub fn tables_at(schema_version: i64) -> impl Iterator<Item = &'static TableSpec> {
+    TABLES.iter().filter(move |t| t.since <= schema_version)
+}
+
+/// One row in the neutral form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub table: &'static TableSpec,
+    pub values: Map<String, Value>,
+}
+
+impl Record {
+    /// Checks every value against its column: known columns only, each of its kind or null.
+    pub fn check(&self) -> Result<(), ValidationError> {
+        for (column, value) in &self.values {
+            let Some(kind) = self.table.kind(column) else {
+                return Err(ValidationError::new(
+                    column.clone(),
+                    format!("{} has no column {column}", self.table.name),
+                ));
+            };
+            let fits = match (kind, value) {
+                (_, Value::Null) => true,
+                (Int | Time, Value::Number(n)) => n.is_i64(),
+                (Text, Value::String(_)) => true,
+                (Bool, Value::Bool(_)) => true,
+                (Date, Value::String(s)) => {
+                    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+                        .is_ok()
+                }
+                _ => false,
+            };
+            if !fits {
+                return Err(ValidationError::new(
+                    column.clone(),
+                    format!("{}.{column}: {value} is not a {kind:?}", self.table.name),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a restore receives: rows, then `Commit` once the archive has been checked whole.
+/// Anything else — the channel closing early — rolls the restore back.
+#[derive(Debug)]
+pub enum ImportItem {
+    Record(Record),
+    Commit,
+}
+
+/// Rows restored per table.
+pub type ImportCounts = Vec<(&'static str, u64)>;
