@@ -95,6 +95,25 @@ impl BlobStore {
         &self.tmp
     }
 
+    /// Where a restore keeps the files it has read until its database part commits; never
+    /// swept like `tmp/` (see `taskflow_ops::backup::recover_staging`).
+    pub fn staging_dir(&self) -> PathBuf {
+        self.data_dir.join("staging")
+    }
+
+    /// Moves a complete, fsynced file with this content into place. Blocking.
+    pub fn adopt(&self, file: &Path, sha256: &Sha256Hex) -> io::Result<()> {
+        let target = self.path(sha256);
+        let dir = target.parent().expect("blobs live in a prefix directory");
+        if !dir.exists() {
+            std::fs::create_dir_all(dir)?;
+            sync_dir(&self.blobs)?;
+            sync_dir(&self.data_dir)?;
+        }
+        std::fs::rename(file, &target)?;
+        sync_dir(dir)
+    }
+
     /// Creates `blobs/` and `tmp/` and removes whatever a crashed process left in `tmp/`.
     pub fn prepare(&self) -> io::Result<TmpSweep> {
         for dir in [&self.blobs, &self.tmp] {

@@ -32,13 +32,29 @@ fn armed() -> Option<&'static Armed> {
         .as_ref()
 }
 
-pub async fn failpoint(name: &str) {
-    let Some(armed) = armed() else { return };
+fn reached(name: &str) -> bool {
+    let Some(armed) = armed() else { return false };
     if armed.name != name {
-        return;
+        return false;
     }
-    if armed.hits.fetch_add(1, Ordering::SeqCst) + 1 == armed.nth {
+    let hit = armed.hits.fetch_add(1, Ordering::SeqCst) + 1 == armed.nth;
+    if hit {
         eprintln!("failpoint {name} reached");
+    }
+    hit
+}
+
+pub async fn failpoint(name: &str) {
+    if reached(name) {
         std::future::pending::<()>().await;
+    }
+}
+
+/// `failpoint` for blocking code: the thread sleeps forever.
+pub fn failpoint_blocking(name: &str) {
+    if reached(name) {
+        loop {
+            std::thread::park();
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! and the health checks behind `taskflow doctor` and the server's start-up. Shared by the
 //! command line and the server.
 
+pub mod backup;
 pub mod checks;
 pub mod gc;
 pub mod storage;
@@ -12,6 +13,9 @@ use taskflow_core::StoreError;
 pub enum OpsError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An archive or a target that a backup command will not touch, with the reason.
+    #[error("{0}")]
+    Refused(String),
     #[error("{context}: {source}")]
     Io {
         context: String,

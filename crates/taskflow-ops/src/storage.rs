@@ -1,12 +1,13 @@
 //! The storage report behind `taskflow storage` and the storage gauges on `/metrics`.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use taskflow_blobs::{BlobStore, Volume};
 use taskflow_core::Store;
 use taskflow_core::attachment::ProjectUsage;
 
+use crate::backup::ArchiveInfo;
 use crate::{OpsError, blocking, human_bytes};
 
 #[derive(Debug, Clone)]
@@ -22,12 +23,34 @@ pub struct StorageReport {
     /// Attachment bytes each project holds (shared content counted in every project that
     /// holds it).
     pub projects: Vec<ProjectUsage>,
+    /// The backup directory, if known, and the newest archive in it.
+    pub backups: Option<(PathBuf, Option<ArchiveInfo>)>,
 }
 
-pub async fn report(store: &dyn Store, blobs: &BlobStore) -> Result<StorageReport, OpsError> {
+pub async fn report(
+    store: &dyn Store,
+    blobs: &BlobStore,
+    backup_dir: Option<&Path>,
+) -> Result<StorageReport, OpsError> {
     let database_bytes = store.database_bytes().await?;
     let projects = store.attachment_usage().await?;
     let data_dir = blobs.data_dir().to_owned();
+    let backups = match backup_dir {
+        Some(dir) => {
+            let dir = dir.to_owned();
+            let newest = crate::blocking("listing backups", {
+                let dir = dir.clone();
+                move || match crate::backup::list(&dir) {
+                    Ok(list) => Ok(list.into_iter().next()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+            Some((dir, newest))
+        }
+        None => None,
+    };
     let blobs = blobs.clone();
     let (listing, tmp, volume) = blocking("reading the data directory", move || {
         let listing = blobs.list()?;
@@ -46,6 +69,7 @@ pub async fn report(store: &dyn Store, blobs: &BlobStore) -> Result<StorageRepor
         tmp_bytes: tmp.bytes,
         volume,
         projects,
+        backups,
     })
 }
 
@@ -80,6 +104,19 @@ impl fmt::Display for StorageReport {
             self.tmp_files,
             human_bytes(self.tmp_bytes)
         )?;
+        match &self.backups {
+            None => writeln!(f, "last backup     unknown (set TASKFLOW_BACKUP_DIR)")?,
+            Some((dir, None)) => writeln!(f, "last backup     none in {}", dir.display())?,
+            Some((_, Some(last))) => writeln!(
+                f,
+                "last backup     {} ({}, {})",
+                last.time
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                last.name,
+                human_bytes(last.bytes)
+            )?,
+        }
         if !self.projects.is_empty() {
             writeln!(
                 f,

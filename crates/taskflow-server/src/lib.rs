@@ -40,6 +40,9 @@ pub struct AppState {
     /// Attachment bytes, under the data directory.
     pub blobs: BlobStore,
     pub storage: StorageSettings,
+    /// Where backups are written (`TASKFLOW_BACKUP_DIR`): the newest one is reported on
+    /// `/metrics`.
+    pub backup_dir: Option<PathBuf>,
     /// The last storage report, reused by `/metrics` for a few seconds.
     pub storage_cache: metrics::StorageCache,
 }
@@ -54,6 +57,7 @@ impl AppState {
             metrics_on_main: true,
             blobs: BlobStore::new(&data_dir),
             storage: StorageSettings::default(),
+            backup_dir: None,
             storage_cache: metrics::StorageCache::default(),
             data_dir,
         }

@@ -104,7 +104,8 @@ impl StorageCache {
         {
             return Some(report.clone());
         }
-        match taskflow_ops::storage::report(state.store.as_ref(), &state.blobs).await {
+        let backups = state.backup_dir.as_deref();
+        match taskflow_ops::storage::report(state.store.as_ref(), &state.blobs, backups).await {
             Ok(report) => {
                 let report = Arc::new(report);
                 *last = Some((Instant::now(), report.clone()));
@@ -129,6 +130,13 @@ fn storage_gauges(state: &AppState, report: &StorageReport) {
     metrics::gauge!("taskflow_tmp_bytes").set(report.tmp_bytes as f64);
     metrics::gauge!("taskflow_database_bytes", "backend" => report.backend)
         .set(report.database_bytes as f64);
+    // 0 when the backup directory holds no backup yet, so an age alert fires.
+    if let Some((_, last)) = &report.backups {
+        metrics::gauge!("taskflow_backup_last_success_timestamp_seconds")
+            .set(last.as_ref().map_or(0.0, |l| l.time.unix_timestamp() as f64));
+        metrics::gauge!("taskflow_backup_last_size_bytes")
+            .set(last.as_ref().map_or(0.0, |l| l.bytes as f64));
+    }
     for project in &report.projects {
         metrics::gauge!("taskflow_project_attachment_bytes", "project" => project.key.as_str().to_owned())
             .set(project.bytes as f64);

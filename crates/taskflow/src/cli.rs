@@ -66,6 +66,10 @@ pub struct GlobalArgs {
     /// [env: TASKFLOW_GC_GRACE] [default: 1h]
     #[arg(long, global = true, value_name = "DURATION")]
     pub gc_grace: Option<String>,
+    /// Where backups are written and found (the last one is reported by `storage` and on
+    /// /metrics) [env: TASKFLOW_BACKUP_DIR] [default: none]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
     /// text or json [env: TASKFLOW_LOG_FORMAT] [default: text on a terminal, else json]
     #[arg(long, global = true, value_name = "FORMAT")]
     pub log_format: Option<String>,
@@ -101,6 +105,17 @@ pub enum Command {
     /// Check the installation (data directory, free space, filesystem, database) and print a
     /// fix for every problem; exits non-zero when a check fails
     Doctor,
+    /// Back up the database and attachments into one archive; list, prune and verify archives
+    #[command(subcommand)]
+    Backup(BackupCommand),
+    /// Restore an archive into the configured database and data directory (all or nothing)
+    Restore {
+        /// The archive (taskflow-….tar.zst)
+        archive: PathBuf,
+        /// Replace what the target holds
+        #[arg(long)]
+        force: bool,
+    },
     /// Development helpers
     #[command(subcommand, hide = true)]
     Dev(DevCommand),
@@ -142,6 +157,46 @@ pub enum TokenCommand {
         /// Lifetime, e.g. 30d, 12h, 90min [default: never expires]
         #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
         expires_in: Option<std::time::Duration>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Write one consistent archive (database + attachments + manifest); prints its path
+    Create {
+        /// Directory to write it in [default: TASKFLOW_BACKUP_DIR]
+        #[arg(long, value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
+    /// List the archives in a directory, newest first
+    List {
+        /// [default: TASKFLOW_BACKUP_DIR]
+        dir: Option<PathBuf>,
+    },
+    /// Delete archives that the retention options do not keep
+    Prune {
+        /// [default: TASKFLOW_BACKUP_DIR]
+        dir: Option<PathBuf>,
+        /// Keep the newest N archives
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        keep_last: usize,
+        /// Keep the newest archive of each of the last D days that have one
+        #[arg(long, value_name = "D", default_value_t = 0)]
+        keep_daily: usize,
+        /// Keep the newest archive of each of the last W weeks that have one
+        #[arg(long, value_name = "W", default_value_t = 0)]
+        keep_weekly: usize,
+        /// Keep the newest archive of each of the last M months that have one
+        #[arg(long, value_name = "M", default_value_t = 0)]
+        keep_monthly: usize,
+        /// Show what would be deleted; delete nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check an archive completely: every digest, and a restore into a scratch database
+    Verify {
+        /// The archive (taskflow-….tar.zst)
+        archive: PathBuf,
     },
 }
 

@@ -83,6 +83,7 @@ const KEYS: &[&str] = &[
     "trash_retention_days",
     "gc_interval",
     "gc_grace",
+    "backup_dir",
 ];
 
 struct Layers {
@@ -260,6 +261,8 @@ pub struct Settings {
     pub gc_interval: Option<Duration>,
     /// Unreferenced blobs younger than this are kept (an upload may be about to commit).
     pub gc_grace: Duration,
+    /// Where backups go and are looked for.
+    pub backup_dir: Option<PathBuf>,
     /// Where each setting came from, in `KEYS` order, for `config check`.
     pub origins: Vec<(&'static str, Origin)>,
 }
@@ -415,7 +418,17 @@ impl Settings {
                 .map_err(|e| raw.invalid(format!("{:?}: {e}", raw.value)))?,
             None => Duration::from_secs(3600),
         };
+        let backup_dir = match take(
+            "backup_dir",
+            "--backup-dir",
+            args.backup_dir.as_ref().map(|p| p.display().to_string()),
+        )? {
+            Some(raw) if raw.value.is_empty() => return Err(raw.invalid("must not be empty")),
+            Some(raw) => Some(PathBuf::from(raw.value)),
+            None => None,
+        };
         Ok(Self {
+            backup_dir,
             max_upload_bytes,
             min_free_bytes,
             project_quota_bytes,
@@ -467,6 +480,10 @@ impl Settings {
                     |d| humantime::format_duration(d).to_string(),
                 ),
                 "gc_grace" => humantime::format_duration(self.gc_grace).to_string(),
+                "backup_dir" => self
+                    .backup_dir
+                    .as_ref()
+                    .map_or_else(|| "<none>".to_owned(), |d| d.display().to_string()),
                 _ => String::new(),
             }
         };

@@ -1,3 +1,4 @@
+mod backup;
 mod dev;
 mod migrate;
 mod serve;
@@ -93,6 +94,8 @@ pub async fn run(command: Command, settings: Settings) -> CommandResult {
         Command::Gc { dry_run } => storage::gc(&settings, dry_run).await,
         Command::Storage { json } => storage::storage(&settings, json).await,
         Command::Doctor => storage::doctor(&settings).await,
+        Command::Backup(command) => backup::run(command, &settings).await,
+        Command::Restore { archive, force } => backup::restore(&settings, &archive, force).await,
         Command::Dev(DevCommand::Seed { project, tasks }) => {
             dev::seed(&settings, &project, tasks).await
         }

@@ -34,6 +34,15 @@ pub async fn run(settings: &Settings) -> CommandResult {
             integrity.fix.unwrap_or_default()
         )));
     }
+    let adopted = taskflow_ops::backup::recover_staging(store.as_ref(), &blobs)
+        .await
+        .map_err(|e| CommandError::new(format!("cannot finish an interrupted restore: {e}")))?;
+    if adopted > 0 {
+        tracing::info!(
+            files = adopted,
+            "moved the files of an interrupted restore into place"
+        );
+    }
     first_admin(&store, settings).await?;
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -48,6 +57,7 @@ pub async fn run(settings: &Settings) -> CommandResult {
         session_ttl: settings.session_ttl,
     };
     state.blobs = blobs.clone();
+    state.backup_dir = settings.backup_dir.clone();
     state.storage = StorageSettings {
         max_upload_bytes: settings.max_upload_bytes,
         min_free_bytes: settings.min_free_bytes,

@@ -34,9 +34,10 @@ pub async fn gc(settings: &Settings, dry_run: bool) -> CommandResult {
 pub async fn storage(settings: &Settings, json: bool) -> CommandResult {
     let store = connect_migrated(settings).await?;
     let blobs = BlobStore::new(&settings.data_dir);
-    let report = taskflow_ops::storage::report(store.as_ref(), &blobs)
-        .await
-        .map_err(|e| CommandError::new(format!("cannot measure storage: {e}")))?;
+    let report =
+        taskflow_ops::storage::report(store.as_ref(), &blobs, settings.backup_dir.as_deref())
+            .await
+            .map_err(|e| CommandError::new(format!("cannot measure storage: {e}")))?;
     store.close().await;
     if !json {
         print!("{report}");
@@ -69,6 +70,14 @@ pub async fn storage(settings: &Settings, json: bool) -> CommandResult {
             "available_bytes": v.available_bytes,
         },
         "projects": projects,
+        "backup_dir": report.backups.as_ref().map(|(dir, _)| dir),
+        "last_backup": report.backups.as_ref().and_then(|(_, last)| last.as_ref()).map(|last| {
+            serde_json::json!({
+                "name": last.name,
+                "time": last.time.unix_timestamp(),
+                "bytes": last.bytes,
+            })
+        }),
     });
     println!("{out:#}");
     Ok(())
