@@ -950,18 +950,23 @@ pub async fn restore(
     });
     let imported = store.import(rx, force).await;
     let read = reader.await.map_err(|e| OpsError::Refused(e.to_string()));
+    let discard = || {
+        let _ = std::fs::remove_dir_all(&staging);
+        // Only when no other restore's files are there.
+        let _ = std::fs::remove_dir(blobs.staging_dir());
+    };
     let manifest = match (read, imported) {
         (Ok(Ok(manifest)), Ok(_)) => manifest,
         (Ok(Err(e)), _) => {
-            let _ = std::fs::remove_dir_all(&staging);
+            discard();
             return Err(e.into());
         }
         (Err(e), _) => {
-            let _ = std::fs::remove_dir_all(&staging);
+            discard();
             return Err(e);
         }
         (Ok(Ok(_)), Err(e)) => {
-            let _ = std::fs::remove_dir_all(&staging);
+            discard();
             return Err(e.into());
         }
     };

@@ -132,8 +132,10 @@ fn storage_gauges(state: &AppState, report: &StorageReport) {
         .set(report.database_bytes as f64);
     // 0 when the backup directory holds no backup yet, so an age alert fires.
     if let Some((_, last)) = &report.backups {
-        metrics::gauge!("taskflow_backup_last_success_timestamp_seconds")
-            .set(last.as_ref().map_or(0.0, |l| l.time.unix_timestamp() as f64));
+        metrics::gauge!("taskflow_backup_last_success_timestamp_seconds").set(
+            last.as_ref()
+                .map_or(0.0, |l| l.time.unix_timestamp() as f64),
+        );
         metrics::gauge!("taskflow_backup_last_size_bytes")
             .set(last.as_ref().map_or(0.0, |l| l.bytes as f64));
     }

@@ -638,7 +638,12 @@ async fn gc_never_removes_a_referenced_blob_under_racing_uploads(store: TestStor
 
 async fn storage_gauges_are_on_metrics(store: TestStore) {
     let owner = fixture(&store).await;
-    let st = state(&store);
+    let mut st = state(&store);
+    let backups = store.data_dir.join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    std::fs::write(backups.join("taskflow-20261124T120000Z.tar.zst"), b"older").unwrap();
+    std::fs::write(backups.join("taskflow-20261124T130000Z.tar.zst"), b"newest").unwrap();
+    st.backup_dir = Some(backups);
     call(
         st.clone(),
         raw_upload(&owner.token, "m.txt", "text/plain", Body::from("metrics")),
@@ -656,6 +661,8 @@ async fn storage_gauges_are_on_metrics(store: TestStore) {
         "taskflow_blob_bytes ",
         "taskflow_database_bytes{backend=",
         "taskflow_project_attachment_bytes{project=\"OPS\"} ",
+        "taskflow_backup_last_success_timestamp_seconds 1795525200",
+        "taskflow_backup_last_size_bytes 6",
     ] {
         assert!(text.contains(gauge), "{gauge} missing from:\n{text}");
     }

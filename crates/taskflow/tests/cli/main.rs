@@ -1,6 +1,7 @@
 //! The real `taskflow` binary, run as a child process against both backends.
 
 mod attachments;
+mod backup;
 mod commands;
 mod crash;
 mod doctor;

@@ -1,0 +1,741 @@
+//! Backups through the real binary: round trips between backends, a backup taken under
+//! writes, damaged and foreign archives refused, an interrupted restore, retention, and an
+//! archive from an older schema migrated forward.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use taskflow_blobs::BlobStore;
+use taskflow_core::Store;
+use taskflow_ops::backup::{self, Progress, TableEntry};
+use taskflow_testkit::{Backend, TestStore, both_backends, sample, tempdir};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::{run, stderr, stdout, taskflow};
+
+/// The logical content of a store (rows per table and their digest) and its data directory's
+/// files.
+async fn snapshot(store: &dyn Store, data_dir: &Path) -> (Vec<TableEntry>, Vec<String>) {
+    let version = store.schema_version().await.unwrap().unwrap();
+    let tables = backup::table_digests(store, version).await.unwrap();
+    let mut files: Vec<String> = BlobStore::new(data_dir)
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|b| b.sha256.as_str().to_owned())
+        .collect();
+    files.sort();
+    (tables, files)
+}
+
+async fn backup_with_cli(url: &str, data_dir: &Path, output: &Path) -> PathBuf {
+    let mut c = taskflow(url, data_dir);
+    c.args(["backup", "create", "--output"]).arg(output);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let path = PathBuf::from(stdout(&out).trim());
+    assert!(path.is_file(), "{path:?}");
+    path
+}
+
+async fn restore_with_cli(
+    url: &str,
+    data_dir: &Path,
+    archive: &Path,
+    force: bool,
+) -> std::process::Output {
+    let mut c = taskflow(url, data_dir);
+    c.arg("restore").arg(archive);
+    if force {
+        c.arg("--force");
+    }
+    run(c).await
+}
+
+fn other(backend: Backend) -> Backend {
+    match backend {
+        Backend::Sqlite => Backend::Postgres,
+        Backend::Postgres => Backend::Sqlite,
+    }
+}
+
+/// This backend → archive → the other backend → archive → this backend again (into an
+/// unmigrated database): the same rows, the same files, the same content digest throughout.
+async fn round_trips_between_backends_keep_everything(source: TestStore) {
+    sample::fill(&source).await;
+    let original = snapshot(source.store.as_ref(), &source.data_dir).await;
+    assert_eq!(original.1.len(), 2, "both attachment files");
+    let archives = tempdir();
+    let first = backup_with_cli(&source.url, &source.data_dir, archives.path()).await;
+
+    let middle = TestStore::new(other(source.backend)).await;
+    let out = restore_with_cli(&middle.url, &middle.data_dir, &first, false).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        snapshot(middle.store.as_ref(), &middle.data_dir).await,
+        original
+    );
+    // A second archive in the same second gets its own name.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let second = backup_with_cli(&middle.url, &middle.data_dir, archives.path()).await;
+    assert_ne!(first, second);
+
+    let (url, dir) = TestStore::unmigrated_url(source.backend).await;
+    let out = restore_with_cli(&url, dir.path(), &second, false).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let last: Arc<dyn Store> = match source.backend {
+        Backend::Sqlite => Arc::new(
+            taskflow_store_sqlite::SqliteStore::open_url(&url)
+                .await
+                .unwrap(),
+        ),
+        Backend::Postgres => Arc::new(
+            taskflow_store_postgres::PgStore::connect(&url)
+                .await
+                .unwrap(),
+        ),
+    };
+    assert_eq!(snapshot(last.as_ref(), dir.path()).await, original);
+    let digests: Vec<String> = [&first, &second]
+        .iter()
+        .map(|a| {
+            let out = std::process::Command::new(crate::BIN)
+                .args(["backup", "verify"])
+                .arg(a)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            manifest_of(a)["content_sha256"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        digests[0], digests[1],
+        "one content digest whatever the backend"
+    );
+    assert_eq!(
+        manifest_of(&first)["source_backend"],
+        format!("{:?}", source.backend).to_lowercase().as_str()
+    );
+}
+
+/// The members of an archive, in order.
+fn members(archive: &Path) -> Vec<(String, Vec<u8>)> {
+    let decoder = zstd::Decoder::new(std::fs::File::open(archive).unwrap()).unwrap();
+    let mut tar = tar::Archive::new(decoder);
+    tar.entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().display().to_string();
+            let mut bytes = Vec::new();
+            e.read_to_end(&mut bytes).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+fn manifest_of(archive: &Path) -> serde_json::Value {
+    let (_, bytes) = members(archive)
+        .into_iter()
+        .find(|(n, _)| n == "manifest.json")
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Writes `members` as an archive at `path`.
+fn write_members(path: &Path, members: &[(String, Vec<u8>)]) {
+    let encoder = zstd::Encoder::new(std::fs::File::create(path).unwrap(), 3).unwrap();
+    let mut tar = tar::Builder::new(encoder);
+    for (name, bytes) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, name, bytes.as_slice())
+            .unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
+}
+
+/// Damaged, cut short, tampered with, or from the future: `verify` and `restore` refuse each
+/// with a message, and the target keeps exactly what it had.
+async fn bad_archives_are_refused_and_change_nothing(source: TestStore) {
+    sample::fill(&source).await;
+    let dir = tempdir();
+    let good = backup_with_cli(&source.url, &source.data_dir, dir.path()).await;
+    let bytes = std::fs::read(&good).unwrap();
+    let original = members(&good);
+    let edited = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut members = original.clone();
+        let member = members.iter_mut().find(|(n, _)| n == name).unwrap();
+        let mut json: serde_json::Value = serde_json::from_slice(&member.1).unwrap();
+        edit(&mut json);
+        member.1 = serde_json::to_vec(&json).unwrap();
+        members
+    };
+    let mut cases: Vec<(&str, PathBuf, &str)> = Vec::new();
+    let mut add = |name: &'static str, expect: &'static str, write: &dyn Fn(&Path)| {
+        let path = dir.path().join(format!("{name}.tar.zst"));
+        write(&path);
+        cases.push((name, path, expect));
+    };
+    add("flipped", "is not a valid backup", &|p| {
+        let mut b = bytes.clone();
+        let middle = b.len() / 2;
+        b[middle] ^= 0x55;
+        std::fs::write(p, b).unwrap();
+    });
+    add("truncated", "", &|p| {
+        std::fs::write(p, &bytes[..bytes.len() * 2 / 3]).unwrap()
+    });
+    add("no-manifest", "no manifest", &|p| {
+        write_members(p, &original[..original.len() - 1]);
+    });
+    add("tampered-count", "row counts differ", &|p| {
+        write_members(
+            p,
+            &edited("manifest.json", &|m| m["tables"][0]["rows"] = 99.into()),
+        );
+    });
+    add("tampered-digest", "members differ", &|p| {
+        write_members(
+            p,
+            &edited("manifest.json", &|m| {
+                let members = m["members"].as_object_mut().unwrap();
+                let key = members
+                    .keys()
+                    .find(|k| k.starts_with("db/tasks"))
+                    .unwrap()
+                    .clone();
+                members[&key] = "0".repeat(64).into();
+            }),
+        );
+    });
+    add("tampered-row", "members differ", &|p| {
+        let mut members = original.clone();
+        let tasks = members
+            .iter_mut()
+            .find(|(n, _)| n == "db/tasks.jsonl")
+            .unwrap();
+        let text = String::from_utf8(tasks.1.clone()).unwrap();
+        tasks.1 = text.replacen("older child", "older chilD", 1).into_bytes();
+        write_members(p, &members);
+    });
+    add(
+        "newer-format",
+        "backup format 99, newer than this taskflow reads (up to 1)",
+        &|p| {
+            write_members(
+                p,
+                &edited("taskflow-backup.json", &|h| {
+                    h["format"] = 99.into();
+                    h["taskflow_version"] = "9.0.0".into();
+                }),
+            );
+        },
+    );
+    add(
+        "newer-schema",
+        "schema version 999, newer than this taskflow knows",
+        &|p| {
+            write_members(
+                p,
+                &edited("taskflow-backup.json", &|h| {
+                    h["schema_version"] = 999.into()
+                }),
+            );
+        },
+    );
+    add("not-an-archive", "not a", &|p| {
+        std::fs::write(p, b"hello").unwrap()
+    });
+
+    let target = TestStore::new(other(source.backend)).await;
+    sample::fill(&target).await;
+    target.user_with_token("extra", false).await;
+    let before = snapshot(target.store.as_ref(), &target.data_dir).await;
+    for (name, path, expect) in &cases {
+        let mut c = taskflow(&target.url, &target.data_dir);
+        c.args(["backup", "verify"]).arg(path);
+        let out = run(c).await;
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "verify {name}: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains(expect),
+            "verify {name}: {}",
+            stderr(&out)
+        );
+        let out = restore_with_cli(&target.url, &target.data_dir, path, true).await;
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "restore {name}: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains("restore refused"),
+            "restore {name}: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains(expect),
+            "restore {name}: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            snapshot(target.store.as_ref(), &target.data_dir).await,
+            before,
+            "a refused restore ({name}) changed the target"
+        );
+        assert!(
+            !target.data_dir.join("staging").exists(),
+            "{name} left files staged"
+        );
+    }
+    // The good one still verifies, and restores over the target with --force.
+    let out = restore_with_cli(&target.url, &target.data_dir, &good, false).await;
+    assert!(
+        stderr(&out).contains("already holds data"),
+        "{}",
+        stderr(&out)
+    );
+    let out = restore_with_cli(&target.url, &target.data_dir, &good, true).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let restored = snapshot(target.store.as_ref(), &target.data_dir).await;
+    assert_eq!(
+        restored.0,
+        snapshot(source.store.as_ref(), &source.data_dir).await.0
+    );
+}
+
+/// SIGKILL with every row read but before the commit: the target is as it was; the files the
+/// dead restore staged are cleared by the next start.
+async fn an_interrupted_restore_leaves_the_target_as_it_was(source: TestStore) {
+    sample::fill(&source).await;
+    let dir = tempdir();
+    let archive = backup_with_cli(&source.url, &source.data_dir, dir.path()).await;
+    let target = TestStore::new(source.backend).await;
+    target.user_with_token("before", true).await;
+    let kept = sample::put_blob(&target.data_dir, b"a file that was there").await;
+    let before = snapshot(target.store.as_ref(), &target.data_dir).await;
+
+    let mut c = taskflow(&target.url, &target.data_dir);
+    c.env("TASKFLOW_FAILPOINT", "restore-commit")
+        .arg("restore")
+        .arg(&archive)
+        .arg("--force")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.contains("failpoint restore-commit reached") {
+            break;
+        }
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    assert!(
+        target.data_dir.join("staging").exists(),
+        "the files were staged"
+    );
+    let reopened = target.reopen().await;
+    assert_eq!(snapshot(reopened.as_ref(), &target.data_dir).await, before);
+    assert!(BlobStore::new(&target.data_dir).path(&kept).is_file());
+    // The next restore clears the dead one's staging and succeeds.
+    let out = restore_with_cli(&target.url, &target.data_dir, &archive, true).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!target.data_dir.join("staging").exists());
+    let after = snapshot(reopened.as_ref(), &target.data_dir).await;
+    assert_eq!(
+        after.0,
+        snapshot(source.store.as_ref(), &source.data_dir).await.0
+    );
+}
+
+/// A backup taken while tasks, comments and attachments keep arriving restores to a
+/// consistent state: every comment has its task, every attachment its file, every task its
+/// creation entry.
+async fn a_backup_under_writes_restores_consistently(source: TestStore) {
+    sample::fill(&source).await;
+    let owner = source
+        .user_by_username(&taskflow_core::user::Username::parse("olivia").unwrap())
+        .await
+        .unwrap();
+    let ops = source
+        .project_by_key(&taskflow_core::project::ProjectKey::parse("OPS").unwrap())
+        .await
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (store, data_dir, stop) = (source.store.clone(), source.data_dir.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut written = 0u32;
+            while !stop.load(Ordering::Relaxed) || written < 20 {
+                let title =
+                    taskflow_core::text::TaskTitle::parse(format!("busy {written}")).unwrap();
+                let task = store
+                    .create_task(
+                        owner.id,
+                        ops.id,
+                        taskflow_core::task::NewTask::titled(title),
+                    )
+                    .await
+                    .unwrap();
+                let body = taskflow_core::text::CommentBody::parse("busy").unwrap();
+                store.add_comment(owner.id, task.id, body).await.unwrap();
+                let content = format!("file {written}");
+                let sha256 = sample::put_blob(&data_dir, content.as_bytes()).await;
+                store
+                    .add_attachment(
+                        owner.id,
+                        taskflow_core::attachment::NewAttachment {
+                            task_id: task.id,
+                            file_name: taskflow_core::attachment::FileName::parse("f.txt").unwrap(),
+                            media_type: taskflow_core::attachment::MediaType::parse("text/plain")
+                                .unwrap(),
+                            size_bytes: content.len() as i64,
+                            sha256,
+                        },
+                    )
+                    .await
+                    .unwrap();
+                written += 1;
+            }
+            written
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let dir = tempdir();
+    let blobs = BlobStore::new(&source.data_dir);
+    let (archive, manifest) =
+        backup::create(source.store.as_ref(), &blobs, dir.path(), Progress::quiet())
+            .await
+            .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let written = writer.await.unwrap();
+    let in_archive = manifest
+        .tables
+        .iter()
+        .find(|t| t.name == "tasks")
+        .unwrap()
+        .rows;
+    assert!(in_archive > 4, "the backup caught some of the writes");
+    assert!(
+        (in_archive as u32) < 4 + written,
+        "…but not those after its snapshot"
+    );
+
+    let target = TestStore::new(other(source.backend)).await;
+    backup::restore(
+        target.store.as_ref(),
+        &BlobStore::new(&target.data_dir),
+        &archive,
+        false,
+        Progress::quiet(),
+    )
+    .await
+    .unwrap();
+    let attachments = taskflow_core::backup::table("attachments").unwrap();
+    let rows = {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let (done, rows) = tokio::join!(target.export(tx), async {
+            let mut rows: BTreeMap<&'static str, Vec<serde_json::Map<String, serde_json::Value>>> =
+                BTreeMap::new();
+            while let Some(r) = rx.recv().await {
+                rows.entry(r.table.name).or_default().push(r.values);
+            }
+            rows
+        });
+        done.unwrap();
+        rows
+    };
+    let target_blobs = BlobStore::new(&target.data_dir);
+    for row in &rows[attachments.name] {
+        let sha256 =
+            taskflow_core::attachment::Sha256Hex::parse(row["sha256"].as_str().unwrap()).unwrap();
+        assert!(
+            target_blobs.path(&sha256).is_file(),
+            "attachment {} has no file",
+            row["id"]
+        );
+    }
+    let created: Vec<i64> = rows["activity"]
+        .iter()
+        .filter(|a| a["kind"] == "task_created")
+        .map(|a| a["task_id"].as_i64().unwrap())
+        .collect();
+    for task in &rows["tasks"] {
+        assert!(
+            created.contains(&task["id"].as_i64().unwrap()),
+            "task {} lost its creation entry",
+            task["id"]
+        );
+    }
+    let tasks: Vec<i64> = rows["tasks"]
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
+    for comment in &rows["comments"] {
+        assert!(tasks.contains(&comment["task_id"].as_i64().unwrap()));
+    }
+    assert_eq!(rows["tasks"].len() as u64, in_archive);
+}
+
+/// An archive made at schema version 1 restores into an empty database at version 1, which
+/// is then migrated forward to this build's version.
+async fn an_older_archive_is_migrated_forward(store: TestStore) {
+    let (url, old_dir) = TestStore::unmigrated_url(store.backend).await;
+    let old: Arc<dyn Store> = match store.backend {
+        Backend::Sqlite => Arc::new(
+            taskflow_store_sqlite::SqliteStore::open_url(&url)
+                .await
+                .unwrap(),
+        ),
+        Backend::Postgres => Arc::new(
+            taskflow_store_postgres::PgStore::connect(&url)
+                .await
+                .unwrap(),
+        ),
+    };
+    old.migrate_to(1).await.unwrap();
+    assert_eq!(old.schema_version().await.unwrap(), Some(1));
+    let user = old
+        .create_user(taskflow_core::user::NewUser {
+            username: taskflow_core::user::Username::parse("veteran").unwrap(),
+            display_name: taskflow_core::text::DisplayName::parse("Veteran").unwrap(),
+            password_hash: taskflow_core::user::Password::parse("long enough pw")
+                .unwrap()
+                .hash(),
+            is_admin: true,
+        })
+        .await
+        .unwrap();
+    let project = old
+        .create_project(
+            user.id,
+            taskflow_core::project::NewProject {
+                key: taskflow_core::project::ProjectKey::parse("OLD").unwrap(),
+                name: taskflow_core::text::ProjectName::parse("Old").unwrap(),
+                description: taskflow_core::text::Markdown::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let title = taskflow_core::text::TaskTitle::parse("from long ago").unwrap();
+    old.create_task(
+        user.id,
+        project.id,
+        taskflow_core::task::NewTask::titled(title),
+    )
+    .await
+    .unwrap();
+    let dir = tempdir();
+    let (archive, manifest) = backup::create(
+        old.as_ref(),
+        &BlobStore::new(old_dir.path()),
+        dir.path(),
+        Progress::quiet(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(manifest.header.schema_version, 1);
+    assert!(manifest.tables.iter().all(|t| t.name != "sessions"));
+
+    let (target_url, target_dir) = TestStore::unmigrated_url(store.backend).await;
+    let out = restore_with_cli(&target_url, target_dir.path(), &archive, false).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let target: Arc<dyn Store> = match store.backend {
+        Backend::Sqlite => Arc::new(
+            taskflow_store_sqlite::SqliteStore::open_url(&target_url)
+                .await
+                .unwrap(),
+        ),
+        Backend::Postgres => Arc::new(
+            taskflow_store_postgres::PgStore::connect(&target_url)
+                .await
+                .unwrap(),
+        ),
+    };
+    assert_eq!(
+        target.schema_version().await.unwrap(),
+        Some(target.latest_schema_version())
+    );
+    let task = target
+        .task_by_key(&taskflow_core::task::TaskKey::parse("OLD-1").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(task.title.as_str(), "from long ago");
+}
+
+/// SIGKILL after the archive is written but before it is renamed: nothing with an archive's
+/// name exists, so nothing half-made is ever mistaken for a backup.
+async fn a_crash_while_writing_leaves_no_archive(store: TestStore) {
+    sample::fill(&store).await;
+    let dir = tempdir();
+    let mut c = taskflow(&store.url, &store.data_dir);
+    c.env("TASKFLOW_FAILPOINT", "backup-before-rename")
+        .args(["backup", "create", "--output"])
+        .arg(dir.path())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.contains("failpoint backup-before-rename reached") {
+            break;
+        }
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    assert!(backup::list(dir.path()).unwrap().is_empty());
+    let partials = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".partial")
+        })
+        .count();
+    assert_eq!(
+        partials, 1,
+        "the unfinished archive keeps its temporary name"
+    );
+    // The next backup is complete and verifies.
+    let archive = backup_with_cli(&store.url, &store.data_dir, dir.path()).await;
+    backup::verify(&archive).await.unwrap();
+}
+
+both_backends!(
+    a_crash_while_writing_leaves_no_archive,
+    round_trips_between_backends_keep_everything,
+    bad_archives_are_refused_and_change_nothing,
+    an_interrupted_restore_leaves_the_target_as_it_was,
+    a_backup_under_writes_restores_consistently,
+    an_older_archive_is_migrated_forward,
+);
+
+/// `prune` keeps exactly what its options say, and `list` shows the archives newest first.
+#[tokio::test]
+async fn prune_keeps_exactly_what_it_is_told() {
+    let dir = tempdir();
+    // Two a day at 01:00 and 13:00 from 2026-09-01 to 2026-11-24.
+    let start = time::macros::datetime!(2026-09-01 01:00 UTC);
+    let mut names = Vec::new();
+    let mut at = start;
+    while at < time::macros::datetime!(2026-11-25 00:00 UTC) {
+        let name = at
+            .format(time::macros::format_description!(
+                "taskflow-[year][month][day]T[hour][minute][second]Z.tar.zst"
+            ))
+            .unwrap();
+        std::fs::write(dir.path().join(&name), b"x").unwrap();
+        names.push(name);
+        at += time::Duration::hours(12);
+    }
+    std::fs::write(
+        dir.path()
+            .join(".taskflow-20261124T230000Z.tar.zst.partial"),
+        b"x",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"x").unwrap();
+    names.reverse(); // newest first
+
+    let prune = |args: &[&str]| {
+        let mut c = crate::clean_command();
+        c.current_dir(dir.path())
+            .args(["backup", "prune"])
+            .arg(dir.path())
+            .args(args);
+        run(c)
+    };
+    let out = prune(&[]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no option deletes nothing: {}",
+        stderr(&out)
+    );
+    let out = prune(&[
+        "--keep-last",
+        "3",
+        "--keep-daily",
+        "5",
+        "--keep-weekly",
+        "3",
+        "--keep-monthly",
+        "4",
+        "--dry-run",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        names.len() + 2,
+        "a dry run deletes nothing"
+    );
+    let out = prune(&[
+        "--keep-last",
+        "3",
+        "--keep-daily",
+        "5",
+        "--keep-weekly",
+        "3",
+        "--keep-monthly",
+        "4",
+    ])
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tar.zst"))
+        .collect();
+    left.sort();
+    // 2026-11-24 is a Tuesday: ISO weeks run Mon 23–Sun 29, Mon 16–Sun 22, Mon 9–Sun 15.
+    let expected = [
+        "taskflow-20260930T130000Z.tar.zst", // monthly: September's newest
+        "taskflow-20261031T130000Z.tar.zst", // monthly: October's newest
+        "taskflow-20261115T130000Z.tar.zst", // weekly: week of the 9th
+        "taskflow-20261120T130000Z.tar.zst", // daily
+        "taskflow-20261121T130000Z.tar.zst", // daily
+        "taskflow-20261122T130000Z.tar.zst", // daily; weekly: week of the 16th
+        "taskflow-20261123T130000Z.tar.zst", // last 3; daily
+        "taskflow-20261124T010000Z.tar.zst", // last 3
+        "taskflow-20261124T130000Z.tar.zst", // last 3; daily; weekly; monthly (November)
+    ];
+    assert_eq!(left, expected, "only 3 months exist, so monthly keeps 3");
+    let out = {
+        let mut c = crate::clean_command();
+        c.args(["backup", "list"]).arg(dir.path());
+        run(c).await
+    };
+    let listed: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| l.rsplit(' ').next().unwrap().to_owned())
+        .collect();
+    let mut newest_first = left.clone();
+    newest_first.reverse();
+    assert_eq!(listed, newest_first);
+    assert!(
+        dir.path().join("notes.txt").exists(),
+        "prune touches only archives"
+    );
+}
