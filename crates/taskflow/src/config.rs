@@ -70,6 +70,7 @@ impl Raw {
 const KEYS: &[&str] = &[
     "data_dir",
     "database_url",
+    "database_password",
     "listen",
     "shutdown_timeout",
     "log_format",
@@ -208,6 +209,35 @@ impl DatabaseUrl {
     }
 }
 
+impl DatabaseUrl {
+    /// The URL with `password` (percent-encoded) in its user information.
+    fn with_password(self, password: &str) -> Result<Self, String> {
+        let Self::Postgres(url) = self else {
+            return Err("only a postgres:// database has a password".to_owned());
+        };
+        let (scheme, rest) = url.split_once("://").expect("a postgres URL has a scheme");
+        let Some((user, host)) = rest.split_once('@') else {
+            return Err("the database URL names no user to give the password to".to_owned());
+        };
+        if user.contains(':') {
+            return Err("the database URL already holds a password".to_owned());
+        }
+        let encoded: String = password
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        Ok(Self::Postgres(format!(
+            "{scheme}://{user}:{encoded}@{host}"
+        )))
+    }
+}
+
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -296,6 +326,14 @@ impl Settings {
         {
             Some(raw) => DatabaseUrl::parse(&raw.value).map_err(|p| raw.invalid(p))?,
             None => DatabaseUrl::Sqlite(data_dir.join("taskflow.db")),
+        };
+        // No flag: command lines are visible to every user of the machine. Kubernetes passes it
+        // as TASKFLOW_DATABASE_PASSWORD_FILE from a Secret, beside a URL without a password.
+        let database_url = match take("database_password", "(no flag)", None)? {
+            Some(raw) => database_url
+                .with_password(&raw.value)
+                .map_err(|p| raw.invalid(p))?,
+            None => database_url,
         };
         let listen = match take("listen", "--listen", args.listen.clone())? {
             Some(raw) => raw.value.parse().map_err(|_| {
@@ -454,6 +492,18 @@ impl Settings {
             match key {
                 "data_dir" => self.data_dir.display().to_string(),
                 "database_url" => self.database_url.to_string(),
+                "database_password" => {
+                    let given = self
+                        .origins
+                        .iter()
+                        .any(|(k, o)| *k == "database_password" && *o != Origin::Default);
+                    if given {
+                        "<redacted, in database_url>"
+                    } else {
+                        "<none>"
+                    }
+                    .to_owned()
+                }
                 "listen" => self.listen.to_string(),
                 "shutdown_timeout" => humantime::format_duration(self.shutdown_timeout).to_string(),
                 "log_format" => self
@@ -545,6 +595,19 @@ mod tests {
         assert_eq!(url.to_string(), "postgres://tf:***@db:5432/taskflow");
         assert!(!format!("{url:?}").contains("s3cret"));
         assert!(matches!(url, DatabaseUrl::Postgres(u) if u.contains("s3cret")));
+    }
+
+    #[test]
+    fn a_separate_password_joins_the_url() {
+        let url = DatabaseUrl::parse("postgres://tf@db:5432/taskflow").unwrap();
+        assert_eq!(
+            url.with_password("p@ss:w/rd").unwrap(),
+            DatabaseUrl::Postgres("postgres://tf:p%40ss%3Aw%2Frd@db:5432/taskflow".to_owned())
+        );
+        let with = DatabaseUrl::parse("postgres://tf:x@db/taskflow").unwrap();
+        assert!(with.with_password("y").is_err());
+        let sqlite = DatabaseUrl::parse("sqlite://t.db").unwrap();
+        assert!(sqlite.with_password("y").is_err());
     }
 
     #[test]
