@@ -106,22 +106,29 @@ def test_every_rendered_object_passes_strict_schema_validation(values, tmp_path)
 
 
 def test_postgresql_is_a_statefulset_as_the_guide_shows():
-    objects = render(sets=["postgresql.database=tracker", "postgresql.persistence.size=13Gi",
+    objects = render(sets=["postgresql.database=tracker", "postgresql.user=tracker_app",
+                           "postgresql.persistence.size=13Gi", "persistence.accessMode=ReadWriteOncePod",
                            "postgresql.resources.limits.memory=999Mi"])
     sts = find(objects, "StatefulSet", "t-taskflow-postgres")
-    headless = find(objects, "Service", "t-taskflow-postgres")
+    headless = find(objects, "Service", "t-taskflow-postgres-headless")
     assert headless["spec"]["clusterIP"] == "None"
-    assert sts["spec"]["serviceName"] == "t-taskflow-postgres"
+    assert headless["spec"]["selector"] == sts["spec"]["selector"]["matchLabels"]
+    assert sts["spec"]["serviceName"] == "t-taskflow-postgres-headless"
+    assert sts["spec"]["selector"]["matchLabels"]["app"] == "postgres"
     [claim] = sts["spec"]["volumeClaimTemplates"]
     assert claim["metadata"]["name"] == "postgres-data"
     assert claim["spec"]["resources"]["requests"]["storage"] == "13Gi"
-    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOncePod"]
     pod = sts["spec"]["template"]["spec"]
     pg = container(pod, "postgres")
     env = env_of(pg)
     assert env["POSTGRES_DB"]["value"] == "tracker"
-    assert env["POSTGRES_USER"]["valueFrom"]["secretKeyRef"] == {"name": "t-taskflow", "key": "postgres-user"}
-    assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "t-taskflow", "key": "postgres-password"}
+    url = env_of(container(find(objects, "Deployment")["spec"]["template"]["spec"], "taskflow"))["TASKFLOW_DATABASE_URL"]
+    assert url["value"] == "postgres://tracker_app@t-taskflow-postgres:5432/tracker"
+    client = find(objects, "Service", "t-taskflow-postgres")
+    assert client["spec"]["selector"] == sts["spec"]["selector"]["matchLabels"]
+    assert env["POSTGRES_USER"]["valueFrom"]["secretKeyRef"] == {"name": "t-taskflow-secrets", "key": "db-user"}
+    assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "t-taskflow-secrets", "key": "db-password"}
     assert pg["resources"]["limits"]["memory"] == "999Mi"
     for probe in ["livenessProbe", "readinessProbe", "startupProbe"]:
         assert "pg_isready" in " ".join(pg[probe]["exec"]["command"]), probe
@@ -140,6 +147,7 @@ def test_volume_claim_templates_carry_no_labels_that_change_between_versions():
         "app.kubernetes.io/name": "taskflow",
         "app.kubernetes.io/instance": "t",
         "app.kubernetes.io/component": "database",
+        "app": "postgres",
     }
     # And the same with another chart version: the StatefulSet field is immutable.
     assert labels == find(render(sets=["image.tag=9.9.9"]), "StatefulSet")["spec"]["volumeClaimTemplates"][0]["metadata"]["labels"]
@@ -152,7 +160,7 @@ def test_volume_claim_templates_carry_no_labels_that_change_between_versions():
 )
 def test_storage_class_values_follow_the_guide(value, expected):
     objects = render(sets=[f"uploads.persistence.storageClass={value}",
-                           f"postgresql.persistence.storageClass={value}",
+                           f"persistence.storageClass={value}",
                            "backup.enabled=true", f"backup.persistence.storageClass={value}",
                            "logs.persistence.enabled=true", f"logs.persistence.storageClass={value}"])
     claims = [o["spec"] for o in objects if o["kind"] == "PersistentVolumeClaim"]
@@ -197,7 +205,7 @@ def test_the_deployment_keeps_data_on_the_uploads_claim_and_runs_locked_down():
     assert env["TASKFLOW_DATA_DIR"]["value"] == "/data"
     secret = find(objects, "Secret")
     assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
-    assert {"postgres-password", "postgres-user", "admin-password"} <= set(secret["data"])
+    assert {"db-password", "db-user", "admin-password"} <= set(secret["data"])
     assert "initContainers" not in pod, "the permissions init container is off by default"
 
 
@@ -223,6 +231,7 @@ def test_existing_claims_and_secrets_are_used_and_not_created():
     assert sources == {"taskflow-postgres": "password", "taskflow-admin": "password"}
     pg_env = env_of(container(find(objects, "StatefulSet")["spec"]["template"]["spec"], "postgres"))
     assert pg_env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "taskflow-postgres", "key": "password"}
+    assert pg_env["POSTGRES_USER"]["valueFrom"]["secretKeyRef"] == {"name": "taskflow-postgres", "key": "username"}
 
 
 def test_an_external_database_replaces_the_statefulset():
@@ -240,7 +249,7 @@ def test_an_external_database_replaces_the_statefulset():
                      sets=["externalDatabase.existingSecret=", "externalDatabase.password=hunter22"])
     secret = find(objects, "Secret")
     import base64
-    assert base64.b64decode(secret["data"]["postgres-password"]).decode() == "hunter22"
+    assert base64.b64decode(secret["data"]["db-password"]).decode() == "hunter22"
     assert "hunter22" not in yaml.safe_dump(find(objects, "Deployment"))
 
 

@@ -43,6 +43,7 @@ app.kubernetes.io/part-of: taskflow
 {{- define "taskflow.postgresql.selectorLabels" -}}
 {{ include "taskflow.selectorLabels" . }}
 app.kubernetes.io/component: database
+app: postgres
 {{- end -}}
 
 {{- define "taskflow.app.selectorLabels" -}}
@@ -52,7 +53,7 @@ app.kubernetes.io/component: server
 
 {{/* The generated Secret: database and admin passwords, kept across upgrades. */}}
 {{- define "taskflow.secretName" -}}
-{{- include "taskflow.fullname" . -}}
+{{- printf "%s-secrets" (include "taskflow.fullname" .) -}}
 {{- end -}}
 
 {{/* The Secret and key holding the database password. */}}
@@ -81,7 +82,7 @@ app.kubernetes.io/component: server
 {{/* The database URL without its password (that comes from TASKFLOW_DATABASE_PASSWORD_FILE). */}}
 {{- define "taskflow.databaseUrl" -}}
 {{- if .Values.postgresql.enabled -}}
-{{- printf "postgres://%s@%s:5432/%s" .Values.postgresql.username (include "taskflow.postgresql.fullname" .) .Values.postgresql.database -}}
+{{- printf "postgres://%s@%s:5432/%s" .Values.postgresql.user (include "taskflow.postgresql.fullname" .) .Values.postgresql.database -}}
 {{- else -}}
 {{- $url := printf "postgres://%s@%s:%v/%s" .Values.externalDatabase.user .Values.externalDatabase.host .Values.externalDatabase.port .Values.externalDatabase.database -}}
 {{- if .Values.externalDatabase.options -}}
