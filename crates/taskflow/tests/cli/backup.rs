@@ -56,6 +56,22 @@ async fn restore_with_cli(
     run(c).await
 }
 
+/// A store on a database the test made by URL.
+async fn open(backend: Backend, url: &str) -> Arc<dyn Store> {
+    match backend {
+        Backend::Sqlite => Arc::new(
+            taskflow_store_sqlite::SqliteStore::open_url(url)
+                .await
+                .unwrap(),
+        ),
+        Backend::Postgres => Arc::new(
+            taskflow_store_postgres::PgStore::connect(url)
+                .await
+                .unwrap(),
+        ),
+    }
+}
+
 fn other(backend: Backend) -> Backend {
     match backend {
         Backend::Sqlite => Backend::Postgres,
@@ -87,18 +103,7 @@ async fn round_trips_between_backends_keep_everything(source: TestStore) {
     let (url, dir) = TestStore::unmigrated_url(source.backend).await;
     let out = restore_with_cli(&url, dir.path(), &second, false).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let last: Arc<dyn Store> = match source.backend {
-        Backend::Sqlite => Arc::new(
-            taskflow_store_sqlite::SqliteStore::open_url(&url)
-                .await
-                .unwrap(),
-        ),
-        Backend::Postgres => Arc::new(
-            taskflow_store_postgres::PgStore::connect(&url)
-                .await
-                .unwrap(),
-        ),
-    };
+    let last: Arc<dyn Store> = open(source.backend, &url).await;
     assert_eq!(snapshot(last.as_ref(), dir.path()).await, original);
     let digests: Vec<String> = [&first, &second]
         .iter()
@@ -500,18 +505,7 @@ async fn a_backup_under_writes_restores_consistently(source: TestStore) {
 /// is then migrated forward to this build's version.
 async fn an_older_archive_is_migrated_forward(store: TestStore) {
     let (url, old_dir) = TestStore::unmigrated_url(store.backend).await;
-    let old: Arc<dyn Store> = match store.backend {
-        Backend::Sqlite => Arc::new(
-            taskflow_store_sqlite::SqliteStore::open_url(&url)
-                .await
-                .unwrap(),
-        ),
-        Backend::Postgres => Arc::new(
-            taskflow_store_postgres::PgStore::connect(&url)
-                .await
-                .unwrap(),
-        ),
-    };
+    let old: Arc<dyn Store> = open(store.backend, &url).await;
     old.migrate_to(1).await.unwrap();
     assert_eq!(old.schema_version().await.unwrap(), Some(1));
     let user = old
@@ -559,18 +553,7 @@ async fn an_older_archive_is_migrated_forward(store: TestStore) {
     let (target_url, target_dir) = TestStore::unmigrated_url(store.backend).await;
     let out = restore_with_cli(&target_url, target_dir.path(), &archive, false).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    let target: Arc<dyn Store> = match store.backend {
-        Backend::Sqlite => Arc::new(
-            taskflow_store_sqlite::SqliteStore::open_url(&target_url)
-                .await
-                .unwrap(),
-        ),
-        Backend::Postgres => Arc::new(
-            taskflow_store_postgres::PgStore::connect(&target_url)
-                .await
-                .unwrap(),
-        ),
-    };
+    let target: Arc<dyn Store> = open(store.backend, &target_url).await;
     assert_eq!(
         target.schema_version().await.unwrap(),
         Some(target.latest_schema_version())
