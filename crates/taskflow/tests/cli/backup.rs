@@ -386,11 +386,18 @@ async fn a_backup_under_writes_restores_consistently(source: TestStore) {
         .await
         .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let writer = {
         let (store, data_dir, stop) = (source.store.clone(), source.data_dir.clone(), stop.clone());
+        let progress = progress.clone();
         tokio::spawn(async move {
             let mut written = 0u32;
-            while !stop.load(Ordering::Relaxed) || written < 20 {
+            // Once told to stop, three more: some writes surely come after the snapshot.
+            let mut after_stop = 0;
+            while after_stop < 3 {
+                if stop.load(Ordering::Relaxed) {
+                    after_stop += 1;
+                }
                 let title =
                     taskflow_core::text::TaskTitle::parse(format!("busy {written}")).unwrap();
                 let task = store
@@ -420,11 +427,15 @@ async fn a_backup_under_writes_restores_consistently(source: TestStore) {
                     .await
                     .unwrap();
                 written += 1;
+                progress.store(written, Ordering::Relaxed);
             }
             written
         })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Back up in the middle of the writes.
+    while progress.load(Ordering::Relaxed) < 3 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let dir = tempdir();
     let blobs = BlobStore::new(&source.data_dir);
     let (archive, manifest) =
