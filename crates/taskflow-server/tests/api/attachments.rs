@@ -593,8 +593,10 @@ async fn gc_never_removes_a_referenced_blob_under_racing_uploads(store: TestStor
         let (st, token) = (st.clone(), owner.token.clone());
         workers.spawn(async move {
             for round in 0..15u8 {
-                // Few distinct contents, so uploads keep landing on blobs gc wants to collect.
-                let content = vec![round % 3; 2000 + usize::from(worker % 2)];
+                // Even rounds (purged below) upload contents 0 and 2 only, again and again across
+                // workers: their blobs keep becoming garbage and being claimed again while gc
+                // runs. Odd rounds' contents 1 and 3 stay referenced.
+                let content = vec![round % 4; 2000 + usize::from(worker % 2)];
                 let (status, _, body) = call(
                     st.clone(),
                     raw_upload(
@@ -619,9 +621,23 @@ async fn gc_never_removes_a_referenced_blob_under_racing_uploads(store: TestStor
         done.unwrap();
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (runs, removed) = collector.await.unwrap();
+    let (runs, mut removed) = collector.await.unwrap();
+    let options = GcOptions {
+        grace: Duration::ZERO,
+        trash_retention: Duration::from_secs(3600),
+        dry_run: false,
+    };
+    removed += gc::run(store.store.as_ref(), &st.blobs, &options)
+        .await
+        .unwrap()
+        .blobs;
     assert!(runs > 3, "gc ran {runs} times");
-    assert!(removed > 0, "gc collected something while racing");
+    assert!(removed > 0, "the purged contents' blobs were collected");
+    assert_eq!(
+        files_in(&store.data_dir.join("blobs")).len(),
+        4,
+        "contents 1 and 3 in two sizes"
+    );
     let task = store
         .task_by_key(&taskflow_core::task::TaskKey::parse("OPS-1").unwrap())
         .await
