@@ -88,8 +88,13 @@ async fn run_on_unwritable_dir(store: &TestStore, args: &[&str]) -> Output {
         for dir in [&store.data_dir, &locked] {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
+        // A copy the other user can reach, wherever the checkout is (a home directory may be
+        // closed to them).
+        let bin = store.data_dir.join("taskflow");
+        std::fs::copy(BIN, &bin).unwrap();
         let mut c = tokio::process::Command::new("runuser");
-        c.args(["-u", "postgres", "--", BIN])
+        c.args(["-u", "postgres", "--"])
+            .arg(&bin)
             .args(args)
             .env("TASKFLOW_DATABASE_URL", &store.url)
             .env("TASKFLOW_DATA_DIR", &locked)
