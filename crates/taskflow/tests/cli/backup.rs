@@ -611,9 +611,25 @@ async fn a_crash_while_writing_leaves_no_archive(store: TestStore) {
         partials, 1,
         "the unfinished archive keeps its temporary name"
     );
-    // The next backup is complete and verifies.
+    let last_backup = || async {
+        let mut c = taskflow(&store.url, &store.data_dir);
+        c.env("TASKFLOW_BACKUP_DIR", dir.path())
+            .args(["storage", "--json"]);
+        let out = run(c).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["last_backup"]["name"].as_str().map(str::to_owned)
+    };
+    assert_eq!(
+        last_backup().await,
+        None,
+        "an unfinished archive is no backup"
+    );
+    // The next backup is complete, verifies, and is the last successful one.
     let archive = backup_with_cli(&store.url, &store.data_dir, dir.path()).await;
     backup::verify(&archive).await.unwrap();
+    let name = archive.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(last_backup().await, Some(name));
 }
 
 both_backends!(
