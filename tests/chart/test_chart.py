@@ -417,3 +417,101 @@ def test_the_dockerfile_passes_checkov_and_runs_as_non_root():
     assert text.count("FROM ") >= 2, "multi-stage"
     assert "USER 65532:65532" in text
     assert 'VOLUME ["/data"]' in text
+
+
+# -- secrets survive upgrades ----------------------------------------------------------------
+
+
+class FakeKubernetes:
+    """Just enough of a Kubernetes API for `helm template --dry-run=server`: discovery, and one
+    Secret as an earlier release of `t` left it (or none)."""
+
+    CORE = [("secrets", "Secret"), ("services", "Service"), ("persistentvolumeclaims", "PersistentVolumeClaim"),
+            ("pods", "Pod")]
+    GROUPS = {
+        "apps": [("deployments", "Deployment"), ("statefulsets", "StatefulSet")],
+        "batch": [("cronjobs", "CronJob")],
+        "networking.k8s.io": [("networkpolicies", "NetworkPolicy"), ("ingresses", "Ingress")],
+        "policy": [("poddisruptionbudgets", "PodDisruptionBudget")],
+        "monitoring.coreos.com": [("servicemonitors", "ServiceMonitor"), ("prometheusrules", "PrometheusRule")],
+    }
+
+    def __init__(self, secret_data):
+        import http.server
+        import threading
+
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                code, body = fake.answer(self.path.split("?")[0])
+                raw = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        self.secret_data = secret_data
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def resources(self, group_version, kinds):
+        return {"kind": "APIResourceList", "groupVersion": group_version, "resources": [
+            {"name": n, "singularName": k.lower(), "namespaced": True, "kind": k, "verbs": ["get", "list", "create"]}
+            for n, k in kinds]}
+
+    def answer(self, path):
+        if path == "/version":
+            return 200, {"major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64"}
+        if path == "/api":
+            return 200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+        if path == "/apis":
+            return 200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                {"name": g, "versions": [{"groupVersion": f"{g}/v1", "version": "v1"}],
+                 "preferredVersion": {"groupVersion": f"{g}/v1", "version": "v1"}} for g in self.GROUPS]}
+        if path == "/api/v1":
+            return 200, self.resources("v1", self.CORE)
+        for group, kinds in self.GROUPS.items():
+            if path == f"/apis/{group}/v1":
+                return 200, self.resources(f"{group}/v1", kinds)
+        if path == "/api/v1/namespaces/taskflow/secrets/t-taskflow-secrets" and self.secret_data:
+            return 200, {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "data": self.secret_data,
+                         "metadata": {"name": "t-taskflow-secrets", "namespace": "taskflow",
+                                      "labels": {"app.kubernetes.io/managed-by": "Helm"},
+                                      "annotations": {"meta.helm.sh/release-name": "t",
+                                                      "meta.helm.sh/release-namespace": "taskflow"}}}
+        return 404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404}
+
+    def render_secret(self, tmp_path):
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": "fake",
+            "clusters": [{"name": "fake", "cluster": {"server": f"http://127.0.0.1:{self.server.server_port}"}}],
+            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake", "namespace": "taskflow"}}],
+            "users": [{"name": "fake", "user": {"token": "x"}}],
+        }))
+        result = subprocess.run(
+            [tool("HELM"), "template", "t", str(CHART), "--namespace", "taskflow", "--dry-run=server",
+             "--disable-openapi-validation", "--show-only", "templates/secret.yaml"],
+            capture_output=True, text=True, env={**os.environ, "KUBECONFIG": str(kubeconfig)})
+        self.server.shutdown()
+        assert result.returncode == 0, result.stderr
+        return yaml.safe_load(result.stdout)["data"]
+
+
+def test_generated_passwords_are_kept_by_upgrades_and_reinstalls(tmp_path):
+    import base64
+    old = {k: base64.b64encode(v.encode()).decode()
+           for k, v in {"db-password": "the-password-postgres-was-initialised-with",
+                        "db-user": "taskflow", "admin-password": "the-first-admin-password"}.items()}
+    # A Secret from an earlier release (an upgrade, or a reinstall after uninstall kept it).
+    assert FakeKubernetes(old).render_secret(tmp_path) == old
+    # No Secret yet: a first install generates them.
+    fresh = FakeKubernetes(None).render_secret(tmp_path)
+    assert fresh["db-password"] != old["db-password"]
+    assert len(base64.b64decode(fresh["db-password"])) == 32
+    assert len(base64.b64decode(fresh["admin-password"])) == 24
