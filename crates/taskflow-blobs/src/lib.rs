@@ -101,7 +101,9 @@ impl BlobStore {
         self.data_dir.join("staging")
     }
 
-    /// Moves a complete, fsynced file with this content into place. Blocking.
+    /// Moves a complete, fsynced file with this content into place, and makes the move
+    /// durable. Renaming over an identical blob keeps one copy and gives it a fresh time, so a
+    /// gc that judged the old one abandoned leaves it alone. Blocking (a few metadata calls).
     pub fn adopt(&self, file: &Path, sha256: &Sha256Hex) -> io::Result<()> {
         let target = self.path(sha256);
         let dir = target.parent().expect("blobs live in a prefix directory");
@@ -377,18 +379,8 @@ impl Upload {
         self.file.sync_all().await.map_err(|e| self.io_error(e))?;
         let sha256 = Sha256Hex::from_digest(&self.hasher.clone().finalize());
         let lock = self.store.lock_shared().await?;
-        let target = self.store.path(&sha256);
-        let dir = target.parent().expect("blobs live in a prefix directory");
-        if !dir.exists() {
-            tokio::fs::create_dir_all(dir).await?;
-            sync_dir(&self.store.blobs)?;
-            sync_dir(&self.store.data_dir)?;
-        }
-        // Renaming over an identical blob keeps one copy and gives it a fresh time, so a gc
-        // that judged the old one abandoned leaves it alone.
-        tokio::fs::rename(&self.path, &target).await?;
+        self.store.adopt(&self.path, &sha256)?;
         self.done = true;
-        sync_dir(dir)?;
         taskflow_core::failpoint::failpoint("blob-placed").await;
         Ok(Stored {
             sha256,
