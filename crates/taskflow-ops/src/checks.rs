@@ -129,7 +129,7 @@ pub fn data_dir(dir: &Path) -> Check {
             "point TASKFLOW_DATA_DIR at a directory",
         );
     }
-    let owner = match Ownership::of(dir) {
+    let (who, ours) = match owner_of(dir) {
         Ok(owner) => owner,
         Err(e) => {
             return Check::problem(
@@ -140,15 +140,6 @@ pub fn data_dir(dir: &Path) -> Check {
             );
         }
     };
-    let who = format!(
-        "{} is owned by uid {} gid {} (mode {:o}); taskflow runs as uid {} gid {}",
-        dir.display(),
-        owner.owner_uid,
-        owner.owner_gid,
-        owner.mode,
-        owner.process_uid,
-        owner.process_gid
-    );
     if let Err(e) = probe_write(dir) {
         return Check::problem(
             NAME,
@@ -157,7 +148,7 @@ pub fn data_dir(dir: &Path) -> Check {
             ownership_fix(dir),
         );
     }
-    if !owner.is_ours() {
+    if !ours {
         return Check::problem(
             NAME,
             Status::Fail,
@@ -169,6 +160,30 @@ pub fn data_dir(dir: &Path) -> Check {
         NAME,
         format!("{}, writable", who.replace(" is owned", " owned")),
     )
+}
+
+/// Who owns `dir` and who this process is, in words, and whether the directory is ours (see
+/// `Ownership::is_ours`).
+fn owner_of(dir: &Path) -> io::Result<(String, bool)> {
+    let owner = Ownership::of(dir)?;
+    let who = format!(
+        "{} is owned by uid {} gid {} (mode {:o}); taskflow runs as uid {} gid {}",
+        dir.display(),
+        owner.owner_uid,
+        owner.owner_gid,
+        owner.mode,
+        owner.process_uid,
+        owner.process_gid
+    );
+    Ok((who, owner.is_ours()))
+}
+
+/// Says who owns `dir` when it belongs to another user (writable or not).
+pub fn foreign_owner(dir: &Path) -> Option<String> {
+    match owner_of(dir) {
+        Ok((who, false)) => Some(who),
+        _ => None,
+    }
 }
 
 /// Creates, syncs and removes a file: what every upload and database write needs.

@@ -64,14 +64,12 @@ async fn migrations(state: &AppState) -> Result<(), String> {
 }
 
 async fn data_dir(state: &AppState) -> Result<(), String> {
-    let probe = state.data_dir.join(".readyz-probe");
-    let dir = state.data_dir.display().to_string();
-    tokio::fs::write(&probe, b"ok")
+    let dir = state.data_dir.clone();
+    let shown = dir.display().to_string();
+    tokio::task::spawn_blocking(move || taskflow_ops::checks::probe_write(&dir))
         .await
-        .map_err(|e| format!("data directory {dir} is not writable: {e}"))?;
-    tokio::fs::remove_file(&probe)
-        .await
-        .map_err(|e| format!("data directory {dir}: {e}"))
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("data directory {shown} is not writable: {e}"))
 }
 
 async fn free_space(state: &AppState) -> Result<(), String> {

@@ -144,9 +144,8 @@ fn prepare_data_dir(settings: &Settings) -> Result<BlobStore, CommandError> {
             checks::ownership_fix(dir)
         )));
     }
-    let ownership = checks::data_dir(dir);
-    if ownership.failed() {
-        tracing::warn!(detail = %ownership.detail, "the data directory belongs to another user; files written now may not be writable by it later");
+    if let Some(who) = checks::foreign_owner(dir) {
+        tracing::warn!(detail = %who, "the data directory belongs to another user; files written now may not be writable by it later");
     }
     let fs = checks::filesystem(dir, matches!(settings.database_url, DatabaseUrl::Sqlite(_)));
     if fs.failed() {
