@@ -113,14 +113,7 @@ impl TestStore {
     /// A second, independent connection to the same database, as a restarted process would
     /// open it.
     pub async fn reopen(&self) -> Arc<dyn Store> {
-        match self.backend {
-            Backend::Sqlite => Arc::new(
-                SqliteStore::open_url(&self.url)
-                    .await
-                    .expect("reopen SQLite store"),
-            ),
-            Backend::Postgres => Arc::new(PgStore::connect(&self.url).await.expect("reconnect")),
-        }
+        open(self.backend, &self.url).await
     }
 
     /// A user (an administrator if `admin`) with one API token, returned with its secret.
@@ -155,6 +148,15 @@ impl TestStore {
 
     pub fn sqlite_path(&self) -> Option<&Path> {
         self.url.strip_prefix("sqlite://").map(Path::new)
+    }
+}
+
+/// A store on the database at `url` (one from `unmigrated_url`, say), as the binary would
+/// open it.
+pub async fn open(backend: Backend, url: &str) -> Arc<dyn Store> {
+    match backend {
+        Backend::Sqlite => Arc::new(SqliteStore::open_url(url).await.expect("open SQLite store")),
+        Backend::Postgres => Arc::new(PgStore::connect(url).await.expect("connect to PostgreSQL")),
     }
 }
 

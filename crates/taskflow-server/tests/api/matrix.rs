@@ -70,14 +70,7 @@ async fn fixture(backend: Backend) -> Fixture {
         )
         .await
         .unwrap();
-    let blobs = taskflow_blobs::BlobStore::new(&store.data_dir);
-    let limits = taskflow_blobs::Limits {
-        max_bytes: 1 << 20,
-        min_free_bytes: 0,
-    };
-    let mut upload = blobs.begin(limits, None).await.unwrap();
-    upload.write(b"attached").await.unwrap();
-    let stored = upload.finish().await.unwrap();
+    let sha256 = taskflow_testkit::sample::put_blob(&store.data_dir, b"attached").await;
     let attachment = store
         .add_attachment(
             editor.user.id,
@@ -86,7 +79,7 @@ async fn fixture(backend: Backend) -> Fixture {
                 file_name: taskflow_core::attachment::FileName::parse("a.txt").unwrap(),
                 media_type: taskflow_core::attachment::MediaType::parse("text/plain").unwrap(),
                 size_bytes: 8,
-                sha256: stored.sha256,
+                sha256,
             },
         )
         .await

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use taskflow_blobs::BlobStore;
 use taskflow_core::Store;
 use taskflow_ops::backup::{self, Progress, TableEntry};
-use taskflow_testkit::{Backend, TestStore, both_backends, sample, tempdir};
+use taskflow_testkit::{Backend, TestStore, both_backends, open, sample, tempdir};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::{run, stderr, stdout, taskflow};
@@ -54,22 +54,6 @@ async fn restore_with_cli(
         c.arg("--force");
     }
     run(c).await
-}
-
-/// A store on a database the test made by URL.
-async fn open(backend: Backend, url: &str) -> Arc<dyn Store> {
-    match backend {
-        Backend::Sqlite => Arc::new(
-            taskflow_store_sqlite::SqliteStore::open_url(url)
-                .await
-                .unwrap(),
-        ),
-        Backend::Postgres => Arc::new(
-            taskflow_store_postgres::PgStore::connect(url)
-                .await
-                .unwrap(),
-        ),
-    }
 }
 
 fn other(backend: Backend) -> Backend {
