@@ -80,13 +80,23 @@ impl Manifest {
     }
 }
 
-/// The digest of a database's content, from its tables' digests in order.
-fn content_digest<'a>(tables: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+/// The digest of a database's content, as a manifest records it: from its tables' digests in
+/// order.
+pub fn digest_of(tables: &[TableEntry]) -> String {
     let mut digest = Sha256::new();
-    for (name, sha256) in tables {
-        digest.update(format!("{name} {sha256}\n"));
+    for table in tables {
+        digest.update(format!("{} {}\n", table.name, table.sha256));
     }
     hex::encode(digest.finalize())
+}
+
+/// One row as an archive holds it: a JSON object and a newline.
+fn write_row(
+    out: &mut impl Write,
+    values: &serde_json::Map<String, serde_json::Value>,
+) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, values)?;
+    out.write_all(b"\n")
 }
 
 /// A writer or reader that hashes what passes through it.
@@ -277,8 +287,7 @@ pub async fn create(
                     .ok_or_else(|| {
                         io::Error::other(format!("unexpected table {}", record.table.name))
                     })?;
-                serde_json::to_writer(&mut spool.file, &record.values)?;
-                spool.file.write_all(b"\n")?;
+                write_row(&mut spool.file, &record.values)?;
                 spool.rows += 1;
             }
             Ok((spools, referenced))
@@ -438,7 +447,7 @@ fn write_archive_inner(
         progress.advance(bytes);
     }
     let manifest = Manifest {
-        content_sha256: content_digest(tables.iter().map(|t| (t.name.as_str(), t.sha256.as_str()))),
+        content_sha256: digest_of(&tables),
         header,
         tables,
         blobs: blob_entries,
@@ -514,18 +523,47 @@ impl BlobSink for Discard {
 
 /// Reads the first member of an archive: its header.
 pub fn read_header(path: &Path) -> Result<Header, ArchiveError> {
+    let mut archive = open(path)?;
+    let mut entries = archive.entries().map_err(|e| damaged(path, e))?;
+    header_entry(path, &mut entries).map(|(header, _)| header)
+}
+
+type Archive = tar::Archive<zstd::Decoder<'static, io::BufReader<File>>>;
+
+fn open(path: &Path) -> Result<Archive, ArchiveError> {
     let file = File::open(path).map_err(|e| invalid(path, format!("cannot open it: {e}")))?;
     let decoder =
         zstd::Decoder::new(file).map_err(|e| invalid(path, format!("not a zstd file: {e}")))?;
-    let mut archive = tar::Archive::new(decoder);
-    let mut entries = archive
-        .entries()
-        .map_err(|e| invalid(path, format!("not a tar archive: {e}")))?;
+    Ok(tar::Archive::new(decoder))
+}
+
+fn damaged(path: &Path, e: io::Error) -> ArchiveError {
+    invalid(path, format!("damaged or truncated: {e}"))
+}
+
+/// The first member, which must be the header: parsed, with the SHA-256 of its bytes.
+fn header_entry(
+    path: &Path,
+    entries: &mut tar::Entries<'_, zstd::Decoder<'static, io::BufReader<File>>>,
+) -> Result<(Header, String), ArchiveError> {
     let mut first = entries
         .next()
         .ok_or_else(|| invalid(path, "it is empty"))?
-        .map_err(|e| invalid(path, format!("damaged: {e}")))?;
-    header_of(path, &mut first).map(|(header, _)| header)
+        .map_err(|e| damaged(path, e))?;
+    header_of(path, &mut first)
+}
+
+/// Refuses an archive whose schema is newer than this build's.
+fn check_schema(path: &Path, header: &Header, latest: i64) -> Result<(), ArchiveError> {
+    if header.schema_version > latest {
+        return Err(ArchiveError::NewerSchema {
+            path: path.display().to_string(),
+            found: header.schema_version,
+            supported: latest,
+            version: header.taskflow_version.clone(),
+        });
+    }
+    Ok(())
 }
 
 /// The header member: parsed, with the SHA-256 of its bytes.
@@ -580,26 +618,11 @@ pub fn read_archive(
     rows: mpsc::Sender<ImportItem>,
     sink: &mut dyn BlobSink,
 ) -> Result<Manifest, ArchiveError> {
-    let file = File::open(path).map_err(|e| invalid(path, format!("cannot open it: {e}")))?;
-    let decoder =
-        zstd::Decoder::new(file).map_err(|e| invalid(path, format!("not a zstd file: {e}")))?;
-    let mut archive = tar::Archive::new(decoder);
-    let damaged = |e: io::Error| invalid(path, format!("damaged or truncated: {e}"));
+    let mut archive = open(path)?;
+    let damaged = |e: io::Error| damaged(path, e);
     let mut entries = archive.entries().map_err(damaged)?;
-    let mut first = entries
-        .next()
-        .ok_or_else(|| invalid(path, "it is empty"))?
-        .map_err(damaged)?;
-    let (header, header_sha256) = header_of(path, &mut first)?;
-    if header.schema_version > latest_schema {
-        return Err(ArchiveError::NewerSchema {
-            path: path.display().to_string(),
-            found: header.schema_version,
-            supported: latest_schema,
-            version: header.taskflow_version.clone(),
-        });
-    }
-    drop(first);
+    let (header, header_sha256) = header_entry(path, &mut entries)?;
+    check_schema(path, &header, latest_schema)?;
     let mut seen_members = BTreeMap::from([(HEADER.to_owned(), header_sha256)]);
     let _ = header_tx.send(header.clone());
     let mut tables: Vec<TableEntry> = Vec::new();
@@ -727,9 +750,7 @@ pub fn read_archive(
     if expected_tables != found_tables {
         return Err(invalid(path, "tables are missing or out of order"));
     }
-    if manifest.content_sha256
-        != content_digest(tables.iter().map(|t| (t.name.as_str(), t.sha256.as_str())))
-    {
+    if manifest.content_sha256 != digest_of(&tables) {
         return Err(invalid(
             path,
             "the content digest differs from the manifest",
@@ -765,9 +786,7 @@ pub async fn table_digests(
                 tables.push((record.table.name.to_owned(), Sha256::new(), 0));
             }
             let (_, digest, rows) = tables.last_mut().expect("just pushed");
-            let mut line = serde_json::to_vec(&record.values).expect("serialisable");
-            line.push(b'\n');
-            digest.update(&line);
+            write_row(digest, &record.values).expect("hashing cannot fail");
             *rows += 1;
         }
         tables
@@ -794,11 +813,6 @@ pub async fn table_digests(
             })
         })
         .collect())
-}
-
-/// The content digest of a store, as a manifest records it.
-pub fn digest_of(tables: &[TableEntry]) -> String {
-    content_digest(tables.iter().map(|t| (t.name.as_str(), t.sha256.as_str())))
 }
 
 /// Checks an archive completely: every member's digest, then a restore into a scratch SQLite
@@ -913,15 +927,7 @@ pub async fn restore(
     let header = tokio::task::spawn_blocking(move || read_header(&archive))
         .await
         .map_err(|e| OpsError::Refused(e.to_string()))??;
-    if header.schema_version > latest {
-        return Err(ArchiveError::NewerSchema {
-            path: path.display().to_string(),
-            found: header.schema_version,
-            supported: latest,
-            version: header.taskflow_version,
-        }
-        .into());
-    }
+    check_schema(path, &header, latest)?;
     match store.schema_version().await? {
         Some(v) if v >= header.schema_version => {}
         _ => store.migrate_to(header.schema_version).await?,
