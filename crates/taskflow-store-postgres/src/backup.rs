@@ -12,6 +12,9 @@ use tokio::sync::mpsc;
 
 use crate::{PgStore, db};
 
+/// Whether a database holds anything worth keeping: a user or a project.
+const HAS_DATA: &str = "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM projects)";
+
 /// The select list, cast so each kind decodes one way (`priority` is a smallint, dates are
 /// read as text).
 fn columns(table: &TableSpec) -> String {
@@ -94,12 +97,10 @@ impl BackupStore for PgStore {
         let version = self.schema_version().await?.unwrap_or(0);
         let tables: Vec<&TableSpec> = tables_at(version).collect();
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let has_data: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM projects)",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
+        let has_data: bool = sqlx::query_scalar(HAS_DATA)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
         if has_data && !replace {
             return Err(StoreError::Conflict(
                 "the database is not empty; restoring would replace everything in it".to_owned(),
@@ -167,7 +168,7 @@ impl BackupStore for PgStore {
     }
 
     async fn has_data(&self) -> StoreResult<bool> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM projects)")
+        sqlx::query_scalar(HAS_DATA)
             .fetch_one(&self.pool)
             .await
             .map_err(db)

@@ -12,6 +12,9 @@ use tokio::sync::mpsc;
 
 use crate::{SqliteStore, db};
 
+/// Whether a database holds anything worth keeping: a user or a project.
+const HAS_DATA: &str = "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM projects)";
+
 fn columns(table: &TableSpec) -> String {
     table
         .columns
@@ -81,12 +84,10 @@ impl BackupStore for SqliteStore {
         let version = self.schema_version().await?.unwrap_or(0);
         let tables: Vec<&TableSpec> = tables_at(version).collect();
         let mut tx = self.write().await?;
-        let has_data: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM projects)",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
+        let has_data: bool = sqlx::query_scalar(HAS_DATA)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
         if has_data && !replace {
             return Err(StoreError::Conflict(
                 "the database is not empty; restoring would replace everything in it".to_owned(),
@@ -144,7 +145,7 @@ impl BackupStore for SqliteStore {
     }
 
     async fn has_data(&self) -> StoreResult<bool> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM projects)")
+        sqlx::query_scalar(HAS_DATA)
             .fetch_one(&self.reader)
             .await
             .map_err(db)
