@@ -303,17 +303,25 @@ pub fn leftovers(blobs: &BlobStore) -> Check {
     }
 }
 
+/// The database cannot be reached (connecting failed, or it stopped answering).
+pub fn unreachable(detail: String) -> Check {
+    Check::problem(
+        "database",
+        Status::Fail,
+        detail,
+        "check TASKFLOW_DATABASE_URL (host, port, user, password) and that the server \
+         accepts connections (pg_isready -h HOST -p PORT)",
+    )
+}
+
 /// Reachability, schema version and integrity of the database.
 pub async fn database(store: &dyn Store) -> Vec<Check> {
     let mut checks = Vec::new();
     if let Err(e) = store.ping().await {
-        checks.push(Check::problem(
-            "database",
-            Status::Fail,
-            format!("{} does not answer: {e}", store.backend()),
-            "check TASKFLOW_DATABASE_URL (host, port, user, password) and that the server \
-             accepts connections (pg_isready -h HOST -p PORT)",
-        ));
+        checks.push(unreachable(format!(
+            "{} does not answer: {e}",
+            store.backend()
+        )));
         return checks;
     }
     checks.push(Check::ok(

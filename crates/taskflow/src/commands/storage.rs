@@ -115,16 +115,7 @@ pub async fn doctor(settings: &Settings) -> CommandResult {
                 }
                 store.close().await;
             }
-            Err(e) => all.push(Check {
-                name: "database",
-                status: checks::Status::Fail,
-                detail: e.message,
-                fix: Some(
-                    "check TASKFLOW_DATABASE_URL (host, port, user, password) and that the \
-                     database accepts connections (pg_isready -h HOST -p PORT)"
-                        .to_owned(),
-                ),
-            }),
+            Err(e) => all.push(checks::unreachable(e.message)),
         },
     }
     print_checks(&all[before..]);
