@@ -74,7 +74,8 @@ fn output(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-fn is_root() -> bool {
+/// Whether the tests run as root (who may write anywhere, and may not run PostgreSQL).
+pub fn is_root() -> bool {
     output(Command::new("id").arg("-u")) == "0"
 }
 

@@ -4,15 +4,10 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
 
+use taskflow_testkit::pg::is_root;
 use taskflow_testkit::{TestStore, both_backends, tempdir};
 
 use crate::{BIN, run, stderr, stdout, taskflow};
-
-/// Whether this process runs as root (`/proc/self` belongs to the process's user).
-fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").unwrap().uid() == 0
-}
 
 async fn doctor(store: &TestStore, data_dir: &std::path::Path) -> Output {
     let mut c = taskflow(&store.url, data_dir);
