@@ -8,12 +8,8 @@ use taskflow_ops::backup::{self, Progress, Retention};
 use taskflow_ops::human_bytes;
 
 use crate::cli::BackupCommand;
-use crate::commands::{CommandError, CommandResult, connect, connect_migrated};
+use crate::commands::{CommandError, CommandResult, connect, connect_migrated, failed};
 use crate::config::Settings;
-
-fn failed(what: &str) -> impl FnOnce(taskflow_ops::OpsError) -> CommandError + '_ {
-    move |e| CommandError::new(format!("{what}: {e}"))
-}
 
 fn dir_or_setting(dir: Option<PathBuf>, settings: &Settings) -> Result<PathBuf, CommandError> {
     dir.or_else(|| settings.backup_dir.clone()).ok_or_else(|| {

@@ -48,6 +48,11 @@ impl From<StoreError> for CommandError {
 
 pub type CommandResult = Result<(), CommandError>;
 
+/// Turns an operation's failure into the command's, saying what failed.
+pub fn failed(what: &str) -> impl FnOnce(taskflow_ops::OpsError) -> CommandError + '_ {
+    move |e| CommandError::new(format!("{what}: {e}"))
+}
+
 pub fn init_tracing(settings: &Settings, command: &Command) {
     // The server reports what it does; one-shot commands speak only when something is wrong.
     let default = if matches!(command, Command::Serve) {

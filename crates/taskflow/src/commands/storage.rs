@@ -4,7 +4,7 @@ use taskflow_blobs::BlobStore;
 use taskflow_ops::checks::{self, Check};
 use taskflow_ops::gc::GcOptions;
 
-use crate::commands::{CommandError, CommandResult, connect_existing, connect_migrated};
+use crate::commands::{CommandError, CommandResult, connect_existing, connect_migrated, failed};
 use crate::config::{DatabaseUrl, Settings};
 
 pub fn gc_options(settings: &Settings, dry_run: bool) -> GcOptions {
@@ -22,7 +22,7 @@ pub async fn gc(settings: &Settings, dry_run: bool) -> CommandResult {
     let blobs = BlobStore::new(&settings.data_dir);
     let report = taskflow_ops::gc::run(store.as_ref(), &blobs, &gc_options(settings, dry_run))
         .await
-        .map_err(|e| CommandError::new(format!("gc failed: {e}")))?;
+        .map_err(failed("gc failed"))?;
     if dry_run {
         println!("dry run: nothing was changed");
     }
@@ -37,7 +37,7 @@ pub async fn storage(settings: &Settings, json: bool) -> CommandResult {
     let report =
         taskflow_ops::storage::report(store.as_ref(), &blobs, settings.backup_dir.as_deref())
             .await
-            .map_err(|e| CommandError::new(format!("cannot measure storage: {e}")))?;
+            .map_err(failed("cannot measure storage"))?;
     store.close().await;
     if !json {
         print!("{report}");
