@@ -16,7 +16,7 @@ use taskflow_server::{AppState, AuthSettings, StorageSettings, app, launch, metr
 use tokio::net::TcpListener;
 
 use crate::commands::storage::gc_options;
-use crate::commands::{CommandError, CommandResult, connect};
+use crate::commands::{CommandError, CommandResult, connect, failed};
 use crate::config::{DatabaseUrl, Settings};
 
 pub async fn run(settings: &Settings) -> CommandResult {
@@ -36,7 +36,7 @@ pub async fn run(settings: &Settings) -> CommandResult {
     }
     let adopted = taskflow_ops::backup::recover_staging(store.as_ref(), &blobs)
         .await
-        .map_err(|e| CommandError::new(format!("cannot finish an interrupted restore: {e}")))?;
+        .map_err(failed("cannot finish an interrupted restore"))?;
     if adopted > 0 {
         tracing::info!(
             files = adopted,
