@@ -3,9 +3,11 @@
 //! (integers, text, booleans, times as microseconds since the Unix epoch, dates as
 //! `YYYY-MM-DD`). A SQLite export and a PostgreSQL export of the same content are identical.
 
+use async_trait::async_trait;
 use serde_json::{Map, Value};
+use tokio::sync::mpsc;
 
-use crate::ValidationError;
+use crate::{StoreError, StoreResult, ValidationError};
 
 /// How a column's values look in the neutral form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,3 +285,97 @@ pub enum ImportItem {
 
 /// Rows restored per table.
 pub type ImportCounts = Vec<(&'static str, u64)>;
+
+/// What a backend does to restore rows, inside its own transaction; `import_rows` decides what
+/// to do and when.
+#[async_trait]
+pub trait ImportTarget: Send {
+    /// Deletes every row of `table`.
+    async fn clear(&mut self, table: &'static TableSpec) -> StoreResult<()>;
+    /// Inserts one row: these columns (in the table's order) with these values.
+    async fn insert(
+        &mut self,
+        table: &'static TableSpec,
+        values: &[(&'static str, Kind, &Value)],
+    ) -> StoreResult<()>;
+    /// Sets `column` of the row with this `id` to `target`.
+    async fn link(
+        &mut self,
+        table: &'static TableSpec,
+        column: &'static str,
+        id: i64,
+        target: i64,
+    ) -> StoreResult<()>;
+}
+
+/// Restores the rows `items` brings into a database at `schema_version`: refuses one that
+/// `has_data` unless `replace` (then clears it first), checks every row, inserts it, sets self
+/// references once every row exists, and returns when `Commit` arrives — the caller commits.
+/// If the channel closes first it fails, and the caller's transaction rolls back.
+pub async fn import_rows(
+    items: &mut mpsc::Receiver<ImportItem>,
+    schema_version: i64,
+    has_data: bool,
+    replace: bool,
+    target: &mut dyn ImportTarget,
+) -> StoreResult<ImportCounts> {
+    if has_data && !replace {
+        return Err(StoreError::Conflict(
+            "the database is not empty; restoring would replace everything in it".to_owned(),
+        ));
+    }
+    let tables: Vec<&'static TableSpec> = tables_at(schema_version).collect();
+    if has_data {
+        for table in tables.iter().rev() {
+            target.clear(table).await?;
+        }
+    }
+    let mut counts: ImportCounts = tables.iter().map(|t| (t.name, 0)).collect();
+    // Rows that refer to a row of their own table, set once every row exists.
+    let mut links: Vec<(&'static TableSpec, &'static str, i64, i64)> = Vec::new();
+    loop {
+        let record = match items.recv().await {
+            Some(ImportItem::Record(record)) => record,
+            Some(ImportItem::Commit) => break,
+            None => {
+                return Err(StoreError::Backend(
+                    "the archive ended before it was checked whole; nothing was restored".into(),
+                ));
+            }
+        };
+        let table = record.table;
+        let Some(slot) = counts.iter_mut().find(|(name, _)| *name == table.name) else {
+            return Err(StoreError::Invalid(ValidationError::new(
+                "table",
+                format!(
+                    "{} does not exist at schema version {schema_version}",
+                    table.name
+                ),
+            )));
+        };
+        record.check().map_err(StoreError::Invalid)?;
+        let mut values = Vec::new();
+        for (name, kind) in table.columns {
+            let Some(value) = record.values.get(*name) else {
+                continue;
+            };
+            if Some(*name) == table.self_ref
+                && let (Some(id), Some(to)) = (
+                    record.values.get("id").and_then(Value::as_i64),
+                    value.as_i64(),
+                )
+            {
+                links.push((table, name, id, to));
+                values.push((*name, *kind, &Value::Null));
+                continue;
+            }
+            values.push((*name, *kind, value));
+        }
+        target.insert(table, &values).await?;
+        slot.1 += 1;
+    }
+    for (table, column, id, to) in links {
+        target.link(table, column, id, to).await?;
+    }
+    Ok(counts)
+}

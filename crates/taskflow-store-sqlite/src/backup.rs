@@ -5,9 +5,11 @@ use futures_util::TryStreamExt;
 use serde_json::{Map, Value};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
-use taskflow_core::backup::{ImportCounts, ImportItem, Kind, Record, TableSpec, tables_at};
+use taskflow_core::backup::{
+    ImportCounts, ImportItem, ImportTarget, Kind, Record, TableSpec, import_rows, tables_at,
+};
 use taskflow_core::store::{BackupStore, StoreAdmin};
-use taskflow_core::{StoreError, StoreResult, ValidationError};
+use taskflow_core::{StoreError, StoreResult};
 use tokio::sync::mpsc;
 
 use crate::{SqliteStore, db};
@@ -47,12 +49,6 @@ fn closed() -> StoreError {
     StoreError::Backend("the backup stopped reading rows".into())
 }
 
-pub(crate) fn archive_ended() -> StoreError {
-    StoreError::Backend(
-        "the archive ended before it was checked whole; nothing was restored".into(),
-    )
-}
-
 #[async_trait]
 impl BackupStore for SqliteStore {
     async fn export(&self, rows: mpsc::Sender<Record>) -> StoreResult<()> {
@@ -82,63 +78,13 @@ impl BackupStore for SqliteStore {
         replace: bool,
     ) -> StoreResult<ImportCounts> {
         let version = self.schema_version().await?.unwrap_or(0);
-        let tables: Vec<&TableSpec> = tables_at(version).collect();
         let mut tx = self.write().await?;
         let has_data: bool = sqlx::query_scalar(HAS_DATA)
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
-        if has_data && !replace {
-            return Err(StoreError::Conflict(
-                "the database is not empty; restoring would replace everything in it".to_owned(),
-            ));
-        }
-        if has_data {
-            for table in tables.iter().rev() {
-                sqlx::query(&format!("DELETE FROM \"{}\"", table.name))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            }
-        }
-        let mut counts: ImportCounts = tables.iter().map(|t| (t.name, 0)).collect();
-        // Rows that refer to a row of their own table, set once every row exists.
-        let mut links: Vec<(&'static TableSpec, i64, i64)> = Vec::new();
-        loop {
-            match items.recv().await {
-                Some(ImportItem::Record(record)) => {
-                    let Some(slot) = counts
-                        .iter_mut()
-                        .find(|(name, _)| *name == record.table.name)
-                    else {
-                        return Err(StoreError::Invalid(ValidationError::new(
-                            "table",
-                            format!(
-                                "{} does not exist at schema version {version}",
-                                record.table.name
-                            ),
-                        )));
-                    };
-                    record.check().map_err(StoreError::Invalid)?;
-                    insert(&mut tx, &record, &mut links).await?;
-                    slot.1 += 1;
-                }
-                Some(ImportItem::Commit) => break,
-                None => return Err(archive_ended()),
-            }
-        }
-        for (table, id, target) in links {
-            let column = table.self_ref.expect("links only for self references");
-            sqlx::query(&format!(
-                "UPDATE \"{}\" SET \"{column}\" = ?2 WHERE id = ?1",
-                table.name
-            ))
-            .bind(id)
-            .bind(target)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
+        let counts =
+            import_rows(&mut items, version, has_data, replace, &mut Target(&mut tx)).await?;
         taskflow_core::failpoint::failpoint("restore-commit").await;
         tx.commit().await.map_err(db)?;
         Ok(counts)
@@ -152,50 +98,65 @@ impl BackupStore for SqliteStore {
     }
 }
 
-async fn insert(
-    tx: &mut sqlx::SqliteConnection,
-    record: &Record,
-    links: &mut Vec<(&'static TableSpec, i64, i64)>,
-) -> StoreResult<()> {
-    let table = record.table;
-    let names: Vec<&str> = table
-        .columns
-        .iter()
-        .map(|(name, _)| *name)
-        .filter(|name| record.values.contains_key(*name))
-        .collect();
-    let sql = format!(
-        "INSERT INTO \"{}\" ({}) VALUES ({})",
-        table.name,
-        names
-            .iter()
-            .map(|n| format!("\"{n}\""))
-            .collect::<Vec<_>>()
-            .join(", "),
-        (1..=names.len())
-            .map(|i| format!("?{i}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let mut query = sqlx::query(&sql);
-    for name in &names {
-        let value = &record.values[*name];
-        if Some(*name) == table.self_ref
-            && let (Some(id), Some(target)) = (
-                record.values.get("id").and_then(Value::as_i64),
-                value.as_i64(),
-            )
-        {
-            links.push((table, id, target));
-            query = query.bind(None::<i64>);
-            continue;
-        }
-        query = match table.kind(name).expect("checked") {
-            Kind::Int | Kind::Time => query.bind(value.as_i64()),
-            Kind::Text | Kind::Date => query.bind(value.as_str().map(str::to_owned)),
-            Kind::Bool => query.bind(value.as_bool()),
-        };
+/// The import's transaction, as `import_rows` drives it.
+struct Target<'c>(&'c mut sqlx::SqliteConnection);
+
+#[async_trait]
+impl ImportTarget for Target<'_> {
+    async fn clear(&mut self, table: &'static TableSpec) -> StoreResult<()> {
+        sqlx::query(&format!("DELETE FROM \"{}\"", table.name))
+            .execute(&mut *self.0)
+            .await
+            .map_err(db)?;
+        Ok(())
     }
-    query.execute(&mut *tx).await.map_err(db)?;
-    Ok(())
+
+    async fn insert(
+        &mut self,
+        table: &'static TableSpec,
+        values: &[(&'static str, Kind, &Value)],
+    ) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO \"{}\" ({}) VALUES ({})",
+            table.name,
+            values
+                .iter()
+                .map(|(name, ..)| format!("\"{name}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+            (1..=values.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (_, kind, value) in values {
+            query = match kind {
+                Kind::Int | Kind::Time => query.bind(value.as_i64()),
+                Kind::Text | Kind::Date => query.bind(value.as_str().map(str::to_owned)),
+                Kind::Bool => query.bind(value.as_bool()),
+            };
+        }
+        query.execute(&mut *self.0).await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn link(
+        &mut self,
+        table: &'static TableSpec,
+        column: &'static str,
+        id: i64,
+        target: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "UPDATE \"{}\" SET \"{column}\" = ?2 WHERE id = ?1",
+            table.name
+        ))
+        .bind(id)
+        .bind(target)
+        .execute(&mut *self.0)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
 }
