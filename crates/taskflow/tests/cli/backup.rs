@@ -667,7 +667,7 @@ async fn prune_keeps_exactly_what_it_is_told() {
         "no option deletes nothing: {}",
         stderr(&out)
     );
-    let out = prune(&[
+    let retention = [
         "--keep-last",
         "3",
         "--keep-daily",
@@ -676,26 +676,15 @@ async fn prune_keeps_exactly_what_it_is_told() {
         "3",
         "--keep-monthly",
         "4",
-        "--dry-run",
-    ])
-    .await;
+    ];
+    let out = prune(&[&retention[..], &["--dry-run"]].concat()).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         names.len() + 2,
         "a dry run deletes nothing"
     );
-    let out = prune(&[
-        "--keep-last",
-        "3",
-        "--keep-daily",
-        "5",
-        "--keep-weekly",
-        "3",
-        "--keep-monthly",
-        "4",
-    ])
-    .await;
+    let out = prune(&retention).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let mut left: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
