@@ -815,17 +815,12 @@ pub async fn table_digests(
         .collect())
 }
 
-/// Checks an archive completely: every member's digest, then a restore into a scratch SQLite
-/// database whose content must match the manifest's counts and digest. Returns the manifest.
-pub async fn verify(path: &Path) -> Result<Manifest, OpsError> {
-    use taskflow_core::store::{BackupStore, StoreAdmin};
-    let scratch = tempfile::Builder::new()
-        .prefix("taskflow-verify-")
-        .tempdir()
-        .map_err(OpsError::io("creating a scratch directory"))?;
-    let store =
-        taskflow_store_sqlite::SqliteStore::open(&scratch.path().join("taskflow.db")).await?;
-    let latest = store.latest_schema_version();
+/// Checks an archive completely: every member's digest, then a restore into `scratch` (an
+/// empty, unmigrated store that is thrown away afterwards; the binary opens a SQLite file in a
+/// temporary directory) whose content must match the manifest's counts and digest. Returns the
+/// manifest.
+pub async fn verify(path: &Path, scratch: &dyn Store) -> Result<Manifest, OpsError> {
+    let latest = scratch.latest_schema_version();
     let (header_tx, header_rx) = oneshot::channel();
     let (tx, rx) = mpsc::channel(1024);
     let archive = path.to_owned();
@@ -836,16 +831,15 @@ pub async fn verify(path: &Path) -> Result<Manifest, OpsError> {
         let Ok(header) = header_rx.await else {
             return Ok(None);
         };
-        store.migrate_to(header.schema_version).await?;
-        store.import(rx, false).await.map(Some)
+        scratch.migrate_to(header.schema_version).await?;
+        scratch.import(rx, false).await.map(Some)
     };
     let imported: Result<_, taskflow_core::StoreError> = imported.await;
     let manifest = reader
         .await
         .map_err(|e| OpsError::Refused(e.to_string()))??;
     imported?;
-    let tables = table_digests(&store, manifest.header.schema_version).await?;
-    store.close().await;
+    let tables = table_digests(scratch, manifest.header.schema_version).await?;
     if tables != manifest.tables {
         return Err(OpsError::Refused(format!(
             "{}: restored rows differ from the manifest",

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use taskflow_core::Store;
 use taskflow_core::store::StoreAdmin;
-use taskflow_store_postgres::PgStore;
-use taskflow_store_sqlite::SqliteStore;
+use taskflow_store::PgStore;
+use taskflow_store::SqliteStore;
 
 pub use pg::PgCluster;
 

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use taskflow_core::store::StoreAdmin;
-use taskflow_store_postgres::PgStore;
+use taskflow_store::PgStore;
 
 pub struct PgCluster {
     root: PathBuf,

@@ -4,8 +4,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use taskflow_blobs::BlobStore;
+use taskflow_core::store::StoreAdmin;
 use taskflow_ops::backup::{self, Progress, Retention};
 use taskflow_ops::human_bytes;
+use taskflow_store::SqliteStore;
 
 use crate::cli::BackupCommand;
 use crate::commands::{CommandError, CommandResult, connect, connect_migrated, failed};
@@ -90,9 +92,16 @@ pub async fn run(command: BackupCommand, settings: &Settings) -> CommandResult {
 }
 
 async fn verify(archive: &Path) -> CommandResult {
-    let manifest = backup::verify(archive)
+    let scratch = tempfile::Builder::new()
+        .prefix("taskflow-verify-")
+        .tempdir()
+        .map_err(|e| CommandError::new(format!("cannot create a scratch directory: {e}")))?;
+    let store = SqliteStore::open(&scratch.path().join("taskflow.db"))
         .await
-        .map_err(failed("verification failed"))?;
+        .map_err(|e| CommandError::new(format!("cannot open a scratch database: {e}")))?;
+    let manifest = backup::verify(archive, &store).await;
+    store.close().await;
+    let manifest = manifest.map_err(failed("verification failed"))?;
     println!(
         "{} is sound: format {}, schema version {}, from {} ({}), {} rows in {} tables, {} attachment files ({}); restored into a scratch database and matched",
         archive.display(),

@@ -10,8 +10,8 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 
 use taskflow_core::{Store, StoreError};
-use taskflow_store_postgres::PgStore;
-use taskflow_store_sqlite::SqliteStore;
+use taskflow_store::PgStore;
+use taskflow_store::SqliteStore;
 
 use crate::cli::{Command, ConfigCommand, DevCommand, TokenCommand, UserCommand};
 use crate::config::{DatabaseUrl, Settings};

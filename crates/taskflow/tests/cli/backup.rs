@@ -611,7 +611,11 @@ async fn a_crash_while_writing_leaves_no_archive(store: TestStore) {
     );
     // The next backup is complete, verifies, and is the last successful one.
     let archive = backup_with_cli(&store.url, &store.data_dir, dir.path()).await;
-    backup::verify(&archive).await.unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let scratch = taskflow_store::SqliteStore::open(&scratch.path().join("taskflow.db"))
+        .await
+        .unwrap();
+    backup::verify(&archive, &scratch).await.unwrap();
     let name = archive.file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(last_backup().await, Some(name));
 }

@@ -1,4 +1,4 @@
-//! Rows as SQLite returns them, and their conversion into domain types. A stored value
+//! Rows as the database returns them, and their conversion into domain types. A stored value
 //! that fails validation is reported as a backend error, never passed on.
 
 use std::fmt::Display;
@@ -16,16 +16,17 @@ use taskflow_core::user::{ApiToken, PasswordHash, Session, User, Username};
 use taskflow_core::*;
 use time::Date;
 
+use super::d::{self, Time};
+
 pub(crate) fn corrupt(err: impl Display) -> StoreError {
     StoreError::Backend(format!("stored data failed validation: {err}").into())
 }
 
-/// Times are stored as microseconds since the Unix epoch.
-pub(crate) fn ts(at: i64) -> Timestamp {
-    Timestamp::from_unix_micros(at)
+pub(crate) fn ts(at: Time) -> Timestamp {
+    d::timestamp(at)
 }
 
-fn ts_opt(at: Option<i64>) -> Option<Timestamp> {
+fn ts_opt(at: Option<Time>) -> Option<Timestamp> {
     at.map(ts)
 }
 
@@ -37,8 +38,8 @@ pub(crate) struct UserRow {
     password_hash: String,
     is_admin: bool,
     is_disabled: bool,
-    created_at: i64,
-    updated_at: i64,
+    created_at: Time,
+    updated_at: Time,
 }
 
 impl TryFrom<UserRow> for User {
@@ -62,9 +63,9 @@ pub(crate) struct TokenRow {
     id: i64,
     user_id: i64,
     name: String,
-    created_at: i64,
-    expires_at: Option<i64>,
-    last_used_at: Option<i64>,
+    created_at: Time,
+    expires_at: Option<Time>,
+    last_used_at: Option<Time>,
 }
 
 impl TryFrom<TokenRow> for ApiToken {
@@ -88,9 +89,9 @@ pub(crate) struct ProjectRow {
     name: String,
     description: String,
     archived: bool,
-    created_at: i64,
-    updated_at: i64,
-    deleted_at: Option<i64>,
+    created_at: Time,
+    updated_at: Time,
+    deleted_at: Option<Time>,
 }
 
 impl TryFrom<ProjectRow> for Project {
@@ -115,7 +116,7 @@ pub(crate) struct MemberRow {
     user_id: i64,
     username: String,
     role: String,
-    added_at: i64,
+    added_at: Time,
 }
 
 impl TryFrom<MemberRow> for Member {
@@ -161,14 +162,14 @@ pub(crate) struct TaskRow {
     description: String,
     status: String,
     position: i64,
-    priority: i64,
+    priority: i16,
     due_date: Option<Date>,
     parent_id: Option<i64>,
     created_by: Option<i64>,
-    created_at: i64,
-    updated_at: i64,
+    created_at: Time,
+    updated_at: Time,
     version: i64,
-    deleted_at: Option<i64>,
+    deleted_at: Option<Time>,
 }
 
 /// The columns `TaskRow` reads, for `FROM tasks t JOIN projects p ON p.id = t.project_id`.
@@ -191,7 +192,7 @@ impl TaskRow {
             description: Markdown::parse(self.description).map_err(corrupt)?,
             status: Status::parse(&self.status).map_err(corrupt)?,
             position: self.position,
-            priority: Priority::from_rank(self.priority).map_err(corrupt)?,
+            priority: Priority::from_rank(self.priority.into()).map_err(corrupt)?,
             due_date: self.due_date,
             assignees,
             labels,
@@ -211,9 +212,9 @@ pub(crate) struct CommentRow {
     task_id: i64,
     author_id: Option<i64>,
     body: String,
-    created_at: i64,
-    updated_at: i64,
-    deleted_at: Option<i64>,
+    created_at: Time,
+    updated_at: Time,
+    deleted_at: Option<Time>,
 }
 
 impl TryFrom<CommentRow> for Comment {
@@ -240,8 +241,8 @@ pub(crate) struct AttachmentRow {
     size_bytes: i64,
     sha256: String,
     uploaded_by: Option<i64>,
-    created_at: i64,
-    deleted_at: Option<i64>,
+    created_at: Time,
+    deleted_at: Option<Time>,
 }
 
 impl TryFrom<AttachmentRow> for Attachment {
@@ -267,7 +268,7 @@ pub(crate) struct ActivityRow {
     project_id: i64,
     task_id: Option<i64>,
     actor_id: Option<i64>,
-    at: i64,
+    at: Time,
     kind: String,
     field: Option<String>,
     old_value: Option<String>,
@@ -301,9 +302,9 @@ pub(crate) struct SessionRow {
     id: i64,
     user_id: i64,
     csrf_token: String,
-    created_at: i64,
-    expires_at: i64,
-    last_seen_at: i64,
+    created_at: Time,
+    expires_at: Time,
+    last_seen_at: Time,
 }
 
 impl From<SessionRow> for Session {

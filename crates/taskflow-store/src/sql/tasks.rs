@@ -1,34 +1,35 @@
 use async_trait::async_trait;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::QueryBuilder;
 use taskflow_core::activity::{ActivityKind, NewActivity};
 use taskflow_core::failpoint::failpoint;
 use taskflow_core::store::TaskStore;
 use taskflow_core::task::*;
 use taskflow_core::*;
 
-use crate::activity::record;
-use crate::projects::require_live_project;
-use crate::rows::{TASK_COLUMNS, TaskRow};
-use crate::{SqliteStore, db, json_ids};
+use super::activity::record;
+use super::d::Conn;
+use super::projects::lock_live_project;
+use super::rows::{TASK_COLUMNS, TaskRow};
+use super::{Store, d, db, listing};
 
 /// Where tasks are live: neither they nor their project are in the trash.
-const LIVE: &str = "t.deleted_at IS NULL AND p.deleted_at IS NULL";
-/// Tasks without a due date sort as if due on this day (matches the `tasks_by_due` index).
-const NO_DUE_DATE: &str = "'9999-12-31'";
+pub(crate) const LIVE: &str = "t.deleted_at IS NULL AND p.deleted_at IS NULL";
 
 /// Loads tasks' assignees and labels and assembles them, keeping the rows' order.
-async fn assemble(conn: &mut SqliteConnection, rows: Vec<TaskRow>) -> StoreResult<Vec<Task>> {
-    let ids = json_ids(rows.iter().map(|r| r.id));
-    let assignees: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT task_id, user_id FROM task_assignees WHERE task_id IN (SELECT value FROM json_each(?1)) ORDER BY task_id, user_id",
-    )
+async fn assemble(conn: &mut Conn, rows: Vec<TaskRow>) -> StoreResult<Vec<Task>> {
+    let ids = d::ids(rows.iter().map(|r| r.id));
+    let assignees: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT task_id, user_id FROM task_assignees WHERE task_id IN ({}) ORDER BY task_id, user_id",
+        d::id_rows(1)
+    ))
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    let labels: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT task_id, label_id FROM task_labels WHERE task_id IN (SELECT value FROM json_each(?1)) ORDER BY task_id, label_id",
-    )
+    let labels: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT task_id, label_id FROM task_labels WHERE task_id IN ({}) ORDER BY task_id, label_id",
+        d::id_rows(1)
+    ))
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await
@@ -51,11 +52,16 @@ async fn assemble(conn: &mut SqliteConnection, rows: Vec<TaskRow>) -> StoreResul
         .collect()
 }
 
-/// A live task.
-async fn fetch_task(conn: &mut SqliteConnection, id: TaskId) -> StoreResult<Task> {
+/// A live task; with `lock`, its row stays locked until the transaction ends.
+async fn fetch_task(conn: &mut Conn, id: TaskId, lock: bool) -> StoreResult<Task> {
     let row: TaskRow = sqlx::query_as(&format!(
         "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id \
-         WHERE t.id = ?1 AND {LIVE} ",
+         WHERE t.id = $1 AND {LIVE}{}",
+        if lock {
+            d::for_update("t")
+        } else {
+            Default::default()
+        }
     ))
     .bind(id.0)
     .fetch_optional(&mut *conn)
@@ -75,15 +81,12 @@ fn check_version(task: &Task, expected: Option<i64>) -> StoreResult<()> {
 }
 
 /// Labels must belong to the task's project.
-async fn check_labels(
-    conn: &mut SqliteConnection,
-    project: ProjectId,
-    labels: &[LabelId],
-) -> StoreResult<()> {
-    let ids = json_ids(labels.iter().map(|l| l.0));
-    let known: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM labels WHERE project_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
-    )
+async fn check_labels(conn: &mut Conn, project: ProjectId, labels: &[LabelId]) -> StoreResult<()> {
+    let ids = d::ids(labels.iter().map(|l| l.0));
+    let known: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT id FROM labels WHERE project_id = $1 AND id IN ({})",
+        d::id_rows(2)
+    ))
     .bind(project.0)
     .bind(&ids)
     .fetch_all(conn)
@@ -99,15 +102,12 @@ async fn check_labels(
 }
 
 /// Assignees must be members of the task's project.
-async fn check_assignees(
-    conn: &mut SqliteConnection,
-    project: ProjectId,
-    users: &[UserId],
-) -> StoreResult<()> {
-    let ids = json_ids(users.iter().map(|u| u.0));
-    let members: Vec<i64> = sqlx::query_scalar(
-        "SELECT user_id FROM project_members WHERE project_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))",
-    )
+async fn check_assignees(conn: &mut Conn, project: ProjectId, users: &[UserId]) -> StoreResult<()> {
+    let ids = d::ids(users.iter().map(|u| u.0));
+    let members: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT user_id FROM project_members WHERE project_id = $1 AND user_id IN ({})",
+        d::id_rows(2)
+    ))
     .bind(project.0)
     .bind(&ids)
     .fetch_all(conn)
@@ -123,15 +123,15 @@ async fn check_assignees(
 }
 
 /// A parent must be a live task of the same project, and not the task itself or one of its
-/// subtasks. Writes are serialised, so trees cannot change underneath.
+/// subtasks. The caller holds the project's lock, so trees cannot change underneath.
 async fn check_parent(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     project: ProjectId,
     task: Option<TaskId>,
     parent: TaskId,
 ) -> StoreResult<()> {
     let parent_project: Option<i64> =
-        sqlx::query_scalar("SELECT project_id FROM tasks WHERE id = ?1 AND deleted_at IS NULL")
+        sqlx::query_scalar("SELECT project_id FROM tasks WHERE id = $1 AND deleted_at IS NULL")
             .bind(parent.0)
             .fetch_optional(&mut *conn)
             .await
@@ -145,9 +145,9 @@ async fn check_parent(
     let Some(task) = task else { return Ok(()) };
     let cycle: bool = sqlx::query_scalar(
         "WITH RECURSIVE ancestors(id, parent_id) AS ( \
-             SELECT id, parent_id FROM tasks WHERE id = ?1 \
+             SELECT id, parent_id FROM tasks WHERE id = $1 \
              UNION SELECT t.id, t.parent_id FROM tasks t JOIN ancestors a ON t.id = a.parent_id) \
-         SELECT EXISTS (SELECT 1 FROM ancestors WHERE id = ?2)",
+         SELECT EXISTS (SELECT 1 FROM ancestors WHERE id = $2)",
     )
     .bind(parent.0)
     .bind(task.0)
@@ -161,20 +161,17 @@ async fn check_parent(
     }
 }
 
-async fn set_assignees(
-    conn: &mut SqliteConnection,
-    task: TaskId,
-    users: &[UserId],
-) -> StoreResult<()> {
-    sqlx::query("DELETE FROM task_assignees WHERE task_id = ?1")
+async fn set_assignees(conn: &mut Conn, task: TaskId, users: &[UserId]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM task_assignees WHERE task_id = $1")
         .bind(task.0)
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-    let ids = json_ids(users.iter().map(|u| u.0));
-    sqlx::query(
-        "INSERT INTO task_assignees (task_id, user_id) SELECT ?1, value FROM json_each(?2)",
-    )
+    let ids = d::ids(users.iter().map(|u| u.0));
+    sqlx::query(&format!(
+        "INSERT INTO task_assignees (task_id, user_id) SELECT $1, id FROM ({}) AS ids",
+        d::id_rows(2)
+    ))
     .bind(task.0)
     .bind(&ids)
     .execute(conn)
@@ -183,30 +180,29 @@ async fn set_assignees(
     Ok(())
 }
 
-async fn set_labels(
-    conn: &mut SqliteConnection,
-    task: TaskId,
-    labels: &[LabelId],
-) -> StoreResult<()> {
-    sqlx::query("DELETE FROM task_labels WHERE task_id = ?1")
+async fn set_labels(conn: &mut Conn, task: TaskId, labels: &[LabelId]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM task_labels WHERE task_id = $1")
         .bind(task.0)
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-    let ids = json_ids(labels.iter().map(|l| l.0));
-    sqlx::query("INSERT INTO task_labels (task_id, label_id) SELECT ?1, value FROM json_each(?2)")
-        .bind(task.0)
-        .bind(&ids)
-        .execute(conn)
-        .await
-        .map_err(db)?;
+    let ids = d::ids(labels.iter().map(|l| l.0));
+    sqlx::query(&format!(
+        "INSERT INTO task_labels (task_id, label_id) SELECT $1, id FROM ({}) AS ids",
+        d::id_rows(2)
+    ))
+    .bind(task.0)
+    .bind(&ids)
+    .execute(conn)
+    .await
+    .map_err(db)?;
     Ok(())
 }
 
 /// The position after every live task in the project: where new and re-filed tasks go.
-async fn bottom_position(conn: &mut SqliteConnection, project: ProjectId) -> StoreResult<i64> {
+async fn bottom_position(conn: &mut Conn, project: ProjectId) -> StoreResult<i64> {
     let max: Option<i64> = sqlx::query_scalar(
-        "SELECT max(position) FROM tasks WHERE project_id = ?1 AND deleted_at IS NULL",
+        "SELECT max(position) FROM tasks WHERE project_id = $1 AND deleted_at IS NULL",
     )
     .bind(project.0)
     .fetch_one(conn)
@@ -217,12 +213,12 @@ async fn bottom_position(conn: &mut SqliteConnection, project: ProjectId) -> Sto
 
 /// The neighbours a moved task would land between in `status`'s column.
 async fn neighbours(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     task: &Task,
     status: Status,
     placement: Placement,
 ) -> StoreResult<(Option<i64>, Option<i64>)> {
-    let column = "project_id = ?1 AND status = ?2 AND deleted_at IS NULL AND id <> ?3";
+    let column = "project_id = $1 AND status = $2 AND deleted_at IS NULL AND id <> $3";
     let edge = |order: &str| {
         format!(
             "SELECT position FROM tasks WHERE {column} ORDER BY position {order}, id {order} LIMIT 1"
@@ -239,7 +235,7 @@ async fn neighbours(
         }
         Placement::Before(anchor) | Placement::After(anchor) => {
             let position: i64 = sqlx::query_scalar(&format!(
-                "SELECT position FROM tasks WHERE {column} AND id = ?4"
+                "SELECT position FROM tasks WHERE {column} AND id = $4"
             ))
             .bind(task.project_id.0)
             .bind(status.as_str())
@@ -281,7 +277,7 @@ async fn neighbours(
 }
 
 async fn column_edge(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     task: &Task,
     status: Status,
     sql: &str,
@@ -296,15 +292,11 @@ async fn column_edge(
 }
 
 /// Spreads a column's positions `POSITION_STEP` apart again, keeping its order.
-async fn renumber_column(
-    conn: &mut SqliteConnection,
-    project: ProjectId,
-    status: Status,
-) -> StoreResult<()> {
+async fn renumber_column(conn: &mut Conn, project: ProjectId, status: Status) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE tasks SET position = r.rn * ?3 FROM ( \
+        "UPDATE tasks SET position = r.rn * $3 FROM ( \
              SELECT id, row_number() OVER (ORDER BY position, id) AS rn FROM tasks \
-             WHERE project_id = ?1 AND status = ?2 AND deleted_at IS NULL) AS r \
+             WHERE project_id = $1 AND status = $2 AND deleted_at IS NULL) AS r \
          WHERE tasks.id = r.id",
     )
     .bind(project.0)
@@ -324,7 +316,7 @@ fn dedup<T: Ord + Copy>(items: &[T]) -> Vec<T> {
 }
 
 #[async_trait]
-impl TaskStore for SqliteStore {
+impl TaskStore for Store {
     async fn create_task(
         &self,
         actor: UserId,
@@ -333,11 +325,12 @@ impl TaskStore for SqliteStore {
     ) -> StoreResult<Task> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
-        // Writers are serialised (BEGIN IMMEDIATE on the single writer connection), and a
-        // rolled-back creation gives its number back, so numbers stay gap-free.
+        // Taking the number locks the project row (a write on either backend): concurrent
+        // creators queue here, and a rolled-back creation gives its number back, so numbers
+        // stay gap-free.
         let number: i64 = sqlx::query_scalar(
             "UPDATE projects SET next_task_number = next_task_number + 1 \
-             WHERE id = ?1 AND deleted_at IS NULL RETURNING next_task_number - 1",
+             WHERE id = $1 AND deleted_at IS NULL RETURNING next_task_number - 1",
         )
         .bind(project.0)
         .fetch_optional(&mut *tx)
@@ -355,7 +348,7 @@ impl TaskStore for SqliteStore {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO tasks (project_id, number, title, description, status, position, priority, \
                due_date, parent_id, created_by, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
         )
         .bind(project.0)
         .bind(number)
@@ -367,7 +360,7 @@ impl TaskStore for SqliteStore {
         .bind(new.due_date)
         .bind(new.parent_id.map(|p| p.0))
         .bind(actor.0)
-        .bind(now.unix_micros())
+        .bind(d::time(now))
         .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
@@ -383,21 +376,21 @@ impl TaskStore for SqliteStore {
                 .change(None, Some(new.title.to_string())),
         )
         .await?;
-        let task = fetch_task(&mut tx, id).await?;
+        let task = fetch_task(&mut tx, id, false).await?;
         tx.commit().await.map_err(db)?;
         Ok(task)
     }
 
     async fn task(&self, id: TaskId) -> StoreResult<Task> {
-        let mut conn = self.reader.acquire().await.map_err(db)?;
-        fetch_task(&mut conn, id).await
+        let mut conn = self.reader().acquire().await.map_err(db)?;
+        fetch_task(&mut conn, id, false).await
     }
 
     async fn task_by_key(&self, key: &TaskKey) -> StoreResult<Task> {
-        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let mut conn = self.reader().acquire().await.map_err(db)?;
         let id: i64 = sqlx::query_scalar(&format!(
             "SELECT t.id FROM tasks t JOIN projects p ON p.id = t.project_id \
-             WHERE p.key = ?1 AND t.number = ?2 AND {LIVE}"
+             WHERE p.key = $1 AND t.number = $2 AND {LIVE}"
         ))
         .bind(key.project.as_str())
         .bind(key.number)
@@ -405,7 +398,7 @@ impl TaskStore for SqliteStore {
         .await
         .map_err(db)?
         .ok_or(StoreError::not_found("task"))?;
-        fetch_task(&mut conn, TaskId(id)).await
+        fetch_task(&mut conn, TaskId(id), false).await
     }
 
     async fn update_task(
@@ -417,7 +410,7 @@ impl TaskStore for SqliteStore {
     ) -> StoreResult<Task> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
-        let current = fetch_task(&mut tx, id).await?;
+        let current = fetch_task(&mut tx, id, true).await?;
         check_version(&current, expected_version)?;
         let (next, changes) = apply_patch(&current, &patch);
         if changes.is_empty() {
@@ -432,7 +425,7 @@ impl TaskStore for SqliteStore {
         }
         let mut position = current.position;
         if next.parent_id != current.parent_id || next.status != current.status {
-            require_live_project(&mut tx, project).await?;
+            lock_live_project(&mut tx, project).await?;
         }
         if let Some(parent) = next
             .parent_id
@@ -444,8 +437,8 @@ impl TaskStore for SqliteStore {
             position = bottom_position(&mut tx, project).await?;
         }
         sqlx::query(
-            "UPDATE tasks SET title = ?2, description = ?3, status = ?4, position = ?5, priority = ?6, \
-               due_date = ?7, parent_id = ?8, updated_at = ?9, version = version + 1 WHERE id = ?1",
+            "UPDATE tasks SET title = $2, description = $3, status = $4, position = $5, priority = $6, \
+               due_date = $7, parent_id = $8, updated_at = $9, version = version + 1 WHERE id = $1",
         )
         .bind(id.0)
         .bind(next.title.as_str())
@@ -455,7 +448,7 @@ impl TaskStore for SqliteStore {
         .bind(next.priority.rank())
         .bind(next.due_date)
         .bind(next.parent_id.map(|p| p.0))
-        .bind(now.unix_micros())
+        .bind(d::time(now))
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -476,7 +469,7 @@ impl TaskStore for SqliteStore {
             )
             .await?;
         }
-        let task = fetch_task(&mut tx, id).await?;
+        let task = fetch_task(&mut tx, id, false).await?;
         tx.commit().await.map_err(db)?;
         Ok(task)
     }
@@ -490,10 +483,10 @@ impl TaskStore for SqliteStore {
     ) -> StoreResult<Task> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
-        let current = fetch_task(&mut tx, id).await?;
+        let current = fetch_task(&mut tx, id, true).await?;
         check_version(&current, expected_version)?;
         // Board moves in a project are serialised, so two moves never pick the same slot.
-        require_live_project(&mut tx, current.project_id).await?;
+        lock_live_project(&mut tx, current.project_id).await?;
         let (prev, next) = neighbours(&mut tx, &current, to.status, to.placement).await?;
         let position = match position_between(prev, next) {
             Some(p) => p,
@@ -506,12 +499,12 @@ impl TaskStore for SqliteStore {
             }
         };
         sqlx::query(
-            "UPDATE tasks SET status = ?2, position = ?3, updated_at = ?4, version = version + 1 WHERE id = ?1",
+            "UPDATE tasks SET status = $2, position = $3, updated_at = $4, version = version + 1 WHERE id = $1",
         )
         .bind(id.0)
         .bind(to.status.as_str())
         .bind(position)
-        .bind(now.unix_micros())
+        .bind(d::time(now))
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -527,7 +520,7 @@ impl TaskStore for SqliteStore {
                 ),
         )
         .await?;
-        let task = fetch_task(&mut tx, id).await?;
+        let task = fetch_task(&mut tx, id, false).await?;
         tx.commit().await.map_err(db)?;
         Ok(task)
     }
@@ -540,19 +533,19 @@ impl TaskStore for SqliteStore {
     ) -> StoreResult<()> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
-        let current = fetch_task(&mut tx, id).await?;
+        let current = fetch_task(&mut tx, id, true).await?;
         check_version(&current, expected_version)?;
-        require_live_project(&mut tx, current.project_id).await?;
+        lock_live_project(&mut tx, current.project_id).await?;
         // The task and its live subtasks go to the trash together, with one time, so a
         // restore brings back exactly this group.
         sqlx::query(
             "WITH RECURSIVE tree(id) AS ( \
-                 SELECT ?1 \
+                 SELECT CAST($1 AS BIGINT) \
                  UNION SELECT t.id FROM tasks t JOIN tree ON t.parent_id = tree.id WHERE t.deleted_at IS NULL) \
-             UPDATE tasks SET deleted_at = ?2 WHERE id IN (SELECT id FROM tree)",
+             UPDATE tasks SET deleted_at = $2 WHERE id IN (SELECT id FROM tree)",
         )
         .bind(id.0)
-        .bind(now.unix_micros())
+        .bind(d::time(now))
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -570,9 +563,9 @@ impl TaskStore for SqliteStore {
 
     async fn list_tasks(&self, project: ProjectId, query: &TaskQuery) -> StoreResult<Page<Task>> {
         let limit = TaskQuery::check_limit(query.limit)?;
-        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let mut conn = self.reader().acquire().await.map_err(db)?;
         let live: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM projects WHERE id = ?1 AND deleted_at IS NULL)",
+            "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1 AND deleted_at IS NULL)",
         )
         .bind(project.0)
         .fetch_one(&mut *conn)
@@ -581,35 +574,7 @@ impl TaskStore for SqliteStore {
         if !live {
             return Err(StoreError::not_found("project"));
         }
-        // One more than a page tells whether there is a next page. After a cursor, the rows
-        // sharing its sort key come first, then the rows with later keys: two index range scans.
-        let wanted = i64::from(limit) + 1;
-        let mut rows: Vec<TaskRow> = match query.after {
-            None => list_query(project, query, None, wanted)?
-                .build_query_as()
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db)?,
-            Some(cursor) => {
-                let mut rows: Vec<TaskRow> =
-                    list_query(project, query, Some((Keyset::SameKey, cursor)), wanted)?
-                        .build_query_as()
-                        .fetch_all(&mut *conn)
-                        .await
-                        .map_err(db)?;
-                let missing = wanted - rows.len() as i64;
-                if missing > 0 {
-                    let after: Vec<TaskRow> =
-                        list_query(project, query, Some((Keyset::LaterKey, cursor)), missing)?
-                            .build_query_as()
-                            .fetch_all(&mut *conn)
-                            .await
-                            .map_err(db)?;
-                    rows.extend(after);
-                }
-                rows
-            }
-        };
+        let mut rows = listing::rows(&mut conn, project, query, i64::from(limit) + 1).await?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let items = assemble(&mut conn, rows).await?;
@@ -620,33 +585,20 @@ impl TaskStore for SqliteStore {
     }
 }
 
-/// Which rows after a cursor a listing query reads.
-#[derive(Clone, Copy)]
-enum Keyset {
-    /// Rows with the cursor's sort key and a later id.
-    SameKey,
-    /// Rows with a later sort key.
-    LaterKey,
-}
-
-/// The listing query for a project's live tasks under `query`'s filters, in its sort order.
-fn list_query(
+/// Pushes a listing's select and every filter but text search (which each backend's listing
+/// does its own way): a project's live tasks, by status, assignee, label, due date and parent.
+pub(crate) fn push_filtered(
+    q: &mut QueryBuilder<'static, d::Db>,
     project: ProjectId,
-    query: &TaskQuery,
-    keyset: Option<(Keyset, Cursor)>,
-    limit: i64,
-) -> StoreResult<QueryBuilder<'static, Sqlite>> {
-    let f = &query.filter;
-    let mut q = QueryBuilder::<Sqlite>::new(format!(
+    f: &TaskFilter,
+) {
+    q.push(format!(
         "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id WHERE {LIVE} AND t.project_id = "
     ));
     q.push_bind(project.0);
     if !f.statuses.is_empty() {
-        let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
-        let statuses = serde_json::to_string(&statuses).map_err(StoreError::backend)?;
-        q.push(" AND t.status IN (SELECT value FROM json_each(")
-            .push_bind(statuses)
-            .push("))");
+        q.push(" AND t.status");
+        d::push_one_of(q, f.statuses.iter().map(|s| s.as_str()).collect());
     }
     if let Some(user) = f.assignee {
         q.push(
@@ -675,52 +627,4 @@ fn list_query(
         }
         None => {}
     }
-    if let Some(text) = &f.text {
-        // Each term is letters and digits only, so quoting it is safe: "term"* is a prefix query.
-        let fts = text
-            .terms_with_prefix()
-            .map(|(t, prefix)| format!("\"{t}\"{}", if prefix { "*" } else { "" }))
-            .collect::<Vec<_>>()
-            .join(" ");
-        q.push(" AND t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ")
-            .push_bind(fts)
-            .push(")");
-    }
-    let due_key = format!("coalesce(t.due_date, {NO_DUE_DATE})");
-    // (column, ascending?) of the sort key.
-    let (key, ascending) = match query.sort {
-        TaskSort::Position => ("t.position".to_owned(), true),
-        TaskSort::DueDate => (due_key.clone(), true),
-        TaskSort::Priority => ("t.priority".to_owned(), false),
-        TaskSort::Updated => ("t.updated_at".to_owned(), false),
-    };
-    let (later, dir) = if ascending {
-        (">", "ASC")
-    } else {
-        ("<", "DESC")
-    };
-    if let Some((keyset, cursor)) = keyset {
-        match keyset {
-            Keyset::SameKey => q.push(format!(" AND {key} = ")),
-            Keyset::LaterKey => q.push(format!(" AND {key} {later} ")),
-        };
-        match cursor.key {
-            CursorKey::Position(p) => q.push_bind(p),
-            CursorKey::DueDate(d) => q
-                .push("coalesce(")
-                .push_bind(d)
-                .push(format!(", {NO_DUE_DATE})")),
-            CursorKey::Priority(p) => q.push_bind(p.rank()),
-            CursorKey::Updated(u) => q.push_bind(u.unix_micros()),
-        };
-        if let Keyset::SameKey = keyset {
-            q.push(format!(" AND t.id {later} ")).push_bind(cursor.id.0);
-            q.push(format!(" ORDER BY t.id {dir}"));
-        }
-    }
-    if !matches!(keyset, Some((Keyset::SameKey, _))) {
-        q.push(format!(" ORDER BY {key} {dir}, t.id {dir}"));
-    }
-    q.push(" LIMIT ").push_bind(limit);
-    Ok(q)
 }

@@ -1,35 +1,35 @@
 use async_trait::async_trait;
-use sqlx::SqliteConnection;
 use taskflow_core::activity::{ActivityKind, NewActivity};
 use taskflow_core::project::*;
-use taskflow_core::store::{LabelStore, ProjectStore};
+use taskflow_core::store::ProjectStore;
 use taskflow_core::*;
 
-use crate::activity::record;
-use crate::rows::{LabelRow, MemberRow, ProjectRow, convert};
-use crate::{SqliteStore, db, is_unique_violation};
+use super::activity::record;
+use super::d::Conn;
+use super::rows::{MemberRow, ProjectRow, convert};
+use super::{Store, d, db, is_unique_violation};
 
 const PROJECT_COLUMNS: &str =
     "id, key, name, description, archived, created_at, updated_at, deleted_at";
-const LABEL_COLUMNS: &str = "id, project_id, name, colour";
 
-/// Fails with `NotFound` unless the project is live (not trashed).
-pub(crate) async fn require_live_project(
-    conn: &mut SqliteConnection,
-    id: ProjectId,
-) -> StoreResult<()> {
-    sqlx::query_scalar::<_, i64>("SELECT id FROM projects WHERE id = ?1 AND deleted_at IS NULL")
-        .bind(id.0)
-        .fetch_optional(conn)
-        .await
-        .map_err(db)?
-        .map(|_| ())
-        .ok_or(StoreError::not_found("project"))
+/// Fails with `NotFound` unless the project is live (not trashed); its row stays locked for
+/// the rest of the transaction, so concurrent writers of one project queue here.
+pub(crate) async fn lock_live_project(conn: &mut Conn, id: ProjectId) -> StoreResult<()> {
+    sqlx::query_scalar::<_, i64>(&format!(
+        "SELECT id FROM projects WHERE id = $1 AND deleted_at IS NULL{}",
+        d::for_update("")
+    ))
+    .bind(id.0)
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?
+    .map(|_| ())
+    .ok_or(StoreError::not_found("project"))
 }
 
-async fn owner_count(conn: &mut SqliteConnection, project: ProjectId) -> StoreResult<i64> {
+async fn owner_count(conn: &mut Conn, project: ProjectId) -> StoreResult<i64> {
     sqlx::query_scalar(
-        "SELECT count(*) FROM project_members WHERE project_id = ?1 AND role = 'owner'",
+        "SELECT count(*) FROM project_members WHERE project_id = $1 AND role = 'owner'",
     )
     .bind(project.0)
     .fetch_one(conn)
@@ -38,19 +38,19 @@ async fn owner_count(conn: &mut SqliteConnection, project: ProjectId) -> StoreRe
 }
 
 async fn current_role(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     project: ProjectId,
     user: UserId,
 ) -> StoreResult<Option<Role>> {
     let role: Option<String> = sqlx::query_scalar(
-        "SELECT role FROM project_members WHERE project_id = ?1 AND user_id = ?2",
+        "SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2",
     )
     .bind(project.0)
     .bind(user.0)
     .fetch_optional(conn)
     .await
     .map_err(db)?;
-    role.map(|r| Role::parse(&r).map_err(crate::rows::corrupt))
+    role.map(|r| Role::parse(&r).map_err(super::rows::corrupt))
         .transpose()
 }
 
@@ -59,18 +59,18 @@ fn last_owner() -> StoreError {
 }
 
 #[async_trait]
-impl ProjectStore for SqliteStore {
+impl ProjectStore for Store {
     async fn create_project(&self, actor: UserId, new: NewProject) -> StoreResult<Project> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         let row: ProjectRow = sqlx::query_as(&format!(
             "INSERT INTO projects (key, name, description, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?4) RETURNING {PROJECT_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $4) RETURNING {PROJECT_COLUMNS}"
         ))
         .bind(new.key.as_str())
         .bind(new.name.as_str())
         .bind(new.description.as_str())
-        .bind(now.unix_micros())
+        .bind(d::time(now))
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| {
@@ -83,11 +83,11 @@ impl ProjectStore for SqliteStore {
         let project: Project = row.try_into()?;
         let added = sqlx::query(
             "INSERT INTO project_members (project_id, user_id, role, added_at) \
-             SELECT ?1, id, 'owner', ?3 FROM users WHERE id = ?2",
+             SELECT $1, id, 'owner', $3 FROM users WHERE id = $2",
         )
         .bind(project.id.0)
         .bind(actor.0)
-        .bind(now.unix_micros())
+        .bind(d::time(now))
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -108,10 +108,10 @@ impl ProjectStore for SqliteStore {
 
     async fn project(&self, id: ProjectId) -> StoreResult<Project> {
         sqlx::query_as::<_, ProjectRow>(&format!(
-            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = ?1 AND deleted_at IS NULL"
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1 AND deleted_at IS NULL"
         ))
         .bind(id.0)
-        .fetch_optional(&self.reader)
+        .fetch_optional(self.reader())
         .await
         .map_err(db)?
         .ok_or(StoreError::not_found("project"))?
@@ -120,10 +120,10 @@ impl ProjectStore for SqliteStore {
 
     async fn project_by_key(&self, key: &ProjectKey) -> StoreResult<Project> {
         sqlx::query_as::<_, ProjectRow>(&format!(
-            "SELECT {PROJECT_COLUMNS} FROM projects WHERE key = ?1 AND deleted_at IS NULL"
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE key = $1 AND deleted_at IS NULL"
         ))
         .bind(key.as_str())
-        .fetch_optional(&self.reader)
+        .fetch_optional(self.reader())
         .await
         .map_err(db)?
         .ok_or(StoreError::not_found("project"))?
@@ -137,14 +137,14 @@ impl ProjectStore for SqliteStore {
     ) -> StoreResult<Vec<Project>> {
         let rows: Vec<ProjectRow> = sqlx::query_as(&format!(
             "SELECT {PROJECT_COLUMNS} FROM projects p WHERE deleted_at IS NULL \
-               AND (?1 OR NOT archived) \
-               AND (?2 IS NULL OR EXISTS \
-                    (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = ?2)) \
+               AND ($1 OR NOT archived) \
+               AND ($2 IS NULL OR EXISTS \
+                    (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = $2)) \
              ORDER BY key"
         ))
         .bind(include_archived)
         .bind(member.map(|m| m.0))
-        .fetch_all(&self.reader)
+        .fetch_all(self.reader())
         .await
         .map_err(db)?;
         convert(rows)
@@ -159,7 +159,8 @@ impl ProjectStore for SqliteStore {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         let current: Project = sqlx::query_as::<_, ProjectRow>(&format!(
-            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = ?1 AND deleted_at IS NULL"
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1 AND deleted_at IS NULL{}",
+            d::for_update("")
         ))
         .bind(id.0)
         .fetch_optional(&mut *tx)
@@ -190,15 +191,15 @@ impl ProjectStore for SqliteStore {
             return Ok(current);
         }
         let row: ProjectRow = sqlx::query_as(&format!(
-            "UPDATE projects SET name = COALESCE(?2, name), description = COALESCE(?3, description), \
-               archived = COALESCE(?4, archived), updated_at = ?5 \
-             WHERE id = ?1 RETURNING {PROJECT_COLUMNS}"
+            "UPDATE projects SET name = COALESCE($2, name), description = COALESCE($3, description), \
+               archived = COALESCE($4, archived), updated_at = $5 \
+             WHERE id = $1 RETURNING {PROJECT_COLUMNS}"
         ))
         .bind(id.0)
         .bind(patch.name.as_ref().map(|n| n.as_str()))
         .bind(patch.description.as_ref().map(|d| d.as_str()))
         .bind(patch.archived)
-        .bind(now.unix_micros())
+        .bind(d::time(now))
         .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
@@ -221,9 +222,9 @@ impl ProjectStore for SqliteStore {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         let done =
-            sqlx::query("UPDATE projects SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL")
+            sqlx::query("UPDATE projects SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL")
                 .bind(id.0)
-                .bind(now.unix_micros())
+                .bind(d::time(now))
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
@@ -249,8 +250,8 @@ impl ProjectStore for SqliteStore {
     ) -> StoreResult<Member> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
-        require_live_project(&mut tx, project).await?;
-        let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = ?1")
+        lock_live_project(&mut tx, project).await?;
+        let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
             .bind(user.0)
             .fetch_optional(&mut *tx)
             .await
@@ -264,14 +265,14 @@ impl ProjectStore for SqliteStore {
             return Err(last_owner());
         }
         let row: MemberRow = sqlx::query_as(
-            "INSERT INTO project_members (project_id, user_id, role, added_at) VALUES (?1, ?2, ?3, ?4) \
+            "INSERT INTO project_members (project_id, user_id, role, added_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (project_id, user_id) DO UPDATE SET role = EXCLUDED.role \
-             RETURNING project_id, user_id, ?5 AS username, role, added_at",
+             RETURNING project_id, user_id, CAST($5 AS TEXT) AS username, role, added_at",
         )
         .bind(project.0)
         .bind(user.0)
         .bind(role.as_str())
-        .bind(now.unix_micros())
+        .bind(d::time(now))
         .bind(&username)
         .fetch_one(&mut *tx)
         .await
@@ -299,7 +300,7 @@ impl ProjectStore for SqliteStore {
     ) -> StoreResult<()> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
-        require_live_project(&mut tx, project).await?;
+        lock_live_project(&mut tx, project).await?;
         let old = current_role(&mut tx, project, user)
             .await?
             .ok_or(StoreError::not_found("member"))?;
@@ -307,8 +308,8 @@ impl ProjectStore for SqliteStore {
             return Err(last_owner());
         }
         let username: String = sqlx::query_scalar(
-            "DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2 \
-             RETURNING (SELECT username FROM users WHERE id = ?2)",
+            "DELETE FROM project_members WHERE project_id = $1 AND user_id = $2 \
+             RETURNING (SELECT username FROM users WHERE id = $2)",
         )
         .bind(project.0)
         .bind(user.0)
@@ -318,7 +319,7 @@ impl ProjectStore for SqliteStore {
         // Unassign them from the project's tasks: assignees are always members.
         sqlx::query(
             "DELETE FROM task_assignees \
-             WHERE user_id = ?2 AND task_id IN (SELECT id FROM tasks WHERE project_id = ?1)",
+             WHERE user_id = $2 AND task_id IN (SELECT id FROM tasks WHERE project_id = $1)",
         )
         .bind(project.0)
         .bind(user.0)
@@ -341,92 +342,17 @@ impl ProjectStore for SqliteStore {
         let rows: Vec<MemberRow> = sqlx::query_as(
             "SELECT m.project_id, m.user_id, u.username, m.role, m.added_at \
              FROM project_members m JOIN users u ON u.id = m.user_id \
-             WHERE m.project_id = ?1 ORDER BY u.username",
+             WHERE m.project_id = $1 ORDER BY u.username",
         )
         .bind(project.0)
-        .fetch_all(&self.reader)
+        .fetch_all(self.reader())
         .await
         .map_err(db)?;
         convert(rows)
     }
 
     async fn member_role(&self, project: ProjectId, user: UserId) -> StoreResult<Option<Role>> {
-        let mut conn = self.reader.acquire().await.map_err(db)?;
+        let mut conn = self.reader().acquire().await.map_err(db)?;
         current_role(&mut conn, project, user).await
-    }
-}
-
-fn label_conflict(e: sqlx::Error) -> StoreError {
-    if is_unique_violation(&e) {
-        StoreError::Conflict("a label with this name already exists in this project".to_owned())
-    } else {
-        db(e)
-    }
-}
-
-#[async_trait]
-impl LabelStore for SqliteStore {
-    async fn create_label(&self, project: ProjectId, new: NewLabel) -> StoreResult<Label> {
-        let mut tx = self.write().await?;
-        require_live_project(&mut tx, project).await?;
-        let row: LabelRow = sqlx::query_as(&format!(
-            "INSERT INTO labels (project_id, name, colour) VALUES (?1, ?2, ?3) RETURNING {LABEL_COLUMNS}"
-        ))
-        .bind(project.0)
-        .bind(new.name.as_str())
-        .bind(new.colour.as_str())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(label_conflict)?;
-        tx.commit().await.map_err(db)?;
-        row.try_into()
-    }
-
-    async fn labels(&self, project: ProjectId) -> StoreResult<Vec<Label>> {
-        let rows: Vec<LabelRow> = sqlx::query_as(&format!(
-            "SELECT {LABEL_COLUMNS} FROM labels WHERE project_id = ?1 ORDER BY name"
-        ))
-        .bind(project.0)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db)?;
-        convert(rows)
-    }
-
-    async fn label(&self, id: LabelId) -> StoreResult<Label> {
-        sqlx::query_as::<_, LabelRow>(&format!("SELECT {LABEL_COLUMNS} FROM labels WHERE id = ?1"))
-            .bind(id.0)
-            .fetch_optional(&self.reader)
-            .await
-            .map_err(db)?
-            .ok_or(StoreError::not_found("label"))?
-            .try_into()
-    }
-
-    async fn update_label(&self, id: LabelId, patch: LabelPatch) -> StoreResult<Label> {
-        sqlx::query_as::<_, LabelRow>(&format!(
-            "UPDATE labels SET name = COALESCE(?2, name), colour = COALESCE(?3, colour) \
-             WHERE id = ?1 RETURNING {LABEL_COLUMNS}"
-        ))
-        .bind(id.0)
-        .bind(patch.name.as_ref().map(|n| n.as_str()))
-        .bind(patch.colour.as_ref().map(|c| c.as_str()))
-        .fetch_optional(&self.writer)
-        .await
-        .map_err(label_conflict)?
-        .ok_or(StoreError::not_found("label"))?
-        .try_into()
-    }
-
-    async fn delete_label(&self, id: LabelId) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM labels WHERE id = ?1")
-            .bind(id.0)
-            .execute(&self.writer)
-            .await
-            .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::not_found("label"));
-        }
-        Ok(())
     }
 }

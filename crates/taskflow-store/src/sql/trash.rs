@@ -1,13 +1,13 @@
 use async_trait::async_trait;
-use sqlx::SqliteConnection;
 use taskflow_core::activity::{ActivityKind, NewActivity};
 use taskflow_core::store::TrashStore;
 use taskflow_core::trash::{PurgeCounts, TrashItem, TrashRef};
 use taskflow_core::*;
 
-use crate::activity::record;
-use crate::rows::ts;
-use crate::{SqliteStore, db};
+use super::activity::record;
+use super::d::{Conn, Time};
+use super::rows::ts;
+use super::{Store, d, db};
 
 #[derive(sqlx::FromRow)]
 struct TrashRow {
@@ -15,7 +15,7 @@ struct TrashRow {
     id: i64,
     project_id: i64,
     summary: String,
-    deleted_at: i64,
+    deleted_at: Time,
 }
 
 impl TrashRow {
@@ -25,7 +25,7 @@ impl TrashRow {
             "task" => TrashRef::Task(TaskId(self.id)),
             "comment" => TrashRef::Comment(CommentId(self.id)),
             "attachment" => TrashRef::Attachment(AttachmentId(self.id)),
-            other => return Err(crate::rows::corrupt(format!("unknown trash kind {other}"))),
+            other => return Err(super::rows::corrupt(format!("unknown trash kind {other}"))),
         };
         Ok(TrashItem {
             item,
@@ -41,16 +41,18 @@ impl TrashRow {
 struct Placement {
     project_id: ProjectId,
     task_id: Option<TaskId>,
-    deleted_at: Option<i64>,
+    deleted_at: Option<Time>,
     parent_trashed: Option<&'static str>,
     label: String,
 }
 
-async fn locate(conn: &mut SqliteConnection, item: TrashRef) -> StoreResult<Placement> {
-    type Row = (i64, Option<i64>, Option<i64>, bool, bool, String);
-    let (sql, id, entity) = match item {
+async fn locate(conn: &mut Conn, item: TrashRef) -> StoreResult<Placement> {
+    type Row = (i64, Option<i64>, Option<Time>, bool, bool, String);
+    // (query, alias of the row to lock, id, entity)
+    let (sql, locked, id, entity) = match item {
         TrashRef::Project(id) => (
-            "SELECT id, NULL, deleted_at, FALSE, FALSE, key FROM projects WHERE id = ?1",
+            "SELECT id, CAST(NULL AS BIGINT), deleted_at, FALSE, FALSE, key FROM projects WHERE id = $1",
+            "",
             id.0,
             "project",
         ),
@@ -58,26 +60,29 @@ async fn locate(conn: &mut SqliteConnection, item: TrashRef) -> StoreResult<Plac
             "SELECT t.project_id, t.id, t.deleted_at, p.deleted_at IS NOT NULL, \
                     COALESCE(parent.deleted_at IS NOT NULL, FALSE), p.key || '-' || t.number \
              FROM tasks t JOIN projects p ON p.id = t.project_id LEFT JOIN tasks parent ON parent.id = t.parent_id \
-             WHERE t.id = ?1",
+             WHERE t.id = $1",
+            "t",
             id.0,
             "task",
         ),
         TrashRef::Comment(id) => (
             "SELECT t.project_id, t.id, c.deleted_at, p.deleted_at IS NOT NULL, t.deleted_at IS NOT NULL, 'comment:' || c.id \
              FROM comments c JOIN tasks t ON t.id = c.task_id JOIN projects p ON p.id = t.project_id \
-             WHERE c.id = ?1",
+             WHERE c.id = $1",
+            "c",
             id.0,
             "comment",
         ),
         TrashRef::Attachment(id) => (
             "SELECT t.project_id, t.id, a.deleted_at, p.deleted_at IS NOT NULL, t.deleted_at IS NOT NULL, 'attachment:' || a.id \
              FROM attachments a JOIN tasks t ON t.id = a.task_id JOIN projects p ON p.id = t.project_id \
-             WHERE a.id = ?1",
+             WHERE a.id = $1",
+            "a",
             id.0,
             "attachment",
         ),
     };
-    let row: Option<Row> = sqlx::query_as(sql)
+    let row: Option<Row> = sqlx::query_as(&format!("{sql}{}", d::for_update(locked)))
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -103,7 +108,7 @@ async fn locate(conn: &mut SqliteConnection, item: TrashRef) -> StoreResult<Plac
     })
 }
 
-async fn count(conn: &mut SqliteConnection, sql: &str, id: i64) -> StoreResult<u64> {
+async fn count(conn: &mut Conn, sql: &str, id: i64) -> StoreResult<u64> {
     let n: i64 = sqlx::query_scalar(sql)
         .bind(id)
         .fetch_one(conn)
@@ -112,22 +117,22 @@ async fn count(conn: &mut SqliteConnection, sql: &str, id: i64) -> StoreResult<u
     Ok(n as u64)
 }
 
-const TASK_TREE: &str = "WITH RECURSIVE tree(id) AS (SELECT ?1 UNION SELECT t.id FROM tasks t JOIN tree ON t.parent_id = tree.id)";
+const TASK_TREE: &str = "WITH RECURSIVE tree(id) AS (SELECT CAST($1 AS BIGINT) UNION SELECT t.id FROM tasks t JOIN tree ON t.parent_id = tree.id)";
 
 /// Deletes an item and everything under it; zero counts when it is already gone.
-async fn purge_one(conn: &mut SqliteConnection, item: TrashRef) -> StoreResult<PurgeCounts> {
+async fn purge_one(conn: &mut Conn, item: TrashRef) -> StoreResult<PurgeCounts> {
     let mut counts = PurgeCounts::default();
     match item {
         TrashRef::Project(id) => {
             counts.tasks = count(
                 conn,
-                "SELECT count(*) FROM tasks WHERE project_id = ?1",
+                "SELECT count(*) FROM tasks WHERE project_id = $1",
                 id.0,
             )
             .await?;
-            counts.comments = count(conn, "SELECT count(*) FROM comments c JOIN tasks t ON t.id = c.task_id WHERE t.project_id = ?1", id.0).await?;
-            counts.attachments = count(conn, "SELECT count(*) FROM attachments a JOIN tasks t ON t.id = a.task_id WHERE t.project_id = ?1", id.0).await?;
-            counts.projects = sqlx::query("DELETE FROM projects WHERE id = ?1")
+            counts.comments = count(conn, "SELECT count(*) FROM comments c JOIN tasks t ON t.id = c.task_id WHERE t.project_id = $1", id.0).await?;
+            counts.attachments = count(conn, "SELECT count(*) FROM attachments a JOIN tasks t ON t.id = a.task_id WHERE t.project_id = $1", id.0).await?;
+            counts.projects = sqlx::query("DELETE FROM projects WHERE id = $1")
                 .bind(id.0)
                 .execute(&mut *conn)
                 .await
@@ -143,14 +148,14 @@ async fn purge_one(conn: &mut SqliteConnection, item: TrashRef) -> StoreResult<P
             .await?;
             counts.comments = count(conn, &format!("{TASK_TREE} SELECT count(*) FROM comments WHERE task_id IN (SELECT id FROM tree)"), id.0).await?;
             counts.attachments = count(conn, &format!("{TASK_TREE} SELECT count(*) FROM attachments WHERE task_id IN (SELECT id FROM tree)"), id.0).await?;
-            sqlx::query("DELETE FROM tasks WHERE id = ?1")
+            sqlx::query("DELETE FROM tasks WHERE id = $1")
                 .bind(id.0)
                 .execute(&mut *conn)
                 .await
                 .map_err(db)?;
         }
         TrashRef::Comment(id) => {
-            counts.comments = sqlx::query("DELETE FROM comments WHERE id = ?1")
+            counts.comments = sqlx::query("DELETE FROM comments WHERE id = $1")
                 .bind(id.0)
                 .execute(&mut *conn)
                 .await
@@ -158,7 +163,7 @@ async fn purge_one(conn: &mut SqliteConnection, item: TrashRef) -> StoreResult<P
                 .rows_affected();
         }
         TrashRef::Attachment(id) => {
-            counts.attachments = sqlx::query("DELETE FROM attachments WHERE id = ?1")
+            counts.attachments = sqlx::query("DELETE FROM attachments WHERE id = $1")
                 .bind(id.0)
                 .execute(&mut *conn)
                 .await
@@ -177,7 +182,7 @@ fn add(total: &mut PurgeCounts, more: PurgeCounts) {
 }
 
 async fn record_purge(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     actor: Option<UserId>,
     item: TrashRef,
     placement: &Placement,
@@ -198,27 +203,27 @@ async fn record_purge(
 }
 
 #[async_trait]
-impl TrashStore for SqliteStore {
+impl TrashStore for Store {
     async fn trash(&self, project: Option<ProjectId>) -> StoreResult<Vec<TrashItem>> {
         let rows: Vec<TrashRow> = sqlx::query_as(
             "SELECT 'project' AS kind, id, id AS project_id, key || ' ' || name AS summary, deleted_at \
-               FROM projects WHERE deleted_at IS NOT NULL AND (?1 IS NULL OR id = ?1) \
+               FROM projects WHERE deleted_at IS NOT NULL AND ($1 IS NULL OR id = $1) \
              UNION ALL \
              SELECT 'task', t.id, t.project_id, p.key || '-' || t.number || ' ' || t.title, t.deleted_at \
                FROM tasks t JOIN projects p ON p.id = t.project_id \
-               WHERE t.deleted_at IS NOT NULL AND (?1 IS NULL OR t.project_id = ?1) \
+               WHERE t.deleted_at IS NOT NULL AND ($1 IS NULL OR t.project_id = $1) \
              UNION ALL \
              SELECT 'comment', c.id, t.project_id, substr(c.body, 1, 80), c.deleted_at \
                FROM comments c JOIN tasks t ON t.id = c.task_id \
-               WHERE c.deleted_at IS NOT NULL AND (?1 IS NULL OR t.project_id = ?1) \
+               WHERE c.deleted_at IS NOT NULL AND ($1 IS NULL OR t.project_id = $1) \
              UNION ALL \
              SELECT 'attachment', a.id, t.project_id, a.file_name, a.deleted_at \
                FROM attachments a JOIN tasks t ON t.id = a.task_id \
-               WHERE a.deleted_at IS NOT NULL AND (?1 IS NULL OR t.project_id = ?1) \
+               WHERE a.deleted_at IS NOT NULL AND ($1 IS NULL OR t.project_id = $1) \
              ORDER BY deleted_at DESC, kind, id",
         )
         .bind(project.map(|p| p.0))
-        .fetch_all(&self.reader)
+        .fetch_all(self.reader())
         .await
         .map_err(db)?;
         rows.into_iter().map(TrashRow::into_item).collect()
@@ -241,7 +246,7 @@ impl TrashStore for SqliteStore {
         }
         match item {
             TrashRef::Project(id) => {
-                sqlx::query("UPDATE projects SET deleted_at = NULL WHERE id = ?1")
+                sqlx::query("UPDATE projects SET deleted_at = NULL WHERE id = $1")
                     .bind(id.0)
                     .execute(&mut *tx)
                     .await
@@ -251,8 +256,8 @@ impl TrashStore for SqliteStore {
                 // Subtasks trashed with it (same time) come back with it.
                 sqlx::query(
                     "WITH RECURSIVE tree(id) AS ( \
-                         SELECT ?1 \
-                         UNION SELECT t.id FROM tasks t JOIN tree ON t.parent_id = tree.id WHERE t.deleted_at = ?2) \
+                         SELECT CAST($1 AS BIGINT) \
+                         UNION SELECT t.id FROM tasks t JOIN tree ON t.parent_id = tree.id WHERE t.deleted_at = $2) \
                      UPDATE tasks SET deleted_at = NULL WHERE id IN (SELECT id FROM tree)",
                 )
                 .bind(id.0)
@@ -262,14 +267,14 @@ impl TrashStore for SqliteStore {
                 .map_err(db)?;
             }
             TrashRef::Comment(id) => {
-                sqlx::query("UPDATE comments SET deleted_at = NULL WHERE id = ?1")
+                sqlx::query("UPDATE comments SET deleted_at = NULL WHERE id = $1")
                     .bind(id.0)
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
             }
             TrashRef::Attachment(id) => {
-                sqlx::query("UPDATE attachments SET deleted_at = NULL WHERE id = ?1")
+                sqlx::query("UPDATE attachments SET deleted_at = NULL WHERE id = $1")
                     .bind(id.0)
                     .execute(&mut *tx)
                     .await
@@ -308,12 +313,12 @@ impl TrashStore for SqliteStore {
     async fn purge_trashed_before(&self, cutoff: Timestamp) -> StoreResult<PurgeCounts> {
         let mut tx = self.write().await?;
         let expired: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT 'project', id FROM projects WHERE deleted_at < ?1 \
-             UNION ALL SELECT 'task', id FROM tasks WHERE deleted_at < ?1 \
-             UNION ALL SELECT 'comment', id FROM comments WHERE deleted_at < ?1 \
-             UNION ALL SELECT 'attachment', id FROM attachments WHERE deleted_at < ?1",
+            "SELECT 'project', id FROM projects WHERE deleted_at < $1 \
+             UNION ALL SELECT 'task', id FROM tasks WHERE deleted_at < $1 \
+             UNION ALL SELECT 'comment', id FROM comments WHERE deleted_at < $1 \
+             UNION ALL SELECT 'attachment', id FROM attachments WHERE deleted_at < $1",
         )
-        .bind(cutoff.unix_micros())
+        .bind(d::time(cutoff))
         .fetch_all(&mut *tx)
         .await
         .map_err(db)?;

@@ -5,8 +5,8 @@ use taskflow_core::user::{
 };
 use taskflow_core::*;
 
-use crate::rows::{SessionRow, TokenRow, UserRow};
-use crate::{PgStore, db, is_unique_violation};
+use super::rows::{SessionRow, TokenRow, UserRow};
+use super::{Store, d, db, is_unique_violation};
 
 const USER_COLUMNS: &str =
     "id, username, display_name, password_hash, is_admin, is_disabled, created_at, updated_at";
@@ -16,9 +16,9 @@ const TOKEN_COLUMNS: &str = "id, user_id, name, created_at, expires_at, last_use
 const LAST_USED_RESOLUTION: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[async_trait]
-impl UserStore for PgStore {
+impl UserStore for Store {
     async fn create_user(&self, new: NewUser) -> StoreResult<User> {
-        let now = Timestamp::now().datetime();
+        let now = d::time(Timestamp::now());
         let row: UserRow = sqlx::query_as(&format!(
             "INSERT INTO users (username, display_name, password_hash, is_admin, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING {USER_COLUMNS}"
@@ -28,7 +28,7 @@ impl UserStore for PgStore {
         .bind(new.password_hash.as_str())
         .bind(new.is_admin)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(self.writer())
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
@@ -43,7 +43,7 @@ impl UserStore for PgStore {
     async fn user(&self, id: UserId) -> StoreResult<User> {
         sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
             .bind(id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await
             .map_err(db)?
             .ok_or(StoreError::not_found("user"))?
@@ -55,7 +55,7 @@ impl UserStore for PgStore {
             "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
         ))
         .bind(username.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await
         .map_err(db)?
         .ok_or(StoreError::not_found("user"))?
@@ -66,14 +66,14 @@ impl UserStore for PgStore {
         let rows: Vec<UserRow> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS} FROM users ORDER BY username"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await
         .map_err(db)?;
-        crate::rows::convert(rows)
+        super::rows::convert(rows)
     }
 
     async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User> {
-        let now = Timestamp::now().datetime();
+        let now = d::time(Timestamp::now());
         sqlx::query_as::<_, UserRow>(&format!(
             "UPDATE users SET \
                display_name = COALESCE($2, display_name), \
@@ -89,7 +89,7 @@ impl UserStore for PgStore {
         .bind(patch.is_admin)
         .bind(patch.is_disabled)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await
         .map_err(db)?
         .ok_or(StoreError::not_found("user"))?
@@ -98,7 +98,7 @@ impl UserStore for PgStore {
 
     async fn count_users(&self) -> StoreResult<u64> {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-            .fetch_one(&self.pool)
+            .fetch_one(self.reader())
             .await
             .map_err(db)?;
         Ok(n as u64)
@@ -106,9 +106,9 @@ impl UserStore for PgStore {
 }
 
 #[async_trait]
-impl TokenStore for PgStore {
+impl TokenStore for Store {
     async fn create_token(&self, new: NewToken) -> StoreResult<ApiToken> {
-        let now = Timestamp::now().datetime();
+        let now = d::time(Timestamp::now());
         let row: TokenRow = sqlx::query_as(&format!(
             "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) \
              SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1) \
@@ -118,8 +118,8 @@ impl TokenStore for PgStore {
         .bind(new.name.as_str())
         .bind(new.hash.as_str())
         .bind(now)
-        .bind(new.expires_at.map(Timestamp::datetime))
-        .fetch_optional(&self.pool)
+        .bind(new.expires_at.map(d::time))
+        .fetch_optional(self.writer())
         .await
         .map_err(db)?
         .ok_or(StoreError::not_found("user"))?;
@@ -131,17 +131,17 @@ impl TokenStore for PgStore {
             "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY id DESC"
         ))
         .bind(user.0)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await
         .map_err(db)?;
-        crate::rows::convert(rows)
+        super::rows::convert(rows)
     }
 
     async fn revoke_token(&self, user: UserId, id: TokenId) -> StoreResult<()> {
         let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
             .bind(id.0)
             .bind(user.0)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(db)?;
         if done.rows_affected() == 0 {
@@ -160,8 +160,8 @@ impl TokenStore for PgStore {
              WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)"
         ))
         .bind(hash.as_str())
-        .bind(now.datetime())
-        .fetch_optional(&self.pool)
+        .bind(d::time(now))
+        .fetch_optional(self.reader())
         .await
         .map_err(db)?
         .ok_or(StoreError::not_found("token"))?;
@@ -176,8 +176,8 @@ impl TokenStore for PgStore {
         if stale {
             sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
                 .bind(token.id.0)
-                .bind(now.datetime())
-                .execute(&self.pool)
+                .bind(d::time(now))
+                .execute(self.writer())
                 .await
                 .map_err(db)?;
             token.last_used_at = Some(now);
@@ -189,9 +189,9 @@ impl TokenStore for PgStore {
 const SESSION_COLUMNS: &str = "id, user_id, csrf_token, created_at, expires_at, last_seen_at";
 
 #[async_trait]
-impl SessionStore for PgStore {
+impl SessionStore for Store {
     async fn create_session(&self, new: NewSession) -> StoreResult<Session> {
-        let now = Timestamp::now().datetime();
+        let now = d::time(Timestamp::now());
         let row: SessionRow = sqlx::query_as(&format!(
             "INSERT INTO sessions (user_id, token_hash, csrf_token, created_at, expires_at, last_seen_at) \
              VALUES ($1, $2, $3, $4, $5, $4) RETURNING {SESSION_COLUMNS}"
@@ -200,8 +200,8 @@ impl SessionStore for PgStore {
         .bind(new.hash.as_str())
         .bind(&new.csrf_token)
         .bind(now)
-        .bind(new.expires_at.datetime())
-        .fetch_one(&self.pool)
+        .bind(d::time(new.expires_at))
+        .fetch_one(self.writer())
         .await
         .map_err(db)?;
         Ok(row.into())
@@ -216,8 +216,8 @@ impl SessionStore for PgStore {
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1 AND expires_at > $2"
         ))
         .bind(hash.as_str())
-        .bind(now.datetime())
-        .fetch_optional(&self.pool)
+        .bind(d::time(now))
+        .fetch_optional(self.reader())
         .await
         .map_err(db)?
         .ok_or(StoreError::not_found("session"))?;
@@ -229,8 +229,8 @@ impl SessionStore for PgStore {
         if session.last_seen_at < now.saturating_sub(LAST_USED_RESOLUTION) {
             sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
                 .bind(session.id.0)
-                .bind(now.datetime())
-                .execute(&self.pool)
+                .bind(d::time(now))
+                .execute(self.writer())
                 .await
                 .map_err(db)?;
             session.last_seen_at = now;
@@ -241,7 +241,7 @@ impl SessionStore for PgStore {
     async fn delete_session(&self, hash: &TokenHash) -> StoreResult<()> {
         let done = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(hash.as_str())
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(db)?;
         if done.rows_affected() == 0 {
@@ -252,8 +252,8 @@ impl SessionStore for PgStore {
 
     async fn delete_expired_sessions(&self, now: Timestamp) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-            .bind(now.datetime())
-            .execute(&self.pool)
+            .bind(d::time(now))
+            .execute(self.writer())
             .await
             .map_err(db)?;
         Ok(done.rows_affected())

@@ -1,30 +1,30 @@
 use async_trait::async_trait;
-use sqlx::SqliteConnection;
 use taskflow_core::activity::{ActivityEntry, NewActivity};
 use taskflow_core::store::ActivityStore;
 use taskflow_core::*;
 
-use crate::rows::{ActivityRow, convert};
-use crate::{SqliteStore, db};
+use super::d::Conn;
+use super::rows::{ActivityRow, convert};
+use super::{Store, d, db};
 
 const ACTIVITY_COLUMNS: &str =
     "id, project_id, task_id, actor_id, at, kind, field, old_value, new_value";
 
 /// Writes an activity entry inside the caller's transaction.
 pub(crate) async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     actor: Option<UserId>,
     at: Timestamp,
     entry: NewActivity,
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO activity (project_id, task_id, actor_id, at, kind, field, old_value, new_value) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(entry.project_id.0)
     .bind(entry.task_id.map(|t| t.0))
     .bind(actor.map(|a| a.0))
-    .bind(at.unix_micros())
+    .bind(d::time(at))
     .bind(entry.kind.as_str())
     .bind(entry.field)
     .bind(entry.old_value)
@@ -35,7 +35,7 @@ pub(crate) async fn record(
     Ok(())
 }
 
-impl SqliteStore {
+impl Store {
     /// Entries whose `column` (`task_id` or `project_id`) is `id`, newest first.
     async fn activity_of(
         &self,
@@ -45,13 +45,13 @@ impl SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<ActivityEntry>> {
         let rows: Vec<ActivityRow> = sqlx::query_as(&format!(
-            "SELECT {ACTIVITY_COLUMNS} FROM activity WHERE {column} = ?1 \
-             AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3"
+            "SELECT {ACTIVITY_COLUMNS} FROM activity WHERE {column} = $1 \
+             AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
         ))
         .bind(id)
         .bind(before.map(|b| b.0))
         .bind(i64::from(limit))
-        .fetch_all(&self.reader)
+        .fetch_all(self.reader())
         .await
         .map_err(db)?;
         convert(rows)
@@ -59,7 +59,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl ActivityStore for SqliteStore {
+impl ActivityStore for Store {
     async fn task_activity(
         &self,
         task: TaskId,

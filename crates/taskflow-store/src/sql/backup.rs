@@ -4,45 +4,52 @@ use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use serde_json::{Map, Value};
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 use taskflow_core::backup::{
     ImportCounts, ImportItem, ImportTarget, Kind, Record, TableSpec, import_rows, tables_at,
 };
 use taskflow_core::store::{BackupStore, StoreAdmin};
 use taskflow_core::{StoreError, StoreResult, Timestamp};
+use time::macros::format_description;
 use tokio::sync::mpsc;
 
-use crate::{PgStore, db};
+use super::d::{self, Conn, Time};
+use super::rows::corrupt;
+use super::{Store, db};
 
 /// Whether a database holds anything worth keeping: a user or a project.
 const HAS_DATA: &str = "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM projects)";
 
-/// The select list, cast so each kind decodes one way (`priority` is a smallint, dates are
-/// read as text).
+const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]");
+
+/// The select list, cast so every integer decodes as a 64-bit one (`priority` is a smallint
+/// on PostgreSQL).
 fn columns(table: &TableSpec) -> String {
     table
         .columns
         .iter()
         .map(|(name, kind)| match kind {
-            Kind::Int => format!("\"{name}\"::bigint"),
-            Kind::Date => format!("\"{name}\"::text"),
+            Kind::Int => format!("CAST(\"{name}\" AS BIGINT)"),
             _ => format!("\"{name}\""),
         })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-fn neutral(row: &PgRow, table: &'static TableSpec) -> StoreResult<Record> {
+fn neutral(row: &<d::Db as sqlx::Database>::Row, table: &'static TableSpec) -> StoreResult<Record> {
     let mut values = Map::new();
     for (i, (name, kind)) in table.columns.iter().enumerate() {
         let value = match kind {
             Kind::Int => row.try_get::<Option<i64>, _>(i).map(|v| v.map(Value::from)),
             Kind::Time => row
-                .try_get::<Option<time::OffsetDateTime>, _>(i)
-                .map(|v| v.map(|t| Value::from(Timestamp::from_datetime(t).unix_micros()))),
-            Kind::Text | Kind::Date => row
+                .try_get::<Option<Time>, _>(i)
+                .map(|v| v.map(|t| Value::from(d::timestamp(t).unix_micros()))),
+            Kind::Text => row
                 .try_get::<Option<String>, _>(i)
                 .map(|v| v.map(Value::from)),
+            Kind::Date => row.try_get::<Option<time::Date>, _>(i).map(|v| {
+                v.map(|date| Value::from(date.format(DATE).expect("a date formats as text")))
+            }),
             Kind::Bool => row
                 .try_get::<Option<bool>, _>(i)
                 .map(|v| v.map(Value::from)),
@@ -59,15 +66,11 @@ fn closed() -> StoreError {
 }
 
 #[async_trait]
-impl BackupStore for PgStore {
+impl BackupStore for Store {
     async fn export(&self, rows: mpsc::Sender<Record>) -> StoreResult<()> {
         let version = self.schema_version().await?.unwrap_or(0);
-        // One read-only repeatable-read transaction: every table from the same snapshot.
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        // Every table comes from the same snapshot.
+        let mut tx = self.snapshot().await?;
         for table in tables_at(version) {
             let sql = format!(
                 "SELECT {} FROM \"{}\" ORDER BY {}",
@@ -91,23 +94,14 @@ impl BackupStore for PgStore {
         replace: bool,
     ) -> StoreResult<ImportCounts> {
         let version = self.schema_version().await?.unwrap_or(0);
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.write().await?;
         let has_data: bool = sqlx::query_scalar(HAS_DATA)
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
         let counts =
             import_rows(&mut items, version, has_data, replace, &mut Target(&mut tx)).await?;
-        // Later inserts must not collide with restored ids.
-        for table in tables_at(version).filter(|t| t.has_id()) {
-            sqlx::query(&format!(
-                "SELECT setval(pg_get_serial_sequence('\"{0}\"', 'id'), coalesce(max(id), 0) + 1, false) FROM \"{0}\"",
-                table.name
-            ))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
+        d::after_import(&mut tx, tables_at(version)).await?;
         taskflow_core::failpoint::failpoint("restore-commit").await;
         tx.commit().await.map_err(db)?;
         Ok(counts)
@@ -115,14 +109,14 @@ impl BackupStore for PgStore {
 
     async fn has_data(&self) -> StoreResult<bool> {
         sqlx::query_scalar(HAS_DATA)
-            .fetch_one(&self.pool)
+            .fetch_one(self.reader())
             .await
             .map_err(db)
     }
 }
 
 /// The import's transaction, as `import_rows` drives it.
-struct Target<'c>(&'c mut sqlx::PgConnection);
+struct Target<'c>(&'c mut Conn);
 
 #[async_trait]
 impl ImportTarget for Target<'_> {
@@ -147,13 +141,8 @@ impl ImportTarget for Target<'_> {
                 .map(|(name, ..)| format!("\"{name}\""))
                 .collect::<Vec<_>>()
                 .join(", "),
-            values
-                .iter()
-                .enumerate()
-                .map(|(i, (_, kind, _))| match kind {
-                    Kind::Date => format!("${}::date", i + 1),
-                    _ => format!("${}", i + 1),
-                })
+            (1..=values.len())
+                .map(|i| format!("${i}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -164,9 +153,15 @@ impl ImportTarget for Target<'_> {
                 Kind::Time => query.bind(
                     value
                         .as_i64()
-                        .map(|micros| Timestamp::from_unix_micros(micros).datetime()),
+                        .map(|micros| d::time(Timestamp::from_unix_micros(micros))),
                 ),
-                Kind::Text | Kind::Date => query.bind(value.as_str().map(str::to_owned)),
+                Kind::Text => query.bind(value.as_str().map(str::to_owned)),
+                Kind::Date => query.bind(
+                    value
+                        .as_str()
+                        .map(|s| time::Date::parse(s, DATE).map_err(corrupt))
+                        .transpose()?,
+                ),
                 Kind::Bool => query.bind(value.as_bool()),
             };
         }

@@ -1,0 +1,104 @@
+//! What PostgreSQL does its own way, named for the shared queries in `sql/`.
+
+use taskflow_core::backup::TableSpec;
+use taskflow_core::{StoreResult, Timestamp};
+use time::OffsetDateTime;
+
+use super::PgStore;
+use super::sql::db;
+
+pub(crate) const BACKEND: &str = "postgres";
+
+pub(crate) const MIGRATIONS_TABLE_EXISTS: &str =
+    "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
+
+pub(crate) type Db = sqlx::Postgres;
+pub(crate) type Conn = sqlx::PgConnection;
+pub(crate) type Transaction = sqlx::Transaction<'static, Db>;
+
+/// Times are `timestamptz`.
+pub(crate) type Time = OffsetDateTime;
+
+pub(crate) fn time(at: Timestamp) -> Time {
+    at.datetime()
+}
+
+pub(crate) fn timestamp(at: Time) -> Timestamp {
+    Timestamp::from_datetime(at)
+}
+
+/// A list of ids is bound as one `bigint[]`...
+pub(crate) fn ids(ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    ids.into_iter().collect()
+}
+
+/// ...and read back as rows of one column `id` from placeholder `$n`.
+pub(crate) fn id_rows(n: u8) -> String {
+    format!("SELECT unnest(${n}::bigint[]) AS id")
+}
+
+/// Pushes ` = ANY(…)` matching any of `values`, bound as one `text[]`.
+pub(crate) fn push_one_of(q: &mut sqlx::QueryBuilder<'static, Db>, values: Vec<&'static str>) {
+    q.push(" = ANY(").push_bind(values).push(")");
+}
+
+/// Locks the rows a query reads (of the table aliased `of`, or all) until the transaction
+/// ends: concurrent writers that depend on the same rows queue.
+pub(crate) fn for_update(of: &str) -> String {
+    lock("UPDATE", of)
+}
+
+/// Like `for_update`, but other readers that only need the rows to stay may share the lock.
+pub(crate) fn for_share(of: &str) -> String {
+    lock("SHARE", of)
+}
+
+fn lock(strength: &str, of: &str) -> String {
+    if of.is_empty() {
+        format!(" FOR {strength}")
+    } else {
+        format!(" FOR {strength} OF {of}")
+    }
+}
+
+impl PgStore {
+    pub(crate) fn reader(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
+
+    pub(crate) fn writer(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
+
+    /// A write transaction on a pooled connection; rows it depends on are locked as it reads them.
+    pub(crate) async fn write(&self) -> StoreResult<Transaction> {
+        self.pool.begin().await.map_err(db)
+    }
+
+    /// A read-only repeatable-read transaction: every read in it sees one snapshot.
+    pub(crate) async fn snapshot(&self) -> StoreResult<Transaction> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        Ok(tx)
+    }
+}
+
+/// After a restore: later inserts must not collide with restored ids.
+pub(crate) async fn after_import(
+    conn: &mut Conn,
+    tables: impl Iterator<Item = &'static TableSpec>,
+) -> StoreResult<()> {
+    for table in tables.filter(|t| t.has_id()) {
+        sqlx::query(&format!(
+            "SELECT setval(pg_get_serial_sequence('\"{0}\"', 'id'), coalesce(max(id), 0) + 1, false) FROM \"{0}\"",
+            table.name
+        ))
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
+}

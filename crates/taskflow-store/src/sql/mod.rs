@@ -1,0 +1,39 @@
+//! The queries both backends share, written once.
+//!
+//! This directory is compiled twice: as `sqlite::sql` and as `postgres::sql`. Its code names
+//! the backend only through `Store` (the backend's store type) and `d`, the backend's
+//! `dialect` module, which says what differs: the driver, how a time is stored, how a list of
+//! ids is bound, row locks, how a write transaction and a read snapshot start. Work that is
+//! tuned per backend (task listing and search) is in the backend's `listing` module.
+//!
+//! Placeholders are `$1`-style, which both drivers bind; casts are written `CAST(x AS T)`,
+//! which both dialects parse.
+
+mod activity;
+mod admin;
+mod attachments;
+mod backup;
+mod comments;
+mod labels;
+mod projects;
+mod rows;
+mod tasks;
+mod trash;
+mod users;
+
+use taskflow_core::StoreError;
+
+use super::dialect as d;
+use super::{MIGRATOR, Store, listing};
+
+pub(crate) use rows::TaskRow;
+pub(crate) use tasks::push_filtered;
+
+pub(crate) fn db(err: sqlx::Error) -> StoreError {
+    StoreError::backend(err)
+}
+
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}

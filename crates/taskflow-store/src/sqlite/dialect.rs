@@ -1,0 +1,86 @@
+//! What SQLite does its own way, named for the shared queries in `sql/`.
+
+use taskflow_core::backup::TableSpec;
+use taskflow_core::{StoreResult, Timestamp};
+
+use super::SqliteStore;
+use super::sql::db;
+
+pub(crate) const BACKEND: &str = "sqlite";
+
+pub(crate) const MIGRATIONS_TABLE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')";
+
+pub(crate) type Db = sqlx::Sqlite;
+pub(crate) type Conn = sqlx::SqliteConnection;
+pub(crate) type Transaction = sqlx::Transaction<'static, Db>;
+
+/// Times are stored as microseconds since the Unix epoch.
+pub(crate) type Time = i64;
+
+pub(crate) fn time(at: Timestamp) -> Time {
+    at.unix_micros()
+}
+
+pub(crate) fn timestamp(at: Time) -> Timestamp {
+    Timestamp::from_unix_micros(at)
+}
+
+/// A list of ids is bound as one JSON array...
+pub(crate) fn ids(ids: impl IntoIterator<Item = i64>) -> String {
+    let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+    format!("[{}]", ids.join(","))
+}
+
+/// ...and read back as rows of one column `id` from placeholder `$n`.
+pub(crate) fn id_rows(n: u8) -> String {
+    format!("SELECT value AS id FROM json_each(${n})")
+}
+
+/// Pushes ` IN (…)` matching any of `values`, bound as one JSON array.
+pub(crate) fn push_one_of(q: &mut sqlx::QueryBuilder<'static, Db>, values: Vec<&'static str>) {
+    let values = serde_json::to_string(&values).expect("strings serialise");
+    q.push(" IN (SELECT value FROM json_each(")
+        .push_bind(values)
+        .push("))");
+}
+
+/// Row locks: none. Every write transaction holds the database's one write lock from its first
+/// statement (`BEGIN IMMEDIATE`), so whatever it reads cannot change underneath.
+pub(crate) fn for_update(_of: &str) -> &'static str {
+    ""
+}
+
+pub(crate) fn for_share(_of: &str) -> &'static str {
+    ""
+}
+
+impl SqliteStore {
+    /// The read-only pool.
+    pub fn reader(&self) -> &sqlx::SqlitePool {
+        &self.reader
+    }
+
+    /// The single writer connection's pool, for single-statement writes.
+    pub fn writer(&self) -> &sqlx::SqlitePool {
+        &self.writer
+    }
+
+    /// A write transaction holding the database's write lock from its first statement, so
+    /// writers queue instead of failing with "database is locked".
+    pub(crate) async fn write(&self) -> StoreResult<Transaction> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    }
+
+    /// A read transaction: every read in it sees the snapshot its first read sees.
+    pub(crate) async fn snapshot(&self) -> StoreResult<Transaction> {
+        self.reader.begin().await.map_err(db)
+    }
+}
+
+/// After a restore: nothing to do, explicit ids move SQLite's `AUTOINCREMENT` counters.
+pub(crate) async fn after_import(
+    _conn: &mut Conn,
+    _tables: impl Iterator<Item = &'static TableSpec>,
+) -> StoreResult<()> {
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! The embedded SQLite backend.
+//!
+//! One database file in WAL mode with foreign keys on. All writes go through a pool of exactly
+//! one connection and start with `BEGIN IMMEDIATE`, so writers queue instead of failing with
+//! "database is locked"; reads use a separate read-only pool and never block the writer.
+//! `synchronous = FULL`: a committed transaction survives power loss, not only a crash.
+
+mod dialect;
+mod listing;
+// The shared queries, compiled here for this backend (and once more for the other).
+#[path = "../sql/mod.rs"]
+#[allow(clippy::duplicate_mod)]
+mod sql;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, SqlitePool};
+use taskflow_core::{StoreError, StoreResult};
+
+use sql::db;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How long a writer waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `path`. Does not migrate.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.clone().create_if_missing(true))
+            .await
+            .map_err(StoreError::backend)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.read_only(true))
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(Self {
+            writer,
+            reader,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Opens the database named by a `sqlite://PATH` URL.
+    pub async fn open_url(url: &str) -> StoreResult<Self> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| StoreError::Backend(format!("not a sqlite:// URL: {url}").into()))?;
+        let path = path.split('?').next().unwrap_or(path);
+        Self::open(Path::new(path)).await
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The store the shared queries in `sql/` are compiled for here.
+type Store = SqliteStore;
+
+impl SqliteStore {
+    /// The database file and its write-ahead log.
+    async fn size_on_disk(&self) -> StoreResult<u64> {
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        let size = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
+        Ok(size(&self.path) + size(Path::new(&wal)))
+    }
+
+    /// What `PRAGMA quick_check` finds wrong; empty when the file is sound.
+    async fn damage(&self) -> StoreResult<Vec<String>> {
+        let lines: Vec<String> = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_all(&self.writer)
+            .await
+            .map_err(db)?;
+        Ok(lines
+            .iter()
+            .flat_map(|row| row.lines())
+            .map(str::trim)
+            .filter(|l| *l != "ok" && !l.is_empty() && !l.starts_with("***"))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    fn pools(&self) -> Vec<(&'static str, &SqlitePool)> {
+        vec![("writer", &self.writer), ("reader", &self.reader)]
+    }
+}
