@@ -1,0 +1,320 @@
+//! Writing an archive: one snapshot of the database and the files it refers to.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{self, BufWriter, Read};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use taskflow_blobs::BlobStore;
+use taskflow_core::Store;
+use taskflow_core::attachment::Sha256Hex;
+use taskflow_core::backup::{Record, tables_at};
+use tokio::sync::mpsc;
+
+use super::format::{
+    BlobEntry, FORMAT, HEADER, Hashing, Header, MANIFEST, Manifest, TableEntry, archive_name,
+    digest_of, sync_dir, tar_header, write_row,
+};
+use super::progress::Progress;
+use crate::{OpsError, human_bytes};
+
+/// A table's rows, spooled to an anonymous file until the archive is written.
+pub(super) struct Spool {
+    name: &'static str,
+    file: Hashing<BufWriter<File>>,
+    rows: u64,
+}
+
+/// Writes a backup of `store` and the files in `blobs` into `output_dir`; returns the
+/// archive's path and its manifest.
+pub async fn create(
+    store: &dyn Store,
+    blobs: &BlobStore,
+    output_dir: &Path,
+    progress: Progress,
+) -> Result<(PathBuf, Manifest), OpsError> {
+    std::fs::create_dir_all(output_dir).map_err(OpsError::io(format!(
+        "cannot create {}",
+        output_dir.display()
+    )))?;
+    // gc deletes only under the exclusive lock: holding it shared keeps every file the
+    // snapshot refers to on disk until it is copied.
+    let _lock = blobs
+        .lock_shared()
+        .await
+        .map_err(OpsError::io("locking the blob store"))?;
+    let schema_version = store.schema_version().await?.unwrap_or(0);
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("0 is valid");
+    let header = Header {
+        format: FORMAT,
+        taskflow_version: env!("CARGO_PKG_VERSION").to_owned(),
+        schema_version,
+        created_at: now
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("a valid time"),
+        source_backend: store.backend().to_owned(),
+    };
+    progress.stage("backup: reading the database".to_owned(), None);
+
+    let (tx, mut rx) = mpsc::channel::<Record>(1024);
+    let spool_dir = output_dir.to_owned();
+    let spooler =
+        tokio::task::spawn_blocking(move || -> io::Result<(Vec<Spool>, BTreeSet<String>)> {
+            let mut spools: Vec<Spool> = Vec::new();
+            let mut referenced = BTreeSet::new();
+            for table in tables_at(schema_version) {
+                spools.push(Spool {
+                    name: table.name,
+                    file: Hashing::new(BufWriter::new(tempfile::tempfile_in(&spool_dir)?)),
+                    rows: 0,
+                });
+            }
+            while let Some(record) = rx.blocking_recv() {
+                if record.table.name == "attachments"
+                    && let Some(sha256) = record.values.get("sha256").and_then(|v| v.as_str())
+                {
+                    referenced.insert(sha256.to_owned());
+                }
+                let spool = spools
+                    .iter_mut()
+                    .find(|s| s.name == record.table.name)
+                    .ok_or_else(|| {
+                        io::Error::other(format!("unexpected table {}", record.table.name))
+                    })?;
+                write_row(&mut spool.file, &record.values)?;
+                spool.rows += 1;
+            }
+            Ok((spools, referenced))
+        });
+    let exported = store.export(tx).await;
+    let (spools, referenced) = spooler
+        .await
+        .map_err(|e| io::Error::other(e.to_string()))
+        .and_then(|r| r)
+        .map_err(OpsError::io("spooling the database"))?;
+    exported?;
+
+    let output_dir = output_dir.to_owned();
+    let blobs = blobs.clone();
+    let (path, manifest) = tokio::task::spawn_blocking(move || {
+        write_archive(
+            &output_dir,
+            &blobs,
+            header,
+            now,
+            spools,
+            referenced,
+            &progress,
+        )
+    })
+    .await
+    .map_err(|e| OpsError::io("writing the archive")(io::Error::other(e.to_string())))??;
+    Ok((path, manifest))
+}
+
+pub(super) fn write_archive(
+    output_dir: &Path,
+    blobs: &BlobStore,
+    header: Header,
+    now: time::OffsetDateTime,
+    spools: Vec<Spool>,
+    referenced: BTreeSet<String>,
+    progress: &Progress,
+) -> Result<(PathBuf, Manifest), OpsError> {
+    let result = write_archive_inner(output_dir, blobs, header, now, spools, referenced, progress);
+    if result.is_err() {
+        // Never leave a half-written archive behind.
+        let partial = output_dir.join(format!(".{}.partial", archive_name(now)));
+        let _ = std::fs::remove_file(partial);
+    }
+    result
+}
+
+pub(super) fn write_archive_inner(
+    output_dir: &Path,
+    blobs: &BlobStore,
+    header: Header,
+    now: time::OffsetDateTime,
+    spools: Vec<Spool>,
+    referenced: BTreeSet<String>,
+    progress: &Progress,
+) -> Result<(PathBuf, Manifest), OpsError> {
+    let name = archive_name(now);
+    let path = output_dir.join(&name);
+    let partial = output_dir.join(format!(".{name}.partial"));
+    let mtime = now.unix_timestamp().max(0) as u64;
+    let context = |what: &str| OpsError::io(format!("{what} {}", partial.display()));
+
+    let mut blob_list = Vec::new();
+    for sha256 in &referenced {
+        let sha256 = Sha256Hex::parse(sha256).map_err(|e| OpsError::Io {
+            context: "an attachment row".to_owned(),
+            source: io::Error::other(e.to_string()),
+        })?;
+        let bytes = std::fs::metadata(blobs.path(&sha256))
+            .map_err(OpsError::io(format!(
+                "the file of attachment content {} is missing from {}; run `taskflow doctor`",
+                sha256.as_str(),
+                blobs.blobs_dir().display()
+            )))?
+            .len();
+        blob_list.push((sha256, bytes));
+    }
+    let mut tables = Vec::new();
+    let mut spooled = Vec::new();
+    for spool in spools {
+        let (writer, sha256, bytes) = spool.file.finish();
+        let file = writer
+            .into_inner()
+            .map_err(|e| context("spooling for")(e.into_error()))?;
+        tables.push(TableEntry {
+            name: spool.name.to_owned(),
+            rows: spool.rows,
+            sha256,
+        });
+        spooled.push((file, bytes));
+    }
+    let total: u64 =
+        spooled.iter().map(|(_, b)| b).sum::<u64>() + blob_list.iter().map(|(_, b)| b).sum::<u64>();
+    progress.stage(
+        format!(
+            "backup: writing {} rows and {} files ({}) to {}",
+            tables.iter().map(|t| t.rows).sum::<u64>(),
+            blob_list.len(),
+            human_bytes(total),
+            path.display()
+        ),
+        Some(total),
+    );
+
+    let file = File::create(&partial).map_err(context("cannot create"))?;
+    let mut encoder =
+        zstd::Encoder::new(BufWriter::new(file), 3).map_err(context("compressing"))?;
+    encoder
+        .include_checksum(true)
+        .map_err(context("compressing"))?;
+    let mut archive = tar::Builder::new(encoder);
+    let mut members = BTreeMap::new();
+    let header_json = serde_json::to_vec_pretty(&header).expect("serialisable");
+    members.insert(HEADER.to_owned(), hex::encode(Sha256::digest(&header_json)));
+    archive
+        .append_data(
+            &mut tar_header(header_json.len() as u64, mtime),
+            HEADER,
+            header_json.as_slice(),
+        )
+        .map_err(context("writing"))?;
+    for (table, (mut file, bytes)) in tables.iter().zip(spooled) {
+        use std::io::Seek;
+        file.seek(io::SeekFrom::Start(0))
+            .map_err(context("rereading the spool of"))?;
+        let member = format!("db/{}.jsonl", table.name);
+        archive
+            .append_data(&mut tar_header(bytes, mtime), &member, file)
+            .map_err(context("writing"))?;
+        members.insert(member, table.sha256.clone());
+        progress.advance(bytes);
+    }
+    let mut blob_entries = Vec::new();
+    for (sha256, bytes) in blob_list {
+        let source = File::open(blobs.path(&sha256)).map_err(context("reading a file for"))?;
+        let mut reader = Hashing::new(source.take(bytes));
+        let member = format!("blobs/{}", sha256.as_str());
+        archive
+            .append_data(&mut tar_header(bytes, mtime), &member, &mut reader)
+            .map_err(context("writing"))?;
+        let (_, digest, read) = reader.finish();
+        if digest != sha256.as_str() || read != bytes {
+            return Err(OpsError::Io {
+                context: format!(
+                    "the file {} does not match its name (it is damaged on disk); run `taskflow doctor`",
+                    blobs.path(&sha256).display()
+                ),
+                source: io::Error::other("digest mismatch"),
+            });
+        }
+        members.insert(member, digest.clone());
+        blob_entries.push(BlobEntry {
+            sha256: digest,
+            bytes,
+        });
+        progress.advance(bytes);
+    }
+    let manifest = Manifest {
+        content_sha256: digest_of(&tables),
+        header,
+        tables,
+        blobs: blob_entries,
+        members,
+    };
+    let manifest_json = serde_json::to_vec_pretty(&manifest).expect("serialisable");
+    archive
+        .append_data(
+            &mut tar_header(manifest_json.len() as u64, mtime),
+            MANIFEST,
+            manifest_json.as_slice(),
+        )
+        .map_err(context("writing"))?;
+    let encoder = archive.into_inner().map_err(context("writing"))?;
+    let writer = encoder.finish().map_err(context("compressing"))?;
+    let file = writer
+        .into_inner()
+        .map_err(|e| context("writing")(e.into_error()))?;
+    file.sync_all().map_err(context("syncing"))?;
+    drop(file);
+    taskflow_core::failpoint::failpoint_blocking("backup-before-rename");
+    std::fs::rename(&partial, &path).map_err(context("renaming"))?;
+    sync_dir(output_dir).map_err(context("syncing the directory of"))?;
+    progress.done();
+    Ok((path, manifest))
+}
+
+/// Per-table row counts and digests of a store's content, serialised exactly as `create`
+/// writes it.
+/// Tables absent at `schema_version` are left out.
+pub async fn table_digests(
+    store: &dyn taskflow_core::store::BackupStore,
+    schema_version: i64,
+) -> Result<Vec<TableEntry>, OpsError> {
+    let (tx, mut rx) = mpsc::channel::<Record>(1024);
+    let collect = async move {
+        let mut tables: Vec<(String, Sha256, u64)> = Vec::new();
+        while let Some(record) = rx.recv().await {
+            if tables
+                .last()
+                .is_none_or(|(name, ..)| name != record.table.name)
+            {
+                tables.push((record.table.name.to_owned(), Sha256::new(), 0));
+            }
+            let (_, digest, rows) = tables.last_mut().expect("just pushed");
+            write_row(digest, &record.values).expect("hashing cannot fail");
+            *rows += 1;
+        }
+        tables
+    };
+    let (exported, tables) = tokio::join!(store.export(tx), collect);
+    exported?;
+    let mut by_name: BTreeMap<String, TableEntry> = tables
+        .into_iter()
+        .map(|(name, digest, rows)| {
+            let entry = TableEntry {
+                name: name.clone(),
+                rows,
+                sha256: hex::encode(digest.finalize()),
+            };
+            (name, entry)
+        })
+        .collect();
+    Ok(tables_at(schema_version)
+        .map(|t| {
+            by_name.remove(t.name).unwrap_or_else(|| TableEntry {
+                name: t.name.to_owned(),
+                rows: 0,
+                sha256: hex::encode(Sha256::digest(b"")),
+            })
+        })
+        .collect())
+}
