@@ -33,6 +33,8 @@ pub trait UserStore: Send + Sync {
     async fn create_user(&self, new: NewUser) -> StoreResult<User>;
     async fn user(&self, id: UserId) -> StoreResult<User>;
     async fn user_by_username(&self, username: &Username) -> StoreResult<User>;
+    /// The users with these usernames, in one query; names no user has are left out.
+    async fn users_named(&self, names: &[Username]) -> StoreResult<Vec<User>>;
     /// All users, by username.
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User>;

@@ -12,7 +12,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use taskflow_ops::storage::StorageReport;
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// The process-wide recorder's handle. Installing is idempotent, so tests that build many
 /// apps in one process share one recorder.
@@ -78,7 +78,7 @@ pub async fn track(request: Request, next: Next) -> Response {
 )]
 pub async fn render(State(state): State<AppState>) -> Response {
     if !state.metrics_on_main {
-        return crate::ApiError::not_found("route").into_response();
+        return crate::error::ApiError::not_found("route").into_response();
     }
     render_always(State(state)).await
 }

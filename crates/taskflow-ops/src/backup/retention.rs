@@ -4,7 +4,6 @@ use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
-
 use super::format::{archive_time, sync_dir};
 
 /// A backup archive in a directory.

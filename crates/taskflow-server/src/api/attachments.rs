@@ -14,18 +14,18 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use taskflow_blobs::{BlobError, Limits, Upload};
+use taskflow_core::ValidationError;
 use taskflow_core::attachment::{Attachment, FileName, MediaType, NewAttachment};
 use taskflow_core::project::{Project, Role};
 use taskflow_core::task::Task;
 use taskflow_core::user::User;
-use taskflow_core::{AttachmentId, ValidationError};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::api::access::check_role;
+use crate::access::{visible_attachment, visible_task};
 use crate::api::auth::CurrentUser;
 use crate::api::json::{Path, Query};
-use crate::api::tasks::visible_task;
-use crate::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AttachmentView {
@@ -276,23 +276,6 @@ async fn commit(
         .map_err(|e| Commit::Api(e.into()))?;
     drop(stored.lock);
     Ok(attachment)
-}
-
-/// A live attachment the caller can see with at least `needed`, and the caller's role.
-async fn visible_attachment(
-    state: &AppState,
-    user: &User,
-    id: i64,
-    needed: Role,
-) -> Result<(Attachment, Role), ApiError> {
-    let attachment = state.store.attachment(AttachmentId(id)).await?;
-    let task = state.store.task(attachment.task_id).await?;
-    let project = state.store.project(task.project_id).await?;
-    match check_role(state, user, &project, needed).await {
-        Ok(role) => Ok((attachment, role)),
-        Err(e) if e.status == StatusCode::NOT_FOUND => Err(ApiError::not_found("attachment")),
-        Err(e) => Err(e),
-    }
 }
 
 #[utoipa::path(

@@ -19,7 +19,8 @@ use taskflow_core::user::{
 use taskflow_core::{StoreError, Timestamp};
 
 use crate::api::json::Json;
-use crate::{ApiError, AppState};
+use crate::error::ApiError;
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "taskflow_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";

@@ -1,27 +1,17 @@
-//! Comments on tasks, and activity logs. Viewers read; editors write; a comment can be edited
-//! or deleted by its author, or by a project owner.
+//! Comments on tasks. Viewers read; editors write; a comment can be edited or deleted by its
+//! author, or by a project owner.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use taskflow_core::activity::ActivityEntry;
 use taskflow_core::comment::Comment;
 use taskflow_core::project::Role;
-use taskflow_core::text::CommentBody;
-use taskflow_core::user::User;
-use taskflow_core::{ActivityId, CommentId};
 
-use crate::api::access::{check_role, parse_key, project_for};
+use crate::access::{own_comment, visible_task};
 use crate::api::auth::CurrentUser;
-use crate::api::json::{Json, Path, Query};
-use crate::api::tasks::visible_task;
-use crate::{ApiError, AppState};
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CommentBodyIn {
-    body: String,
-}
+use crate::api::json::{Json, Path};
+use crate::error::ApiError;
+use crate::input::CommentInput;
+use crate::state::AppState;
 
 #[utoipa::path(
     get,
@@ -47,7 +37,7 @@ pub async fn list(
     path = "/tasks/{key}/comments",
     tag = "comments",
     params(("key" = String, Path, description = "task key, e.g. OPS-42")),
-    request_body = CommentBodyIn,
+    request_body = CommentInput,
     responses((status = 201, body = Comment), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
     security(("bearer" = []), ("session" = []))
 )]
@@ -55,32 +45,12 @@ pub async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-    Json(body): Json<CommentBodyIn>,
+    Json(body): Json<CommentInput>,
 ) -> Result<(StatusCode, axum::Json<Comment>), ApiError> {
     let (task, _) = visible_task(&state, &user, &key, Role::Editor).await?;
-    let body = CommentBody::parse(body.body)?;
+    let body = body.try_into()?;
     let comment = state.store.add_comment(user.id, task.id, body).await?;
     Ok((StatusCode::CREATED, axum::Json(comment)))
-}
-
-/// A comment the caller may change: theirs, or any in a project they own.
-async fn own_comment(state: &AppState, user: &User, id: i64) -> Result<Comment, ApiError> {
-    let comment = state.store.comment(CommentId(id)).await?;
-    let task = state.store.task(comment.task_id).await?;
-    let project = state.store.project(task.project_id).await?;
-    let role = match check_role(state, user, &project, Role::Viewer).await {
-        Ok(role) => role,
-        Err(_) => return Err(ApiError::not_found("comment")),
-    };
-    if comment.author_id == Some(user.id) && role >= Role::Editor || role == Role::Owner {
-        Ok(comment)
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only the author or a project owner can change a comment",
-        ))
-    }
 }
 
 #[utoipa::path(
@@ -89,7 +59,7 @@ async fn own_comment(state: &AppState, user: &User, id: i64) -> Result<Comment, 
     path = "/comments/{id}",
     tag = "comments",
     params(("id" = i64, Path, description = "comment id")),
-    request_body = CommentBodyIn,
+    request_body = CommentInput,
     responses((status = 200, body = Comment), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
     security(("bearer" = []), ("session" = []))
 )]
@@ -97,10 +67,10 @@ pub async fn edit(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
-    Json(body): Json<CommentBodyIn>,
+    Json(body): Json<CommentInput>,
 ) -> Result<axum::Json<Comment>, ApiError> {
     let comment = own_comment(&state, &user, id).await?;
-    let body = CommentBody::parse(body.body)?;
+    let body = body.try_into()?;
     Ok(axum::Json(
         state.store.edit_comment(user.id, comment.id, body).await?,
     ))
@@ -123,69 +93,4 @@ pub async fn delete(
     let comment = own_comment(&state, &user, id).await?;
     state.store.delete_comment(user.id, comment.id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ActivityParams {
-    before: Option<i64>,
-    limit: Option<u32>,
-}
-
-fn activity_limit(limit: Option<u32>) -> Result<u32, ApiError> {
-    match limit.unwrap_or(50) {
-        n @ 1..=200 => Ok(n),
-        _ => Err(taskflow_core::ValidationError::new("limit", "must be between 1 and 200").into()),
-    }
-}
-
-#[utoipa::path(
-    get,
-    operation_id = "comments_task_activity",
-    path = "/tasks/{key}/activity",
-    tag = "activity",
-    params(("key" = String, Path, description = "task key, e.g. OPS-42"), ActivityParams),
-    responses((status = 200, body = Vec<ActivityEntry>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
-    security(("bearer" = []), ("session" = []))
-)]
-pub async fn task_activity(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Path(key): Path<String>,
-    Query(params): Query<ActivityParams>,
-) -> Result<axum::Json<Vec<ActivityEntry>>, ApiError> {
-    let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
-    let limit = activity_limit(params.limit)?;
-    Ok(axum::Json(
-        state
-            .store
-            .task_activity(task.id, params.before.map(ActivityId), limit)
-            .await?,
-    ))
-}
-
-#[utoipa::path(
-    get,
-    operation_id = "comments_project_activity",
-    path = "/projects/{key}/activity",
-    tag = "activity",
-    params(("key" = String, Path, description = "project key, e.g. OPS"), ActivityParams),
-    responses((status = 200, body = Vec<ActivityEntry>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
-    security(("bearer" = []), ("session" = []))
-)]
-pub async fn project_activity(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Path(key): Path<String>,
-    Query(params): Query<ActivityParams>,
-) -> Result<axum::Json<Vec<ActivityEntry>>, ApiError> {
-    let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
-    let limit = activity_limit(params.limit)?;
-    Ok(axum::Json(
-        state
-            .store
-            .project_activity(project.id, params.before.map(ActivityId), limit)
-            .await?,
-    ))
 }

@@ -5,11 +5,10 @@
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::ApiError;
+use crate::error::ApiError;
 
 pub struct Json<T>(pub T);
 
@@ -60,25 +59,6 @@ fn reject(rejection: JsonRejection) -> ApiError {
     }
 }
 
-/// Succeeds when no field failed; otherwise one 422 listing every failed field.
-pub fn all_valid<'a>(
-    results: impl IntoIterator<Item = Option<&'a taskflow_core::ValidationError>>,
-) -> Result<(), ApiError> {
-    let errors: Vec<&taskflow_core::ValidationError> = results.into_iter().flatten().collect();
-    if errors.is_empty() {
-        return Ok(());
-    }
-    let message = errors
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ");
-    Err(ApiError {
-        details: Some(json!({ "fields": errors })),
-        ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
-    })
-}
-
 /// Query-string parameters, rejected in the API's error shape (400, naming the problem).
 pub struct Query<T>(pub T);
 
@@ -120,13 +100,4 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts
                 )
             })
     }
-}
-
-/// For `Option<Option<T>>` fields: absent is `None`, `null` is `Some(None)`.
-pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }

@@ -1,10 +1,11 @@
 //! `/api/v1`: the JSON API.
 
-mod access;
+mod activity;
 mod attachments;
 mod auth;
 mod comments;
 mod json;
+mod labels;
 mod members;
 mod projects;
 mod tasks;
@@ -15,7 +16,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::AppState;
+use crate::state::AppState;
 
 pub use auth::{CurrentUser, LoginThrottle};
 
@@ -74,17 +75,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::get, projects::update, projects::delete))
         .routes(routes!(members::list))
         .routes(routes!(members::put, members::remove))
-        .routes(routes!(members::labels, members::create_label))
-        .routes(routes!(members::update_label, members::delete_label))
+        .routes(routes!(labels::list, labels::create))
+        .routes(routes!(labels::update, labels::delete))
         .routes(routes!(tasks::list, tasks::create))
-        .routes(routes!(comments::project_activity))
+        .routes(routes!(activity::project))
         .routes(routes!(trash::list))
         .routes(routes!(trash::restore))
         .routes(routes!(trash::purge))
         .routes(routes!(tasks::get, tasks::update, tasks::delete))
         .routes(routes!(tasks::move_task))
         .routes(routes!(comments::list, comments::create))
-        .routes(routes!(comments::task_activity))
+        .routes(routes!(activity::task))
         .routes(routes!(comments::edit, comments::delete))
         .routes(routes!(attachments::get, attachments::delete))
         .routes(routes!(attachments::content))

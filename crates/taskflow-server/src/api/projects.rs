@@ -1,22 +1,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use taskflow_core::project::{NewProject, Project, ProjectKey, ProjectPatch, Role};
-use taskflow_core::text::{Markdown, ProjectName};
+use taskflow_core::project::{Project, Role};
 
-use crate::api::access::{parse_key, project_for};
+use crate::access::{parse_key, project_for};
 use crate::api::auth::CurrentUser;
-use crate::api::json::{Json, Path, all_valid};
-use crate::{ApiError, AppState};
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateProject {
-    key: String,
-    name: String,
-    #[serde(default)]
-    description: String,
-}
+use crate::api::json::{Json, Path};
+use crate::error::ApiError;
+use crate::input::{CreateProject, UpdateProject};
+use crate::state::AppState;
 
 #[utoipa::path(
     get,
@@ -48,20 +39,10 @@ pub async fn create(
     CurrentUser(user): CurrentUser,
     Json(body): Json<CreateProject>,
 ) -> Result<(StatusCode, axum::Json<Project>), ApiError> {
-    let key = ProjectKey::parse(&body.key);
-    let name = ProjectName::parse(body.name);
-    let description = Markdown::parse(body.description);
-    all_valid([
-        key.as_ref().err(),
-        name.as_ref().err(),
-        description.as_ref().err(),
-    ])?;
-    let new = NewProject {
-        key: key?,
-        name: name?,
-        description: description?,
-    };
-    let project = state.store.create_project(user.id, new).await?;
+    let project = state
+        .store
+        .create_project(user.id, body.try_into()?)
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(project)))
 }
 
@@ -85,14 +66,6 @@ pub async fn get(
     ))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateProject {
-    name: Option<String>,
-    description: Option<String>,
-    archived: Option<bool>,
-}
-
 #[utoipa::path(
     patch,
     operation_id = "projects_update",
@@ -110,14 +83,7 @@ pub async fn update(
     Json(body): Json<UpdateProject>,
 ) -> Result<axum::Json<Project>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Owner).await?;
-    let name = body.name.map(ProjectName::parse).transpose();
-    let description = body.description.map(Markdown::parse).transpose();
-    all_valid([name.as_ref().err(), description.as_ref().err()])?;
-    let patch = ProjectPatch {
-        name: name?,
-        description: description?,
-        archived: body.archived,
-    };
+    let patch = body.try_into()?;
     Ok(axum::Json(
         state
             .store

@@ -2,28 +2,16 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use taskflow_core::text::{DisplayName, TokenName};
-use taskflow_core::user::{
-    ApiToken, NewToken, NewUser, Password, TokenSecret, User, UserPatch, Username,
-};
-use taskflow_core::{Timestamp, TokenId};
+use serde::Serialize;
+use taskflow_core::TokenId;
+use taskflow_core::user::{ApiToken, TokenSecret, User, Username};
 
+use crate::access::{admin_only, administered};
 use crate::api::auth::CurrentUser;
-use crate::api::json::{Json, Path, all_valid};
-use crate::{ApiError, AppState};
-
-fn admin_only(user: &User) -> Result<(), ApiError> {
-    if user.is_admin {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only administrators manage users",
-        ))
-    }
-}
+use crate::api::json::{Json, Path};
+use crate::error::ApiError;
+use crate::input::{CreateToken, CreateUser, UpdateUser};
+use crate::state::AppState;
 
 #[utoipa::path(
     get,
@@ -41,16 +29,6 @@ pub async fn list(
     Ok(axum::Json(state.store.list_users().await?))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUser {
-    username: String,
-    display_name: Option<String>,
-    password: String,
-    #[serde(default)]
-    is_admin: bool,
-}
-
 #[utoipa::path(
     post,
     operation_id = "users_create",
@@ -66,34 +44,10 @@ pub async fn create(
     Json(body): Json<CreateUser>,
 ) -> Result<(StatusCode, axum::Json<User>), ApiError> {
     admin_only(&user)?;
-    let username = Username::parse(&body.username);
-    let display_name =
-        DisplayName::parse(body.display_name.unwrap_or_else(|| body.username.clone()));
-    let password = Password::parse(body.password);
-    all_valid([
-        username.as_ref().err(),
-        display_name.as_ref().err(),
-        password.as_ref().err(),
-    ])?;
-    let new = NewUser {
-        username: username?,
-        display_name: display_name?,
-        password_hash: password?.hash(),
-        is_admin: body.is_admin,
-    };
     Ok((
         StatusCode::CREATED,
-        axum::Json(state.store.create_user(new).await?),
+        axum::Json(state.store.create_user(body.try_into()?).await?),
     ))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateUser {
-    display_name: Option<String>,
-    password: Option<String>,
-    is_admin: Option<bool>,
-    is_disabled: Option<bool>,
 }
 
 /// Administrators change anyone; others change only their own name and password.
@@ -117,22 +71,14 @@ pub async fn update(
     let target = state.store.user_by_username(&target).await?;
     if target.id != user.id {
         admin_only(&user)?;
-    } else if !user.is_admin && (body.is_admin.is_some() || body.is_disabled.is_some()) {
+    } else if !user.is_admin && body.changes_roles() {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
             "only administrators change roles",
         ));
     }
-    let display_name = body.display_name.map(DisplayName::parse).transpose();
-    let password = body.password.map(Password::parse).transpose();
-    all_valid([display_name.as_ref().err(), password.as_ref().err()])?;
-    let patch = UserPatch {
-        display_name: display_name?,
-        password_hash: password?.map(|p| p.hash()),
-        is_admin: body.is_admin,
-        is_disabled: body.is_disabled,
-    };
+    let patch = body.try_into()?;
     Ok(axum::Json(state.store.update_user(target.id, patch).await?))
 }
 
@@ -149,14 +95,6 @@ pub async fn tokens(
     CurrentUser(user): CurrentUser,
 ) -> Result<axum::Json<Vec<ApiToken>>, ApiError> {
     Ok(axum::Json(state.store.tokens(user.id).await?))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateToken {
-    name: String,
-    /// Lifetime in days; without it the token does not expire.
-    expires_in_days: Option<u32>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -189,20 +127,9 @@ async fn issue_token(
     owner: &User,
     body: CreateToken,
 ) -> Result<(StatusCode, axum::Json<CreatedToken>), ApiError> {
-    let name = TokenName::parse(body.name)?;
     let secret = TokenSecret::generate();
-    let expires_at = body.expires_in_days.map(|d| {
-        Timestamp::now().saturating_add(std::time::Duration::from_secs(u64::from(d) * 86_400))
-    });
-    let token = state
-        .store
-        .create_token(NewToken {
-            user_id: owner.id,
-            name,
-            hash: secret.hash(),
-            expires_at,
-        })
-        .await?;
+    let new = body.into_new_token(owner.id, secret.hash())?;
+    let token = state.store.create_token(new).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedToken {
@@ -228,13 +155,6 @@ pub async fn revoke_token(
 ) -> Result<StatusCode, ApiError> {
     state.store.revoke_token(user.id, TokenId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The user named in the path, for an administrator.
-async fn administered(state: &AppState, admin: &User, username: &str) -> Result<User, ApiError> {
-    admin_only(admin)?;
-    let name = Username::parse(username).map_err(|_| ApiError::not_found("user"))?;
-    Ok(state.store.user_by_username(&name).await?)
 }
 
 #[utoipa::path(

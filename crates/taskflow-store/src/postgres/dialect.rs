@@ -37,6 +37,16 @@ pub(crate) fn id_rows(n: u8) -> String {
     format!("SELECT unnest(${n}::bigint[]) AS id")
 }
 
+/// A list of names is bound as one `text[]`...
+pub(crate) fn names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    names.into_iter().map(str::to_owned).collect()
+}
+
+/// ...and read back as rows of one column `name` from placeholder `$n`.
+pub(crate) fn name_rows(n: u8) -> String {
+    format!("SELECT unnest(${n}::text[]) AS name")
+}
+
 /// Pushes ` = ANY(…)` matching any of `values`, bound as one `text[]`.
 pub(crate) fn push_one_of(q: &mut sqlx::QueryBuilder<'static, Db>, values: Vec<&'static str>) {
     q.push(" = ANY(").push_bind(values).push(")");

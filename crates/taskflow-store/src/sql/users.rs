@@ -62,6 +62,18 @@ impl UserStore for Store {
         .try_into()
     }
 
+    async fn users_named(&self, names: &[Username]) -> StoreResult<Vec<User>> {
+        let rows: Vec<UserRow> = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username IN ({})",
+            d::name_rows(1)
+        ))
+        .bind(d::names(names.iter().map(Username::as_str)))
+        .fetch_all(self.reader())
+        .await
+        .map_err(db)?;
+        super::rows::convert(rows)
+    }
+
     async fn list_users(&self) -> StoreResult<Vec<User>> {
         let rows: Vec<UserRow> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS} FROM users ORDER BY username"

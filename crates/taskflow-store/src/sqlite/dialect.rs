@@ -36,6 +36,16 @@ pub(crate) fn id_rows(n: u8) -> String {
     format!("SELECT value AS id FROM json_each(${n})")
 }
 
+/// A list of names is bound as one JSON array...
+pub(crate) fn names<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    serde_json::to_string(&names.into_iter().collect::<Vec<_>>()).expect("strings serialise")
+}
+
+/// ...and read back as rows of one column `name` from placeholder `$n`.
+pub(crate) fn name_rows(n: u8) -> String {
+    format!("SELECT value AS name FROM json_each(${n})")
+}
+
 /// Pushes ` IN (…)` matching any of `values`, bound as one JSON array.
 pub(crate) fn push_one_of(q: &mut sqlx::QueryBuilder<'static, Db>, values: Vec<&'static str>) {
     let values = serde_json::to_string(&values).expect("strings serialise");

@@ -34,6 +34,17 @@ async fn create_and_read_users(store: TestStore) {
     ));
 }
 
+async fn users_are_found_by_many_names_at_once(store: TestStore) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    user(&store, "carol").await;
+    let names = ["bob", "nobody", "alice", "bob"].map(|n| Username::parse(n).unwrap());
+    let mut found = store.users_named(&names).await.unwrap();
+    found.sort_by_key(|u| u.id);
+    assert_eq!(found, [alice, bob]);
+    assert!(store.users_named(&[]).await.unwrap().is_empty());
+}
+
 async fn duplicate_username_is_a_conflict(store: TestStore) {
     let alice = user(&store, "alice").await;
     let err = store
@@ -242,6 +253,7 @@ async fn sessions_authenticate_until_expired_or_ended(store: TestStore) {
 both_backends!(
     sessions_authenticate_until_expired_or_ended,
     create_and_read_users,
+    users_are_found_by_many_names_at_once,
     duplicate_username_is_a_conflict,
     update_user_fields,
     tokens_authenticate_until_expired_or_revoked,

@@ -1,0 +1,197 @@
+//! Who may see and change what. A project the caller cannot see answers 404 — never 403,
+//! which would confirm it exists; a member without the needed role gets 403. Everything a
+//! handler reaches through a project (tasks, comments, attachments, labels, trash) is checked
+//! here, through the project it belongs to.
+
+use axum::http::StatusCode;
+use taskflow_core::attachment::Attachment;
+use taskflow_core::comment::Comment;
+use taskflow_core::project::{Label, Project, ProjectKey, Role};
+use taskflow_core::task::{Task, TaskKey};
+use taskflow_core::trash::TrashRef;
+use taskflow_core::user::{User, Username};
+use taskflow_core::{AttachmentId, CommentId, LabelId, ProjectId};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The project, if `user` holds at least `needed` in it (administrators hold every role).
+pub async fn project_for(
+    state: &AppState,
+    user: &User,
+    key: &ProjectKey,
+    needed: Role,
+) -> Result<Project, ApiError> {
+    let project = state.store.project_by_key(key).await?;
+    check_role(state, user, &project, needed).await?;
+    Ok(project)
+}
+
+pub async fn check_role(
+    state: &AppState,
+    user: &User,
+    project: &Project,
+    needed: Role,
+) -> Result<Role, ApiError> {
+    if user.is_admin {
+        return Ok(Role::Owner);
+    }
+    match state.store.member_role(project.id, user.id).await? {
+        None => Err(ApiError::not_found("project")),
+        Some(role) if role >= needed => Ok(role),
+        Some(role) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "this needs the {} role; you are a {}",
+                needed.as_str(),
+                role.as_str()
+            ),
+        )),
+    }
+}
+
+pub fn parse_key(raw: &str) -> Result<ProjectKey, ApiError> {
+    ProjectKey::parse(raw).map_err(|_| ApiError::not_found("project"))
+}
+
+/// A task the caller can see with at least the `needed` role (404 when they cannot see it,
+/// 403 when their role is too low), and its project.
+pub async fn visible_task(
+    state: &AppState,
+    user: &User,
+    raw_key: &str,
+    needed: Role,
+) -> Result<(Task, Project), ApiError> {
+    let key = TaskKey::parse(raw_key).map_err(|_| ApiError::not_found("task"))?;
+    let project = state
+        .store
+        .project_by_key(&key.project)
+        .await
+        .map_err(|_| ApiError::not_found("task"))?;
+    match check_role(state, user, &project, needed).await {
+        Err(e) if e.status == StatusCode::NOT_FOUND => return Err(ApiError::not_found("task")),
+        other => other?,
+    };
+    Ok((state.store.task_by_key(&key).await?, project))
+}
+
+/// A comment the caller may change: theirs, or any in a project they own.
+pub async fn own_comment(state: &AppState, user: &User, id: i64) -> Result<Comment, ApiError> {
+    let comment = state.store.comment(CommentId(id)).await?;
+    let task = state.store.task(comment.task_id).await?;
+    let project = state.store.project(task.project_id).await?;
+    let role = match check_role(state, user, &project, Role::Viewer).await {
+        Ok(role) => role,
+        Err(_) => return Err(ApiError::not_found("comment")),
+    };
+    if comment.author_id == Some(user.id) && role >= Role::Editor || role == Role::Owner {
+        Ok(comment)
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the author or a project owner can change a comment",
+        ))
+    }
+}
+
+/// A live attachment the caller can see with at least `needed`, and the caller's role.
+pub async fn visible_attachment(
+    state: &AppState,
+    user: &User,
+    id: i64,
+    needed: Role,
+) -> Result<(Attachment, Role), ApiError> {
+    let attachment = state.store.attachment(AttachmentId(id)).await?;
+    let task = state.store.task(attachment.task_id).await?;
+    let project = state.store.project(task.project_id).await?;
+    match check_role(state, user, &project, needed).await {
+        Ok(role) => Ok((attachment, role)),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Err(ApiError::not_found("attachment")),
+        Err(e) => Err(e),
+    }
+}
+
+/// The label, if it belongs to the project (404 otherwise).
+pub async fn label_in(
+    state: &AppState,
+    project: taskflow_core::ProjectId,
+    id: i64,
+) -> Result<Label, ApiError> {
+    match state.store.label(LabelId(id)).await {
+        Ok(label) if label.project_id == project => Ok(label),
+        Ok(_) => Err(ApiError::not_found("label")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn admin_only(user: &User) -> Result<(), ApiError> {
+    if user.is_admin {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only administrators manage users",
+        ))
+    }
+}
+
+/// The user named in the path, for an administrator.
+pub async fn administered(
+    state: &AppState,
+    admin: &User,
+    username: &str,
+) -> Result<User, ApiError> {
+    admin_only(admin)?;
+    let name = Username::parse(username).map_err(|_| ApiError::not_found("user"))?;
+    Ok(state.store.user_by_username(&name).await?)
+}
+
+/// The item, if it is in this project's trash (404 otherwise).
+pub async fn item_in(
+    state: &AppState,
+    project: &Project,
+    item: TrashRef,
+) -> Result<TrashRef, ApiError> {
+    let trash = state.store.trash(Some(project.id)).await?;
+    trash
+        .iter()
+        .find(|t| t.item == item)
+        .map(|t| t.item)
+        .ok_or_else(|| ApiError::not_found("item in this project's trash"))
+}
+
+/// Whether `user` owns (or administers) the project; non-members get 404, other members 403.
+pub async fn owns(state: &AppState, user: &User, project: ProjectId) -> Result<(), ApiError> {
+    if user.is_admin {
+        return Ok(());
+    }
+    match state.store.member_role(project, user.id).await? {
+        Some(Role::Owner) => Ok(()),
+        Some(_) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the project's owners manage its trash here",
+        )),
+        None => Err(ApiError::not_found("item in the trash")),
+    }
+}
+
+/// The trashed item and its project, checked to belong to a project the caller owns.
+pub async fn owned_item(
+    state: &AppState,
+    user: &User,
+    wanted: TrashRef,
+) -> Result<TrashRef, ApiError> {
+    let found = state
+        .store
+        .trash(None)
+        .await?
+        .into_iter()
+        .find(|t| t.item == wanted)
+        .ok_or_else(|| ApiError::not_found("item in the trash"))?;
+    owns(state, user, found.project_id).await?;
+    Ok(found.item)
+}

@@ -1,0 +1,21 @@
+//! Comment requests.
+
+use serde::Deserialize;
+use taskflow_core::text::CommentBody;
+
+use crate::error::ApiError;
+
+/// A comment's text, for a new comment or an edit.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentInput {
+    pub body: String,
+}
+
+impl TryFrom<CommentInput> for CommentBody {
+    type Error = ApiError;
+
+    fn try_from(input: CommentInput) -> Result<Self, ApiError> {
+        Ok(CommentBody::parse(input.body)?)
+    }
+}

@@ -1,0 +1,406 @@
+//! Task requests: create, update, list and move, with usernames, label names and task keys
+//! resolved into ids.
+
+use axum::http::header::IF_MATCH;
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use taskflow_core::project::Project;
+use taskflow_core::task::*;
+use taskflow_core::text::{Markdown, TaskTitle};
+use taskflow_core::user::Username;
+use taskflow_core::{LabelId, Store, StoreError, TaskId, UserId, ValidationError};
+use time::Date;
+
+use super::{all_valid, present};
+use crate::error::ApiError;
+
+/// A lookup's outcome: an id, or a validation error for the field that named it; the outer
+/// error is the store failing.
+type Resolved<T> = Result<Result<T, ValidationError>, ApiError>;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTask {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    pub due_date: Option<String>,
+    #[serde(default)]
+    pub assignees: Vec<String>,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    pub parent: Option<String>,
+}
+
+impl CreateTask {
+    /// The new task this asks for in `project`.
+    pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<NewTask, ApiError> {
+        let title = TaskTitle::parse(self.title);
+        let description = Markdown::parse(self.description);
+        let status = self
+            .status
+            .as_deref()
+            .map(Status::parse)
+            .unwrap_or(Ok(Status::Todo));
+        let priority = self
+            .priority
+            .as_deref()
+            .map(Priority::parse)
+            .unwrap_or(Ok(Priority::None));
+        let due_date = self
+            .due_date
+            .as_deref()
+            .map(|d| parse_date("due_date", d))
+            .transpose();
+        let assignees = users(store, "assignees", &self.assignees).await?;
+        let labels = labels(store, project, "labels", &self.labels).await?;
+        let parent = match self.parent.as_deref() {
+            Some(raw) => task(store, project, raw, "parent").await?.map(Some),
+            None => Ok(None),
+        };
+        all_valid([
+            title.as_ref().err(),
+            description.as_ref().err(),
+            status.as_ref().err(),
+            priority.as_ref().err(),
+            due_date.as_ref().err(),
+            assignees.as_ref().err(),
+            labels.as_ref().err(),
+            parent.as_ref().err(),
+        ])?;
+        Ok(NewTask {
+            title: title?,
+            description: description?,
+            status: status?,
+            priority: priority?,
+            due_date: due_date?,
+            assignees: assignees?,
+            labels: labels?,
+            parent_id: parent?,
+        })
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTask {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub due_date: Option<Option<String>>,
+    pub assignees: Option<Vec<String>>,
+    pub labels: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub parent: Option<Option<String>>,
+}
+
+impl UpdateTask {
+    /// The change this asks for to a task of `project`.
+    pub async fn resolve(
+        self,
+        store: &dyn Store,
+        project: &Project,
+    ) -> Result<TaskPatch, ApiError> {
+        let title = self.title.map(TaskTitle::parse).transpose();
+        let description = self.description.map(Markdown::parse).transpose();
+        let status = self.status.as_deref().map(Status::parse).transpose();
+        let priority = self.priority.as_deref().map(Priority::parse).transpose();
+        let due_date = self
+            .due_date
+            .map(|d| d.as_deref().map(|d| parse_date("due_date", d)).transpose())
+            .transpose();
+        let assignees = match &self.assignees {
+            Some(names) => users(store, "assignees", names).await?.map(Some),
+            None => Ok(None),
+        };
+        let labels = match &self.labels {
+            Some(names) => labels(store, project, "labels", names).await?.map(Some),
+            None => Ok(None),
+        };
+        let parent = match &self.parent {
+            Some(Some(raw)) => task(store, project, raw, "parent")
+                .await?
+                .map(|p| Some(Some(p))),
+            Some(None) => Ok(Some(None)),
+            None => Ok(None),
+        };
+        all_valid([
+            title.as_ref().err(),
+            description.as_ref().err(),
+            status.as_ref().err(),
+            priority.as_ref().err(),
+            due_date.as_ref().err(),
+            assignees.as_ref().err(),
+            labels.as_ref().err(),
+            parent.as_ref().err(),
+        ])?;
+        Ok(TaskPatch {
+            title: title?,
+            description: description?,
+            status: status?,
+            priority: priority?,
+            due_date: due_date?,
+            assignees: assignees?,
+            labels: labels?,
+            parent_id: parent?,
+        })
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Comma-separated statuses.
+    pub status: Option<String>,
+    pub assignee: Option<String>,
+    pub label: Option<String>,
+    pub due_before: Option<String>,
+    pub due_after: Option<String>,
+    /// A task key, or `none` for top-level tasks only.
+    pub parent: Option<String>,
+    pub q: Option<String>,
+    pub sort: Option<String>,
+    pub limit: Option<u32>,
+    pub after: Option<String>,
+}
+
+impl ListParams {
+    /// The listing of `project` these parameters ask for.
+    pub async fn resolve(
+        self,
+        store: &dyn Store,
+        project: &Project,
+    ) -> Result<TaskQuery, ApiError> {
+        let sort = self
+            .sort
+            .as_deref()
+            .map(TaskSort::parse)
+            .unwrap_or(Ok(TaskSort::Position));
+        let statuses: Result<Vec<Status>, ValidationError> = self
+            .status
+            .as_deref()
+            .map(|s| {
+                s.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(Status::parse)
+                    .collect()
+            })
+            .unwrap_or(Ok(Vec::new()));
+        let assignee = match self.assignee {
+            Some(name) => users(store, "assignees", &[name])
+                .await?
+                .map(|ids| ids.first().copied()),
+            None => Ok(None),
+        };
+        let label = match self.label {
+            Some(name) => labels(store, project, "labels", &[name])
+                .await?
+                .map(|ids| ids.first().copied()),
+            None => Ok(None),
+        };
+        let due_before = self
+            .due_before
+            .as_deref()
+            .map(|d| parse_date("due_before", d))
+            .transpose();
+        let due_after = self
+            .due_after
+            .as_deref()
+            .map(|d| parse_date("due_after", d))
+            .transpose();
+        let parent = match self.parent.as_deref() {
+            Some("none") => Ok(Some(ParentFilter::TopLevel)),
+            Some(raw) => task(store, project, raw, "parent")
+                .await?
+                .map(|id| Some(ParentFilter::Of(id))),
+            None => Ok(None),
+        };
+        let text = self.q.as_deref().map(SearchText::parse).transpose();
+        let limit = TaskQuery::check_limit(self.limit.unwrap_or(TaskQuery::DEFAULT_LIMIT));
+        all_valid([
+            sort.as_ref().err(),
+            statuses.as_ref().err(),
+            assignee.as_ref().err(),
+            label.as_ref().err(),
+            due_before.as_ref().err(),
+            due_after.as_ref().err(),
+            parent.as_ref().err(),
+            text.as_ref().err(),
+            limit.as_ref().err(),
+        ])?;
+        let sort = sort?;
+        let after = self
+            .after
+            .as_deref()
+            .map(|c| Cursor::decode(c, sort))
+            .transpose()?;
+        Ok(TaskQuery {
+            filter: TaskFilter {
+                statuses: statuses?,
+                assignee: assignee?,
+                label: label?,
+                due_before: due_before?,
+                due_after: due_after?,
+                parent: parent?,
+                text: text?,
+            },
+            sort,
+            limit: limit?,
+            after,
+        })
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveTask {
+    pub status: String,
+    /// Put the task right after this one (a task key) in the column…
+    pub after: Option<String>,
+    /// …or right before this one…
+    pub before: Option<String>,
+    /// …or at the `top` or `bottom` (the default).
+    pub position: Option<String>,
+}
+
+impl MoveTask {
+    /// Where this asks a task of `project` to go on the board.
+    pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<TaskMove, ApiError> {
+        let status = Status::parse(&self.status);
+        let placement = match (
+            self.after.as_deref(),
+            self.before.as_deref(),
+            self.position.as_deref(),
+        ) {
+            (Some(anchor), None, None) => task(store, project, anchor, "placement")
+                .await?
+                .map(Placement::After),
+            (None, Some(anchor), None) => task(store, project, anchor, "placement")
+                .await?
+                .map(Placement::Before),
+            (None, None, Some("top")) => Ok(Placement::Top),
+            (None, None, Some("bottom") | None) => Ok(Placement::Bottom),
+            (None, None, Some(other)) => Err(ValidationError::new(
+                "position",
+                format!("{other:?} is not top or bottom"),
+            )),
+            _ => Err(ValidationError::new(
+                "placement",
+                "give at most one of after, before and position",
+            )),
+        };
+        all_valid([status.as_ref().err(), placement.as_ref().err()])?;
+        Ok(TaskMove {
+            status: status?,
+            placement: placement?,
+        })
+    }
+}
+
+/// The version an `If-Match` header asks for: `None` when absent or `*`.
+pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(IF_MATCH) else {
+        return Ok(None);
+    };
+    let value = value.to_str().unwrap_or_default().trim();
+    if value == "*" {
+        return Ok(None);
+    }
+    value
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .map(Some)
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "If-Match must be an ETag from this API, like \"3\"",
+            )
+        })
+}
+
+fn parse_date(field: &str, value: &str) -> Result<Date, ValidationError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(value, format).map_err(|_| {
+        ValidationError::new(field, format!("{value:?} is not a date like 2026-12-31"))
+    })
+}
+
+/// The users these names belong to, in their order, found with one query. The first name that
+/// is not a username, or that no user has, is the error.
+async fn users(store: &dyn Store, field: &str, names: &[String]) -> Resolved<Vec<UserId>> {
+    let parsed: Vec<Option<Username>> = names.iter().map(|n| Username::parse(n).ok()).collect();
+    let wanted: Vec<Username> = parsed.iter().flatten().cloned().collect();
+    let found = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        store.users_named(&wanted).await?
+    };
+    let mut ids = Vec::with_capacity(names.len());
+    for (name, username) in names.iter().zip(&parsed) {
+        let Some(username) = username else {
+            return Ok(Err(ValidationError::new(
+                field,
+                format!("{name:?} is not a username"),
+            )));
+        };
+        match found.iter().find(|u| u.username == *username) {
+            Some(user) => ids.push(user.id),
+            None => {
+                return Ok(Err(ValidationError::new(
+                    field,
+                    format!("no user named {name:?}"),
+                )));
+            }
+        }
+    }
+    Ok(Ok(ids))
+}
+
+/// The labels of `project` these names belong to, in their order.
+async fn labels(
+    store: &dyn Store,
+    project: &Project,
+    field: &str,
+    names: &[String],
+) -> Resolved<Vec<LabelId>> {
+    if names.is_empty() {
+        return Ok(Ok(Vec::new()));
+    }
+    let labels = store.labels(project.id).await?;
+    let mut ids = Vec::with_capacity(names.len());
+    for name in names {
+        match labels.iter().find(|l| l.name.as_str() == name) {
+            Some(label) => ids.push(label.id),
+            None => {
+                return Ok(Err(ValidationError::new(
+                    field,
+                    format!("no label {name:?} in this project"),
+                )));
+            }
+        }
+    }
+    Ok(Ok(ids))
+}
+
+/// The task a key names, if it is in `project`; otherwise a validation error for `field`.
+async fn task(store: &dyn Store, project: &Project, raw: &str, field: &str) -> Resolved<TaskId> {
+    let invalid = || ValidationError::new(field, format!("{raw:?} is not a task of this project"));
+    let Ok(key) = TaskKey::parse(raw) else {
+        return Ok(Err(invalid()));
+    };
+    if key.project != project.key {
+        return Ok(Err(invalid()));
+    }
+    match store.task_by_key(&key).await {
+        Ok(task) => Ok(Ok(task.id)),
+        Err(StoreError::NotFound { .. }) => Ok(Err(invalid())),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,92 @@
+//! What every handler can reach: the store, the blob store, metrics and the settings the server
+//! runs with.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use taskflow_blobs::BlobStore;
+use taskflow_core::Store;
+
+use crate::api;
+use crate::metrics;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    /// The data directory, checked for writability by `/readyz`.
+    pub data_dir: PathBuf,
+    pub metrics: metrics::Metrics,
+    pub auth: AuthSettings,
+    pub throttle: Arc<api::LoginThrottle>,
+    /// Whether the main listener serves `/metrics`; off when metrics have a listener of
+    /// their own (`metrics_app`).
+    pub metrics_on_main: bool,
+    /// Attachment bytes, under the data directory.
+    pub blobs: BlobStore,
+    pub storage: StorageSettings,
+    /// Where backups are written (`TASKFLOW_BACKUP_DIR`): the newest one is reported on
+    /// `/metrics`.
+    pub backup_dir: Option<PathBuf>,
+    /// The last storage report, reused by `/metrics` for a few seconds.
+    pub storage_cache: metrics::StorageCache,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, data_dir: PathBuf) -> Self {
+        Self {
+            store,
+            metrics: metrics::Metrics::install(),
+            auth: AuthSettings::default(),
+            throttle: Arc::new(api::LoginThrottle::default()),
+            metrics_on_main: true,
+            blobs: BlobStore::new(&data_dir),
+            storage: StorageSettings::default(),
+            backup_dir: None,
+            storage_cache: metrics::StorageCache::default(),
+            data_dir,
+        }
+    }
+}
+
+/// Limits on what attachments may use.
+#[derive(Clone, Debug)]
+pub struct StorageSettings {
+    /// The largest attachment accepted (`TASKFLOW_MAX_UPLOAD_BYTES`).
+    pub max_upload_bytes: u64,
+    /// Free space the data volume keeps: uploads are refused and `/readyz` fails below it
+    /// (`TASKFLOW_MIN_FREE_BYTES`).
+    pub min_free_bytes: u64,
+    /// The most attachment bytes one project may hold, trash included
+    /// (`TASKFLOW_PROJECT_QUOTA_BYTES`); none when unset.
+    pub project_quota_bytes: Option<u64>,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 100 << 20,
+            min_free_bytes: 256 << 20,
+            project_quota_bytes: None,
+        }
+    }
+}
+
+/// How browser sessions behave.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// Mark the session cookie `Secure` (only sent over HTTPS).
+    pub cookie_secure: bool,
+    /// How long a login lasts.
+    pub session_ttl: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            cookie_secure: false,
+            session_ttl: Duration::from_secs(14 * 24 * 3600),
+        }
+    }
+}
