@@ -1,6 +1,9 @@
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+
+use crate::config::SETTINGS;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -15,64 +18,68 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Settings every command takes. Each also comes from `TASKFLOW_<NAME>` or
-/// `TASKFLOW_<NAME>_FILE`; a flag wins over the environment.
-#[derive(Debug, Args)]
+/// Settings every command takes, one flag per declared setting (`config::SETTINGS`). Each
+/// also comes from `TASKFLOW_<NAME>` or `TASKFLOW_<NAME>_FILE`; a flag wins over the
+/// environment.
+#[derive(Debug, Default)]
 pub struct GlobalArgs {
-    /// A TOML file of settings (keys as in TASKFLOW_<KEY>, lower-case); the environment and
-    /// flags override it
-    #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Root of everything on disk [env: TASKFLOW_DATA_DIR] [default: ./taskflow-data]
-    #[arg(long, global = true, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// sqlite://PATH or postgres://… [env: TASKFLOW_DATABASE_URL] [default: sqlite://<data-dir>/taskflow.db]
-    #[arg(long, global = true, value_name = "URL")]
-    pub database_url: Option<String>,
-    /// Address `serve` listens on [env: TASKFLOW_LISTEN] [default: 127.0.0.1:8080]
-    #[arg(long, global = true, value_name = "ADDR")]
-    pub listen: Option<String>,
-    /// How long `serve` lets requests in flight finish after SIGTERM
-    /// [env: TASKFLOW_SHUTDOWN_TIMEOUT] [default: 25s]
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub shutdown_timeout: Option<String>,
-    /// A separate address for /metrics [env: TASKFLOW_METRICS_LISTEN] [default: on --listen]
-    #[arg(long, global = true, value_name = "ADDR")]
-    pub metrics_listen: Option<String>,
-    /// Mark the session cookie Secure (HTTPS only) [env: TASKFLOW_COOKIE_SECURE] [default: false]
-    #[arg(long, global = true, value_name = "BOOL")]
-    pub cookie_secure: Option<String>,
-    /// How long a browser login lasts [env: TASKFLOW_SESSION_TTL] [default: 14d]
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub session_ttl: Option<String>,
-    /// The largest attachment accepted, e.g. 100MiB [env: TASKFLOW_MAX_UPLOAD_BYTES] [default: 100MiB]
-    #[arg(long, global = true, value_name = "SIZE")]
-    pub max_upload_bytes: Option<String>,
-    /// Free space the data volume keeps; below it uploads get 507 and /readyz fails
-    /// [env: TASKFLOW_MIN_FREE_BYTES] [default: 256MiB]
-    #[arg(long, global = true, value_name = "SIZE")]
-    pub min_free_bytes: Option<String>,
-    /// The most attachment bytes one project may hold, trash included
-    /// [env: TASKFLOW_PROJECT_QUOTA_BYTES] [default: no quota]
-    #[arg(long, global = true, value_name = "SIZE")]
-    pub project_quota_bytes: Option<String>,
-    /// Days trashed items are kept before gc purges them [env: TASKFLOW_TRASH_RETENTION_DAYS] [default: 30]
-    #[arg(long, global = true, value_name = "DAYS")]
-    pub trash_retention_days: Option<String>,
-    /// How often `serve` runs gc; "off" disables it [env: TASKFLOW_GC_INTERVAL] [default: 1h]
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub gc_interval: Option<String>,
-    /// How long an unreferenced file is kept before gc may remove it
-    /// [env: TASKFLOW_GC_GRACE] [default: 1h]
-    #[arg(long, global = true, value_name = "DURATION")]
-    pub gc_grace: Option<String>,
-    /// Where backups are written and found (the last one is reported by `storage` and on
-    /// /metrics) [env: TASKFLOW_BACKUP_DIR] [default: none]
-    #[arg(long, global = true, value_name = "DIR")]
-    pub backup_dir: Option<PathBuf>,
-    /// text or json [env: TASKFLOW_LOG_FORMAT] [default: text on a terminal, else json]
-    #[arg(long, global = true, value_name = "FORMAT")]
-    pub log_format: Option<String>,
+    values: BTreeMap<&'static str, String>,
+}
+
+impl GlobalArgs {
+    /// The value given for the flag of setting `key`.
+    pub fn value(&self, key: &str) -> Option<String> {
+        self.values.get(key).cloned()
+    }
+}
+
+impl FromArgMatches for GlobalArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = Self::default();
+        args.update_from_arg_matches(matches)?;
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        if let Some(config) = matches.get_one::<PathBuf>("config") {
+            self.config = Some(config.clone());
+        }
+        for setting in SETTINGS.iter().filter(|s| s.flag.is_some()) {
+            if let Some(value) = matches.get_one::<String>(setting.key) {
+                self.values.insert(setting.key, value.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Args for GlobalArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let config = Arg::new("config")
+            .long("config")
+            .global(true)
+            .value_name("FILE")
+            .value_parser(clap::value_parser!(PathBuf))
+            .help(
+                "A TOML file of settings (keys as in TASKFLOW_<KEY>, lower-case); the \
+                 environment and flags override it",
+            );
+        cmd.arg(config).args(SETTINGS.iter().filter_map(|setting| {
+            let flag = setting.flag?;
+            Some(
+                Arg::new(setting.key)
+                    .long(flag.trim_start_matches("--"))
+                    .global(true)
+                    .value_name(setting.value_name)
+                    .help(setting.help_line()),
+            )
+        }))
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -66,27 +66,6 @@ impl Raw {
     }
 }
 
-/// Every key the config file may hold.
-const KEYS: &[&str] = &[
-    "data_dir",
-    "database_url",
-    "database_password",
-    "listen",
-    "shutdown_timeout",
-    "log_format",
-    "admin_password",
-    "metrics_listen",
-    "cookie_secure",
-    "session_ttl",
-    "max_upload_bytes",
-    "min_free_bytes",
-    "project_quota_bytes",
-    "trash_retention_days",
-    "gc_interval",
-    "gc_grace",
-    "backup_dir",
-];
-
 struct Layers {
     file: Option<(PathBuf, toml::Table)>,
 }
@@ -105,10 +84,11 @@ impl Layers {
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             problem(format!("{}: {}", path.display(), e.message()))
         })?;
-        if let Some(unknown) = table.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        if let Some(unknown) = table.keys().find(|k| Setting::named(k).is_none()) {
+            let known: Vec<&str> = SETTINGS.iter().map(|s| s.key).collect();
             return Err(ConfigError {
                 setting: format!("{unknown} (in {})", path.display()),
-                problem: format!("unknown setting; known settings are {}", KEYS.join(", ")),
+                problem: format!("unknown setting; known settings are {}", known.join(", ")),
             });
         }
         Ok(Self {
@@ -116,21 +96,18 @@ impl Layers {
         })
     }
 
-    /// The winning value of `key`: its flag, else `TASKFLOW_<KEY>` or `TASKFLOW_<KEY>_FILE`,
-    /// else the config file.
-    fn get(
-        &self,
-        key: &'static str,
-        flag: (&'static str, Option<String>),
-    ) -> Result<Option<Raw>, ConfigError> {
-        if let Some(value) = flag.1 {
+    /// The winning value of a setting: its flag, else `TASKFLOW_<KEY>` or
+    /// `TASKFLOW_<KEY>_FILE`, else the config file.
+    fn get(&self, setting: &Setting, flag: Option<String>) -> Result<Option<Raw>, ConfigError> {
+        let key = setting.key;
+        if let (Some(value), Some(name)) = (flag, setting.flag) {
             return Ok(Some(Raw {
                 key,
                 value,
-                origin: Origin::Flag(flag.0),
+                origin: Origin::Flag(name),
             }));
         }
-        let var = format!("TASKFLOW_{}", key.to_ascii_uppercase());
+        let var = setting.env();
         let file_var = format!("{var}_FILE");
         match (std::env::var(&var).ok(), std::env::var_os(&file_var)) {
             (Some(_), Some(_)) => {
@@ -293,186 +270,406 @@ pub struct Settings {
     pub gc_grace: Duration,
     /// Where backups go and are looked for.
     pub backup_dir: Option<PathBuf>,
-    /// Where each setting came from, in `KEYS` order, for `config check`.
-    pub origins: Vec<(&'static str, Origin)>,
+    /// Each setting's effective value as `config check` shows it, and where it came from.
+    shown: Vec<Shown>,
+}
+
+/// A setting's built-in value.
+#[derive(Debug, Clone, Copy)]
+pub enum BuiltIn {
+    /// This text, parsed as if it had been given.
+    Value(&'static str),
+    /// No value; the text says what happens then.
+    Unset(&'static str),
+}
+
+impl BuiltIn {
+    fn text(self) -> &'static str {
+        match self {
+            BuiltIn::Value(text) | BuiltIn::Unset(text) => text,
+        }
+    }
+}
+
+/// One setting, declared once: its key (in the config file; `TASKFLOW_<KEY>` and
+/// `TASKFLOW_<KEY>_FILE` in the environment), its flag, its default and what it means. The
+/// table drives the flags and `--help`, the config file's known keys, `config check`, and a test
+/// that `docs/configuration.md` lists exactly these settings.
+#[derive(Debug)]
+pub struct Setting {
+    pub key: &'static str,
+    /// `None` for secrets: a command line is visible to every user of the machine.
+    pub flag: Option<&'static str>,
+    pub value_name: &'static str,
+    pub default: BuiltIn,
+    pub help: &'static str,
+    /// Never shown, only whether it was given.
+    pub secret: bool,
+}
+
+impl Setting {
+    const fn new(
+        key: &'static str,
+        flag: &'static str,
+        value_name: &'static str,
+        default: BuiltIn,
+        help: &'static str,
+    ) -> Self {
+        Self {
+            key,
+            flag: Some(flag),
+            value_name,
+            default,
+            help,
+            secret: false,
+        }
+    }
+
+    const fn secret(key: &'static str, default: BuiltIn, help: &'static str) -> Self {
+        Self {
+            key,
+            flag: None,
+            value_name: "",
+            default,
+            help,
+            secret: true,
+        }
+    }
+
+    pub fn named(key: &str) -> Option<&'static Setting> {
+        SETTINGS.iter().find(|s| s.key == key)
+    }
+
+    /// `TASKFLOW_<KEY>`.
+    pub fn env(&self) -> String {
+        format!("TASKFLOW_{}", self.key.to_ascii_uppercase())
+    }
+
+    /// The flag's line in `--help`.
+    pub fn help_line(&self) -> String {
+        format!(
+            "{} [env: {}] [default: {}]",
+            self.help,
+            self.env(),
+            self.default.text()
+        )
+    }
+}
+
+use BuiltIn::{Unset, Value};
+
+pub const SETTINGS: &[Setting] = &[
+    Setting::new(
+        "data_dir",
+        "--data-dir",
+        "DIR",
+        Value("./taskflow-data"),
+        "Root of everything on disk",
+    ),
+    Setting::new(
+        "database_url",
+        "--database-url",
+        "URL",
+        Unset("sqlite://<data-dir>/taskflow.db"),
+        "sqlite://PATH or postgres://…",
+    ),
+    Setting::secret(
+        "database_password",
+        Unset("none"),
+        "A PostgreSQL password added to the database URL",
+    ),
+    Setting::new(
+        "listen",
+        "--listen",
+        "ADDR",
+        Value("127.0.0.1:8080"),
+        "Address `serve` listens on",
+    ),
+    Setting::new(
+        "shutdown_timeout",
+        "--shutdown-timeout",
+        "DURATION",
+        Value("25s"),
+        "How long `serve` lets requests in flight finish after SIGTERM",
+    ),
+    Setting::new(
+        "log_format",
+        "--log-format",
+        "FORMAT",
+        Unset("text on a terminal, else json"),
+        "text or json",
+    ),
+    Setting::secret(
+        "admin_password",
+        Unset("generated on first start"),
+        "The first administrator's password on an empty database",
+    ),
+    Setting::new(
+        "metrics_listen",
+        "--metrics-listen",
+        "ADDR",
+        Unset("on --listen"),
+        "A separate address for /metrics",
+    ),
+    Setting::new(
+        "cookie_secure",
+        "--cookie-secure",
+        "BOOL",
+        Value("false"),
+        "Mark the session cookie Secure (HTTPS only)",
+    ),
+    Setting::new(
+        "session_ttl",
+        "--session-ttl",
+        "DURATION",
+        Value("14d"),
+        "How long a browser login lasts",
+    ),
+    Setting::new(
+        "max_upload_bytes",
+        "--max-upload-bytes",
+        "SIZE",
+        Value("100MiB"),
+        "The largest attachment accepted, e.g. 100MiB",
+    ),
+    Setting::new(
+        "min_free_bytes",
+        "--min-free-bytes",
+        "SIZE",
+        Value("256MiB"),
+        "Free space the data volume keeps; below it uploads get 507 and /readyz fails",
+    ),
+    Setting::new(
+        "project_quota_bytes",
+        "--project-quota-bytes",
+        "SIZE",
+        Unset("no quota"),
+        "The most attachment bytes one project may hold, trash included",
+    ),
+    Setting::new(
+        "trash_retention_days",
+        "--trash-retention-days",
+        "DAYS",
+        Value("30"),
+        "Days trashed items are kept before gc purges them",
+    ),
+    Setting::new(
+        "gc_interval",
+        "--gc-interval",
+        "DURATION",
+        Value("1h"),
+        "How often `serve` runs gc; \"off\" disables it",
+    ),
+    Setting::new(
+        "gc_grace",
+        "--gc-grace",
+        "DURATION",
+        Value("1h"),
+        "How long an unreferenced file is kept before gc may remove it",
+    ),
+    Setting::new(
+        "backup_dir",
+        "--backup-dir",
+        "DIR",
+        Unset("none"),
+        "Where backups are written and found (the last one is reported by `storage` and on /metrics)",
+    ),
+];
+
+/// A setting's value as `config check` shows it.
+#[derive(Debug, Clone)]
+struct Shown {
+    key: &'static str,
+    value: String,
+    origin: Origin,
+}
+
+/// Takes each setting's winning value through its parser, remembering how to show it.
+struct Resolver<'a> {
+    layers: Layers,
+    args: &'a GlobalArgs,
+    shown: Vec<Shown>,
+}
+
+impl Resolver<'_> {
+    /// `key`'s value: the winning layer's, or the built-in default, through `parse` (whose
+    /// error names the problem); `None` when unset without a default. `show` renders a value
+    /// for `config check` (secrets are never rendered).
+    fn get<T>(
+        &mut self,
+        key: &'static str,
+        parse: impl Fn(&str) -> Result<T, String>,
+        show: impl FnOnce(&T) -> String,
+    ) -> Result<Option<T>, ConfigError> {
+        let setting = Setting::named(key).expect("every setting read is declared");
+        let (value, origin) = match self.layers.get(setting, self.args.value(key))? {
+            Some(raw) => (
+                Some(parse(&raw.value).map_err(|p| raw.invalid(p))?),
+                raw.origin,
+            ),
+            None => match setting.default {
+                Value(text) => (
+                    Some(parse(text).expect("built-in defaults are valid")),
+                    Origin::Default,
+                ),
+                Unset(_) => (None, Origin::Default),
+            },
+        };
+        let text = match &value {
+            Some(_) if setting.secret => "<redacted>".to_owned(),
+            Some(value) => show(value),
+            None => format!("<{}>", setting.default.text()),
+        };
+        self.shown.push(Shown {
+            key,
+            value: text,
+            origin,
+        });
+        Ok(value)
+    }
+
+    /// Replaces how `key` is shown, for a value that depends on others.
+    fn show_as(&mut self, key: &str, value: String) {
+        if let Some(shown) = self.shown.iter_mut().find(|s| s.key == key) {
+            shown.value = value;
+        }
+    }
+}
+
+fn duration(value: &str) -> Result<Duration, String> {
+    humantime::parse_duration(value.trim()).map_err(|e| format!("{value:?}: {e}"))
+}
+
+fn show_duration(d: &Duration) -> String {
+    humantime::format_duration(*d).to_string()
+}
+
+fn address(example: &'static str) -> impl Fn(&str) -> Result<SocketAddr, String> {
+    move |value| {
+        value
+            .parse()
+            .map_err(|_| format!("{value:?} is not an address like {example}"))
+    }
+}
+
+fn path(value: &str) -> Result<PathBuf, String> {
+    if value.is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(PathBuf::from(value))
+    }
 }
 
 impl Settings {
     pub fn resolve(args: &GlobalArgs) -> Result<Self, ConfigError> {
-        let layers = Layers::load(args.config.as_deref())?;
-        let mut origins = Vec::new();
-        let mut take = |key: &'static str,
-                        flag: &'static str,
-                        value: Option<String>|
-         -> Result<Option<Raw>, ConfigError> {
-            let raw = layers.get(key, (flag, value))?;
-            origins.push((
-                key,
-                raw.as_ref().map_or(Origin::Default, |r| r.origin.clone()),
-            ));
-            Ok(raw)
+        let mut r = Resolver {
+            layers: Layers::load(args.config.as_deref())?,
+            args,
+            shown: Vec::new(),
         };
-
-        let data_dir = match take(
-            "data_dir",
-            "--data-dir",
-            args.data_dir.as_ref().map(|p| p.display().to_string()),
-        )? {
-            Some(raw) if raw.value.is_empty() => return Err(raw.invalid("must not be empty")),
-            Some(raw) => PathBuf::from(raw.value),
-            None => PathBuf::from("./taskflow-data"),
-        };
-        let database_url = match take("database_url", "--database-url", args.database_url.clone())?
-        {
-            Some(raw) => DatabaseUrl::parse(&raw.value).map_err(|p| raw.invalid(p))?,
-            None => DatabaseUrl::Sqlite(data_dir.join("taskflow.db")),
-        };
-        // No flag: command lines are visible to every user of the machine. Kubernetes passes it
-        // as TASKFLOW_DATABASE_PASSWORD_FILE from a Secret, beside a URL without a password.
-        let database_url = match take("database_password", "(no flag)", None)? {
-            Some(raw) => database_url
-                .with_password(&raw.value)
-                .map_err(|p| raw.invalid(p))?,
-            None => database_url,
-        };
-        let listen = match take("listen", "--listen", args.listen.clone())? {
-            Some(raw) => raw.value.parse().map_err(|_| {
-                raw.invalid(format!(
-                    "{:?} is not an address like 127.0.0.1:8080",
-                    raw.value
-                ))
-            })?,
-            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-        };
-        let shutdown_timeout = match take(
-            "shutdown_timeout",
-            "--shutdown-timeout",
-            args.shutdown_timeout.clone(),
-        )? {
-            Some(raw) => humantime::parse_duration(&raw.value)
-                .map_err(|e| raw.invalid(format!("{:?}: {e}", raw.value)))?,
-            None => Duration::from_secs(25),
-        };
-        let log_format = match take("log_format", "--log-format", args.log_format.clone())? {
-            Some(raw) if matches!(raw.value.as_str(), "text" | "json") => Some(raw.value),
-            Some(raw) => return Err(raw.invalid(format!("{:?} is not text or json", raw.value))),
-            None => None,
-        };
-        // No flag: a password on a command line is visible to every user of the machine.
-        let admin_password = match take("admin_password", "(no flag)", None)? {
-            Some(raw) => {
-                Some(Password::parse(raw.value.clone()).map_err(|e| raw.invalid(e.message))?)
-            }
-            None => None,
-        };
-        let metrics_listen = match take(
+        let data_dir = r
+            .get("data_dir", path, |p| p.display().to_string())?
+            .expect("has a default");
+        let database_url = r
+            .get("database_url", DatabaseUrl::parse, ToString::to_string)?
+            .unwrap_or_else(|| DatabaseUrl::Sqlite(data_dir.join("taskflow.db")));
+        // Kubernetes passes the password as TASKFLOW_DATABASE_PASSWORD_FILE from a Secret,
+        // beside a URL without one.
+        let database_url = r
+            .get(
+                "database_password",
+                |password| database_url.clone().with_password(password),
+                |_| String::new(),
+            )?
+            .unwrap_or(database_url);
+        r.show_as("database_url", database_url.to_string());
+        let listen = r
+            .get("listen", address("127.0.0.1:8080"), ToString::to_string)?
+            .expect("has a default");
+        let shutdown_timeout = r
+            .get("shutdown_timeout", duration, show_duration)?
+            .expect("has a default");
+        let log_format = r.get(
+            "log_format",
+            |v| match v {
+                "text" | "json" => Ok(v.to_owned()),
+                _ => Err(format!("{v:?} is not text or json")),
+            },
+            Clone::clone,
+        )?;
+        let admin_password = r.get(
+            "admin_password",
+            |v| Password::parse(v).map_err(|e| e.message),
+            |_| String::new(),
+        )?;
+        let metrics_listen = r.get(
             "metrics_listen",
-            "--metrics-listen",
-            args.metrics_listen.clone(),
-        )? {
-            Some(raw) => Some(raw.value.parse().map_err(|_| {
-                raw.invalid(format!(
-                    "{:?} is not an address like 0.0.0.0:9090",
-                    raw.value
-                ))
-            })?),
-            None => None,
-        };
-        let cookie_secure = match take(
-            "cookie_secure",
-            "--cookie-secure",
-            args.cookie_secure.clone(),
-        )? {
-            Some(raw) => match raw.value.as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                other => return Err(raw.invalid(format!("{other:?} is not true or false"))),
-            },
-            None => false,
-        };
-        let session_ttl = match take("session_ttl", "--session-ttl", args.session_ttl.clone())? {
-            Some(raw) => match humantime::parse_duration(&raw.value) {
-                Ok(d) if d >= Duration::from_secs(60) => d,
-                Ok(_) => return Err(raw.invalid("must be at least 1 minute")),
-                Err(e) => return Err(raw.invalid(format!("{:?}: {e}", raw.value))),
-            },
-            None => Duration::from_secs(14 * 24 * 3600),
-        };
-        let size = |raw: &Raw| parse_size(&raw.value).map_err(|p| raw.invalid(p));
-        let max_upload_bytes = match take(
-            "max_upload_bytes",
-            "--max-upload-bytes",
-            args.max_upload_bytes.clone(),
-        )? {
-            Some(raw) => match size(&raw)? {
-                0 => return Err(raw.invalid("must be more than 0")),
-                n => n,
-            },
-            None => 100 << 20,
-        };
-        let min_free_bytes = match take(
-            "min_free_bytes",
-            "--min-free-bytes",
-            args.min_free_bytes.clone(),
-        )? {
-            Some(raw) => size(&raw)?,
-            None => 256 << 20,
-        };
-        let project_quota_bytes = match take(
-            "project_quota_bytes",
-            "--project-quota-bytes",
-            args.project_quota_bytes.clone(),
-        )? {
-            Some(raw) => Some(size(&raw)?),
-            None => None,
-        };
-        let trash_retention_days = match take(
-            "trash_retention_days",
-            "--trash-retention-days",
-            args.trash_retention_days.clone(),
-        )? {
-            Some(raw) => match raw.value.trim().parse::<u32>() {
-                Ok(days) if (1..=36_500).contains(&days) => days,
-                _ => {
-                    return Err(raw.invalid(format!(
-                        "{:?} is not a number of days from 1 to 36500",
-                        raw.value
-                    )));
-                }
-            },
-            None => 30,
-        };
-        let gc_interval = match take("gc_interval", "--gc-interval", args.gc_interval.clone())? {
-            Some(raw) if matches!(raw.value.trim(), "off" | "0") => None,
-            Some(raw) => match humantime::parse_duration(raw.value.trim()) {
-                Ok(d) if d >= Duration::from_secs(1) => Some(d),
-                Ok(_) => return Err(raw.invalid("must be at least 1 second, or off")),
-                Err(e) => return Err(raw.invalid(format!("{:?}: {e}", raw.value))),
-            },
-            None => Some(Duration::from_secs(3600)),
-        };
-        let gc_grace = match take("gc_grace", "--gc-grace", args.gc_grace.clone())? {
-            Some(raw) => humantime::parse_duration(raw.value.trim())
-                .map_err(|e| raw.invalid(format!("{:?}: {e}", raw.value)))?,
-            None => Duration::from_secs(3600),
-        };
-        let backup_dir = match take(
-            "backup_dir",
-            "--backup-dir",
-            args.backup_dir.as_ref().map(|p| p.display().to_string()),
-        )? {
-            Some(raw) if raw.value.is_empty() => return Err(raw.invalid("must not be empty")),
-            Some(raw) => Some(PathBuf::from(raw.value)),
-            None => None,
-        };
+            address("0.0.0.0:9090"),
+            ToString::to_string,
+        )?;
+        let cookie_secure = r
+            .get(
+                "cookie_secure",
+                |v| match v {
+                    "true" | "1" | "yes" => Ok(true),
+                    "false" | "0" | "no" => Ok(false),
+                    other => Err(format!("{other:?} is not true or false")),
+                },
+                ToString::to_string,
+            )?
+            .expect("has a default");
+        let session_ttl = r
+            .get(
+                "session_ttl",
+                |v| match duration(v)? {
+                    d if d >= Duration::from_secs(60) => Ok(d),
+                    _ => Err("must be at least 1 minute".to_owned()),
+                },
+                show_duration,
+            )?
+            .expect("has a default");
+        let max_upload_bytes = r
+            .get(
+                "max_upload_bytes",
+                |v| match parse_size(v)? {
+                    0 => Err("must be more than 0".to_owned()),
+                    n => Ok(n),
+                },
+                ToString::to_string,
+            )?
+            .expect("has a default");
+        let min_free_bytes = r
+            .get("min_free_bytes", parse_size, ToString::to_string)?
+            .expect("has a default");
+        let project_quota_bytes = r.get("project_quota_bytes", parse_size, ToString::to_string)?;
+        let trash_retention_days = r
+            .get(
+                "trash_retention_days",
+                |v| match v.trim().parse::<u32>() {
+                    Ok(days) if (1..=36_500).contains(&days) => Ok(days),
+                    _ => Err(format!("{v:?} is not a number of days from 1 to 36500")),
+                },
+                ToString::to_string,
+            )?
+            .expect("has a default");
+        let gc_interval = r
+            .get(
+                "gc_interval",
+                |v| match v.trim() {
+                    "off" | "0" => Ok(None),
+                    _ => match duration(v)? {
+                        d if d >= Duration::from_secs(1) => Ok(Some(d)),
+                        _ => Err("must be at least 1 second, or off".to_owned()),
+                    },
+                },
+                |d| d.as_ref().map_or_else(|| "off".to_owned(), show_duration),
+            )?
+            .expect("has a default");
+        let gc_grace = r
+            .get("gc_grace", duration, show_duration)?
+            .expect("has a default");
+        let backup_dir = r.get("backup_dir", path, |p| p.display().to_string())?;
         Ok(Self {
-            backup_dir,
-            max_upload_bytes,
-            min_free_bytes,
-            project_quota_bytes,
-            trash_retention_days,
-            gc_interval,
-            gc_grace,
             data_dir,
             database_url,
             listen,
@@ -482,64 +679,22 @@ impl Settings {
             metrics_listen,
             cookie_secure,
             session_ttl,
-            origins,
+            max_upload_bytes,
+            min_free_bytes,
+            project_quota_bytes,
+            trash_retention_days,
+            gc_interval,
+            gc_grace,
+            backup_dir,
+            shown: r.shown,
         })
     }
 
     /// The effective settings, one per line, with where each came from; secrets redacted.
     pub fn describe(&self) -> String {
-        let value = |key: &str| -> String {
-            match key {
-                "data_dir" => self.data_dir.display().to_string(),
-                "database_url" => self.database_url.to_string(),
-                "database_password" => {
-                    let given = self
-                        .origins
-                        .iter()
-                        .any(|(k, o)| *k == "database_password" && *o != Origin::Default);
-                    if given {
-                        "<redacted, in database_url>"
-                    } else {
-                        "<none>"
-                    }
-                    .to_owned()
-                }
-                "listen" => self.listen.to_string(),
-                "shutdown_timeout" => humantime::format_duration(self.shutdown_timeout).to_string(),
-                "log_format" => self
-                    .log_format
-                    .clone()
-                    .unwrap_or_else(|| "text on a terminal, else json".to_owned()),
-                "admin_password" => match self.admin_password {
-                    Some(_) => "<redacted>".to_owned(),
-                    None => "<generated on first start>".to_owned(),
-                },
-                "metrics_listen" => self
-                    .metrics_listen
-                    .map_or_else(|| "<on listen>".to_owned(), |a| a.to_string()),
-                "cookie_secure" => self.cookie_secure.to_string(),
-                "session_ttl" => humantime::format_duration(self.session_ttl).to_string(),
-                "max_upload_bytes" => self.max_upload_bytes.to_string(),
-                "min_free_bytes" => self.min_free_bytes.to_string(),
-                "project_quota_bytes" => self
-                    .project_quota_bytes
-                    .map_or_else(|| "<no quota>".to_owned(), |q| q.to_string()),
-                "trash_retention_days" => self.trash_retention_days.to_string(),
-                "gc_interval" => self.gc_interval.map_or_else(
-                    || "off".to_owned(),
-                    |d| humantime::format_duration(d).to_string(),
-                ),
-                "gc_grace" => humantime::format_duration(self.gc_grace).to_string(),
-                "backup_dir" => self
-                    .backup_dir
-                    .as_ref()
-                    .map_or_else(|| "<none>".to_owned(), |d| d.display().to_string()),
-                _ => String::new(),
-            }
-        };
-        self.origins
+        self.shown
             .iter()
-            .map(|(key, origin)| format!("{key} = {:?}  # {origin}\n", value(key)))
+            .map(|s| format!("{} = {:?}  # {}\n", s.key, s.value, s.origin))
             .collect()
     }
 }
@@ -618,5 +773,71 @@ mod tests {
             DatabaseUrl::parse("sqlite://data/t.db").unwrap(),
             DatabaseUrl::Sqlite("data/t.db".into())
         );
+    }
+
+    /// The settings table in docs/configuration.md: (variable, flag / key column).
+    fn documented() -> Vec<(String, String)> {
+        let docs = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md"),
+        )
+        .expect("docs/configuration.md");
+        docs.lines()
+            .filter(|l| l.starts_with("| `TASKFLOW_"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                (cells[1].trim_matches('`').to_owned(), cells[2].to_owned())
+            })
+            // The log filter is read by the logger itself, not a setting.
+            .filter(|(var, _)| var != "TASKFLOW_LOG")
+            .collect()
+    }
+
+    #[test]
+    fn the_docs_list_exactly_the_declared_settings() {
+        let documented = documented();
+        let names: Vec<&str> = documented.iter().map(|(v, _)| v.as_str()).collect();
+        let declared: Vec<String> = SETTINGS.iter().map(Setting::env).collect();
+        assert_eq!(names, declared, "docs/configuration.md's table, in order");
+        for (setting, (_, flags)) in SETTINGS.iter().zip(&documented) {
+            let expected = match setting.flag {
+                Some(flag) => format!("`{flag}` / `{}`", setting.key),
+                None => format!("`{}` (no flag", setting.key),
+            };
+            assert!(
+                flags.starts_with(&expected),
+                "{}: docs say {flags:?}, expected {expected:?}",
+                setting.env()
+            );
+        }
+    }
+
+    #[test]
+    fn help_shows_every_flag_with_its_variable_and_default() {
+        use clap::CommandFactory;
+        let help = crate::cli::Cli::command().render_help().to_string();
+        for setting in SETTINGS {
+            let var = format!("[env: {}]", setting.env());
+            match setting.flag {
+                Some(flag) => {
+                    let line = help
+                        .lines()
+                        .find(|l| l.trim_start().starts_with(&format!("{flag} ")))
+                        .unwrap_or_else(|| panic!("{flag} missing from --help:\n{help}"));
+                    assert!(line.contains(&var), "{line}");
+                }
+                None => assert!(
+                    !help.contains(&var),
+                    "a secret has no flag: {}",
+                    setting.key
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn built_in_defaults_are_valid() {
+        // Resolving with nothing set parses every built-in default (it panics if one is not).
+        let settings = Settings::resolve(&GlobalArgs::default());
+        assert!(settings.is_ok(), "{:?}", settings.err());
     }
 }
