@@ -91,6 +91,15 @@ cargo fmt --all --check
 step "lints (cargo clippy -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "architecture (the HTTP layer links no database driver)"
+for driver in sqlx-sqlite sqlx-postgres; do
+    linked=$(cargo tree --locked -p taskflow-server -e normal -i "$driver" 2>/dev/null) \
+        || die "cargo tree failed for $driver"
+    [ -z "$linked" ] || die "taskflow-server links $driver; only the taskflow binary may pick drivers:
+$linked"
+done
+echo "taskflow-server links neither sqlx-sqlite nor sqlx-postgres"
+
 step "tests (both database backends)"
 cargo test --workspace --locked
 
