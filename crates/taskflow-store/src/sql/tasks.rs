@@ -80,22 +80,34 @@ fn check_version(task: &Task, expected: Option<i64>) -> StoreResult<()> {
     }
 }
 
-/// Labels must belong to the task's project.
-async fn check_labels(conn: &mut Conn, project: ProjectId, labels: &[LabelId]) -> StoreResult<()> {
-    let ids = d::ids(labels.iter().map(|l| l.0));
-    let known: Vec<i64> = sqlx::query_scalar(&format!(
-        "SELECT id FROM labels WHERE project_id = $1 AND id IN ({})",
+/// The first of `ids` that `column` of `table` does not hold for `project` (of the rows of
+/// `table` whose `project_id` is it).
+async fn first_outside(
+    conn: &mut Conn,
+    table: &str,
+    column: &str,
+    project: ProjectId,
+    ids: &[i64],
+) -> StoreResult<Option<i64>> {
+    let inside: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT {column} FROM {table} WHERE project_id = $1 AND {column} IN ({})",
         d::id_rows(2)
     ))
     .bind(project.0)
-    .bind(&ids)
+    .bind(d::ids(ids.iter().copied()))
     .fetch_all(conn)
     .await
     .map_err(db)?;
-    match labels.iter().find(|id| !known.contains(&id.0)) {
+    Ok(ids.iter().copied().find(|id| !inside.contains(id)))
+}
+
+/// Labels must belong to the task's project.
+async fn check_labels(conn: &mut Conn, project: ProjectId, labels: &[LabelId]) -> StoreResult<()> {
+    let ids: Vec<i64> = labels.iter().map(|l| l.0).collect();
+    match first_outside(conn, "labels", "id", project, &ids).await? {
         Some(unknown) => Err(StoreError::invalid(
             "labels",
-            format!("label {unknown} does not exist in this project"),
+            format!("label {} does not exist in this project", LabelId(unknown)),
         )),
         None => Ok(()),
     }
@@ -103,20 +115,11 @@ async fn check_labels(conn: &mut Conn, project: ProjectId, labels: &[LabelId]) -
 
 /// Assignees must be members of the task's project.
 async fn check_assignees(conn: &mut Conn, project: ProjectId, users: &[UserId]) -> StoreResult<()> {
-    let ids = d::ids(users.iter().map(|u| u.0));
-    let members: Vec<i64> = sqlx::query_scalar(&format!(
-        "SELECT user_id FROM project_members WHERE project_id = $1 AND user_id IN ({})",
-        d::id_rows(2)
-    ))
-    .bind(project.0)
-    .bind(&ids)
-    .fetch_all(conn)
-    .await
-    .map_err(db)?;
-    match users.iter().find(|id| !members.contains(&id.0)) {
+    let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+    match first_outside(conn, "project_members", "user_id", project, &ids).await? {
         Some(outsider) => Err(StoreError::invalid(
             "assignees",
-            format!("user {outsider} is not a member of this project"),
+            format!("user {} is not a member of this project", UserId(outsider)),
         )),
         None => Ok(()),
     }
