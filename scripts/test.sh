@@ -103,5 +103,18 @@ echo "taskflow-server links neither sqlx-sqlite nor sqlx-postgres"
 step "tests (both database backends)"
 cargo test --workspace --locked
 
+step "README quick start (its two commands still resolve)"
+quick=$(sed -n '/^## Quick start/,/^## [^Q]/p' README.md | grep -E '^(cargo|\./)' | sed 's/ *#.*//')
+[ "$(printf '%s\n' "$quick" | wc -l)" -eq 2 ] || die "README's Quick start must hold exactly two commands, found:
+$quick"
+[ "$(printf '%s\n' "$quick" | sed -n 1p)" = "cargo run --release -- serve" ] \
+    || die "README's run command changed; update this check with it"
+[ "$(printf '%s\n' "$quick" | sed -n 2p)" = "./scripts/test.sh" ] \
+    || die "README's test command changed; update this check and .ci/run with it"
+# The same resolution as the run command (the debug build is the one the tests use).
+cargo run --locked -q -- serve --help >/dev/null \
+    || die "\`cargo run -- serve\` no longer resolves to the taskflow command"
+echo "cargo run -- serve resolves to taskflow serve; ./scripts/test.sh is this script"
+
 step "Helm chart (lint, render matrix, strict validation, manifests, bad values, checkov)"
 .venv/bin/python -m pytest -q tests/chart
