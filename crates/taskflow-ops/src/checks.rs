@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use taskflow_blobs::{BlobStore, Filesystem, Ownership, Volume};
 use taskflow_core::Store;
@@ -186,21 +186,17 @@ pub fn foreign_owner(dir: &Path) -> Option<String> {
     }
 }
 
-/// Creates, syncs and removes a file: what every upload and database write needs.
+/// Creates, syncs and removes a file: what every upload and database write needs. Each call
+/// makes a file of its own (created exclusively, under a random name), so probes running at
+/// the same time never remove each other's.
 pub fn probe_write(dir: &Path) -> io::Result<()> {
     use std::io::Write;
-    let path: PathBuf = dir.join(format!(".taskflow-probe-{}", std::process::id()));
-    let result = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .and_then(|mut file| {
-            file.write_all(b"probe")?;
-            file.sync_all()
-        });
-    let removed = std::fs::remove_file(&path);
-    result?;
+    let mut file = tempfile::Builder::new()
+        .prefix(".taskflow-probe-")
+        .tempfile_in(dir)?;
+    let written = file.write_all(b"probe").and_then(|()| file.as_file().sync_all());
+    let removed = file.close();
+    written?;
     removed
 }
 

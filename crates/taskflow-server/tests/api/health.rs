@@ -31,6 +31,23 @@ async fn readyz_is_ready_with_every_check_passing(store: TestStore) {
     );
 }
 
+async fn concurrent_readiness_probes_do_not_fail_each_other(store: TestStore) {
+    let st = state(&store);
+    let probes: Vec<_> = (0..160)
+        .map(|_| tokio::spawn(send(st.clone(), get("/readyz"))))
+        .collect();
+    for probe in probes {
+        let (status, body) = probe.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&store.data_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("probe"))
+        .collect();
+    assert!(leftovers.is_empty(), "probe files left: {leftovers:?}");
+}
+
 async fn readyz_names_an_unwritable_data_dir(store: TestStore) {
     let mut st = state(&store);
     st.data_dir = store.data_dir.join("missing").join("deeper");
@@ -110,6 +127,7 @@ async fn metrics_count_requests_by_matched_route(store: TestStore) {
 both_backends!(
     healthz_answers,
     readyz_is_ready_with_every_check_passing,
+    concurrent_readiness_probes_do_not_fail_each_other,
     readyz_names_an_unwritable_data_dir,
     readyz_fails_below_the_free_space_minimum,
     readyz_names_a_closed_database,
