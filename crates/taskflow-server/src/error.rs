@@ -88,6 +88,15 @@ impl From<taskflow_core::ValidationError> for ApiError {
     }
 }
 
+/// A known path asked with a method it does not answer; the router adds `Allow`.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not answer that method; see the Allow header",
+    )
+}
+
 pub async fn not_found() -> ApiError {
     ApiError::not_found("route")
 }

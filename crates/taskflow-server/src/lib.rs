@@ -30,6 +30,7 @@ pub fn app(state: AppState) -> Router {
     let (router, _) = routes();
     router
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(metrics::request_span))
         .layer(CatchPanicLayer::custom(error::panic_response))

@@ -107,6 +107,24 @@ async fn unknown_routes_answer_json_404(store: TestStore) {
     assert_eq!(body["error"]["code"], "not_found");
 }
 
+async fn a_wrong_method_answers_json_405_with_allow(store: TestStore) {
+    for (method, path) in [("POST", "/healthz"), ("DELETE", "/api/v1/projects")] {
+        let response = crate::app_response(
+            state(&store),
+            axum::http::Request::builder()
+                .method(method)
+                .uri(path)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(response.0, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert!(response.1.get("allow").is_some(), "{method} {path}: no Allow header");
+        let body: Value = serde_json::from_str(&response.2).unwrap();
+        assert_eq!(body["error"]["code"], "method_not_allowed", "{method} {path}");
+    }
+}
+
 async fn metrics_count_requests_by_matched_route(store: TestStore) {
     send(state(&store), get("/healthz")).await;
     send(state(&store), get("/this/raw/path/must/not/appear")).await;
@@ -132,5 +150,6 @@ both_backends!(
     readyz_fails_below_the_free_space_minimum,
     readyz_names_a_closed_database,
     unknown_routes_answer_json_404,
+    a_wrong_method_answers_json_405_with_allow,
     metrics_count_requests_by_matched_route,
 );

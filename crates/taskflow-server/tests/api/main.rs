@@ -21,10 +21,20 @@ pub fn state(store: &TestStore) -> AppState {
 
 /// Sends one request and returns the status and the body as text.
 pub async fn send(state: AppState, request: Request<Body>) -> (StatusCode, String) {
+    let (status, _, body) = app_response(state, request).await;
+    (status, body)
+}
+
+/// Sends one request and returns the status, the headers and the body as text.
+pub async fn app_response(
+    state: AppState,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
     let response = app(state).oneshot(request).await.unwrap();
     let status = response.status();
+    let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    (status, headers, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 pub fn get(path: &str) -> Request<Body> {
