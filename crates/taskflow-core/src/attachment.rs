@@ -27,6 +27,10 @@ impl FileName {
         {
             return err("must not contain path separators or control characters");
         }
+        if value.chars().any(is_invisible) {
+            // `evil\u{202e}txt.exe` shows as `evilexe.txt`.
+            return err("must not contain invisible or text-direction characters");
+        }
         if value == "." || value == ".." {
             return err("must be a file name");
         }
@@ -36,6 +40,24 @@ impl FileName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Characters that change how a name reads without showing themselves: text-direction
+/// overrides, embeddings and isolates, zero-width characters, and other format characters.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
 }
 
 impl TryFrom<String> for FileName {
@@ -180,6 +202,23 @@ pub struct ProjectUsage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_refuse_invisible_and_direction_characters() {
+        for bad in [
+            "evil\u{202e}txt.exe",
+            "a\u{2066}b.txt",
+            "zero\u{200b}width.pdf",
+            "\u{feff}bom.txt",
+            "rtl\u{200f}.txt",
+        ] {
+            let err = FileName::parse(bad).unwrap_err();
+            assert_eq!(err.field, "file_name", "{bad:?}");
+        }
+        for good in ["Résumé.pdf", "報告.docx", "تقرير.txt", "emoji 🎉.png"] {
+            assert!(FileName::parse(good).is_ok(), "{good:?}");
+        }
+    }
 
     #[test]
     fn file_names_never_become_paths() {

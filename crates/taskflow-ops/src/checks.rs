@@ -194,7 +194,9 @@ pub fn probe_write(dir: &Path) -> io::Result<()> {
     let mut file = tempfile::Builder::new()
         .prefix(".taskflow-probe-")
         .tempfile_in(dir)?;
-    let written = file.write_all(b"probe").and_then(|()| file.as_file().sync_all());
+    let written = file
+        .write_all(b"probe")
+        .and_then(|()| file.as_file().sync_all());
     let removed = file.close();
     written?;
     removed

@@ -338,7 +338,16 @@ async fn bad_uploads_are_refused_and_leave_nothing(store: TestStore) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    for name in ["", "..", "a%2Fb", "x%00y"] {
+    // Text-direction overrides and zero-width characters would disguise a name
+    // (`evil\u{202e}txt.exe` shows as `evilexe.txt`).
+    for name in [
+        "",
+        "..",
+        "a%2Fb",
+        "x%00y",
+        "evil%E2%80%AEtxt.exe",
+        "zero%E2%80%8Bwidth.pdf",
+    ] {
         let (status, _, body) = call(
             st.clone(),
             raw_upload(&owner.token, name, "text/plain", Body::from("x")),

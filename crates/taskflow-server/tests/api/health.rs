@@ -118,10 +118,37 @@ async fn a_wrong_method_answers_json_405_with_allow(store: TestStore) {
                 .unwrap(),
         )
         .await;
-        assert_eq!(response.0, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
-        assert!(response.1.get("allow").is_some(), "{method} {path}: no Allow header");
+        assert_eq!(
+            response.0,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert!(
+            response.1.get("allow").is_some(),
+            "{method} {path}: no Allow header"
+        );
         let body: Value = serde_json::from_str(&response.2).unwrap();
-        assert_eq!(body["error"]["code"], "method_not_allowed", "{method} {path}");
+        assert_eq!(
+            body["error"]["code"], "method_not_allowed",
+            "{method} {path}"
+        );
+    }
+}
+
+async fn every_answer_says_nosniff(store: TestStore) {
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/api/v1/openapi.json",
+        "/api/v1/me",
+        "/no/such/page",
+    ] {
+        let (status, headers, _) = crate::app_response(state(&store), get(path)).await;
+        assert_eq!(
+            headers.get("x-content-type-options").map(|v| v.as_bytes()),
+            Some(&b"nosniff"[..]),
+            "{path} ({status})"
+        );
     }
 }
 
@@ -151,5 +178,6 @@ both_backends!(
     readyz_names_a_closed_database,
     unknown_routes_answer_json_404,
     a_wrong_method_answers_json_405_with_allow,
+    every_answer_says_nosniff,
     metrics_count_requests_by_matched_route,
 );
