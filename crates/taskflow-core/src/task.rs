@@ -128,6 +128,9 @@ impl std::fmt::Display for TaskKey {
     }
 }
 
+// Dates travel as `2026-12-31`, as they are written in requests.
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Task {
@@ -141,6 +144,8 @@ pub struct Task {
     /// Order on the board within its status column, ascending.
     pub position: i64,
     pub priority: Priority,
+    /// `YYYY-MM-DD`.
+    #[serde(with = "iso_date::option")]
     pub due_date: Option<Date>,
     /// Sorted by id.
     pub assignees: Vec<UserId>,

@@ -77,7 +77,7 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
     operation_id = "server_openapi_json",
     path = "/api/v1/openapi.json",
     tag = "operations",
-    responses((status = 200, description = "this document", content_type = "application/json"))
+    responses((status = 200, description = "this document", content_type = "application/json", body = Object))
 )]
 async fn openapi_json() -> axum::Json<&'static utoipa::openapi::OpenApi> {
     axum::Json(openapi())

@@ -74,7 +74,10 @@ pub async fn track(request: Request, next: Next) -> Response {
     operation_id = "metrics_render",
     path = "/metrics",
     tag = "operations",
-    responses((status = 200, content_type = "text/plain", body = String, description = "Prometheus text format"))
+    responses(
+        (status = 200, content_type = "text/plain", body = String, description = "Prometheus text format"),
+        (status = 404, body = crate::error::ErrorBody, description = "metrics are served on their own listener (`TASKFLOW_METRICS_LISTEN`)")
+    )
 )]
 pub async fn render(State(state): State<AppState>) -> Response {
     if !state.metrics_on_main {

@@ -2,6 +2,7 @@
 //! database per test cloned from a migrated template, temporary SQLite stores, and the macro
 //! that runs one test body against both backends.
 
+pub mod openapi;
 pub mod pg;
 pub mod sample;
 

@@ -408,7 +408,7 @@ fn content_disposition(name: &FileName) -> HeaderValue {
         (status = 200, description = "the bytes, as uploaded; `ETag` is their SHA-256", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 206, description = "the byte range asked for with `Range`", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 304, description = "`If-None-Match` matched"),
-        (status = 416, description = "the range is outside the file"),
+        (status = 416, body = crate::error::ErrorBody, description = "the range is outside the file; `Content-Range: bytes */SIZE` gives its size"),
         (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")
     ),
     security(("bearer" = []), ("session" = []))

@@ -372,7 +372,7 @@ pub async fn login(
     operation_id = "auth_session",
     path = "/auth/session",
     tag = "auth",
-    responses((status = 200, body = SessionInfo))
+    responses((status = 200, body = SessionInfo), (status = 401, body = crate::error::ErrorBody, description = "no session, or it expired or ended"))
 )]
 pub async fn session(
     State(state): State<AppState>,

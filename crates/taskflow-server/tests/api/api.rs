@@ -149,6 +149,10 @@ async fn tasks_carry_etags_and_refuse_stale_updates(store: TestStore) {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["key"], "OPS-1");
     assert_eq!(headers["etag"], "\"1\"");
+    assert_eq!(
+        body["due_date"], "2026-12-04",
+        "dates read back as they are written"
+    );
 
     let (status, headers, body) = call(
         state(&store),

@@ -6,14 +6,12 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::Value;
 use taskflow_core::attachment::Sha256Hex;
 use taskflow_ops::gc::{self, GcOptions};
-use taskflow_server::{AppState, app};
+use taskflow_server::AppState;
 use taskflow_testkit::{TestStore, both_backends};
 use tokio::io::AsyncReadExt;
-use tower::ServiceExt;
 
 use crate::{Caller, call, caller, request, state};
 
@@ -52,11 +50,7 @@ async fn fetch(
     state: AppState,
     request: Request<Body>,
 ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let response = app(state).oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, bytes.to_vec())
+    crate::exchange(state, request).await
 }
 
 fn download(token: &str, id: &Value, extra: &[(&str, &str)]) -> Request<Body> {

@@ -30,15 +30,39 @@ pub async fn app_response(
     state: AppState,
     request: Request<Body>,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
-    let response = app(state).oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, headers, bytes) = exchange(state, request).await;
     (
         status,
         headers,
         String::from_utf8_lossy(&bytes).into_owned(),
     )
+}
+
+/// Sends one request to the app; the answer must be what the OpenAPI document says it is
+/// (its status documented for the operation, a JSON body of the documented shape).
+pub async fn exchange(
+    state: AppState,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    static SPEC: std::sync::OnceLock<taskflow_testkit::openapi::Spec> = std::sync::OnceLock::new();
+    let spec = SPEC.get_or_init(|| {
+        taskflow_testkit::openapi::Spec::new(
+            serde_json::to_value(taskflow_server::openapi()).unwrap(),
+        )
+    });
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let response = app(state).oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if let Err(problem) = spec.check(&method, &path, status.as_u16(), content_type, &bytes) {
+        panic!("the answer does not match the OpenAPI document: {problem}");
+    }
+    (status, headers, bytes.to_vec())
 }
 
 pub fn get(path: &str) -> Request<Body> {
@@ -79,10 +103,7 @@ pub async fn call(
     state: AppState,
     request: Request<Body>,
 ) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
-    let response = app(state).oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let (status, headers, bytes) = exchange(state, request).await;
     // Non-JSON bodies (the Prometheus text) come back as a string.
     let json = if bytes.is_empty() {
         serde_json::Value::Null

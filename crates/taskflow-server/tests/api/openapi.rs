@@ -72,6 +72,54 @@ fn the_document_lists_exactly_the_routes_that_are_tested() {
     }
 }
 
+/// The checker every test's answers go through (`crate::exchange`) refuses what the document
+/// does not say: so a response that drifts from the document fails the test that received it.
+#[test]
+fn answers_that_differ_from_the_document_are_refused() {
+    let spec = taskflow_testkit::openapi::Spec::new(spec());
+    let json = Some("application/json");
+    let task = |due: Value, extra: Option<(&str, Value)>| {
+        let mut task = serde_json::json!({
+            "key": "OPS-1", "id": 1, "project_id": 1, "project_key": "OPS", "number": 1,
+            "title": "t", "description": "", "status": "todo", "position": 0,
+            "priority": "none", "due_date": due, "assignees": [], "labels": [],
+            "parent_id": null, "created_by": 1, "created_at": "2026-12-01T00:00:00Z",
+            "updated_at": "2026-12-01T00:00:00Z", "version": 1, "deleted_at": null
+        });
+        if let Some((name, value)) = extra {
+            task[name] = value;
+        }
+        serde_json::to_vec(&task).unwrap()
+    };
+    let get = |body: &[u8]| spec.check("GET", "/api/v1/tasks/OPS-1", 200, json, body);
+    get(&task(Value::from("2026-12-15"), None)).expect("a task as documented");
+    get(&task(Value::Null, None)).expect("no due date");
+    let tuple = get(&task(serde_json::json!([2026, 349]), None)).unwrap_err();
+    assert!(tuple.contains("due_date"), "{tuple}");
+    let extra = get(&task(Value::Null, Some(("secret", Value::from(1))))).unwrap_err();
+    assert!(
+        extra.contains("\"secret\" is not in the document"),
+        "{extra}"
+    );
+    let missing = get(br#"{"key": "OPS-1"}"#).unwrap_err();
+    assert!(missing.contains("required property"), "{missing}");
+    let status = spec
+        .check("GET", "/api/v1/tasks/OPS-1", 500, json, b"{}")
+        .unwrap_err();
+    assert!(status.contains("does not document"), "{status}");
+    let error = br#"{"error": {"code": "not_found", "message": "no such task"}}"#;
+    spec.check("GET", "/api/v1/tasks/OPS-1", 404, json, error)
+        .expect("an error as documented");
+    assert!(
+        spec.check("GET", "/api/v1/tasks/OPS-1", 404, json, b"{}")
+            .is_err()
+    );
+    assert!(
+        spec.check("GET", "/no/such/path", 200, json, b"{}")
+            .is_err()
+    );
+}
+
 #[test]
 fn operation_ids_are_unique_and_every_operation_documents_its_answers() {
     let spec = spec();

@@ -46,8 +46,30 @@ pub async fn start(mut cmd: tokio::process::Command) -> Server {
     }
 }
 
-/// A minimal HTTP/1.1 request; returns the status code and the body.
+/// A minimal HTTP/1.1 request to the main listener; returns the status code and the body. The
+/// answer must be what the OpenAPI document says it is.
 pub async fn http(address: &str, method: &str, path: &str) -> (u16, String) {
+    static SPEC: std::sync::OnceLock<taskflow_testkit::openapi::Spec> = std::sync::OnceLock::new();
+    let (status, content_type, body) = raw_http(address, method, path).await;
+    let spec = SPEC.get_or_init(|| {
+        taskflow_testkit::openapi::Spec::new(
+            serde_json::to_value(taskflow_server::openapi()).unwrap(),
+        )
+    });
+    if let Err(problem) = spec.check(
+        method,
+        path,
+        status,
+        content_type.as_deref(),
+        body.as_bytes(),
+    ) {
+        panic!("the answer does not match the OpenAPI document: {problem}");
+    }
+    (status, body)
+}
+
+/// A minimal HTTP/1.1 request; returns the status code, the content type and the body.
+async fn raw_http(address: &str, method: &str, path: &str) -> (u16, Option<String>, String) {
     let mut stream = TcpStream::connect(address).await.expect("connect");
     let request =
         format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
@@ -59,11 +81,13 @@ pub async fn http(address: &str, method: &str, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .expect("a status line");
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let content_type = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("content-type")
+            .then(|| value.trim().to_owned())
+    });
+    (status, content_type, body.to_owned())
 }
 
 pub async fn sigterm(child: &Child) {
@@ -287,8 +311,9 @@ async fn metrics_can_have_a_listener_of_their_own() {
         404,
         "not on the main port"
     );
+    // The metrics listener is not the API the document describes.
     assert_eq!(
-        http(&metrics, "GET", "/healthz").await.0,
+        raw_http(&metrics, "GET", "/healthz").await.0,
         404,
         "only metrics there"
     );
