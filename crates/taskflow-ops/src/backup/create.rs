@@ -124,29 +124,21 @@ pub(super) fn write_archive(
     referenced: BTreeSet<String>,
     progress: &Progress,
 ) -> Result<(PathBuf, Manifest), OpsError> {
-    let result = write_archive_inner(output_dir, blobs, header, now, spools, referenced, progress);
-    if result.is_err() {
-        // Never leave a half-written archive behind.
-        let partial = output_dir.join(format!(".{}.partial", archive_name(now)));
-        let _ = std::fs::remove_file(partial);
-    }
-    result
-}
-
-pub(super) fn write_archive_inner(
-    output_dir: &Path,
-    blobs: &BlobStore,
-    header: Header,
-    now: time::OffsetDateTime,
-    spools: Vec<Spool>,
-    referenced: BTreeSet<String>,
-    progress: &Progress,
-) -> Result<(PathBuf, Manifest), OpsError> {
-    let name = archive_name(now);
-    let path = output_dir.join(&name);
-    let partial = output_dir.join(format!(".{name}.partial"));
+    let name = archive_name(now, 0);
+    // The unfinished archive has a name of its own, created exclusively: two backups at once
+    // never write into the same file. It is removed if writing fails, and keeps its name if
+    // the process dies.
+    let partial = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".partial")
+        .tempfile_in(output_dir)
+        .map_err(OpsError::io(format!(
+            "cannot create an archive in {}",
+            output_dir.display()
+        )))?;
+    let partial_path = partial.path().to_owned();
+    let context = |what: &str| OpsError::io(format!("{what} {}", partial_path.display()));
     let mtime = now.unix_timestamp().max(0) as u64;
-    let context = |what: &str| OpsError::io(format!("{what} {}", partial.display()));
 
     let mut blob_list = Vec::new();
     for sha256 in &referenced {
@@ -185,12 +177,12 @@ pub(super) fn write_archive_inner(
             tables.iter().map(|t| t.rows).sum::<u64>(),
             blob_list.len(),
             human_bytes(total),
-            path.display()
+            output_dir.display()
         ),
         Some(total),
     );
 
-    let file = File::create(&partial).map_err(context("cannot create"))?;
+    let file = partial.reopen().map_err(context("cannot open"))?;
     let mut encoder =
         zstd::Encoder::new(BufWriter::new(file), 3).map_err(context("compressing"))?;
     encoder
@@ -266,7 +258,7 @@ pub(super) fn write_archive_inner(
     file.sync_all().map_err(context("syncing"))?;
     drop(file);
     taskflow_core::failpoint::failpoint_blocking("backup-before-rename");
-    std::fs::rename(&partial, &path).map_err(context("renaming"))?;
+    let path = place(partial, output_dir, now).map_err(context("renaming"))?;
     sync_dir(output_dir).map_err(context("syncing the directory of"))?;
     progress.done();
     Ok((path, manifest))
@@ -317,4 +309,65 @@ pub async fn table_digests(
             })
         })
         .collect())
+}
+
+/// Gives the finished archive its name, never replacing an archive already there: a second
+/// backup in the same second is `…Z-1.tar.zst`, and so on.
+fn place(
+    mut partial: tempfile::NamedTempFile,
+    output_dir: &Path,
+    at: time::OffsetDateTime,
+) -> io::Result<PathBuf> {
+    for sequence in 0.. {
+        let path = output_dir.join(archive_name(at, sequence));
+        match partial.persist_noclobber(&path) {
+            Ok(_) => return Ok(path),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => partial = e.file,
+            Err(e) => return Err(e.error),
+        }
+    }
+    unreachable!("some sequence number is free")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::format::archive_time;
+
+    #[test]
+    fn archives_of_the_same_second_never_replace_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = time::macros::datetime!(2026-12-01 22:00:00 UTC);
+        let mut placed = Vec::new();
+        for content in [b"first", b"other", b"third"] {
+            let mut partial = tempfile::NamedTempFile::new_in(dir.path()).unwrap();
+            std::io::Write::write_all(&mut partial, content).unwrap();
+            placed.push(place(partial, dir.path(), at).unwrap());
+        }
+        let names: Vec<String> = placed
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "taskflow-20261201T220000Z.tar.zst",
+                "taskflow-20261201T220000Z-1.tar.zst",
+                "taskflow-20261201T220000Z-2.tar.zst"
+            ]
+        );
+        let contents: Vec<Vec<u8>> = placed.iter().map(|p| std::fs::read(p).unwrap()).collect();
+        assert_eq!(
+            contents,
+            [b"first".to_vec(), b"other".to_vec(), b"third".to_vec()]
+        );
+        assert_eq!(archive_time(&names[2]), Some((at, 2)));
+        for not_an_archive in [
+            "taskflow-20261201T220000Z-01.tar.zst",
+            "taskflow-20261201T220000Z-x.tar.zst",
+            ".taskflow-20261201T220000Z.tar.zst.abc.partial",
+        ] {
+            assert_eq!(archive_time(not_an_archive), None, "{not_an_archive}");
+        }
+    }
 }

@@ -122,21 +122,32 @@ impl<T: Read> Read for Hashing<T> {
 }
 
 /// `taskflow-20261124T225100Z.tar.zst`, from its time.
-pub(super) fn archive_name(at: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!(
-        "taskflow-[year][month][day]T[hour][minute][second]Z.tar.zst"
-    );
-    at.format(format).expect("a valid time")
+/// `taskflow-20261124T225100Z.tar.zst`, from its time; the `sequence`th other archive of the
+/// same second is `taskflow-20261124T225100Z-<sequence>.tar.zst`.
+pub(super) fn archive_name(at: time::OffsetDateTime, sequence: u32) -> String {
+    let format =
+        time::macros::format_description!("taskflow-[year][month][day]T[hour][minute][second]Z");
+    let stamp = at.format(format).expect("a valid time");
+    match sequence {
+        0 => format!("{stamp}.tar.zst"),
+        n => format!("{stamp}-{n}.tar.zst"),
+    }
 }
 
-/// The time in an archive's name, if it is one.
-pub fn archive_time(name: &str) -> Option<time::OffsetDateTime> {
-    let format = time::macros::format_description!(
-        "taskflow-[year][month][day]T[hour][minute][second]Z.tar.zst"
-    );
-    time::PrimitiveDateTime::parse(name, format)
+/// The time in an archive's name and its sequence number within that second, if it is one.
+pub fn archive_time(name: &str) -> Option<(time::OffsetDateTime, u32)> {
+    let stem = name.strip_prefix("taskflow-")?.strip_suffix(".tar.zst")?;
+    let (stamp, sequence) = match stem.split_once('-') {
+        Some((stamp, n)) if !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit()) => {
+            (stamp, n.parse().ok()?)
+        }
+        Some(_) => return None,
+        None => (stem, 0),
+    };
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::PrimitiveDateTime::parse(stamp, format)
         .ok()
-        .map(|t| t.assume_utc())
+        .map(|t| (t.assume_utc(), sequence))
 }
 
 pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {

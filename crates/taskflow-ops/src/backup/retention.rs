@@ -12,6 +12,8 @@ pub struct ArchiveInfo {
     pub name: String,
     pub path: PathBuf,
     pub time: time::OffsetDateTime,
+    /// Which of the archives taken in that second (0 for the first).
+    pub sequence: u32,
     pub bytes: u64,
 }
 
@@ -21,7 +23,7 @@ pub fn list(dir: &Path) -> io::Result<Vec<ArchiveInfo>> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(time) = archive_time(&name) else {
+        let Some((time, sequence)) = archive_time(&name) else {
             continue;
         };
         archives.push(ArchiveInfo {
@@ -29,9 +31,10 @@ pub fn list(dir: &Path) -> io::Result<Vec<ArchiveInfo>> {
             path: entry.path(),
             name,
             time,
+            sequence,
         });
     }
-    archives.sort_by(|a, b| b.time.cmp(&a.time).then(b.name.cmp(&a.name)));
+    archives.sort_by_key(|a| std::cmp::Reverse((a.time, a.sequence)));
     Ok(archives)
 }
 

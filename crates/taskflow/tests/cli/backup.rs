@@ -2,7 +2,7 @@
 //! writes, damaged and foreign archives refused, an interrupted restore, retention, and an
 //! archive from an older schema migrated forward.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -620,8 +620,44 @@ async fn a_crash_while_writing_leaves_no_archive(store: TestStore) {
     assert_eq!(last_backup().await, Some(name));
 }
 
+async fn backups_taken_at_once_are_all_kept(store: TestStore) {
+    sample::fill(&store).await;
+    let dir = tempdir();
+    let runs: Vec<_> = (0..6)
+        .map(|_| {
+            let mut c = taskflow(&store.url, &store.data_dir);
+            c.args(["backup", "create", "--output"]).arg(dir.path());
+            tokio::spawn(run(c))
+        })
+        .collect();
+    let mut printed = BTreeSet::new();
+    for run in runs {
+        let out = run.await.unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        printed.insert(stdout(&out).trim().to_owned());
+    }
+    assert_eq!(
+        printed.len(),
+        6,
+        "every backup names its own archive: {printed:?}"
+    );
+    let listed = backup::list(dir.path()).unwrap();
+    assert_eq!(listed.len(), 6, "{listed:?}");
+    for archive in &listed {
+        assert!(printed.contains(&archive.path.display().to_string()));
+        let scratch = tempfile::tempdir().unwrap();
+        let scratch = taskflow_store::SqliteStore::open(&scratch.path().join("taskflow.db"))
+            .await
+            .unwrap();
+        backup::verify(&archive.path, &scratch).await.unwrap();
+    }
+    let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(leftovers, 6, "no unfinished file is left");
+}
+
 both_backends!(
     a_crash_while_writing_leaves_no_archive,
+    backups_taken_at_once_are_all_kept,
     round_trips_between_backends_keep_everything,
     bad_archives_are_refused_and_change_nothing,
     an_interrupted_restore_leaves_the_target_as_it_was,
