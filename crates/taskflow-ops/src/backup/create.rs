@@ -34,10 +34,14 @@ pub async fn create(
     output_dir: &Path,
     progress: Progress,
 ) -> Result<(PathBuf, Manifest), OpsError> {
-    std::fs::create_dir_all(output_dir).map_err(OpsError::io(format!(
-        "cannot create {}",
-        output_dir.display()
-    )))?;
+    // Archives hold password hashes and session tokens: their directory, like each archive,
+    // is for this user only.
+    std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+        .create(output_dir)
+        .map_err(OpsError::io(format!(
+            "cannot create {}",
+            output_dir.display()
+        )))?;
     // gc deletes only under the exclusive lock: holding it shared keeps every file the
     // snapshot refers to on disk until it is copied.
     let _lock = blobs

@@ -10,7 +10,9 @@ use taskflow_ops::human_bytes;
 use taskflow_store::SqliteStore;
 
 use crate::cli::BackupCommand;
-use crate::commands::{CommandError, CommandResult, connect, connect_migrated, failed};
+use crate::commands::{
+    CommandError, CommandResult, connect_migrated, create_and_connect, existing_data_dir, failed,
+};
 use crate::config::Settings;
 
 fn dir_or_setting(dir: Option<PathBuf>, settings: &Settings) -> Result<PathBuf, CommandError> {
@@ -27,6 +29,7 @@ pub async fn run(command: BackupCommand, settings: &Settings) -> CommandResult {
     match command {
         BackupCommand::Create { output } => {
             let output = dir_or_setting(output, settings)?;
+            existing_data_dir(settings)?;
             let store = connect_migrated(settings).await?;
             let blobs = BlobStore::new(&settings.data_dir);
             let result = backup::create(store.as_ref(), &blobs, &output, progress()).await;
@@ -118,10 +121,14 @@ async fn verify(archive: &Path) -> CommandResult {
 }
 
 pub async fn restore(settings: &Settings, archive: &Path, force: bool) -> CommandResult {
-    let store = connect(settings).await?;
+    let (store, created) = create_and_connect(settings).await?;
     let blobs = BlobStore::new(&settings.data_dir);
     let result = backup::restore(store.as_ref(), &blobs, archive, force, progress()).await;
     store.close().await;
+    if result.is_err() {
+        // A refused restore leaves no trace: not even the directory it made for the data.
+        created.undo();
+    }
     let manifest = result.map_err(failed("restore refused"))?;
     println!(
         "restored {} rows and {} attachment files from {} (taken {} on {}) into {}",

@@ -1,8 +1,8 @@
-use crate::commands::{CommandResult, connect};
+use crate::commands::{CommandResult, create_and_connect};
 use crate::config::Settings;
 
 pub async fn run(settings: &Settings) -> CommandResult {
-    let store = connect(settings).await?;
+    let (store, _) = create_and_connect(settings).await?;
     let before = store.schema_version().await?;
     store.migrate().await?;
     let after = store.schema_version().await?.unwrap_or(0);

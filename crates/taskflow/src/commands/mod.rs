@@ -107,26 +107,91 @@ pub async fn run(command: Command, settings: Settings) -> CommandResult {
     }
 }
 
-/// Connects to the configured database; for SQLite, creates the data directory (and the
-/// database file's directory) first.
-pub async fn connect(settings: &Settings) -> Result<Arc<dyn Store>, CommandError> {
-    if let DatabaseUrl::Sqlite(path) = &settings.database_url {
-        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-        for dir in [Some(settings.data_dir.as_path()), parent]
-            .into_iter()
-            .flatten()
-        {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| CommandError::new(format!("cannot create {}: {e}", dir.display())))?;
-        }
-    }
-    connect_existing(settings).await
+/// What `create_and_connect` made that was not there before, so a refused command can take
+/// it away again.
+#[derive(Debug, Default)]
+pub struct Created {
+    dirs: Vec<std::path::PathBuf>,
+    database: Option<std::path::PathBuf>,
 }
 
-/// Connects to the configured database, creating no directory.
+impl Created {
+    /// Removes what was made (the store must be closed first).
+    pub fn undo(self) {
+        if let Some(db) = &self.database {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut path = db.clone().into_os_string();
+                path.push(suffix);
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        for dir in self.dirs.iter().rev() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Creates `dir` and any missing parents, readable by this user only (the data holds password
+/// hashes and session tokens); returns the directories it made, outermost first.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    use std::os::unix::fs::DirBuilderExt;
+    let missing: Vec<std::path::PathBuf> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(|d| d.to_owned())
+        .collect();
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    Ok(missing.into_iter().rev().collect())
+}
+
+/// For the commands that may start an installation (`serve`, `migrate`, `restore`): creates the
+/// data directory and, for SQLite, the database file, owner-only, then connects.
+pub async fn create_and_connect(
+    settings: &Settings,
+) -> Result<(Arc<dyn Store>, Created), CommandError> {
+    let mut created = Created::default();
+    let cannot = |dir: &std::path::Path, e: std::io::Error| {
+        CommandError::new(format!("cannot create {}: {e}", dir.display()))
+    };
+    created.dirs =
+        create_private_dir(&settings.data_dir).map_err(|e| cannot(&settings.data_dir, e))?;
+    if let DatabaseUrl::Sqlite(path) = &settings.database_url {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let made = create_private_dir(parent).map_err(|e| cannot(parent, e))?;
+            created.dirs.extend(made);
+        }
+        use std::os::unix::fs::OpenOptionsExt;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => created.database = Some(path.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(cannot(path, e)),
+        }
+    }
+    match connect_existing(settings).await {
+        Ok(store) => Ok((store, created)),
+        Err(e) => {
+            created.undo();
+            Err(e)
+        }
+    }
+}
+
+/// Connects to the configured database, creating nothing: a data directory or SQLite file
+/// that is not there is an error saying so.
 pub async fn connect_existing(settings: &Settings) -> Result<Arc<dyn Store>, CommandError> {
     match &settings.database_url {
         DatabaseUrl::Sqlite(path) => {
+            if !path.is_file() {
+                return Err(not_there(settings, path));
+            }
             let store = SqliteStore::open(path).await.map_err(|e| {
                 CommandError::new(format!("cannot open {}: {e}", settings.database_url))
             })?;
@@ -141,9 +206,39 @@ pub async fn connect_existing(settings: &Settings) -> Result<Arc<dyn Store>, Com
     }
 }
 
+/// For the commands that read or change the data directory's files (`gc`, `storage`,
+/// `backup create`): it must be there; they never make one.
+pub fn existing_data_dir(settings: &Settings) -> Result<(), CommandError> {
+    if settings.data_dir.is_dir() {
+        Ok(())
+    } else {
+        Err(CommandError::new(format!(
+            "the data directory {} does not exist; check --data-dir (TASKFLOW_DATA_DIR), or run `taskflow migrate` to start a new installation there",
+            settings.data_dir.display()
+        )))
+    }
+}
+
+/// No SQLite database where the settings say: most likely a mistyped path.
+fn not_there(settings: &Settings, db: &std::path::Path) -> CommandError {
+    let dir = &settings.data_dir;
+    let what = if dir.is_dir() {
+        format!(
+            "the data directory {} holds no database ({} does not exist)",
+            dir.display(),
+            db.display()
+        )
+    } else {
+        format!("the data directory {} does not exist", dir.display())
+    };
+    CommandError::new(format!(
+        "{what}; check --data-dir (TASKFLOW_DATA_DIR) and --database-url, or run `taskflow migrate` to start a new installation there"
+    ))
+}
+
 /// Connects and checks the schema is current, so commands never write to a half-made database.
 pub async fn connect_migrated(settings: &Settings) -> Result<Arc<dyn Store>, CommandError> {
-    let store = connect(settings).await?;
+    let store = connect_existing(settings).await?;
     let current = store.schema_version().await?;
     let latest = store.latest_schema_version();
     match current {

@@ -16,7 +16,7 @@ use taskflow_server::{AppState, AuthSettings, StorageSettings, app, launch, metr
 use tokio::net::TcpListener;
 
 use crate::commands::storage::gc_options;
-use crate::commands::{CommandError, CommandResult, connect, failed};
+use crate::commands::{CommandError, CommandResult, create_and_connect, failed};
 use crate::config::{DatabaseUrl, Settings};
 
 pub async fn run(settings: &Settings) -> CommandResult {
@@ -24,7 +24,7 @@ pub async fn run(settings: &Settings) -> CommandResult {
     // place would kill the process mid-migration or mid-request instead of draining.
     let shutdown = shutdown_signal()?;
     let blobs = prepare_data_dir(settings)?;
-    let store = connect(settings).await?;
+    let (store, _) = create_and_connect(settings).await?;
     migrate_locked(settings, &store).await?;
     let integrity = checks::integrity(store.as_ref()).await;
     if integrity.failed() {
@@ -130,7 +130,7 @@ pub async fn run(settings: &Settings) -> CommandResult {
 /// gone.
 fn prepare_data_dir(settings: &Settings) -> Result<BlobStore, CommandError> {
     let dir = &settings.data_dir;
-    std::fs::create_dir_all(dir).map_err(|e| {
+    crate::commands::create_private_dir(dir).map_err(|e| {
         CommandError::new(format!(
             "cannot create the data directory {}: {e}\nfix: {}",
             dir.display(),

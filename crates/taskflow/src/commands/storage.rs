@@ -4,7 +4,9 @@ use taskflow_blobs::BlobStore;
 use taskflow_ops::checks::{self, Check};
 use taskflow_ops::gc::GcOptions;
 
-use crate::commands::{CommandError, CommandResult, connect_existing, connect_migrated, failed};
+use crate::commands::{
+    CommandError, CommandResult, connect_existing, connect_migrated, existing_data_dir, failed,
+};
 use crate::config::{DatabaseUrl, Settings};
 
 pub fn gc_options(settings: &Settings, dry_run: bool) -> GcOptions {
@@ -18,6 +20,7 @@ pub fn gc_options(settings: &Settings, dry_run: bool) -> GcOptions {
 }
 
 pub async fn gc(settings: &Settings, dry_run: bool) -> CommandResult {
+    existing_data_dir(settings)?;
     let store = connect_migrated(settings).await?;
     let blobs = BlobStore::new(&settings.data_dir);
     let report = taskflow_ops::gc::run(store.as_ref(), &blobs, &gc_options(settings, dry_run))
@@ -32,6 +35,7 @@ pub async fn gc(settings: &Settings, dry_run: bool) -> CommandResult {
 }
 
 pub async fn storage(settings: &Settings, json: bool) -> CommandResult {
+    existing_data_dir(settings)?;
     let store = connect_migrated(settings).await?;
     let blobs = BlobStore::new(&settings.data_dir);
     let report =

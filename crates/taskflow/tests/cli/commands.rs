@@ -144,8 +144,124 @@ async fn token_create_prints_a_working_token(store: TestStore) {
     assert!(stderr(&out).contains("no user named 'nobody'"));
 }
 
+/// A mistyped data directory is reported, never made: only `serve`, `migrate` and `restore`
+/// start an installation.
+async fn a_mistyped_data_dir_is_reported_not_created(store: TestStore) {
+    let dir = tempdir();
+    let typo = dir.path().join("taskflow-dta");
+    let command = |args: &[&str]| {
+        let mut c = match store.backend {
+            // The default database, inside the mistyped directory.
+            taskflow_testkit::Backend::Sqlite => {
+                let mut c = clean_command();
+                c.env("TASKFLOW_DATA_DIR", &typo);
+                c
+            }
+            taskflow_testkit::Backend::Postgres => taskflow(&store.url, &typo),
+        };
+        c.args(args);
+        c
+    };
+    let output = dir.path().join("backups");
+    let output = output.to_str().unwrap();
+    let mut refused = vec![
+        vec!["storage"],
+        vec!["gc", "--dry-run"],
+        vec!["backup", "create", "--output", output],
+    ];
+    if store.backend == taskflow_testkit::Backend::Sqlite {
+        // With PostgreSQL these need no data directory, and work.
+        refused.push(vec!["token", "create", "--username", "admin"]);
+        refused.push(vec!["user", "create", "--username", "alice"]);
+    }
+    for args in &refused {
+        let out = run(command(args)).await;
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("{} does not exist", typo.display())),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!typo.exists(), "{args:?} made {}", typo.display());
+    }
+    assert!(
+        !dir.path().join("backups").exists(),
+        "a refused backup makes no output directory"
+    );
+}
+
+/// The data holds password hashes and session tokens: the directory, the database and every
+/// archive are for their owner only.
+async fn data_and_archives_are_owner_only(store: TestStore) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempdir();
+    let data = dir.path().join("new").join("data");
+    let url = match store.backend {
+        taskflow_testkit::Backend::Sqlite => format!("sqlite://{}/taskflow.db", data.display()),
+        taskflow_testkit::Backend::Postgres => TestStore::unmigrated_url(store.backend).await.0,
+    };
+    let out = run({
+        let mut c = taskflow(&url, &data);
+        c.arg("migrate");
+        c
+    })
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    assert_eq!(
+        mode(data.parent().unwrap()),
+        0o700,
+        "a directory made for it"
+    );
+    if store.backend == taskflow_testkit::Backend::Sqlite {
+        for file in ["taskflow.db", "taskflow.db-wal", "taskflow.db-shm"] {
+            let path = data.join(file);
+            if path.exists() || file == "taskflow.db" {
+                assert_eq!(mode(&path), 0o600, "{file}");
+            }
+        }
+    }
+    let backups = dir.path().join("backups");
+    let out = run({
+        let mut c = taskflow(&url, &data);
+        c.args(["backup", "create", "--output"]).arg(&backups);
+        c
+    })
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let archive = std::path::PathBuf::from(stdout(&out).trim());
+    assert_eq!(mode(&backups), 0o700, "the backup directory");
+    assert_eq!(mode(&archive), 0o600, "the archive");
+}
+
+/// A restore that is refused leaves nothing behind, not even the directories it made.
+async fn a_refused_restore_leaves_nothing(store: TestStore) {
+    let dir = tempdir();
+    let data = dir.path().join("fresh");
+    let damaged = dir.path().join("taskflow-20261201T000000Z.tar.zst");
+    std::fs::write(&damaged, b"not an archive").unwrap();
+    let url = match store.backend {
+        taskflow_testkit::Backend::Sqlite => format!("sqlite://{}/taskflow.db", data.display()),
+        taskflow_testkit::Backend::Postgres => TestStore::unmigrated_url(store.backend).await.0,
+    };
+    let out = run({
+        let mut c = taskflow(&url, &data);
+        c.arg("restore").arg(&damaged);
+        c
+    })
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("restore refused"), "{}", stderr(&out));
+    assert!(!data.exists(), "a refused restore left {}", data.display());
+}
+
 both_backends!(
     migrate_is_idempotent,
+    a_mistyped_data_dir_is_reported_not_created,
+    data_and_archives_are_owner_only,
+    a_refused_restore_leaves_nothing,
     commands_refuse_an_unmigrated_database,
     user_create_prints_a_password_once_and_refuses_duplicates,
     user_create_reads_a_password_file,
