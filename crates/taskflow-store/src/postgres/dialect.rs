@@ -5,7 +5,7 @@ use taskflow_core::{StoreResult, Timestamp};
 use time::OffsetDateTime;
 
 use super::PgStore;
-use super::sql::db;
+use super::sql::{db, unfinished};
 
 pub(crate) const BACKEND: &str = "postgres";
 
@@ -80,14 +80,20 @@ impl PgStore {
         &self.pool
     }
 
-    /// A write transaction on a pooled connection; rows it depends on are locked as it reads them.
+    /// A write transaction on a pooled connection; rows it depends on are locked as it reads
+    /// them. It is begun on a task of its own: a caller that goes away while it begins cannot
+    /// leave the connection's transaction state out of step with the driver's.
     pub(crate) async fn write(&self) -> StoreResult<Transaction> {
-        self.pool.begin().await.map_err(db)
+        let pool = self.pool.clone();
+        tokio::spawn(async move { pool.begin().await })
+            .await
+            .map_err(unfinished)?
+            .map_err(db)
     }
 
     /// A read-only repeatable-read transaction: every read in it sees one snapshot.
     pub(crate) async fn snapshot(&self) -> StoreResult<Transaction> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = self.write().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await

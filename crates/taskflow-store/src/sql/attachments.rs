@@ -12,7 +12,7 @@ use super::activity::record;
 use super::comments::{LIVE_PARENTS, live_task_project};
 use super::d::Conn;
 use super::rows::{AttachmentRow, convert, corrupt};
-use super::{Store, d, db};
+use super::{Store, commit, d, db};
 
 const ATTACHMENT_COLUMNS: &str = "a.id, a.task_id, a.file_name, a.media_type, a.size_bytes, a.sha256, \
     a.uploaded_by, a.created_at, a.deleted_at";
@@ -76,7 +76,7 @@ impl AttachmentStore for Store {
                 .change(None, Some(new.file_name.as_str().to_owned())),
         )
         .await?;
-        tx.commit().await.map_err(db)?;
+        commit(tx).await?;
         Ok(attachment)
     }
 
@@ -117,7 +117,7 @@ impl AttachmentStore for Store {
                 .change(Some(current.file_name.as_str().to_owned()), None),
         )
         .await?;
-        tx.commit().await.map_err(db)
+        commit(tx).await
     }
 
     async fn referenced_blobs(&self) -> StoreResult<Vec<Sha256Hex>> {

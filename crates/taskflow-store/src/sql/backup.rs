@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use super::d::{self, Conn, Time};
 use super::rows::corrupt;
-use super::{Store, db};
+use super::{Store, commit, db};
 
 /// Whether a database holds anything worth keeping: a user or a project.
 const HAS_DATA: &str = "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM projects)";
@@ -103,7 +103,7 @@ impl BackupStore for Store {
             import_rows(&mut items, version, has_data, replace, &mut Target(&mut tx)).await?;
         d::after_import(&mut tx, tables_at(version)).await?;
         taskflow_core::failpoint::failpoint("restore-commit").await;
-        tx.commit().await.map_err(db)?;
+        commit(tx).await?;
         Ok(counts)
     }
 

@@ -8,7 +8,7 @@ use taskflow_core::*;
 use super::activity::record;
 use super::d::Conn;
 use super::rows::{CommentRow, convert};
-use super::{Store, d, db};
+use super::{Store, commit, d, db};
 
 const COMMENT_COLUMNS: &str =
     "c.id, c.task_id, c.author_id, c.body, c.created_at, c.updated_at, c.deleted_at";
@@ -94,7 +94,7 @@ impl CommentStore for Store {
                 .change(None, Some(excerpt(body.as_str()))),
         )
         .await?;
-        tx.commit().await.map_err(db)?;
+        commit(tx).await?;
         Ok(comment)
     }
 
@@ -146,7 +146,7 @@ impl CommentStore for Store {
                 .change(Some(current.body.to_string()), Some(body.to_string())),
         )
         .await?;
-        tx.commit().await.map_err(db)?;
+        commit(tx).await?;
         row.try_into()
     }
 
@@ -168,6 +168,6 @@ impl CommentStore for Store {
                 .field(format!("comment:{id}")),
         )
         .await?;
-        tx.commit().await.map_err(db)
+        commit(tx).await
     }
 }

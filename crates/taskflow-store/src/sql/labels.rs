@@ -7,7 +7,7 @@ use taskflow_core::*;
 
 use super::projects::lock_live_project;
 use super::rows::{LabelRow, convert};
-use super::{Store, db, is_unique_violation};
+use super::{Store, commit, db, is_unique_violation};
 
 const LABEL_COLUMNS: &str = "id, project_id, name, colour";
 
@@ -33,7 +33,7 @@ impl LabelStore for Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(label_conflict)?;
-        tx.commit().await.map_err(db)?;
+        commit(tx).await?;
         row.try_into()
     }
 

@@ -21,7 +21,7 @@ mod tasks;
 mod trash;
 mod users;
 
-use taskflow_core::StoreError;
+use taskflow_core::{StoreError, StoreResult};
 
 use super::dialect as d;
 use super::{MIGRATOR, Store, listing};
@@ -31,6 +31,21 @@ pub(crate) use tasks::push_filtered;
 
 pub(crate) fn db(err: sqlx::Error) -> StoreError {
     StoreError::backend(err)
+}
+
+/// Commits on a task of its own: once a commit has begun, a caller that goes away (a client
+/// hanging up drops the request's future) cannot cut it short and leave the connection out of
+/// step with the database.
+pub(crate) async fn commit(tx: d::Transaction) -> StoreResult<()> {
+    tokio::spawn(tx.commit())
+        .await
+        .map_err(unfinished)?
+        .map_err(db)
+}
+
+/// A store task that did not finish: the runtime is shutting down.
+pub(crate) fn unfinished(err: tokio::task::JoinError) -> StoreError {
+    StoreError::Backend(format!("a database task did not finish: {err}").into())
 }
 
 pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {

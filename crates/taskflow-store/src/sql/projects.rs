@@ -7,7 +7,7 @@ use taskflow_core::*;
 use super::activity::record;
 use super::d::Conn;
 use super::rows::{MemberRow, ProjectRow, convert};
-use super::{Store, d, db, is_unique_violation};
+use super::{Store, commit, d, db, is_unique_violation};
 
 const PROJECT_COLUMNS: &str =
     "id, key, name, description, archived, created_at, updated_at, deleted_at";
@@ -102,7 +102,7 @@ impl ProjectStore for Store {
                 .change(None, Some(project.key.to_string())),
         )
         .await?;
-        tx.commit().await.map_err(db)?;
+        commit(tx).await?;
         Ok(project)
     }
 
@@ -214,7 +214,7 @@ impl ProjectStore for Store {
             )
             .await?;
         }
-        tx.commit().await.map_err(db)?;
+        commit(tx).await?;
         row.try_into()
     }
 
@@ -238,7 +238,7 @@ impl ProjectStore for Store {
             NewActivity::new(id, None, ActivityKind::Trashed).field("project"),
         )
         .await?;
-        tx.commit().await.map_err(db)
+        commit(tx).await
     }
 
     async fn set_member(
@@ -288,7 +288,7 @@ impl ProjectStore for Store {
             )
             .await?;
         }
-        tx.commit().await.map_err(db)?;
+        commit(tx).await?;
         row.try_into()
     }
 
@@ -335,7 +335,7 @@ impl ProjectStore for Store {
                 .change(Some(old.as_str().into()), None),
         )
         .await?;
-        tx.commit().await.map_err(db)
+        commit(tx).await
     }
 
     async fn members(&self, project: ProjectId) -> StoreResult<Vec<Member>> {

@@ -10,7 +10,7 @@ use super::activity::record;
 use super::d::Conn;
 use super::projects::lock_live_project;
 use super::rows::{TASK_COLUMNS, TaskRow};
-use super::{Store, d, db, listing};
+use super::{Store, commit, d, db, listing};
 
 /// Where tasks are live: neither they nor their project are in the trash.
 pub(crate) const LIVE: &str = "t.deleted_at IS NULL AND p.deleted_at IS NULL";
@@ -380,7 +380,7 @@ impl TaskStore for Store {
         )
         .await?;
         let task = fetch_task(&mut tx, id, false).await?;
-        tx.commit().await.map_err(db)?;
+        commit(tx).await?;
         Ok(task)
     }
 
@@ -473,7 +473,7 @@ impl TaskStore for Store {
             .await?;
         }
         let task = fetch_task(&mut tx, id, false).await?;
-        tx.commit().await.map_err(db)?;
+        commit(tx).await?;
         Ok(task)
     }
 
@@ -524,7 +524,7 @@ impl TaskStore for Store {
         )
         .await?;
         let task = fetch_task(&mut tx, id, false).await?;
-        tx.commit().await.map_err(db)?;
+        commit(tx).await?;
         Ok(task)
     }
 
@@ -561,7 +561,7 @@ impl TaskStore for Store {
                 .change(Some(current.key().to_string()), None),
         )
         .await?;
-        tx.commit().await.map_err(db)
+        commit(tx).await
     }
 
     async fn list_tasks(&self, project: ProjectId, query: &TaskQuery) -> StoreResult<Page<Task>> {

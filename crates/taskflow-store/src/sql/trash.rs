@@ -7,7 +7,7 @@ use taskflow_core::*;
 use super::activity::record;
 use super::d::{Conn, Time};
 use super::rows::ts;
-use super::{Store, d, db};
+use super::{Store, commit, d, db};
 
 #[derive(sqlx::FromRow)]
 struct TrashRow {
@@ -293,7 +293,7 @@ impl TrashStore for Store {
             .field(placement.label.clone()),
         )
         .await?;
-        tx.commit().await.map_err(db)
+        commit(tx).await
     }
 
     async fn purge(&self, actor: UserId, item: TrashRef) -> StoreResult<PurgeCounts> {
@@ -306,7 +306,7 @@ impl TrashStore for Store {
         }
         let counts = purge_one(&mut tx, item).await?;
         record_purge(&mut tx, Some(actor), item, &placement).await?;
-        tx.commit().await.map_err(db)?;
+        commit(tx).await?;
         Ok(counts)
     }
 
@@ -342,7 +342,7 @@ impl TrashStore for Store {
             }
             add(&mut total, counts);
         }
-        tx.commit().await.map_err(db)?;
+        commit(tx).await?;
         Ok(total)
     }
 }

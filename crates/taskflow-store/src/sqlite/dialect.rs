@@ -4,7 +4,7 @@ use taskflow_core::backup::TableSpec;
 use taskflow_core::{StoreResult, Timestamp};
 
 use super::SqliteStore;
-use super::sql::db;
+use super::sql::{db, unfinished};
 
 pub(crate) const BACKEND: &str = "sqlite";
 
@@ -76,14 +76,44 @@ impl SqliteStore {
     }
 
     /// A write transaction holding the database's write lock from its first statement, so
-    /// writers queue instead of failing with "database is locked".
+    /// writers queue instead of failing with "database is locked". It is begun on a task of
+    /// its own: a caller that goes away while it begins (a client hanging up drops the
+    /// request's future) cannot leave the one writer connection inside a transaction nothing
+    /// owns; the finished transaction is dropped instead, which rolls it back.
     pub(crate) async fn write(&self) -> StoreResult<Transaction> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+        let writer = self.writer.clone();
+        tokio::spawn(async move { begin_immediate(&writer).await })
+            .await
+            .map_err(unfinished)?
     }
 
     /// A read transaction: every read in it sees the snapshot its first read sees.
     pub(crate) async fn snapshot(&self) -> StoreResult<Transaction> {
-        self.reader.begin().await.map_err(db)
+        let reader = self.reader.clone();
+        tokio::spawn(async move { reader.begin().await })
+            .await
+            .map_err(unfinished)?
+            .map_err(db)
+    }
+}
+
+async fn begin_immediate(writer: &sqlx::SqlitePool) -> StoreResult<Transaction> {
+    match writer.begin_with("BEGIN IMMEDIATE").await {
+        Err(e) if e.to_string().contains("non-zero transaction depth") => {
+            // The driver lost count of a transaction (its rollback failed after a COMMIT that
+            // SQLite had already undone, as on a full disk). Replace the connection: SQLite
+            // rolls back whatever it held as it closes.
+            tracing::warn!("the writer connection was left inside a transaction; replacing it");
+            writer
+                .acquire()
+                .await
+                .map_err(db)?
+                .close()
+                .await
+                .map_err(db)?;
+            writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+        }
+        begun => begun.map_err(db),
     }
 }
 

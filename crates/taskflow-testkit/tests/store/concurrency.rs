@@ -36,6 +36,64 @@ async fn concurrent_creation_numbers_are_unique_and_gap_free(store: TestStore) {
     assert_eq!(store.list_tasks(ops.id, &q).await.unwrap().items.len(), 200);
 }
 
+/// Writes cancelled at every moment (a client that hangs up mid-request drops its future):
+/// each either commits whole or leaves nothing, and later writes always work.
+async fn cancelled_writes_never_wedge_later_ones(store: TestStore) {
+    let (owner, ops) = setup(&store).await;
+    // Cancel at every moment from the start to past the end of a write.
+    let started = std::time::Instant::now();
+    store
+        .create_task(owner.id, ops.id, titled("timed"))
+        .await
+        .unwrap();
+    let span = started.elapsed() * 2;
+    // Finely over the first millisecond (where the transaction begins), then over the rest.
+    let moments = (0..1000u64)
+        .map(std::time::Duration::from_micros)
+        .chain((0..200u32).map(|i| span * i / 200));
+    let mut finished = 0;
+    for (step, moment) in moments.enumerate() {
+        let write = store.create_task(owner.id, ops.id, titled(&format!("cancelled {step}")));
+        if tokio::time::timeout(moment, write).await.is_ok() {
+            finished += 1;
+        }
+        // Every so often, a write that is let finish must succeed.
+        if step % 20 == 19 {
+            store
+                .create_task(owner.id, ops.id, titled(&format!("after {step}")))
+                .await
+                .unwrap_or_else(|e| panic!("a write after cancellations failed: {e}"));
+        }
+    }
+    assert!(finished > 0, "some writes were quick enough to finish");
+    let after = store
+        .create_task(owner.id, ops.id, titled("last"))
+        .await
+        .expect("writes work after cancellations");
+    // Numbers stay gap-free: a cancelled creation gave its number back or kept all of it.
+    for number in 1..=after.number {
+        let key = taskflow_core::task::TaskKey::parse(&format!("{}-{number}", ops.key)).unwrap();
+        store
+            .task_by_key(&key)
+            .await
+            .expect("every number is a whole task");
+    }
+    eprintln!("{finished} of 1200 writes finished before they were cancelled");
+    if store.backend == taskflow_testkit::Backend::Postgres {
+        // No pooled connection is left inside a transaction (holding its locks until reused).
+        let admin = sqlx::PgPool::connect(&store.url).await.unwrap();
+        let stuck: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND state LIKE 'idle in transaction%'",
+        )
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+        assert_eq!(stuck, 0, "connections left idle in a transaction");
+        admin.close().await;
+    }
+}
+
 /// Concurrent updates with the same version: exactly one wins, the rest get a mismatch.
 async fn concurrent_updates_with_same_version_one_wins(store: TestStore) {
     let (owner, ops) = setup(&store).await;
@@ -70,6 +128,7 @@ async fn concurrent_updates_with_same_version_one_wins(store: TestStore) {
 }
 
 both_backends!(
+    cancelled_writes_never_wedge_later_ones,
     concurrent_creation_numbers_are_unique_and_gap_free,
     concurrent_updates_with_same_version_one_wins,
 );
