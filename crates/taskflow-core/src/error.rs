@@ -35,6 +35,13 @@ pub enum StoreError {
     Cycle,
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    /// The database cannot be reached now: down or restarting, or every connection (SQLite's one
+    /// writer) busy past the wait. Nothing was written; trying again later may work.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// The disk under the database is full. Nothing was written.
+    #[error("the database's disk is full")]
+    Full,
     /// The database failed; opaque to clients, logged by whoever handles it.
     #[error("storage backend error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

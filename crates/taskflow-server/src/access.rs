@@ -68,7 +68,11 @@ pub async fn visible_task(
         .store
         .project_by_key(&key.project)
         .await
-        .map_err(|_| ApiError::not_found("task"))?;
+        .map_err(|e| match e {
+            // A task in a project that is not there is not there either.
+            taskflow_core::StoreError::NotFound { .. } => ApiError::not_found("task"),
+            other => other.into(),
+        })?;
     match check_role(state, user, &project, needed).await {
         Err(e) if e.status == StatusCode::NOT_FOUND => return Err(ApiError::not_found("task")),
         other => other?,
@@ -83,7 +87,8 @@ pub async fn own_comment(state: &AppState, user: &User, id: i64) -> Result<Comme
     let project = state.store.project(task.project_id).await?;
     let role = match check_role(state, user, &project, Role::Viewer).await {
         Ok(role) => role,
-        Err(_) => return Err(ApiError::not_found("comment")),
+        Err(e) if e.status == StatusCode::NOT_FOUND => return Err(ApiError::not_found("comment")),
+        Err(e) => return Err(e),
     };
     if comment.author_id == Some(user.id) && role >= Role::Editor || role == Role::Owner {
         Ok(comment)

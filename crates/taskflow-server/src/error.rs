@@ -9,6 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use taskflow_core::StoreError;
 
+/// How long a client is asked to wait after a 503.
+const RETRY_AFTER_SECONDS: &str = "5";
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -35,6 +38,11 @@ impl ApiError {
         )
     }
 
+    /// 503 `unavailable`: answered with `Retry-After`.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -50,7 +58,14 @@ impl IntoResponse for ApiError {
         if let Some(details) = self.details {
             body["error"]["details"] = details;
         }
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
+        response
     }
 }
 
@@ -74,6 +89,15 @@ impl From<StoreError> for ApiError {
                 details: Some(json!({ "fields": [{ "field": v.field, "message": v.message }] })),
                 ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", v.to_string())
             },
+            StoreError::Unavailable(reason) => {
+                tracing::warn!(%reason, "the database is unavailable");
+                Self::unavailable("the database is unavailable; try again shortly")
+            }
+            StoreError::Full => Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "insufficient_storage",
+                "the database's disk is full; nothing was written",
+            ),
             StoreError::Backend(source) => {
                 tracing::error!(error = %source, "storage backend error");
                 Self::internal()

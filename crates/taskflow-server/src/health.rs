@@ -26,7 +26,7 @@ pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct Check {
     name: &'static str,
     ok: bool,
@@ -34,7 +34,7 @@ pub struct Check {
     error: Option<String>,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     status: &'static str,
     checks: Vec<Check>,
@@ -47,6 +47,15 @@ fn check(name: &'static str, result: Result<(), String>) -> Check {
         ok: error.is_none(),
         error,
     }
+}
+
+/// How long one readiness check may take: the whole answer comes within a second.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(800);
+
+async fn bounded(check: impl Future<Output = Result<(), String>>) -> Result<(), String> {
+    tokio::time::timeout(CHECK_TIMEOUT, check)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {CHECK_TIMEOUT:?}")))
 }
 
 async fn database(state: &AppState) -> Result<(), String> {
@@ -93,23 +102,47 @@ async fn free_space(state: &AppState) -> Result<(), String> {
     responses((status = 200, body = Readiness), (status = 503, body = Readiness, description = "a check failed"))
 )]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let checks = vec![
-        check("database", database(&state).await),
-        check("migrations", migrations(&state).await),
-        check("data_dir", data_dir(&state).await),
-        check("free_space", free_space(&state).await),
-    ];
-    let ready = checks.iter().all(|c| c.ok);
-    let status = if ready {
+    // Probes that arrive together share one evaluation, and one is reused for a moment: a
+    // burst of probes costs the database and the disk no more than one.
+    let mut last = state.readiness.lock().await;
+    let readiness = match &*last {
+        Some((at, readiness)) if at.elapsed() < READINESS_REUSE => readiness.clone(),
+        _ => {
+            let readiness = evaluate(&state).await;
+            *last = Some((std::time::Instant::now(), readiness.clone()));
+            readiness
+        }
+    };
+    drop(last);
+    let status = if readiness.status == "ready" {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        Json(Readiness {
-            status: if ready { "ready" } else { "not_ready" },
-            checks,
-        }),
-    )
+    (status, Json(readiness))
+}
+
+/// How long one readiness evaluation answers later probes.
+const READINESS_REUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
+async fn evaluate(state: &AppState) -> Readiness {
+    // All at once, each bounded, so a database that is down (its connections time out
+    // slowly) still gets an answer within a second.
+    let (database, migrations, data_dir, free_space) = tokio::join!(
+        bounded(database(state)),
+        bounded(migrations(state)),
+        bounded(data_dir(state)),
+        bounded(free_space(state)),
+    );
+    let checks = vec![
+        check("database", database),
+        check("migrations", migrations),
+        check("data_dir", data_dir),
+        check("free_space", free_space),
+    ];
+    let ready = checks.iter().all(|c| c.ok);
+    Readiness {
+        status: if ready { "ready" } else { "not_ready" },
+        checks,
+    }
 }

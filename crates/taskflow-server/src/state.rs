@@ -31,6 +31,8 @@ pub struct AppState {
     pub backup_dir: Option<PathBuf>,
     /// The last storage report, reused by `/metrics` for a few seconds.
     pub storage_cache: metrics::StorageCache,
+    /// The last readiness answer and when it was made (`/readyz` reuses it briefly).
+    pub readiness: Arc<tokio::sync::Mutex<Option<(std::time::Instant, crate::health::Readiness)>>>,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             storage: StorageSettings::default(),
             backup_dir: None,
             storage_cache: metrics::StorageCache::default(),
+            readiness: Arc::default(),
             data_dir,
         }
     }

@@ -19,6 +19,8 @@ use taskflow_store::PgStore;
 pub struct PgCluster {
     root: PathBuf,
     port: u16,
+    bin: PathBuf,
+    as_root: bool,
     create_lock: tokio::sync::Mutex<()>,
 }
 
@@ -93,6 +95,30 @@ impl PgCluster {
         CLUSTER.get_or_init(PgCluster::start)
     }
 
+    /// A cluster of the caller's own, for a test that stops and starts its server (the shared
+    /// one serves every other test). Reaped like the shared one when the process ends.
+    pub fn private() -> PgCluster {
+        Self::start()
+    }
+
+    /// Stops the server the way a crash or a kill would: immediate mode, no checkpoint.
+    pub fn stop_immediately(&self) {
+        output(
+            server_cmd(&self.bin, self.as_root, "pg_ctl")
+                .arg("-D")
+                .arg(self.root.join("data"))
+                .args(["-m", "immediate", "-w", "stop"]),
+        );
+    }
+
+    /// Starts the server again on the same port, after `stop_immediately`.
+    pub fn start_again(&self) {
+        if !launch(&self.bin, self.as_root, &self.root, self.port) {
+            let log = std::fs::read_to_string(self.root.join("server.log")).unwrap_or_default();
+            fail(format!("pg_ctl start failed; server log:\n{log}"));
+        }
+    }
+
     fn start() -> PgCluster {
         let bin = pg_bin_dir();
         let root = tempfile::Builder::new()
@@ -101,17 +127,7 @@ impl PgCluster {
             .unwrap_or_else(|e| fail(format!("cannot make a temporary directory: {e}")))
             .keep();
         let as_root = is_root();
-        // Wraps a server command so it runs as `postgres` when we are root.
-        let server_cmd = |program: &str| -> Command {
-            let program = bin.join(program);
-            if as_root {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"]).arg(program);
-                c
-            } else {
-                Command::new(program)
-            }
-        };
+        let server_cmd = |program: &str| server_cmd(&bin, as_root, program);
         if as_root {
             let uid: u32 = output(Command::new("id").args(["-u", "postgres"]))
                 .parse()
@@ -136,22 +152,7 @@ impl PgCluster {
         let mut port = 0;
         for attempt in 0..5 {
             port = free_port();
-            let status = server_cmd("pg_ctl")
-                .arg("-D")
-                .arg(&data)
-                .arg("-l")
-                .arg(root.join("server.log"))
-                .arg("-o")
-                .arg(format!(
-                    "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} \
-                     -c fsync=on -c synchronous_commit=on -c max_connections=300",
-                    root.display()
-                ))
-                .args(["-w", "-t", "60", "start"])
-                .stdout(Stdio::null())
-                .status()
-                .unwrap_or_else(|e| fail(format!("cannot run pg_ctl: {e}")));
-            if status.success() {
+            if launch(&bin, as_root, &root, port) {
                 break;
             }
             if attempt == 4 {
@@ -162,6 +163,8 @@ impl PgCluster {
         let cluster = PgCluster {
             root,
             port,
+            bin,
+            as_root,
             create_lock: tokio::sync::Mutex::new(()),
         };
         cluster.make_template();
@@ -233,6 +236,38 @@ impl PgCluster {
             .unwrap_or_else(|e| fail(format!("cannot create database {name}: {e}")));
         conn.close().await.ok();
     }
+}
+
+/// A server program, run as `postgres` when we are root.
+fn server_cmd(bin: &Path, as_root: bool, program: &str) -> Command {
+    let program = bin.join(program);
+    if as_root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+/// Starts the cluster in `root` on `port`; false when `pg_ctl` could not (the port was taken).
+fn launch(bin: &Path, as_root: bool, root: &Path, port: u16) -> bool {
+    server_cmd(bin, as_root, "pg_ctl")
+        .arg("-D")
+        .arg(root.join("data"))
+        .arg("-l")
+        .arg(root.join("server.log"))
+        .arg("-o")
+        .arg(format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} \
+             -c fsync=on -c synchronous_commit=on -c max_connections=300",
+            root.display()
+        ))
+        .args(["-w", "-t", "60", "start"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| fail(format!("cannot run pg_ctl: {e}")))
+        .success()
 }
 
 /// Starts a detached shell that waits for this process to end, then stops the server

@@ -248,6 +248,8 @@ fn redact_password(url: &str) -> String {
 pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: DatabaseUrl,
+    /// How long a request waits for the database before answering 503.
+    pub database_timeout: Duration,
     pub listen: SocketAddr,
     /// How long requests in flight may take to finish after SIGTERM.
     pub shutdown_timeout: Duration,
@@ -377,6 +379,13 @@ pub const SETTINGS: &[Setting] = &[
         "database_password",
         Unset("none"),
         "A PostgreSQL password added to the database URL",
+    ),
+    Setting::new(
+        "database_timeout",
+        "--database-timeout",
+        "DURATION",
+        Value("5s"),
+        "How long a request waits for the database (a connection, SQLite's write lock) before answering 503",
     ),
     Setting::new(
         "listen",
@@ -583,6 +592,16 @@ impl Settings {
             )?
             .unwrap_or(database_url);
         r.show_as("database_url", database_url.to_string());
+        let database_timeout = r
+            .get(
+                "database_timeout",
+                |v| match duration(v)? {
+                    d if d >= Duration::from_millis(100) => Ok(d),
+                    _ => Err("must be at least 100ms".to_owned()),
+                },
+                show_duration,
+            )?
+            .expect("has a default");
         let listen = r
             .get("listen", address("127.0.0.1:8080"), ToString::to_string)?
             .expect("has a default");
@@ -672,6 +691,7 @@ impl Settings {
         Ok(Self {
             data_dir,
             database_url,
+            database_timeout,
             listen,
             shutdown_timeout,
             log_format,

@@ -33,7 +33,7 @@ fn activity_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     path = "/tasks/{key}/activity",
     tag = "activity",
     params(("key" = String, Path, description = "task key, e.g. OPS-42"), ActivityParams),
-    responses((status = 200, body = Vec<ActivityEntry>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = Vec<ActivityEntry>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn task(
@@ -58,7 +58,7 @@ pub async fn task(
     path = "/projects/{key}/activity",
     tag = "activity",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ActivityParams),
-    responses((status = 200, body = Vec<ActivityEntry>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = Vec<ActivityEntry>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn project(

@@ -119,7 +119,7 @@ impl FromRequestParts<AppState> for CurrentUser {
     operation_id = "auth_me",
     path = "/me",
     tag = "users",
-    responses((status = 200, body = User), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = User), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn me(CurrentUser(user): CurrentUser) -> axum::Json<User> {
@@ -283,7 +283,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     path = "/auth/login",
     tag = "auth",
     request_body = Login,
-    responses((status = 200, body = SessionInfo, description = "logged in; sets the session cookie"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"))
+    responses((status = 200, body = SessionInfo, description = "logged in; sets the session cookie"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full"))
 )]
 pub async fn login(
     State(state): State<AppState>,
@@ -372,7 +372,7 @@ pub async fn login(
     operation_id = "auth_session",
     path = "/auth/session",
     tag = "auth",
-    responses((status = 200, body = SessionInfo), (status = 401, body = crate::error::ErrorBody, description = "no session, or it expired or ended"))
+    responses((status = 200, body = SessionInfo), (status = 401, body = crate::error::ErrorBody, description = "no session, or it expired or ended"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`)"))
 )]
 pub async fn session(
     State(state): State<AppState>,
@@ -399,7 +399,7 @@ pub async fn session(
     operation_id = "auth_logout",
     path = "/auth/logout",
     tag = "auth",
-    responses((status = 204, description = "logged out; clears the cookie"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 204, description = "logged out; clears the cookie"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn logout(

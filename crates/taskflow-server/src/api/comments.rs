@@ -19,7 +19,7 @@ use crate::state::AppState;
     path = "/tasks/{key}/comments",
     tag = "comments",
     params(("key" = String, Path, description = "task key, e.g. OPS-42")),
-    responses((status = 200, body = Vec<Comment>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = Vec<Comment>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -38,7 +38,7 @@ pub async fn list(
     tag = "comments",
     params(("key" = String, Path, description = "task key, e.g. OPS-42")),
     request_body = CommentInput,
-    responses((status = 201, body = Comment), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 201, body = Comment), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn create(
@@ -60,7 +60,7 @@ pub async fn create(
     tag = "comments",
     params(("id" = i64, Path, description = "comment id")),
     request_body = CommentInput,
-    responses((status = 200, body = Comment), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = Comment), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn edit(
@@ -82,7 +82,7 @@ pub async fn edit(
     path = "/comments/{id}",
     tag = "comments",
     params(("id" = i64, Path, description = "comment id")),
-    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn delete(

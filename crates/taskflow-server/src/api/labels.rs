@@ -17,7 +17,7 @@ use crate::state::AppState;
     path = "/projects/{key}/labels",
     tag = "labels",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
-    responses((status = 200, body = Vec<Label>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = Vec<Label>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -36,7 +36,7 @@ pub async fn list(
     tag = "labels",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
     request_body = CreateLabel,
-    responses((status = 201, body = Label), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 201, body = Label), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn create(
@@ -60,7 +60,7 @@ pub async fn create(
     tag = "labels",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ("id" = i64, Path, description = "label id")),
     request_body = UpdateLabel,
-    responses((status = 200, body = Label), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = Label), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn update(
@@ -81,7 +81,7 @@ pub async fn update(
     path = "/projects/{key}/labels/{id}",
     tag = "labels",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ("id" = i64, Path, description = "label id")),
-    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn delete(

@@ -18,7 +18,7 @@ use crate::state::AppState;
     path = "/projects/{key}/members",
     tag = "projects",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
-    responses((status = 200, body = Vec<Member>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = Vec<Member>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -37,7 +37,7 @@ pub async fn list(
     tag = "projects",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ("username" = String, Path)),
     request_body = SetMember,
-    responses((status = 200, body = Member), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = Member), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn put(
@@ -64,7 +64,7 @@ pub async fn put(
     path = "/projects/{key}/members/{username}",
     tag = "projects",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ("username" = String, Path)),
-    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn remove(

@@ -14,7 +14,7 @@ use crate::state::AppState;
     operation_id = "projects_list",
     path = "/projects",
     tag = "projects",
-    responses((status = 200, body = Vec<Project>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = Vec<Project>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -31,7 +31,7 @@ pub async fn list(
     path = "/projects",
     tag = "projects",
     request_body = CreateProject,
-    responses((status = 201, body = Project), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 201, body = Project), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn create(
@@ -52,7 +52,7 @@ pub async fn create(
     path = "/projects/{key}",
     tag = "projects",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
-    responses((status = 200, body = Project), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = Project), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn get(
@@ -73,7 +73,7 @@ pub async fn get(
     tag = "projects",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
     request_body = UpdateProject,
-    responses((status = 200, body = Project), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = Project), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn update(
@@ -99,7 +99,7 @@ pub async fn update(
     path = "/projects/{key}",
     tag = "projects",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
-    responses((status = 204, description = "moved to the trash"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 204, description = "moved to the trash"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn delete(

@@ -45,7 +45,7 @@ fn with_etag(status: StatusCode, task: Task) -> Response {
     tag = "tasks",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
     request_body = CreateTask,
-    responses((status = 201, body = TaskView, headers(("ETag" = String, description = "the task's version"))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 201, body = TaskView, headers(("ETag" = String, description = "the task's version"))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn create(
@@ -66,7 +66,7 @@ pub async fn create(
     path = "/tasks/{key}",
     tag = "tasks",
     params(("key" = String, Path, description = "task key, e.g. OPS-42")),
-    responses((status = 200, body = TaskView, headers(("ETag" = String))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = TaskView, headers(("ETag" = String))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn get(
@@ -85,7 +85,7 @@ pub async fn get(
     tag = "tasks",
     params(("key" = String, Path, description = "task key, e.g. OPS-42"), ("If-Match" = Option<String>, Header, description = "the ETag this change is based on")),
     request_body = UpdateTask,
-    responses((status = 200, body = TaskView, headers(("ETag" = String))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = TaskView, headers(("ETag" = String))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn update(
@@ -111,7 +111,7 @@ pub async fn update(
     path = "/tasks/{key}",
     tag = "tasks",
     params(("key" = String, Path, description = "task key, e.g. OPS-42"), ("If-Match" = Option<String>, Header)),
-    responses((status = 204, description = "moved to the trash with its subtasks"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 204, description = "moved to the trash with its subtasks"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn delete(
@@ -138,7 +138,7 @@ pub struct TaskPage {
     path = "/projects/{key}/tasks",
     tag = "tasks",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ListParams),
-    responses((status = 200, body = TaskPage), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = TaskPage), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -163,7 +163,7 @@ pub async fn list(
     tag = "tasks",
     params(("key" = String, Path, description = "task key, e.g. OPS-42"), ("If-Match" = Option<String>, Header)),
     request_body = MoveTask,
-    responses((status = 200, body = TaskView, headers(("ETag" = String))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = TaskView, headers(("ETag" = String))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn move_task(

@@ -20,7 +20,7 @@ use crate::state::AppState;
     path = "/projects/{key}/trash",
     tag = "trash",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
-    responses((status = 200, body = Vec<TrashItem>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = Vec<TrashItem>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -39,7 +39,7 @@ pub async fn list(
     tag = "trash",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
     request_body = ItemIn,
-    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn restore(
@@ -61,7 +61,7 @@ pub async fn restore(
     tag = "trash",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
     request_body = ItemIn,
-    responses((status = 200, body = PurgeCounts), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = PurgeCounts), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn purge(
@@ -83,7 +83,7 @@ pub async fn purge(
     operation_id = "trash_list_all",
     path = "/trash",
     tag = "trash",
-    responses((status = 200, body = Vec<TrashItem>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = Vec<TrashItem>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list_all(
@@ -114,7 +114,7 @@ pub async fn list_all(
     path = "/trash/restore",
     tag = "trash",
     request_body = ItemIn,
-    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn restore_any(
@@ -133,7 +133,7 @@ pub async fn restore_any(
     path = "/trash/purge",
     tag = "trash",
     request_body = ItemIn,
-    responses((status = 200, body = PurgeCounts), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")),
+    responses((status = 200, body = PurgeCounts), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn purge_any(

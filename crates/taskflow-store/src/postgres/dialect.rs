@@ -52,6 +52,23 @@ pub(crate) fn push_one_of(q: &mut sqlx::QueryBuilder<'static, Db>, values: Vec<&
     q.push(" = ANY(").push_bind(values).push(")");
 }
 
+/// What a database error's code says about the database itself.
+pub(crate) enum Condition {
+    Full,
+    Unavailable,
+}
+
+/// PostgreSQL SQLSTATEs.
+pub(crate) fn condition(code: &str) -> Option<Condition> {
+    match code {
+        "53100" => Some(Condition::Full), // disk_full
+        // connection exceptions, too many connections, shutting down, starting up
+        c if c.starts_with("08") => Some(Condition::Unavailable),
+        "53300" | "57P01" | "57P02" | "57P03" => Some(Condition::Unavailable),
+        _ => None,
+    }
+}
+
 /// Locks the rows a query reads (of the table aliased `of`, or all) until the transaction
 /// ends: concurrent writers that depend on the same rows queue.
 pub(crate) fn for_update(of: &str) -> String {

@@ -22,6 +22,9 @@ use sql::db;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// How long a caller waits for a connection before the store answers `Unavailable`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
@@ -30,6 +33,12 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to `url` (`postgres://…`). Does not migrate.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, DEFAULT_TIMEOUT).await
+    }
+
+    /// Like `connect`, waiting at most `timeout` for a connection: with the server down, a
+    /// caller hears so within it.
+    pub async fn connect_with(url: &str, timeout: Duration) -> StoreResult<Self> {
         let options: PgConnectOptions = url
             .parse::<PgConnectOptions>()
             .map_err(StoreError::backend)?
@@ -39,7 +48,7 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .min_connections(0)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(timeout)
             .idle_timeout(Duration::from_secs(600))
             .connect_with(options)
             .await

@@ -40,15 +40,16 @@ impl StoreAdmin for Store {
     }
 
     async fn schema_version(&self) -> StoreResult<Option<i64>> {
+        // Through the readers: a long write never holds up a readiness probe.
         let exists: bool = sqlx::query_scalar(d::MIGRATIONS_TABLE_EXISTS)
-            .fetch_one(self.writer())
+            .fetch_one(self.reader())
             .await
             .map_err(db)?;
         if !exists {
             return Ok(None);
         }
         sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(self.writer())
+            .fetch_one(self.reader())
             .await
             .map_err(db)
     }

@@ -29,8 +29,22 @@ use super::{MIGRATOR, Store, listing};
 pub(crate) use rows::TaskRow;
 pub(crate) use tasks::push_filtered;
 
+/// A driver error as the store reports it: an unreachable or overloaded database and a full
+/// disk are told apart from other failures, so callers can answer them honestly.
 pub(crate) fn db(err: sqlx::Error) -> StoreError {
-    StoreError::backend(err)
+    use sqlx::Error::*;
+    let unavailable = |e: &sqlx::Error| StoreError::Unavailable(e.to_string());
+    match &err {
+        PoolTimedOut | PoolClosed | WorkerCrashed => unavailable(&err),
+        Io(io) if io.raw_os_error() == Some(28) => StoreError::Full,
+        Io(_) | Tls(_) => unavailable(&err),
+        Database(e) => match e.code().as_deref().and_then(d::condition) {
+            Some(d::Condition::Full) => StoreError::Full,
+            Some(d::Condition::Unavailable) => unavailable(&err),
+            None => StoreError::backend(err),
+        },
+        _ => StoreError::backend(err),
+    }
 }
 
 /// Commits on a task of its own: once a commit has begun, a caller that goes away (a client

@@ -54,6 +54,21 @@ pub(crate) fn push_one_of(q: &mut sqlx::QueryBuilder<'static, Db>, values: Vec<&
         .push("))");
 }
 
+/// What a database error's code says about the database itself.
+pub(crate) enum Condition {
+    Full,
+    Unavailable,
+}
+
+/// SQLite result codes (primary, or extended: the primary code is the low byte).
+pub(crate) fn condition(code: &str) -> Option<Condition> {
+    match code.parse::<i64>().ok()? & 0xff {
+        13 => Some(Condition::Full),           // SQLITE_FULL
+        5 | 6 => Some(Condition::Unavailable), // SQLITE_BUSY, SQLITE_LOCKED: busy past the timeout
+        _ => None,
+    }
+}
+
 /// Row locks: none. Every write transaction holds the database's one write lock from its first
 /// statement (`BEGIN IMMEDIATE`), so whatever it reads cannot change underneath.
 pub(crate) fn for_update(_of: &str) -> &'static str {

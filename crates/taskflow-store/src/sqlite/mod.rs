@@ -24,8 +24,9 @@ use sql::db;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// How long a writer waits for another process's write lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a caller waits for a connection, and a writer for the write lock (held by this
+/// process's other writers or another process), before the store answers `Unavailable`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -37,23 +38,28 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database at `path`. Does not migrate.
     pub async fn open(path: &Path) -> StoreResult<Self> {
+        Self::open_with(path, DEFAULT_TIMEOUT).await
+    }
+
+    /// Like `open`, waiting at most `timeout` for a connection or the write lock.
+    pub async fn open_with(path: &Path, timeout: Duration) -> StoreResult<Self> {
         let base = SqliteConnectOptions::new()
             .filename(path)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT)
+            .busy_timeout(timeout)
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(timeout)
             .connect_with(base.clone().create_if_missing(true))
             .await
             .map_err(StoreError::backend)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(timeout)
             .connect_with(base.read_only(true))
             .await
             .map_err(StoreError::backend)?;

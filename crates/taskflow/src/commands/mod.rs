@@ -192,15 +192,19 @@ pub async fn connect_existing(settings: &Settings) -> Result<Arc<dyn Store>, Com
             if !path.is_file() {
                 return Err(not_there(settings, path));
             }
-            let store = SqliteStore::open(path).await.map_err(|e| {
-                CommandError::new(format!("cannot open {}: {e}", settings.database_url))
-            })?;
+            let store = SqliteStore::open_with(path, settings.database_timeout)
+                .await
+                .map_err(|e| {
+                    CommandError::new(format!("cannot open {}: {e}", settings.database_url))
+                })?;
             Ok(Arc::new(store))
         }
         DatabaseUrl::Postgres(url) => {
-            let store = PgStore::connect(url).await.map_err(|e| {
-                CommandError::new(format!("cannot connect to {}: {e}", settings.database_url))
-            })?;
+            let store = PgStore::connect_with(url, settings.database_timeout)
+                .await
+                .map_err(|e| {
+                    CommandError::new(format!("cannot connect to {}: {e}", settings.database_url))
+                })?;
             Ok(Arc::new(store))
         }
     }

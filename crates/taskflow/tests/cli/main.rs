@@ -5,6 +5,7 @@ mod backup;
 mod commands;
 mod crash;
 mod doctor;
+mod outage;
 mod serve;
 
 use std::process::Output;

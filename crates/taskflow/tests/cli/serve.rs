@@ -49,8 +49,38 @@ pub async fn start(mut cmd: tokio::process::Command) -> Server {
 /// A minimal HTTP/1.1 request to the main listener; returns the status code and the body. The
 /// answer must be what the OpenAPI document says it is.
 pub async fn http(address: &str, method: &str, path: &str) -> (u16, String) {
+    let reply = request(address, method, path, &[], "").await;
+    (reply.status, reply.body)
+}
+
+/// An answer from the server.
+pub struct Reply {
+    pub status: u16,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A request with extra headers and a body, to the main listener; the answer must be what the
+/// OpenAPI document says it is.
+pub async fn request(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
     static SPEC: std::sync::OnceLock<taskflow_testkit::openapi::Spec> = std::sync::OnceLock::new();
-    let (status, content_type, body) = raw_http(address, method, path).await;
+    let reply = raw_http(address, method, path, headers, body).await;
     let spec = SPEC.get_or_init(|| {
         taskflow_testkit::openapi::Spec::new(
             serde_json::to_value(taskflow_server::openapi()).unwrap(),
@@ -59,20 +89,37 @@ pub async fn http(address: &str, method: &str, path: &str) -> (u16, String) {
     if let Err(problem) = spec.check(
         method,
         path,
-        status,
-        content_type.as_deref(),
-        body.as_bytes(),
+        reply.status,
+        reply.header("content-type"),
+        reply.body.as_bytes(),
     ) {
         panic!("the answer does not match the OpenAPI document: {problem}");
     }
-    (status, body)
+    reply
 }
 
-/// A minimal HTTP/1.1 request; returns the status code, the content type and the body.
-async fn raw_http(address: &str, method: &str, path: &str) -> (u16, Option<String>, String) {
+/// A minimal HTTP/1.1 request.
+async fn raw_http(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
     let mut stream = TcpStream::connect(address).await.expect("connect");
-    let request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
@@ -82,12 +129,19 @@ async fn raw_http(address: &str, method: &str, path: &str) -> (u16, Option<Strin
         .and_then(|s| s.parse().ok())
         .expect("a status line");
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let content_type = head.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.eq_ignore_ascii_case("content-type")
-            .then(|| value.trim().to_owned())
-    });
-    (status, content_type, body.to_owned())
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            Some((name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        })
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
 }
 
 pub async fn sigterm(child: &Child) {
@@ -313,7 +367,7 @@ async fn metrics_can_have_a_listener_of_their_own() {
     );
     // The metrics listener is not the API the document describes.
     assert_eq!(
-        raw_http(&metrics, "GET", "/healthz").await.0,
+        raw_http(&metrics, "GET", "/healthz", &[], "").await.status,
         404,
         "only metrics there"
     );
