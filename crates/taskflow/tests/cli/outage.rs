@@ -151,3 +151,181 @@ async fn a_sqlite_writer_busy_past_its_wait_answers_503() {
     );
     let _ = server.child.start_kill();
 }
+
+/// A small filesystem of its own, unmounted when dropped.
+struct SmallVolume {
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmallVolume {
+    fn mount(megabytes: u32) -> Self {
+        assert!(
+            taskflow_testkit::pg::is_root(),
+            "the full-disk test mounts a tmpfs and must run as root (the test command does)"
+        );
+        let dir = tempdir();
+        let path = dir.path().join("volume");
+        std::fs::create_dir(&path).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m,mode=0700")])
+            .arg("tmpfs")
+            .arg(&path)
+            .status()
+            .expect("run mount");
+        assert!(
+            status.success(),
+            "cannot mount a tmpfs at {}",
+            path.display()
+        );
+        Self { path, _dir: dir }
+    }
+
+    /// Fills what is left with one file; returns it.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let ballast = self.path.join("ballast");
+        let mut file = std::fs::File::create(&ballast).unwrap();
+        let chunk = vec![0x55u8; 4096];
+        while file.write_all(&chunk).is_ok() {}
+        let _ = file.sync_all();
+        ballast
+    }
+}
+
+impl Drop for SmallVolume {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.path)
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_a_clean_temporary_error() {
+    let volume = SmallVolume::mount(12);
+    let data = volume.path.join("data");
+    let url = format!("sqlite://{}/taskflow.db", data.display());
+    let mut c = taskflow(&url, &data);
+    c.env("TASKFLOW_ADMIN_PASSWORD", "first admin password")
+        .env("TASKFLOW_MIN_FREE_BYTES", "0")
+        .env("TASKFLOW_GC_INTERVAL", "off");
+    let mut server = start(c).await;
+    let token = admin_token(&url, &data).await;
+    let auth = format!("Bearer {token}");
+    let auth = [("Authorization", auth.as_str())];
+    let address = server.address.clone();
+    let post = |path: &'static str, body: String| {
+        let address = address.clone();
+        let auth = auth.map(|(n, v)| (n, v.to_owned()));
+        async move {
+            let auth: Vec<(&str, &str)> = auth.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            request(&address, "POST", path, &auth, &body).await
+        }
+    };
+    let project = post(
+        "/api/v1/projects",
+        r#"{"key": "OPS", "name": "Operations"}"#.into(),
+    )
+    .await;
+    assert_eq!(project.status, 201, "{}", project.body);
+    let mut acknowledged = Vec::new();
+    let task = |i: usize| {
+        format!(
+            r#"{{"title": "task {i}", "description": "{}"}}"#,
+            "words ".repeat(2000)
+        )
+    };
+    for i in 0..5 {
+        let reply = post("/api/v1/projects/OPS/tasks", task(i)).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        acknowledged.push(format!("task {i}"));
+    }
+
+    let ballast = volume.fill();
+    let upload_path = "/api/v1/tasks/OPS-1/attachments?name=notes.txt";
+    let upload = request(
+        &address,
+        "POST",
+        upload_path,
+        &[auth[0], ("Content-Type", "text/plain")],
+        &"x".repeat(256 * 1024),
+    )
+    .await;
+    assert_eq!(
+        upload.status, 507,
+        "an upload on a full disk: {}",
+        upload.body
+    );
+    assert!(
+        upload.body.contains("insufficient_storage"),
+        "{}",
+        upload.body
+    );
+    // Database writes: each is whole or refused with 507, never a 500.
+    let mut refused = 0;
+    for i in 5..60 {
+        let reply = post("/api/v1/projects/OPS/tasks", task(i)).await;
+        match reply.status {
+            201 => acknowledged.push(format!("task {i}")),
+            507 => {
+                assert!(
+                    reply.body.contains("insufficient_storage"),
+                    "{}",
+                    reply.body
+                );
+                refused += 1;
+            }
+            other => panic!("a write on a full disk answered {other}: {}", reply.body),
+        }
+    }
+    assert!(refused > 0, "the full disk refused some database write");
+    let list = request(&address, "GET", "/api/v1/projects/OPS/tasks", &auth, "").await;
+    assert_eq!(list.status, 200, "reads keep working: {}", list.body);
+
+    // Space comes back: writes work again, with no restart.
+    std::fs::remove_file(&ballast).unwrap();
+    let reply = post("/api/v1/projects/OPS/tasks", task(100)).await;
+    assert_eq!(
+        reply.status, 201,
+        "a write once space is free: {}",
+        reply.body
+    );
+    acknowledged.push("task 100".to_owned());
+    let upload = request(
+        &address,
+        "POST",
+        upload_path,
+        &[auth[0], ("Content-Type", "text/plain")],
+        "now it fits",
+    )
+    .await;
+    assert_eq!(upload.status, 201, "{}", upload.body);
+
+    crate::serve::sigterm(&server.child).await;
+    assert_eq!(server.child.wait().await.unwrap().code(), Some(0));
+    let store = taskflow_testkit::open(taskflow_testkit::Backend::Sqlite, &url).await;
+    assert!(store.integrity_check().await.unwrap().is_empty());
+    let mut query = taskflow_core::task::TaskQuery::new(taskflow_core::task::TaskSort::Position);
+    query.limit = 200;
+    let project = store
+        .project_by_key(&taskflow_core::project::ProjectKey::parse("OPS").unwrap())
+        .await
+        .unwrap();
+    let titles: Vec<String> = store
+        .list_tasks(project.id, &query)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|t| t.title.to_string())
+        .collect();
+    for title in &acknowledged {
+        assert!(
+            titles.contains(title),
+            "{title} was acknowledged and is gone"
+        );
+    }
+    store.close().await;
+}
