@@ -141,12 +141,8 @@ pub fn data_dir(dir: &Path) -> Check {
         }
     };
     if let Err(e) = probe_write(dir) {
-        return Check::problem(
-            NAME,
-            Status::Fail,
-            format!("not writable: {e}; {who}"),
-            ownership_fix(dir),
-        );
+        let (problem, fix) = write_failure(dir, &e);
+        return Check::problem(NAME, Status::Fail, format!("{problem}; {who}"), fix);
     }
     if !ours {
         return Check::problem(
@@ -184,6 +180,30 @@ pub fn foreign_owner(dir: &Path) -> Option<String> {
         Ok((who, false)) => Some(who),
         _ => None,
     }
+}
+
+/// Why a directory could not be written, in words, and the fix: a full volume and a read-only
+/// one are not ownership problems.
+pub fn write_failure(dir: &Path, e: &io::Error) -> (String, String) {
+    match e.kind() {
+        io::ErrorKind::StorageFull => (
+            format!("the volume under {} is full: {e}", dir.display()),
+            "free space (`taskflow storage` shows what uses it; `taskflow gc` removes what \
+             nothing needs) or grow the volume"
+                .to_owned(),
+        ),
+        io::ErrorKind::ReadOnlyFilesystem => (
+            format!("{} is on a read-only filesystem: {e}", dir.display()),
+            "mount the volume read-write (on Kubernetes: readOnly: false on the volume mount)"
+                .to_owned(),
+        ),
+        _ => (format!("not writable: {e}"), ownership_fix(dir)),
+    }
+}
+
+/// Whether a write failed because the volume is full.
+pub fn is_full(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::StorageFull
 }
 
 /// Creates, syncs and removes a file: what every upload and database write needs. Each call

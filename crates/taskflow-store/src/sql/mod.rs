@@ -36,7 +36,7 @@ pub(crate) fn db(err: sqlx::Error) -> StoreError {
     let unavailable = |e: &sqlx::Error| StoreError::Unavailable(e.to_string());
     match &err {
         PoolTimedOut | PoolClosed | WorkerCrashed => unavailable(&err),
-        Io(io) if io.raw_os_error() == Some(28) => StoreError::Full,
+        Io(io) if io.kind() == std::io::ErrorKind::StorageFull => StoreError::Full,
         Io(_) | Tls(_) => unavailable(&err),
         Database(e) => match e.code().as_deref().and_then(d::condition) {
             Some(d::Condition::Full) => StoreError::Full,

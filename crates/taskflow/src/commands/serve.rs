@@ -130,6 +130,15 @@ pub async fn run(settings: &Settings) -> CommandResult {
 /// gone.
 fn prepare_data_dir(settings: &Settings) -> Result<BlobStore, CommandError> {
     let dir = &settings.data_dir;
+    if dir.exists() && !dir.is_dir() {
+        // Say what `doctor` says: this is no ownership problem.
+        let check = checks::data_dir(dir);
+        return Err(CommandError::new(format!(
+            "refusing to start: {}\nfix: {}",
+            check.detail,
+            check.fix.unwrap_or_default()
+        )));
+    }
     crate::commands::create_private_dir(dir).map_err(|e| {
         CommandError::new(format!(
             "cannot create the data directory {}: {e}\nfix: {}",
@@ -137,12 +146,27 @@ fn prepare_data_dir(settings: &Settings) -> Result<BlobStore, CommandError> {
             checks::ownership_fix(dir)
         ))
     })?;
-    if let Err(e) = checks::probe_write(dir) {
-        return Err(CommandError::new(format!(
-            "the data directory {} is not writable: {e}\nfix: {}",
-            dir.display(),
-            checks::ownership_fix(dir)
-        )));
+    match checks::probe_write(dir) {
+        Ok(()) => {}
+        // A full volume is no reason not to serve: reads and `gc` work, writes answer 507 and
+        // `/readyz` reports it until space is freed.
+        Err(e) if checks::is_full(&e) => {
+            let (problem, fix) = checks::write_failure(dir, &e);
+            if matches!(settings.database_url, DatabaseUrl::Sqlite(_)) {
+                // SQLite cannot even open its database without room for its shared-memory file.
+                return Err(CommandError::new(format!(
+                    "refusing to start: {problem}; SQLite needs a little room to open its database\nfix: {fix}"
+                )));
+            }
+            tracing::warn!(%problem, %fix, "starting on a full volume");
+        }
+        Err(e) => {
+            let (_, fix) = checks::write_failure(dir, &e);
+            return Err(CommandError::new(format!(
+                "the data directory {} is not writable: {e}\nfix: {fix}",
+                dir.display()
+            )));
+        }
     }
     if let Some(who) = checks::foreign_owner(dir) {
         tracing::warn!(detail = %who, "the data directory belongs to another user; files written now may not be writable by it later");

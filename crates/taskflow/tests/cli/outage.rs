@@ -329,3 +329,84 @@ async fn a_full_disk_is_a_clean_temporary_error() {
     }
     store.close().await;
 }
+
+/// On a full data volume, `serve` names the cause. With PostgreSQL it starts (reads and `gc`
+/// work; `/readyz` reports the volume); SQLite cannot open its database without a little room,
+/// so it refuses, saying so — never advising `chown`.
+async fn serve_on_a_full_volume_names_the_cause(store: taskflow_testkit::TestStore) {
+    let volume = SmallVolume::mount(8);
+    let data = volume.path.join("data");
+    let url = match store.backend {
+        taskflow_testkit::Backend::Sqlite => format!("sqlite://{}/taskflow.db", data.display()),
+        taskflow_testkit::Backend::Postgres => store.url.clone(),
+    };
+    // An installation with its administrator (a first start would have to write one).
+    for args in [
+        &["migrate"][..],
+        &["user", "create", "--username", "admin", "--admin"],
+    ] {
+        let mut c = taskflow(&url, &data);
+        c.args(args);
+        let out = run(c).await;
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    volume.fill();
+    let serve = || {
+        let mut c = taskflow(&url, &data);
+        c.env("TASKFLOW_MIN_FREE_BYTES", "0")
+            .env("TASKFLOW_GC_INTERVAL", "off");
+        c
+    };
+    if store.backend == taskflow_testkit::Backend::Sqlite {
+        let mut c = serve();
+        c.args(["serve", "--listen", "127.0.0.1:0"]);
+        let out = run(c).await;
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("is full"), "{err}");
+        assert!(err.contains("free space"), "{err}");
+        assert!(
+            !err.contains("chown"),
+            "no ownership advice for a full volume: {err}"
+        );
+        return;
+    }
+    let mut server = start(serve()).await;
+    let (status, _) = http(&server.address, "GET", "/healthz").await;
+    assert_eq!(status, 200);
+    let (status, body) = http(&server.address, "GET", "/api/v1/openapi.json").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(&server.address, "GET", "/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains(r#"{"name":"data_dir","ok":false"#), "{body}");
+    assert!(body.contains("No space left on device"), "{body}");
+    let _ = server.child.start_kill();
+}
+
+taskflow_testkit::both_backends!(serve_on_a_full_volume_names_the_cause);
+
+#[tokio::test]
+async fn serve_on_a_data_dir_that_is_a_file_says_what_doctor_says() {
+    let dir = tempdir();
+    let file = dir.path().join("taskflow-data");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let mut c = crate::clean_command();
+    c.env("TASKFLOW_DATA_DIR", &file)
+        .args(["serve", "--listen", "127.0.0.1:0"]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("is not a directory"), "{err}");
+    assert!(
+        err.contains("point TASKFLOW_DATA_DIR at a directory"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("chown"),
+        "no ownership advice for a file: {err}"
+    );
+    let mut c = crate::clean_command();
+    c.env("TASKFLOW_DATA_DIR", &file).arg("doctor");
+    let doctor = stdout(&run(c).await);
+    assert!(doctor.contains("is not a directory"), "{doctor}");
+}
