@@ -332,9 +332,28 @@ fn parse_date(field: &str, value: &str) -> Result<Date, ValidationError> {
     })
 }
 
+/// The most names one list in a request may hold: a task has a handful of assignees and
+/// labels, and a request naming thousands is a mistake or an attack.
+pub const MAX_NAMES: usize = 100;
+
+fn too_many(field: &str, names: &[String]) -> Option<ValidationError> {
+    (names.len() > MAX_NAMES).then(|| {
+        ValidationError::new(
+            field,
+            format!(
+                "names {} entries; at most {MAX_NAMES} are allowed",
+                names.len()
+            ),
+        )
+    })
+}
+
 /// The users these names belong to, in their order, found with one query. The first name that
 /// is not a username, or that no user has, is the error.
 async fn users(store: &dyn Store, field: &str, names: &[String]) -> Resolved<Vec<UserId>> {
+    if let Some(too_many) = too_many(field, names) {
+        return Ok(Err(too_many));
+    }
     let parsed: Vec<Option<Username>> = names.iter().map(|n| Username::parse(n).ok()).collect();
     let wanted: Vec<Username> = parsed.iter().flatten().cloned().collect();
     let found = if wanted.is_empty() {
@@ -372,6 +391,9 @@ async fn labels(
 ) -> Resolved<Vec<LabelId>> {
     if names.is_empty() {
         return Ok(Ok(Vec::new()));
+    }
+    if let Some(too_many) = too_many(field, names) {
+        return Ok(Err(too_many));
     }
     let labels = store.labels(project.id).await?;
     let mut ids = Vec::with_capacity(names.len());

@@ -37,6 +37,55 @@ async fn requests_without_valid_tokens_are_401(store: TestStore) {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
+/// A request naming a user or label thousands of times is refused before any lookup.
+async fn huge_name_lists_are_refused_quickly(store: TestStore) {
+    let alice = caller(&store, "alice", false).await;
+    let t = Some(alice.token.as_str());
+    let (status, _, body) = call(
+        state(&store),
+        request(
+            "POST",
+            "/api/v1/projects",
+            t,
+            Some(r#"{"key": "OPS", "name": "Ops"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for field in ["assignees", "labels"] {
+        let names = vec!["\"alice\""; 150_000].join(",");
+        let body = format!(r#"{{"title": "t", "{field}": [{names}]}}"#);
+        let (status, _, answer) = call(
+            state(&store),
+            request("POST", "/api/v1/projects/OPS/tasks", t, Some(&body)),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {answer}"
+        );
+        assert_eq!(answer["error"]["details"]["fields"][0]["field"], field);
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("at most 100"),
+            "{answer}"
+        );
+    }
+    let (_, _, page) = call(
+        state(&store),
+        request("GET", "/api/v1/projects/OPS/tasks", t, None),
+    )
+    .await;
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        0,
+        "nothing was created"
+    );
+}
+
 async fn bad_bodies_get_clear_errors_and_change_nothing(store: TestStore) {
     let alice = caller(&store, "alice", false).await;
     let t = Some(alice.token.as_str());
@@ -444,6 +493,7 @@ async fn roles_are_enforced_and_hidden_projects_are_404(store: TestStore) {
 }
 
 both_backends!(
+    huge_name_lists_are_refused_quickly,
     requests_without_valid_tokens_are_401,
     bad_bodies_get_clear_errors_and_change_nothing,
     tasks_carry_etags_and_refuse_stale_updates,
