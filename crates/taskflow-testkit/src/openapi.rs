@@ -17,6 +17,20 @@ impl Spec {
         Self { doc }
     }
 
+    /// Like `check`, failing the test with the reason.
+    pub fn assert(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) {
+        if let Err(problem) = self.check(method, path, status, content_type, body) {
+            panic!("the answer does not match the OpenAPI document: {problem}");
+        }
+    }
+
     /// Checks one answer to `method path` (a query string is ignored).
     pub fn check(
         &self,
