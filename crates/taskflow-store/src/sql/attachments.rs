@@ -11,6 +11,7 @@ use taskflow_core::*;
 use super::activity::record;
 use super::comments::{LIVE_PARENTS, live_task_project};
 use super::d::Conn;
+use super::projects::writable_project;
 use super::rows::{AttachmentRow, convert, corrupt};
 use super::{Store, commit, d, db};
 
@@ -52,6 +53,7 @@ impl AttachmentStore for Store {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         let project = live_task_project(&mut tx, new.task_id).await?;
+        writable_project(&mut tx, project, false).await?;
         let row: AttachmentRow = sqlx::query_as(&format!(
             "INSERT INTO attachments (task_id, file_name, media_type, size_bytes, sha256, uploaded_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {ATTACHMENT_RETURNING}"
@@ -102,6 +104,7 @@ impl AttachmentStore for Store {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         let (current, project) = fetch_attachment(&mut tx, id, true).await?;
+        writable_project(&mut tx, project, false).await?;
         sqlx::query("UPDATE attachments SET deleted_at = $2 WHERE id = $1")
             .bind(id.0)
             .bind(d::time(now))

@@ -7,6 +7,7 @@ use taskflow_core::*;
 
 use super::activity::record;
 use super::d::Conn;
+use super::projects::writable_project;
 use super::rows::{CommentRow, convert};
 use super::{Store, commit, d, db};
 
@@ -73,6 +74,7 @@ impl CommentStore for Store {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         let project = live_task_project(&mut tx, task).await?;
+        writable_project(&mut tx, project, false).await?;
         let row: CommentRow = sqlx::query_as(&format!(
             "INSERT INTO comments (task_id, author_id, body, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $4) RETURNING {COMMENT_RETURNING}"
@@ -125,6 +127,7 @@ impl CommentStore for Store {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         let (current, project) = fetch_comment(&mut tx, id, true).await?;
+        writable_project(&mut tx, project, false).await?;
         if current.body == body {
             return Ok(current);
         }
@@ -154,6 +157,7 @@ impl CommentStore for Store {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         let (current, project) = fetch_comment(&mut tx, id, true).await?;
+        writable_project(&mut tx, project, false).await?;
         sqlx::query("UPDATE comments SET deleted_at = $2 WHERE id = $1")
             .bind(id.0)
             .bind(d::time(now))

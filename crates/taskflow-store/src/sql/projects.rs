@@ -27,6 +27,36 @@ pub(crate) async fn lock_live_project(conn: &mut Conn, id: ProjectId) -> StoreRe
     .ok_or(StoreError::not_found("project"))
 }
 
+/// Fails unless the project is live and not archived: an archived project is read-only (its
+/// tasks, comments and attachments), until it is unarchived. With `lock` its row stays locked
+/// for the rest of the transaction (as `lock_live_project`); otherwise it is only kept from
+/// being archived or trashed until the transaction ends.
+pub(crate) async fn writable_project(
+    conn: &mut Conn,
+    id: ProjectId,
+    lock: bool,
+) -> StoreResult<()> {
+    let archived: bool = sqlx::query_scalar(&format!(
+        "SELECT archived FROM projects WHERE id = $1 AND deleted_at IS NULL{}",
+        if lock {
+            d::for_update("")
+        } else {
+            d::for_share("")
+        }
+    ))
+    .bind(id.0)
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?
+    .ok_or(StoreError::not_found("project"))?;
+    if archived {
+        return Err(StoreError::Conflict(
+            "the project is archived, so it is read-only; unarchive it to change it".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 async fn owner_count(conn: &mut Conn, project: ProjectId) -> StoreResult<i64> {
     sqlx::query_scalar(
         "SELECT count(*) FROM project_members WHERE project_id = $1 AND role = 'owner'",

@@ -8,7 +8,7 @@ use taskflow_core::*;
 
 use super::activity::record;
 use super::d::Conn;
-use super::projects::lock_live_project;
+use super::projects::writable_project;
 use super::rows::{TASK_COLUMNS, TaskRow};
 use super::{Store, commit, d, db, listing};
 
@@ -328,6 +328,7 @@ impl TaskStore for Store {
     ) -> StoreResult<Task> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
+        writable_project(&mut tx, project, true).await?;
         // Taking the number locks the project row (a write on either backend): concurrent
         // creators queue here, and a rolled-back creation gives its number back, so numbers
         // stay gap-free.
@@ -427,9 +428,10 @@ impl TaskStore for Store {
             check_assignees(&mut tx, project, &next.assignees).await?;
         }
         let mut position = current.position;
-        if next.parent_id != current.parent_id || next.status != current.status {
-            lock_live_project(&mut tx, project).await?;
-        }
+        // A new parent or column needs the project locked (trees and columns cannot change
+        // underneath); any change needs it writable.
+        let relocating = next.parent_id != current.parent_id || next.status != current.status;
+        writable_project(&mut tx, project, relocating).await?;
         if let Some(parent) = next
             .parent_id
             .filter(|_| next.parent_id != current.parent_id)
@@ -489,7 +491,7 @@ impl TaskStore for Store {
         let current = fetch_task(&mut tx, id, true).await?;
         check_version(&current, expected_version)?;
         // Board moves in a project are serialised, so two moves never pick the same slot.
-        lock_live_project(&mut tx, current.project_id).await?;
+        writable_project(&mut tx, current.project_id, true).await?;
         let (prev, next) = neighbours(&mut tx, &current, to.status, to.placement).await?;
         let position = match position_between(prev, next) {
             Some(p) => p,
@@ -538,7 +540,7 @@ impl TaskStore for Store {
         let mut tx = self.write().await?;
         let current = fetch_task(&mut tx, id, true).await?;
         check_version(&current, expected_version)?;
-        lock_live_project(&mut tx, current.project_id).await?;
+        writable_project(&mut tx, current.project_id, true).await?;
         // The task and its live subtasks go to the trash together, with one time, so a
         // restore brings back exactly this group.
         sqlx::query(

@@ -273,7 +273,118 @@ async fn trashed_project_is_hidden(store: TestStore) {
     ));
 }
 
+/// Archiving makes a project read-only: its tasks, comments and attachments refuse changes
+/// with a conflict that says why, reads keep working, and unarchiving lifts it.
+async fn archived_projects_are_read_only(store: TestStore) {
+    use taskflow_core::attachment::{FileName, MediaType, NewAttachment, Sha256Hex};
+    use taskflow_core::task::{Placement, Status, TaskMove, TaskPatch};
+    use taskflow_core::text::{CommentBody, TaskTitle};
+    let (owner, ops) = setup(&store).await;
+    let task = crate::task(&store, owner.id, ops.id, "kept").await;
+    let comment = store
+        .add_comment(owner.id, task.id, CommentBody::parse("a note").unwrap())
+        .await
+        .unwrap();
+    let attachment = NewAttachment {
+        task_id: task.id,
+        file_name: FileName::parse("a.txt").unwrap(),
+        media_type: MediaType::parse("text/plain").unwrap(),
+        size_bytes: 1,
+        sha256: Sha256Hex::from_digest(&[7; 32]),
+    };
+    let kept = store
+        .add_attachment(owner.id, attachment.clone())
+        .await
+        .unwrap();
+    let archive = |archived| ProjectPatch {
+        archived: Some(archived),
+        ..Default::default()
+    };
+    store
+        .update_project(owner.id, ops.id, archive(true))
+        .await
+        .unwrap();
+    let read_only = |what: &str, result: Result<(), StoreError>| match result {
+        Err(StoreError::Conflict(m)) if m.contains("archived") => {}
+        other => panic!("{what} in an archived project: {other:?}"),
+    };
+    let retitle = TaskPatch {
+        title: Some(TaskTitle::parse("changed").unwrap()),
+        ..Default::default()
+    };
+    let to_done = TaskMove {
+        status: Status::Done,
+        placement: Placement::Bottom,
+    };
+    read_only(
+        "create",
+        store
+            .create_task(owner.id, ops.id, crate::titled("new"))
+            .await
+            .map(drop),
+    );
+    read_only(
+        "update",
+        store
+            .update_task(owner.id, task.id, retitle.clone(), None)
+            .await
+            .map(drop),
+    );
+    read_only(
+        "move",
+        store
+            .move_task(owner.id, task.id, to_done, None)
+            .await
+            .map(drop),
+    );
+    read_only("delete", store.delete_task(owner.id, task.id, None).await);
+    read_only(
+        "comment",
+        store
+            .add_comment(owner.id, task.id, CommentBody::parse("more").unwrap())
+            .await
+            .map(drop),
+    );
+    read_only(
+        "edit comment",
+        store
+            .edit_comment(owner.id, comment.id, CommentBody::parse("edited").unwrap())
+            .await
+            .map(drop),
+    );
+    read_only(
+        "delete comment",
+        store.delete_comment(owner.id, comment.id).await,
+    );
+    read_only(
+        "attach",
+        store
+            .add_attachment(owner.id, attachment.clone())
+            .await
+            .map(drop),
+    );
+    read_only("detach", store.delete_attachment(owner.id, kept.id).await);
+    // Reads work, and nothing changed.
+    let same = store.task(task.id).await.unwrap();
+    assert_eq!(same, task);
+    assert_eq!(store.comments(task.id).await.unwrap(), vec![comment]);
+    assert_eq!(store.attachments(task.id).await.unwrap().len(), 1);
+    store
+        .update_project(owner.id, ops.id, archive(false))
+        .await
+        .unwrap();
+    store
+        .update_task(owner.id, task.id, retitle, None)
+        .await
+        .unwrap();
+    store
+        .create_task(owner.id, ops.id, crate::titled("after"))
+        .await
+        .unwrap();
+}
+
 both_backends!(
+    archived_projects_are_read_only,
     create_read_list_projects,
     duplicate_project_key_is_a_conflict,
     update_project_records_changes,
