@@ -59,14 +59,19 @@ impl FromRequestParts<AppState> for CurrentUser {
     #[tracing::instrument(skip_all)]
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(header) = parts.headers.get(AUTHORIZATION) {
-            let secret = header
+            let presented = header
                 .to_str()
                 .ok()
                 .and_then(|h| h.strip_prefix("Bearer "))
-                .and_then(|t| TokenSecret::parse(t.trim()))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
                 .ok_or_else(|| {
                     unauthorized("malformed Authorization header; expected Bearer <token>")
                 })?;
+            // A token not of our form is no different from one we never issued.
+            let Some(secret) = TokenSecret::parse(presented) else {
+                return Err(unauthorized("invalid, expired or revoked token"));
+            };
             return match state
                 .store
                 .authenticate_token(&secret.hash(), Timestamp::now())

@@ -1,4 +1,5 @@
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use taskflow_core::project::Role;
 use taskflow_testkit::{TestStore, both_backends};
 
@@ -12,6 +13,38 @@ async fn requests_without_valid_tokens_are_401(store: TestStore) {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");
         assert_eq!(body["error"]["code"], "unauthorized");
     }
+    // A token that is well formed but unknown is invalid, not malformed; only a header that is
+    // not `Bearer <token>` is malformed.
+    let unknown = format!("tf_{}", "a".repeat(40));
+    for token in [unknown.as_str(), "garbage"] {
+        let (_, _, body) = call(
+            state(&store),
+            request("GET", "/api/v1/me", Some(token), None),
+        )
+        .await;
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("invalid, expired or revoked"),
+            "{token}: {message}"
+        );
+    }
+    let (status, _, body) = call(
+        state(&store),
+        Request::builder()
+            .uri("/api/v1/me")
+            .header("authorization", "Token abc")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("malformed"),
+        "{body}"
+    );
     let (status, _, body) = call(
         state(&store),
         request("GET", "/api/v1/me", Some(&alice.token), None),
