@@ -15,16 +15,7 @@ const PROJECT_COLUMNS: &str =
 /// Fails with `NotFound` unless the project is live (not trashed); its row stays locked for
 /// the rest of the transaction, so concurrent writers of one project queue here.
 pub(crate) async fn lock_live_project(conn: &mut Conn, id: ProjectId) -> StoreResult<()> {
-    sqlx::query_scalar::<_, i64>(&format!(
-        "SELECT id FROM projects WHERE id = $1 AND deleted_at IS NULL{}",
-        d::for_update("")
-    ))
-    .bind(id.0)
-    .fetch_optional(conn)
-    .await
-    .map_err(db)?
-    .map(|_| ())
-    .ok_or(StoreError::not_found("project"))
+    live_project_archived(conn, id, true).await.map(drop)
 }
 
 /// Fails unless the project is live and not archived: an archived project is read-only (its
@@ -36,9 +27,24 @@ pub(crate) async fn writable_project(
     id: ProjectId,
     lock: bool,
 ) -> StoreResult<()> {
-    let archived: bool = sqlx::query_scalar(&format!(
+    if live_project_archived(conn, id, lock).await? {
+        return Err(StoreError::Conflict(
+            "the project is archived, so it is read-only; unarchive it to change it".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a live project is archived (`NotFound` unless it is live), its row locked for the
+/// rest of the transaction: exclusively with `exclusive`, else shared.
+async fn live_project_archived(
+    conn: &mut Conn,
+    id: ProjectId,
+    exclusive: bool,
+) -> StoreResult<bool> {
+    sqlx::query_scalar(&format!(
         "SELECT archived FROM projects WHERE id = $1 AND deleted_at IS NULL{}",
-        if lock {
+        if exclusive {
             d::for_update("")
         } else {
             d::for_share("")
@@ -48,13 +54,7 @@ pub(crate) async fn writable_project(
     .fetch_optional(conn)
     .await
     .map_err(db)?
-    .ok_or(StoreError::not_found("project"))?;
-    if archived {
-        return Err(StoreError::Conflict(
-            "the project is archived, so it is read-only; unarchive it to change it".to_owned(),
-        ));
-    }
-    Ok(())
+    .ok_or(StoreError::not_found("project"))
 }
 
 async fn owner_count(conn: &mut Conn, project: ProjectId) -> StoreResult<i64> {

@@ -165,37 +165,34 @@ async fn check_parent(
 }
 
 async fn set_assignees(conn: &mut Conn, task: TaskId, users: &[UserId]) -> StoreResult<()> {
-    sqlx::query("DELETE FROM task_assignees WHERE task_id = $1")
-        .bind(task.0)
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    let ids = d::ids(users.iter().map(|u| u.0));
-    sqlx::query(&format!(
-        "INSERT INTO task_assignees (task_id, user_id) SELECT $1, id FROM ({}) AS ids",
-        d::id_rows(2)
-    ))
-    .bind(task.0)
-    .bind(&ids)
-    .execute(conn)
-    .await
-    .map_err(db)?;
-    Ok(())
+    let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+    replace_links(conn, "task_assignees", "user_id", task, &ids).await
 }
 
 async fn set_labels(conn: &mut Conn, task: TaskId, labels: &[LabelId]) -> StoreResult<()> {
-    sqlx::query("DELETE FROM task_labels WHERE task_id = $1")
+    let ids: Vec<i64> = labels.iter().map(|l| l.0).collect();
+    replace_links(conn, "task_labels", "label_id", task, &ids).await
+}
+
+/// Makes the rows of link `table` for `task` exactly `ids` (in its `column`).
+async fn replace_links(
+    conn: &mut Conn,
+    table: &str,
+    column: &str,
+    task: TaskId,
+    ids: &[i64],
+) -> StoreResult<()> {
+    sqlx::query(&format!("DELETE FROM {table} WHERE task_id = $1"))
         .bind(task.0)
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-    let ids = d::ids(labels.iter().map(|l| l.0));
     sqlx::query(&format!(
-        "INSERT INTO task_labels (task_id, label_id) SELECT $1, id FROM ({}) AS ids",
+        "INSERT INTO {table} (task_id, {column}) SELECT $1, id FROM ({}) AS ids",
         d::id_rows(2)
     ))
     .bind(task.0)
-    .bind(&ids)
+    .bind(d::ids(ids.iter().copied()))
     .execute(conn)
     .await
     .map_err(db)?;

@@ -216,17 +216,25 @@ pub fn existing_data_dir(settings: &Settings) -> Result<(), CommandError> {
     if settings.data_dir.is_dir() {
         Ok(())
     } else {
-        Err(CommandError::new(format!(
-            "the data directory {} does not exist; check --data-dir (TASKFLOW_DATA_DIR), or run `taskflow migrate` to start a new installation there",
+        Err(nothing_there(format!(
+            "the data directory {} does not exist",
             settings.data_dir.display()
         )))
     }
 }
 
-/// No SQLite database where the settings say: most likely a mistyped path.
+/// A data directory or database that is not where the settings say: most likely a mistyped
+/// path, never a reason to make one.
+fn nothing_there(what: String) -> CommandError {
+    CommandError::new(format!(
+        "{what}; check --data-dir (TASKFLOW_DATA_DIR) and --database-url, or run `taskflow migrate` to start a new installation there"
+    ))
+}
+
+/// No SQLite database where the settings say.
 fn not_there(settings: &Settings, db: &std::path::Path) -> CommandError {
     let dir = &settings.data_dir;
-    let what = if dir.is_dir() {
+    nothing_there(if dir.is_dir() {
         format!(
             "the data directory {} holds no database ({} does not exist)",
             dir.display(),
@@ -234,10 +242,7 @@ fn not_there(settings: &Settings, db: &std::path::Path) -> CommandError {
         )
     } else {
         format!("the data directory {} does not exist", dir.display())
-    };
-    CommandError::new(format!(
-        "{what}; check --data-dir (TASKFLOW_DATA_DIR) and --database-url, or run `taskflow migrate` to start a new installation there"
-    ))
+    })
 }
 
 /// Connects and checks the schema is current, so commands never write to a half-made database.
