@@ -51,18 +51,22 @@ impl SqliteStore {
             .busy_timeout(timeout)
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(timeout)
-            .connect_with(base.clone().create_if_missing(true))
-            .await
-            .map_err(StoreError::backend)?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(timeout)
-            .connect_with(base.read_only(true))
-            .await
-            .map_err(StoreError::backend)?;
+        let writer = connect_patiently(
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(timeout),
+            base.clone().create_if_missing(true),
+            timeout,
+        )
+        .await?;
+        let reader = connect_patiently(
+            SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(timeout),
+            base.read_only(true),
+            timeout,
+        )
+        .await?;
         Ok(Self {
             writer,
             reader,
@@ -82,6 +86,27 @@ impl SqliteStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Connects a pool, trying again for up to `timeout` while the file is busy: processes that
+/// open a new database at the same moment race to switch it to WAL, and the loser's first
+/// connection is refused at once rather than waiting for the busy timeout.
+async fn connect_patiently(
+    pool: SqlitePoolOptions,
+    options: SqliteConnectOptions,
+    timeout: Duration,
+) -> StoreResult<SqlitePool> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match pool.clone().connect_with(options.clone()).await {
+            Err(sqlx::Error::Database(e))
+                if e.code().as_deref() == Some("5") && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            connected => return connected.map_err(StoreError::backend),
+        }
     }
 }
 

@@ -175,13 +175,9 @@ pub async fn create_and_connect(
             Err(e) => return Err(cannot(path, e)),
         }
     }
-    match connect_existing(settings).await {
-        Ok(store) => Ok((store, created)),
-        Err(e) => {
-            created.undo();
-            Err(e)
-        }
-    }
+    // Made or not, the file is left alone if opening it fails: another process starting at
+    // the same moment may be using it already.
+    Ok((connect_existing(settings).await?, created))
 }
 
 /// Connects to the configured database, creating nothing: a data directory or SQLite file
