@@ -27,3 +27,139 @@ pub fn percentile(sorted: &[Duration], p: usize) -> Duration {
 pub fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
+
+/// The release build of the `taskflow` command, built first if it is not up to date.
+pub fn taskflow_binary() -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "--release", "--locked", "-p", "taskflow"])
+        .status()
+        .expect("cannot run cargo to build the taskflow binary");
+    assert!(status.success(), "building the taskflow binary failed");
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("bench/ is in the workspace");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"));
+    target.join("release").join("taskflow")
+}
+
+/// Runs `taskflow ARGS` to completion with these settings; returns its standard output.
+pub fn taskflow(binary: &std::path::Path, env: &[(&str, String)], args: &[&str]) -> String {
+    let out = std::process::Command::new(binary)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("cannot run taskflow");
+    assert!(
+        out.status.success(),
+        "taskflow {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `taskflow serve` as a child process, stopped (SIGTERM, then waited for) when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    pub address: std::net::SocketAddr,
+    /// How long from spawning the process to its "listening" line.
+    pub started_in: Duration,
+}
+
+impl Server {
+    /// Starts `serve` on a free port with these settings and waits until it listens.
+    pub fn start(binary: &std::path::Path, env: &[(&str, String)]) -> Self {
+        use std::io::BufRead;
+        let started = Instant::now();
+        let mut child = std::process::Command::new(binary)
+            .arg("serve")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("TASKFLOW_LISTEN", "127.0.0.1:0")
+            .env("TASKFLOW_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("cannot start taskflow serve");
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("taskflow serve exited before listening")
+                .expect("reading its output");
+            if let Some(address) = line.strip_prefix("taskflow listening on http://") {
+                break address.parse().expect("an address");
+            }
+        };
+        let started_in = started.elapsed();
+        // Keep reading so the child never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            child,
+            address,
+            started_in,
+        }
+    }
+
+    /// A field of `/proc/PID/status` in KiB (`VmRSS`, `VmHWM`).
+    pub fn memory_kib(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server is running");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+            .expect("a memory figure")
+    }
+
+    /// One HTTP/1.1 request on its own connection; returns the status and the body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(self.address).expect("connect");
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.address,
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).expect("send");
+        stream.write_all(body.as_bytes()).expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        let status = answer
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("a status line");
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM through the `kill` command: the bench has no signal-sending dependency.
+        let _ = std::process::Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}

@@ -99,6 +99,18 @@ pub const TABLES: &[TableSpec] = &[
         since: 2,
     },
     TableSpec {
+        name: "login_failures",
+        columns: &[
+            ("username", Text),
+            ("address", Text),
+            ("failures", Int),
+            ("last_failed_at", Time),
+        ],
+        order_by: "username, address",
+        self_ref: None,
+        since: 3,
+    },
+    TableSpec {
         name: "projects",
         columns: &[
             ("id", Int),

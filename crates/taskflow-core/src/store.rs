@@ -20,7 +20,8 @@ use crate::task::{NewTask, Page, Task, TaskKey, TaskMove, TaskPatch, TaskQuery};
 use crate::text::CommentBody;
 use crate::trash::{PurgeCounts, TrashItem, TrashRef};
 use crate::user::{
-    ApiToken, NewSession, NewToken, NewUser, Session, TokenHash, User, UserPatch, Username,
+    ApiToken, LoginAttempt, LoginCounts, NewSession, NewToken, NewUser, Session, TokenHash, User,
+    UserPatch, Username,
 };
 use crate::{
     ActivityId, AttachmentId, CommentId, LabelId, ProjectId, StoreResult, TaskId, Timestamp,
@@ -70,6 +71,24 @@ pub trait SessionStore: Send + Sync {
     async fn delete_session(&self, hash: &TokenHash) -> StoreResult<()>;
     /// Deletes sessions that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: Timestamp) -> StoreResult<u64>;
+
+    /// Counts a login attempt as a failure against the name at the address and against the
+    /// address, in one transaction, before the password is checked; returns the counts with
+    /// this attempt. Failures older than the window start again from one; an attempt past a
+    /// limit is counted but does not move that key's window.
+    async fn count_login_attempt(&self, attempt: &LoginAttempt) -> StoreResult<LoginCounts>;
+    /// The attempt's password was right: forgets the name's failures at the address and takes
+    /// this attempt back from the address's count.
+    async fn login_succeeded(&self, username: &str, address: Option<&str>) -> StoreResult<()>;
+    /// Forgets counted failures for a name (at every address), an address (under every name
+    /// and its own count), or both together; returns how many counts were cleared.
+    async fn clear_login_failures(
+        &self,
+        username: Option<&str>,
+        address: Option<&str>,
+    ) -> StoreResult<u64>;
+    /// Deletes failure counts whose last failure was before `cutoff`; returns how many.
+    async fn delete_expired_login_failures(&self, cutoff: Timestamp) -> StoreResult<u64>;
 }
 
 #[async_trait]

@@ -165,9 +165,38 @@ pub struct NewUser {
 #[derive(Debug, Clone, Default)]
 pub struct UserPatch {
     pub display_name: Option<DisplayName>,
+    /// A new password ends the user's sessions, all but `keep_session`.
     pub password_hash: Option<PasswordHash>,
     pub is_admin: Option<bool>,
+    /// Disabling ends every session of the user.
     pub is_disabled: Option<bool>,
+    /// The session that changes its own user's password stays signed in.
+    pub keep_session: Option<TokenHash>,
+}
+
+/// One login attempt, counted before its password is checked so that concurrent guesses
+/// cannot slip past the limits.
+#[derive(Debug, Clone)]
+pub struct LoginAttempt {
+    /// The name as typed, trimmed and lowercased (whether or not such a user exists).
+    pub username: String,
+    /// The client's address, when known.
+    pub address: Option<String>,
+    pub at: Timestamp,
+    /// Failures older than this are forgotten.
+    pub window: std::time::Duration,
+    /// Past this many failures for the name at the address, attempts are refused and no
+    /// longer extend the lock.
+    pub user_limit: u32,
+    /// The same for the address, under any name.
+    pub address_limit: u32,
+}
+
+/// Attempts counted within the window, this one included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginCounts {
+    pub user: u32,
+    pub address: Option<u32>,
 }
 
 /// The secret part of an API token, shown to its owner once: `tf_` and 40 base62 characters.

@@ -36,6 +36,8 @@ pub struct GcReport {
     pub trash_items_due: u64,
     /// Expired login sessions deleted (not counted in a dry run).
     pub sessions: u64,
+    /// Failed-login counts past any throttle window, forgotten (not counted in a dry run).
+    pub login_failures: u64,
     pub blobs: u64,
     pub blob_bytes: u64,
     pub tmp_files: u64,
@@ -57,7 +59,10 @@ impl fmt::Display for GcReport {
                 "trash: {verb} {} item(s) past retention",
                 self.trash_items_due
             )?;
-            writeln!(f, "sessions: expired sessions would be deleted")?;
+            writeln!(
+                f,
+                "sessions: expired sessions and old failed-login counts would be deleted"
+            )?;
         } else {
             let t = &self.trash;
             writeln!(
@@ -65,7 +70,11 @@ impl fmt::Display for GcReport {
                 "trash: {verb} {} project(s), {} task(s), {} comment(s), {} attachment(s)",
                 t.projects, t.tasks, t.comments, t.attachments
             )?;
-            writeln!(f, "sessions: deleted {} expired", self.sessions)?;
+            writeln!(
+                f,
+                "sessions: deleted {} expired, forgot {} old failed-login count(s)",
+                self.sessions, self.login_failures
+            )?;
         }
         writeln!(
             f,
@@ -89,6 +98,10 @@ impl fmt::Display for GcReport {
         Ok(())
     }
 }
+
+/// Failed-login counts are kept this long after the last failure: well past any throttle
+/// window, so forgetting them never lifts a lock early.
+const LOGIN_FAILURES_KEPT: Duration = Duration::from_secs(24 * 3600);
 
 /// Uploads in `tmp/` untouched for this long and held by no writer are abandoned.
 const TMP_MIN_AGE: Duration = Duration::from_secs(60);
@@ -119,6 +132,9 @@ pub async fn run(
             tracing::info!(counts = ?report.trash, "purged trash past retention");
         }
         report.sessions = store.delete_expired_sessions(Timestamp::now()).await?;
+        report.login_failures = store
+            .delete_expired_login_failures(Timestamp::now().saturating_sub(LOGIN_FAILURES_KEPT))
+            .await?;
     }
 
     let sweep = {

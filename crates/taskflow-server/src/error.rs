@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use taskflow_core::StoreError;
 
 /// How long a client is asked to wait after a 503.
-const RETRY_AFTER_SECONDS: &str = "5";
+const RETRY_AFTER_UNAVAILABLE: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -18,6 +18,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Option<Value>,
+    /// Sent as `Retry-After` (every 503 has one).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -27,6 +29,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
         }
     }
 
@@ -59,10 +62,14 @@ impl IntoResponse for ApiError {
             body["error"]["details"] = details;
         }
         let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        let retry_after =
+            self.retry_after
+                .or((self.status == StatusCode::SERVICE_UNAVAILABLE)
+                    .then_some(RETRY_AFTER_UNAVAILABLE));
+        if let Some(wait) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+                axum::http::HeaderValue::from(wait.as_secs().max(1)),
             );
         }
         response

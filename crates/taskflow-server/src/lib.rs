@@ -8,10 +8,10 @@ mod error;
 mod health;
 pub mod input;
 pub mod metrics;
+mod passwords;
 mod state;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -83,33 +83,101 @@ async fn openapi_json() -> axum::Json<&'static utoipa::openapi::OpenApi> {
     axum::Json(openapi())
 }
 
+/// How the server treats connections.
+#[derive(Clone, Debug)]
+pub struct ConnectionLimits {
+    /// Connections served at once; past it, new ones wait in the listen queue.
+    pub max_connections: usize,
+    /// A connection must send a complete request head within this of opening or of its last
+    /// answer: it closes slow senders (slowloris) and idle keep-alive connections alike.
+    pub header_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves; then stops accepting and gives
-/// in-flight requests up to `drain` to finish.
+/// in-flight requests up to `drain` to finish. Connections are HTTP/1.1 with keep-alive,
+/// bounded in number and in how long they may sit without a complete request head.
 pub async fn launch(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
     drain: Duration,
+    limits: ConnectionLimits,
 ) -> std::io::Result<()> {
-    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down: no new connections, draining requests in flight");
-        let _ = stopping_tx.send(true);
-    });
-    let deadline = async move {
-        let _ = stopping_rx.wait_for(|stopping| *stopping).await;
-        tokio::time::sleep(drain).await;
-    };
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = app.clone().map_request(
+            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        );
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: no new connections, draining requests in flight");
     tokio::select! {
-        result = server => result,
-        () = deadline => {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(drain) => {
             tracing::warn!(timeout = ?drain, "requests still in flight after the shutdown timeout; exiting anyway");
-            Ok(())
         }
     }
+    Ok(())
+}
+
+/// A failed accept: a connection that went away before it was accepted is nothing; running
+/// out of file descriptors or memory is waited out rather than spun on.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "cannot accept connections; trying again in a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }

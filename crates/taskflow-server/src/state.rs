@@ -20,6 +20,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     pub auth: AuthSettings,
     pub throttle: Arc<api::LoginThrottle>,
+    /// Bounds how many password hashes run at once.
+    pub passwords: crate::passwords::Passwords,
     /// Whether the main listener serves `/metrics`; off when metrics have a listener of
     /// their own (`metrics_app`).
     pub metrics_on_main: bool,
@@ -42,6 +44,7 @@ impl AppState {
             metrics: metrics::Metrics::install(),
             auth: AuthSettings::default(),
             throttle: Arc::new(api::LoginThrottle::default()),
+            passwords: crate::passwords::Passwords::default(),
             metrics_on_main: true,
             blobs: BlobStore::new(&data_dir),
             storage: StorageSettings::default(),
@@ -83,6 +86,8 @@ pub struct AuthSettings {
     pub cookie_secure: bool,
     /// How long a login lasts.
     pub session_ttl: Duration,
+    /// Peers whose `X-Forwarded-For` names the client (`TASKFLOW_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for AuthSettings {
@@ -90,6 +95,7 @@ impl Default for AuthSettings {
         Self {
             cookie_secure: false,
             session_ttl: Duration::from_secs(14 * 24 * 3600),
+            trusted_proxies: Vec::new(),
         }
     }
 }

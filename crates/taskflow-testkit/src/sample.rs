@@ -5,7 +5,7 @@ use taskflow_core::attachment::{FileName, MediaType, NewAttachment};
 use taskflow_core::project::{Colour, NewLabel, NewProject, ProjectKey, ProjectPatch, Role};
 use taskflow_core::task::{NewTask, Priority, Status, TaskPatch};
 use taskflow_core::text::{CommentBody, LabelName, Markdown, ProjectName, TaskTitle};
-use taskflow_core::user::{NewSession, TokenSecret, csrf_token};
+use taskflow_core::user::{LoginAttempt, NewSession, TokenSecret, csrf_token};
 use taskflow_core::{Store, Timestamp};
 
 use crate::TestStore;
@@ -28,7 +28,7 @@ pub async fn put_blob(
 /// Users (an administrator with a token, an editor with a browser session), a project with
 /// members, labels, subtasks (a child older than its parent), a due date, assignees, comments
 /// (one trashed), attachments with their files (one trashed), an archived project, a trashed
-/// project and task, and the activity all of that logged.
+/// project and task, a failed login, and the activity all of that logged.
 pub async fn fill(store: &TestStore) {
     let db: &dyn Store = store.store.as_ref();
     let (olivia, _) = store.user_with_token("olivia", true).await;
@@ -38,6 +38,16 @@ pub async fn fill(store: &TestStore) {
         hash: TokenSecret::generate().hash(),
         csrf_token: csrf_token(),
         expires_at: Timestamp::now().saturating_add(std::time::Duration::from_secs(3600)),
+    })
+    .await
+    .unwrap();
+    db.count_login_attempt(&LoginAttempt {
+        username: "edith".into(),
+        address: Some("2001:db8::7".into()),
+        at: Timestamp::now(),
+        window: std::time::Duration::from_secs(900),
+        user_limit: 20,
+        address_limit: 100,
     })
     .await
     .unwrap();

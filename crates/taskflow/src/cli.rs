@@ -150,6 +150,41 @@ pub enum UserCommand {
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
     },
+    /// List users: name, role, whether enabled, when created
+    List {
+        /// Print JSON, one array of users
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a user's password (generated and printed once unless --password-file is given);
+    /// ends every session of the user
+    SetPassword {
+        #[arg(long)]
+        username: String,
+        /// Read the password from this file (first line)
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Disable a user: their sessions end and their API tokens are refused
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled user again
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Clear failed-login counts, so a locked-out name or address may log in again
+    #[command(group = clap::ArgGroup::new("whom").required(true).multiple(true).args(["username", "address"]))]
+    Unlock {
+        /// The name, at every address
+        #[arg(long)]
+        username: Option<String>,
+        /// The client address, under every name (with --username: that name there only)
+        #[arg(long, value_name = "IP")]
+        address: Option<std::net::IpAddr>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

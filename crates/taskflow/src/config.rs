@@ -253,6 +253,9 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// How long requests in flight may take to finish after SIGTERM.
     pub shutdown_timeout: Duration,
+    /// See `taskflow_server::ConnectionLimits`.
+    pub header_timeout: Duration,
+    pub max_connections: usize,
     pub log_format: Option<String>,
     /// The first administrator's password on an empty database; generated when unset.
     pub admin_password: Option<Password>,
@@ -262,6 +265,8 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// How long a browser login lasts.
     pub session_ttl: Duration,
+    /// Peers whose `X-Forwarded-For` names the client (a reverse proxy, an ingress).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub max_upload_bytes: u64,
     pub min_free_bytes: u64,
     pub project_quota_bytes: Option<u64>,
@@ -402,6 +407,20 @@ pub const SETTINGS: &[Setting] = &[
         "How long `serve` lets requests in flight finish after SIGTERM",
     ),
     Setting::new(
+        "header_timeout",
+        "--header-timeout",
+        "DURATION",
+        Value("20s"),
+        "How long a connection may take to send a complete request head, from opening or its last answer; idle connections close after it",
+    ),
+    Setting::new(
+        "max_connections",
+        "--max-connections",
+        "N",
+        Value("1024"),
+        "Connections served at once; more wait to be accepted",
+    ),
+    Setting::new(
         "log_format",
         "--log-format",
         "FORMAT",
@@ -433,6 +452,13 @@ pub const SETTINGS: &[Setting] = &[
         "DURATION",
         Value("14d"),
         "How long a browser login lasts",
+    ),
+    Setting::new(
+        "trusted_proxies",
+        "--trusted-proxies",
+        "CIDRS",
+        Unset("none: X-Forwarded-For is ignored"),
+        "Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the client",
     ),
     Setting::new(
         "max_upload_bytes",
@@ -608,6 +634,26 @@ impl Settings {
         let shutdown_timeout = r
             .get("shutdown_timeout", duration, show_duration)?
             .expect("has a default");
+        let header_timeout = r
+            .get(
+                "header_timeout",
+                |v| match duration(v)? {
+                    d if d >= Duration::from_secs(1) => Ok(d),
+                    _ => Err("must be at least 1 second".to_owned()),
+                },
+                show_duration,
+            )?
+            .expect("has a default");
+        let max_connections = r
+            .get(
+                "max_connections",
+                |v| match v.trim().parse::<usize>() {
+                    Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+                    _ => Err(format!("{v:?} is not a number from 1 to 1000000")),
+                },
+                ToString::to_string,
+            )?
+            .expect("has a default");
         let log_format = r.get(
             "log_format",
             |v| match v {
@@ -647,6 +693,14 @@ impl Settings {
                 show_duration,
             )?
             .expect("has a default");
+        let trusted_proxies = r
+            .get("trusted_proxies", parse_networks, |nets| {
+                nets.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })?
+            .unwrap_or_default();
         let max_upload_bytes = r
             .get(
                 "max_upload_bytes",
@@ -694,11 +748,14 @@ impl Settings {
             database_timeout,
             listen,
             shutdown_timeout,
+            header_timeout,
+            max_connections,
             log_format,
             admin_password,
             metrics_listen,
             cookie_secure,
             session_ttl,
+            trusted_proxies,
             max_upload_bytes,
             min_free_bytes,
             project_quota_bytes,
@@ -717,6 +774,20 @@ impl Settings {
             .map(|s| format!("{} = {:?}  # {}\n", s.key, s.value, s.origin))
             .collect()
     }
+}
+
+/// `10.0.0.0/8, 192.168.1.7, fd00::/8`: addresses stand for themselves (a /32 or /128).
+fn parse_networks(v: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<ipnet::IpNet>()
+                .map(|net| net.trunc())
+                .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("{part:?} is not an IP address or CIDR range"))
+        })
+        .collect()
 }
 
 /// A size in bytes: `1048576`, `512KiB`, `100MiB`, `2GiB`, `1.5GB` (decimal units), `10 MB`.

@@ -2,19 +2,19 @@
 //! cookie. Cookie-authenticated unsafe requests must carry the session's CSRF token in
 //! `X-CSRF-Token`; a token in a header cannot be sent by another site's form.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::header::{AUTHORIZATION, COOKIE, RETRY_AFTER, SET_COOKIE};
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use taskflow_core::user::{
-    NewSession, PasswordHash, Session, TokenSecret, User, Username, csrf_token,
+    LoginAttempt, LoginCounts, NewSession, PasswordHash, Session, TokenSecret, User, Username,
+    csrf_token,
 };
 use taskflow_core::{StoreError, Timestamp};
 
@@ -131,18 +131,20 @@ pub async fn me(CurrentUser(user): CurrentUser) -> axum::Json<User> {
     axum::Json(user)
 }
 
-/// Counts failed logins per username and per client address; past a few, every answer to
-/// that key is delayed, doubling each time, and past a limit refused for a while.
+/// How failed logins are throttled. Each attempt is counted in the database before its
+/// password is checked — against the name at the client's address and against the address —
+/// so concurrent guesses cannot slip past the limits and every replica sees the same counts.
+/// Past a few failures for a name at an address, its answers are delayed, doubling each time;
+/// past `user_limit` it is refused for `window`. An address is refused past `address_limit`
+/// failures under any names. An attacker elsewhere therefore cannot lock a user out.
+#[derive(Clone, Debug)]
 pub struct LoginThrottle {
-    free: u32,
-    base_delay: Duration,
-    max_delay: Duration,
-    lockout_after: u32,
-    window: Duration,
-    /// Past this many tracked keys, expired ones are dropped on the next failure, so failed
-    /// logins under ever-new names cannot grow the map without bound.
-    prune_above: usize,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    pub free: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    pub user_limit: u32,
+    pub address_limit: u32,
+    pub window: Duration,
 }
 
 impl Default for LoginThrottle {
@@ -158,68 +160,22 @@ impl Default for LoginThrottle {
 }
 
 impl LoginThrottle {
+    /// An address may fail five times as often as one name at it.
     pub fn new(
         free: u32,
         base_delay: Duration,
         max_delay: Duration,
-        lockout_after: u32,
+        user_limit: u32,
         window: Duration,
     ) -> Self {
         Self {
             free,
             base_delay,
             max_delay,
-            lockout_after,
+            user_limit,
+            address_limit: user_limit.saturating_mul(5),
             window,
-            prune_above: 10_000,
-            failures: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// Sets how many keys are tracked before expired ones are dropped.
-    pub fn prune_above(mut self, keys: usize) -> Self {
-        self.prune_above = keys;
-        self
-    }
-
-    /// How many usernames and addresses currently have failures counted.
-    pub fn tracked_keys(&self) -> usize {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
-    }
-
-    fn count(&self, key: &str) -> u32 {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        match map.get(key) {
-            Some((n, at)) if at.elapsed() < self.window => *n,
-            Some(_) => {
-                map.remove(key);
-                0
-            }
-            None => 0,
-        }
-    }
-
-    fn fail(&self, key: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= self.prune_above {
-            map.retain(|_, (_, at)| at.elapsed() < self.window);
-        }
-        let entry = map.entry(key.to_owned()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= self.window {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
-        entry.1 = Instant::now();
-    }
-
-    fn clear(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
     }
 
     /// The delay owed after `failures` failed attempts: none for the first `free`, then
@@ -233,6 +189,100 @@ impl LoginThrottle {
                 .min(self.max_delay),
         }
     }
+
+    fn refuses(&self, counts: LoginCounts) -> bool {
+        counts.user > self.user_limit || counts.address.is_some_and(|n| n > self.address_limit)
+    }
+}
+
+/// What a login attempt is counted under: the name as typed (so names that do not exist are
+/// throttled like names that do), bounded, and the client's address.
+fn attempt_for(state: &AppState, typed: &str, ip: Option<IpAddr>) -> LoginAttempt {
+    let throttle = &state.throttle;
+    LoginAttempt {
+        username: typed.trim().to_lowercase().chars().take(64).collect(),
+        address: ip.map(|ip| ip.to_string()),
+        at: Timestamp::now(),
+        window: throttle.window,
+        user_limit: throttle.user_limit,
+        address_limit: throttle.address_limit,
+    }
+}
+
+/// Counts the attempt, refuses it past a limit and otherwise waits the delay it owes.
+pub(crate) async fn admit(state: &AppState, attempt: &LoginAttempt) -> Result<(), ApiError> {
+    let counts = state.store.count_login_attempt(attempt).await?;
+    if state.throttle.refuses(counts) {
+        tracing::warn!(
+            username = %attempt.username.escape_debug(),
+            client = attempt.address.as_deref().unwrap_or("unknown"),
+            failures = counts.user,
+            address_failures = counts.address,
+            "login refused: too many failed attempts"
+        );
+        return Err(ApiError {
+            retry_after: Some(state.throttle.window),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "too many failed logins; try again later",
+            )
+        });
+    }
+    tokio::time::sleep(state.throttle.delay(counts.user.saturating_sub(1))).await;
+    Ok(())
+}
+
+/// Someone changing their own password proves they know the current one, throttled like a
+/// login. Returns the session to keep signed in: the one making the request, when it is a
+/// browser session.
+pub(crate) async fn confirm_current_password(
+    state: &AppState,
+    user: &User,
+    current: Option<String>,
+    ip: Option<IpAddr>,
+    headers: &HeaderMap,
+) -> Result<Option<taskflow_core::user::TokenHash>, ApiError> {
+    let field = |message: &str| {
+        crate::input::all_valid([Some(&taskflow_core::ValidationError::new(
+            "current_password",
+            message,
+        ))])
+        .expect_err("one field failed")
+    };
+    let Some(current) = current else {
+        return Err(field("is required to change your own password"));
+    };
+    let attempt = attempt_for(state, user.username.as_str(), ip);
+    admit(state, &attempt).await?;
+    if !state
+        .passwords
+        .verify(user.password_hash.clone(), current)
+        .await?
+    {
+        failed(
+            &attempt,
+            "wrong current password when changing the password",
+        );
+        return Err(field("is not your current password"));
+    }
+    state
+        .store
+        .login_succeeded(&attempt.username, attempt.address.as_deref())
+        .await?;
+    let by_cookie = !headers.contains_key(AUTHORIZATION);
+    Ok(by_cookie
+        .then(|| session_cookie(headers).map(|s| s.hash()))
+        .flatten())
+}
+
+/// Logs a failed password check; its count was taken by `admit`.
+pub(crate) fn failed(attempt: &LoginAttempt, what: &str) {
+    tracing::warn!(
+        username = %attempt.username.escape_debug(),
+        client = attempt.address.as_deref().unwrap_or("unknown"),
+        "{what}"
+    );
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -270,16 +320,51 @@ fn decoy_hash() -> &'static PasswordHash {
     DECOY.get_or_init(|| taskflow_core::user::Password::generate().hash())
 }
 
-/// The client's address, when the server knows it (not in in-process tests).
-pub struct ClientIp(Option<std::net::IpAddr>);
+/// The client's address, when the server knows it (not in in-process tests). A peer that is
+/// a trusted proxy (`TASKFLOW_TRUSTED_PROXIES`) speaks for the client in `X-Forwarded-For`:
+/// the address is the right-most entry that is not itself a trusted proxy. From any other
+/// peer the header is ignored, so a client cannot choose its own address.
+pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>();
-        Ok(ClientIp(addr.map(|ConnectInfo(a)| a.ip())))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| a.ip());
+        Ok(ClientIp(peer.map(|peer| {
+            client_address(peer, &parts.headers, &state.auth.trusted_proxies)
+        })))
     }
+}
+
+fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut client = peer;
+    if !is_trusted(&client) {
+        return client;
+    }
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .rev()
+        .flat_map(|v| v.to_str().unwrap_or("").rsplit(','));
+    for hop in hops {
+        let Ok(ip) = hop.trim().parse::<IpAddr>() else {
+            // Not an address: what lies to its left cannot be trusted either.
+            break;
+        };
+        client = ip;
+        if !is_trusted(&client) {
+            break;
+        }
+    }
+    client
 }
 
 #[utoipa::path(
@@ -295,31 +380,8 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     Json(body): Json<Login>,
 ) -> Result<Response, ApiError> {
-    let name_key = format!("user:{}", body.username.trim().to_ascii_lowercase());
-    let ip_key = ip.map(|ip| format!("ip:{ip}"));
-    let keys: Vec<&str> = std::iter::once(name_key.as_str())
-        .chain(ip_key.as_deref())
-        .collect();
-    let failures = keys
-        .iter()
-        .map(|k| state.throttle.count(k))
-        .max()
-        .unwrap_or(0);
-    if failures >= state.throttle.lockout_after {
-        let mut response = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "too many failed logins; try again later",
-        )
-        .into_response();
-        let wait = state.throttle.window.as_secs().to_string();
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_str(&wait).expect("digits"));
-        return Ok(response);
-    }
-    tokio::time::sleep(state.throttle.delay(failures)).await;
-
+    let attempt = attempt_for(&state, &body.username, ip);
+    admit(&state, &attempt).await?;
     let user = match Username::parse(&body.username) {
         Ok(name) => match state.store.user_by_username(&name).await {
             Ok(user) => Some(user),
@@ -328,23 +390,18 @@ pub async fn login(
         },
         Err(_) => None,
     };
-    let password = body.password;
     let hash = user
         .as_ref()
         .map_or_else(|| decoy_hash().clone(), |u| u.password_hash.clone());
-    let verified = tokio::task::spawn_blocking(move || hash.verify(&password))
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let verified = state.passwords.verify(hash, body.password).await?;
     let Some(user) = user.filter(|u| verified && !u.is_disabled) else {
-        for key in &keys {
-            state.throttle.fail(key);
-        }
-        tracing::warn!(failures = failures + 1, "failed login");
+        failed(&attempt, "failed login");
         return Err(unauthorized("invalid username or password"));
     };
-    for key in &keys {
-        state.throttle.clear(key);
-    }
+    state
+        .store
+        .login_succeeded(&attempt.username, attempt.address.as_deref())
+        .await?;
 
     let secret = TokenSecret::generate();
     let session: Session = state

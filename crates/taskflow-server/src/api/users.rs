@@ -1,13 +1,13 @@
 //! Users (administrators manage them) and API tokens (each user manages their own).
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use taskflow_core::TokenId;
 use taskflow_core::user::{ApiToken, TokenSecret, User, Username};
 
 use crate::access::{admin_only, administered};
-use crate::api::auth::CurrentUser;
+use crate::api::auth::{ClientIp, CurrentUser, confirm_current_password};
 use crate::api::json::{Json, Path};
 use crate::error::ApiError;
 use crate::input::{CreateToken, CreateUser, UpdateUser};
@@ -46,11 +46,18 @@ pub async fn create(
     admin_only(&user)?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(state.store.create_user(body.try_into()?).await?),
+        axum::Json(
+            state
+                .store
+                .create_user(body.resolve(&state.passwords).await?)
+                .await?,
+        ),
     ))
 }
 
-/// Administrators change anyone; others change only their own name and password.
+/// Administrators change anyone; others change only their own name and password. Changing
+/// your own password needs `current_password`; a new password ends the user's other sessions,
+/// and disabling a user ends all of theirs.
 #[utoipa::path(
     patch,
     operation_id = "users_update",
@@ -64,6 +71,8 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Path(username): Path<String>,
     Json(body): Json<UpdateUser>,
 ) -> Result<axum::Json<User>, ApiError> {
@@ -78,7 +87,12 @@ pub async fn update(
             "only administrators change roles",
         ));
     }
-    let patch = body.try_into()?;
+    let mut keep_session = None;
+    if target.id == user.id && body.password.is_some() {
+        let current = body.current_password.clone();
+        keep_session = confirm_current_password(&state, &user, current, ip, &headers).await?;
+    }
+    let patch = body.resolve(&state.passwords, keep_session).await?;
     Ok(axum::Json(state.store.update_user(target.id, patch).await?))
 }
 

@@ -7,6 +7,7 @@ use taskflow_core::{Timestamp, UserId};
 
 use super::all_valid;
 use crate::error::ApiError;
+use crate::passwords::Passwords;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -18,15 +19,14 @@ pub struct CreateUser {
     pub is_admin: bool,
 }
 
-impl TryFrom<CreateUser> for NewUser {
-    type Error = ApiError;
-
-    /// The password is hashed here; a missing display name is the username.
-    fn try_from(body: CreateUser) -> Result<Self, ApiError> {
-        let username = Username::parse(&body.username);
+impl CreateUser {
+    /// The user this asks for; the password is hashed here and a missing display name is the
+    /// username.
+    pub async fn resolve(self, passwords: &Passwords) -> Result<NewUser, ApiError> {
+        let username = Username::parse(&self.username);
         let display_name =
-            DisplayName::parse(body.display_name.unwrap_or_else(|| body.username.clone()));
-        let password = Password::parse(body.password);
+            DisplayName::parse(self.display_name.unwrap_or_else(|| self.username.clone()));
+        let password = Password::parse(self.password);
         all_valid([
             username.as_ref().err(),
             display_name.as_ref().err(),
@@ -35,8 +35,8 @@ impl TryFrom<CreateUser> for NewUser {
         Ok(NewUser {
             username: username?,
             display_name: display_name?,
-            password_hash: password?.hash(),
-            is_admin: body.is_admin,
+            password_hash: passwords.hash(password?).await?,
+            is_admin: self.is_admin,
         })
     }
 }
@@ -45,8 +45,12 @@ impl TryFrom<CreateUser> for NewUser {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     pub display_name: Option<String>,
+    /// A new password. Every other session of the user ends.
     pub password: Option<String>,
+    /// Required to change your own password (administrators included).
+    pub current_password: Option<String>,
     pub is_admin: Option<bool>,
+    /// Disabling ends every session of the user.
     pub is_disabled: Option<bool>,
 }
 
@@ -55,20 +59,27 @@ impl UpdateUser {
     pub fn changes_roles(&self) -> bool {
         self.is_admin.is_some() || self.is_disabled.is_some()
     }
-}
 
-impl TryFrom<UpdateUser> for UserPatch {
-    type Error = ApiError;
-
-    fn try_from(body: UpdateUser) -> Result<Self, ApiError> {
-        let display_name = body.display_name.map(DisplayName::parse).transpose();
-        let password = body.password.map(Password::parse).transpose();
+    /// The change this asks for, the new password hashed. `keep_session` stays signed in
+    /// when the password changes.
+    pub async fn resolve(
+        self,
+        passwords: &Passwords,
+        keep_session: Option<TokenHash>,
+    ) -> Result<UserPatch, ApiError> {
+        let display_name = self.display_name.map(DisplayName::parse).transpose();
+        let password = self.password.map(Password::parse).transpose();
         all_valid([display_name.as_ref().err(), password.as_ref().err()])?;
+        let password_hash = match password? {
+            Some(password) => Some(passwords.hash(password).await?),
+            None => None,
+        };
         Ok(UserPatch {
             display_name: display_name?,
-            password_hash: password?.map(|p| p.hash()),
-            is_admin: body.is_admin,
-            is_disabled: body.is_disabled,
+            password_hash,
+            is_admin: self.is_admin,
+            is_disabled: self.is_disabled,
+            keep_session,
         })
     }
 }

@@ -1,7 +1,8 @@
 use async_trait::async_trait;
 use taskflow_core::store::{SessionStore, TokenStore, UserStore};
 use taskflow_core::user::{
-    ApiToken, NewSession, NewToken, NewUser, Session, TokenHash, User, UserPatch, Username,
+    ApiToken, LoginAttempt, LoginCounts, NewSession, NewToken, NewUser, Session, TokenHash, User,
+    UserPatch, Username,
 };
 use taskflow_core::*;
 
@@ -86,7 +87,8 @@ impl UserStore for Store {
 
     async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User> {
         let now = d::time(Timestamp::now());
-        sqlx::query_as::<_, UserRow>(&format!(
+        let mut tx = self.write().await?;
+        let user: User = sqlx::query_as::<_, UserRow>(&format!(
             "UPDATE users SET \
                display_name = COALESCE($2, display_name), \
                password_hash = COALESCE($3, password_hash), \
@@ -101,11 +103,27 @@ impl UserStore for Store {
         .bind(patch.is_admin)
         .bind(patch.is_disabled)
         .bind(now)
-        .fetch_optional(self.writer())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db)?
         .ok_or(StoreError::not_found("user"))?
-        .try_into()
+        .try_into()?;
+        // A new password or a disabled account ends the sessions that used the old state.
+        if patch.is_disabled == Some(true) || patch.password_hash.is_some() {
+            let keep = patch
+                .keep_session
+                .filter(|_| patch.is_disabled != Some(true));
+            sqlx::query(
+                "DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR token_hash <> $2)",
+            )
+            .bind(id.0)
+            .bind(keep.as_ref().map(|h| h.as_str()))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        super::commit(tx).await?;
+        Ok(user)
     }
 
     async fn count_users(&self) -> StoreResult<u64> {
@@ -265,6 +283,88 @@ impl SessionStore for Store {
     async fn delete_expired_sessions(&self, now: Timestamp) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(d::time(now))
+            .execute(self.writer())
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn count_login_attempt(&self, attempt: &LoginAttempt) -> StoreResult<LoginCounts> {
+        let cutoff = attempt.at.saturating_sub(attempt.window);
+        let mut tx = self.write().await?;
+        let mut count = async |username: &str, address: &str, limit: u32| {
+            let failures: i64 = sqlx::query_scalar(
+                "INSERT INTO login_failures (username, address, failures, last_failed_at) \
+                 VALUES ($1, $2, 1, $3) \
+                 ON CONFLICT (username, address) DO UPDATE SET \
+                   failures = CASE WHEN login_failures.last_failed_at < $4 THEN 1 \
+                                   ELSE login_failures.failures + 1 END, \
+                   last_failed_at = CASE WHEN login_failures.last_failed_at < $4 \
+                                           OR login_failures.failures < $5 THEN $3 \
+                                         ELSE login_failures.last_failed_at END \
+                 RETURNING failures",
+            )
+            .bind(username)
+            .bind(address)
+            .bind(d::time(attempt.at))
+            .bind(d::time(cutoff))
+            .bind(i64::from(limit))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            StoreResult::Ok(u32::try_from(failures).unwrap_or(u32::MAX))
+        };
+        let address = attempt.address.as_deref();
+        let user = count(&attempt.username, address.unwrap_or(""), attempt.user_limit).await?;
+        let address = match address {
+            Some(address) => Some(count("", address, attempt.address_limit).await?),
+            None => None,
+        };
+        super::commit(tx).await?;
+        Ok(LoginCounts { user, address })
+    }
+
+    async fn login_succeeded(&self, username: &str, address: Option<&str>) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM login_failures WHERE username = $1 AND address = $2")
+            .bind(username)
+            .bind(address.unwrap_or(""))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if let Some(address) = address {
+            sqlx::query(
+                "UPDATE login_failures SET failures = failures - 1 \
+                 WHERE username = '' AND address = $1 AND failures > 0",
+            )
+            .bind(address)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        super::commit(tx).await
+    }
+
+    async fn clear_login_failures(
+        &self,
+        username: Option<&str>,
+        address: Option<&str>,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM login_failures \
+             WHERE ($1 IS NULL OR username = $1) AND ($2 IS NULL OR address = $2)",
+        )
+        .bind(username)
+        .bind(address)
+        .execute(self.writer())
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_expired_login_failures(&self, cutoff: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM login_failures WHERE last_failed_at < $1")
+            .bind(d::time(cutoff))
             .execute(self.writer())
             .await
             .map_err(db)?;

@@ -1,7 +1,9 @@
 use taskflow_core::StoreError;
 use taskflow_core::Timestamp;
 use taskflow_core::text::{DisplayName, TokenName};
-use taskflow_core::user::{NewToken, NewUser, TokenSecret, UserPatch, Username};
+use taskflow_core::user::{
+    LoginAttempt, LoginCounts, NewToken, NewUser, TokenSecret, UserPatch, Username,
+};
 use taskflow_testkit::{TestStore, both_backends};
 
 use crate::{password_hash, user};
@@ -225,17 +227,52 @@ async fn sessions_authenticate_until_expired_or_ended(store: TestStore) {
         )
         .await
         .unwrap();
-    store.delete_session(&secret.hash()).await.unwrap();
     assert!(
         store
             .authenticate_session(&secret.hash(), now)
             .await
-            .is_err()
+            .is_err(),
+        "disabling ended the session; enabling the user does not bring it back"
     );
     assert!(matches!(
         store.delete_session(&secret.hash()).await,
         Err(StoreError::NotFound { .. })
     ));
+    // A new password ends every session but the one kept.
+    let session = async || {
+        let secret = TokenSecret::generate();
+        store
+            .create_session(NewSession {
+                user_id: alice.id,
+                hash: secret.hash(),
+                csrf_token: csrf_token(),
+                expires_at: now.saturating_add(std::time::Duration::from_secs(3600)),
+            })
+            .await
+            .unwrap();
+        secret
+    };
+    let (kept, ended) = (session().await, session().await);
+    store
+        .update_user(
+            alice.id,
+            UserPatch {
+                password_hash: Some(password_hash()),
+                keep_session: Some(kept.hash()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store.authenticate_session(&kept.hash(), now).await.is_ok());
+    assert!(
+        store
+            .authenticate_session(&ended.hash(), now)
+            .await
+            .is_err()
+    );
+    store.delete_session(&kept.hash()).await.unwrap();
+    assert!(store.authenticate_session(&kept.hash(), now).await.is_err());
     // Expired sessions are swept.
     let old = TokenSecret::generate();
     store
@@ -250,6 +287,101 @@ async fn sessions_authenticate_until_expired_or_ended(store: TestStore) {
     assert_eq!(store.delete_expired_sessions(later).await.unwrap(), 1);
 }
 
+/// Login attempts are counted per name at an address and per address, within a window; an
+/// attempt past the limit is counted but does not extend the lock; a success clears the
+/// name's count and takes itself back from the address's.
+async fn login_attempts_are_counted_in_a_window(store: TestStore) {
+    let start = Timestamp::now();
+    let minute = std::time::Duration::from_secs(60);
+    let attempt = |name: &str, address: Option<&str>, at: Timestamp| LoginAttempt {
+        username: name.to_owned(),
+        address: address.map(str::to_owned),
+        at,
+        window: minute,
+        user_limit: 3,
+        address_limit: 10,
+    };
+    let at = |seconds: u64| start.saturating_add(std::time::Duration::from_secs(seconds));
+    let mut seen = Vec::new();
+    for s in 0..5 {
+        let counts = store
+            .count_login_attempt(&attempt("alice", Some("10.0.0.1"), at(s * 10)))
+            .await
+            .unwrap();
+        seen.push((counts.user, counts.address));
+    }
+    assert_eq!(
+        seen,
+        [1, 2, 3, 4, 5].map(|n| (n, Some(n))),
+        "every attempt is counted, past the limit too"
+    );
+    // The window runs from the third (last counted within the limit) failure at 20 s: the
+    // attempts at 30 s and 40 s did not move it. At 81 s it has passed.
+    let counts = store
+        .count_login_attempt(&attempt("alice", Some("10.0.0.1"), at(81)))
+        .await
+        .unwrap();
+    assert_eq!(counts.user, 1, "the name's window passed");
+    assert_eq!(counts.address, Some(6), "the address's window did not");
+    // Without an address only the name is counted, apart from the name at any address.
+    let counts = store
+        .count_login_attempt(&attempt("alice", None, at(82)))
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        LoginCounts {
+            user: 1,
+            address: None
+        }
+    );
+
+    store
+        .login_succeeded("alice", Some("10.0.0.1"))
+        .await
+        .unwrap();
+    let counts = store
+        .count_login_attempt(&attempt("alice", Some("10.0.0.1"), at(83)))
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        LoginCounts {
+            user: 1,
+            address: Some(6)
+        },
+        "a success forgets the name there and takes itself back from the address"
+    );
+
+    store
+        .count_login_attempt(&attempt("bob", Some("10.0.0.2"), at(84)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .clear_login_failures(Some("alice"), None)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .clear_login_failures(None, Some("10.0.0.2"))
+            .await
+            .unwrap(),
+        2
+    );
+    // What is left: the address 10.0.0.1's own count, last failed at 83 s.
+    assert_eq!(
+        store.delete_expired_login_failures(at(83)).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.delete_expired_login_failures(at(84)).await.unwrap(),
+        1
+    );
+}
+
 both_backends!(
     sessions_authenticate_until_expired_or_ended,
     create_and_read_users,
@@ -258,4 +390,5 @@ both_backends!(
     update_user_fields,
     tokens_authenticate_until_expired_or_revoked,
     token_for_unknown_user_is_refused,
+    login_attempts_are_counted_in_a_window,
 );

@@ -91,6 +91,20 @@ pub async fn run(command: Command, settings: Settings) -> CommandResult {
             admin,
             password_file,
         }) => user::create(&settings, &username, display_name, admin, password_file).await,
+        Command::User(UserCommand::List { json }) => user::list(&settings, json).await,
+        Command::User(UserCommand::SetPassword {
+            username,
+            password_file,
+        }) => user::set_password(&settings, &username, password_file).await,
+        Command::User(UserCommand::Disable { username }) => {
+            user::set_disabled(&settings, &username, true).await
+        }
+        Command::User(UserCommand::Enable { username }) => {
+            user::set_disabled(&settings, &username, false).await
+        }
+        Command::User(UserCommand::Unlock { username, address }) => {
+            user::unlock(&settings, username.as_deref(), address).await
+        }
         Command::Token(TokenCommand::Create {
             username,
             name,

@@ -12,7 +12,9 @@ use taskflow_ops::gc::GcOptions;
 use taskflow_core::text::DisplayName;
 use taskflow_core::user::{NewUser, Password, Username};
 use taskflow_core::{Store, StoreError};
-use taskflow_server::{AppState, AuthSettings, StorageSettings, app, launch, metrics_app};
+use taskflow_server::{
+    AppState, AuthSettings, ConnectionLimits, StorageSettings, app, launch, metrics_app,
+};
 use tokio::net::TcpListener;
 
 use crate::commands::storage::gc_options;
@@ -55,6 +57,7 @@ pub async fn run(settings: &Settings) -> CommandResult {
     state.auth = AuthSettings {
         cookie_secure: settings.cookie_secure,
         session_ttl: settings.session_ttl,
+        trusted_proxies: settings.trusted_proxies.clone(),
     };
     state.blobs = blobs.clone();
     state.backup_dir = settings.backup_dir.clone();
@@ -80,6 +83,10 @@ pub async fn run(settings: &Settings) -> CommandResult {
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    let limits = ConnectionLimits {
+        max_connections: settings.max_connections,
+        header_timeout: settings.header_timeout,
+    };
     let metrics_server = match settings.metrics_listen {
         Some(addr) => {
             let listener = TcpListener::bind(addr).await.map_err(|e| {
@@ -96,6 +103,7 @@ pub async fn run(settings: &Settings) -> CommandResult {
                 app,
                 stopped(stop_rx.clone()),
                 settings.shutdown_timeout,
+                limits.clone(),
             )))
         }
         None => None,
@@ -107,6 +115,7 @@ pub async fn run(settings: &Settings) -> CommandResult {
         app(state),
         stopped(stop_rx),
         settings.shutdown_timeout,
+        limits,
     )
     .await
     .map_err(|e| CommandError::new(format!("server error: {e}")))?;

@@ -18,15 +18,7 @@ pub async fn create(
     let username = Username::parse(username).map_err(|e| CommandError::usage(e.to_string()))?;
     let name = TokenName::parse(name).map_err(|e| CommandError::usage(e.to_string()))?;
     let store = connect_migrated(settings).await?;
-    let user = store
-        .user_by_username(&username)
-        .await
-        .map_err(|e| match e {
-            taskflow_core::StoreError::NotFound { .. } => {
-                CommandError::new(format!("no user named '{username}'"))
-            }
-            other => other.into(),
-        })?;
+    let user = crate::commands::user::named(store.as_ref(), &username).await?;
     let secret = TokenSecret::generate();
     let expires_at = expires_in.map(|d| Timestamp::now().saturating_add(d));
     let token = store

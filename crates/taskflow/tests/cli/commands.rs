@@ -1,5 +1,5 @@
 use taskflow_core::Timestamp;
-use taskflow_core::user::{TokenSecret, Username};
+use taskflow_core::user::{LoginAttempt, NewSession, TokenSecret, Username, csrf_token};
 use taskflow_testkit::{TestStore, both_backends, tempdir};
 
 use crate::{clean_command, run, stderr, stdout, taskflow};
@@ -144,6 +144,196 @@ async fn token_create_prints_a_working_token(store: TestStore) {
     assert!(stderr(&out).contains("no user named 'nobody'"));
 }
 
+/// `user list`, `set-password`, `disable`, `enable` and `unlock` do what they say to the
+/// database a server shares.
+async fn user_commands_manage_accounts(store: TestStore) {
+    let cli = async |args: &[&str]| {
+        let mut c = taskflow(&store.url, &store.data_dir);
+        c.args(args);
+        let out = run(c).await;
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    cli(&[
+        "user",
+        "create",
+        "--username",
+        "alice",
+        "--display-name",
+        "Alice A.",
+    ])
+    .await;
+    cli(&["user", "create", "--username", "root", "--admin"]).await;
+    let alice_id = store
+        .user_by_username(&Username::parse("alice").unwrap())
+        .await
+        .unwrap()
+        .id;
+
+    let listed = cli(&["user", "list"]).await;
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 3, "{listed}");
+    assert!(
+        lines[0].starts_with("USERNAME") && lines[0].contains("ROLE"),
+        "{listed}"
+    );
+    assert!(
+        lines[1].starts_with("alice ")
+            && lines[1].contains(" user ")
+            && lines[1].contains("enabled")
+            && lines[1].ends_with("Alice A."),
+        "{listed}"
+    );
+    assert!(
+        lines[2].starts_with("root ") && lines[2].contains("administrator"),
+        "{listed}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&cli(&["user", "list", "--json"]).await).unwrap();
+    assert_eq!(json[0]["username"], "alice");
+    assert!(
+        json[0].get("password_hash").is_none(),
+        "no hashes in the listing: {json}"
+    );
+
+    // A session to watch end.
+    let session = TokenSecret::generate();
+    let new_session = |hash| NewSession {
+        user_id: alice_id,
+        hash,
+        csrf_token: csrf_token(),
+        expires_at: Timestamp::now().saturating_add(std::time::Duration::from_secs(3600)),
+    };
+    store
+        .create_session(new_session(session.hash()))
+        .await
+        .unwrap();
+    let out = cli(&["user", "set-password", "--username", "alice"]).await;
+    let password = out
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("a generated password, shown once");
+    let alice = store.user(alice_id).await.unwrap();
+    assert!(alice.password_hash.verify(password));
+    assert!(
+        store
+            .authenticate_session(&session.hash(), Timestamp::now())
+            .await
+            .is_err(),
+        "a new password ends the user's sessions"
+    );
+    let dir = tempdir();
+    let file = dir.path().join("pw");
+    std::fs::write(&file, "chosen by the operator\n").unwrap();
+    cli(&[
+        "user",
+        "set-password",
+        "--username",
+        "alice",
+        "--password-file",
+        file.to_str().unwrap(),
+    ])
+    .await;
+    assert!(
+        store
+            .user(alice_id)
+            .await
+            .unwrap()
+            .password_hash
+            .verify("chosen by the operator")
+    );
+
+    store
+        .create_session(new_session(session.hash()))
+        .await
+        .unwrap();
+    let out = cli(&["user", "disable", "--username", "alice"]).await;
+    assert!(out.contains("disabled alice"), "{out}");
+    assert!(store.user(alice_id).await.unwrap().is_disabled);
+    assert!(
+        store
+            .authenticate_session(&session.hash(), Timestamp::now())
+            .await
+            .is_err()
+    );
+    assert!(
+        cli(&["user", "list"])
+            .await
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("disabled")
+    );
+    cli(&["user", "enable", "--username", "alice"]).await;
+    assert!(!store.user(alice_id).await.unwrap().is_disabled);
+    assert!(
+        store
+            .authenticate_session(&session.hash(), Timestamp::now())
+            .await
+            .is_err(),
+        "enabling does not bring back a session that disabling ended"
+    );
+
+    // Unlock clears what the throttle counted, by name (any case) or address.
+    let attempt = |name: &str, address: &str| LoginAttempt {
+        username: name.to_owned(),
+        address: Some(address.to_owned()),
+        at: Timestamp::now(),
+        window: std::time::Duration::from_secs(900),
+        user_limit: 20,
+        address_limit: 100,
+    };
+    for address in ["10.0.0.1", "10.0.0.2"] {
+        store
+            .count_login_attempt(&attempt("alice", address))
+            .await
+            .unwrap();
+    }
+    let out = cli(&["user", "unlock", "--username", "Alice"]).await;
+    assert!(
+        out.contains("cleared 2 failed-login count(s) for alice"),
+        "{out}"
+    );
+    let counts = store
+        .count_login_attempt(&attempt("alice", "10.0.0.1"))
+        .await
+        .unwrap();
+    assert_eq!((counts.user, counts.address), (1, Some(2)));
+    let out = cli(&["user", "unlock", "--address", "10.0.0.1"]).await;
+    assert!(
+        out.contains("cleared 2 failed-login count(s) for 10.0.0.1"),
+        "{out}"
+    );
+    let out = cli(&["user", "unlock", "--address", "10.0.0.1"]).await;
+    assert!(
+        out.contains("10.0.0.1 had no failed logins counted"),
+        "{out}"
+    );
+
+    // Mistakes are told apart from success.
+    for (args, expected) in [
+        (
+            vec!["user", "disable", "--username", "nobody"],
+            "no user named 'nobody'",
+        ),
+        (vec!["user", "unlock"], "--username"),
+        (
+            vec!["user", "unlock", "--address", "not-an-ip"],
+            "invalid value 'not-an-ip'",
+        ),
+    ] {
+        let mut c = taskflow(&store.url, &store.data_dir);
+        c.args(&args);
+        let out = run(c).await;
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
 /// A mistyped data directory is reported, never made: only `serve`, `migrate` and `restore`
 /// start an installation.
 async fn a_mistyped_data_dir_is_reported_not_created(store: TestStore) {
@@ -266,6 +456,7 @@ both_backends!(
     user_create_prints_a_password_once_and_refuses_duplicates,
     user_create_reads_a_password_file,
     token_create_prints_a_working_token,
+    user_commands_manage_accounts,
 );
 
 #[tokio::test]

@@ -43,7 +43,7 @@ async fn doctor_passes_a_healthy_installation(store: TestStore) {
         "ok    free space",
         "ok    tmp",
         "ok    database",
-        "ok    schema         version 2, current",
+        "ok    schema         version 3, current",
         "ok    integrity",
         "ok    attachments",
         "all checks passed",

@@ -19,10 +19,15 @@ pub struct Server {
 }
 
 /// Starts `serve` on a free port and waits for its "listening" line.
-pub async fn start(mut cmd: tokio::process::Command) -> Server {
+pub async fn start(cmd: tokio::process::Command) -> Server {
+    start_logging_to(cmd, Stdio::null()).await
+}
+
+/// `start`, with the server's log going to `log`.
+pub async fn start_logging_to(mut cmd: tokio::process::Command, log: impl Into<Stdio>) -> Server {
     cmd.args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(log);
     let mut child = cmd.spawn().expect("start taskflow serve");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut stdout = Vec::new();
@@ -229,6 +234,137 @@ both_backends!(
     serve_is_ready_and_stops_cleanly_on_sigterm,
     replicas_starting_together_migrate_once
 );
+
+/// Failed logins are logged with the name tried and the client's address (from a trusted
+/// proxy's `X-Forwarded-For`), never with the password.
+async fn failed_logins_are_logged_with_name_and_address(store: TestStore) {
+    let dir = tempdir();
+    let log = dir.path().join("serve.log");
+    let mut cmd = taskflow(&store.url, &store.data_dir);
+    cmd.env("TASKFLOW_LOG_FORMAT", "json")
+        .env("TASKFLOW_TRUSTED_PROXIES", "127.0.0.1");
+    let mut server = start_logging_to(cmd, std::fs::File::create(&log).unwrap()).await;
+    let body = r#"{"username":"Mallory","password":"a guessed password"}"#;
+    let reply = request(
+        &server.address,
+        "POST",
+        "/api/v1/auth/login",
+        &[("X-Forwarded-For", "203.0.113.9")],
+        body,
+    )
+    .await;
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            if std::fs::read_to_string(&log)
+                .unwrap()
+                .contains("failed login")
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line: serde_json::Value = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .find(|l: &serde_json::Value| l["fields"]["message"] == "failed login")
+        .unwrap_or_else(|| panic!("no failed login in the log:\n{text}"));
+    assert_eq!(line["level"], "WARN", "{line}");
+    assert_eq!(line["fields"]["username"], "mallory", "{line}");
+    assert_eq!(line["fields"]["client"], "203.0.113.9", "{line}");
+    assert!(
+        !text.contains("a guessed password"),
+        "the password reached the log"
+    );
+}
+
+both_backends!(failed_logins_are_logged_with_name_and_address);
+
+/// Whether the server closes `stream` within `within`, reading (and discarding) what it sends.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(within, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+/// Connections that never finish a request head, and keep-alive connections left idle, are
+/// closed after `TASKFLOW_HEADER_TIMEOUT`; past `TASKFLOW_MAX_CONNECTIONS` new connections wait
+/// until one closes.
+#[tokio::test]
+async fn slow_idle_and_excess_connections_are_bounded() {
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let mut cmd = clean_command();
+    cmd.env("TASKFLOW_DATA_DIR", &data)
+        .env("TASKFLOW_HEADER_TIMEOUT", "3s")
+        .env("TASKFLOW_MAX_CONNECTIONS", "4");
+    let server = start(cmd).await;
+    let address = server.address.as_str();
+
+    // A head that never ends.
+    let mut slow = TcpStream::connect(address).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // A keep-alive connection answered once, then left idle.
+    let mut idle = TcpStream::connect(address).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 12];
+    idle.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    assert!(
+        closed_within(&mut slow, Duration::from_secs(15)).await,
+        "a slow head is cut off"
+    );
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(15)).await,
+        "an idle connection is closed"
+    );
+
+    // Four connections fill the server; a fifth is not served until one of them goes.
+    let mut open = Vec::new();
+    for _ in 0..4 {
+        open.push(TcpStream::connect(address).await.unwrap());
+    }
+    let mut fifth = TcpStream::connect(address).await.unwrap();
+    fifth
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 1];
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), fifth.read(&mut first))
+            .await
+            .is_err(),
+        "the fifth connection was served while four were open"
+    );
+    drop(open.pop());
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(15), fifth.read_to_end(&mut rest))
+        .await
+        .expect("served once a connection closed")
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&rest).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&rest)
+    );
+}
 
 #[tokio::test]
 async fn quick_start_defaults_serve_sqlite_in_taskflow_data() {
