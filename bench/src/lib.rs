@@ -2,6 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use taskflow_core::ProjectId;
+use taskflow_testkit::{Backend, TestStore};
+
 /// Runs `f` `runs` times and returns the sorted durations.
 pub async fn sample<F, Fut>(runs: usize, mut f: F) -> Vec<Duration>
 where
@@ -162,4 +165,82 @@ impl Drop for Server {
 
 pub fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// Adds `tasks` tasks to a project with bulk SQL in one transaction (every tenth assigned to
+/// `owner`, each description containing "deploy"), then refreshes the planner's statistics.
+/// Returns how long it took.
+pub async fn fill(store: &TestStore, project: ProjectId, owner: i64, tasks: i64) -> Duration {
+    let start = Instant::now();
+    match store.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&store.url).await.unwrap();
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+                 INSERT INTO tasks (project_id, number, title, description, status, position, priority, \
+                   due_date, created_by, created_at, updated_at) \
+                 SELECT ?2, i, 'Bulk task ' || i, 'generated description for task ' || i || ' deploy', \
+                   CASE i % 3 WHEN 0 THEN 'todo' WHEN 1 THEN 'in_progress' ELSE 'done' END, \
+                   i * 65536, i % 5, \
+                   CASE WHEN i % 4 = 0 THEN NULL ELSE date('2026-01-01', '+' || (i % 700) || ' days') END, \
+                   ?3, 1700000000000000 + i, 1700000000000000 + i FROM n",
+            )
+            .bind(tasks)
+            .bind(project.0)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO task_assignees (task_id, user_id) SELECT id, ?1 FROM tasks WHERE id % 10 = 0")
+                .bind(owner)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE projects SET next_task_number = ?1 + 1 WHERE id = ?2")
+                .bind(tasks)
+                .bind(project.0)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&store.url).await.unwrap();
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query(
+                "INSERT INTO tasks (project_id, number, title, description, status, position, priority, \
+                   due_date, created_by, created_at, updated_at) \
+                 SELECT $2, i, 'Bulk task ' || i, 'generated description for task ' || i || ' deploy', \
+                   (ARRAY['todo', 'in_progress', 'done'])[i % 3 + 1], \
+                   i * 65536, i % 5, \
+                   CASE WHEN i % 4 = 0 THEN NULL ELSE DATE '2026-01-01' + (i % 700)::int END, \
+                   $3, to_timestamp(1700000000 + i / 1000000.0), to_timestamp(1700000000 + i / 1000000.0) \
+                 FROM generate_series(1, $1::bigint) AS i",
+            )
+            .bind(tasks)
+            .bind(project.0)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO task_assignees (task_id, user_id) SELECT id, $1 FROM tasks WHERE id % 10 = 0")
+                .bind(owner)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            sqlx::query("UPDATE projects SET next_task_number = $1 + 1 WHERE id = $2")
+                .bind(tasks)
+                .bind(project.0)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            sqlx::query("VACUUM ANALYZE").execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+    start.elapsed()
 }

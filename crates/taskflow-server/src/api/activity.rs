@@ -16,14 +16,39 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ActivityParams {
-    before: Option<i64>,
-    limit: Option<u32>,
+    /// An entry id: only older entries are listed.
+    #[param(value_type = Option<i64>)]
+    before: Option<String>,
+    /// 1 to 200; 50 when not given.
+    #[param(value_type = Option<u32>)]
+    limit: Option<String>,
 }
 
-fn activity_limit(limit: Option<u32>) -> Result<u32, ApiError> {
-    match limit.unwrap_or(50) {
-        n @ 1..=200 => Ok(n),
-        _ => Err(taskflow_core::ValidationError::new("limit", "must be between 1 and 200").into()),
+impl ActivityParams {
+    /// The page asked for: entries before this one, this many. Bad values are 400 `bad_query`
+    /// naming the parameter.
+    fn page(&self) -> Result<(Option<ActivityId>, u32), ApiError> {
+        use taskflow_core::ValidationError;
+        let before = match self.before.as_deref().map(str::trim) {
+            None => Ok(None),
+            Some(raw) => raw
+                .parse::<i64>()
+                .map(|id| Some(ActivityId(id)))
+                .map_err(|_| ValidationError::new("before", format!("{raw:?} is not an entry id"))),
+        };
+        let limit = match self.limit.as_deref().map(str::trim) {
+            None => Ok(50),
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n @ 1..=200) => Ok(n),
+                _ => Err(ValidationError::new(
+                    "limit",
+                    "must be a number from 1 to 200",
+                )),
+            },
+        };
+        crate::input::all_valid([before.as_ref().err(), limit.as_ref().err()])
+            .map_err(crate::input::bad_query)?;
+        Ok((before?, limit?))
     }
 }
 
@@ -43,12 +68,9 @@ pub async fn task(
     Query(params): Query<ActivityParams>,
 ) -> Result<axum::Json<Vec<ActivityEntry>>, ApiError> {
     let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
-    let limit = activity_limit(params.limit)?;
+    let (before, limit) = params.page()?;
     Ok(axum::Json(
-        state
-            .store
-            .task_activity(task.id, params.before.map(ActivityId), limit)
-            .await?,
+        state.store.task_activity(task.id, before, limit).await?,
     ))
 }
 
@@ -68,11 +90,11 @@ pub async fn project(
     Query(params): Query<ActivityParams>,
 ) -> Result<axum::Json<Vec<ActivityEntry>>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
-    let limit = activity_limit(params.limit)?;
+    let (before, limit) = params.page()?;
     Ok(axum::Json(
         state
             .store
-            .project_activity(project.id, params.before.map(ActivityId), limit)
+            .project_activity(project.id, before, limit)
             .await?,
     ))
 }

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::input::field_in;
 
 pub struct Json<T>(pub T);
 
@@ -34,7 +35,9 @@ fn reject(rejection: JsonRejection) -> ApiError {
             format!("malformed JSON: {detail}"),
         ),
         JsonRejection::JsonDataError(_) => ApiError {
-            details: Some(json!({ "fields": [{ "message": detail }] })),
+            details: Some(
+                json!({ "fields": [{ "field": field_in(&detail, "body"), "message": detail }] }),
+            ),
             ..ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
@@ -73,7 +76,17 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
             .await
             .map(|axum::extract::Query(value)| Query(value))
             .map_err(|rejection| {
-                ApiError::new(StatusCode::BAD_REQUEST, "bad_query", rejection.body_text())
+                let detail = std::error::Error::source(&rejection)
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| rejection.body_text());
+                ApiError {
+                    details: Some(json!({ "fields": [{ "field": field_in(&detail, "query"), "message": detail }] })),
+                    ..ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad_query",
+                        format!("the query string does not fit: {detail}"),
+                    )
+                }
             })
     }
 }

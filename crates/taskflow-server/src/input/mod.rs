@@ -42,6 +42,37 @@ pub fn all_valid<'a>(
     })
 }
 
+/// A query string's problems are the request's, not its body's: 400 `bad_query`, listing
+/// each parameter that is wrong as `all_valid` lists fields.
+pub fn bad_query(err: ApiError) -> ApiError {
+    if err.status != StatusCode::UNPROCESSABLE_ENTITY {
+        return err;
+    }
+    ApiError {
+        status: StatusCode::BAD_REQUEST,
+        code: "bad_query",
+        ..err
+    }
+}
+
+/// The field a serde message is about: `unknown field `x``, `missing field `x``, or a path
+/// before the message (`labels[0]: invalid type…`); `whole` when it is about all of it.
+pub fn field_in(message: &str, whole: &str) -> String {
+    for marker in ["unknown field `", "missing field `", "duplicate field `"] {
+        if let Some(rest) = message.split_once(marker).map(|(_, rest)| rest)
+            && let Some((name, _)) = rest.split_once('`')
+        {
+            return name.to_owned();
+        }
+    }
+    match message.split_once(": ") {
+        Some((path, _)) if !path.is_empty() && !path.contains(' ') && path != "." => {
+            path.to_owned()
+        }
+        _ => whole.to_owned(),
+    }
+}
+
 /// For `Option<Option<T>>` fields: absent is `None`, `null` is `Some(None)`.
 pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where

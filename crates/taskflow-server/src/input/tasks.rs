@@ -165,22 +165,39 @@ pub struct ListParams {
     pub parent: Option<String>,
     pub q: Option<String>,
     pub sort: Option<String>,
-    pub limit: Option<u32>,
+    /// Taken as text so a bad value is reported like any other parameter's.
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
     pub after: Option<String>,
 }
 
 impl ListParams {
-    /// The listing of `project` these parameters ask for.
+    /// The listing of `project` these parameters ask for. A bad value is a 400 `bad_query`
+    /// naming each parameter that is wrong.
     pub async fn resolve(
         self,
         store: &dyn Store,
         project: &Project,
     ) -> Result<TaskQuery, ApiError> {
+        self.resolve_fields(store, project)
+            .await
+            .map_err(super::bad_query)
+    }
+
+    async fn resolve_fields(
+        self,
+        store: &dyn Store,
+        project: &Project,
+    ) -> Result<TaskQuery, ApiError> {
+        // Each problem is named by the parameter it came from.
+        let at =
+            |param: &'static str| move |e: ValidationError| ValidationError::new(param, e.message);
         let sort = self
             .sort
             .as_deref()
             .map(TaskSort::parse)
-            .unwrap_or(Ok(TaskSort::Position));
+            .unwrap_or(Ok(TaskSort::Position))
+            .map_err(at("sort"));
         let statuses: Result<Vec<Status>, ValidationError> = self
             .status
             .as_deref()
@@ -190,15 +207,16 @@ impl ListParams {
                     .map(Status::parse)
                     .collect()
             })
-            .unwrap_or(Ok(Vec::new()));
+            .unwrap_or(Ok(Vec::new()))
+            .map_err(at("status"));
         let assignee = match self.assignee {
-            Some(name) => users(store, "assignees", &[name])
+            Some(name) => users(store, "assignee", &[name])
                 .await?
                 .map(|ids| ids.first().copied()),
             None => Ok(None),
         };
         let label = match self.label {
-            Some(name) => labels(store, project, "labels", &[name])
+            Some(name) => labels(store, project, "label", &[name])
                 .await?
                 .map(|ids| ids.first().copied()),
             None => Ok(None),
@@ -220,8 +238,20 @@ impl ListParams {
                 .map(|id| Some(ParentFilter::Of(id))),
             None => Ok(None),
         };
-        let text = self.q.as_deref().map(SearchText::parse).transpose();
-        let limit = TaskQuery::check_limit(self.limit.unwrap_or(TaskQuery::DEFAULT_LIMIT));
+        let text = self
+            .q
+            .as_deref()
+            .map(SearchText::parse)
+            .transpose()
+            .map_err(at("q"));
+        let limit = match self.limit.as_deref().map(str::trim) {
+            None => Ok(TaskQuery::DEFAULT_LIMIT),
+            Some(raw) => raw
+                .parse::<u32>()
+                .map_err(|_| ValidationError::new("limit", format!("{raw:?} is not a number"))),
+        }
+        .and_then(TaskQuery::check_limit)
+        .map_err(at("limit"));
         all_valid([
             sort.as_ref().err(),
             statuses.as_ref().err(),
@@ -238,7 +268,8 @@ impl ListParams {
             .after
             .as_deref()
             .map(|c| Cursor::decode(c, sort))
-            .transpose()?;
+            .transpose()
+            .map_err(at("after"))?;
         Ok(TaskQuery {
             filter: TaskFilter {
                 statuses: statuses?,

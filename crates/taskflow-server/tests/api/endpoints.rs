@@ -806,7 +806,81 @@ async fn administrators_manage_anyones_tokens(store: TestStore) {
     );
 }
 
+/// Every bad query parameter is a 400 `bad_query` and every bad body a 422 `invalid`; each
+/// entry of `details.fields` names the parameter or field that is wrong.
+async fn every_error_names_its_field(store: TestStore) {
+    let (owner, _, _) = team(&store).await;
+    let query_cases = [
+        ("/api/v1/projects/OPS/tasks?sort=colour", vec!["sort"]),
+        (
+            "/api/v1/projects/OPS/tasks?status=todo,asleep",
+            vec!["status"],
+        ),
+        (
+            "/api/v1/projects/OPS/tasks?assignee=nobody",
+            vec!["assignee"],
+        ),
+        ("/api/v1/projects/OPS/tasks?label=nothing", vec!["label"]),
+        (
+            "/api/v1/projects/OPS/tasks?due_before=tomorrow&due_after=2026-13-01",
+            vec!["due_before", "due_after"],
+        ),
+        ("/api/v1/projects/OPS/tasks?parent=OPS-999", vec!["parent"]),
+        ("/api/v1/projects/OPS/tasks?limit=lots", vec!["limit"]),
+        ("/api/v1/projects/OPS/tasks?limit=0", vec!["limit"]),
+        (
+            "/api/v1/projects/OPS/tasks?after=not-a-cursor",
+            vec!["after"],
+        ),
+        ("/api/v1/projects/OPS/tasks?colour=red", vec!["colour"]),
+        ("/api/v1/projects/OPS/activity?limit=1000", vec!["limit"]),
+        (
+            "/api/v1/projects/OPS/activity?before=yesterday",
+            vec!["before"],
+        ),
+    ];
+    for (path, fields) in query_cases {
+        let (status, body) = as_(&store, &owner, "GET", path, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "bad_query", "{path}: {body}");
+        let named: Vec<&str> = body["error"]["details"]["fields"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path}: no fields in {body}"))
+            .iter()
+            .map(|f| {
+                f["field"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{path}: an unnamed field in {body}"))
+            })
+            .collect();
+        assert_eq!(named, fields, "{path}: {body}");
+    }
+    let body_cases = [
+        (r#"{"title":5}"#, "title"),
+        (r#"{"title":"x","colour":"red"}"#, "colour"),
+        (r#"{"description":"no title"}"#, "title"),
+        (r#"{"title":"x","labels":[1]}"#, "labels[0]"),
+        (r#"["a list"]"#, "body"),
+    ];
+    for (json, field) in body_cases {
+        let (status, body) = as_(
+            &store,
+            &owner,
+            "POST",
+            "/api/v1/projects/OPS/tasks",
+            Some(json),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{json}: {body}");
+        assert_eq!(
+            body["error"]["details"]["fields"][0]["field"], field,
+            "{json}: {body}"
+        );
+    }
+}
+
 both_backends!(
+    every_error_names_its_field,
     trashed_projects_come_back_through_the_account_trash,
     administrators_manage_anyones_tokens,
     members_and_labels,

@@ -28,14 +28,6 @@ pub async fn run(settings: &Settings) -> CommandResult {
     let blobs = prepare_data_dir(settings)?;
     let (store, _) = create_and_connect(settings).await?;
     migrate_locked(settings, &store).await?;
-    let integrity = checks::integrity(store.as_ref()).await;
-    if integrity.failed() {
-        return Err(CommandError::new(format!(
-            "refusing to serve: {}; {}",
-            integrity.detail,
-            integrity.fix.unwrap_or_default()
-        )));
-    }
     let adopted = taskflow_ops::backup::recover_staging(store.as_ref(), &blobs)
         .await
         .map_err(failed("cannot finish an interrupted restore"))?;
@@ -76,6 +68,7 @@ pub async fn run(settings: &Settings) -> CommandResult {
     });
     // One signal stops every listener.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let damage = check_integrity_in_background(store.clone(), stop_tx.clone());
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -130,8 +123,39 @@ pub async fn run(settings: &Settings) -> CommandResult {
         collector.abort();
     }
     store.close().await;
+    if let Some(refusal) = damage.get() {
+        return Err(CommandError::new(refusal.clone()));
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Checks the whole database once, while serving: the check reads every page, so at start it
+/// would make start-up grow with the database (a second and more at a million tasks) and a
+/// startup probe could kill a large installation. A damaged database stops the server, with
+/// the same words `doctor` uses.
+fn check_integrity_in_background(
+    store: Arc<dyn Store>,
+    stop: tokio::sync::watch::Sender<bool>,
+) -> Arc<std::sync::OnceLock<String>> {
+    let damage = Arc::new(std::sync::OnceLock::new());
+    let found = damage.clone();
+    tokio::spawn(async move {
+        let integrity = checks::integrity(store.as_ref()).await;
+        if integrity.failed() {
+            let refusal = format!(
+                "refusing to serve: {}; {}",
+                integrity.detail,
+                integrity.fix.unwrap_or_default()
+            );
+            tracing::error!(problem = %integrity.detail, "the database is damaged; stopping");
+            let _ = found.set(refusal);
+            let _ = stop.send(true);
+        } else {
+            tracing::debug!("integrity check passed");
+        }
+    });
+    damage
 }
 
 /// Makes sure the data directory can hold data safely before anything is written: it exists
