@@ -309,7 +309,16 @@ pub trait StoreAdmin: Send + Sync {
     fn pool_stats(&self) -> Vec<PoolStats>;
     /// Closes the connections, waiting for in-flight work.
     async fn close(&self);
+    /// Claims the database until the returned guard is dropped: shared by every serving
+    /// process (waiting while an exclusive claim is held), exclusive for `restore` (`None` at
+    /// once when anyone else holds a claim). PostgreSQL keeps the claim as an advisory lock on
+    /// a connection of its own; SQLite's claim is the data directory's lock file, taken by the
+    /// command, so the store's is empty.
+    async fn claim(&self, exclusive: bool) -> StoreResult<Option<Claim>>;
 }
+
+/// A claim on the database (see `StoreAdmin::claim`), released when dropped.
+pub struct Claim(pub Box<dyn std::any::Any + Send + Sync>);
 
 /// Everything a Taskflow installation keeps in its database.
 pub trait Store:

@@ -16,6 +16,7 @@ use std::time::Duration;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
+use taskflow_core::store::Claim;
 use taskflow_core::{StoreError, StoreResult};
 
 use sql::db;
@@ -84,5 +85,30 @@ impl PgStore {
 
     fn pools(&self) -> Vec<(&'static str, &PgPool)> {
         vec![("main", &self.pool)]
+    }
+
+    /// An advisory lock on a connection taken out of the pool, so it lives as long as the
+    /// claim: the server's is released even when the process is killed.
+    async fn claim_lock(&self, exclusive: bool) -> StoreResult<Option<Claim>> {
+        /// "taskflow" in ASCII: the key of the lock servers share and `restore` takes alone.
+        const IN_USE: i64 = 0x7461_736b_666c_6f77;
+        let mut conn = self.pool.acquire().await.map_err(db)?.detach();
+        if exclusive {
+            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(IN_USE)
+                .fetch_one(&mut conn)
+                .await
+                .map_err(db)?;
+            if !got {
+                return Ok(None);
+            }
+        } else {
+            sqlx::query("SELECT pg_advisory_lock_shared($1)")
+                .bind(IN_USE)
+                .execute(&mut conn)
+                .await
+                .map_err(db)?;
+        }
+        Ok(Some(Claim(Box::new(conn))))
     }
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
-use taskflow_core::store::{PoolStats, StoreAdmin};
+use taskflow_core::store::{Claim, PoolStats, StoreAdmin};
 use taskflow_core::{StoreError, StoreResult};
 
 use super::{MIGRATOR, Store, d, db};
@@ -72,6 +72,10 @@ impl StoreAdmin for Store {
 
     async fn integrity_check(&self) -> StoreResult<Vec<String>> {
         self.damage().await
+    }
+
+    async fn claim(&self, exclusive: bool) -> StoreResult<Option<Claim>> {
+        self.claim_lock(exclusive).await
     }
 
     fn pool_stats(&self) -> Vec<PoolStats> {

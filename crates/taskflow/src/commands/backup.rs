@@ -11,7 +11,8 @@ use taskflow_store::SqliteStore;
 
 use crate::cli::BackupCommand;
 use crate::commands::{
-    CommandError, CommandResult, connect_migrated, create_and_connect, existing_data_dir, failed,
+    CommandError, CommandResult, claim_installation, connect_migrated, create_and_connect,
+    existing_data_dir, failed,
 };
 use crate::config::Settings;
 
@@ -122,8 +123,19 @@ async fn verify(archive: &Path) -> CommandResult {
 
 pub async fn restore(settings: &Settings, archive: &Path, force: bool) -> CommandResult {
     let (store, created) = create_and_connect(settings).await?;
+    // Nothing may be replaced under a running server: it would go on with what it had read
+    // and write into the restored data.
+    let Some(claim) = claim_installation(settings, store.as_ref(), true).await? else {
+        store.close().await;
+        return Err(CommandError::new(format!(
+            "restore refused: a taskflow server is using {} (or {}); stop every `taskflow serve` on it first",
+            settings.data_dir.display(),
+            settings.database_url
+        )));
+    };
     let blobs = BlobStore::new(&settings.data_dir);
     let result = backup::restore(store.as_ref(), &blobs, archive, force, progress()).await;
+    drop(claim);
     store.close().await;
     if result.is_err() {
         // A refused restore leaves no trace: not even the directory it made for the data.

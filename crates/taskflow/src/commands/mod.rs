@@ -194,6 +194,57 @@ pub async fn create_and_connect(
     Ok((connect_existing(settings).await?, created))
 }
 
+/// An installation claimed by this process: by each `serve` (shared) or by `restore` (alone).
+/// Released when dropped, and by the system when the process dies.
+pub struct InUse {
+    _file: std::fs::File,
+    _database: taskflow_core::store::Claim,
+}
+
+/// Claims the installation: `<data-dir>/in-use.lock` (which covers SQLite and the attachment
+/// files) and, on PostgreSQL, an advisory lock in the database (which covers servers on other
+/// machines). A shared claim waits while a restore holds it alone; an exclusive one is `None`
+/// at once when anyone else holds a claim.
+pub async fn claim_installation(
+    settings: &Settings,
+    store: &dyn Store,
+    exclusive: bool,
+) -> Result<Option<InUse>, CommandError> {
+    use std::fs::TryLockError;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = settings.data_dir.join("in-use.lock");
+    let cannot =
+        |e: std::io::Error| CommandError::new(format!("cannot lock {}: {e}", path.display()));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(cannot)?;
+    let tried = if exclusive {
+        file.try_lock()
+    } else {
+        file.try_lock_shared()
+    };
+    let file = match tried {
+        Ok(()) => file,
+        Err(TryLockError::WouldBlock) if exclusive => return Ok(None),
+        Err(TryLockError::WouldBlock) => {
+            tracing::warn!(lock = %path.display(), "a restore is replacing this installation; waiting for it to finish");
+            tokio::task::spawn_blocking(move || file.lock_shared().map(|()| file))
+                .await
+                .map_err(|e| CommandError::new(e.to_string()))?
+                .map_err(cannot)?
+        }
+        Err(TryLockError::Error(e)) => return Err(cannot(e)),
+    };
+    Ok(store.claim(exclusive).await?.map(|database| InUse {
+        _file: file,
+        _database: database,
+    }))
+}
+
 /// Connects to the configured database, creating nothing: a data directory or SQLite file
 /// that is not there is an error saying so.
 pub async fn connect_existing(settings: &Settings) -> Result<Arc<dyn Store>, CommandError> {

@@ -18,7 +18,9 @@ use taskflow_server::{
 use tokio::net::TcpListener;
 
 use crate::commands::storage::gc_options;
-use crate::commands::{CommandError, CommandResult, create_and_connect, failed};
+use crate::commands::{
+    CommandError, CommandResult, claim_installation, create_and_connect, failed,
+};
 use crate::config::{DatabaseUrl, Settings};
 
 pub async fn run(settings: &Settings) -> CommandResult {
@@ -27,6 +29,10 @@ pub async fn run(settings: &Settings) -> CommandResult {
     let shutdown = shutdown_signal()?;
     let blobs = prepare_data_dir(settings)?;
     let (store, _) = create_and_connect(settings).await?;
+    // Held while serving, so `restore` cannot replace the data under this server.
+    let _in_use = claim_installation(settings, store.as_ref(), false)
+        .await?
+        .ok_or_else(|| CommandError::new("cannot claim the installation for serving"))?;
     migrate_locked(settings, &store).await?;
     let adopted = taskflow_ops::backup::recover_staging(store.as_ref(), &blobs)
         .await

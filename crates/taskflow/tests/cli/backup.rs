@@ -655,7 +655,48 @@ async fn backups_taken_at_once_are_all_kept(store: TestStore) {
     assert_eq!(leftovers, 6, "no unfinished file is left");
 }
 
+/// `restore --force` never replaces data under a running server: it is refused, and changes
+/// nothing, while any `serve` uses the installation — on SQLite the same data directory, on
+/// PostgreSQL the same database even from another machine's data directory.
+async fn restore_is_refused_while_a_server_uses_the_data(store: TestStore) {
+    sample::fill(&store).await;
+    let dir = tempdir();
+    let archive = backup_with_cli(&store.url, &store.data_dir, dir.path()).await;
+    store.user_with_token("latecomer", false).await;
+    let before = snapshot(store.store.as_ref(), &store.data_dir).await;
+    let elsewhere = tempdir();
+    let server_dir = match store.backend {
+        Backend::Sqlite => store.data_dir.clone(),
+        Backend::Postgres => elsewhere.path().join("data"),
+    };
+    let mut server = crate::serve::start(taskflow(&store.url, &server_dir)).await;
+
+    let out = restore_with_cli(&store.url, &store.data_dir, &archive, true).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("restore refused: a taskflow server is using"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        snapshot(store.store.as_ref(), &store.data_dir).await,
+        before,
+        "a refused restore changes nothing"
+    );
+
+    crate::serve::sigterm(&server.child).await;
+    assert!(server.child.wait().await.unwrap().success());
+    let out = restore_with_cli(&store.url, &store.data_dir, &archive, true).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let latecomer = taskflow_core::user::Username::parse("latecomer").unwrap();
+    assert!(
+        store.user_by_username(&latecomer).await.is_err(),
+        "with the server stopped, the restore replaced the data"
+    );
+}
+
 both_backends!(
+    restore_is_refused_while_a_server_uses_the_data,
     a_crash_while_writing_leaves_no_archive,
     backups_taken_at_once_are_all_kept,
     round_trips_between_backends_keep_everything,
