@@ -209,6 +209,18 @@ def test_the_deployment_keeps_data_on_the_uploads_claim_and_runs_locked_down():
     assert "initContainers" not in pod, "the permissions init container is off by default"
 
 
+def test_behind_the_ingress_forwarded_addresses_are_trusted_from_the_cluster_only():
+    def proxies(*sets):
+        deploy = find(render(sets=sets), "Deployment")[0]
+        env = env_of(container(deploy["spec"]["template"]["spec"], "taskflow"))
+        return env.get("TASKFLOW_TRUSTED_PROXIES", {}).get("value")
+
+    assert proxies() is None, "without an ingress X-Forwarded-For is ignored"
+    assert proxies("ingress.enabled=true") == "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,fc00::/7"
+    assert proxies("ingress.enabled=true", "taskflow.trustedProxies=10.244.0.0/16") == "10.244.0.0/16"
+    assert proxies("taskflow.trustedProxies=192.0.2.7") == "192.0.2.7"
+
+
 def test_several_replicas_need_read_write_many_uploads():
     result = helm("template", "t", str(CHART), "--set", "replicaCount=2", check=False)
     assert result.returncode != 0

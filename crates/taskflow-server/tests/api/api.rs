@@ -402,7 +402,7 @@ async fn task_lists_filter_and_paginate(store: TestStore) {
         ),
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body["error"]["details"]["fields"].as_array().unwrap().len(),
         3,
@@ -413,7 +413,7 @@ async fn task_lists_filter_and_paginate(store: TestStore) {
         request("GET", "/api/v1/projects/OPS/tasks?after=garbage", t, None),
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 async fn roles_are_enforced_and_hidden_projects_are_404(store: TestStore) {

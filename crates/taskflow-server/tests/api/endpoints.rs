@@ -360,7 +360,7 @@ async fn board_moves_comments_and_activity(store: TestStore) {
         )
         .await
         .0,
-        StatusCode::UNPROCESSABLE_ENTITY
+        StatusCode::BAD_REQUEST
     );
     let (status, log) = as_(
         &store,
