@@ -36,6 +36,8 @@ pub trait UserStore: Send + Sync {
     async fn user_by_username(&self, username: &Username) -> StoreResult<User>;
     /// The users with these usernames, in one query; names no user has are left out.
     async fn users_named(&self, names: &[Username]) -> StoreResult<Vec<User>>;
+    /// The users with these ids, in one query; ids no user has are left out.
+    async fn users_by_id(&self, ids: &[UserId]) -> StoreResult<Vec<User>>;
     /// All users, by username.
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User>;
@@ -156,6 +158,9 @@ pub trait TaskStore: Send + Sync {
     ) -> StoreResult<Task>;
     async fn task(&self, id: TaskId) -> StoreResult<Task>;
     async fn task_by_key(&self, key: &TaskKey) -> StoreResult<Task>;
+    /// The keys of these tasks, trashed ones included, in one query; ids no task has are left
+    /// out.
+    async fn task_keys(&self, ids: &[TaskId]) -> StoreResult<Vec<(TaskId, TaskKey)>>;
     /// Applies the patch if `expected_version` (when given) is current, else
     /// `VersionMismatch` and nothing is written. A status change puts the task at the bottom
     /// of its new column.

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::project::ProjectKey;
+use crate::task::TaskKey;
 use crate::{AttachmentId, CommentId, ProjectId, TaskId, Timestamp};
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -14,11 +16,13 @@ pub enum TrashRef {
     Attachment(AttachmentId),
 }
 
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrashItem {
     pub item: TrashRef,
     pub project_id: ProjectId,
+    pub project_key: ProjectKey,
+    /// The task trashed, or the task a trashed comment or attachment belongs to.
+    pub task: Option<TaskKey>,
     /// What a person would recognise it by: project key, task key and title, a comment's start…
     pub summary: String,
     pub deleted_at: Timestamp,

@@ -10,6 +10,7 @@ pub mod input;
 pub mod metrics;
 mod passwords;
 mod state;
+pub mod views;
 
 use std::future::Future;
 use std::sync::OnceLock;

@@ -3,7 +3,6 @@
 use axum::extract::State;
 use serde::Deserialize;
 use taskflow_core::ActivityId;
-use taskflow_core::activity::ActivityEntry;
 use taskflow_core::project::Role;
 
 use crate::access::{parse_key, project_for, visible_task};
@@ -11,6 +10,7 @@ use crate::api::auth::CurrentUser;
 use crate::api::json::{Path, Query};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::views::{ActivityView, List};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -58,7 +58,7 @@ impl ActivityParams {
     path = "/tasks/{key}/activity",
     tag = "activity",
     params(("key" = String, Path, description = "task key, e.g. OPS-42"), ActivityParams),
-    responses((status = 200, body = Vec<ActivityEntry>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<ActivityView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn task(
@@ -66,12 +66,11 @@ pub async fn task(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Query(params): Query<ActivityParams>,
-) -> Result<axum::Json<Vec<ActivityEntry>>, ApiError> {
+) -> Result<axum::Json<List<ActivityView>>, ApiError> {
     let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
     let (before, limit) = params.page()?;
-    Ok(axum::Json(
-        state.store.task_activity(task.id, before, limit).await?,
-    ))
+    let entries = state.store.task_activity(task.id, before, limit).await?;
+    ActivityView::page(state.store.as_ref(), entries, limit).await
 }
 
 #[utoipa::path(
@@ -80,7 +79,7 @@ pub async fn task(
     path = "/projects/{key}/activity",
     tag = "activity",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ActivityParams),
-    responses((status = 200, body = Vec<ActivityEntry>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<ActivityView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn project(
@@ -88,13 +87,12 @@ pub async fn project(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Query(params): Query<ActivityParams>,
-) -> Result<axum::Json<Vec<ActivityEntry>>, ApiError> {
+) -> Result<axum::Json<List<ActivityView>>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
     let (before, limit) = params.page()?;
-    Ok(axum::Json(
-        state
-            .store
-            .project_activity(project.id, before, limit)
-            .await?,
-    ))
+    let entries = state
+        .store
+        .project_activity(project.id, before, limit)
+        .await?;
+    ActivityView::page(state.store.as_ref(), entries, limit).await
 }

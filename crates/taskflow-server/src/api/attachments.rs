@@ -12,7 +12,7 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use taskflow_blobs::{BlobError, Limits, Upload};
 use taskflow_core::ValidationError;
 use taskflow_core::attachment::{Attachment, FileName, MediaType, NewAttachment};
@@ -26,23 +26,7 @@ use crate::api::auth::CurrentUser;
 use crate::api::json::{Path, Query};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct AttachmentView {
-    #[serde(flatten)]
-    attachment: Attachment,
-    /// Where to download the bytes.
-    content_url: String,
-}
-
-impl From<Attachment> for AttachmentView {
-    fn from(attachment: Attachment) -> Self {
-        Self {
-            content_url: format!("/api/v1/attachments/{}/content", attachment.id),
-            attachment,
-        }
-    }
-}
+use crate::views::{AttachmentView, List};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -58,18 +42,18 @@ pub struct UploadParams {
     path = "/tasks/{key}/attachments",
     tag = "attachments",
     params(("key" = String, Path, description = "task key, e.g. OPS-42")),
-    responses((status = 200, body = Vec<AttachmentView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<AttachmentView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<axum::Json<Vec<AttachmentView>>, ApiError> {
+) -> Result<axum::Json<List<AttachmentView>>, ApiError> {
     let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
     let attachments = state.store.attachments(task.id).await?;
-    Ok(axum::Json(
-        attachments.into_iter().map(Into::into).collect(),
+    Ok(List::all(
+        AttachmentView::many(state.store.as_ref(), attachments).await?,
     ))
 }
 
@@ -239,7 +223,7 @@ pub async fn upload(
     Ok((
         StatusCode::CREATED,
         [(LOCATION, location)],
-        axum::Json(AttachmentView::from(attachment)),
+        axum::Json(AttachmentView::one(state.store.as_ref(), attachment).await?),
     )
         .into_response())
 }
@@ -293,7 +277,9 @@ pub async fn get(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<AttachmentView>, ApiError> {
     let (attachment, _) = visible_attachment(&state, &user, id, Role::Viewer).await?;
-    Ok(axum::Json(attachment.into()))
+    Ok(axum::Json(
+        AttachmentView::one(state.store.as_ref(), attachment).await?,
+    ))
 }
 
 #[utoipa::path(

@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use taskflow_core::comment::Comment;
 use taskflow_core::project::Role;
 
 use crate::access::{own_comment, visible_task};
@@ -12,6 +11,7 @@ use crate::api::json::{Json, Path};
 use crate::error::ApiError;
 use crate::input::CommentInput;
 use crate::state::AppState;
+use crate::views::{CommentView, List};
 
 #[utoipa::path(
     get,
@@ -19,16 +19,19 @@ use crate::state::AppState;
     path = "/tasks/{key}/comments",
     tag = "comments",
     params(("key" = String, Path, description = "task key, e.g. OPS-42")),
-    responses((status = 200, body = Vec<Comment>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<CommentView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<axum::Json<Vec<Comment>>, ApiError> {
+) -> Result<axum::Json<List<CommentView>>, ApiError> {
     let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
-    Ok(axum::Json(state.store.comments(task.id).await?))
+    let comments = state.store.comments(task.id).await?;
+    Ok(List::all(
+        CommentView::many(state.store.as_ref(), comments).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -38,7 +41,7 @@ pub async fn list(
     tag = "comments",
     params(("key" = String, Path, description = "task key, e.g. OPS-42")),
     request_body = CommentInput,
-    responses((status = 201, body = Comment), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 201, body = CommentView), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn create(
@@ -46,11 +49,14 @@ pub async fn create(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Json(body): Json<CommentInput>,
-) -> Result<(StatusCode, axum::Json<Comment>), ApiError> {
+) -> Result<(StatusCode, axum::Json<CommentView>), ApiError> {
     let (task, _) = visible_task(&state, &user, &key, Role::Editor).await?;
     let body = body.try_into()?;
     let comment = state.store.add_comment(user.id, task.id, body).await?;
-    Ok((StatusCode::CREATED, axum::Json(comment)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CommentView::one(state.store.as_ref(), comment).await?),
+    ))
 }
 
 #[utoipa::path(
@@ -60,7 +66,7 @@ pub async fn create(
     tag = "comments",
     params(("id" = i64, Path, description = "comment id")),
     request_body = CommentInput,
-    responses((status = 200, body = Comment), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = CommentView), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn edit(
@@ -68,11 +74,12 @@ pub async fn edit(
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
     Json(body): Json<CommentInput>,
-) -> Result<axum::Json<Comment>, ApiError> {
+) -> Result<axum::Json<CommentView>, ApiError> {
     let comment = own_comment(&state, &user, id).await?;
     let body = body.try_into()?;
+    let edited = state.store.edit_comment(user.id, comment.id, body).await?;
     Ok(axum::Json(
-        state.store.edit_comment(user.id, comment.id, body).await?,
+        CommentView::one(state.store.as_ref(), edited).await?,
     ))
 }
 

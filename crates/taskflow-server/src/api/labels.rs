@@ -10,6 +10,7 @@ use crate::api::json::{Json, Path};
 use crate::error::ApiError;
 use crate::input::{CreateLabel, UpdateLabel};
 use crate::state::AppState;
+use crate::views::List;
 
 #[utoipa::path(
     get,
@@ -17,16 +18,16 @@ use crate::state::AppState;
     path = "/projects/{key}/labels",
     tag = "labels",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
-    responses((status = 200, body = Vec<Label>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<Label>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<axum::Json<Vec<Label>>, ApiError> {
+) -> Result<axum::Json<List<Label>>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
-    Ok(axum::Json(state.store.labels(project.id).await?))
+    Ok(List::all(state.store.labels(project.id).await?))
 }
 
 #[utoipa::path(

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use taskflow_core::project::{Member, Role};
+use taskflow_core::project::Role;
 use taskflow_core::user::Username;
 
 use crate::access::{parse_key, project_for};
@@ -11,6 +11,7 @@ use crate::api::json::{Json, Path};
 use crate::error::ApiError;
 use crate::input::SetMember;
 use crate::state::AppState;
+use crate::views::{List, MemberView};
 
 #[utoipa::path(
     get,
@@ -18,16 +19,19 @@ use crate::state::AppState;
     path = "/projects/{key}/members",
     tag = "projects",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
-    responses((status = 200, body = Vec<Member>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<MemberView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<axum::Json<Vec<Member>>, ApiError> {
+) -> Result<axum::Json<List<MemberView>>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
-    Ok(axum::Json(state.store.members(project.id).await?))
+    let members = state.store.members(project.id).await?;
+    Ok(List::all(
+        MemberView::many(state.store.as_ref(), members).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -37,7 +41,7 @@ pub async fn list(
     tag = "projects",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ("username" = String, Path)),
     request_body = SetMember,
-    responses((status = 200, body = Member), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = MemberView), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn put(
@@ -45,16 +49,18 @@ pub async fn put(
     CurrentUser(user): CurrentUser,
     Path((key, username)): Path<(String, String)>,
     Json(body): Json<SetMember>,
-) -> Result<axum::Json<Member>, ApiError> {
+) -> Result<axum::Json<MemberView>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Owner).await?;
     let role = body.try_into()?;
     let member = Username::parse(&username).map_err(|_| ApiError::not_found("user"))?;
     let member = state.store.user_by_username(&member).await?;
+    let member = state
+        .store
+        .set_member(user.id, project.id, member.id, role)
+        .await?;
+    let mut views = MemberView::many(state.store.as_ref(), vec![member]).await?;
     Ok(axum::Json(
-        state
-            .store
-            .set_member(user.id, project.id, member.id, role)
-            .await?,
+        views.pop().expect("one member in, one view out"),
     ))
 }
 

@@ -8,21 +8,22 @@ use crate::api::json::{Json, Path};
 use crate::error::ApiError;
 use crate::input::{CreateProject, UpdateProject};
 use crate::state::AppState;
+use crate::views::List;
 
 #[utoipa::path(
     get,
     operation_id = "projects_list",
     path = "/projects",
     tag = "projects",
-    responses((status = 200, body = Vec<Project>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<Project>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<axum::Json<Vec<Project>>, ApiError> {
+) -> Result<axum::Json<List<Project>>, ApiError> {
     let member = (!user.is_admin).then_some(user.id);
-    Ok(axum::Json(state.store.list_projects(member, true).await?))
+    Ok(List::all(state.store.list_projects(member, true).await?))
 }
 
 #[utoipa::path(

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::header::ETAG;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 use taskflow_core::project::Role;
 use taskflow_core::task::*;
 
@@ -15,27 +14,14 @@ use crate::api::json::{Json, Path, Query};
 use crate::error::ApiError;
 use crate::input::{CreateTask, ListParams, MoveTask, UpdateTask, if_match};
 use crate::state::AppState;
+use crate::views::{List, TaskView};
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TaskView {
-    key: String,
-    #[serde(flatten)]
-    task: Task,
-}
-
-impl From<Task> for TaskView {
-    fn from(task: Task) -> Self {
-        Self {
-            key: task.key().to_string(),
-            task,
-        }
-    }
-}
-
-fn with_etag(status: StatusCode, task: Task) -> Response {
+/// A task with its `ETag`, its names looked up.
+async fn with_etag(state: &AppState, status: StatusCode, task: Task) -> Result<Response, ApiError> {
     let etag =
         HeaderValue::from_str(&format!("\"{}\"", task.version)).expect("digits are a valid header");
-    (status, [(ETAG, etag)], axum::Json(TaskView::from(task))).into_response()
+    let view = TaskView::one(state.store.as_ref(), task).await?;
+    Ok((status, [(ETAG, etag)], axum::Json(view)).into_response())
 }
 
 #[utoipa::path(
@@ -57,7 +43,7 @@ pub async fn create(
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Editor).await?;
     let new = body.resolve(state.store.as_ref(), &project).await?;
     let task = state.store.create_task(user.id, project.id, new).await?;
-    Ok(with_etag(StatusCode::CREATED, task))
+    with_etag(&state, StatusCode::CREATED, task).await
 }
 
 #[utoipa::path(
@@ -75,7 +61,7 @@ pub async fn get(
     Path(key): Path<String>,
 ) -> Result<Response, ApiError> {
     let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
-    Ok(with_etag(StatusCode::OK, task))
+    with_etag(&state, StatusCode::OK, task).await
 }
 
 #[utoipa::path(
@@ -102,7 +88,7 @@ pub async fn update(
         .store
         .update_task(user.id, task.id, patch, expected)
         .await?;
-    Ok(with_etag(StatusCode::OK, task))
+    with_etag(&state, StatusCode::OK, task).await
 }
 
 #[utoipa::path(
@@ -126,19 +112,13 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TaskPage {
-    items: Vec<TaskView>,
-    next: Option<String>,
-}
-
 #[utoipa::path(
     get,
     operation_id = "tasks_list",
     path = "/projects/{key}/tasks",
     tag = "tasks",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ListParams),
-    responses((status = 200, body = TaskPage), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<TaskView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -146,12 +126,12 @@ pub async fn list(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Query(params): Query<ListParams>,
-) -> Result<axum::Json<TaskPage>, ApiError> {
+) -> Result<axum::Json<List<TaskView>>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
     let query = params.resolve(state.store.as_ref(), &project).await?;
     let page = state.store.list_tasks(project.id, &query).await?;
-    Ok(axum::Json(TaskPage {
-        items: page.items.into_iter().map(TaskView::from).collect(),
+    Ok(axum::Json(List {
+        items: TaskView::many(state.store.as_ref(), page.items).await?,
         next: page.next,
     }))
 }
@@ -180,5 +160,5 @@ pub async fn move_task(
         .store
         .move_task(user.id, task.id, to, expected)
         .await?;
-    Ok(with_etag(StatusCode::OK, task))
+    with_etag(&state, StatusCode::OK, task).await
 }

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use taskflow_core::project::Role;
-use taskflow_core::trash::{PurgeCounts, TrashItem};
+use taskflow_core::trash::PurgeCounts;
 
 use crate::access::{item_in, owned_item, owns, parse_key, project_for};
 use crate::api::auth::CurrentUser;
@@ -13,6 +13,7 @@ use crate::api::json::{Json, Path};
 use crate::error::ApiError;
 use crate::input::ItemIn;
 use crate::state::AppState;
+use crate::views::{List, TrashItemView};
 
 #[utoipa::path(
     get,
@@ -20,16 +21,17 @@ use crate::state::AppState;
     path = "/projects/{key}/trash",
     tag = "trash",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
-    responses((status = 200, body = Vec<TrashItem>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<TrashItemView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<axum::Json<Vec<TrashItem>>, ApiError> {
+) -> Result<axum::Json<List<TrashItemView>>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Editor).await?;
-    Ok(axum::Json(state.store.trash(Some(project.id)).await?))
+    let items = state.store.trash(Some(project.id)).await?;
+    Ok(List::all(items.into_iter().map(Into::into).collect()))
 }
 
 #[utoipa::path(
@@ -83,13 +85,13 @@ pub async fn purge(
     operation_id = "trash_list_all",
     path = "/trash",
     tag = "trash",
-    responses((status = 200, body = Vec<TrashItem>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<TrashItemView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list_all(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<axum::Json<Vec<TrashItem>>, ApiError> {
+) -> Result<axum::Json<List<TrashItemView>>, ApiError> {
     let mut owned = std::collections::HashMap::new();
     let mut items = Vec::new();
     for item in state.store.trash(None).await? {
@@ -102,10 +104,10 @@ pub async fn list_all(
             }
         };
         if mine {
-            items.push(item);
+            items.push(item.into());
         }
     }
-    Ok(axum::Json(items))
+    Ok(List::all(items))
 }
 
 #[utoipa::path(

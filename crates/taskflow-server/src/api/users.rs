@@ -12,21 +12,22 @@ use crate::api::json::{Json, Path};
 use crate::error::ApiError;
 use crate::input::{CreateToken, CreateUser, UpdateUser};
 use crate::state::AppState;
+use crate::views::List;
 
 #[utoipa::path(
     get,
     operation_id = "users_list",
     path = "/users",
     tag = "users",
-    responses((status = 200, body = Vec<User>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<User>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<axum::Json<Vec<User>>, ApiError> {
+) -> Result<axum::Json<List<User>>, ApiError> {
     admin_only(&user)?;
-    Ok(axum::Json(state.store.list_users().await?))
+    Ok(List::all(state.store.list_users().await?))
 }
 
 #[utoipa::path(
@@ -101,14 +102,14 @@ pub async fn update(
     operation_id = "users_tokens",
     path = "/me/tokens",
     tag = "users",
-    responses((status = 200, body = Vec<ApiToken>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<ApiToken>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn tokens(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<axum::Json<Vec<ApiToken>>, ApiError> {
-    Ok(axum::Json(state.store.tokens(user.id).await?))
+) -> Result<axum::Json<List<ApiToken>>, ApiError> {
+    Ok(List::all(state.store.tokens(user.id).await?))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -177,16 +178,16 @@ pub async fn revoke_token(
     path = "/users/{username}/tokens",
     tag = "users",
     params(("username" = String, Path)),
-    responses((status = 200, body = Vec<ApiToken>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<ApiToken>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn user_tokens(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(username): Path<String>,
-) -> Result<axum::Json<Vec<ApiToken>>, ApiError> {
+) -> Result<axum::Json<List<ApiToken>>, ApiError> {
     let target = administered(&state, &user, &username).await?;
-    Ok(axum::Json(state.store.tokens(target.id).await?))
+    Ok(List::all(state.store.tokens(target.id).await?))
 }
 
 #[utoipa::path(

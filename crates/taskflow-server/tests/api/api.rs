@@ -469,7 +469,7 @@ async fn roles_are_enforced_and_hidden_projects_are_404(store: TestStore) {
         request("GET", "/api/v1/projects", Some(&stranger.token), None),
     )
     .await;
-    assert_eq!(list.as_array().unwrap().len(), 0);
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
 
     let (status, _, _) = call(
         state(&store),
@@ -522,7 +522,7 @@ async fn roles_are_enforced_and_hidden_projects_are_404(store: TestStore) {
         request("GET", "/api/v1/projects", Some(&admin.token), None),
     )
     .await;
-    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
 
 both_backends!(

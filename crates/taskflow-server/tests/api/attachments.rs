@@ -188,10 +188,10 @@ async fn uploads_round_trip_byte_for_byte(store: TestStore) {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(list.as_array().unwrap().len(), 4);
+    assert_eq!(list["items"].as_array().unwrap().len(), 4);
     assert_eq!(
-        list[3]["content_url"],
-        format!("/api/v1/attachments/{}/content", list[3]["id"]).as_str()
+        list["items"][3]["content_url"],
+        format!("/api/v1/attachments/{}/content", list["items"][3]["id"]).as_str()
     );
 }
 
@@ -435,7 +435,7 @@ async fn a_full_volume_refuses_uploads_and_keeps_what_it_has(store: TestStore) {
         ),
     )
     .await;
-    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
     let (status, _, bytes) = fetch(st, download(&owner.token, &kept["id"], &[])).await;
     assert_eq!((status, bytes), (StatusCode::OK, b"kept".to_vec()));
 }

@@ -52,7 +52,7 @@ async fn team(store: &TestStore) -> (Caller, Caller, Caller) {
 async fn members_and_labels(store: TestStore) {
     let (owner, editor, viewer) = team(&store).await;
     let (_, members) = as_(&store, &viewer, "GET", "/api/v1/projects/OPS/members", None).await;
-    let roles: Vec<(&str, &str)> = members
+    let roles: Vec<(&str, &str)> = members["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -311,7 +311,7 @@ async fn board_moves_comments_and_activity(store: TestStore) {
         StatusCode::FORBIDDEN
     );
     let (_, list) = as_(&store, &viewer, "GET", "/api/v1/tasks/OPS-1/comments", None).await;
-    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
     assert_eq!(
         as_(
             &store,
@@ -334,7 +334,7 @@ async fn board_moves_comments_and_activity(store: TestStore) {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let kinds: Vec<&str> = log
+    let kinds: Vec<&str> = log["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -371,7 +371,7 @@ async fn board_moves_comments_and_activity(store: TestStore) {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(log.as_array().unwrap().len() > kinds.len());
+    assert!(log["items"].as_array().unwrap().len() > kinds.len());
 }
 
 async fn trash_restore_and_purge(store: TestStore) {
@@ -384,7 +384,7 @@ async fn trash_restore_and_purge(store: TestStore) {
         Some(r#"{"title":"doomed"}"#),
     )
     .await;
-    let id = task["id"].as_i64().unwrap();
+    assert_eq!(task["key"], "OPS-1");
     assert_eq!(
         as_(&store, &editor, "DELETE", "/api/v1/tasks/OPS-1", None)
             .await
@@ -398,10 +398,14 @@ async fn trash_restore_and_purge(store: TestStore) {
         StatusCode::FORBIDDEN
     );
     let (_, trash) = as_(&store, &editor, "GET", "/api/v1/projects/OPS/trash", None).await;
+    let trashed = &trash["items"][0];
     assert_eq!(
-        trash[0]["item"],
-        serde_json::json!({"type": "task", "id": id})
+        (&trashed["type"], &trashed["project"], &trashed["task"]),
+        (&"task".into(), &"OPS".into(), &"OPS-1".into()),
+        "{trash}"
     );
+    assert_eq!(trash["next"], Value::Null);
+    let id = trashed["id"].as_i64().unwrap();
     let item = format!(r#"{{"type":"task","id":{id}}}"#);
     assert_eq!(
         as_(
@@ -551,9 +555,7 @@ async fn users_and_tokens(store: TestStore) {
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        as_(&store, &admin, "GET", "/api/v1/users", None)
-            .await
-            .1
+        as_(&store, &admin, "GET", "/api/v1/users", None).await.1["items"]
             .as_array()
             .unwrap()
             .len(),
@@ -615,7 +617,7 @@ async fn users_and_tokens(store: TestStore) {
         "alice"
     );
     let (_, tokens) = as_(&store, &laptop, "GET", "/api/v1/me/tokens", None).await;
-    assert_eq!(tokens.as_array().unwrap().len(), 2);
+    assert_eq!(tokens["items"].as_array().unwrap().len(), 2);
     assert!(
         tokens.to_string().find("secret").is_none(),
         "listed tokens never show a secret"
@@ -683,21 +685,18 @@ async fn trashed_projects_come_back_through_the_account_trash(store: TestStore) 
         StatusCode::NO_CONTENT
     );
     let (_, trash) = as_(&store, &owner, "GET", "/api/v1/trash", None).await;
-    assert_eq!(trash[0]["item"]["type"], "project");
-    let id = trash[0]["item"]["id"].as_i64().unwrap();
+    assert_eq!(trash["items"][0]["type"], "project");
+    assert_eq!(trash["items"][0]["task"], Value::Null);
+    let id = trash["items"][0]["id"].as_i64().unwrap();
     assert!(
-        as_(&store, &stranger, "GET", "/api/v1/trash", None)
-            .await
-            .1
+        as_(&store, &stranger, "GET", "/api/v1/trash", None).await.1["items"]
             .as_array()
             .unwrap()
             .is_empty(),
         "others see nothing"
     );
     assert!(
-        as_(&store, &editor, "GET", "/api/v1/trash", None)
-            .await
-            .1
+        as_(&store, &editor, "GET", "/api/v1/trash", None).await.1["items"]
             .as_array()
             .unwrap()
             .is_empty(),
@@ -780,7 +779,7 @@ async fn administrators_manage_anyones_tokens(store: TestStore) {
         "alice"
     );
     let (_, tokens) = as_(&store, &admin, "GET", "/api/v1/users/alice/tokens", None).await;
-    assert_eq!(tokens.as_array().unwrap().len(), 2);
+    assert_eq!(tokens["items"].as_array().unwrap().len(), 2);
     let id = created["id"].as_i64().unwrap();
     assert_eq!(
         as_(
@@ -804,6 +803,132 @@ async fn administrators_manage_anyones_tokens(store: TestStore) {
             .0,
         StatusCode::NOT_FOUND
     );
+}
+
+/// Answers speak the language of requests: tasks are written with usernames, label names and a
+/// parent key, and read back the same way (with display names and colours); comments,
+/// attachments, activity and the trash name people by username and tasks by key; every list is
+/// `{items, next}`.
+async fn answers_name_things_as_requests_do(store: TestStore) {
+    let (owner, editor, _viewer) = team(&store).await;
+    let post = async |path: &str, body: &str| {
+        let (status, answer) = as_(&store, &editor, "POST", path, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{path}: {answer}");
+        answer
+    };
+    post(
+        "/api/v1/projects/OPS/labels",
+        r##"{"name":"bug","colour":"#d73a4a"}"##,
+    )
+    .await;
+    post("/api/v1/projects/OPS/tasks", r#"{"title":"parent"}"#).await;
+    let task = post(
+        "/api/v1/projects/OPS/tasks",
+        r#"{"title":"child","assignees":["olivia","edith"],"labels":["bug"],"parent":"OPS-1","due_date":"2026-12-24"}"#,
+    )
+    .await;
+    let person = |username: &str, display_name: &str| serde_json::json!({"username": username, "display_name": display_name});
+    assert_eq!(task["key"], "OPS-2");
+    assert_eq!(task["parent"], "OPS-1");
+    assert_eq!(task["due_date"], "2026-12-24");
+    assert_eq!(
+        task["assignees"],
+        serde_json::json!([person("olivia", "olivia"), person("edith", "edith")])
+    );
+    assert_eq!(
+        task["labels"],
+        serde_json::json!([{"name": "bug", "colour": "#d73a4a"}])
+    );
+    assert_eq!(task["created_by"], person("edith", "edith"));
+    for field in ["id", "project_id", "parent_id", "deleted_at"] {
+        assert!(
+            task.get(field).is_none(),
+            "{field} is not part of a task's answer: {task}"
+        );
+    }
+    let (_, read) = as_(&store, &owner, "GET", "/api/v1/tasks/OPS-2", None).await;
+    assert_eq!(read, task, "reading answers what writing did");
+
+    let comment = post("/api/v1/tasks/OPS-2/comments", r#"{"body":"on it"}"#).await;
+    assert_eq!(
+        (&comment["task"], &comment["author"]),
+        (&"OPS-2".into(), &person("edith", "edith"))
+    );
+    let (status, attachment, _) = {
+        let request = axum::http::Request::post("/api/v1/tasks/OPS-2/attachments?name=notes.txt")
+            .header("authorization", format!("Bearer {}", editor.token))
+            .header("content-type", "text/plain")
+            .body(axum::body::Body::from("notes"))
+            .unwrap();
+        let (status, _, body) = crate::call(state(&store), request).await;
+        (status, body, ())
+    };
+    assert_eq!(status, StatusCode::CREATED, "{attachment}");
+    assert_eq!(attachment["task"], "OPS-2");
+    assert_eq!(attachment["uploaded_by"], person("edith", "edith"));
+
+    let (_, activity) = as_(
+        &store,
+        &owner,
+        "GET",
+        "/api/v1/projects/OPS/activity?limit=2",
+        None,
+    )
+    .await;
+    let newest = &activity["items"][0];
+    assert_eq!(
+        (&newest["task"], &newest["actor"]),
+        (&"OPS-2".into(), &person("edith", "edith")),
+        "{activity}"
+    );
+    let before = activity["next"]
+        .as_str()
+        .expect("a full page says where the next starts");
+    let (_, older) = as_(
+        &store,
+        &owner,
+        "GET",
+        &format!("/api/v1/projects/OPS/activity?limit=2&before={before}"),
+        None,
+    )
+    .await;
+    assert_ne!(older["items"][0]["id"], newest["id"]);
+    let (_, everything) = as_(
+        &store,
+        &owner,
+        "GET",
+        "/api/v1/projects/OPS/activity?limit=200",
+        None,
+    )
+    .await;
+    assert_eq!(everything["next"], Value::Null, "the last page says so");
+
+    // Every list, one shape.
+    for path in [
+        "/api/v1/projects",
+        "/api/v1/projects/OPS/tasks",
+        "/api/v1/projects/OPS/members",
+        "/api/v1/projects/OPS/labels",
+        "/api/v1/projects/OPS/activity",
+        "/api/v1/projects/OPS/trash",
+        "/api/v1/tasks/OPS-2/comments",
+        "/api/v1/tasks/OPS-2/attachments",
+        "/api/v1/tasks/OPS-2/activity",
+        "/api/v1/trash",
+        "/api/v1/me/tokens",
+    ] {
+        let (status, list) = as_(&store, &owner, "GET", path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {list}");
+        let keys: Vec<&String> = list
+            .as_object()
+            .unwrap_or_else(|| panic!("{path}: {list}"))
+            .keys()
+            .collect();
+        assert_eq!(keys, ["items", "next"], "{path}: {list}");
+        assert!(list["items"].is_array(), "{path}: {list}");
+    }
+    let (_, members) = as_(&store, &owner, "GET", "/api/v1/projects/OPS/members", None).await;
+    assert_eq!(members["items"][0]["display_name"], "edith", "{members}");
 }
 
 /// Every bad query parameter is a 400 `bad_query` and every bad body a 422 `invalid`; each
@@ -880,6 +1005,7 @@ async fn every_error_names_its_field(store: TestStore) {
 }
 
 both_backends!(
+    answers_name_things_as_requests_do,
     every_error_names_its_field,
     trashed_projects_come_back_through_the_account_trash,
     administrators_manage_anyones_tokens,

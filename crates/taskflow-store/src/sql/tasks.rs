@@ -2,6 +2,7 @@ use async_trait::async_trait;
 use sqlx::QueryBuilder;
 use taskflow_core::activity::{ActivityKind, NewActivity};
 use taskflow_core::failpoint::failpoint;
+use taskflow_core::project::ProjectKey;
 use taskflow_core::store::TaskStore;
 use taskflow_core::task::*;
 use taskflow_core::*;
@@ -400,6 +401,25 @@ impl TaskStore for Store {
         .map_err(db)?
         .ok_or(StoreError::not_found("task"))?;
         fetch_task(&mut conn, TaskId(id), false).await
+    }
+
+    async fn task_keys(&self, ids: &[TaskId]) -> StoreResult<Vec<(TaskId, TaskKey)>> {
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(&format!(
+            "SELECT t.id, p.key, t.number FROM tasks t JOIN projects p ON p.id = t.project_id \
+             WHERE t.id IN ({})",
+            d::id_rows(1)
+        ))
+        .bind(d::ids(ids.iter().map(|id| id.0)))
+        .fetch_all(self.reader())
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(id, project, number)| {
+                let project =
+                    ProjectKey::parse(&project).map_err(|e| super::rows::corrupt(e.to_string()))?;
+                Ok((TaskId(id), TaskKey { project, number }))
+            })
+            .collect()
     }
 
     async fn update_task(

@@ -1,6 +1,8 @@
 use async_trait::async_trait;
 use taskflow_core::activity::{ActivityKind, NewActivity};
+use taskflow_core::project::ProjectKey;
 use taskflow_core::store::TrashStore;
+use taskflow_core::task::TaskKey;
 use taskflow_core::trash::{PurgeCounts, TrashItem, TrashRef};
 use taskflow_core::*;
 
@@ -14,6 +16,8 @@ struct TrashRow {
     kind: String,
     id: i64,
     project_id: i64,
+    project_key: String,
+    task_number: Option<i64>,
     summary: String,
     deleted_at: Time,
 }
@@ -27,9 +31,16 @@ impl TrashRow {
             "attachment" => TrashRef::Attachment(AttachmentId(self.id)),
             other => return Err(super::rows::corrupt(format!("unknown trash kind {other}"))),
         };
+        let project_key = ProjectKey::parse(&self.project_key)
+            .map_err(|e| super::rows::corrupt(e.to_string()))?;
         Ok(TrashItem {
             item,
             project_id: ProjectId(self.project_id),
+            task: self.task_number.map(|number| TaskKey {
+                project: project_key.clone(),
+                number,
+            }),
+            project_key,
             summary: self.summary,
             deleted_at: ts(self.deleted_at),
         })
@@ -206,19 +217,20 @@ async fn record_purge(
 impl TrashStore for Store {
     async fn trash(&self, project: Option<ProjectId>) -> StoreResult<Vec<TrashItem>> {
         let rows: Vec<TrashRow> = sqlx::query_as(
-            "SELECT 'project' AS kind, id, id AS project_id, key || ' ' || name AS summary, deleted_at \
+            "SELECT 'project' AS kind, id, id AS project_id, key AS project_key, \
+                    CAST(NULL AS BIGINT) AS task_number, key || ' ' || name AS summary, deleted_at \
                FROM projects WHERE deleted_at IS NOT NULL AND ($1 IS NULL OR id = $1) \
              UNION ALL \
-             SELECT 'task', t.id, t.project_id, p.key || '-' || t.number || ' ' || t.title, t.deleted_at \
+             SELECT 'task', t.id, t.project_id, p.key, t.number, p.key || '-' || t.number || ' ' || t.title, t.deleted_at \
                FROM tasks t JOIN projects p ON p.id = t.project_id \
                WHERE t.deleted_at IS NOT NULL AND ($1 IS NULL OR t.project_id = $1) \
              UNION ALL \
-             SELECT 'comment', c.id, t.project_id, substr(c.body, 1, 80), c.deleted_at \
-               FROM comments c JOIN tasks t ON t.id = c.task_id \
+             SELECT 'comment', c.id, t.project_id, p.key, t.number, substr(c.body, 1, 80), c.deleted_at \
+               FROM comments c JOIN tasks t ON t.id = c.task_id JOIN projects p ON p.id = t.project_id \
                WHERE c.deleted_at IS NOT NULL AND ($1 IS NULL OR t.project_id = $1) \
              UNION ALL \
-             SELECT 'attachment', a.id, t.project_id, a.file_name, a.deleted_at \
-               FROM attachments a JOIN tasks t ON t.id = a.task_id \
+             SELECT 'attachment', a.id, t.project_id, p.key, t.number, a.file_name, a.deleted_at \
+               FROM attachments a JOIN tasks t ON t.id = a.task_id JOIN projects p ON p.id = t.project_id \
                WHERE a.deleted_at IS NOT NULL AND ($1 IS NULL OR t.project_id = $1) \
              ORDER BY deleted_at DESC, kind, id",
         )

@@ -75,6 +75,18 @@ impl UserStore for Store {
         super::rows::convert(rows)
     }
 
+    async fn users_by_id(&self, ids: &[UserId]) -> StoreResult<Vec<User>> {
+        let rows: Vec<UserRow> = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id IN ({})",
+            d::id_rows(1)
+        ))
+        .bind(d::ids(ids.iter().map(|id| id.0)))
+        .fetch_all(self.reader())
+        .await
+        .map_err(db)?;
+        super::rows::convert(rows)
+    }
+
     async fn list_users(&self) -> StoreResult<Vec<User>> {
         let rows: Vec<UserRow> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS} FROM users ORDER BY username"

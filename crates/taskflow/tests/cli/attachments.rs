@@ -330,7 +330,7 @@ async fn sigkill_during_an_upload_leaves_nothing(store: TestStore) {
         .await
         .json()
         .await;
-    assert_eq!(list, serde_json::json!([]));
+    assert_eq!(list, serde_json::json!({"items": [], "next": null}));
     kill(&mut server).await;
 }
 
