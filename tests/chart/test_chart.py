@@ -211,7 +211,7 @@ def test_the_deployment_keeps_data_on_the_uploads_claim_and_runs_locked_down():
 
 def test_behind_the_ingress_forwarded_addresses_are_trusted_from_the_cluster_only():
     def proxies(*sets):
-        deploy = find(render(sets=sets), "Deployment")[0]
+        deploy = find(render(sets=sets), "Deployment")
         env = env_of(container(deploy["spec"]["template"]["spec"], "taskflow"))
         return env.get("TASKFLOW_TRUSTED_PROXIES", {}).get("value")
 
