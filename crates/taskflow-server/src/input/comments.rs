@@ -9,6 +9,7 @@ use crate::error::ApiError;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentInput {
+    /// Markdown, 1 to 50 000 characters.
     pub body: String,
 }
 

@@ -12,8 +12,12 @@ use crate::error::ApiError;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProject {
+    /// 2 to 10 capital letters and digits, starting with a letter (`OPS`): tasks are `OPS-1`,
+    /// `OPS-2`…; it never changes.
     pub key: String,
+    /// One line, 1 to 100 characters.
     pub name: String,
+    /// Markdown.
     #[serde(default)]
     pub description: String,
 }
@@ -41,8 +45,11 @@ impl TryFrom<CreateProject> for NewProject {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProject {
+    /// Fields left out stay as they are.
     pub name: Option<String>,
+    /// Markdown.
     pub description: Option<String>,
+    /// An archived project is read-only until unarchived.
     pub archived: Option<bool>,
 }
 
@@ -64,6 +71,7 @@ impl TryFrom<UpdateProject> for ProjectPatch {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetMember {
+    /// `owner`, `editor` or `viewer`.
     pub role: String,
 }
 
@@ -78,7 +86,9 @@ impl TryFrom<SetMember> for Role {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLabel {
+    /// Unique in the project; one line, 1 to 50 characters.
     pub name: String,
+    /// `#rrggbb`.
     pub colour: String,
 }
 
@@ -99,7 +109,9 @@ impl TryFrom<CreateLabel> for NewLabel {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateLabel {
+    /// A new name; tasks keep the label.
     pub name: Option<String>,
+    /// `#rrggbb`.
     pub colour: Option<String>,
 }
 

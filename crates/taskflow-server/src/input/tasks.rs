@@ -21,16 +21,24 @@ type Resolved<T> = Result<Result<T, ValidationError>, ApiError>;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTask {
+    /// One line, 1 to 300 characters.
     pub title: String,
+    /// Markdown; empty when not given.
     #[serde(default)]
     pub description: String,
+    /// `todo` (the default), `in_progress` or `done`.
     pub status: Option<String>,
+    /// `none` (the default), `low`, `medium`, `high` or `urgent`.
     pub priority: Option<String>,
+    /// `YYYY-MM-DD`.
     pub due_date: Option<String>,
+    /// Usernames of project members (at most 100).
     #[serde(default)]
     pub assignees: Vec<String>,
+    /// Names of the project's labels (at most 100).
     #[serde(default)]
     pub labels: Vec<String>,
+    /// The key of a task in the same project, making this a subtask.
     pub parent: Option<String>,
 }
 
@@ -86,14 +94,22 @@ impl CreateTask {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTask {
+    /// Fields left out stay as they are.
     pub title: Option<String>,
+    /// Markdown.
     pub description: Option<String>,
+    /// `todo`, `in_progress` or `done`.
     pub status: Option<String>,
+    /// `none`, `low`, `medium`, `high` or `urgent`.
     pub priority: Option<String>,
+    /// `YYYY-MM-DD`, or `null` to clear it.
     #[serde(default, deserialize_with = "present")]
     pub due_date: Option<Option<String>>,
+    /// Replaces the assignees: usernames of project members.
     pub assignees: Option<Vec<String>>,
+    /// Replaces the labels: names of the project's labels.
     pub labels: Option<Vec<String>>,
+    /// A task key, or `null` to make this a top-level task.
     #[serde(default, deserialize_with = "present")]
     pub parent: Option<Option<String>>,
 }
@@ -290,6 +306,7 @@ impl ListParams {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveTask {
+    /// The column: `todo`, `in_progress` or `done`.
     pub status: String,
     /// Put the task right after this one (a task key) in the column…
     pub after: Option<String>,

@@ -198,3 +198,230 @@ async fn the_document_is_served() {
     assert!(body["components"]["securitySchemes"]["bearer"].is_object());
     assert!(body["components"]["schemas"]["TaskView"].is_object());
 }
+
+/// The endpoint reference in `docs/api.md` — every operation's parameters, body and answers,
+/// and every schema's fields — is written from the OpenAPI document, so the two cannot
+/// disagree. `TASKFLOW_WRITE_DOCS=1` rewrites it after a change.
+#[test]
+fn the_api_reference_in_the_docs_is_the_document() {
+    const START: &str =
+        "<!-- reference: written from the OpenAPI document; see docs/development.md -->\n";
+    const END: &str = "<!-- end of reference -->\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api.md");
+    let docs = std::fs::read_to_string(&path).unwrap();
+    let (before, rest) = docs
+        .split_once(START)
+        .expect("docs/api.md has the reference start marker");
+    let (current, after) = rest
+        .split_once(END)
+        .expect("docs/api.md has the reference end marker");
+    let written = reference(&spec());
+    if std::env::var_os("TASKFLOW_WRITE_DOCS").is_some() {
+        std::fs::write(&path, format!("{before}{START}{written}{END}{after}")).unwrap();
+        return;
+    }
+    if current != written {
+        let differs = current
+            .lines()
+            .zip(written.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(current.lines().count().min(written.lines().count()));
+        panic!(
+            "docs/api.md's reference is out of date (first difference at its line {}: {:?}); \
+             run TASKFLOW_WRITE_DOCS=1 cargo test -p taskflow-server --test api reference",
+            differs + 1,
+            written.lines().nth(differs).unwrap_or("<end>")
+        );
+    }
+}
+
+/// The reference as Markdown: operations in the document's order, then the schemas they use.
+fn reference(spec: &Value) -> String {
+    let components = &spec["components"]["schemas"];
+    let mut out = String::from("### Operations\n\n");
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            out.push_str(&format!("#### `{} {path}`\n\n", method.to_uppercase()));
+            for text in [&op["summary"], &op["description"]] {
+                if let Some(text) = text.as_str().filter(|t| !t.is_empty()) {
+                    out.push_str(&format!("{}\n\n", one_line(text)));
+                }
+            }
+            if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
+                out.push_str(
+                    "| parameter | in | type | required | meaning |\n|---|---|---|---|---|\n",
+                );
+                for p in params {
+                    out.push_str(&format!(
+                        "| `{}` | {} | {} | {} | {} |\n",
+                        p["name"].as_str().unwrap(),
+                        p["in"].as_str().unwrap(),
+                        type_of(components, &p["schema"]),
+                        if p["required"] == true { "yes" } else { "no" },
+                        one_line(p["description"].as_str().unwrap_or(""))
+                    ));
+                }
+                out.push('\n');
+            }
+            if let Some(content) = op["requestBody"]["content"].as_object() {
+                for (media, body) in content {
+                    out.push_str(&format!(
+                        "Body (`{media}`): {}\n\n",
+                        type_of(components, &body["schema"])
+                    ));
+                }
+            }
+            out.push_str("Answers:\n\n");
+            for (status, answer) in op["responses"].as_object().unwrap() {
+                let body = answer["content"]
+                    .as_object()
+                    .and_then(|c| c.iter().next())
+                    .map(|(media, c)| format!(" `{media}` {}", type_of(components, &c["schema"])))
+                    .unwrap_or_default();
+                let headers = answer["headers"]
+                    .as_object()
+                    .map(|h| {
+                        let names: Vec<String> = h.keys().map(|k| format!("`{k}`")).collect();
+                        format!(", with {}", names.join(", "))
+                    })
+                    .unwrap_or_default();
+                let body = format!("{body}{headers}");
+                let description = answer["description"].as_str().unwrap_or("");
+                let description = if description.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", one_line(description))
+                };
+                out.push_str(&format!("- **{status}**{body}{description}\n"));
+            }
+            out.push('\n');
+        }
+    }
+    out.push_str("### Schemas\n\n");
+    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        out.push_str(&format!("#### {name}\n\n"));
+        if let Some(text) = schema["description"].as_str() {
+            out.push_str(&format!("{}\n\n", one_line(text)));
+        }
+        match (schema["properties"].as_object(), schema["oneOf"].as_array()) {
+            (Some(fields), _) => out.push_str(&fields_table(components, schema, fields)),
+            (None, Some(variants)) => {
+                out.push_str("One of:\n\n");
+                for variant in variants {
+                    out.push_str(&format!("- {}\n", inline_object(components, variant)));
+                }
+                out.push('\n');
+            }
+            (None, None) => out.push_str(&format!("{}\n\n", type_of(components, schema))),
+        }
+    }
+    out
+}
+
+fn fields_table(
+    components: &Value,
+    schema: &Value,
+    fields: &serde_json::Map<String, Value>,
+) -> String {
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut out = String::from("| field | type | required | meaning |\n|---|---|---|---|\n");
+    for (field, s) in fields {
+        out.push_str(&format!(
+            "| `{field}` | {} | {} | {} |\n",
+            type_of(components, s),
+            if required.contains(&field.as_str()) {
+                "yes"
+            } else {
+                "no"
+            },
+            one_line(s["description"].as_str().unwrap_or(""))
+        ));
+    }
+    if schema["additionalProperties"] == false {
+        out.push_str("\nOther fields are refused.\n");
+    }
+    out.push('\n');
+    out
+}
+
+/// `{"type": "task", "id": integer}` for an object variant.
+fn inline_object(components: &Value, variant: &Value) -> String {
+    let fields: Vec<String> = variant["properties"]
+        .as_object()
+        .map(|f| {
+            f.iter()
+                .map(|(name, s)| match s["enum"].as_array() {
+                    Some(values) if values.len() == 1 => format!("\"{name}\": {}", values[0]),
+                    _ => format!("\"{name}\": {}", type_of(components, s).replace('`', "")),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!("`{{{}}}`", fields.join(", "))
+}
+
+/// A schema's type in words: `string`, `integer (int64)`, `array of [Person](#person)`,
+/// `"todo" | "done"`, `… or null`.
+fn type_of(components: &Value, schema: &Value) -> String {
+    let link = |name: &str| format!("[{name}](#{})", name.to_lowercase());
+    if let Some(reference) = schema["$ref"].as_str() {
+        return link(reference.rsplit('/').next().unwrap());
+    }
+    // A schema written out in place (a generic list's items) is named after its component.
+    if schema["properties"].is_object()
+        && let Some((name, _)) = components.as_object().and_then(|c| {
+            c.iter()
+                .find(|(_, c)| c["properties"] == schema["properties"])
+        })
+    {
+        return link(name);
+    }
+    for combined in ["oneOf", "anyOf", "allOf"] {
+        if let Some(parts) = schema[combined].as_array() {
+            let parts: Vec<String> = parts.iter().map(|p| type_of(components, p)).collect();
+            return parts.join(" or ");
+        }
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        return values
+            .iter()
+            .map(|v| format!("`{v}`"))
+            .collect::<Vec<_>>()
+            .join(" \\| ");
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let mut words: Vec<String> = types
+        .iter()
+        .filter(|t| **t != "null")
+        .map(|t| match *t {
+            "array" => format!("array of {}", type_of(components, &schema["items"])),
+            other => match schema["format"].as_str() {
+                Some(format) => format!("{other} ({format})"),
+                None => other.to_owned(),
+            },
+        })
+        .collect();
+    if words.is_empty() {
+        words.push("any".to_owned());
+    }
+    let mut text = words.join(" or ");
+    if types.contains(&"null") {
+        text.push_str(" or null");
+    }
+    text
+}
+
+/// Text for a table cell: one line, pipes escaped.
+fn one_line(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
+}
