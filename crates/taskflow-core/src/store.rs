@@ -303,6 +303,9 @@ pub trait StoreAdmin: Send + Sync {
     fn latest_schema_version(&self) -> i64;
     /// A cheap round trip to the database.
     async fn ping(&self) -> StoreResult<()>;
+    /// Begins a write transaction and rolls it back: the database takes writes now (for
+    /// SQLite, its write lock can be had and the writer connection is sound).
+    async fn ping_writes(&self) -> StoreResult<()>;
     /// What the database occupies on disk (SQLite: the file and its write-ahead log;
     /// PostgreSQL: `pg_database_size`).
     async fn database_bytes(&self) -> StoreResult<u64>;

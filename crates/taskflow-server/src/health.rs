@@ -1,5 +1,5 @@
-//! `/healthz`: the process answers. `/readyz`: it can do its job — the database answers, its
-//! schema is the one this build expects, the data directory is writable and its volume has
+//! `/healthz`: the process answers. `/readyz`: it can do its job — the database answers and
+//! can start a write, its schema is the one this build expects, the data directory is writable and its volume has
 //! more free space than the minimum. The body names each check, so an operator sees which one
 //! failed.
 
@@ -60,6 +60,12 @@ async fn bounded(check: impl Future<Output = Result<(), String>>) -> Result<(), 
 
 async fn database(state: &AppState) -> Result<(), String> {
     state.store.ping().await.map_err(|e| e.to_string())
+}
+
+/// Whether a write could start now: a wedged writer, a SQLite write lock held elsewhere past
+/// the check's time, or a database that refuses writes fails it.
+async fn database_writes(state: &AppState) -> Result<(), String> {
+    state.store.ping_writes().await.map_err(|e| e.to_string())
 }
 
 async fn migrations(state: &AppState) -> Result<(), String> {
@@ -128,14 +134,16 @@ const READINESS_REUSE: std::time::Duration = std::time::Duration::from_millis(50
 async fn evaluate(state: &AppState) -> Readiness {
     // All at once, each bounded, so a database that is down (its connections time out
     // slowly) still gets an answer within a second.
-    let (database, migrations, data_dir, free_space) = tokio::join!(
+    let (database, writes, migrations, data_dir, free_space) = tokio::join!(
         bounded(database(state)),
+        bounded(database_writes(state)),
         bounded(migrations(state)),
         bounded(data_dir(state)),
         bounded(free_space(state)),
     );
     let checks = vec![
         check("database", database),
+        check("database_writes", writes),
         check("migrations", migrations),
         check("data_dir", data_dir),
         check("free_space", free_space),

@@ -21,7 +21,16 @@ async fn readyz_is_ready_with_every_check_passing(store: TestStore) {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["database", "migrations", "data_dir", "free_space"]);
+    assert_eq!(
+        names,
+        [
+            "database",
+            "database_writes",
+            "migrations",
+            "data_dir",
+            "free_space"
+        ]
+    );
     assert!(
         body["checks"]
             .as_array()

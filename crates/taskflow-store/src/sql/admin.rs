@@ -66,6 +66,16 @@ impl StoreAdmin for Store {
             .map_err(db)
     }
 
+    async fn ping_writes(&self) -> StoreResult<()> {
+        let tx = self.write().await?;
+        // On a task of its own, like every commit: a caller that gives up cannot leave the
+        // connection inside the transaction.
+        tokio::spawn(tx.rollback())
+            .await
+            .map_err(super::unfinished)?
+            .map_err(db)
+    }
+
     async fn database_bytes(&self) -> StoreResult<u64> {
         self.size_on_disk().await
     }

@@ -133,8 +133,37 @@ async fn a_sqlite_writer_busy_past_its_wait_answers_503() {
     assert_unavailable("a write", &reply, started.elapsed(), Duration::from_secs(4));
     let (status, _) = http(&server.address, "GET", "/healthz").await;
     assert_eq!(status, 200);
+    // Readiness notices that nothing can be written, and says so within a second.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let started = Instant::now();
+    let (status, body) = http(&server.address, "GET", "/readyz").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "/readyz took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(status, 503, "{body}");
+    let readiness: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let writes = readiness["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "database_writes")
+        .unwrap_or_else(|| panic!("no database_writes check: {body}"));
+    assert_eq!(writes["ok"], false, "{body}");
     sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
     other.close().await.unwrap();
+    let ready = async {
+        loop {
+            if http(&server.address, "GET", "/readyz").await.0 == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), ready)
+        .await
+        .expect("ready again once the lock is free");
 
     let reply = request(
         &server.address,
