@@ -101,6 +101,25 @@ impl PgCluster {
         Self::start()
     }
 
+    /// Runs one statement as the superuser, in the `postgres` database.
+    pub async fn admin(&self, sql: &str) {
+        let mut conn = PgConnection::connect(&self.url("postgres"))
+            .await
+            .unwrap_or_else(|e| fail(format!("cannot connect: {e}")));
+        sqlx::query(sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| fail(format!("{sql}: {e}")));
+        conn.close().await.ok();
+    }
+
+    /// Gives a directory to the user the server runs as (for a tablespace).
+    pub fn give(&self, dir: &Path) {
+        if self.as_root {
+            output(Command::new("chown").arg("postgres:postgres").arg(dir));
+        }
+    }
+
     /// Stops the server the way a crash or a kill would: immediate mode, no checkpoint.
     pub fn stop_immediately(&self) {
         output(

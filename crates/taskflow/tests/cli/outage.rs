@@ -232,10 +232,45 @@ impl Drop for SmallVolume {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_is_a_clean_temporary_error() {
+async fn a_full_disk_is_a_clean_temporary_error_sqlite() {
+    a_full_disk_is_a_clean_temporary_error(taskflow_testkit::Backend::Sqlite).await;
+}
+
+/// PostgreSQL's database lives in a tablespace on the small volume, with the attachments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_a_clean_temporary_error_postgres() {
+    a_full_disk_is_a_clean_temporary_error(taskflow_testkit::Backend::Postgres).await;
+}
+
+async fn a_full_disk_is_a_clean_temporary_error(backend: taskflow_testkit::Backend) {
     let volume = SmallVolume::mount(12);
     let data = volume.path.join("data");
-    let url = format!("sqlite://{}/taskflow.db", data.display());
+    let (url, _cluster) = match backend {
+        taskflow_testkit::Backend::Sqlite => {
+            (format!("sqlite://{}/taskflow.db", data.display()), None)
+        }
+        taskflow_testkit::Backend::Postgres => {
+            let space = volume.path.join("tablespace");
+            std::fs::create_dir(&space).unwrap();
+            // The server's user must reach the directory.
+            use std::os::unix::fs::PermissionsExt;
+            for dir in [volume.path.parent().unwrap(), volume.path.as_path()] {
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711)).unwrap();
+            }
+            let cluster = PgCluster::private();
+            cluster.give(&space);
+            cluster
+                .admin(&format!(
+                    "CREATE TABLESPACE small LOCATION '{}'",
+                    space.display()
+                ))
+                .await;
+            cluster
+                .admin("CREATE DATABASE taskflow TABLESPACE small")
+                .await;
+            (cluster.url("taskflow"), Some(cluster))
+        }
+    };
     let mut c = taskflow(&url, &data);
     c.env("TASKFLOW_ADMIN_PASSWORD", "first admin password")
         .env("TASKFLOW_MIN_FREE_BYTES", "0")
@@ -334,7 +369,7 @@ async fn a_full_disk_is_a_clean_temporary_error() {
 
     crate::serve::sigterm(&server.child).await;
     assert_eq!(server.child.wait().await.unwrap().code(), Some(0));
-    let store = taskflow_testkit::open(taskflow_testkit::Backend::Sqlite, &url).await;
+    let store = taskflow_testkit::open(backend, &url).await;
     assert!(store.integrity_check().await.unwrap().is_empty());
     let mut query = taskflow_core::task::TaskQuery::new(taskflow_core::task::TaskSort::Position);
     query.limit = 200;
