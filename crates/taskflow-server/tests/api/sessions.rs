@@ -227,6 +227,22 @@ fn login_from(
     request
 }
 
+/// The status of one login attempt.
+async fn attempt(
+    st: &AppState,
+    address: &str,
+    forwarded: Option<&str>,
+    username: &str,
+    password: &str,
+) -> StatusCode {
+    call(
+        st.clone(),
+        login_from(address, forwarded, username, password),
+    )
+    .await
+    .0
+}
+
 /// No delays, a small limit: only the counting is under test.
 fn strict(store: &TestStore, user_limit: u32) -> AppState {
     let mut st = state(store);
@@ -271,11 +287,7 @@ async fn a_lock_is_per_name_and_address(store: TestStore) {
     alice(&store).await;
     let st = strict(&store, 5);
     for _ in 0..5 {
-        let (status, _, _) = call(
-            st.clone(),
-            login_from("10.0.0.66", None, "alice", "guess guess"),
-        )
-        .await;
+        let status = attempt(&st, "10.0.0.66", None, "alice", "guess guess").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
     let (status, headers, body) = call(
@@ -296,38 +308,22 @@ async fn a_lock_is_per_name_and_address(store: TestStore) {
     // The address may fail five times the name limit under any names (the refused attempt
     // counted too: six so far), then is refused.
     for i in 0..18 {
-        let (status, _, _) = call(
-            st.clone(),
-            login_from("10.0.0.66", None, &format!("user{i}"), "guess guess"),
-        )
-        .await;
+        let status = attempt(&st, "10.0.0.66", None, &format!("user{i}"), "guess guess").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "name {i}");
     }
-    let (status, _, _) = call(
-        st.clone(),
-        login_from("10.0.0.66", None, "zed", "guess guess"),
-    )
-    .await;
+    let status = attempt(&st, "10.0.0.66", None, "zed", "guess guess").await;
     assert_eq!(
         status,
         StatusCode::UNAUTHORIZED,
         "the 25th failure at the address"
     );
-    let (status, _, _) = call(
-        st.clone(),
-        login_from("10.0.0.66", None, "yan", "guess guess"),
-    )
-    .await;
+    let status = attempt(&st, "10.0.0.66", None, "yan", "guess guess").await;
     assert_eq!(
         status,
         StatusCode::TOO_MANY_REQUESTS,
         "past the address's limit"
     );
-    let (status, _, _) = call(
-        st.clone(),
-        login_from("10.0.0.7", None, "alice", "correct horse battery"),
-    )
-    .await;
+    let status = attempt(&st, "10.0.0.7", None, "alice", "correct horse battery").await;
     assert_eq!(status, StatusCode::OK, "other addresses are unaffected");
 
     // `taskflow user unlock alice` clears her counts at every address.
@@ -338,11 +334,7 @@ async fn a_lock_is_per_name_and_address(store: TestStore) {
             .unwrap(),
         1
     );
-    let (status, _, _) = call(
-        st.clone(),
-        login_from("10.0.0.66", None, "alice", "correct horse battery"),
-    )
-    .await;
+    let status = attempt(&st, "10.0.0.66", None, "alice", "correct horse battery").await;
     assert_eq!(
         status,
         StatusCode::TOO_MANY_REQUESTS,
@@ -355,11 +347,7 @@ async fn a_lock_is_per_name_and_address(store: TestStore) {
             .unwrap()
             >= 1
     );
-    let (status, _, _) = call(
-        st.clone(),
-        login_from("10.0.0.66", None, "alice", "correct horse battery"),
-    )
-    .await;
+    let status = attempt(&st, "10.0.0.66", None, "alice", "correct horse battery").await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -376,14 +364,12 @@ async fn forwarded_addresses_count_only_from_trusted_proxies(store: TestStore) {
         )
         .await;
     }
-    let (status, _, _) = call(
-        st.clone(),
-        login_from(
-            "192.0.2.9",
-            Some("10.0.0.8"),
-            "alice",
-            "correct horse battery",
-        ),
+    let status = attempt(
+        &st,
+        "192.0.2.9",
+        Some("10.0.0.8"),
+        "alice",
+        "correct horse battery",
     )
     .await;
     assert_eq!(
@@ -409,14 +395,12 @@ async fn forwarded_addresses_count_only_from_trusted_proxies(store: TestStore) {
         )
         .await;
     }
-    let (status, _, _) = call(
-        st.clone(),
-        login_from(
-            "127.0.0.1",
-            Some("10.0.0.7, 203.0.113.5, 10.1.2.3"),
-            "alice",
-            "correct horse battery",
-        ),
+    let status = attempt(
+        &st,
+        "127.0.0.1",
+        Some("10.0.0.7, 203.0.113.5, 10.1.2.3"),
+        "alice",
+        "correct horse battery",
     )
     .await;
     assert_eq!(

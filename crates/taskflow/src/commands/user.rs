@@ -118,6 +118,19 @@ pub async fn list(settings: &Settings, json: bool) -> CommandResult {
     Ok(())
 }
 
+/// Applies `patch` to the named user; returns the user as they were.
+async fn change(
+    settings: &Settings,
+    username: &Username,
+    patch: UserPatch,
+) -> Result<User, CommandError> {
+    let store = connect_migrated(settings).await?;
+    let user = named(store.as_ref(), username).await?;
+    store.update_user(user.id, patch).await?;
+    store.close().await;
+    Ok(user)
+}
+
 pub async fn set_password(
     settings: &Settings,
     username: &str,
@@ -125,18 +138,11 @@ pub async fn set_password(
 ) -> CommandResult {
     let username = parse_username(username)?;
     let (password, generated) = password_from(password_file.as_ref())?;
-    let store = connect_migrated(settings).await?;
-    let user = named(store.as_ref(), &username).await?;
-    store
-        .update_user(
-            user.id,
-            UserPatch {
-                password_hash: Some(password.hash()),
-                ..UserPatch::default()
-            },
-        )
-        .await?;
-    store.close().await;
+    let patch = UserPatch {
+        password_hash: Some(password.hash()),
+        ..UserPatch::default()
+    };
+    change(settings, &username, patch).await?;
     println!("set the password of {username}; their sessions have ended");
     if generated {
         print_generated(&password);
@@ -146,19 +152,12 @@ pub async fn set_password(
 
 pub async fn set_disabled(settings: &Settings, username: &str, disabled: bool) -> CommandResult {
     let username = parse_username(username)?;
-    let store = connect_migrated(settings).await?;
-    let user = named(store.as_ref(), &username).await?;
-    store
-        .update_user(
-            user.id,
-            UserPatch {
-                is_disabled: Some(disabled),
-                ..UserPatch::default()
-            },
-        )
-        .await?;
-    store.close().await;
-    match (disabled, user.is_disabled) {
+    let patch = UserPatch {
+        is_disabled: Some(disabled),
+        ..UserPatch::default()
+    };
+    let before = change(settings, &username, patch).await?;
+    match (disabled, before.is_disabled) {
         (true, _) => println!(
             "disabled {username}: their sessions have ended and their API tokens are refused"
         ),
