@@ -113,6 +113,19 @@ impl PgCluster {
         conn.close().await.ok();
     }
 
+    /// One number from a query, as the superuser, in database `db`.
+    pub async fn number(&self, db: &str, sql: &str) -> i64 {
+        let mut conn = PgConnection::connect(&self.url(db))
+            .await
+            .unwrap_or_else(|e| fail(format!("cannot connect: {e}")));
+        let n: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or_else(|e| fail(format!("{sql}: {e}")));
+        conn.close().await.ok();
+        n
+    }
+
     /// Gives a directory to the user the server runs as (for a tablespace).
     pub fn give(&self, dir: &Path) {
         if self.as_root {

@@ -88,27 +88,73 @@ impl PgStore {
     }
 
     /// An advisory lock on a connection taken out of the pool, so it lives as long as the
-    /// claim: the server's is released even when the process is killed.
+    /// claim: the server's is released even when the process is killed. A server's shared
+    /// claim is watched: when the database restarts and the connection (with its lock) is
+    /// gone, it is taken again as soon as the database is back.
     async fn claim_lock(&self, exclusive: bool) -> StoreResult<Option<Claim>> {
-        /// "taskflow" in ASCII: the key of the lock servers share and `restore` takes alone.
-        const IN_USE: i64 = 0x7461_736b_666c_6f77;
-        let mut conn = self.pool.acquire().await.map_err(db)?.detach();
+        let Some(mut conn) = lock_connection(&self.pool, exclusive).await? else {
+            return Ok(None);
+        };
         if exclusive {
-            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                .bind(IN_USE)
-                .fetch_one(&mut conn)
-                .await
-                .map_err(db)?;
-            if !got {
-                return Ok(None);
-            }
-        } else {
-            sqlx::query("SELECT pg_advisory_lock_shared($1)")
-                .bind(IN_USE)
-                .execute(&mut conn)
-                .await
-                .map_err(db)?;
+            return Ok(Some(Claim(Box::new(conn))));
         }
-        Ok(Some(Claim(Box::new(conn))))
+        let pool = self.pool.clone();
+        let keeper = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(CLAIM_CHECK).await;
+                if sqlx::query("SELECT 1").execute(&mut conn).await.is_ok() {
+                    continue;
+                }
+                tracing::warn!(
+                    "the connection holding the serving claim was lost; taking it again"
+                );
+                loop {
+                    if let Ok(Some(again)) = lock_connection(&pool, false).await {
+                        conn = again;
+                        break;
+                    }
+                    tokio::time::sleep(CLAIM_CHECK).await;
+                }
+            }
+        });
+        Ok(Some(Claim(Box::new(AbortOnDrop(keeper)))))
+    }
+}
+
+/// "taskflow" in ASCII: the key of the lock servers share and `restore` takes alone.
+const IN_USE: i64 = 0x7461_736b_666c_6f77;
+
+/// How often a server's claim checks that its connection is still there.
+const CLAIM_CHECK: Duration = Duration::from_secs(1);
+
+/// A connection out of the pool holding the claim's lock; `None` when an exclusive one cannot
+/// be had now.
+async fn lock_connection(
+    pool: &PgPool,
+    exclusive: bool,
+) -> StoreResult<Option<sqlx::PgConnection>> {
+    let mut conn = pool.acquire().await.map_err(db)?.detach();
+    if exclusive {
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(IN_USE)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(db)?;
+        return Ok(got.then_some(conn));
+    }
+    sqlx::query("SELECT pg_advisory_lock_shared($1)")
+        .bind(IN_USE)
+        .execute(&mut conn)
+        .await
+        .map_err(db)?;
+    Ok(Some(conn))
+}
+
+/// Stops the task keeping a claim (closing its connection, and so its lock) when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

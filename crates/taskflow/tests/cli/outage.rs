@@ -181,6 +181,52 @@ async fn a_sqlite_writer_busy_past_its_wait_answers_503() {
     let _ = server.child.start_kill();
 }
 
+/// A server's claim on the database outlives a PostgreSQL restart: once the database is back
+/// the server holds it again, so `restore` is still refused under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_serving_claim_is_taken_again_after_postgres_restarts() {
+    let cluster = PgCluster::private();
+    cluster.create_database("taskflow").await;
+    let url = cluster.url("taskflow");
+    let dir = tempdir();
+    let data = dir.path().join("data");
+    let mut server = start(taskflow(&url, &data)).await;
+    let mut c = taskflow(&url, &data);
+    c.args(["backup", "create", "--output"])
+        .arg(dir.path().join("archives"));
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let archive = stdout(&out).trim().to_owned();
+    let claims = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock'";
+    assert_eq!(
+        cluster.number("postgres", claims).await,
+        1,
+        "the server holds its claim"
+    );
+
+    cluster.stop_immediately();
+    cluster.start_again();
+    let held = async {
+        while cluster.number("postgres", claims).await != 1 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), held)
+        .await
+        .expect("the server takes its claim again once PostgreSQL is back");
+    let mut c = taskflow(&url, &data);
+    c.args(["restore", "--force", &archive]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a taskflow server is using"),
+        "{}",
+        stderr(&out)
+    );
+    crate::serve::sigterm(&server.child).await;
+    assert!(server.child.wait().await.unwrap().success());
+}
+
 /// A small filesystem of its own, unmounted when dropped.
 struct SmallVolume {
     path: std::path::PathBuf,
