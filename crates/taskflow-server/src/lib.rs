@@ -11,6 +11,7 @@ pub mod metrics;
 mod passwords;
 mod state;
 pub mod views;
+pub mod web;
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -30,6 +31,7 @@ pub use state::{AppState, AuthSettings, StorageSettings};
 pub fn app(state: AppState) -> Router {
     let (router, _) = routes();
     router
+        .merge(web::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::map_response(nosniff))

@@ -33,7 +33,7 @@ fn unauthorized(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<TokenSecret> {
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<TokenSecret> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -45,7 +45,7 @@ fn session_cookie(headers: &HeaderMap) -> Option<TokenSecret> {
 }
 
 /// Equal strings, compared in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -300,7 +300,7 @@ pub struct SessionInfo {
     expires_at: Timestamp,
 }
 
-fn cookie(state: &AppState, value: &str, max_age: Duration) -> HeaderValue {
+pub(crate) fn cookie(state: &AppState, value: &str, max_age: Duration) -> HeaderValue {
     let secure = if state.auth.cookie_secure {
         "; Secure"
     } else {
@@ -318,6 +318,49 @@ fn cookie(state: &AppState, value: &str, max_age: Duration) -> HeaderValue {
 fn decoy_hash() -> &'static PasswordHash {
     static DECOY: std::sync::OnceLock<PasswordHash> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| taskflow_core::user::Password::generate().hash())
+}
+
+/// Checks a username and password (throttled, counted, logged) and starts a browser session:
+/// the login of the API and of the web page alike.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    username: &str,
+    password: String,
+    ip: Option<IpAddr>,
+) -> Result<(User, TokenSecret, Session), ApiError> {
+    let attempt = attempt_for(state, username, ip);
+    admit(state, &attempt).await?;
+    let user = match Username::parse(username) {
+        Ok(name) => match state.store.user_by_username(&name).await {
+            Ok(user) => Some(user),
+            Err(StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        },
+        Err(_) => None,
+    };
+    let hash = user
+        .as_ref()
+        .map_or_else(|| decoy_hash().clone(), |u| u.password_hash.clone());
+    let verified = state.passwords.verify(hash, password).await?;
+    let Some(user) = user.filter(|u| verified && !u.is_disabled) else {
+        failed(&attempt, "failed login");
+        return Err(unauthorized("invalid username or password"));
+    };
+    state
+        .store
+        .login_succeeded(&attempt.username, attempt.address.as_deref())
+        .await?;
+    let secret = TokenSecret::generate();
+    let session = state
+        .store
+        .create_session(NewSession {
+            user_id: user.id,
+            hash: secret.hash(),
+            csrf_token: csrf_token(),
+            expires_at: Timestamp::now().saturating_add(state.auth.session_ttl),
+        })
+        .await?;
+    Ok((user, secret, session))
 }
 
 /// The client's address, when the server knows it (not in in-process tests). A peer that is
@@ -380,39 +423,7 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     Json(body): Json<Login>,
 ) -> Result<Response, ApiError> {
-    let attempt = attempt_for(&state, &body.username, ip);
-    admit(&state, &attempt).await?;
-    let user = match Username::parse(&body.username) {
-        Ok(name) => match state.store.user_by_username(&name).await {
-            Ok(user) => Some(user),
-            Err(StoreError::NotFound { .. }) => None,
-            Err(e) => return Err(e.into()),
-        },
-        Err(_) => None,
-    };
-    let hash = user
-        .as_ref()
-        .map_or_else(|| decoy_hash().clone(), |u| u.password_hash.clone());
-    let verified = state.passwords.verify(hash, body.password).await?;
-    let Some(user) = user.filter(|u| verified && !u.is_disabled) else {
-        failed(&attempt, "failed login");
-        return Err(unauthorized("invalid username or password"));
-    };
-    state
-        .store
-        .login_succeeded(&attempt.username, attempt.address.as_deref())
-        .await?;
-
-    let secret = TokenSecret::generate();
-    let session: Session = state
-        .store
-        .create_session(NewSession {
-            user_id: user.id,
-            hash: secret.hash(),
-            csrf_token: csrf_token(),
-            expires_at: Timestamp::now().saturating_add(state.auth.session_ttl),
-        })
-        .await?;
+    let (user, secret, session) = sign_in(&state, &body.username, body.password, ip).await?;
     let info = SessionInfo {
         user,
         csrf_token: session.csrf_token,

@@ -2,7 +2,7 @@
 
 mod activity;
 mod attachments;
-mod auth;
+pub(crate) mod auth;
 mod comments;
 mod json;
 mod labels;

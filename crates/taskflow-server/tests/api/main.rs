@@ -6,6 +6,7 @@ mod endpoints;
 mod health;
 mod matrix;
 mod openapi;
+mod pages;
 mod sessions;
 
 use axum::body::Body;

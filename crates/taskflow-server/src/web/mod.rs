@@ -1,0 +1,278 @@
+//! The web UI: pages rendered on the server (askama), every form working without JavaScript
+//! (POST → 303 → GET), a strict Content-Security-Policy on every page, and the API's sessions,
+//! throttle and CSRF token. See `shared/UI.md` for the brief this follows.
+
+mod pages;
+
+use std::sync::OnceLock;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
+};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sha2::{Digest, Sha256};
+use taskflow_core::StoreError;
+use taskflow_core::Timestamp;
+use taskflow_core::user::{Session, User};
+
+use crate::api::auth::{same, session_cookie};
+use crate::state::AppState;
+
+/// Every page's policy: nothing inline, nothing from elsewhere.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::login_page).post(pages::login))
+        .route("/logout", axum::routing::post(pages::logout))
+        .route(
+            "/projects",
+            get(pages::projects).post(pages::create_project),
+        )
+        .route("/theme", get(pages::theme))
+        .route("/assets/{version}/{name}", get(asset))
+        .layer(axum::middleware::map_response(page_headers))
+}
+
+async fn page_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers
+        .entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The stylesheet, under a URL that changes with its content, so browsers keep it for a year.
+const STYLESHEET: &str = include_str!("../../assets/app.css");
+
+fn stylesheet_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let digest = hex::encode(Sha256::digest(STYLESHEET.as_bytes()));
+        format!("/assets/{}/app.css", &digest[..12])
+    })
+}
+
+async fn asset(Path((version, name)): Path<(String, String)>) -> Response {
+    if name != "app.css" || stylesheet_url() != format!("/assets/{version}/{name}") {
+        return (StatusCode::NOT_FOUND, "no such asset").into_response();
+    }
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+/// What the layout of every page needs.
+pub struct PageFrame {
+    /// The signed-in user's display name.
+    pub user: Option<String>,
+    /// The token forms send back in their `csrf` field.
+    pub csrf: String,
+    pub theme: Option<&'static str>,
+    pub css: &'static str,
+    /// This page's path and query, for "come back here" links.
+    pub path: String,
+    /// Which navigation entry is current.
+    pub here: &'static str,
+}
+
+/// A signed-in person looking at a page. Without a valid session a page answers 303 to the
+/// sign-in page, which comes back here afterwards.
+pub struct Viewer {
+    pub user: User,
+    pub session: Session,
+    theme: Option<&'static str>,
+    path: String,
+}
+
+impl Viewer {
+    pub fn frame(&self, here: &'static str) -> PageFrame {
+        PageFrame {
+            user: Some(self.user.display_name.as_str().to_owned()),
+            csrf: self.session.csrf_token.clone(),
+            theme: self.theme,
+            css: stylesheet_url(),
+            path: self.path.clone(),
+            here,
+        }
+    }
+
+    /// A form's `csrf` field must be this session's token; otherwise the post is refused with
+    /// this page.
+    pub fn csrf_refusal(&self, sent: &str) -> Option<Response> {
+        if same(sent, &self.session.csrf_token) {
+            return None;
+        }
+        Some(message(
+            StatusCode::FORBIDDEN,
+            self.frame(""),
+            "This form has expired",
+            "The page was open too long or came from elsewhere. Go back, reload it and try again.",
+        ))
+    }
+}
+
+/// The theme cookie: `light` or `dark`; the system's choice when absent.
+fn theme(parts: &Parts) -> Option<&'static str> {
+    let cookies = parts.headers.get_all(axum::http::header::COOKIE);
+    cookies
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == "taskflow_theme")
+        .and_then(|(_, value)| match value {
+            "light" => Some("light"),
+            "dark" => Some("dark"),
+            _ => None,
+        })
+}
+
+fn path_of(parts: &Parts) -> String {
+    parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned())
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let path = path_of(parts);
+        let theme = theme(parts);
+        let signed_out = || {
+            let next = form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>();
+            redirect(&format!("/login?next={next}"))
+        };
+        let Some(secret) = session_cookie(&parts.headers) else {
+            return Err(signed_out());
+        };
+        match state
+            .store
+            .authenticate_session(&secret.hash(), Timestamp::now())
+            .await
+        {
+            Ok((user, session)) => Ok(Viewer {
+                user,
+                session,
+                theme,
+                path,
+            }),
+            Err(StoreError::NotFound { .. }) => Err(signed_out()),
+            Err(e) => Err(trouble(anonymous(parts), e)),
+        }
+    }
+}
+
+/// The frame of a page for someone not signed in.
+fn anonymous(parts: &Parts) -> PageFrame {
+    PageFrame {
+        user: None,
+        csrf: String::new(),
+        theme: theme(parts),
+        css: stylesheet_url(),
+        path: path_of(parts),
+        here: "",
+    }
+}
+
+/// 303 See Other to `to`: where every form post ends.
+pub fn redirect(to: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(
+            LOCATION,
+            HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/")),
+        )],
+    )
+        .into_response()
+}
+
+/// A local path to come back to after signing in; anything else goes to the projects.
+pub fn local(next: &str) -> &str {
+    let local = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
+    if local { next } else { "/projects" }
+}
+
+/// A page as HTML with its status.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; it has been logged",
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    page: PageFrame,
+    heading: &'a str,
+    text: &'a str,
+}
+
+/// A page that only says something: an error in words.
+pub fn message(status: StatusCode, page: PageFrame, heading: &str, text: &str) -> Response {
+    render(
+        status,
+        &MessagePage {
+            page,
+            heading,
+            text,
+        },
+    )
+}
+
+/// A store error as a page: what the API would answer, in words.
+pub fn trouble(page: PageFrame, e: StoreError) -> Response {
+    match e {
+        StoreError::Unavailable(_) => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            page,
+            "Taskflow cannot reach its database",
+            "Nothing was changed. Try again in a few seconds.",
+        ),
+        StoreError::Full => message(
+            StatusCode::INSUFFICIENT_STORAGE,
+            page,
+            "The disk is full",
+            "Nothing was changed. An administrator needs to free some space.",
+        ),
+        StoreError::NotFound { entity } => message(
+            StatusCode::NOT_FOUND,
+            page,
+            "Not found",
+            &format!("There is no such {entity}, or you cannot see it."),
+        ),
+        other => {
+            tracing::error!(error = %other, "a page could not be served");
+            message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                page,
+                "Something went wrong",
+                "The error has been logged. Nothing was changed.",
+            )
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! Sign in and out, the projects page, the colour scheme.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use taskflow_core::StoreError;
+use taskflow_core::project::{NewProject, Project};
+use taskflow_core::user::csrf_token;
+
+use super::{PageFrame, Viewer, local, message, redirect, render, trouble};
+use crate::api::auth::{ClientIp, cookie, same, session_cookie, sign_in};
+use crate::error::ApiError;
+use crate::input::CreateProject;
+use crate::state::AppState;
+
+/// `/`: the projects for someone signed in, the sign-in page for anyone else.
+pub async fn home(viewer: Result<Viewer, Response>) -> Response {
+    match viewer {
+        Ok(_) => redirect("/projects"),
+        Err(_) => redirect("/login"),
+    }
+}
+
+/// Signing in before there is a session: the form's token must match this cookie, so another
+/// site cannot sign someone in to an account of its choosing.
+const LOGIN_COOKIE: &str = "taskflow_login";
+
+fn login_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == LOGIN_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    page: PageFrame,
+    problem: Option<String>,
+    next: String,
+    username: String,
+}
+
+#[derive(Deserialize)]
+pub struct NextParam {
+    next: Option<String>,
+}
+
+fn login_frame(parts: &Parts, token: String) -> PageFrame {
+    PageFrame {
+        csrf: token,
+        ..super::anonymous(parts)
+    }
+}
+
+/// The sign-in form (or, already signed in, where it would lead).
+pub async fn login_page(
+    viewer: Result<Viewer, Response>,
+    Query(params): Query<NextParam>,
+    parts: Parts,
+) -> Response {
+    let next = local(params.next.as_deref().unwrap_or("/projects")).to_owned();
+    if viewer.is_ok() {
+        return redirect(&next);
+    }
+    let token = login_token(&parts.headers).unwrap_or_else(csrf_token);
+    let page = LoginPage {
+        page: login_frame(&parts, token.clone()),
+        problem: None,
+        next,
+        username: String::new(),
+    };
+    with_login_cookie(render(StatusCode::OK, &page), &token)
+}
+
+fn with_login_cookie(mut response: Response, token: &str) -> Response {
+    let value =
+        format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login; Max-Age=86400");
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    parts: Parts,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let next = local(&form.next).to_owned();
+    let token = login_token(&parts.headers);
+    let Some(token) = token.filter(|t| same(t, &form.csrf)) else {
+        return message(
+            StatusCode::FORBIDDEN,
+            super::anonymous(&parts),
+            "This sign-in form has expired",
+            "Open the sign-in page again and sign in from there.",
+        );
+    };
+    match sign_in(&state, &form.username, form.password, ip).await {
+        Ok((_, secret, _)) => {
+            let mut response = redirect(&next);
+            response.headers_mut().append(
+                SET_COOKIE,
+                cookie(&state, secret.expose(), state.auth.session_ttl),
+            );
+            response
+        }
+        Err(e) => {
+            let (status, problem) = login_problem(&e);
+            let page = LoginPage {
+                page: login_frame(&parts, token.clone()),
+                problem: Some(problem),
+                next,
+                username: form.username,
+            };
+            with_login_cookie(render(status, &page), &token)
+        }
+    }
+}
+
+/// Why a sign-in failed, in words.
+fn login_problem(e: &ApiError) -> (StatusCode, String) {
+    let words = match e.status {
+        StatusCode::UNAUTHORIZED => "Wrong username or password.".to_owned(),
+        StatusCode::TOO_MANY_REQUESTS => {
+            let minutes = e.retry_after.map_or(15, |d| d.as_secs().div_ceil(60));
+            format!(
+                "Too many failed sign-ins from here. Try again in {minutes} minutes, or ask an administrator to unlock your account."
+            )
+        }
+        StatusCode::SERVICE_UNAVAILABLE => {
+            "Taskflow cannot reach its database just now; try again in a few seconds.".to_owned()
+        }
+        StatusCode::INSUFFICIENT_STORAGE => {
+            "The disk is full, so no one can sign in; an administrator needs to free space."
+                .to_owned()
+        }
+        _ => "Signing in failed; the error has been logged.".to_owned(),
+    };
+    (e.status, words)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Ends this browser's session.
+pub async fn logout(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    if let Some(secret) = session_cookie(&headers) {
+        match state.store.delete_session(&secret.hash()).await {
+            Ok(()) | Err(StoreError::NotFound { .. }) => {}
+            Err(e) => return trouble(viewer.frame(""), e),
+        }
+    }
+    let mut response = redirect("/login");
+    response
+        .headers_mut()
+        .append(SET_COOKIE, cookie(&state, "", std::time::Duration::ZERO));
+    response
+}
+
+#[derive(Template)]
+#[template(path = "projects.html")]
+struct ProjectsPage {
+    page: PageFrame,
+    projects: Vec<Project>,
+    archived: bool,
+    problem: Option<String>,
+    form_key: String,
+    form_name: String,
+}
+
+#[derive(Deserialize)]
+pub struct ProjectsParams {
+    archived: Option<String>,
+}
+
+async fn projects_page(
+    state: &AppState,
+    viewer: &Viewer,
+    archived: bool,
+    status: StatusCode,
+    problem: Option<String>,
+    form: (String, String),
+) -> Response {
+    let member = (!viewer.user.is_admin).then_some(viewer.user.id);
+    let projects = match state.store.list_projects(member, archived).await {
+        Ok(projects) => projects,
+        Err(e) => return trouble(viewer.frame("projects"), e),
+    };
+    let page = ProjectsPage {
+        page: viewer.frame("projects"),
+        projects,
+        archived,
+        problem,
+        form_key: form.0,
+        form_name: form.1,
+    };
+    render(status, &page)
+}
+
+/// The projects the viewer is a member of (every project, for administrators); archived ones
+/// only when asked for.
+pub async fn projects(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(params): Query<ProjectsParams>,
+) -> Response {
+    let archived = params.archived.is_some_and(|v| v == "1" || v == "true");
+    projects_page(
+        &state,
+        &viewer,
+        archived,
+        StatusCode::OK,
+        None,
+        Default::default(),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct NewProjectForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn create_project(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<NewProjectForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let typed = (form.key.clone(), form.name.clone());
+    let input = CreateProject {
+        key: form.key.trim().to_uppercase(),
+        name: form.name,
+        description: String::new(),
+    };
+    let new: Result<NewProject, ApiError> = input.try_into();
+    let created = match new {
+        Ok(new) => state
+            .store
+            .create_project(viewer.user.id, new)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(_) => redirect("/projects"),
+        Err(e)
+            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
+        {
+            projects_page(&state, &viewer, false, e.status, Some(e.message), typed).await
+        }
+        Err(e) => message(
+            e.status,
+            viewer.frame("projects"),
+            "The project was not created",
+            &e.message,
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ThemeParams {
+    set: Option<String>,
+    next: Option<String>,
+}
+
+/// Light, dark, or the system's: kept in a cookie, so the page is drawn right the first time.
+pub async fn theme(Query(params): Query<ThemeParams>) -> Response {
+    let next = local(params.next.as_deref().unwrap_or("/")).to_owned();
+    let value = match params.set.as_deref() {
+        Some("light") => "taskflow_theme=light; SameSite=Lax; Path=/; Max-Age=31536000",
+        Some("dark") => "taskflow_theme=dark; SameSite=Lax; Path=/; Max-Age=31536000",
+        _ => "taskflow_theme=; SameSite=Lax; Path=/; Max-Age=0",
+    };
+    let mut response = redirect(&next);
+    response
+        .headers_mut()
+        .append(SET_COOKIE, HeaderValue::from_static(value));
+    response
+}

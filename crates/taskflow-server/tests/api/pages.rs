@@ -1,0 +1,517 @@
+//! The web pages, in-process: signed-out visitors are sent to sign in, every page carries the
+//! strict policy and no inline code, every form works without JavaScript (POST → 303 → GET)
+//! and refuses a post without its CSRF field, and stored text is escaped.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use taskflow_core::Timestamp;
+use taskflow_core::user::{NewSession, TokenSecret, csrf_token};
+use taskflow_testkit::{TestStore, both_backends};
+use tower::ServiceExt;
+
+use crate::state;
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn location(&self) -> &str {
+        self.headers["location"].to_str().unwrap()
+    }
+
+    /// The value of the cookie `name` this answer sets.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.to_owned())
+    }
+
+    /// The value of the hidden field `name` in the page.
+    fn field(&self, name: &str) -> String {
+        let at = self
+            .body
+            .find(&format!(r#"name="{name}""#))
+            .unwrap_or_else(|| panic!("no {name} field in {}", self.body));
+        let tag = self.body[at..].split('>').next().unwrap();
+        let value = tag
+            .split(r#"value=""#)
+            .nth(1)
+            .unwrap_or_else(|| panic!("{name} has no value: {tag}"));
+        value.split('"').next().unwrap().to_owned()
+    }
+}
+
+async fn visit(
+    store: &TestStore,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+) -> Answer {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let request = match form {
+        Some(form) => request
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_owned())),
+        None => request.body(Body::empty()),
+    }
+    .unwrap();
+    let response = taskflow_server::app(state(store))
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// A signed-in browser: its cookie header and its CSRF token.
+async fn signed_in(store: &TestStore, name: &str, admin: bool) -> (String, String) {
+    let (user, _) = store.user_with_token(name, admin).await;
+    let secret = TokenSecret::generate();
+    let session = store
+        .create_session(NewSession {
+            user_id: user.id,
+            hash: secret.hash(),
+            csrf_token: csrf_token(),
+            expires_at: Timestamp::now().saturating_add(std::time::Duration::from_secs(3600)),
+        })
+        .await
+        .unwrap();
+    (
+        format!("taskflow_session={}", secret.expose()),
+        session.csrf_token,
+    )
+}
+
+fn encoded(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// What no page may contain: script of its own, inline styles or event handlers.
+fn assert_no_inline_code(page: &Answer) {
+    assert_eq!(
+        page.headers["content-security-policy"],
+        taskflow_server::web::CSP
+    );
+    assert_eq!(
+        taskflow_server::web::CSP,
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    let body = page.body.to_lowercase();
+    assert!(!body.contains("<script"), "inline script in {}", page.body);
+    assert!(!body.contains("<style"), "a style element in {}", page.body);
+    // Inside tags (text that merely mentions them is escaped and harmless).
+    for tag in body
+        .split('<')
+        .skip(1)
+        .map(|t| t.split('>').next().unwrap_or(""))
+    {
+        assert!(!tag.contains("style="), "an inline style in <{tag}>");
+        assert!(!tag.contains("javascript:"), "a javascript: URL in <{tag}>");
+        let handler = tag
+            .split_whitespace()
+            .any(|attribute| attribute.starts_with("on") && attribute.contains('='));
+        assert!(!handler, "an event handler in <{tag}>");
+    }
+}
+
+async fn signed_out_visitors_are_sent_to_sign_in(store: TestStore) {
+    let home = visit(&store, "GET", "/", None, None).await;
+    assert_eq!(
+        (home.status, home.location()),
+        (StatusCode::SEE_OTHER, "/login")
+    );
+    let projects = visit(&store, "GET", "/projects?archived=1", None, None).await;
+    assert_eq!(projects.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        projects.location(),
+        "/login?next=%2Fprojects%3Farchived%3D1"
+    );
+    let stale = visit(
+        &store,
+        "GET",
+        "/projects",
+        Some("taskflow_session=tf_notasessionatall0000000000000000000000000"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        stale.status,
+        StatusCode::SEE_OTHER,
+        "an unknown session signs nobody in"
+    );
+    // The API keeps answering JSON 401.
+    let api = visit(&store, "GET", "/api/v1/projects", None, None).await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn signing_in_works_without_javascript(store: TestStore) {
+    store.user_with_token("alice", false).await;
+    let alice = store
+        .user_by_username(&taskflow_core::user::Username::parse("alice").unwrap())
+        .await
+        .unwrap();
+    store
+        .update_user(
+            alice.id,
+            taskflow_core::user::UserPatch {
+                password_hash: Some(
+                    taskflow_core::user::Password::parse("correct horse battery")
+                        .unwrap()
+                        .hash(),
+                ),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let form = visit(
+        &store,
+        "GET",
+        "/login?next=%2Fprojects%3Farchived%3D1",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert_no_inline_code(&form);
+    let token = form
+        .cookie("taskflow_login")
+        .expect("a sign-in token cookie");
+    assert_eq!(form.field("csrf"), token);
+    assert_eq!(form.field("next"), "/projects?archived=1");
+    let cookie = format!("taskflow_login={token}");
+
+    // Without the form's token, or from a browser without the cookie: refused.
+    for (cookie, csrf) in [(Some(cookie.as_str()), ""), (None, token.as_str())] {
+        let refused = visit(
+            &store,
+            "POST",
+            "/login",
+            cookie,
+            Some(&format!(
+                "csrf={csrf}&username=alice&password=correct+horse+battery"
+            )),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        assert!(refused.cookie("taskflow_session").is_none());
+    }
+    let wrong = visit(
+        &store,
+        "POST",
+        "/login",
+        Some(&cookie),
+        Some(&format!(
+            "csrf={token}&next=%2F&username=alice&password=guess+guess"
+        )),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong.body.contains("Wrong username or password."),
+        "{}",
+        wrong.body
+    );
+    assert_eq!(wrong.field("username"), "alice", "the name stays typed");
+    assert_no_inline_code(&wrong);
+
+    let right = visit(
+        &store,
+        "POST",
+        "/login",
+        Some(&cookie),
+        Some(&format!(
+            "csrf={token}&next={}&username=alice&password=correct+horse+battery",
+            encoded("/projects?archived=1")
+        )),
+    )
+    .await;
+    assert_eq!(
+        (right.status, right.location()),
+        (StatusCode::SEE_OTHER, "/projects?archived=1")
+    );
+    let session = right.cookie("taskflow_session").expect("a session cookie");
+    let page = visit(
+        &store,
+        "GET",
+        "/projects",
+        Some(&format!("taskflow_session={session}")),
+        None,
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("<h1>Projects</h1>"), "{}", page.body);
+
+    // Elsewhere is never a place to be sent back to.
+    let away = visit(
+        &store,
+        "POST",
+        "/login",
+        Some(&cookie),
+        Some(&format!(
+            "csrf={token}&next={}&username=alice&password=correct+horse+battery",
+            encoded("//evil.example/")
+        )),
+    )
+    .await;
+    assert_eq!(away.location(), "/projects");
+
+    // Signing out needs the form's token, and ends the session.
+    let session_cookie = format!("taskflow_session={session}");
+    let refused = visit(
+        &store,
+        "POST",
+        "/logout",
+        Some(&session_cookie),
+        Some("csrf=wrong"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let csrf = page.field("csrf");
+    let out = visit(
+        &store,
+        "POST",
+        "/logout",
+        Some(&session_cookie),
+        Some(&format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(
+        (out.status, out.location()),
+        (StatusCode::SEE_OTHER, "/login")
+    );
+    let after = visit(&store, "GET", "/projects", Some(&session_cookie), None).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "signed out");
+}
+
+async fn projects_are_listed_and_created_by_form(store: TestStore) {
+    let (cookie, csrf) = signed_in(&store, "olivia", false).await;
+    let (other, _) = signed_in(&store, "sam", false).await;
+    let empty = visit(&store, "GET", "/projects", Some(&cookie), None).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert_no_inline_code(&empty);
+    assert!(empty.body.contains("No projects yet"), "{}", empty.body);
+
+    let refused = visit(
+        &store,
+        "POST",
+        "/projects",
+        Some(&cookie),
+        Some("key=OPS&name=Operations"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(
+        store.list_projects(None, true).await.unwrap().is_empty(),
+        "a post without its token changes nothing"
+    );
+
+    let created = visit(
+        &store,
+        "POST",
+        "/projects",
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&key=ops&name=Operations")),
+    )
+    .await;
+    assert_eq!(
+        (created.status, created.location()),
+        (StatusCode::SEE_OTHER, "/projects")
+    );
+    let listed = visit(&store, "GET", "/projects", Some(&cookie), None).await;
+    assert!(
+        listed
+            .body
+            .contains(r#"<a href="/p/OPS"><span class="key">OPS</span> Operations</a>"#),
+        "{}",
+        listed.body
+    );
+    let stranger = visit(&store, "GET", "/projects", Some(&other), None).await;
+    assert!(
+        !stranger.body.contains("Operations"),
+        "another user's project is not listed"
+    );
+
+    for (form, status, words) in [
+        (
+            "key=O&name=Tiny",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "2 to 10",
+        ),
+        ("key=OPS&name=Again", StatusCode::CONFLICT, "OPS"),
+    ] {
+        let answer = visit(
+            &store,
+            "POST",
+            "/projects",
+            Some(&cookie),
+            Some(&format!("csrf={csrf}&{form}")),
+        )
+        .await;
+        assert_eq!(answer.status, status, "{}", answer.body);
+        assert!(
+            answer.body.contains(r#"class="problem""#) && answer.body.contains(words),
+            "{}",
+            answer.body
+        );
+        assert_no_inline_code(&answer);
+    }
+
+    // Archived projects are hidden unless asked for.
+    let ops = store
+        .project_by_key(&taskflow_core::project::ProjectKey::parse("OPS").unwrap())
+        .await
+        .unwrap();
+    let olivia = store
+        .user_by_username(&taskflow_core::user::Username::parse("olivia").unwrap())
+        .await
+        .unwrap();
+    store
+        .update_project(
+            olivia.id,
+            ops.id,
+            taskflow_core::project::ProjectPatch {
+                archived: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let hidden = visit(&store, "GET", "/projects", Some(&cookie), None).await;
+    assert!(!hidden.body.contains("Operations"), "{}", hidden.body);
+    let shown = visit(&store, "GET", "/projects?archived=1", Some(&cookie), None).await;
+    assert!(
+        shown.body.contains("Operations")
+            && shown
+                .body
+                .contains(r#"<span class="badge">archived</span>"#),
+        "{}",
+        shown.body
+    );
+}
+
+async fn stored_text_is_escaped(store: TestStore) {
+    let (cookie, csrf) = signed_in(&store, "olivia", false).await;
+    for name in [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        r#"<a href="javascript:alert(1)">x</a>"#,
+        "<svg onload=alert(1)>",
+        r#"<div hx-get="/logout">x</div>"#,
+    ] {
+        let key = format!("X{}", name.len());
+        let created = visit(
+            &store,
+            "POST",
+            "/projects",
+            Some(&cookie),
+            Some(&format!("csrf={csrf}&key={key}&name={}", encoded(name))),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    }
+    let page = visit(&store, "GET", "/projects", Some(&cookie), None).await;
+    assert_no_inline_code(&page);
+    for raw in [
+        "<script",
+        "<img",
+        "<svg",
+        "<a href=\"javascript",
+        "<div hx-get",
+    ] {
+        assert!(
+            !page.body.contains(raw),
+            "{raw} reached the page: {}",
+            page.body
+        );
+    }
+    assert!(
+        page.body
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            || page.body.contains("&lt;script&gt;"),
+        "{}",
+        page.body
+    );
+}
+
+async fn the_colour_scheme_is_kept_in_a_cookie(store: TestStore) {
+    let (cookie, _) = signed_in(&store, "olivia", false).await;
+    let set = visit(
+        &store,
+        "GET",
+        "/theme?set=dark&next=%2Fprojects",
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (set.status, set.location()),
+        (StatusCode::SEE_OTHER, "/projects")
+    );
+    assert_eq!(set.cookie("taskflow_theme").as_deref(), Some("dark"));
+    let dark = visit(
+        &store,
+        "GET",
+        "/projects",
+        Some(&format!("{cookie}; taskflow_theme=dark")),
+        None,
+    )
+    .await;
+    assert!(
+        dark.body.contains(r#"<html lang="en" data-theme="dark">"#),
+        "{}",
+        dark.body
+    );
+    let system = visit(&store, "GET", "/projects", Some(&cookie), None).await;
+    assert!(
+        system.body.contains(r#"<html lang="en">"#),
+        "no choice: the system's"
+    );
+    // The stylesheet is served under its content's version, kept for a year.
+    let href = system
+        .body
+        .split(r#"<link rel="stylesheet" href=""#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let css = visit(&store, "GET", &href, None, None).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(css.headers["content-type"], "text/css; charset=utf-8");
+    assert_eq!(
+        css.headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(css.body.contains("prefers-color-scheme: dark"));
+    let stale = visit(&store, "GET", "/assets/000000000000/app.css", None, None).await;
+    assert_eq!(stale.status, StatusCode::NOT_FOUND);
+}
+
+both_backends!(
+    signed_out_visitors_are_sent_to_sign_in,
+    signing_in_works_without_javascript,
+    projects_are_listed_and_created_by_form,
+    stored_text_is_escaped,
+    the_colour_scheme_is_kept_in_a_cookie,
+);
