@@ -188,6 +188,21 @@ pub struct ListParams {
 }
 
 impl ListParams {
+    /// Whether any filter is set (sorting and paging are not filters).
+    pub fn filters_anything(&self) -> bool {
+        [
+            &self.status,
+            &self.assignee,
+            &self.label,
+            &self.due_before,
+            &self.due_after,
+            &self.parent,
+            &self.q,
+        ]
+        .iter()
+        .any(|f| f.is_some())
+    }
+
     /// The listing of `project` these parameters ask for. A bad value is a 400 `bad_query`
     /// naming each parameter that is wrong.
     pub async fn resolve(

@@ -37,6 +37,8 @@ pub fn router() -> Router<AppState> {
             get(pages::projects).post(pages::create_project),
         )
         .route("/theme", get(pages::theme))
+        .route("/p/{key}", get(pages::board))
+        .route("/p/{key}/list", get(pages::list))
         .route("/assets/{version}/{name}", get(asset))
         .layer(axum::middleware::map_response(page_headers))
 }
@@ -242,6 +244,45 @@ pub fn message(status: StatusCode, page: PageFrame, heading: &str, text: &str) -
             text,
         },
     )
+}
+
+/// An error the API would answer, as a page in words.
+pub fn refusal(page: PageFrame, e: crate::error::ApiError) -> Response {
+    let (heading, text) = match e.status {
+        StatusCode::NOT_FOUND => (
+            "Not found",
+            "There is no such page, or you cannot see it.".to_owned(),
+        ),
+        StatusCode::FORBIDDEN => (
+            "Not allowed",
+            "Your role in this project does not allow that.".to_owned(),
+        ),
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+            ("That did not work", sentence(&e.message))
+        }
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "Taskflow cannot reach its database",
+            "Nothing was changed. Try again in a few seconds.".to_owned(),
+        ),
+        _ => (
+            "Something went wrong",
+            "The error has been logged. Nothing was changed.".to_owned(),
+        ),
+    };
+    message(e.status, page, heading, &text)
+}
+
+/// A message as a sentence: a capital first letter and a full stop.
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
 }
 
 /// A store error as a page: what the API would answer, in words.

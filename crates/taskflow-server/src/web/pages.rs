@@ -12,11 +12,13 @@ use taskflow_core::StoreError;
 use taskflow_core::project::{NewProject, Project};
 use taskflow_core::user::csrf_token;
 
-use super::{PageFrame, Viewer, local, message, redirect, render, trouble};
+use super::{PageFrame, Viewer, local, message, redirect, refusal, render, trouble};
+use crate::access::{parse_key, project_for};
 use crate::api::auth::{ClientIp, cookie, same, session_cookie, sign_in};
 use crate::error::ApiError;
-use crate::input::CreateProject;
+use crate::input::{CreateProject, ListParams};
 use crate::state::AppState;
+use crate::views::TaskView;
 
 /// `/`: the projects for someone signed in, the sign-in page for anyone else.
 pub async fn home(viewer: Result<Viewer, Response>) -> Response {
@@ -290,7 +292,8 @@ pub async fn create_project(
         Err(e)
             if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
         {
-            projects_page(&state, &viewer, false, e.status, Some(e.message), typed).await
+            let problem = super::sentence(&e.message);
+            projects_page(&state, &viewer, false, e.status, Some(problem), typed).await
         }
         Err(e) => message(
             e.status,
@@ -320,4 +323,92 @@ pub async fn theme(Query(params): Query<ThemeParams>) -> Response {
         .headers_mut()
         .append(SET_COOKIE, HeaderValue::from_static(value));
     response
+}
+
+/// The board is not drawn yet; the list shows the same tasks.
+pub async fn board(axum::extract::Path(key): axum::extract::Path<String>) -> Response {
+    let key: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
+    redirect(&format!("/p/{key}/list"))
+}
+
+#[derive(Template)]
+#[template(path = "list.html")]
+struct ListPage {
+    page: PageFrame,
+    project_key: String,
+    project_name: String,
+    archived: bool,
+    tasks: Vec<TaskView>,
+    filtered: bool,
+    next: Option<String>,
+}
+
+impl ListPage {
+    fn status_label(&self, status: &taskflow_core::task::Status) -> &'static str {
+        match status {
+            taskflow_core::task::Status::Todo => "to do",
+            taskflow_core::task::Status::InProgress => "in progress",
+            taskflow_core::task::Status::Done => "done",
+        }
+    }
+}
+
+/// A project's tasks as a table, filtered and sorted as the API's listing is (the URL is the
+/// view), a page at a time.
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Path(key): axum::extract::Path<String>,
+    uri: axum::http::Uri,
+    Query(params): Query<ListParams>,
+) -> Response {
+    let frame = || viewer.frame("projects");
+    let project = match parse_key(&key) {
+        Ok(key) => match project_for(
+            &state,
+            &viewer.user,
+            &key,
+            taskflow_core::project::Role::Viewer,
+        )
+        .await
+        {
+            Ok(project) => project,
+            Err(e) => return refusal(frame(), e),
+        },
+        Err(e) => return refusal(frame(), e),
+    };
+    let filtered = params.filters_anything();
+    let query = match params.resolve(state.store.as_ref(), &project).await {
+        Ok(query) => query,
+        Err(e) => return refusal(frame(), e),
+    };
+    let page = match state.store.list_tasks(project.id, &query).await {
+        Ok(page) => page,
+        Err(e) => return trouble(frame(), e),
+    };
+    let tasks = match TaskView::many(state.store.as_ref(), page.items).await {
+        Ok(tasks) => tasks,
+        Err(e) => return refusal(frame(), e),
+    };
+    let next = page.next.map(|cursor| {
+        let kept = uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("after="))
+            .map(|p| format!("{p}&"))
+            .collect::<String>();
+        let cursor: String = form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
+        format!("{}?{kept}after={cursor}", uri.path())
+    });
+    let page = ListPage {
+        page: frame(),
+        project_key: project.key.as_str().to_owned(),
+        project_name: project.name.as_str().to_owned(),
+        archived: project.archived,
+        tasks,
+        filtered,
+        next,
+    };
+    render(StatusCode::OK, &page)
 }

@@ -508,10 +508,167 @@ async fn the_colour_scheme_is_kept_in_a_cookie(store: TestStore) {
     assert_eq!(stale.status, StatusCode::NOT_FOUND);
 }
 
+/// A project's task list: members of every role see it, others get 404 and signed-out visitors
+/// are sent to sign in; the URL is the view (the API's filters), paged with a next link, and
+/// stored titles are escaped.
+async fn the_task_list_is_a_page_of_the_url(store: TestStore) {
+    let (owner_cookie, _) = signed_in(&store, "olivia", false).await;
+    let olivia = store
+        .user_by_username(&taskflow_core::user::Username::parse("olivia").unwrap())
+        .await
+        .unwrap();
+    let project = crate::project_with(&store, olivia.id, "OPS").await;
+    let mut cookies = vec![("owner", owner_cookie.clone())];
+    for (name, role) in [
+        ("edith", taskflow_core::project::Role::Editor),
+        ("victor", taskflow_core::project::Role::Viewer),
+    ] {
+        let (cookie, _) = signed_in(&store, name, false).await;
+        let user = store
+            .user_by_username(&taskflow_core::user::Username::parse(name).unwrap())
+            .await
+            .unwrap();
+        store
+            .set_member(olivia.id, project, user.id, role)
+            .await
+            .unwrap();
+        cookies.push((name, cookie));
+    }
+    let (stranger, _) = signed_in(&store, "sam", false).await;
+    for i in 1..=3 {
+        let title = if i == 2 {
+            "<script>alert(2)</script> done".to_owned()
+        } else {
+            format!("task number {i}")
+        };
+        let new = taskflow_core::task::NewTask {
+            title: taskflow_core::text::TaskTitle::parse(title).unwrap(),
+            description: taskflow_core::text::Markdown::default(),
+            status: if i == 2 {
+                taskflow_core::task::Status::Done
+            } else {
+                taskflow_core::task::Status::Todo
+            },
+            priority: taskflow_core::task::Priority::None,
+            due_date: None,
+            assignees: vec![olivia.id],
+            labels: vec![],
+            parent_id: None,
+        };
+        store.create_task(olivia.id, project, new).await.unwrap();
+    }
+
+    let board = visit(&store, "GET", "/p/OPS", Some(&owner_cookie), None).await;
+    assert_eq!(
+        (board.status, board.location()),
+        (StatusCode::SEE_OTHER, "/p/OPS/list")
+    );
+    for (who, cookie) in &cookies {
+        let page = visit(&store, "GET", "/p/OPS/list", Some(cookie), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{who}: {}", page.body);
+        assert_no_inline_code(&page);
+        assert!(
+            page.body.contains("task number 3") && page.body.contains("OPS-1"),
+            "{who}: {}",
+            page.body
+        );
+        assert!(
+            !page.body.contains("<script>alert"),
+            "{who}: a stored title ran: {}",
+            page.body
+        );
+    }
+    let hidden = visit(&store, "GET", "/p/OPS/list", Some(&stranger), None).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND, "{}", hidden.body);
+    assert!(!hidden.body.contains("task number"), "{}", hidden.body);
+    let missing = visit(&store, "GET", "/p/NOPE/list", Some(&owner_cookie), None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let main = |page: &Answer| {
+        page.body
+            .split("<main")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        main(&hidden),
+        main(&missing),
+        "a hidden project looks like a missing one"
+    );
+    let out = visit(&store, "GET", "/p/OPS/list?status=done", None, None).await;
+    assert_eq!(
+        out.location(),
+        "/login?next=%2Fp%2FOPS%2Flist%3Fstatus%3Ddone"
+    );
+
+    let done = visit(
+        &store,
+        "GET",
+        "/p/OPS/list?status=done",
+        Some(&owner_cookie),
+        None,
+    )
+    .await;
+    assert!(
+        done.body.contains("OPS-2") && !done.body.contains("task number 1"),
+        "{}",
+        done.body
+    );
+    assert!(done.body.contains("Tasks, filtered"), "{}", done.body);
+    let first = visit(
+        &store,
+        "GET",
+        "/p/OPS/list?status=todo&limit=1",
+        Some(&owner_cookie),
+        None,
+    )
+    .await;
+    assert!(
+        first.body.contains("task number 1") && !first.body.contains("task number 3"),
+        "{}",
+        first.body
+    );
+    let next = first
+        .body
+        .split(r#"<a rel="next" href=""#)
+        .nth(1)
+        .expect("a next link")
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
+    assert!(
+        next.starts_with("/p/OPS/list?status=todo&limit=1&after="),
+        "{next}"
+    );
+    let second = visit(&store, "GET", &next, Some(&owner_cookie), None).await;
+    assert!(
+        second.body.contains("task number 3") && !second.body.contains("task number 1"),
+        "{}",
+        second.body
+    );
+    assert!(
+        !second.body.contains(r#"rel="next""#),
+        "the last page has no next link"
+    );
+    let bad = visit(
+        &store,
+        "GET",
+        "/p/OPS/list?sort=colour",
+        Some(&owner_cookie),
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("sort"), "{}", bad.body);
+}
+
 both_backends!(
     signed_out_visitors_are_sent_to_sign_in,
     signing_in_works_without_javascript,
     projects_are_listed_and_created_by_form,
     stored_text_is_escaped,
     the_colour_scheme_is_kept_in_a_cookie,
+    the_task_list_is_a_page_of_the_url,
 );
