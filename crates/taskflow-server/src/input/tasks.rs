@@ -188,6 +188,23 @@ pub struct ListParams {
 }
 
 impl ListParams {
+    /// A form sends every field, the empty ones as `name=`: those mean "not given".
+    pub fn blanks_as_absent(self) -> Self {
+        let given = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+        Self {
+            status: given(self.status),
+            assignee: given(self.assignee),
+            label: given(self.label),
+            due_before: given(self.due_before),
+            due_after: given(self.due_after),
+            parent: given(self.parent),
+            q: given(self.q),
+            sort: given(self.sort),
+            limit: given(self.limit),
+            after: given(self.after),
+        }
+    }
+
     /// Whether any filter is set (sorting and paging are not filters).
     pub fn filters_anything(&self) -> bool {
         [

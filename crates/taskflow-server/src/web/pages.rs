@@ -335,6 +335,11 @@ pub async fn board(axum::extract::Path(key): axum::extract::Path<String>) -> Res
 #[template(path = "list.html")]
 struct ListPage {
     page: PageFrame,
+    filters: Filters,
+    /// Usernames of the members, for the assignee filter.
+    members: Vec<String>,
+    /// The project's label names, for the label filter.
+    labels: Vec<String>,
     project_key: String,
     project_name: String,
     archived: bool,
@@ -343,7 +348,59 @@ struct ListPage {
     next: Option<String>,
 }
 
+/// The filter form's values, as the URL gave them.
+#[derive(Default)]
+struct Filters {
+    q: String,
+    status: String,
+    assignee: String,
+    label: String,
+    due_after: String,
+    due_before: String,
+    top_level: bool,
+    sort: String,
+}
+
+impl Filters {
+    fn of(params: &ListParams) -> Self {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        Self {
+            q: text(&params.q),
+            status: text(&params.status),
+            assignee: text(&params.assignee),
+            label: text(&params.label),
+            due_after: text(&params.due_after),
+            due_before: text(&params.due_before),
+            top_level: params.parent.as_deref() == Some("none"),
+            sort: text(&params.sort),
+        }
+    }
+}
+
+/// The choices of the status and sort filters: (value, words).
+const STATUS_CHOICES: [(&str, &str); 5] = [
+    ("", "any status"),
+    ("todo,in_progress", "not done"),
+    ("todo", "to do"),
+    ("in_progress", "in progress"),
+    ("done", "done"),
+];
+const SORT_CHOICES: [(&str, &str); 4] = [
+    ("", "board order"),
+    ("due_date", "due date"),
+    ("priority", "priority"),
+    ("updated", "recently updated"),
+];
+
 impl ListPage {
+    fn status_choices(&self) -> &'static [(&'static str, &'static str)] {
+        &STATUS_CHOICES
+    }
+
+    fn sort_choices(&self) -> &'static [(&'static str, &'static str)] {
+        &SORT_CHOICES
+    }
+
     fn status_label(&self, status: &taskflow_core::task::Status) -> &'static str {
         match status {
             taskflow_core::task::Status::Todo => "to do",
@@ -377,7 +434,16 @@ pub async fn list(
         },
         Err(e) => return refusal(frame(), e),
     };
+    let params = params.blanks_as_absent();
     let filtered = params.filters_anything();
+    let filters = Filters::of(&params);
+    let (members, labels) = match tokio::try_join!(
+        state.store.members(project.id),
+        state.store.labels(project.id)
+    ) {
+        Ok(found) => found,
+        Err(e) => return trouble(frame(), e),
+    };
     let query = match params.resolve(state.store.as_ref(), &project).await {
         Ok(query) => query,
         Err(e) => return refusal(frame(), e),
@@ -403,6 +469,15 @@ pub async fn list(
     });
     let page = ListPage {
         page: frame(),
+        filters,
+        members: members
+            .into_iter()
+            .map(|m| m.username.as_str().to_owned())
+            .collect(),
+        labels: labels
+            .into_iter()
+            .map(|l| l.name.as_str().to_owned())
+            .collect(),
         project_key: project.key.as_str().to_owned(),
         project_name: project.name.as_str().to_owned(),
         archived: project.archived,

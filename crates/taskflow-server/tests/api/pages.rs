@@ -652,6 +652,54 @@ async fn the_task_list_is_a_page_of_the_url(store: TestStore) {
         !second.body.contains(r#"rel="next""#),
         "the last page has no next link"
     );
+    // The filter form sends every field; the blank ones mean "any".
+    let blank = visit(
+        &store,
+        "GET",
+        "/p/OPS/list?q=&status=&assignee=&label=&due_after=&due_before=&sort=",
+        Some(&owner_cookie),
+        None,
+    )
+    .await;
+    assert_eq!(blank.status, StatusCode::OK, "{}", blank.body);
+    assert!(
+        blank.body.contains("task number 1") && blank.body.contains("OPS-2"),
+        "{}",
+        blank.body
+    );
+    assert!(!blank.body.contains("Tasks, filtered"), "{}", blank.body);
+    let chosen = visit(
+        &store,
+        "GET",
+        "/p/OPS/list?status=done&assignee=olivia&parent=none",
+        Some(&owner_cookie),
+        None,
+    )
+    .await;
+    assert!(
+        chosen
+            .body
+            .contains(r#"<option value="done" selected>done</option>"#),
+        "{}",
+        chosen.body
+    );
+    assert!(
+        chosen
+            .body
+            .contains(r#"<option value="olivia" selected>olivia</option>"#),
+        "{}",
+        chosen.body
+    );
+    assert!(
+        chosen.body.contains(r#"value="none" checked"#),
+        "{}",
+        chosen.body
+    );
+    assert!(
+        chosen.body.contains("OPS-2") && !chosen.body.contains("task number 1"),
+        "{}",
+        chosen.body
+    );
     let bad = visit(
         &store,
         "GET",
