@@ -2,7 +2,9 @@
 //! (POST → 303 → GET), a strict Content-Security-Policy on every page, and the API's sessions,
 //! throttle and CSRF token. See `shared/UI.md` for the brief this follows.
 
+pub mod markdown;
 mod pages;
+mod task;
 
 use std::sync::OnceLock;
 
@@ -39,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/theme", get(pages::theme))
         .route("/p/{key}", get(pages::board))
         .route("/p/{key}/list", get(pages::list))
+        .route("/t/{key}", get(task::task_page))
         .route("/assets/{version}/{name}", get(asset))
         .layer(axum::middleware::map_response(page_headers))
 }

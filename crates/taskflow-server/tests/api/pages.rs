@@ -712,6 +712,147 @@ async fn the_task_list_is_a_page_of_the_url(store: TestStore) {
     assert!(bad.body.contains("sort"), "{}", bad.body);
 }
 
+/// The task page shows a task's fields, its Markdown description and comments rendered safely,
+/// its subtasks and attachments; members of any role see it, others get 404.
+async fn the_task_page_renders_markdown_safely(store: TestStore) {
+    let (owner_cookie, _) = signed_in(&store, "olivia", false).await;
+    let (viewer_cookie, _) = signed_in(&store, "victor", false).await;
+    let (stranger, _) = signed_in(&store, "sam", false).await;
+    let olivia = store
+        .user_by_username(&taskflow_core::user::Username::parse("olivia").unwrap())
+        .await
+        .unwrap();
+    let victor = store
+        .user_by_username(&taskflow_core::user::Username::parse("victor").unwrap())
+        .await
+        .unwrap();
+    let project = crate::project_with(&store, olivia.id, "OPS").await;
+    store
+        .set_member(
+            olivia.id,
+            project,
+            victor.id,
+            taskflow_core::project::Role::Viewer,
+        )
+        .await
+        .unwrap();
+    let new = |title: &str, description: &str, parent| taskflow_core::task::NewTask {
+        title: taskflow_core::text::TaskTitle::parse(title).unwrap(),
+        description: taskflow_core::text::Markdown::parse(description).unwrap(),
+        status: taskflow_core::task::Status::Todo,
+        priority: taskflow_core::task::Priority::High,
+        due_date: None,
+        assignees: vec![olivia.id],
+        labels: vec![],
+        parent_id: parent,
+    };
+    let payloads = "# Plan\n\n- [x] **bold** step\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[x](javascript:alert(1))\n\n<svg onload=alert(1)>\n\n<div hx-get=\"/logout\">x</div>";
+    let parent = store
+        .create_task(olivia.id, project, new("<b>Ship</b> it", payloads, None))
+        .await
+        .unwrap();
+    store
+        .create_task(olivia.id, project, new("A subtask", "", Some(parent.id)))
+        .await
+        .unwrap();
+    store
+        .add_comment(
+            olivia.id,
+            parent.id,
+            taskflow_core::text::CommentBody::parse("Looks *good* <script>alert(3)</script>")
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+
+    for cookie in [&owner_cookie, &viewer_cookie] {
+        let page = visit(&store, "GET", "/t/OPS-1", Some(cookie), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert_no_inline_code(&page);
+        for part in [
+            "<h1>Plan</h1>",
+            "<strong>bold</strong>",
+            "checked",
+            "<em>good</em>",
+            "&#60;b&#62;Ship&#60;/b&#62; it",
+            "A subtask",
+            r#"href="/t/OPS-2""#,
+            "high",
+        ] {
+            assert!(
+                page.body.contains(part),
+                "{part} missing from {}",
+                page.body
+            );
+        }
+        let lower = page.body.to_lowercase();
+        for raw in [
+            "<script",
+            "<img",
+            "<svg",
+            "javascript:",
+            "<div hx-get",
+            "<b>ship",
+        ] {
+            assert!(
+                !lower.contains(raw),
+                "{raw} reached the page: {}",
+                page.body
+            );
+        }
+    }
+    let hidden = visit(&store, "GET", "/t/OPS-1", Some(&stranger), None).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    assert!(!hidden.body.contains("Plan"), "{}", hidden.body);
+    let out = visit(&store, "GET", "/t/OPS-1", None, None).await;
+    assert_eq!(out.location(), "/login?next=%2Ft%2FOPS-1");
+    let list = visit(&store, "GET", "/p/OPS/list", Some(&owner_cookie), None).await;
+    assert!(
+        list.body.contains(r#"<a href="/t/OPS-1">"#),
+        "the list links to task pages"
+    );
+}
+
+/// Only sanitised Markdown is ever written into a page unescaped: every `|safe` in the
+/// templates applies to a `SanitizedHtml` field, named `…_html` by convention.
+#[test]
+fn only_sanitized_html_is_emitted_raw() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let mut raw = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (i, _) in text.match_indices("|safe") {
+            let before = &text[..i];
+            let name = before
+                .rsplit(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                .next()
+                .unwrap();
+            assert!(
+                name.ends_with("_html"),
+                "{}: `{name}|safe` is not sanitised HTML",
+                path.display()
+            );
+            raw += 1;
+        }
+        assert!(
+            !text.contains("|escape(\"none\")") && !text.contains("|e(\"none\")"),
+            "{}",
+            path.display()
+        );
+    }
+    assert!(raw > 0, "the check looked at the templates");
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web/task.rs"),
+    )
+    .unwrap();
+    assert!(
+        source.contains("description_html: SanitizedHtml")
+            && source.contains("body_html: SanitizedHtml"),
+        "the raw fields are SanitizedHtml"
+    );
+}
+
 both_backends!(
     signed_out_visitors_are_sent_to_sign_in,
     signing_in_works_without_javascript,
@@ -719,4 +860,5 @@ both_backends!(
     stored_text_is_escaped,
     the_colour_scheme_is_kept_in_a_cookie,
     the_task_list_is_a_page_of_the_url,
+    the_task_page_renders_markdown_safely,
 );
