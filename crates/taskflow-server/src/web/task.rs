@@ -18,7 +18,10 @@ use crate::views::{AttachmentView, CommentView, TaskView};
 /// A comment as the page shows it.
 struct CommentItem {
     author: String,
+    /// RFC 3339, for `<time datetime>`.
     at: String,
+    /// As a person reads it: `2026-12-02 03:31 UTC`.
+    at_words: String,
     body_html: SanitizedHtml,
 }
 
@@ -82,6 +85,13 @@ async fn gather(state: &AppState, viewer: &Viewer, key: &str) -> Result<TaskPage
                 .author
                 .map_or_else(|| "a removed user".to_owned(), |p| p.display_name),
             at: c.created_at.to_string(),
+            at_words: c
+                .created_at
+                .datetime()
+                .format(time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute] UTC"
+                ))
+                .unwrap_or_default(),
             body_html: markdown(c.body.as_str()),
         })
         .collect();
