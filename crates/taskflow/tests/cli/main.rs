@@ -2,6 +2,7 @@
 
 mod attachments;
 mod backup;
+mod browser;
 mod commands;
 mod crash;
 mod doctor;
