@@ -158,6 +158,16 @@ pub trait TaskStore: Send + Sync {
     ) -> StoreResult<Task>;
     async fn task(&self, id: TaskId) -> StoreResult<Task>;
     async fn task_by_key(&self, key: &TaskKey) -> StoreResult<Task>;
+    /// Live tasks assigned to `user` across projects, soonest due first (tasks without a due
+    /// date last, then the most recently updated): only in projects the user is a member of,
+    /// unless `every_project` (administrators); done ones only with `include_done`.
+    async fn assigned_tasks(
+        &self,
+        user: UserId,
+        include_done: bool,
+        every_project: bool,
+        limit: u32,
+    ) -> StoreResult<Vec<Task>>;
     /// The keys of these tasks, trashed ones included, in one query; ids no task has are left
     /// out.
     async fn task_keys(&self, ids: &[TaskId]) -> StoreResult<Vec<(TaskId, TaskKey)>>;

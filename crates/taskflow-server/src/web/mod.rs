@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/p/{key}", get(pages::board))
         .route("/p/{key}/list", get(pages::list))
         .route("/t/{key}", get(task::task_page))
+        .route("/my", get(pages::my_tasks))
         .route("/assets/{version}/{name}", get(asset))
         .layer(axum::middleware::map_response(page_headers))
 }

@@ -487,3 +487,44 @@ pub async fn list(
     };
     render(StatusCode::OK, &page)
 }
+
+#[derive(Template)]
+#[template(path = "my.html")]
+struct MyTasksPage {
+    page: PageFrame,
+    tasks: Vec<TaskView>,
+    done: bool,
+}
+
+#[derive(Deserialize)]
+pub struct MyParams {
+    done: Option<String>,
+}
+
+/// What is assigned to the viewer across projects, soonest due first.
+pub async fn my_tasks(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(params): Query<MyParams>,
+) -> Response {
+    let done = params.done.is_some_and(|v| v == "1" || v == "true");
+    let store = state.store.as_ref();
+    let tasks = match store
+        .assigned_tasks(viewer.user.id, done, viewer.user.is_admin, 200)
+        .await
+    {
+        Ok(tasks) => tasks,
+        Err(e) => return trouble(viewer.frame("my"), e),
+    };
+    match TaskView::many(store, tasks).await {
+        Ok(tasks) => render(
+            StatusCode::OK,
+            &MyTasksPage {
+                page: viewer.frame("my"),
+                tasks,
+                done,
+            },
+        ),
+        Err(e) => refusal(viewer.frame("my"), e),
+    }
+}

@@ -813,6 +813,81 @@ async fn the_task_page_renders_markdown_safely(store: TestStore) {
     );
 }
 
+/// "My tasks" lists what is assigned to the viewer across projects, soonest due first, done
+/// ones on request; signed-out visitors are sent to sign in.
+async fn my_tasks_span_projects(store: TestStore) {
+    use taskflow_core::task::{NewTask, Status};
+    let (cookie, _) = signed_in(&store, "olivia", false).await;
+    let olivia = store
+        .user_by_username(&taskflow_core::user::Username::parse("olivia").unwrap())
+        .await
+        .unwrap();
+    let ops = crate::project_with(&store, olivia.id, "OPS").await;
+    let web = crate::project_with(&store, olivia.id, "WEB").await;
+    let titled =
+        |title: &str| NewTask::titled(taskflow_core::text::TaskTitle::parse(title).unwrap());
+    let mine = |title: &str, due: Option<time::Date>, status| NewTask {
+        assignees: vec![olivia.id],
+        due_date: due,
+        status,
+        ..titled(title)
+    };
+    store
+        .create_task(
+            olivia.id,
+            ops,
+            mine(
+                "ops later",
+                Some(time::macros::date!(2027 - 01 - 05)),
+                Status::Todo,
+            ),
+        )
+        .await
+        .unwrap();
+    store
+        .create_task(
+            olivia.id,
+            web,
+            mine(
+                "web sooner",
+                Some(time::macros::date!(2026 - 12 - 20)),
+                Status::Todo,
+            ),
+        )
+        .await
+        .unwrap();
+    store
+        .create_task(olivia.id, web, mine("web done", None, Status::Done))
+        .await
+        .unwrap();
+    store
+        .create_task(olivia.id, ops, titled("unassigned"))
+        .await
+        .unwrap();
+
+    let page = visit(&store, "GET", "/my", Some(&cookie), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_no_inline_code(&page);
+    let sooner = page.body.find("web sooner").expect("web sooner listed");
+    let later = page.body.find("ops later").expect("ops later listed");
+    assert!(sooner < later, "soonest due first");
+    assert!(
+        !page.body.contains("web done") && !page.body.contains("unassigned"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(r#"<a href="/my" aria-current="page">My tasks</a>"#),
+        "{}",
+        page.body
+    );
+    let all = visit(&store, "GET", "/my?done=1", Some(&cookie), None).await;
+    assert!(all.body.contains("web done"), "{}", all.body);
+    let out = visit(&store, "GET", "/my", None, None).await;
+    assert_eq!(out.location(), "/login?next=%2Fmy");
+}
+
 /// Only sanitised Markdown is ever written into a page unescaped: every `|safe` in the
 /// templates applies to a `SanitizedHtml` field, named `…_html` by convention.
 #[test]
@@ -861,4 +936,5 @@ both_backends!(
     the_colour_scheme_is_kept_in_a_cookie,
     the_task_list_is_a_page_of_the_url,
     the_task_page_renders_markdown_safely,
+    my_tasks_span_projects,
 );

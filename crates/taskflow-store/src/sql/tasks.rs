@@ -403,6 +403,36 @@ impl TaskStore for Store {
         fetch_task(&mut conn, TaskId(id), false).await
     }
 
+    async fn assigned_tasks(
+        &self,
+        user: UserId,
+        include_done: bool,
+        every_project: bool,
+        limit: u32,
+    ) -> StoreResult<Vec<Task>> {
+        let limit = TaskQuery::check_limit(limit)?;
+        let mut conn = self.reader().acquire().await.map_err(db)?;
+        // From the user's assignments (task_assignees_user), so the cost follows what they
+        // are assigned, not the size of the projects.
+        let rows: Vec<TaskRow> = sqlx::query_as(&format!(
+            "SELECT {TASK_COLUMNS} FROM task_assignees a \
+             JOIN tasks t ON t.id = a.task_id JOIN projects p ON p.id = t.project_id \
+             WHERE a.user_id = $1 AND {LIVE} AND ($2 OR t.status <> 'done') \
+               AND ($3 OR EXISTS (SELECT 1 FROM project_members m \
+                                  WHERE m.project_id = t.project_id AND m.user_id = $1)) \
+             ORDER BY t.due_date IS NULL, t.due_date, t.updated_at DESC, t.id \
+             LIMIT $4"
+        ))
+        .bind(user.0)
+        .bind(include_done)
+        .bind(every_project)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        assemble(&mut conn, rows).await
+    }
+
     async fn task_keys(&self, ids: &[TaskId]) -> StoreResult<Vec<(TaskId, TaskKey)>> {
         let rows: Vec<(i64, String, i64)> = sqlx::query_as(&format!(
             "SELECT t.id, p.key, t.number FROM tasks t JOIN projects p ON p.id = t.project_id \

@@ -484,7 +484,117 @@ async fn trashed_tasks_are_not_readable_or_writable(store: TestStore) {
     ));
 }
 
+/// "My tasks": live tasks assigned to a user across projects, soonest due first, only in
+/// projects they are a member of; done ones only when asked for.
+async fn assigned_tasks_span_projects_by_due_date(store: TestStore) {
+    let (owner, ops) = setup(&store).await;
+    let web = crate::project(&store, owner.id, "WEB").await;
+    let other = crate::project(&store, owner.id, "HR").await;
+    let alice = user(&store, "alice").await;
+    for project in [&ops, &web, &other] {
+        store
+            .set_member(owner.id, project.id, alice.id, Role::Editor)
+            .await
+            .unwrap();
+    }
+    let assigned = |title: &str, due: Option<time::Date>, status: Status| NewTask {
+        assignees: vec![alice.id],
+        due_date: due,
+        status,
+        ..titled(title)
+    };
+    let add = async |project: &taskflow_core::project::Project, new: NewTask| {
+        store.create_task(owner.id, project.id, new).await.unwrap()
+    };
+    add(
+        &ops,
+        assigned("later", Some(date!(2027 - 03 - 01)), Status::Todo),
+    )
+    .await;
+    add(
+        &web,
+        assigned("soon", Some(date!(2026 - 12 - 20)), Status::InProgress),
+    )
+    .await;
+    add(&ops, assigned("whenever", None, Status::Todo)).await;
+    add(
+        &web,
+        assigned("finished", Some(date!(2026 - 12 - 01)), Status::Done),
+    )
+    .await;
+    add(&ops, titled("not hers")).await;
+    let trashed = add(
+        &ops,
+        assigned("trashed", Some(date!(2026 - 12 - 02)), Status::Todo),
+    )
+    .await;
+    store.delete_task(owner.id, trashed.id, None).await.unwrap();
+    add(
+        &other,
+        assigned("left behind", Some(date!(2026 - 12 - 03)), Status::Todo),
+    )
+    .await;
+    store
+        .remove_member(owner.id, other.id, alice.id)
+        .await
+        .unwrap();
+
+    let titles = |tasks: Vec<Task>| {
+        tasks
+            .into_iter()
+            .map(|t| t.title.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        titles(
+            store
+                .assigned_tasks(alice.id, false, false, 50)
+                .await
+                .unwrap()
+        ),
+        ["soon", "later", "whenever"]
+    );
+    assert_eq!(
+        titles(
+            store
+                .assigned_tasks(alice.id, true, false, 50)
+                .await
+                .unwrap()
+        ),
+        ["finished", "soon", "later", "whenever"]
+    );
+    assert_eq!(
+        titles(
+            store
+                .assigned_tasks(alice.id, false, true, 50)
+                .await
+                .unwrap()
+        ),
+        ["soon", "later", "whenever"],
+        "leaving a project ended her assignments there"
+    );
+    assert_eq!(
+        titles(
+            store
+                .assigned_tasks(alice.id, false, false, 1)
+                .await
+                .unwrap()
+        ),
+        ["soon"]
+    );
+    let soon = &store
+        .assigned_tasks(alice.id, false, false, 1)
+        .await
+        .unwrap()[0];
+    assert_eq!(soon.assignees, vec![alice.id], "tasks come whole");
+    assert!(matches!(
+        store.assigned_tasks(alice.id, false, false, 0).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
 both_backends!(
+    assigned_tasks_span_projects_by_due_date,
     create_and_read_tasks,
     update_with_versions,
     status_change_goes_to_bottom_of_new_column,
