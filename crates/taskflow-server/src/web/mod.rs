@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/theme", get(pages::theme))
         .route("/p/{key}", get(pages::board))
+        .route("/p/{key}/move", axum::routing::post(pages::move_card))
         .route("/p/{key}/list", get(pages::list))
         .route("/t/{key}", get(task::task_page))
         .route("/my", get(pages::my_tasks))

@@ -325,10 +325,200 @@ pub async fn theme(Query(params): Query<ThemeParams>) -> Response {
     response
 }
 
-/// The board is not drawn yet; the list shows the same tasks.
-pub async fn board(axum::extract::Path(key): axum::extract::Path<String>) -> Response {
-    let key: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
-    redirect(&format!("/p/{key}/list"))
+/// One column of the board.
+struct Column {
+    status: &'static str,
+    title: &'static str,
+    cards: Vec<TaskView>,
+    /// The list of the rest of this column, when there is more than a page.
+    more: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "board.html")]
+struct BoardPage {
+    page: PageFrame,
+    project_key: String,
+    project_name: String,
+    archived: bool,
+    columns: Vec<Column>,
+    can_move: bool,
+    notice: Option<String>,
+}
+
+impl BoardPage {
+    /// A card's second line: priority, assignees, due date, those that are set.
+    fn meta(&self, card: &TaskView) -> String {
+        let mut parts = Vec::new();
+        if card.priority.as_str() != "none" {
+            parts.push(format!("{} priority", card.priority.as_str()));
+        }
+        if !card.assignees.is_empty() {
+            let names: Vec<&str> = card
+                .assignees
+                .iter()
+                .map(|p| p.display_name.as_str())
+                .collect();
+            parts.push(names.join(", "));
+        }
+        if let Some(due) = &card.due_date {
+            parts.push(format!("due {due}"));
+        }
+        parts.join(" · ")
+    }
+}
+
+#[derive(Deserialize)]
+pub struct BoardParams {
+    /// Set by a move that could not be made, for the notice.
+    moved: Option<String>,
+}
+
+/// How many cards a column shows before "More".
+const COLUMN_PAGE: u32 = 50;
+
+/// The board: a column per status, each its first cards in board order, every card with a
+/// "Move…" form for editors (no JavaScript needed).
+pub async fn board(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Path(key): axum::extract::Path<String>,
+    Query(params): Query<BoardParams>,
+) -> Response {
+    let frame = || viewer.frame("projects");
+    let project = match parse_key(&key) {
+        Ok(key) => match project_for(
+            &state,
+            &viewer.user,
+            &key,
+            taskflow_core::project::Role::Viewer,
+        )
+        .await
+        {
+            Ok(project) => project,
+            Err(e) => return refusal(frame(), e),
+        },
+        Err(e) => return refusal(frame(), e),
+    };
+    let can_move = !project.archived
+        && crate::access::check_role(
+            &state,
+            &viewer.user,
+            &project,
+            taskflow_core::project::Role::Editor,
+        )
+        .await
+        .is_ok();
+    let store = state.store.as_ref();
+    let mut columns = Vec::new();
+    for (status, title) in [
+        (taskflow_core::task::Status::Todo, "To do"),
+        (taskflow_core::task::Status::InProgress, "In progress"),
+        (taskflow_core::task::Status::Done, "Done"),
+    ] {
+        let mut query =
+            taskflow_core::task::TaskQuery::new(taskflow_core::task::TaskSort::Position);
+        query.filter.statuses = vec![status];
+        query.limit = COLUMN_PAGE;
+        let page = match store.list_tasks(project.id, &query).await {
+            Ok(page) => page,
+            Err(e) => return trouble(frame(), e),
+        };
+        let cards = match TaskView::many(store, page.items).await {
+            Ok(cards) => cards,
+            Err(e) => return refusal(frame(), e),
+        };
+        let more = page.next.map(|cursor| {
+            let cursor: String = form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
+            format!(
+                "/p/{}/list?status={}&after={cursor}",
+                project.key,
+                status.as_str()
+            )
+        });
+        columns.push(Column {
+            status: status.as_str(),
+            title,
+            cards,
+            more,
+        });
+    }
+    let notice = match params.moved.as_deref() {
+        Some("conflict") => Some("Someone else changed that task meanwhile, so it was not moved. The board shows it as it is now; move it again if you still want to.".to_owned()),
+        _ => None,
+    };
+    render(
+        StatusCode::OK,
+        &BoardPage {
+            page: frame(),
+            project_key: project.key.as_str().to_owned(),
+            project_name: project.name.as_str().to_owned(),
+            archived: project.archived,
+            columns,
+            can_move,
+            notice,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    task: String,
+    #[serde(default)]
+    status: String,
+    position: Option<String>,
+    version: Option<i64>,
+}
+
+/// The "Move…" form: moves a card with the version the page showed, then back to the board
+/// at that card. A task changed meanwhile is not moved, and the board says so.
+pub async fn move_card(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Path(key): axum::extract::Path<String>,
+    Form(form): Form<MoveForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let frame = || viewer.frame("projects");
+    let (task, project) = match crate::access::visible_task(
+        &state,
+        &viewer.user,
+        &form.task,
+        taskflow_core::project::Role::Editor,
+    )
+    .await
+    {
+        Ok(found) if found.1.key.as_str() == key => found,
+        Ok(_) => return refusal(frame(), ApiError::not_found("task")),
+        Err(e) => return refusal(frame(), e),
+    };
+    let request = crate::input::MoveTask {
+        status: form.status,
+        after: None,
+        before: None,
+        position: form.position,
+    };
+    let to = match request.resolve(state.store.as_ref(), &project).await {
+        Ok(to) => to,
+        Err(e) => return refusal(frame(), e),
+    };
+    let board = format!("/p/{}", project.key);
+    match state
+        .store
+        .move_task(viewer.user.id, task.id, to, form.version)
+        .await
+    {
+        Ok(moved) => redirect(&format!("{board}#card-{}", moved.key())),
+        Err(StoreError::VersionMismatch { .. }) => {
+            redirect(&format!("{board}?moved=conflict#card-{}", task.key()))
+        }
+        Err(e) => refusal(frame(), e.into()),
+    }
 }
 
 #[derive(Template)]

@@ -558,11 +558,6 @@ async fn the_task_list_is_a_page_of_the_url(store: TestStore) {
         store.create_task(olivia.id, project, new).await.unwrap();
     }
 
-    let board = visit(&store, "GET", "/p/OPS", Some(&owner_cookie), None).await;
-    assert_eq!(
-        (board.status, board.location()),
-        (StatusCode::SEE_OTHER, "/p/OPS/list")
-    );
     for (who, cookie) in &cookies {
         let page = visit(&store, "GET", "/p/OPS/list", Some(cookie), None).await;
         assert_eq!(page.status, StatusCode::OK, "{who}: {}", page.body);
@@ -888,6 +883,179 @@ async fn my_tasks_span_projects(store: TestStore) {
     assert_eq!(out.location(), "/login?next=%2Fmy");
 }
 
+/// The board: a column per status; editors move cards with the "Move…" form (POST → 303 →
+/// the board), viewers see no such form, a stale version moves nothing and says why, and a
+/// post without its token is refused.
+async fn the_board_moves_cards_without_javascript(store: TestStore) {
+    use taskflow_core::task::{NewTask, Status};
+    let (owner_cookie, csrf) = signed_in(&store, "olivia", false).await;
+    let (viewer_cookie, viewer_csrf) = signed_in(&store, "victor", false).await;
+    let (stranger, _) = signed_in(&store, "sam", false).await;
+    let olivia = store
+        .user_by_username(&taskflow_core::user::Username::parse("olivia").unwrap())
+        .await
+        .unwrap();
+    let victor = store
+        .user_by_username(&taskflow_core::user::Username::parse("victor").unwrap())
+        .await
+        .unwrap();
+    let project = crate::project_with(&store, olivia.id, "OPS").await;
+    store
+        .set_member(
+            olivia.id,
+            project,
+            victor.id,
+            taskflow_core::project::Role::Viewer,
+        )
+        .await
+        .unwrap();
+    for (title, status) in [
+        ("first card", Status::Todo),
+        ("second card", Status::Todo),
+        ("busy card", Status::InProgress),
+    ] {
+        let new = NewTask {
+            status,
+            ..NewTask::titled(taskflow_core::text::TaskTitle::parse(title).unwrap())
+        };
+        store.create_task(olivia.id, project, new).await.unwrap();
+    }
+    let column = |page: &Answer, id: &str| -> String {
+        let start = page
+            .body
+            .find(&format!(r#"id="col-{id}""#))
+            .unwrap_or_else(|| panic!("no column {id}"));
+        page.body[start..]
+            .split("</section>")
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+
+    let board = visit(&store, "GET", "/p/OPS", Some(&owner_cookie), None).await;
+    assert_eq!(board.status, StatusCode::OK, "{}", board.body);
+    assert_no_inline_code(&board);
+    assert!(
+        column(&board, "todo").contains("first card")
+            && column(&board, "todo").contains("second card")
+    );
+    assert!(column(&board, "in_progress").contains("busy card"));
+    assert!(
+        board.body.contains(r#"action="/p/OPS/move""#),
+        "an owner can move cards"
+    );
+    let seen = visit(&store, "GET", "/p/OPS", Some(&viewer_cookie), None).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert!(
+        !seen.body.contains(r#"action="/p/OPS/move""#),
+        "a viewer gets no move form"
+    );
+    assert_eq!(
+        visit(&store, "GET", "/p/OPS", Some(&stranger), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        visit(&store, "GET", "/p/OPS", None, None).await.location(),
+        "/login?next=%2Fp%2FOPS"
+    );
+
+    let first = store
+        .task_by_key(&taskflow_core::task::TaskKey::parse("OPS-1").unwrap())
+        .await
+        .unwrap();
+    let form = |csrf: &str, version: i64| {
+        format!("csrf={csrf}&task=OPS-1&status=done&position=top&version={version}")
+    };
+    let refused = visit(
+        &store,
+        "POST",
+        "/p/OPS/move",
+        Some(&owner_cookie),
+        Some(&form("wrong", first.version)),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let forbidden = visit(
+        &store,
+        "POST",
+        "/p/OPS/move",
+        Some(&viewer_cookie),
+        Some(&form(&viewer_csrf, first.version)),
+    )
+    .await;
+    assert_eq!(
+        forbidden.status,
+        StatusCode::FORBIDDEN,
+        "a viewer cannot move"
+    );
+    let stale = visit(
+        &store,
+        "POST",
+        "/p/OPS/move",
+        Some(&owner_cookie),
+        Some(&form(&csrf, first.version - 1)),
+    )
+    .await;
+    assert_eq!(
+        (stale.status, stale.location()),
+        (StatusCode::SEE_OTHER, "/p/OPS?moved=conflict#card-OPS-1")
+    );
+    let notice = visit(
+        &store,
+        "GET",
+        "/p/OPS?moved=conflict",
+        Some(&owner_cookie),
+        None,
+    )
+    .await;
+    assert!(
+        notice
+            .body
+            .contains("Someone else changed that task meanwhile"),
+        "{}",
+        notice.body
+    );
+    assert_eq!(
+        store.task(first.id).await.unwrap().status,
+        Status::Todo,
+        "nothing moved"
+    );
+
+    let moved = visit(
+        &store,
+        "POST",
+        "/p/OPS/move",
+        Some(&owner_cookie),
+        Some(&form(&csrf, first.version)),
+    )
+    .await;
+    assert_eq!(
+        (moved.status, moved.location()),
+        (StatusCode::SEE_OTHER, "/p/OPS#card-OPS-1")
+    );
+    assert_eq!(store.task(first.id).await.unwrap().status, Status::Done);
+    let after = visit(&store, "GET", "/p/OPS", Some(&owner_cookie), None).await;
+    assert!(
+        column(&after, "done").contains("first card")
+            && !column(&after, "todo").contains("first card")
+    );
+    let elsewhere = visit(
+        &store,
+        "POST",
+        "/p/WEB/move",
+        Some(&owner_cookie),
+        Some(&form(&csrf, first.version + 1)),
+    )
+    .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::NOT_FOUND,
+        "a task is moved only on its own board"
+    );
+}
+
 /// Only sanitised Markdown is ever written into a page unescaped: every `|safe` in the
 /// templates applies to a `SanitizedHtml` field, named `…_html` by convention.
 #[test]
@@ -937,4 +1105,5 @@ both_backends!(
     the_task_list_is_a_page_of_the_url,
     the_task_page_renders_markdown_safely,
     my_tasks_span_projects,
+    the_board_moves_cards_without_javascript,
 );
