@@ -33,15 +33,20 @@ fn unauthorized(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
-pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<TokenSecret> {
+/// The value of the cookie `name` the request carries.
+pub(crate) fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .and_then(|(_, value)| TokenSecret::parse(value))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value)
+}
+
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<TokenSecret> {
+    cookie_value(headers, SESSION_COOKIE).and_then(TokenSecret::parse)
 }
 
 /// Equal strings, compared in time independent of where they differ.

@@ -23,7 +23,7 @@ use taskflow_core::StoreError;
 use taskflow_core::Timestamp;
 use taskflow_core::user::{Session, User};
 
-use crate::api::auth::{same, session_cookie};
+use crate::api::auth::{cookie_value, same, session_cookie};
 use crate::state::AppState;
 
 /// Every page's policy: nothing inline, nothing from elsewhere.
@@ -135,18 +135,11 @@ impl Viewer {
 
 /// The theme cookie: `light` or `dark`; the system's choice when absent.
 fn theme(parts: &Parts) -> Option<&'static str> {
-    let cookies = parts.headers.get_all(axum::http::header::COOKIE);
-    cookies
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == "taskflow_theme")
-        .and_then(|(_, value)| match value {
-            "light" => Some("light"),
-            "dark" => Some("dark"),
-            _ => None,
-        })
+    match cookie_value(&parts.headers, "taskflow_theme") {
+        Some("light") => Some("light"),
+        Some("dark") => Some("dark"),
+        _ => None,
+    }
 }
 
 fn path_of(parts: &Parts) -> String {

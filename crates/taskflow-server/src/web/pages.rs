@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -14,7 +14,7 @@ use taskflow_core::user::csrf_token;
 
 use super::{PageFrame, Viewer, local, message, redirect, refusal, render, trouble};
 use crate::access::{parse_key, project_for};
-use crate::api::auth::{ClientIp, cookie, same, session_cookie, sign_in};
+use crate::api::auth::{ClientIp, cookie, cookie_value, same, session_cookie, sign_in};
 use crate::error::ApiError;
 use crate::input::{CreateProject, ListParams};
 use crate::state::AppState;
@@ -33,15 +33,9 @@ pub async fn home(viewer: Result<Viewer, Response>) -> Response {
 const LOGIN_COOKIE: &str = "taskflow_login";
 
 fn login_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == LOGIN_COOKIE)
-        .map(|(_, value)| value.to_owned())
+    cookie_value(headers, LOGIN_COOKIE)
         .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 #[derive(Template)]
@@ -325,6 +319,22 @@ pub async fn theme(Query(params): Query<ThemeParams>) -> Response {
     response
 }
 
+/// The project `key` names, if the viewer may see it.
+async fn viewed_project(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+) -> Result<taskflow_core::project::Project, ApiError> {
+    let key = parse_key(key)?;
+    project_for(
+        state,
+        &viewer.user,
+        &key,
+        taskflow_core::project::Role::Viewer,
+    )
+    .await
+}
+
 /// One column of the board.
 struct Column {
     status: &'static str,
@@ -386,18 +396,8 @@ pub async fn board(
     Query(params): Query<BoardParams>,
 ) -> Response {
     let frame = || viewer.frame("projects");
-    let project = match parse_key(&key) {
-        Ok(key) => match project_for(
-            &state,
-            &viewer.user,
-            &key,
-            taskflow_core::project::Role::Viewer,
-        )
-        .await
-        {
-            Ok(project) => project,
-            Err(e) => return refusal(frame(), e),
-        },
+    let project = match viewed_project(&state, &viewer, &key).await {
+        Ok(project) => project,
         Err(e) => return refusal(frame(), e),
     };
     let can_move = !project.archived
@@ -610,18 +610,8 @@ pub async fn list(
     Query(params): Query<ListParams>,
 ) -> Response {
     let frame = || viewer.frame("projects");
-    let project = match parse_key(&key) {
-        Ok(key) => match project_for(
-            &state,
-            &viewer.user,
-            &key,
-            taskflow_core::project::Role::Viewer,
-        )
-        .await
-        {
-            Ok(project) => project,
-            Err(e) => return refusal(frame(), e),
-        },
+    let project = match viewed_project(&state, &viewer, &key).await {
+        Ok(project) => project,
         Err(e) => return refusal(frame(), e),
     };
     let params = params.blanks_as_absent();
