@@ -117,6 +117,28 @@ impl TestStore {
         open(self.backend, &self.url).await
     }
 
+    /// Waits until no other session is working in this database. A PostgreSQL server goes on
+    /// with what a killed client last sent — a COMMIT in flight commits moments later — so a
+    /// test that kills a writer waits for that before it looks.
+    pub async fn settled(&self) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        let db = self.url.rsplit('/').next().unwrap_or_default().to_owned();
+        let busy = format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid() \
+             AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while pg::PgCluster::shared().number(&db, &busy).await > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "another session is still working in {db} after 30 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// A user (an administrator if `admin`) with one API token, returned with its secret.
     /// The user cannot log in with a password: the stored hash is not a real one.
     pub async fn user_with_token(

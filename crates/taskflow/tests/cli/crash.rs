@@ -114,6 +114,7 @@ async fn killed_inside_a_transaction_leaves_no_partial_task(store: TestStore) {
     assert!(reached, "the child exited before the failpoint");
     child.kill().await.unwrap();
     child.wait().await.unwrap();
+    store.settled().await;
 
     let reopened = store.reopen().await;
     assert_eq!(
@@ -161,6 +162,7 @@ async fn killed_at_random_moments_leaves_whole_tasks(store: TestStore) {
         tokio::time::sleep(Duration::from_millis(50 + round * 60 + jitter)).await;
         child.kill().await.unwrap();
         child.wait().await.unwrap();
+        store.settled().await;
         let reopened = store.reopen().await;
         let now = check_whole(&reopened, &store).await;
         assert!(now > total, "round {round} made progress");
