@@ -167,5 +167,52 @@ async fn signing_in_and_creating_a_project_in_a_browser() {
             Ok(())
         })
         .await;
+
+    // A few tasks through the API, then the board as a person sees it.
+    let mut token = clean_command();
+    token
+        .env("TASKFLOW_DATA_DIR", _dir.path().join("data"))
+        .args(["token", "create", "--username", "admin"]);
+    let out = crate::run(token).await;
+    assert!(out.status.success(), "{}", crate::stderr(&out));
+    let auth = format!("Bearer {}", crate::stdout(&out).trim());
+    for body in [
+        r#"{"title": "Write the release notes", "priority": "high", "due_date": "2026-12-10", "assignees": ["admin"]}"#,
+        r#"{"title": "Plan the on-call rota for January", "due_date": "2027-01-02"}"#,
+        r#"{"title": "Rotate the database password", "status": "in_progress", "priority": "urgent"}"#,
+        r#"{"title": "Publish the 1.2 changelog", "status": "done"}"#,
+    ] {
+        let reply = crate::serve::request(
+            &server.address,
+            "POST",
+            "/api/v1/projects/OPS/tasks",
+            &[("Authorization", auth.as_str())],
+            body,
+        )
+        .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    }
+    browser
+        .check("board", async {
+            step("open the board", c.goto(&format!("{base}/p/OPS")).await)?;
+            step(
+                "the done column",
+                c.wait().for_element(Locator::Css("#col-done")).await,
+            )?;
+            let done = step(
+                "the done column",
+                c.find(Locator::XPath("//h2[@id='col-done']/..")).await,
+            )?;
+            let column = step("its text", done.text().await)?;
+            if !column.contains("Publish the 1.2 changelog") {
+                return Err(format!("the done column shows {column:?}"));
+            }
+            let cards = step("cards", c.find_all(Locator::Css(".card-item")).await)?;
+            if cards.len() != 4 {
+                return Err(format!("{} cards on the board", cards.len()));
+            }
+            Ok(())
+        })
+        .await;
     browser.client.clone().close().await.ok();
 }
