@@ -262,6 +262,10 @@ pub fn refusal(page: PageFrame, e: crate::error::ApiError) -> Response {
             "Taskflow cannot reach its database",
             "Nothing was changed. Try again in a few seconds.".to_owned(),
         ),
+        StatusCode::INSUFFICIENT_STORAGE => (
+            "The disk is full",
+            "Nothing was changed. An administrator needs to free some space.".to_owned(),
+        ),
         _ => (
             "Something went wrong",
             "The error has been logged. Nothing was changed.".to_owned(),
@@ -285,33 +289,14 @@ pub fn sentence(text: &str) -> String {
 
 /// A store error as a page: what the API would answer, in words.
 pub fn trouble(page: PageFrame, e: StoreError) -> Response {
-    match e {
-        StoreError::Unavailable(_) => message(
-            StatusCode::SERVICE_UNAVAILABLE,
-            page,
-            "Taskflow cannot reach its database",
-            "Nothing was changed. Try again in a few seconds.",
-        ),
-        StoreError::Full => message(
-            StatusCode::INSUFFICIENT_STORAGE,
-            page,
-            "The disk is full",
-            "Nothing was changed. An administrator needs to free some space.",
-        ),
-        StoreError::NotFound { entity } => message(
-            StatusCode::NOT_FOUND,
-            page,
-            "Not found",
-            &format!("There is no such {entity}, or you cannot see it."),
-        ),
-        other => {
-            tracing::error!(error = %other, "a page could not be served");
-            message(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                page,
-                "Something went wrong",
-                "The error has been logged. Nothing was changed.",
-            )
-        }
+    refusal(page, e.into())
+}
+
+/// A task's status as a person reads it.
+pub fn status_words(status: taskflow_core::task::Status) -> &'static str {
+    match status {
+        taskflow_core::task::Status::Todo => "to do",
+        taskflow_core::task::Status::InProgress => "in progress",
+        taskflow_core::task::Status::Done => "done",
     }
 }

@@ -13,7 +13,7 @@ use taskflow_core::project::{NewProject, Project};
 use taskflow_core::user::csrf_token;
 
 use super::{PageFrame, Viewer, local, message, redirect, refusal, render, trouble};
-use crate::access::{parse_key, project_for};
+use crate::access::{check_role, parse_key};
 use crate::api::auth::{ClientIp, cookie, cookie_value, same, session_cookie, sign_in};
 use crate::error::ApiError;
 use crate::input::{CreateProject, ListParams};
@@ -319,20 +319,27 @@ pub async fn theme(Query(params): Query<ThemeParams>) -> Response {
     response
 }
 
-/// The project `key` names, if the viewer may see it.
+/// The project `key` names and the viewer's role in it, if they may see it.
 async fn viewed_project(
     state: &AppState,
     viewer: &Viewer,
     key: &str,
-) -> Result<taskflow_core::project::Project, ApiError> {
-    let key = parse_key(key)?;
-    project_for(
+) -> Result<
+    (
+        taskflow_core::project::Project,
+        taskflow_core::project::Role,
+    ),
+    ApiError,
+> {
+    let project = state.store.project_by_key(&parse_key(key)?).await?;
+    let role = check_role(
         state,
         &viewer.user,
-        &key,
+        &project,
         taskflow_core::project::Role::Viewer,
     )
-    .await
+    .await?;
+    Ok((project, role))
 }
 
 /// One column of the board.
@@ -396,19 +403,11 @@ pub async fn board(
     Query(params): Query<BoardParams>,
 ) -> Response {
     let frame = || viewer.frame("projects");
-    let project = match viewed_project(&state, &viewer, &key).await {
-        Ok(project) => project,
+    let (project, role) = match viewed_project(&state, &viewer, &key).await {
+        Ok(found) => found,
         Err(e) => return refusal(frame(), e),
     };
-    let can_move = !project.archived
-        && crate::access::check_role(
-            &state,
-            &viewer.user,
-            &project,
-            taskflow_core::project::Role::Editor,
-        )
-        .await
-        .is_ok();
+    let can_move = !project.archived && role >= taskflow_core::project::Role::Editor;
     let store = state.store.as_ref();
     let mut columns = Vec::new();
     for (status, title) in [
@@ -592,11 +591,7 @@ impl ListPage {
     }
 
     fn status_label(&self, status: &taskflow_core::task::Status) -> &'static str {
-        match status {
-            taskflow_core::task::Status::Todo => "to do",
-            taskflow_core::task::Status::InProgress => "in progress",
-            taskflow_core::task::Status::Done => "done",
-        }
+        super::status_words(*status)
     }
 }
 
@@ -610,8 +605,8 @@ pub async fn list(
     Query(params): Query<ListParams>,
 ) -> Response {
     let frame = || viewer.frame("projects");
-    let project = match viewed_project(&state, &viewer, &key).await {
-        Ok(project) => project,
+    let (project, _) = match viewed_project(&state, &viewer, &key).await {
+        Ok(found) => found,
         Err(e) => return refusal(frame(), e),
     };
     let params = params.blanks_as_absent();
@@ -674,6 +669,12 @@ struct MyTasksPage {
     page: PageFrame,
     tasks: Vec<TaskView>,
     done: bool,
+}
+
+impl MyTasksPage {
+    fn status_label(&self, status: &taskflow_core::task::Status) -> &'static str {
+        super::status_words(*status)
+    }
 }
 
 #[derive(Deserialize)]

@@ -39,11 +39,7 @@ struct TaskPage {
 
 impl TaskPage {
     fn status_label(&self, status: &Status) -> &'static str {
-        match status {
-            Status::Todo => "to do",
-            Status::InProgress => "in progress",
-            Status::Done => "done",
-        }
+        super::status_words(*status)
     }
 
     fn size(&self, bytes: &i64) -> String {
