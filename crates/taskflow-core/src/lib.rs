@@ -11,6 +11,7 @@ pub mod error;
 pub mod failpoint;
 pub mod ids;
 pub mod project;
+pub mod quick;
 pub mod store;
 pub mod task;
 pub mod text;

@@ -2,23 +2,22 @@
 //! (POST → 303 → GET), a strict Content-Security-Policy on every page, and the API's sessions,
 //! throttle and CSRF token. See `shared/UI.md` for the brief this follows.
 
+pub mod assets;
+mod board;
 pub mod markdown;
 mod pages;
 mod task;
 
-use std::sync::OnceLock;
-
 use askama::Template;
 use axum::Router;
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::FromRequestParts;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
 };
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use sha2::{Digest, Sha256};
+use axum::routing::{get, post};
 use taskflow_core::StoreError;
 use taskflow_core::Timestamp;
 use taskflow_core::user::{Session, User};
@@ -33,18 +32,34 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login_page).post(pages::login))
-        .route("/logout", axum::routing::post(pages::logout))
+        .route("/logout", post(pages::logout))
         .route(
             "/projects",
             get(pages::projects).post(pages::create_project),
         )
         .route("/theme", get(pages::theme))
-        .route("/p/{key}", get(pages::board))
-        .route("/p/{key}/move", axum::routing::post(pages::move_card))
+        .route("/p/{key}", get(board::board))
+        .route("/p/{key}/move", post(board::move_card))
+        .route("/p/{key}/tasks", post(board::quick_add))
+        .route("/p/{key}/cards", get(board::cards))
+        .route("/p/{key}/card/{task}", get(board::card))
         .route("/p/{key}/list", get(pages::list))
         .route("/t/{key}", get(task::task_page))
+        .route("/t/{key}/edit", get(task::edit_form).post(task::save))
+        .route("/t/{key}/subtasks", post(task::add_subtask))
+        .route("/t/{key}/comments", post(task::add_comment))
+        .route(
+            "/t/{key}/comments/{id}/edit",
+            get(task::comment_form).post(task::edit_comment),
+        )
+        .route("/t/{key}/comments/{id}/delete", post(task::delete_comment))
+        .route(
+            "/t/{key}/attachments/{id}/delete",
+            post(task::delete_attachment),
+        )
+        .route("/t/{key}/delete", post(task::delete_task))
         .route("/my", get(pages::my_tasks))
-        .route("/assets/{version}/{name}", get(asset))
+        .route("/assets/{version}/{name}", get(assets::asset))
         .layer(axum::middleware::map_response(page_headers))
 }
 
@@ -58,31 +73,6 @@ async fn page_headers(mut response: Response) -> Response {
     response
 }
 
-/// The stylesheet, under a URL that changes with its content, so browsers keep it for a year.
-const STYLESHEET: &str = include_str!("../../assets/app.css");
-
-fn stylesheet_url() -> &'static str {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| {
-        let digest = hex::encode(Sha256::digest(STYLESHEET.as_bytes()));
-        format!("/assets/{}/app.css", &digest[..12])
-    })
-}
-
-async fn asset(Path((version, name)): Path<(String, String)>) -> Response {
-    if name != "app.css" || stylesheet_url() != format!("/assets/{version}/{name}") {
-        return (StatusCode::NOT_FOUND, "no such asset").into_response();
-    }
-    (
-        [
-            (CONTENT_TYPE, "text/css; charset=utf-8"),
-            (CACHE_CONTROL, "public, max-age=31536000, immutable"),
-        ],
-        STYLESHEET,
-    )
-        .into_response()
-}
-
 /// What the layout of every page needs.
 pub struct PageFrame {
     /// The signed-in user's display name.
@@ -90,7 +80,7 @@ pub struct PageFrame {
     /// The token forms send back in their `csrf` field.
     pub csrf: String,
     pub theme: Option<&'static str>,
-    pub css: &'static str,
+    pub assets: &'static assets::Urls,
     /// This page's path and query, for "come back here" links.
     pub path: String,
     /// Which navigation entry is current.
@@ -112,7 +102,7 @@ impl Viewer {
             user: Some(self.user.display_name.as_str().to_owned()),
             csrf: self.session.csrf_token.clone(),
             theme: self.theme,
-            css: stylesheet_url(),
+            assets: assets::urls(),
             path: self.path.clone(),
             here,
         }
@@ -185,7 +175,7 @@ fn anonymous(parts: &Parts) -> PageFrame {
         user: None,
         csrf: String::new(),
         theme: theme(parts),
-        css: stylesheet_url(),
+        assets: assets::urls(),
         path: path_of(parts),
         here: "",
     }

@@ -12,6 +12,7 @@ use taskflow_core::StoreError;
 use taskflow_core::project::{NewProject, Project};
 use taskflow_core::user::csrf_token;
 
+use super::board::QuickForm;
 use super::{PageFrame, Viewer, local, message, redirect, refusal, render, trouble};
 use crate::access::{check_role, parse_key};
 use crate::api::auth::{ClientIp, cookie, cookie_value, same, session_cookie, sign_in};
@@ -320,7 +321,7 @@ pub async fn theme(Query(params): Query<ThemeParams>) -> Response {
 }
 
 /// The project `key` names and the viewer's role in it, if they may see it.
-async fn viewed_project(
+pub(super) async fn viewed_project(
     state: &AppState,
     viewer: &Viewer,
     key: &str,
@@ -342,184 +343,6 @@ async fn viewed_project(
     Ok((project, role))
 }
 
-/// One column of the board.
-struct Column {
-    status: &'static str,
-    title: &'static str,
-    cards: Vec<TaskView>,
-    /// The list of the rest of this column, when there is more than a page.
-    more: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "board.html")]
-struct BoardPage {
-    page: PageFrame,
-    project_key: String,
-    project_name: String,
-    archived: bool,
-    columns: Vec<Column>,
-    can_move: bool,
-    notice: Option<String>,
-}
-
-impl BoardPage {
-    /// A card's second line: priority, assignees, due date, those that are set.
-    fn meta(&self, card: &TaskView) -> String {
-        let mut parts = Vec::new();
-        if card.priority.as_str() != "none" {
-            parts.push(format!("{} priority", card.priority.as_str()));
-        }
-        if !card.assignees.is_empty() {
-            let names: Vec<&str> = card
-                .assignees
-                .iter()
-                .map(|p| p.display_name.as_str())
-                .collect();
-            parts.push(names.join(", "));
-        }
-        if let Some(due) = &card.due_date {
-            parts.push(format!("due {due}"));
-        }
-        parts.join(" · ")
-    }
-}
-
-#[derive(Deserialize)]
-pub struct BoardParams {
-    /// Set by a move that could not be made, for the notice.
-    moved: Option<String>,
-}
-
-/// How many cards a column shows before "More".
-const COLUMN_PAGE: u32 = 50;
-
-/// The board: a column per status, each its first cards in board order, every card with a
-/// "Move…" form for editors (no JavaScript needed).
-pub async fn board(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    axum::extract::Path(key): axum::extract::Path<String>,
-    Query(params): Query<BoardParams>,
-) -> Response {
-    let frame = || viewer.frame("projects");
-    let (project, role) = match viewed_project(&state, &viewer, &key).await {
-        Ok(found) => found,
-        Err(e) => return refusal(frame(), e),
-    };
-    let can_move = !project.archived && role >= taskflow_core::project::Role::Editor;
-    let store = state.store.as_ref();
-    let mut columns = Vec::new();
-    for (status, title) in [
-        (taskflow_core::task::Status::Todo, "To do"),
-        (taskflow_core::task::Status::InProgress, "In progress"),
-        (taskflow_core::task::Status::Done, "Done"),
-    ] {
-        let mut query =
-            taskflow_core::task::TaskQuery::new(taskflow_core::task::TaskSort::Position);
-        query.filter.statuses = vec![status];
-        query.limit = COLUMN_PAGE;
-        let page = match store.list_tasks(project.id, &query).await {
-            Ok(page) => page,
-            Err(e) => return trouble(frame(), e),
-        };
-        let cards = match TaskView::many(store, page.items).await {
-            Ok(cards) => cards,
-            Err(e) => return refusal(frame(), e),
-        };
-        let more = page.next.map(|cursor| {
-            let cursor: String = form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
-            format!(
-                "/p/{}/list?status={}&after={cursor}",
-                project.key,
-                status.as_str()
-            )
-        });
-        columns.push(Column {
-            status: status.as_str(),
-            title,
-            cards,
-            more,
-        });
-    }
-    let notice = match params.moved.as_deref() {
-        Some("conflict") => Some("Someone else changed that task meanwhile, so it was not moved. The board shows it as it is now; move it again if you still want to.".to_owned()),
-        _ => None,
-    };
-    render(
-        StatusCode::OK,
-        &BoardPage {
-            page: frame(),
-            project_key: project.key.as_str().to_owned(),
-            project_name: project.name.as_str().to_owned(),
-            archived: project.archived,
-            columns,
-            can_move,
-            notice,
-        },
-    )
-}
-
-#[derive(Deserialize)]
-pub struct MoveForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    task: String,
-    #[serde(default)]
-    status: String,
-    position: Option<String>,
-    version: Option<i64>,
-}
-
-/// The "Move…" form: moves a card with the version the page showed, then back to the board
-/// at that card. A task changed meanwhile is not moved, and the board says so.
-pub async fn move_card(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    axum::extract::Path(key): axum::extract::Path<String>,
-    Form(form): Form<MoveForm>,
-) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
-    let frame = || viewer.frame("projects");
-    let (task, project) = match crate::access::visible_task(
-        &state,
-        &viewer.user,
-        &form.task,
-        taskflow_core::project::Role::Editor,
-    )
-    .await
-    {
-        Ok(found) if found.1.key.as_str() == key => found,
-        Ok(_) => return refusal(frame(), ApiError::not_found("task")),
-        Err(e) => return refusal(frame(), e),
-    };
-    let request = crate::input::MoveTask {
-        status: form.status,
-        after: None,
-        before: None,
-        position: form.position,
-    };
-    let to = match request.resolve(state.store.as_ref(), &project).await {
-        Ok(to) => to,
-        Err(e) => return refusal(frame(), e),
-    };
-    let board = format!("/p/{}", project.key);
-    match state
-        .store
-        .move_task(viewer.user.id, task.id, to, form.version)
-        .await
-    {
-        Ok(moved) => redirect(&format!("{board}#card-{}", moved.key())),
-        Err(StoreError::VersionMismatch { .. }) => {
-            redirect(&format!("{board}?moved=conflict#card-{}", task.key()))
-        }
-        Err(e) => refusal(frame(), e.into()),
-    }
-}
-
 #[derive(Template)]
 #[template(path = "list.html")]
 struct ListPage {
@@ -532,6 +355,8 @@ struct ListPage {
     project_key: String,
     project_name: String,
     archived: bool,
+    can_add: bool,
+    quick: QuickForm,
     tasks: Vec<TaskView>,
     filtered: bool,
     next: Option<String>,
@@ -604,8 +429,22 @@ pub async fn list(
     uri: axum::http::Uri,
     Query(params): Query<ListParams>,
 ) -> Response {
+    let quick = QuickForm::default();
+    list_page(&state, &viewer, &key, params, uri.query(), StatusCode::OK, quick).await
+}
+
+/// The list page for `params`; `query` is the URL's query, kept in the next page's link.
+pub(super) async fn list_page(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    params: ListParams,
+    query: Option<&str>,
+    status: StatusCode,
+    quick: QuickForm,
+) -> Response {
     let frame = || viewer.frame("projects");
-    let (project, _) = match viewed_project(&state, &viewer, &key).await {
+    let (project, role) = match viewed_project(state, viewer, key).await {
         Ok(found) => found,
         Err(e) => return refusal(frame(), e),
     };
@@ -619,11 +458,11 @@ pub async fn list(
         Ok(found) => found,
         Err(e) => return trouble(frame(), e),
     };
-    let query = match params.resolve(state.store.as_ref(), &project).await {
+    let task_query = match params.resolve(state.store.as_ref(), &project).await {
         Ok(query) => query,
         Err(e) => return refusal(frame(), e),
     };
-    let page = match state.store.list_tasks(project.id, &query).await {
+    let page = match state.store.list_tasks(project.id, &task_query).await {
         Ok(page) => page,
         Err(e) => return trouble(frame(), e),
     };
@@ -632,15 +471,14 @@ pub async fn list(
         Err(e) => return refusal(frame(), e),
     };
     let next = page.next.map(|cursor| {
-        let kept = uri
-            .query()
+        let kept = query
             .unwrap_or("")
             .split('&')
             .filter(|p| !p.is_empty() && !p.starts_with("after="))
             .map(|p| format!("{p}&"))
             .collect::<String>();
         let cursor: String = form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
-        format!("{}?{kept}after={cursor}", uri.path())
+        format!("/p/{}/list?{kept}after={cursor}", project.key)
     });
     let page = ListPage {
         page: frame(),
@@ -656,11 +494,13 @@ pub async fn list(
         project_key: project.key.as_str().to_owned(),
         project_name: project.name.as_str().to_owned(),
         archived: project.archived,
+        can_add: !project.archived && role >= taskflow_core::project::Role::Editor,
+        quick,
         tasks,
         filtered,
         next,
     };
-    render(StatusCode::OK, &page)
+    render(status, &page)
 }
 
 #[derive(Template)]

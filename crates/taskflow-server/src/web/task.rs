@@ -1,28 +1,64 @@
-//! The task page: its fields, its description as Markdown, its subtasks, comments and
-//! attachments. (Editing comes next; the API does it today.)
+//! The task page and what changes a task: its fields (with the version the page showed, so a
+//! conflicting edit is caught), subtasks by quick add, comments, attachments (uploads go to the
+//! API from `app.js`; deleting works without it), moving the task to the trash, and its
+//! activity a page at a time.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::Form;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use taskflow_core::project::Role;
-use taskflow_core::task::{ParentFilter, Status, TaskQuery, TaskSort};
+use serde::Deserialize;
+use taskflow_core::project::{Project, Role};
+use taskflow_core::task::{ParentFilter, Priority, Status, Task, TaskQuery, TaskSort};
+use taskflow_core::{ActivityId, CommentId, StoreError};
 
+use super::board::{QuickForm, problems, quick_task};
 use super::markdown::{SanitizedHtml, render as markdown};
-use super::{PageFrame, Viewer, refusal, render};
-use crate::access::visible_task;
+use super::{PageFrame, Viewer, redirect, refusal, render};
+use crate::access::{own_comment, visible_attachment, visible_task};
 use crate::error::ApiError;
+use crate::input::{CommentInput, UpdateTask};
 use crate::state::AppState;
-use crate::views::{AttachmentView, CommentView, TaskView};
+use crate::views::{ActivityView, AttachmentView, CommentView, TaskView};
+
+/// How many activity entries the task page shows at a time.
+const ACTIVITY_PAGE: u32 = 20;
+
+/// A time as a person reads it: `2026-12-02 03:31 UTC`.
+fn when(at: taskflow_core::Timestamp) -> String {
+    at.datetime()
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute] UTC"
+        ))
+        .unwrap_or_default()
+}
 
 /// A comment as the page shows it.
 struct CommentItem {
+    id: i64,
     author: String,
     /// RFC 3339, for `<time datetime>`.
     at: String,
-    /// As a person reads it: `2026-12-02 03:31 UTC`.
     at_words: String,
+    edited: bool,
     body_html: SanitizedHtml,
+    /// The viewer wrote it (and may still write here), or owns the project.
+    can_change: bool,
+}
+
+/// One line of the task's history.
+struct ActivityItem {
+    at: String,
+    at_words: String,
+    words: String,
+}
+
+/// The comment form: what was typed and why it was refused, when it was.
+#[derive(Default)]
+struct CommentForm {
+    body: String,
+    problem: Option<String>,
 }
 
 #[derive(Template)]
@@ -31,10 +67,27 @@ struct TaskPage {
     page: PageFrame,
     task: TaskView,
     project_name: String,
+    archived: bool,
     description_html: SanitizedHtml,
     subtasks: Vec<TaskView>,
     comments: Vec<CommentItem>,
-    attachments: Vec<AttachmentView>,
+    attachments: Vec<(AttachmentView, bool)>,
+    activity: Vec<ActivityItem>,
+    older: Option<String>,
+    can_edit: bool,
+    max_upload: u64,
+    notice: Option<String>,
+    quick: QuickForm,
+    comment: CommentForm,
+}
+
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1 << 20 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b if b < 1 << 30 => format!("{:.1} MiB", b as f64 / f64::from(1 << 20)),
+        b => format!("{:.1} GiB", b as f64 / f64::from(1 << 30)),
+    }
 }
 
 impl TaskPage {
@@ -43,61 +96,721 @@ impl TaskPage {
     }
 
     fn size(&self, bytes: &i64) -> String {
-        match *bytes {
-            b if b < 1024 => format!("{b} B"),
-            b if b < 1 << 20 => format!("{:.1} KiB", b as f64 / 1024.0),
-            b => format!("{:.1} MiB", b as f64 / f64::from(1 << 20)),
-        }
+        size(u64::try_from(*bytes).unwrap_or(0))
     }
+
+    fn limit(&self) -> String {
+        size(self.max_upload)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct TaskParams {
+    /// Where the activity page starts: entries older than this one.
+    activity: Option<String>,
+    /// What a form just did, for the notice.
+    done: Option<String>,
 }
 
 pub async fn task_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(key): Path<String>,
+    Query(params): Query<TaskParams>,
 ) -> Response {
-    match gather(&state, &viewer, &key).await {
-        Ok(page) => render(StatusCode::OK, &page),
+    let forms = (QuickForm::default(), CommentForm::default());
+    show(&state, &viewer, &key, params, StatusCode::OK, forms).await
+}
+
+async fn show(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    params: TaskParams,
+    status: StatusCode,
+    forms: (QuickForm, CommentForm),
+) -> Response {
+    match gather(state, viewer, key, params, forms).await {
+        Ok(page) => render(status, &page),
         Err(e) => refusal(viewer.frame("projects"), e),
     }
 }
 
-async fn gather(state: &AppState, viewer: &Viewer, key: &str) -> Result<TaskPage, ApiError> {
+async fn gather(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    params: TaskParams,
+    (quick, comment): (QuickForm, CommentForm),
+) -> Result<TaskPage, ApiError> {
     let store = state.store.as_ref();
     let (task, project) = visible_task(state, &viewer.user, key, Role::Viewer).await?;
+    let role = crate::access::check_role(state, &viewer.user, &project, Role::Viewer).await?;
+    let can_edit = !project.archived && role >= Role::Editor;
+    let owner = !project.archived && role == Role::Owner;
+    let before = match params.activity.as_deref() {
+        Some(raw) => Some(ActivityId(raw.parse().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                "activity must be an entry id from this page's \"older\" link",
+            )
+        })?)),
+        None => None,
+    };
     let mut children = TaskQuery::new(TaskSort::Position);
     children.filter.parent = Some(ParentFilter::Of(task.id));
-    let (subtasks, comments, attachments) = tokio::try_join!(
+    children.limit = TaskQuery::MAX_LIMIT;
+    let (subtasks, comments, attachments, entries) = tokio::try_join!(
         store.list_tasks(project.id, &children),
         store.comments(task.id),
         store.attachments(task.id),
+        store.task_activity(task.id, before, ACTIVITY_PAGE),
     )?;
     let description_html = markdown(task.description.as_str());
     let comments = CommentView::many(store, comments)
         .await?
         .into_iter()
         .map(|c| CommentItem {
+            id: c.id,
+            can_change: owner
+                || can_edit && c.author.as_ref().is_some_and(|a| a.username == viewer.user.username.as_str()),
             author: c
                 .author
                 .map_or_else(|| "a removed user".to_owned(), |p| p.display_name),
             at: c.created_at.to_string(),
-            at_words: c
-                .created_at
-                .datetime()
-                .format(time::macros::format_description!(
-                    "[year]-[month]-[day] [hour]:[minute] UTC"
-                ))
-                .unwrap_or_default(),
+            at_words: when(c.created_at),
+            edited: c.updated_at != c.created_at,
             body_html: markdown(c.body.as_str()),
         })
         .collect();
+    let attachments = AttachmentView::many(store, attachments)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let own = a
+                .uploaded_by
+                .as_ref()
+                .is_some_and(|p| p.username == viewer.user.username.as_str());
+            let deletable = owner || can_edit && own;
+            (a, deletable)
+        })
+        .collect();
+    let history = ActivityView::page(store, entries, ACTIVITY_PAGE).await?.0;
+    let older = history
+        .next
+        .map(|id| format!("/t/{}?activity={id}#activity", task.key()));
+    let activity = history
+        .items
+        .into_iter()
+        .map(|entry| ActivityItem {
+            at: entry.at.to_string(),
+            at_words: when(entry.at),
+            words: activity_words(&entry),
+        })
+        .collect();
+    let notice = params.done.as_deref().and_then(notice);
     Ok(TaskPage {
         page: viewer.frame("projects"),
         task: TaskView::one(store, task).await?,
         project_name: project.name.as_str().to_owned(),
+        archived: project.archived,
         description_html,
         subtasks: TaskView::many(store, subtasks.items).await?,
         comments,
-        attachments: AttachmentView::many(store, attachments).await?,
+        attachments,
+        activity,
+        older,
+        can_edit,
+        max_upload: state.storage.max_upload_bytes,
+        notice,
+        quick,
+        comment,
     })
+}
+
+fn notice(done: &str) -> Option<String> {
+    let words = match done {
+        "saved" => "Saved.",
+        "comment-deleted" => "The comment was deleted.",
+        "attachment-deleted" => "The attachment is in the project's trash; it can be restored from there.",
+        _ => return None,
+    };
+    Some(words.to_owned())
+}
+
+/// An activity entry as a sentence.
+fn activity_words(entry: &ActivityView) -> String {
+    use taskflow_core::activity::ActivityKind as Kind;
+    let who = entry
+        .actor
+        .as_ref()
+        .map_or("Someone", |p| p.display_name.as_str());
+    let field = entry.field.as_deref().unwrap_or("");
+    let value = |v: &Option<String>| match v.as_deref() {
+        None | Some("") => "nothing".to_owned(),
+        Some(v) if v.chars().count() > 60 => format!("“{}…”", v.chars().take(60).collect::<String>()),
+        Some(v) => format!("“{v}”"),
+    };
+    let what = match entry.kind {
+        Kind::TaskCreated => "created the task".to_owned(),
+        Kind::TaskUpdated => match field {
+            "title" | "status" | "priority" | "due_date" => format!(
+                "changed the {} from {} to {}",
+                field.replace('_', " "),
+                value(&entry.old_value),
+                value(&entry.new_value)
+            ),
+            other => format!("changed the {}", other.replace('_', " ")),
+        },
+        Kind::TaskMoved => "moved the task on the board".to_owned(),
+        Kind::CommentAdded => "commented".to_owned(),
+        Kind::CommentEdited => "edited a comment".to_owned(),
+        Kind::AttachmentAdded => format!("attached {}", value(&entry.new_value)),
+        Kind::Trashed => "moved something to the trash".to_owned(),
+        Kind::Restored => "restored something from the trash".to_owned(),
+        Kind::Purged => "purged something from the trash".to_owned(),
+        Kind::ProjectCreated | Kind::ProjectUpdated | Kind::MemberChanged => {
+            "changed the project".to_owned()
+        }
+    };
+    format!("{who} {what}.")
+}
+
+/// The task `key` names, if the viewer may change it; the project too.
+async fn editable_task(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+) -> Result<(Task, Project), ApiError> {
+    let (task, project) = visible_task(state, &viewer.user, key, Role::Editor).await?;
+    if project.archived {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "archived",
+            "this project is archived, so it is read-only",
+        ));
+    }
+    Ok((task, project))
+}
+
+// ---- Editing the fields ----
+
+/// The edit form's values: the task's, or what was typed.
+struct Fields {
+    title: String,
+    description: String,
+    status: String,
+    priority: String,
+    due_date: String,
+    assignees: Vec<String>,
+    labels: Vec<String>,
+    parent: String,
+    version: i64,
+}
+
+impl Fields {
+    fn of(task: &TaskView) -> Self {
+        Self {
+            title: task.title.as_str().to_owned(),
+            description: task.description.as_str().to_owned(),
+            status: task.status.as_str().to_owned(),
+            priority: task.priority.as_str().to_owned(),
+            due_date: task.due_date.clone().unwrap_or_default(),
+            assignees: task.assignees.iter().map(|p| p.username.clone()).collect(),
+            labels: task.labels.iter().map(|l| l.name.clone()).collect(),
+            parent: task.parent.clone().unwrap_or_default(),
+            version: task.version,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "task_edit.html")]
+struct EditPage {
+    page: PageFrame,
+    key: String,
+    project_key: String,
+    fields: Fields,
+    /// (username, display name)
+    members: Vec<(String, String)>,
+    labels: Vec<String>,
+    problems: Vec<String>,
+    /// Someone else saved the task after this form was opened.
+    conflict: bool,
+    preview_html: Option<SanitizedHtml>,
+}
+
+const STATUSES: [(&str, &str); 3] = [
+    ("todo", "To do"),
+    ("in_progress", "In progress"),
+    ("done", "Done"),
+];
+
+impl EditPage {
+    fn statuses(&self) -> &'static [(&'static str, &'static str)] {
+        &STATUSES
+    }
+
+    fn priorities(&self) -> [&'static str; 5] {
+        Priority::ALL.map(|p| p.as_str())
+    }
+
+    fn assigned(&self, username: &str) -> bool {
+        self.fields.assignees.iter().any(|a| a == username)
+    }
+
+    fn labelled(&self, name: &str) -> bool {
+        self.fields.labels.iter().any(|l| l == name)
+    }
+}
+
+async fn edit_page(
+    state: &AppState,
+    viewer: &Viewer,
+    task: Task,
+    project: &Project,
+    fields: Option<Fields>,
+) -> Result<EditPage, ApiError> {
+    let store = state.store.as_ref();
+    let (members, labels) = tokio::try_join!(store.members(project.id), store.labels(project.id))?;
+    let people = store
+        .users_by_id(&members.iter().map(|m| m.user_id).collect::<Vec<_>>())
+        .await?;
+    let members = members
+        .iter()
+        .map(|m| {
+            let name = people
+                .iter()
+                .find(|u| u.id == m.user_id)
+                .map_or_else(|| m.username.to_string(), |u| u.display_name.to_string());
+            (m.username.to_string(), name)
+        })
+        .collect();
+    let view = TaskView::one(store, task).await?;
+    Ok(EditPage {
+        page: viewer.frame("projects"),
+        key: view.key.clone(),
+        project_key: project.key.to_string(),
+        fields: fields.unwrap_or_else(|| Fields::of(&view)),
+        members,
+        labels: labels.into_iter().map(|l| l.name.to_string()).collect(),
+        problems: Vec::new(),
+        conflict: false,
+        preview_html: None,
+    })
+}
+
+/// `GET /t/{key}/edit`: every field of the task in one form.
+pub async fn edit_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+) -> Response {
+    let page = async {
+        let (task, project) = editable_task(&state, &viewer, &key).await?;
+        edit_page(&state, &viewer, task, &project, None).await
+    };
+    match page.await {
+        Ok(page) => render(StatusCode::OK, &page),
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
+
+/// The edit form as posted. Checkboxes arrive as repeated fields, so this is read from the
+/// pairs rather than through serde.
+struct EditForm {
+    csrf: String,
+    fields: Fields,
+    preview: bool,
+}
+
+impl EditForm {
+    fn read(body: &[u8]) -> Self {
+        let mut form = EditForm {
+            csrf: String::new(),
+            fields: Fields {
+                title: String::new(),
+                description: String::new(),
+                status: String::new(),
+                priority: String::new(),
+                due_date: String::new(),
+                assignees: Vec::new(),
+                labels: Vec::new(),
+                parent: String::new(),
+                version: -1,
+            },
+            preview: false,
+        };
+        for (name, value) in form_urlencoded::parse(body) {
+            let value = value.into_owned();
+            let f = &mut form.fields;
+            match name.as_ref() {
+                "csrf" => form.csrf = value,
+                "title" => f.title = value,
+                "description" => f.description = value.replace("\r\n", "\n"),
+                "status" => f.status = value,
+                "priority" => f.priority = value,
+                "due_date" => f.due_date = value.trim().to_owned(),
+                "assignee" => f.assignees.push(value),
+                "label" => f.labels.push(value),
+                "parent" => f.parent = value.trim().to_uppercase(),
+                "version" => f.version = value.trim().parse().unwrap_or(-1),
+                "action" => form.preview = value == "preview",
+                _ => {}
+            }
+        }
+        form
+    }
+
+    fn update(&self) -> UpdateTask {
+        let f = &self.fields;
+        let optional = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+        UpdateTask {
+            title: Some(f.title.clone()),
+            description: Some(f.description.clone()),
+            status: Some(f.status.clone()),
+            priority: Some(f.priority.clone()),
+            due_date: Some(optional(&f.due_date)),
+            assignees: Some(f.assignees.clone()),
+            labels: Some(f.labels.clone()),
+            parent: Some(optional(&f.parent)),
+        }
+    }
+}
+
+/// `POST /t/{key}/edit`: saves every field with the version the form was opened at, or shows a
+/// preview of the description. A task saved by someone else meanwhile is not overwritten: the
+/// form comes back with what was typed and says so.
+pub async fn save(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let form = EditForm::read(&body);
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let frame = || viewer.frame("projects");
+    let (task, project) = match editable_task(&state, &viewer, &key).await {
+        Ok(found) => found,
+        Err(e) => return refusal(frame(), e),
+    };
+    let task_key = task.key().to_string();
+    let outcome = if form.preview {
+        Err(None)
+    } else {
+        match form.update().resolve(state.store.as_ref(), &project).await {
+            Ok(patch) => state
+                .store
+                .update_task(viewer.user.id, task.id, patch, Some(form.fields.version))
+                .await
+                .map_err(|e| Some(ApiError::from(e))),
+            Err(e) => Err(Some(e)),
+        }
+    };
+    let failure = match outcome {
+        Ok(_) => return redirect(&format!("/t/{task_key}?done=saved")),
+        Err(failure) => failure,
+    };
+    let preview = form.preview.then(|| markdown(&form.fields.description));
+    let (status, problems_found, conflict) = match failure {
+        None => (StatusCode::OK, Vec::new(), false),
+        Some(e) if e.status == StatusCode::PRECONDITION_FAILED => (e.status, Vec::new(), true),
+        Some(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => (e.status, problems(&e), false),
+        Some(e) => return refusal(frame(), e),
+    };
+    let mut fields = form.fields;
+    // After a conflict the form keeps what was typed but carries the version saved meanwhile,
+    // so saving it again (after reading the notice) is a deliberate choice.
+    let current = if conflict {
+        match state.store.task(task.id).await {
+            Ok(current) => {
+                fields.version = current.version;
+                current
+            }
+            Err(e) => return refusal(frame(), e.into()),
+        }
+    } else {
+        task
+    };
+    match edit_page(&state, &viewer, current, &project, Some(fields)).await {
+        Ok(mut page) => {
+            page.problems = problems_found;
+            page.conflict = conflict;
+            page.preview_html = preview;
+            render(status, &page)
+        }
+        Err(e) => refusal(frame(), e),
+    }
+}
+
+// ---- Subtasks, comments, attachments, the trash ----
+
+#[derive(Deserialize)]
+pub struct LineForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    line: String,
+}
+
+/// `POST /t/{key}/subtasks`: a subtask by quick add.
+pub async fn add_subtask(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    Form(form): Form<LineForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let created = async {
+        let (task, project) = editable_task(&state, &viewer, &key).await?;
+        let new = quick_task(&state, &project, &form.line, Some(task.key().to_string())).await?;
+        state
+            .store
+            .create_task(viewer.user.id, project.id, new)
+            .await?;
+        Ok::<_, ApiError>(task.key().to_string())
+    };
+    match created.await {
+        Ok(key) => redirect(&format!("/t/{key}#subtasks")),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let quick = QuickForm {
+                line: form.line,
+                problems: problems(&e),
+            };
+            let forms = (quick, CommentForm::default());
+            show(&state, &viewer, &key, TaskParams::default(), e.status, forms).await
+        }
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CommentPost {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// `POST /t/{key}/comments`: a new comment.
+pub async fn add_comment(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    Form(form): Form<CommentPost>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let body = form.body.replace("\r\n", "\n");
+    let added = async {
+        let (task, _) = editable_task(&state, &viewer, &key).await?;
+        let text = CommentInput { body: body.clone() }.try_into()?;
+        let comment = state.store.add_comment(viewer.user.id, task.id, text).await?;
+        Ok::<_, ApiError>((task.key().to_string(), comment.id))
+    };
+    match added.await {
+        Ok((key, id)) => redirect(&format!("/t/{key}#comment-{id}")),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let comment = CommentForm {
+                body,
+                problem: problems(&e).into_iter().next(),
+            };
+            let forms = (QuickForm::default(), comment);
+            show(&state, &viewer, &key, TaskParams::default(), e.status, forms).await
+        }
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "comment_edit.html")]
+struct CommentEditPage {
+    page: PageFrame,
+    key: String,
+    id: i64,
+    body: String,
+    problem: Option<String>,
+}
+
+/// The comment `id` on the task `key`, if the viewer may change it.
+async fn changeable_comment(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    id: i64,
+) -> Result<(taskflow_core::comment::Comment, String), ApiError> {
+    let (task, _) = editable_task(state, viewer, key).await?;
+    let comment = own_comment(state, &viewer.user, id).await?;
+    if comment.task_id != task.id {
+        return Err(ApiError::not_found("comment"));
+    }
+    Ok((comment, task.key().to_string()))
+}
+
+/// `GET /t/{key}/comments/{id}/edit`.
+pub async fn comment_form(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((key, id)): Path<(String, i64)>,
+) -> Response {
+    match changeable_comment(&state, &viewer, &key, id).await {
+        Ok((comment, key)) => render(
+            StatusCode::OK,
+            &CommentEditPage {
+                page: viewer.frame("projects"),
+                key,
+                id,
+                body: comment.body.as_str().to_owned(),
+                problem: None,
+            },
+        ),
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
+
+/// `POST /t/{key}/comments/{id}/edit`.
+pub async fn edit_comment(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((key, id)): Path<(String, i64)>,
+    Form(form): Form<CommentPost>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let body = form.body.replace("\r\n", "\n");
+    let edited = async {
+        let (comment, key) = changeable_comment(&state, &viewer, &key, id).await?;
+        let text = CommentInput { body: body.clone() }.try_into()?;
+        state
+            .store
+            .edit_comment(viewer.user.id, comment.id, text)
+            .await?;
+        Ok::<_, ApiError>(key)
+    };
+    match edited.await {
+        Ok(key) => redirect(&format!("/t/{key}#comment-{id}")),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => render(
+            e.status,
+            &CommentEditPage {
+                page: viewer.frame("projects"),
+                key,
+                id,
+                body,
+                problem: problems(&e).into_iter().next(),
+            },
+        ),
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /t/{key}/comments/{id}/delete`.
+pub async fn delete_comment(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((key, id)): Path<(String, i64)>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let deleted = async {
+        let (comment, key) = changeable_comment(&state, &viewer, &key, id).await?;
+        state
+            .store
+            .delete_comment(viewer.user.id, CommentId(comment.id.0))
+            .await?;
+        Ok::<_, ApiError>(key)
+    };
+    match deleted.await {
+        Ok(key) => redirect(&format!("/t/{key}?done=comment-deleted#comments")),
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
+
+/// `POST /t/{key}/attachments/{id}/delete`: to the project's trash.
+pub async fn delete_attachment(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((key, id)): Path<(String, i64)>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let deleted = async {
+        let (task, _) = editable_task(&state, &viewer, &key).await?;
+        let (attachment, role) = visible_attachment(&state, &viewer.user, id, Role::Viewer).await?;
+        if attachment.task_id != task.id {
+            return Err(ApiError::not_found("attachment"));
+        }
+        let own = attachment.uploaded_by == Some(viewer.user.id) && role >= Role::Editor;
+        if !(own || role == Role::Owner) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "only the uploader or a project owner can delete an attachment",
+            ));
+        }
+        state
+            .store
+            .delete_attachment(viewer.user.id, attachment.id)
+            .await?;
+        Ok(task.key().to_string())
+    };
+    match deleted.await {
+        Ok(key) => redirect(&format!("/t/{key}?done=attachment-deleted#attachments")),
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    csrf: String,
+    version: Option<i64>,
+}
+
+/// `POST /t/{key}/delete`: the task and its subtasks to the project's trash, then the board.
+pub async fn delete_task(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    Form(form): Form<DeleteForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let deleted = async {
+        let (task, project) = editable_task(&state, &viewer, &key).await?;
+        match state
+            .store
+            .delete_task(viewer.user.id, task.id, form.version)
+            .await
+        {
+            Ok(()) => Ok((project.key.to_string(), task.key().to_string())),
+            Err(StoreError::VersionMismatch { .. }) => Err(ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "version_mismatch",
+                "someone else changed this task after the page was opened, so it was not deleted; look at it again and delete it if you still want to",
+            )),
+            Err(e) => Err(e.into()),
+        }
+    };
+    match deleted.await {
+        Ok((project, task)) => redirect(&format!("/p/{project}?deleted={task}")),
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
 }

@@ -1,0 +1,295 @@
+// Taskflow's own script. Every page works without it; with it, board cards move by drag and
+// drop and by Alt+arrow keys, uploads show their progress, and errors are said in words. It
+// talks to /api/v1 with the session cookie and the page's CSRF token, and never evaluates
+// text as code.
+"use strict";
+
+(function () {
+  // Content-Security-Policy violations on this page, counted from the first one, so a test
+  // (or a person in the console) can see that nothing was blocked.
+  let violations = 0;
+  document.addEventListener("securitypolicyviolation", function () {
+    violations += 1;
+    document.documentElement.dataset.cspViolations = String(violations);
+  });
+
+  function csrf() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  // Says `text` to screen readers (and shows it) in the page's live region.
+  function announce(text) {
+    const region = document.getElementById("announce");
+    if (!region) return;
+    region.textContent = "";
+    window.clearTimeout(announce.timer);
+    window.setTimeout(function () { region.textContent = text; }, 30);
+    announce.timer = window.setTimeout(function () { region.textContent = ""; }, 8000);
+  }
+
+  // An API error's answer in words a person understands.
+  function words(status, body) {
+    const message = body && body.error && body.error.message ? body.error.message : "";
+    switch (status) {
+      case 0: return "Taskflow could not be reached; check the connection and try again.";
+      case 401: return "Your session has ended; reload the page to sign in again.";
+      case 403: return "Your role in this project does not allow that.";
+      case 404: return "That is gone: someone may have deleted it.";
+      case 409: return message ? capital(message) : "That conflicts with the project as it is now.";
+      case 412: return "Someone else changed this meanwhile.";
+      case 413: return capital(message || "the file is larger than this server accepts");
+      case 422: return capital(message || "that was not accepted");
+      case 429: return "Too many requests just now; wait a moment and try again.";
+      case 503: return "Taskflow cannot reach its database just now; nothing was changed. Try again in a few seconds.";
+      case 507: return "The server's disk or this project's quota is full; nothing was stored. An administrator needs to free some space.";
+      default: return "Something went wrong (" + status + "); nothing was changed.";
+    }
+  }
+
+  function capital(text) {
+    const sentence = text.charAt(0).toUpperCase() + text.slice(1);
+    return /[.!?]$/.test(sentence) ? sentence : sentence + ".";
+  }
+
+  async function api(method, path, body, headers) {
+    const init = {
+      method: method,
+      credentials: "same-origin",
+      headers: Object.assign({ "X-CSRF-Token": csrf(), "Accept": "application/json" }, headers || {}),
+    };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers["Content-Type"] = "application/json";
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (_) {
+      return { status: 0, body: null };
+    }
+    let answer = null;
+    try { answer = await response.json(); } catch (_) { answer = null; }
+    return { status: response.status, body: answer };
+  }
+
+  // ---- The board ----
+
+  function cardsOf(list) {
+    return Array.from(list.children).filter(function (el) { return el.classList.contains("card-item"); });
+  }
+
+  function columnTitle(list) {
+    return list.dataset.title || list.dataset.status;
+  }
+
+  // Where a card now sits in `list`, as the move endpoint wants it.
+  function placement(card, list) {
+    const cards = cardsOf(list);
+    const index = cards.indexOf(card);
+    if (index > 0) return { after: cards[index - 1].dataset.key };
+    if (cards.length > 1) return { before: cards[1].dataset.key };
+    return { position: "top" };
+  }
+
+  function recount(board) {
+    board.querySelectorAll("ol.cards").forEach(function (list) {
+      const count = list.parentElement.querySelector(".count");
+      if (!count) return;
+      const more = list.querySelector(".more") ? "+" : "";
+      count.textContent = String(cardsOf(list).length) + more;
+    });
+  }
+
+  // Keeps the card's "Move…" form in step with where the card is now.
+  function settle(card, list, version) {
+    card.dataset.version = String(version);
+    const form = card.querySelector("form");
+    if (!form) return;
+    form.elements.version.value = String(version);
+    form.elements.status.value = list.dataset.status;
+  }
+
+  function putBack(card, from, index) {
+    card.remove();
+    const cards = cardsOf(from);
+    from.insertBefore(card, cards[index] || from.querySelector(".more"));
+  }
+
+  // Replaces a stale card with the card as the server has it now, in its column.
+  async function refresh(board, card, from, index) {
+    putBack(card, from, index);
+    let fresh = null;
+    try {
+      const response = await fetch("/p/" + board.dataset.project + "/card/" + card.dataset.key, { credentials: "same-origin" });
+      if (response.ok) {
+        const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+        fresh = doc.querySelector("li.card-item");
+      }
+    } catch (_) { fresh = null; }
+    if (!fresh) return card;
+    fresh = document.importNode(fresh, true);
+    const note = document.createElement("p");
+    note.className = "card-notice";
+    note.textContent = "Someone else changed this task meanwhile, so it was not moved. This is how it is now.";
+    fresh.appendChild(note);
+    card.replaceWith(fresh);
+    const status = fresh.querySelector("select[name=status]");
+    const home = status ? board.querySelector('ol.cards[data-status="' + status.value + '"]') : null;
+    if (home && home !== fresh.parentElement) {
+      fresh.remove();
+      home.insertBefore(fresh, cardsOf(home)[0] || home.querySelector(".more"));
+    }
+    return fresh;
+  }
+
+  // Sends one move for `card`, now in `list`; puts it back (or refreshes it) when refused.
+  async function send(board, card, from, index) {
+    const list = card.parentElement;
+    const key = card.dataset.key;
+    const body = Object.assign({ status: list.dataset.status }, placement(card, list));
+    card.setAttribute("aria-busy", "true");
+    const answer = await api("POST", "/api/v1/tasks/" + encodeURIComponent(key) + "/move", body,
+      { "If-Match": '"' + card.dataset.version + '"' });
+    card.removeAttribute("aria-busy");
+    if (answer.status === 200 && answer.body) {
+      settle(card, list, answer.body.version);
+      const position = cardsOf(list).indexOf(card) + 1;
+      announce(key + " moved to " + columnTitle(list) + ", position " + position + " of " + cardsOf(list).length + ".");
+      recount(board);
+      return card;
+    }
+    if (answer.status === 412) {
+      const fresh = await refresh(board, card, from, index);
+      announce(key + " was not moved: someone else changed it meanwhile. The board shows it as it is now.");
+      recount(board);
+      return fresh;
+    }
+    putBack(card, from, index);
+    announce(key + " was not moved. " + words(answer.status, answer.body));
+    recount(board);
+    return card;
+  }
+
+  function dragging(board) {
+    if (typeof window.Sortable !== "function") return;
+    board.querySelectorAll("ol.cards").forEach(function (list) {
+      window.Sortable.create(list, {
+        group: "board",
+        draggable: ".card-item",
+        filter: "details, summary, select, button, input, .more",
+        preventOnFilter: false,
+        forceFallback: true,
+        fallbackTolerance: 4,
+        delay: 250,
+        delayOnTouchOnly: true,
+        animation: 120,
+        onEnd: function (event) {
+          if (event.from === event.to && event.oldDraggableIndex === event.newDraggableIndex) return;
+          send(board, event.item, event.from, event.oldDraggableIndex);
+        },
+      });
+    });
+  }
+
+  function keyboard(board) {
+    board.addEventListener("keydown", function (event) {
+      if (!event.altKey || event.ctrlKey || event.metaKey) return;
+      const card = event.target;
+      if (!card.classList || !card.classList.contains("card-item")) return;
+      const from = card.parentElement;
+      const lists = Array.from(board.querySelectorAll("ol.cards"));
+      const cards = cardsOf(from);
+      const index = cards.indexOf(card);
+      let to = from;
+      let before = null;
+      switch (event.key) {
+        case "ArrowLeft":
+        case "ArrowRight": {
+          to = lists[lists.indexOf(from) + (event.key === "ArrowLeft" ? -1 : 1)];
+          if (!to) return announce(card.dataset.key + " is already in the " + (event.key === "ArrowLeft" ? "first" : "last") + " column.");
+          before = cardsOf(to)[0] || to.querySelector(".more");
+          break;
+        }
+        case "ArrowUp":
+          if (index === 0) return announce(card.dataset.key + " is already at the top of " + columnTitle(from) + ".");
+          before = cards[index - 1];
+          break;
+        case "ArrowDown":
+          if (index === cards.length - 1) return announce(card.dataset.key + " is already at the bottom of " + columnTitle(from) + ".");
+          before = cards[index + 1].nextElementSibling;
+          break;
+        default:
+          return;
+      }
+      event.preventDefault();
+      to.insertBefore(card, before);
+      card.focus();
+      send(board, card, from, index).then(function (now) { now.focus(); });
+    });
+  }
+
+  // ---- Uploads on the task page ----
+
+  function uploads(form) {
+    const input = form.querySelector("input[type=file]");
+    const bar = form.querySelector("progress");
+    const said = form.querySelector(".upload-status");
+    const limit = Number(form.dataset.limit || "0");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const file = input.files && input.files[0];
+      if (!file) { said.textContent = "Choose a file first."; return; }
+      const url = "/api/v1/tasks/" + encodeURIComponent(form.dataset.task) + "/attachments?name=" + encodeURIComponent(file.name);
+      const request = new XMLHttpRequest();
+      request.open("POST", url);
+      request.setRequestHeader("X-CSRF-Token", csrf());
+      request.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+      bar.hidden = false;
+      bar.value = 0;
+      said.textContent = "Uploading " + file.name + "…";
+      request.upload.addEventListener("progress", function (e) {
+        if (!e.lengthComputable) return;
+        bar.value = Math.round((e.loaded / e.total) * 100);
+        bar.textContent = bar.value + " %";
+      });
+      request.addEventListener("load", function () {
+        let body = null;
+        try { body = JSON.parse(request.responseText); } catch (_) { body = null; }
+        if (request.status === 201) {
+          bar.value = 100;
+          said.textContent = file.name + " is stored. Its SHA-256 is " + (body && body.sha256 ? body.sha256 : "shown in the list") + ".";
+          form.dataset.uploaded = body && body.sha256 ? body.sha256 : "yes";
+          window.setTimeout(function () { window.location.reload(); }, 600);
+        } else {
+          let text = words(request.status, body);
+          if (request.status === 413 && limit > 0) text += " The limit is " + size(limit) + ".";
+          said.textContent = file.name + " was not stored. " + text;
+          said.classList.add("problem");
+        }
+      });
+      request.addEventListener("error", function () {
+        said.textContent = file.name + " was not stored. " + words(0, null);
+        said.classList.add("problem");
+      });
+      request.send(file);
+    });
+  }
+
+  function size(bytes) {
+    if (bytes >= 1 << 30) return (bytes / (1 << 30)).toFixed(1) + " GiB";
+    if (bytes >= 1 << 20) return (bytes / (1 << 20)).toFixed(1) + " MiB";
+    return Math.round(bytes / 1024) + " KiB";
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.documentElement.classList.add("js");
+    const board = document.querySelector(".board[data-editable]");
+    if (board) {
+      dragging(board);
+      keyboard(board);
+      document.body.addEventListener("htmx:afterSwap", function () { recount(board); });
+    }
+    document.querySelectorAll("form.upload[data-task]").forEach(uploads);
+  });
+})();

@@ -1,0 +1,491 @@
+//! The board: a column per status, each its first cards in board order with "load more".
+//! Cards move by drag and drop or `Alt`+arrow keys (`app.js`, through the API's move
+//! endpoint with `If-Match`), or by each card's "Move…" form, which needs no JavaScript.
+//! Quick add (shared with the list) lives here too.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use taskflow_core::{StoreError, ValidationError};
+use taskflow_core::project::{Project, Role};
+use taskflow_core::task::{Cursor, Status, TaskQuery, TaskSort};
+
+use super::pages::viewed_project;
+use super::{PageFrame, Viewer, redirect, refusal, render};
+use crate::error::ApiError;
+use crate::input::CreateTask;
+use crate::state::AppState;
+use crate::views::TaskView;
+
+/// The columns, in order, with their headings.
+const COLUMNS: [(Status, &str); 3] = [
+    (Status::Todo, "To do"),
+    (Status::InProgress, "In progress"),
+    (Status::Done, "Done"),
+];
+
+/// The "Move…" form's column choices: (value, words).
+const CHOICES: [(&str, &str); 3] = [
+    ("todo", "To do"),
+    ("in_progress", "In progress"),
+    ("done", "Done"),
+];
+
+/// How many cards a column shows at first, and loads each time after.
+pub const COLUMN_PAGE: u32 = 50;
+
+/// A card: the task and its second line.
+pub struct Card {
+    pub view: TaskView,
+    /// Priority, assignees and due date, those that are set.
+    pub meta: String,
+}
+
+impl Card {
+    fn new(view: TaskView) -> Self {
+        let mut parts = Vec::new();
+        if view.priority.as_str() != "none" {
+            parts.push(format!("{} priority", view.priority.as_str()));
+        }
+        if !view.assignees.is_empty() {
+            let names: Vec<&str> = view
+                .assignees
+                .iter()
+                .map(|p| p.display_name.as_str())
+                .collect();
+            parts.push(names.join(", "));
+        }
+        if let Some(due) = &view.due_date {
+            parts.push(format!("due {due}"));
+        }
+        Self {
+            meta: parts.join(" · "),
+            view,
+        }
+    }
+}
+
+/// The rest of a column: the list view of it without JavaScript, the next cards with it.
+pub struct More {
+    pub href: String,
+    pub fragment: String,
+}
+
+/// One column of the board.
+struct Column {
+    status: &'static str,
+    title: &'static str,
+    cards: Vec<Card>,
+    more: Option<More>,
+}
+
+/// The quick-add field: what was typed and why it was refused, when it was.
+#[derive(Default)]
+pub struct QuickForm {
+    pub line: String,
+    pub problems: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "board.html")]
+struct BoardPage {
+    page: PageFrame,
+    project_key: String,
+    project_name: String,
+    archived: bool,
+    columns: Vec<Column>,
+    can_move: bool,
+    notice: Option<String>,
+    quick: QuickForm,
+    choices: &'static [(&'static str, &'static str)],
+}
+
+/// Cards on their own: the next page of a column, or one card as it is now.
+#[derive(Template)]
+#[template(path = "cards.html")]
+struct CardsFragment {
+    page: PageFrame,
+    project_key: String,
+    status: &'static str,
+    cards: Vec<Card>,
+    more: Option<More>,
+    can_move: bool,
+    choices: &'static [(&'static str, &'static str)],
+}
+
+impl BoardPage {
+    fn same(&self, a: &str, b: &str) -> bool {
+        a == b
+    }
+}
+
+impl CardsFragment {
+    fn same(&self, a: &str, b: &str) -> bool {
+        a == b
+    }
+}
+
+/// A page of `status`'s cards in board order, starting after `after`.
+async fn column_page(
+    state: &AppState,
+    project: &Project,
+    status: Status,
+    after: Option<Cursor>,
+) -> Result<(Vec<Card>, Option<More>), ApiError> {
+    let store = state.store.as_ref();
+    let mut query = TaskQuery::new(TaskSort::Position);
+    query.filter.statuses = vec![status];
+    query.limit = COLUMN_PAGE;
+    query.after = after;
+    let page = store.list_tasks(project.id, &query).await?;
+    let cards = TaskView::many(store, page.items).await?;
+    let more = page.next.map(|cursor| {
+        let cursor: String = form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
+        let status = status.as_str();
+        More {
+            href: format!("/p/{}/list?status={status}&after={cursor}", project.key),
+            fragment: format!("/p/{}/cards?status={status}&after={cursor}", project.key),
+        }
+    });
+    Ok((cards.into_iter().map(Card::new).collect(), more))
+}
+
+/// Whether the viewer may move cards (and add tasks) here.
+fn can_edit(project: &Project, role: Role) -> bool {
+    !project.archived && role >= Role::Editor
+}
+
+#[derive(Deserialize)]
+pub struct BoardParams {
+    /// Set by a move that could not be made, for the notice.
+    moved: Option<String>,
+    /// Set after a task went to the trash, for the notice.
+    deleted: Option<String>,
+}
+
+/// The board page.
+pub async fn board(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    Query(params): Query<BoardParams>,
+) -> Response {
+    let notice = match (params.moved.as_deref(), params.deleted) {
+        (Some("conflict"), _) => Some(
+            "Someone else changed that task meanwhile, so it was not moved. The board shows it as it is now; move it again if you still want to."
+                .to_owned(),
+        ),
+        (_, Some(task)) => Some(format!(
+            "{task} and its subtasks are in the project's trash; they can be restored from there."
+        )),
+        _ => None,
+    };
+    board_page(
+        &state,
+        &viewer,
+        &key,
+        StatusCode::OK,
+        notice,
+        QuickForm::default(),
+    )
+    .await
+}
+
+async fn board_page(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    status: StatusCode,
+    notice: Option<String>,
+    quick: QuickForm,
+) -> Response {
+    let frame = || viewer.frame("projects");
+    let (project, role) = match viewed_project(state, viewer, key).await {
+        Ok(found) => found,
+        Err(e) => return refusal(frame(), e),
+    };
+    let mut columns = Vec::new();
+    for (column, title) in COLUMNS {
+        let (cards, more) = match column_page(state, &project, column, None).await {
+            Ok(page) => page,
+            Err(e) => return refusal(frame(), e),
+        };
+        columns.push(Column {
+            status: column.as_str(),
+            title,
+            cards,
+            more,
+        });
+    }
+    render(
+        status,
+        &BoardPage {
+            page: frame(),
+            project_key: project.key.as_str().to_owned(),
+            project_name: project.name.as_str().to_owned(),
+            archived: project.archived,
+            columns,
+            can_move: can_edit(&project, role),
+            notice,
+            quick,
+            choices: &CHOICES,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CardsParams {
+    #[serde(default)]
+    status: String,
+    after: Option<String>,
+}
+
+/// `GET /p/{key}/cards?status=…&after=…`: the next cards of a column, for "load more".
+pub async fn cards(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    Query(params): Query<CardsParams>,
+) -> Response {
+    let frame = || viewer.frame("projects");
+    let found = async {
+        let (project, role) = viewed_project(&state, &viewer, &key).await?;
+        let status = Status::parse(&params.status).map_err(|e| {
+            crate::input::bad_query(crate::input::all_valid([Some(&e)]).unwrap_err())
+        })?;
+        let after = params
+            .after
+            .as_deref()
+            .map(|c| Cursor::decode(c, TaskSort::Position))
+            .transpose()
+            .map_err(|_| {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_query", "that cursor is not from this board")
+            })?;
+        let (cards, more) = column_page(&state, &project, status, after).await?;
+        Ok::<_, ApiError>((project, role, status, cards, more))
+    };
+    match found.await {
+        Ok((project, role, status, cards, more)) => render(
+            StatusCode::OK,
+            &CardsFragment {
+                page: frame(),
+                project_key: project.key.as_str().to_owned(),
+                status: status.as_str(),
+                cards,
+                more,
+                can_move: can_edit(&project, role),
+                choices: &CHOICES,
+            },
+        ),
+        Err(e) => refusal(frame(), e),
+    }
+}
+
+/// `GET /p/{key}/card/{task}`: one card as it is now, to replace a stale one on the board.
+pub async fn card(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((key, task)): Path<(String, String)>,
+) -> Response {
+    let frame = || viewer.frame("projects");
+    let found = async {
+        let (task, project) =
+            crate::access::visible_task(&state, &viewer.user, &task, Role::Viewer).await?;
+        if project.key.as_str() != key {
+            return Err(ApiError::not_found("task"));
+        }
+        let role = crate::access::check_role(&state, &viewer.user, &project, Role::Viewer).await?;
+        let view = TaskView::one(state.store.as_ref(), task).await?;
+        Ok((project, role, view))
+    };
+    match found.await {
+        Ok((project, role, view)) => render(
+            StatusCode::OK,
+            &CardsFragment {
+                page: frame(),
+                project_key: project.key.as_str().to_owned(),
+                status: view.status.as_str(),
+                cards: vec![Card::new(view)],
+                more: None,
+                can_move: can_edit(&project, role),
+                choices: &CHOICES,
+            },
+        ),
+        Err(e) => refusal(frame(), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    task: String,
+    #[serde(default)]
+    status: String,
+    position: Option<String>,
+    version: Option<i64>,
+}
+
+/// The "Move…" form: moves a card with the version the page showed, then back to the board
+/// at that card. A task changed meanwhile is not moved, and the board says so.
+pub async fn move_card(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    Form(form): Form<MoveForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let frame = || viewer.frame("projects");
+    let (task, project) =
+        match crate::access::visible_task(&state, &viewer.user, &form.task, Role::Editor).await {
+            Ok(found) if found.1.key.as_str() == key => found,
+            Ok(_) => return refusal(frame(), ApiError::not_found("task")),
+            Err(e) => return refusal(frame(), e),
+        };
+    let request = crate::input::MoveTask {
+        status: form.status,
+        after: None,
+        before: None,
+        position: form.position,
+    };
+    let to = match request.resolve(state.store.as_ref(), &project).await {
+        Ok(to) => to,
+        Err(e) => return refusal(frame(), e),
+    };
+    let board = format!("/p/{}", project.key);
+    match state
+        .store
+        .move_task(viewer.user.id, task.id, to, form.version)
+        .await
+    {
+        Ok(moved) => redirect(&format!("{board}#card-{}", moved.key())),
+        Err(StoreError::VersionMismatch { .. }) => {
+            redirect(&format!("{board}?moved=conflict#card-{}", task.key()))
+        }
+        Err(e) => refusal(frame(), e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct QuickAddForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    line: String,
+    /// `list` to come back to the list; the board otherwise.
+    #[serde(default)]
+    back: String,
+}
+
+/// Why a request was refused, one sentence per field when the API names fields.
+pub fn problems(e: &ApiError) -> Vec<String> {
+    let fields = e
+        .details
+        .as_ref()
+        .and_then(|d| d.get("fields"))
+        .and_then(|f| f.as_array());
+    match fields {
+        Some(fields) if !fields.is_empty() => fields
+            .iter()
+            .filter_map(|f| f.get("message").and_then(|m| m.as_str()))
+            .map(super::sentence)
+            .collect(),
+        _ => vec![super::sentence(&e.message)],
+    }
+}
+
+/// The task a quick-add line describes, in `project`, under `parent` when given. A line that
+/// cannot be read is refused as the API refuses a body: 422 naming the field, `line`.
+pub async fn quick_task(
+    state: &AppState,
+    project: &Project,
+    line: &str,
+    parent: Option<String>,
+) -> Result<taskflow_core::task::NewTask, ApiError> {
+    let today = taskflow_core::Timestamp::now().datetime().date();
+    let quick = taskflow_core::quick::parse(line, today).map_err(|wrong| {
+        let errors: Vec<ValidationError> = wrong
+            .iter()
+            .map(|p| ValidationError::new("line", p.to_string()))
+            .collect();
+        crate::input::all_valid(errors.iter().map(Some)).unwrap_err()
+    })?;
+    let request = CreateTask {
+        title: quick.title,
+        description: String::new(),
+        status: None,
+        priority: quick.priority.map(|p| p.as_str().to_owned()),
+        due_date: quick.due_date.map(|d| d.to_string()),
+        assignees: quick.assignees,
+        labels: quick.labels,
+        parent,
+    };
+    request.resolve(state.store.as_ref(), project).await
+}
+
+/// The viewer's project `key` if they may add and move tasks in it.
+pub async fn editable_project(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+) -> Result<Project, ApiError> {
+    match viewed_project(state, viewer, key).await? {
+        (project, role) if can_edit(&project, role) => Ok(project),
+        (project, _) if project.archived => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "archived",
+            "this project is archived, so it is read-only",
+        )),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "viewers cannot change tasks",
+        )),
+    }
+}
+
+/// `POST /p/{key}/tasks`: quick add from the board or the list. A line that cannot be used
+/// comes back in its field with the reasons under it.
+pub async fn quick_add(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    Form(form): Form<QuickAddForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let created = async {
+        let project = editable_project(&state, &viewer, &key).await?;
+        let new = quick_task(&state, &project, &form.line, None).await?;
+        let task = state.store.create_task(viewer.user.id, project.id, new).await?;
+        Ok::<_, ApiError>((project.key, task))
+    };
+    let to_list = form.back == "list";
+    match created.await {
+        Ok((project, task)) if to_list => {
+            redirect(&format!("/p/{project}/list#task-{}", task.key()))
+        }
+        Ok((project, task)) => redirect(&format!("/p/{project}#card-{}", task.key())),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let quick = QuickForm {
+                line: form.line,
+                problems: problems(&e),
+            };
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            if to_list {
+                super::pages::list_page(&state, &viewer, &key, Default::default(), None, status, quick)
+                    .await
+            } else {
+                board_page(&state, &viewer, &key, status, None, quick).await
+            }
+        }
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
