@@ -37,7 +37,7 @@ impl fmt::Display for QuickAddError {
         if self.word.is_empty() {
             f.write_str(&self.problem)
         } else {
-            write!(f, "{}: {}", self.word, self.problem)
+            write!(f, "“{}” {}", self.word, self.problem)
         }
     }
 }
@@ -73,23 +73,23 @@ pub fn parse(line: &str, today: Date) -> Result<QuickAdd, Vec<QuickAddError>> {
         } else if let Some(when) = strip_prefix_ignore_case(word, "due:") {
             match due(when, today) {
                 Some(_) if quick.due_date.is_some() => {
-                    problems.push(wrong(word, "give one due date, not two"));
+                    problems.push(wrong(word, "is a second due date; give one"));
                 }
                 Some(date) => quick.due_date = Some(date),
                 None => problems.push(wrong(
                     word,
-                    "not a date; write due:YYYY-MM-DD, due:today or due:tomorrow",
+                    "is not a date; write due:YYYY-MM-DD, due:today or due:tomorrow",
                 )),
             }
         } else if let Some(level) = word.strip_prefix('!').filter(|l| !l.is_empty()) {
             match Priority::parse(&level.to_ascii_lowercase()) {
                 Ok(_) if quick.priority.is_some() => {
-                    problems.push(wrong(word, "give one priority, not two"));
+                    problems.push(wrong(word, "is a second priority; give one"));
                 }
                 Ok(priority) => quick.priority = Some(priority),
                 Err(_) => problems.push(wrong(
                     word,
-                    "not a priority; write !low, !medium, !high or !urgent",
+                    "is not a priority; write !low, !medium, !high or !urgent",
                 )),
             }
         } else {
@@ -98,7 +98,10 @@ pub fn parse(line: &str, today: Date) -> Result<QuickAdd, Vec<QuickAddError>> {
     }
     quick.title = title.join(" ");
     if quick.title.is_empty() {
-        problems.push(wrong("", "the task needs a title: some words that are not #labels, @people, due: or !priority"));
+        problems.push(wrong(
+            "",
+            "the task needs a title: some words that are not #labels, @people, due: or !priority",
+        ));
     }
     if problems.is_empty() {
         Ok(quick)
@@ -176,7 +179,9 @@ mod tests {
             Some(Priority::High)
         );
         assert_eq!(
-            parse("a due:tomorrow", date!(2026 - 12 - 31)).unwrap().due_date,
+            parse("a due:tomorrow", date!(2026 - 12 - 31))
+                .unwrap()
+                .due_date,
             Some(date!(2027 - 01 - 01))
         );
     }
@@ -213,7 +218,11 @@ mod tests {
     fn two_dates_or_two_priorities_are_refused() {
         let problems = parse("a due:today due:tomorrow !low !high", TODAY).unwrap_err();
         assert_eq!(problems.len(), 2);
-        assert!(problems.iter().all(|p| p.problem.contains("not two")));
+        assert!(problems.iter().all(|p| p.problem.contains("give one")));
+        assert_eq!(
+            problems[0].to_string(),
+            "“due:tomorrow” is a second due date; give one"
+        );
     }
 
     #[test]
@@ -221,7 +230,9 @@ mod tests {
         for line in ["", "   ", "#bug @dev", "due:today !high", r"\"] {
             let problems = parse(line, TODAY).unwrap_err();
             assert!(
-                problems.iter().any(|p| p.word.is_empty() && p.problem.contains("title")),
+                problems
+                    .iter()
+                    .any(|p| p.word.is_empty() && p.problem.contains("title")),
                 "{line:?}: {problems:?}"
             );
         }

@@ -9,9 +9,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use taskflow_core::{StoreError, ValidationError};
 use taskflow_core::project::{Project, Role};
 use taskflow_core::task::{Cursor, Status, TaskQuery, TaskSort};
+use taskflow_core::{StoreError, ValidationError};
 
 use super::pages::viewed_project;
 use super::{PageFrame, Viewer, redirect, refusal, render};
@@ -262,7 +262,11 @@ pub async fn cards(
             .map(|c| Cursor::decode(c, TaskSort::Position))
             .transpose()
             .map_err(|_| {
-                ApiError::new(StatusCode::BAD_REQUEST, "bad_query", "that cursor is not from this board")
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_query",
+                    "that cursor is not from this board",
+                )
             })?;
         let (cards, more) = column_page(&state, &project, status, after).await?;
         Ok::<_, ApiError>((project, role, status, cards, more))
@@ -464,7 +468,10 @@ pub async fn quick_add(
     let created = async {
         let project = editable_project(&state, &viewer, &key).await?;
         let new = quick_task(&state, &project, &form.line, None).await?;
-        let task = state.store.create_task(viewer.user.id, project.id, new).await?;
+        let task = state
+            .store
+            .create_task(viewer.user.id, project.id, new)
+            .await?;
         Ok::<_, ApiError>((project.key, task))
     };
     let to_list = form.back == "list";
@@ -480,8 +487,16 @@ pub async fn quick_add(
             };
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             if to_list {
-                super::pages::list_page(&state, &viewer, &key, Default::default(), None, status, quick)
-                    .await
+                super::pages::list_page(
+                    &state,
+                    &viewer,
+                    &key,
+                    Default::default(),
+                    None,
+                    status,
+                    quick,
+                )
+                .await
             } else {
                 board_page(&state, &viewer, &key, status, None, quick).await
             }

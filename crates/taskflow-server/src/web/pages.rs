@@ -430,7 +430,16 @@ pub async fn list(
     Query(params): Query<ListParams>,
 ) -> Response {
     let quick = QuickForm::default();
-    list_page(&state, &viewer, &key, params, uri.query(), StatusCode::OK, quick).await
+    list_page(
+        &state,
+        &viewer,
+        &key,
+        params,
+        uri.query(),
+        StatusCode::OK,
+        quick,
+    )
+    .await
 }
 
 /// The list page for `params`; `query` is the URL's query, kept in the next page's link.

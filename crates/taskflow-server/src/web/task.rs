@@ -174,7 +174,10 @@ async fn gather(
         .map(|c| CommentItem {
             id: c.id,
             can_change: owner
-                || can_edit && c.author.as_ref().is_some_and(|a| a.username == viewer.user.username.as_str()),
+                || can_edit
+                    && c.author
+                        .as_ref()
+                        .is_some_and(|a| a.username == viewer.user.username.as_str()),
             author: c
                 .author
                 .map_or_else(|| "a removed user".to_owned(), |p| p.display_name),
@@ -233,7 +236,9 @@ fn notice(done: &str) -> Option<String> {
     let words = match done {
         "saved" => "Saved.",
         "comment-deleted" => "The comment was deleted.",
-        "attachment-deleted" => "The attachment is in the project's trash; it can be restored from there.",
+        "attachment-deleted" => {
+            "The attachment is in the project's trash; it can be restored from there."
+        }
         _ => return None,
     };
     Some(words.to_owned())
@@ -249,7 +254,9 @@ fn activity_words(entry: &ActivityView) -> String {
     let field = entry.field.as_deref().unwrap_or("");
     let value = |v: &Option<String>| match v.as_deref() {
         None | Some("") => "nothing".to_owned(),
-        Some(v) if v.chars().count() > 60 => format!("“{}…”", v.chars().take(60).collect::<String>()),
+        Some(v) if v.chars().count() > 60 => {
+            format!("“{}…”", v.chars().take(60).collect::<String>())
+        }
         Some(v) => format!("“{v}”"),
     };
     let what = match entry.kind {
@@ -583,7 +590,15 @@ pub async fn add_subtask(
                 problems: problems(&e),
             };
             let forms = (quick, CommentForm::default());
-            show(&state, &viewer, &key, TaskParams::default(), e.status, forms).await
+            show(
+                &state,
+                &viewer,
+                &key,
+                TaskParams::default(),
+                e.status,
+                forms,
+            )
+            .await
         }
         Err(e) => refusal(viewer.frame("projects"), e),
     }
@@ -611,7 +626,10 @@ pub async fn add_comment(
     let added = async {
         let (task, _) = editable_task(&state, &viewer, &key).await?;
         let text = CommentInput { body: body.clone() }.try_into()?;
-        let comment = state.store.add_comment(viewer.user.id, task.id, text).await?;
+        let comment = state
+            .store
+            .add_comment(viewer.user.id, task.id, text)
+            .await?;
         Ok::<_, ApiError>((task.key().to_string(), comment.id))
     };
     match added.await {
@@ -622,7 +640,15 @@ pub async fn add_comment(
                 problem: problems(&e).into_iter().next(),
             };
             let forms = (QuickForm::default(), comment);
-            show(&state, &viewer, &key, TaskParams::default(), e.status, forms).await
+            show(
+                &state,
+                &viewer,
+                &key,
+                TaskParams::default(),
+                e.status,
+                forms,
+            )
+            .await
         }
         Err(e) => refusal(viewer.frame("projects"), e),
     }

@@ -3,6 +3,7 @@
 mod api;
 mod attachments;
 mod endpoints;
+mod forms;
 mod health;
 mod matrix;
 mod openapi;

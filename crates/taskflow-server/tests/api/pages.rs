@@ -12,19 +12,19 @@ use tower::ServiceExt;
 
 use crate::state;
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Answer {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers["location"].to_str().unwrap()
     }
 
     /// The value of the cookie `name` this answer sets.
-    fn cookie(&self, name: &str) -> Option<String> {
+    pub(crate) fn cookie(&self, name: &str) -> Option<String> {
         self.headers
             .get_all("set-cookie")
             .iter()
@@ -36,7 +36,7 @@ impl Answer {
     }
 
     /// The value of the hidden field `name` in the page.
-    fn field(&self, name: &str) -> String {
+    pub(crate) fn field(&self, name: &str) -> String {
         let at = self
             .body
             .find(&format!(r#"name="{name}""#))
@@ -50,7 +50,7 @@ impl Answer {
     }
 }
 
-async fn visit(
+pub(crate) async fn visit(
     store: &TestStore,
     method: &str,
     path: &str,
@@ -101,12 +101,12 @@ async fn signed_in(store: &TestStore, name: &str, admin: bool) -> (String, Strin
     )
 }
 
-fn encoded(value: &str) -> String {
+pub(crate) fn encoded(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// What no page may contain: script of its own, inline styles or event handlers.
-fn assert_no_inline_code(page: &Answer) {
+pub(crate) fn assert_no_inline_code(page: &Answer) {
     assert_eq!(
         page.headers["content-security-policy"],
         taskflow_server::web::CSP
@@ -123,7 +123,11 @@ fn assert_no_inline_code(page: &Answer) {
             tag.trim_start().starts_with("src=\"/assets/"),
             "a script not from /assets/: <script{tag}>"
         );
-        assert!(rest.starts_with("</script>"), "inline script in {}", page.body);
+        assert!(
+            rest.starts_with("</script>"),
+            "inline script in {}",
+            page.body
+        );
     }
     assert!(!body.contains("<style"), "a style element in {}", page.body);
     // Inside tags (text that merely mentions them is escaped and harmless).
