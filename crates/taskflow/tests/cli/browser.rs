@@ -3,10 +3,13 @@
 
 use std::time::Duration;
 
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
-use taskflow_testkit::tempdir;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use taskflow_testkit::{TestStore, both_backends, tempdir};
 
-use crate::clean_command;
 use crate::serve::{Server, start};
 
 /// A headless Chromium session, with its chromedriver; both end when dropped.
@@ -116,103 +119,649 @@ async fn click(c: &Client, css: &str) -> Result<(), String> {
     step(css, element.click().await)
 }
 
-async fn serve_with_admin() -> (Server, tempfile::TempDir) {
-    let dir = tempdir();
-    let mut cmd = clean_command();
-    cmd.env("TASKFLOW_DATA_DIR", dir.path().join("data"))
-        .env("TASKFLOW_ADMIN_PASSWORD", "a browser password");
-    (start(cmd).await, dir)
+/// At most two Chromium sessions at once on these two cores.
+static SESSIONS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Taskflow on `backend` with a first administrator, `admin`, and uploads up to 6 MiB.
+struct Site {
+    server: Server,
+    base: String,
+    /// `Authorization` for the API, as the administrator.
+    auth: String,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
-/// A person opens the address, is sent to sign in, signs in with the first administrator's
-/// password, lands on the projects, and creates one with the form.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signing_in_and_creating_a_project_in_a_browser() {
-    let (server, _dir) = serve_with_admin().await;
-    let browser = browser(1100, 800).await;
-    let c = &browser.client;
-    let base = format!("http://{}", server.address);
-    browser
-        .check("sign-in", async {
-            step("open /", c.goto(&format!("{base}/")).await)?;
-            let url = step("url", c.current_url().await)?;
-            if url.path() != "/login" {
-                return Err(format!("signed out, / led to {url}"));
-            }
-            fill(c, "username", "admin").await?;
-            fill(c, "password", "a browser password").await?;
-            click(c, "form[action='/login'] button").await?;
-            let heading = step("heading", c.wait().for_element(Locator::Css("main h1")).await)?;
-            let text = step("heading text", heading.text().await)?;
-            let url = step("url", c.current_url().await)?;
-            if url.path() != "/projects" || text != "Projects" {
-                return Err(format!("after signing in: {url}, heading {text:?}"));
-            }
-            fill(c, "key", "OPS").await?;
-            fill(c, "name", "Operations").await?;
-            click(c, "form[action='/projects'] button").await?;
-            let link = step("the new project", c.wait().for_element(Locator::Css("a[href='/p/OPS']")).await)?;
-            let text = step("link text", link.text().await)?;
-            if !text.contains("Operations") {
-                return Err(format!("the project link says {text:?}"));
-            }
-            // The page's policy held: nothing was blocked, so nothing inline was attempted.
-            let errors = step(
-                "console",
-                c.execute("return performance.getEntriesByType('resource').filter(e => e.name.includes('/assets/')).length", vec![]).await,
-            )?;
-            if errors.as_u64() != Some(1) {
-                return Err(format!("the stylesheet loaded {errors} times"));
-            }
-            Ok(())
-        })
-        .await;
+const ADMIN_PASSWORD: &str = "a browser password";
 
-    // A few tasks through the API, then the board as a person sees it.
-    let mut token = clean_command();
-    token
-        .env("TASKFLOW_DATA_DIR", _dir.path().join("data"))
-        .args(["token", "create", "--username", "admin"]);
+async fn site(store: &TestStore) -> Site {
+    let (url, db_dir) = TestStore::unmigrated_url(store.backend).await;
+    let data = tempdir();
+    let mut cmd = crate::taskflow(&url, data.path());
+    cmd.env("TASKFLOW_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("TASKFLOW_MAX_UPLOAD_BYTES", "6MiB");
+    let server = start(cmd).await;
+    let mut token = crate::taskflow(&url, data.path());
+    token.args(["token", "create", "--username", "admin"]);
     let out = crate::run(token).await;
     assert!(out.status.success(), "{}", crate::stderr(&out));
-    let auth = format!("Bearer {}", crate::stdout(&out).trim());
-    for body in [
-        r#"{"title": "Write the release notes", "priority": "high", "due_date": "2026-12-10", "assignees": ["admin"]}"#,
-        r#"{"title": "Plan the on-call rota for January", "due_date": "2027-01-02"}"#,
-        r#"{"title": "Rotate the database password", "status": "in_progress", "priority": "urgent"}"#,
-        r#"{"title": "Publish the 1.2 changelog", "status": "done"}"#,
-    ] {
+    Site {
+        base: format!("http://{}", server.address),
+        auth: format!("Bearer {}", crate::stdout(&out).trim()),
+        server,
+        _dirs: (db_dir, data),
+    }
+}
+
+impl Site {
+    /// One API call as the administrator; the answer's JSON.
+    async fn api(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
+        let body = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
         let reply = crate::serve::request(
-            &server.address,
-            "POST",
-            "/api/v1/projects/OPS/tasks",
-            &[("Authorization", auth.as_str())],
-            body,
+            &self.server.address,
+            method,
+            path,
+            &[("Authorization", self.auth.as_str())],
+            &body,
         )
         .await;
-        assert_eq!(reply.status, 201, "{}", reply.body);
+        let value = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
+        (reply.status, value)
     }
+
+    async fn task(&self, key: &str) -> Value {
+        let (status, task) = self
+            .api("GET", &format!("/api/v1/tasks/{key}"), Value::Null)
+            .await;
+        assert_eq!(status, 200, "{task}");
+        task
+    }
+
+    /// Keys of the tasks in a column, in board order.
+    async fn column(&self, status: &str) -> Vec<String> {
+        let (code, page) = self
+            .api(
+                "GET",
+                &format!("/api/v1/projects/OPS/tasks?status={status}"),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(code, 200, "{page}");
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["key"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+async fn sign_in(c: &Client, base: &str) -> Result<(), String> {
+    step("open /", c.goto(&format!("{base}/")).await)?;
+    fill(c, "username", "admin").await?;
+    fill(c, "password", ADMIN_PASSWORD).await?;
+    click(c, "form[action='/login'] button").await?;
+    step(
+        "the projects",
+        c.wait()
+            .for_element(Locator::Css("a[href='/logout'], form.signout"))
+            .await,
+    )?;
+    Ok(())
+}
+
+/// Evaluates `script` (a function body) in the page.
+async fn js(c: &Client, script: &str) -> Result<Value, String> {
+    step(script, c.execute(script, vec![]).await)
+}
+
+/// Waits up to ten seconds for `script` to return something truthy.
+async fn until(c: &Client, what: &str, script: &str) -> Result<Value, String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let value = js(c, script).await?;
+        let truthy = !matches!(&value, Value::Null | Value::Bool(false))
+            && value != json!("")
+            && value != json!(0);
+        if truthy {
+            return Ok(value);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!("waited ten seconds for {what}; last {value}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Keys of the cards in a column of the board in the page.
+async fn cards_in(c: &Client, status: &str) -> Result<Vec<String>, String> {
+    let keys = js(
+        c,
+        &format!(
+            "return Array.from(document.querySelectorAll('ol[data-status=\"{status}\"] > .card-item')).map(e => e.dataset.key)"
+        ),
+    )
+    .await?;
+    Ok(serde_json::from_value(keys).unwrap_or_default())
+}
+
+/// Nothing the page was given ran, and the policy blocked nothing.
+async fn nothing_ran(c: &Client, page: &str) -> Result<(), String> {
+    let state = js(
+        c,
+        "return {pwned: window.pwned === undefined ? null : window.pwned, violations: document.documentElement.dataset.cspViolations || null, app: document.documentElement.classList.contains('js')}",
+    )
+    .await?;
+    if state["pwned"] != Value::Null {
+        return Err(format!("a stored payload ran on {page}"));
+    }
+    if state["violations"] != Value::Null {
+        return Err(format!("{} CSP violations on {page}", state["violations"]));
+    }
+    if state["app"] != json!(true) {
+        return Err(format!("app.js did not run on {page}"));
+    }
+    Ok(())
+}
+
+/// The vendored axe-core, after checking it is the file its manifest lists.
+fn axe_source() -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/vendor");
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
+    let line = manifest
+        .lines()
+        .find(|l| l.starts_with("axe.min.js\t"))
+        .expect("axe.min.js in the manifest");
+    let listed = line.rsplit('\t').next().unwrap();
+    let bytes = std::fs::read(dir.join("axe.min.js")).unwrap();
+    assert_eq!(
+        hex::encode(Sha256::digest(&bytes)),
+        listed,
+        "axe.min.js is not the listed file"
+    );
+    String::from_utf8(bytes).unwrap()
+}
+
+/// axe-core finds no serious or critical violation on the page.
+async fn accessible(c: &Client, page: &str) -> Result<(), String> {
+    static AXE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let source = AXE.get_or_init(axe_source);
+    step(
+        "load axe",
+        c.execute(&format!("{source}\n;return true;"), vec![]).await,
+    )?;
+    let found = step(
+        "axe.run",
+        c.execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']}).then(r => done(
+               r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))));",
+            vec![],
+        )
+        .await,
+    )?;
+    match found.as_array() {
+        Some(list) if list.is_empty() => Ok(()),
+        _ => Err(format!("axe-core on {page}: {found}")),
+    }
+}
+
+/// Drags the card `key` by its second line and drops it right after the card `after`, as a
+/// person does: onto that card, then down past its middle.
+async fn drag(c: &Client, key: &str, after: &str) -> Result<(), String> {
+    let handle = step(
+        "the dragged card",
+        c.find(Locator::Css(&format!("#card-{key} .meta"))).await,
+    )?;
+    let target = step(
+        "the target card",
+        c.find(Locator::Css(&format!("#card-{after}"))).await,
+    )?;
+    let rect = step("its size", target.rectangle().await)?;
+    let pause = |ms| PointerAction::Pause {
+        duration: Duration::from_millis(ms),
+    };
+    let to = |y: f64, ms| PointerAction::MoveToElement {
+        element: target.clone(),
+        duration: Some(Duration::from_millis(ms)),
+        x: 0.0,
+        y,
+    };
+    let moves = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element: handle,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(100)),
+            x: 8.0,
+            y: 8.0,
+        })
+        .then(pause(150))
+        .then(to(0.0, 300))
+        .then(pause(300))
+        .then(to(rect.3 / 3.0, 200))
+        .then(pause(300))
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    step("drag and drop", c.perform_actions(moves).await)
+}
+
+/// The everyday path in Chromium: sign in, the board (drag and drop, keyboard moves, a stale
+/// card), search as you type, uploads, two people editing one task, stored payloads, and
+/// axe-core on every page.
+async fn the_everyday_path_in_a_browser(store: TestStore) {
+    let _permits = SESSIONS.acquire_many(2).await.unwrap();
+    let site = site(&store).await;
+    let base = site.base.clone();
+    // The project, a label, and tasks with a second line (a priority) to drag them by.
+    let (status, _) = site
+        .api(
+            "POST",
+            "/api/v1/projects",
+            json!({"key": "OPS", "name": "Operations"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = site
+        .api(
+            "POST",
+            "/api/v1/projects/OPS/labels",
+            json!({"name": "bug", "colour": "#d73a4a"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    for (title, status) in [
+        ("Write the release notes", "todo"),
+        ("Plan the on-call rota", "todo"),
+        ("Rotate the database password", "todo"),
+        ("Review the alerts", "in_progress"),
+        ("Renew the certificates", "in_progress"),
+        ("Publish the changelog", "done"),
+    ] {
+        let (code, task) = site
+            .api("POST", "/api/v1/projects/OPS/tasks", json!({"title": title, "status": status, "priority": "high", "assignees": ["admin"], "due_date": "2026-12-24"}))
+            .await;
+        assert_eq!(code, 201, "{task}");
+    }
+    let browser = browser(1280, 900).await;
+    let c = &browser.client;
     browser
-        .check("board", async {
-            step("open the board", c.goto(&format!("{base}/p/OPS")).await)?;
-            step(
-                "the done column",
-                c.wait().for_element(Locator::Css("#col-done")).await,
-            )?;
-            let done = step(
-                "the done column",
-                c.find(Locator::XPath("//h2[@id='col-done']/..")).await,
-            )?;
-            let column = step("its text", done.text().await)?;
-            if !column.contains("Publish the 1.2 changelog") {
-                return Err(format!("the done column shows {column:?}"));
+        .check("everyday-sign-in", async {
+            sign_in(c, &base).await?;
+            let url = step("url", c.current_url().await)?;
+            if url.path() != "/projects" {
+                return Err(format!("signing in led to {url}"));
             }
-            let cards = step("cards", c.find_all(Locator::Css(".card-item")).await)?;
-            if cards.len() != 4 {
-                return Err(format!("{} cards on the board", cards.len()));
+            nothing_ran(c, "the projects").await?;
+            accessible(c, "the projects").await
+        })
+        .await;
+
+    browser
+        .check("everyday-drag", async {
+            step("open the board", c.goto(&format!("{base}/p/OPS")).await)?;
+            step("the board", c.wait().for_element(Locator::Css(".board[data-editable]")).await)?;
+            nothing_ran(c, "the board").await?;
+            accessible(c, "the board").await?;
+            // OPS-1 from To do to In progress, between OPS-4 and OPS-5.
+            drag(c, "OPS-1", "OPS-4").await?;
+            until(c, "the move's announcement", "return document.getElementById('announce').textContent.includes('OPS-1 moved to In progress')").await?;
+            let shown = cards_in(c, "in_progress").await?;
+            if shown != ["OPS-4", "OPS-1", "OPS-5"] {
+                return Err(format!("the page shows in progress as {shown:?}"));
             }
             Ok(())
         })
         .await;
+    assert_eq!(
+        site.column("in_progress").await,
+        ["OPS-4", "OPS-1", "OPS-5"],
+        "the store agrees"
+    );
+    browser
+        .check("board", async {
+            step("reload", c.refresh().await)?;
+            step(
+                "the board",
+                c.wait()
+                    .for_element(Locator::Css(".board[data-editable]"))
+                    .await,
+            )?;
+            let shown = cards_in(c, "in_progress").await?;
+            if shown != ["OPS-4", "OPS-1", "OPS-5"] {
+                return Err(format!("after a reload, in progress is {shown:?}"));
+            }
+            Ok(())
+        })
+        .await;
+    browser
+        .check("everyday-keyboard", async {
+            // Alt+→ moves the focused card to the next column, and says so.
+            let card = step("OPS-2", c.find(Locator::Css("#card-OPS-2")).await)?;
+            step("focus", c.execute("document.getElementById('card-OPS-2').focus(); return true", vec![]).await)?;
+            step("Alt+→", card.send_keys(&format!("{}{}", char::from(Key::Alt), char::from(Key::Right))).await)?;
+            until(c, "the keyboard move's announcement", "return document.getElementById('announce').textContent.includes('OPS-2 moved to In progress, position 1 of 4')").await?;
+            let focused = js(c, "return document.activeElement.id").await?;
+            if focused != json!("card-OPS-2") {
+                return Err(format!("focus went to {focused}"));
+            }
+            Ok(())
+        })
+        .await;
+    assert_eq!(site.task("OPS-2").await["status"], "in_progress");
+    assert_eq!(site.column("in_progress").await[0], "OPS-2");
+
+    // Someone else changes OPS-3 after the page was drawn: moving it is refused, the card is
+    // drawn as it is now with a notice, and it stays where it is.
+    let (code, _) = site
+        .api(
+            "PATCH",
+            "/api/v1/tasks/OPS-3",
+            json!({"title": "Rotate the database password today"}),
+        )
+        .await;
+    assert_eq!(code, 200);
+    browser
+        .check("everyday-stale-card", async {
+            let card = step("OPS-3", c.find(Locator::Css("#card-OPS-3")).await)?;
+            step("focus", c.execute("document.getElementById('card-OPS-3').focus(); return true", vec![]).await)?;
+            step("Alt+→", card.send_keys(&format!("{}{}", char::from(Key::Alt), char::from(Key::Right))).await)?;
+            until(c, "the refusal's announcement", "return document.getElementById('announce').textContent.includes('OPS-3 was not moved: someone else changed it')").await?;
+            until(c, "the fresh card", "const card = document.getElementById('card-OPS-3'); return card && card.closest('ol').dataset.status === 'todo' && card.textContent.includes('password today') && card.querySelector('.card-notice') !== null").await?;
+            Ok(())
+        })
+        .await;
+    assert_eq!(
+        site.task("OPS-3").await["status"],
+        "todo",
+        "the stale move changed nothing"
+    );
+
+    browser
+        .check("everyday-search", async {
+            step("the list", c.goto(&format!("{base}/p/OPS/list")).await)?;
+            nothing_ran(c, "the list").await?;
+            accessible(c, "the list").await?;
+            let rows = js(
+                c,
+                "return document.querySelectorAll('table.tasks tbody tr').length",
+            )
+            .await?;
+            if rows != json!(6) {
+                return Err(format!("{rows} rows before searching"));
+            }
+            fill(c, "q", "changelog").await?;
+            until(
+                c,
+                "one row",
+                "return document.querySelectorAll('table.tasks tbody tr').length === 1",
+            )
+            .await?;
+            let row = js(
+                c,
+                "return document.querySelector('table.tasks tbody tr').textContent",
+            )
+            .await?;
+            if !row.as_str().unwrap_or("").contains("Publish the changelog") {
+                return Err(format!("the row is {row}"));
+            }
+            let url = until(
+                c,
+                "the URL",
+                "return location.search.includes('q=changelog') && location.search",
+            )
+            .await?;
+            // The URL is the view: opening it anew shows the same rows.
+            step(
+                "reopen",
+                c.goto(&format!("{base}/p/OPS/list{}", url.as_str().unwrap()))
+                    .await,
+            )?;
+            let rows = js(
+                c,
+                "return document.querySelectorAll('table.tasks tbody tr').length",
+            )
+            .await?;
+            if rows != json!(1) {
+                return Err(format!("{rows} rows from the URL {url}"));
+            }
+            Ok(())
+        })
+        .await;
+
+    // Uploads: 5 MiB with the bar reaching 100 % and the digest matching, then one over the
+    // limit, said in words.
+    let files = tempdir();
+    let body: Vec<u8> = (0..5 << 20)
+        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let digest = hex::encode(Sha256::digest(&body));
+    let small = files.path().join("capture.bin");
+    std::fs::write(&small, &body).unwrap();
+    let large = files.path().join("too-large.bin");
+    std::fs::write(&large, vec![7u8; 7 << 20]).unwrap();
+    browser
+        .check("everyday-upload", async {
+            step("the task", c.goto(&format!("{base}/t/OPS-1")).await)?;
+            nothing_ran(c, "the task page").await?;
+            accessible(c, "the task page").await?;
+            let input = step("the file field", c.find(Locator::Id("upload-file")).await)?;
+            step("choose", input.send_keys(small.to_str().unwrap()).await)?;
+            click(c, "form.upload button").await?;
+            let said = until(c, "the upload to finish", &format!("const s = document.querySelector('.upload-status').textContent; return s.includes('{digest}') && s")).await?;
+            let bar = js(c, "const p = document.querySelector('form.upload progress'); return [p.value, p.hidden]").await?;
+            if bar != json!([100.0, false]) && bar != json!([100, false]) {
+                return Err(format!("the bar shows {bar} after {said}"));
+            }
+            until(c, "the page reloaded with the file", "const list = document.querySelector('ul.attachments'); return list && list.textContent.includes('capture.bin') && document.querySelector('form.upload progress').hidden").await?;
+            let input = step("the file field", c.find(Locator::Id("upload-file")).await)?;
+            step("choose", input.send_keys(large.to_str().unwrap()).await)?;
+            click(c, "form.upload button").await?;
+            let said = until(c, "the refusal", "const s = document.querySelector('.upload-status'); return s.classList.contains('problem') && s.textContent").await?;
+            let said = said.as_str().unwrap_or("");
+            if !said.contains("too-large.bin was not stored") || !said.contains("6.0 MiB") {
+                return Err(format!("an over-limit upload says {said:?}"));
+            }
+            Ok(())
+        })
+        .await;
+    let (_, listed) = site
+        .api("GET", "/api/v1/tasks/OPS-1/attachments", Value::Null)
+        .await;
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "only the file under the limit is stored: {listed}"
+    );
+    assert_eq!(items[0]["sha256"], digest);
+    assert_eq!(items[0]["size_bytes"], 5 << 20);
+
+    // Stored payloads never run, wherever they are shown.
+    let payload = r#"<img src=x onerror="window.pwned=1"> <svg onload="window.pwned=2"> <script>window.pwned=3</script> <div hx-get="/logout" hx-trigger="load">x</div> [link](javascript:window.pwned=4)"#;
+    let (code, _) = site
+        .api("POST", "/api/v1/projects/OPS/tasks", json!({"title": "<img src=x onerror=\"window.pwned=5\">", "description": payload, "status": "done", "priority": "low"}))
+        .await;
+    assert_eq!(code, 201);
+    let (code, _) = site
+        .api(
+            "POST",
+            "/api/v1/tasks/OPS-7/comments",
+            json!({"body": payload}),
+        )
+        .await;
+    assert_eq!(code, 201);
+
+    browser
+        .check("everyday-payloads", async {
+            for page in ["/t/OPS-7", "/p/OPS", "/p/OPS/list", "/my", "/t/OPS-7/edit"] {
+                step(page, c.goto(&format!("{base}{page}")).await)?;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                nothing_ran(c, page).await?;
+                if page.starts_with("/t/") || page == "/my" {
+                    accessible(c, page).await?;
+                }
+            }
+            let url = step("url", c.current_url().await)?;
+            if url.path() != "/t/OPS-7/edit" {
+                return Err(format!("signed out by a payload: at {url}"));
+            }
+            Ok(())
+        })
+        .await;
+
+    // Two people edit OPS-5; the second to save is told, keeps what they typed, and can reload.
+    let other = browser_signed_in(&base).await;
+    let d = &other.client;
+    browser
+        .check("everyday-conflict", async {
+            step("first form", c.goto(&format!("{base}/t/OPS-5/edit")).await)?;
+            step("second form", d.goto(&format!("{base}/t/OPS-5/edit")).await)?;
+            let title = step("title", d.find(Locator::Id("title")).await)?;
+            step("clear", title.clear().await)?;
+            step(
+                "type",
+                title
+                    .send_keys("Renew the certificates (done by Dana)")
+                    .await,
+            )?;
+            click(d, "button[value=save]").await?;
+            step(
+                "saved",
+                d.wait().for_element(Locator::Css("p.notice")).await,
+            )?;
+            let title = step("title", c.find(Locator::Id("title")).await)?;
+            step("clear", title.clear().await)?;
+            step(
+                "type",
+                title.send_keys("Renew the certificates (mine)").await,
+            )?;
+            click(c, "button[value=save]").await?;
+            let notice = step(
+                "the conflict",
+                c.wait().for_element(Locator::Css(".conflict")).await,
+            )?;
+            let text = step("its text", notice.text().await)?;
+            if !text.contains("Someone else changed this task while you were editing it") {
+                return Err(format!("the conflict says {text:?}"));
+            }
+            let field = step("title", c.find(Locator::Id("title")).await)?;
+            let kept = step("value", field.prop("value").await)?;
+            if kept.as_deref() != Some("Renew the certificates (mine)") {
+                return Err(format!("the typed title became {kept:?}"));
+            }
+            accessible(c, "the conflict").await?;
+            click(c, ".conflict a").await?;
+            let field = step("title", c.wait().for_element(Locator::Id("title")).await)?;
+            let reloaded = step("value", field.prop("value").await)?;
+            if reloaded.as_deref() != Some("Renew the certificates (done by Dana)") {
+                return Err(format!("reloading shows {reloaded:?}"));
+            }
+            Ok(())
+        })
+        .await;
+    assert_eq!(
+        site.task("OPS-5").await["title"],
+        "Renew the certificates (done by Dana)"
+    );
+
+    // Dark mode, chosen in the page and drawn by the server.
+    browser
+        .check("everyday-dark", async {
+            step("board", c.goto(&format!("{base}/p/OPS")).await)?;
+            click(c, "a[href^='/theme?set=dark']").await?;
+            until(
+                c,
+                "the dark theme",
+                "return document.documentElement.dataset.theme === 'dark'",
+            )
+            .await?;
+            accessible(c, "the dark board").await?;
+            let background =
+                js(c, "return getComputedStyle(document.body).backgroundColor").await?;
+            if background != json!("rgb(20, 21, 24)") {
+                return Err(format!("the dark background is {background}"));
+            }
+            Ok(())
+        })
+        .await;
+    other.client.clone().close().await.ok();
     browser.client.clone().close().await.ok();
 }
+
+async fn browser_signed_in(base: &str) -> Browser {
+    let browser = browser(1100, 800).await;
+    browser
+        .check("second-session", sign_in(&browser.client, base))
+        .await;
+    browser
+}
+
+/// A phone-sized window signs in, sees the board as a strip of columns, and moves a card
+/// through its "Move…" form (no dragging needed).
+async fn a_phone_moves_a_card_through_its_form(store: TestStore) {
+    let _permit = SESSIONS.acquire().await.unwrap();
+    let site = site(&store).await;
+    let (status, _) = site
+        .api(
+            "POST",
+            "/api/v1/projects",
+            json!({"key": "OPS", "name": "Operations"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    for title in ["Water the plants", "Order more coffee"] {
+        let (code, _) = site
+            .api(
+                "POST",
+                "/api/v1/projects/OPS/tasks",
+                json!({"title": title}),
+            )
+            .await;
+        assert_eq!(code, 201);
+    }
+    let browser = browser(390, 844).await;
+    let c = &browser.client;
+    let base = site.base.clone();
+    browser
+        .check("phone", async {
+            step("viewport", c.set_window_size(390, 844).await)?;
+            sign_in(c, &base).await?;
+            accessible(c, "the projects on a phone").await?;
+            step("board", c.goto(&format!("{base}/p/OPS")).await)?;
+            accessible(c, "the board on a phone").await?;
+            let width = js(c, "return [document.documentElement.clientWidth, document.documentElement.scrollWidth]").await?;
+            if width[0] != width[1] {
+                return Err(format!("the page scrolls sideways: {width}"));
+            }
+            click(c, "#card-OPS-2 summary").await?;
+            let select = step("to", c.find(Locator::Id("to-OPS-2")).await)?;
+            step("choose done", select.select_by_value("done").await)?;
+            click(c, "#card-OPS-2 form button").await?;
+            until(c, "OPS-2 in done", "const card = document.getElementById('card-OPS-2'); return card && card.closest('ol').dataset.status === 'done'").await?;
+            let target = js(c, "const r = document.querySelector('#card-OPS-1 summary').getBoundingClientRect(); return r.height").await?;
+            if target.as_f64().unwrap_or(0.0) < 32.0 {
+                return Err(format!("the Move… control is {target} px tall"));
+            }
+            Ok(())
+        })
+        .await;
+    assert_eq!(site.task("OPS-2").await["status"], "done");
+    browser.client.clone().close().await.ok();
+}
+
+both_backends!(
+    the_everyday_path_in_a_browser,
+    a_phone_moves_a_card_through_its_form,
+);
