@@ -61,6 +61,8 @@ pub fn router() -> Router<AppState> {
         .route("/my", get(pages::my_tasks))
         .route("/assets/{version}/{name}", get(assets::asset))
         .layer(axum::middleware::map_response(page_headers))
+        // Pages and assets are text that shrinks to a fifth; browsers all take gzip.
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
 }
 
 async fn page_headers(mut response: Response) -> Response {
