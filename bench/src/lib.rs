@@ -167,6 +167,37 @@ pub fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
+/// A user `bench` (an administrator when `admin`) and a project `BIG` it owns, in `store`.
+pub async fn owner_and_project(
+    store: &TestStore,
+    admin: bool,
+) -> (taskflow_core::user::User, taskflow_core::project::Project) {
+    use taskflow_core::project::{NewProject, ProjectKey};
+    use taskflow_core::text::{DisplayName, Markdown, ProjectName};
+    use taskflow_core::user::{NewUser, Password, Username};
+    let owner = store
+        .create_user(NewUser {
+            username: Username::parse("bench").unwrap(),
+            display_name: DisplayName::parse("Bench").unwrap(),
+            password_hash: Password::parse("benchmark!").unwrap().hash(),
+            is_admin: admin,
+        })
+        .await
+        .unwrap();
+    let project = store
+        .create_project(
+            owner.id,
+            NewProject {
+                key: ProjectKey::parse("BIG").unwrap(),
+                name: ProjectName::parse("Big").unwrap(),
+                description: Markdown::default(),
+            },
+        )
+        .await
+        .unwrap();
+    (owner, project)
+}
+
 /// Adds `tasks` tasks to a project with bulk SQL in one transaction (every tenth assigned to
 /// `owner`, each description containing "deploy"), then refreshes the planner's statistics.
 /// Returns how long it took.

@@ -13,9 +13,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use taskflow_bench::{fill, ms, percentile, sample};
 use taskflow_core::Timestamp;
-use taskflow_core::project::{NewProject, ProjectKey};
-use taskflow_core::text::{DisplayName, Markdown, ProjectName};
-use taskflow_core::user::{NewSession, NewUser, Password, TokenSecret, Username, csrf_token};
+use taskflow_core::user::{NewSession, TokenSecret, csrf_token};
 use taskflow_testkit::{Backend, TestStore};
 use tower::ServiceExt;
 
@@ -52,26 +50,7 @@ async fn get(app: &axum::Router, path: &str, cookie: &str) -> (StatusCode, Vec<u
 
 async fn measure(backend: Backend, tasks: i64) -> Figures {
     let store = TestStore::new(backend).await;
-    let owner = store
-        .create_user(NewUser {
-            username: Username::parse("bench").unwrap(),
-            display_name: DisplayName::parse("Bench").unwrap(),
-            password_hash: Password::parse("benchmark!").unwrap().hash(),
-            is_admin: false,
-        })
-        .await
-        .unwrap();
-    let project = store
-        .create_project(
-            owner.id,
-            NewProject {
-                key: ProjectKey::parse("BIG").unwrap(),
-                name: ProjectName::parse("Big").unwrap(),
-                description: Markdown::default(),
-            },
-        )
-        .await
-        .unwrap();
+    let (owner, project) = taskflow_bench::owner_and_project(&store, false).await;
     let filled = fill(&store, project.id, owner.id.0, tasks).await;
     println!(
         "{backend:?}: filled {tasks} tasks in {:.1} s",

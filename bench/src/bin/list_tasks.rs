@@ -82,28 +82,7 @@ async fn main() {
     );
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let store = TestStore::new(backend).await;
-        let owner = store
-            .create_user(taskflow_core::user::NewUser {
-                username: taskflow_core::user::Username::parse("bench").unwrap(),
-                display_name: taskflow_core::text::DisplayName::parse("Bench").unwrap(),
-                password_hash: taskflow_core::user::Password::parse("benchmark!")
-                    .unwrap()
-                    .hash(),
-                is_admin: false,
-            })
-            .await
-            .unwrap();
-        let project = store
-            .create_project(
-                owner.id,
-                taskflow_core::project::NewProject {
-                    key: taskflow_core::project::ProjectKey::parse("BIG").unwrap(),
-                    name: taskflow_core::text::ProjectName::parse("Big").unwrap(),
-                    description: Default::default(),
-                },
-            )
-            .await
-            .unwrap();
+        let (owner, project) = taskflow_bench::owner_and_project(&store, false).await;
         let took = fill(&store, project.id, owner.id.0, tasks).await;
         println!("\n{backend:?}: filled in {:.1} s", took.as_secs_f64());
         let middle = store

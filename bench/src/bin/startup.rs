@@ -9,9 +9,6 @@
 use std::time::{Duration, Instant};
 
 use taskflow_bench::{Server, fill, taskflow_binary};
-use taskflow_core::project::{NewProject, ProjectKey};
-use taskflow_core::text::{DisplayName, Markdown, ProjectName};
-use taskflow_core::user::{NewUser, Password, Username};
 use taskflow_testkit::TestStore;
 
 const STARTS: usize = 5;
@@ -24,26 +21,7 @@ async fn main() {
         .unwrap_or(1_000_000);
     let binary = taskflow_binary();
     let store = TestStore::sqlite().await;
-    let owner = store
-        .create_user(NewUser {
-            username: Username::parse("bench").unwrap(),
-            display_name: DisplayName::parse("Bench").unwrap(),
-            password_hash: Password::parse("benchmark!").unwrap().hash(),
-            is_admin: true,
-        })
-        .await
-        .unwrap();
-    let project = store
-        .create_project(
-            owner.id,
-            NewProject {
-                key: ProjectKey::parse("BIG").unwrap(),
-                name: ProjectName::parse("Big").unwrap(),
-                description: Markdown::default(),
-            },
-        )
-        .await
-        .unwrap();
+    let (owner, project) = taskflow_bench::owner_and_project(&store, true).await;
     let filled = fill(&store, project.id, owner.id.0, tasks).await;
     let bytes = store.database_bytes().await.unwrap();
     println!(

@@ -101,6 +101,26 @@ pub async fn own_comment(state: &AppState, user: &User, id: i64) -> Result<Comme
     }
 }
 
+/// A live attachment the caller may move to the trash: their own upload (while they can still
+/// write in the project), or any as a project owner.
+pub async fn deletable_attachment(
+    state: &AppState,
+    user: &User,
+    id: i64,
+) -> Result<Attachment, ApiError> {
+    let (attachment, role) = visible_attachment(state, user, id, Role::Viewer).await?;
+    let own = attachment.uploaded_by == Some(user.id) && role >= Role::Editor;
+    if own || role == Role::Owner {
+        Ok(attachment)
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the uploader or a project owner can delete an attachment",
+        ))
+    }
+}
+
 /// A live attachment the caller can see with at least `needed`, and the caller's role.
 pub async fn visible_attachment(
     state: &AppState,

@@ -21,7 +21,7 @@ use taskflow_core::task::Task;
 use taskflow_core::user::User;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use crate::access::{visible_attachment, visible_task};
+use crate::access::{deletable_attachment, visible_attachment, visible_task};
 use crate::api::auth::CurrentUser;
 use crate::api::json::{Path, Query};
 use crate::error::ApiError;
@@ -296,15 +296,7 @@ pub async fn delete(
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let (attachment, role) = visible_attachment(&state, &user, id, Role::Viewer).await?;
-    let own = attachment.uploaded_by == Some(user.id) && role >= Role::Editor;
-    if !(own || role == Role::Owner) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only the uploader or a project owner can delete an attachment",
-        ));
-    }
+    let attachment = deletable_attachment(&state, &user, id).await?;
     state
         .store
         .delete_attachment(user.id, attachment.id)

@@ -16,7 +16,7 @@ use taskflow_core::{ActivityId, CommentId, StoreError};
 use super::board::{QuickForm, problems, quick_task};
 use super::markdown::{SanitizedHtml, render as markdown};
 use super::{PageFrame, Viewer, redirect, refusal, render};
-use crate::access::{own_comment, visible_attachment, visible_task};
+use crate::access::{deletable_attachment, own_comment, visible_task};
 use crate::error::ApiError;
 use crate::input::{CommentInput, UpdateTask};
 use crate::state::AppState;
@@ -778,18 +778,11 @@ pub async fn delete_attachment(
     }
     let deleted = async {
         let (task, _) = editable_task(&state, &viewer, &key).await?;
-        let (attachment, role) = visible_attachment(&state, &viewer.user, id, Role::Viewer).await?;
+        let attachment = deletable_attachment(&state, &viewer.user, id).await?;
         if attachment.task_id != task.id {
             return Err(ApiError::not_found("attachment"));
         }
-        let own = attachment.uploaded_by == Some(viewer.user.id) && role >= Role::Editor;
-        if !(own || role == Role::Owner) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "only the uploader or a project owner can delete an attachment",
-            ));
-        }
+
         state
             .store
             .delete_attachment(viewer.user.id, attachment.id)

@@ -9,11 +9,10 @@ use sha2::{Digest, Sha256};
 use taskflow_core::project::Role;
 use taskflow_core::task::{NewTask, Status, TaskKey};
 use taskflow_core::text::TaskTitle;
-use taskflow_core::user::{NewSession, csrf_token};
-use taskflow_core::{ProjectId, Timestamp, UserId};
+use taskflow_core::{ProjectId, UserId};
 use taskflow_testkit::{TestStore, both_backends};
 
-use crate::pages::{Answer, assert_no_inline_code, encoded, visit};
+use crate::pages::{Answer, assert_no_inline_code, encoded, session_for, visit};
 
 /// Someone with a browser session (cookie and CSRF token) and an API token.
 struct Person {
@@ -25,20 +24,11 @@ struct Person {
 
 async fn person(store: &TestStore, name: &str) -> Person {
     let (user, token) = store.user_with_token(name, false).await;
-    let secret = taskflow_core::user::TokenSecret::generate();
-    let session = store
-        .create_session(NewSession {
-            user_id: user.id,
-            hash: secret.hash(),
-            csrf_token: csrf_token(),
-            expires_at: Timestamp::now().saturating_add(std::time::Duration::from_secs(3600)),
-        })
-        .await
-        .unwrap();
+    let (cookie, csrf) = session_for(store, user.id).await;
     Person {
         id: user.id,
-        cookie: format!("taskflow_session={}", secret.expose()),
-        csrf: session.csrf_token,
+        cookie,
+        csrf,
         token: token.expose().to_owned(),
     }
 }

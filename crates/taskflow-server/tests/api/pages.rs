@@ -85,10 +85,18 @@ pub(crate) async fn visit(
 /// A signed-in browser: its cookie header and its CSRF token.
 async fn signed_in(store: &TestStore, name: &str, admin: bool) -> (String, String) {
     let (user, _) = store.user_with_token(name, admin).await;
+    session_for(store, user.id).await
+}
+
+/// A new browser session for `user`: its cookie header and its CSRF token.
+pub(crate) async fn session_for(
+    store: &TestStore,
+    user: taskflow_core::UserId,
+) -> (String, String) {
     let secret = TokenSecret::generate();
     let session = store
         .create_session(NewSession {
-            user_id: user.id,
+            user_id: user,
             hash: secret.hash(),
             csrf_token: csrf_token(),
             expires_at: Timestamp::now().saturating_add(std::time::Duration::from_secs(3600)),
