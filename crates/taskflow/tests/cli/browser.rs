@@ -789,6 +789,34 @@ async fn a_phone_moves_a_card_through_its_form(store: TestStore) {
         })
         .await;
     assert_eq!(site.task("OPS-2").await["status"], "done");
+
+    // A column of more than 50 cards: "Load more" brings the rest in place.
+    for n in 0..50 {
+        let (code, _) = site
+            .api(
+                "POST",
+                "/api/v1/projects/OPS/tasks",
+                json!({"title": format!("Chore {n}")}),
+            )
+            .await;
+        assert_eq!(code, 201);
+    }
+    browser
+        .check("phone-load-more", async {
+            step("board", c.goto(&format!("{base}/p/OPS")).await)?;
+            let shown = cards_in(c, "todo").await?;
+            if shown.len() != 50 {
+                return Err(format!("{} cards in To do at first", shown.len()));
+            }
+            click(c, "ol[data-status='todo'] .more a").await?;
+            until(c, "51 cards", "return document.querySelectorAll('ol[data-status=\"todo\"] > .card-item').length === 51").await?;
+            let rest = js(c, "return [document.querySelectorAll('ol[data-status=\"todo\"] .more').length, location.pathname, document.querySelector('#col-todo .count').textContent]").await?;
+            if rest != json!([0, "/p/OPS", "51"]) {
+                return Err(format!("after loading more: {rest}"));
+            }
+            nothing_ran(c, "the board after load more").await
+        })
+        .await;
     browser.client.clone().close().await.ok();
 }
 
