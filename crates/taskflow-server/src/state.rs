@@ -67,6 +67,8 @@ pub struct StorageSettings {
     /// The most attachment bytes one project may hold, trash included
     /// (`TASKFLOW_PROJECT_QUOTA_BYTES`); none when unset.
     pub project_quota_bytes: Option<u64>,
+    /// Days a trashed item is kept before `gc` purges it (`TASKFLOW_TRASH_RETENTION_DAYS`).
+    pub trash_retention_days: u32,
 }
 
 impl Default for StorageSettings {
@@ -75,6 +77,7 @@ impl Default for StorageSettings {
             max_upload_bytes: 100 << 20,
             min_free_bytes: 256 << 20,
             project_quota_bytes: None,
+            trash_retention_days: 30,
         }
     }
 }

@@ -7,6 +7,7 @@ mod board;
 pub mod markdown;
 mod pages;
 mod task;
+mod trash;
 
 use askama::Template;
 use axum::Router;
@@ -59,6 +60,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/t/{key}/delete", post(task::delete_task))
         .route("/my", get(pages::my_tasks))
+        .route("/p/{key}/trash", get(trash::project_trash))
+        .route("/trash", get(trash::all_trash))
+        .route("/trash/restore", post(trash::restore))
+        .route("/trash/purge", get(trash::confirm_purge).post(trash::purge))
         .route("/assets/{version}/{name}", get(assets::asset))
         .layer(axum::middleware::map_response(page_headers))
         // Pages and assets are text that shrinks to a fifth; browsers all take gzip.

@@ -26,7 +26,7 @@ use crate::views::{ActivityView, AttachmentView, CommentView, TaskView};
 const ACTIVITY_PAGE: u32 = 20;
 
 /// A time as a person reads it: `2026-12-02 03:31 UTC`.
-fn when(at: taskflow_core::Timestamp) -> String {
+pub(super) fn when(at: taskflow_core::Timestamp) -> String {
     at.datetime()
         .format(time::macros::format_description!(
             "[year]-[month]-[day] [hour]:[minute] UTC"

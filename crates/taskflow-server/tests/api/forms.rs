@@ -795,6 +795,181 @@ async fn the_assets_are_the_vendored_files(store: TestStore) {
     );
 }
 
+async fn the_trash_restores_in_order_and_purges_after_confirming(store: TestStore) {
+    let team = team(&store).await;
+    let parent = task(&store, "OPS-1").await;
+    let child = store
+        .create_task(
+            team.owner.id,
+            team.project,
+            NewTask {
+                parent_id: Some(parent.id),
+                ..NewTask::titled(TaskTitle::parse("Check the cookie flags").unwrap())
+            },
+        )
+        .await
+        .unwrap();
+    // The subtask first, then its parent: both are in the trash on their own.
+    store
+        .delete_task(team.editor.id, child.id, None)
+        .await
+        .unwrap();
+    store
+        .delete_task(team.editor.id, parent.id, None)
+        .await
+        .unwrap();
+
+    for path in ["/p/OPS/trash", "/trash"] {
+        let out = visit(&store, "GET", path, None, None).await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER, "{path}");
+        let hidden = get(&store, &team.stranger, path).await;
+        let expected = if path == "/trash" {
+            StatusCode::OK
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        assert_eq!(hidden.status, expected, "{path} for a non-member");
+        assert!(!hidden.body.contains("Check the cookie flags"), "{path}");
+    }
+    assert_eq!(
+        get(&store, &team.viewer, "/p/OPS/trash").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let page = get(&store, &team.editor, "/p/OPS/trash").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_no_inline_code(&page);
+    assert!(
+        page.body.contains("Check the cookie flags") && page.body.contains("Fix the login page")
+    );
+    assert!(page.body.contains("Purged on"));
+    let purge_day =
+        (taskflow_core::Timestamp::now().datetime().date() + time::Duration::days(30)).to_string();
+    assert!(
+        page.body.contains(&purge_day),
+        "purged after the 30 days of retention"
+    );
+    assert!(
+        page.body.contains("action=\"/trash/restore\""),
+        "editors restore"
+    );
+    assert!(!page.body.contains("/trash/purge?"), "only owners purge");
+    // The account's trash holds what the viewer owns: the editor owns nothing.
+    assert!(
+        !get(&store, &team.editor, "/trash")
+            .await
+            .body
+            .contains("Fix the login page")
+    );
+    let mine = get(&store, &team.owner, "/trash").await;
+    assert!(mine.body.contains("Fix the login page") && mine.body.contains("in OPS"));
+    assert_no_inline_code(&mine);
+
+    // The subtask waits for its parent, and the page says why.
+    let restore = |id: i64| format!("type=task&id={id}&back=%2Fp%2FOPS%2Ftrash");
+    let waits = post(&store, &team.editor, "/trash/restore", &restore(child.id.0)).await;
+    assert_eq!(waits.status, StatusCode::CONFLICT, "{}", waits.body);
+    assert!(
+        waits
+            .body
+            .contains("Restore its parent task from the trash first."),
+        "{}",
+        waits.body
+    );
+    let refused = visit(
+        &store,
+        "POST",
+        "/trash/restore",
+        Some(&team.editor.cookie),
+        Some(&restore(parent.id.0)),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "no CSRF field");
+    let viewer = post(
+        &store,
+        &team.viewer,
+        "/trash/restore",
+        &restore(parent.id.0),
+    )
+    .await;
+    assert_eq!(viewer.status, StatusCode::FORBIDDEN);
+    let back = post(
+        &store,
+        &team.editor,
+        "/trash/restore",
+        &restore(parent.id.0),
+    )
+    .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    assert_eq!(back.location(), "/p/OPS/trash?done=restored");
+    assert!(get(&store, &team.editor, "/t/OPS-1").await.status == StatusCode::OK);
+    let back = post(&store, &team.editor, "/trash/restore", &restore(child.id.0)).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    assert!(
+        get(&store, &team.editor, "/t/OPS-1")
+            .await
+            .body
+            .contains("Check the cookie flags")
+    );
+
+    // Purging asks first, on a page of its own, and only an owner may.
+    store
+        .delete_task(team.editor.id, child.id, None)
+        .await
+        .unwrap();
+    let confirm = format!(
+        "/trash/purge?type=task&id={}&back=%2Fp%2FOPS%2Ftrash",
+        child.id.0
+    );
+    assert_eq!(
+        get(&store, &team.editor, &confirm).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let asked = get(&store, &team.owner, &confirm).await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert_no_inline_code(&asked);
+    assert!(asked.body.contains("Purge for good?") && asked.body.contains("cannot be restored"));
+    let form = format!("type=task&id={}&back=%2Fp%2FOPS%2Ftrash", child.id.0);
+    let by_editor = post(&store, &team.editor, "/trash/purge", &form).await;
+    assert_eq!(by_editor.status, StatusCode::FORBIDDEN);
+    let no_csrf = visit(
+        &store,
+        "POST",
+        "/trash/purge",
+        Some(&team.owner.cookie),
+        Some(&form),
+    )
+    .await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    assert!(
+        !store.trash(Some(team.project)).await.unwrap().is_empty(),
+        "nothing purged yet"
+    );
+    let purged = post(&store, &team.owner, "/trash/purge", &form).await;
+    assert_eq!(purged.status, StatusCode::SEE_OTHER);
+    assert_eq!(purged.location(), "/p/OPS/trash?done=purged");
+    assert!(store.trash(Some(team.project)).await.unwrap().is_empty());
+    let after = get(&store, &team.owner, purged.location()).await;
+    assert!(after.body.contains("Purged for good.") && after.body.contains("The trash is empty."));
+    let again = post(&store, &team.owner, "/trash/purge", &form).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    // `back` only ever leads to a trash page.
+    store
+        .delete_task(team.editor.id, parent.id, None)
+        .await
+        .unwrap();
+    let elsewhere = post(
+        &store,
+        &team.owner,
+        "/trash/restore",
+        &format!(
+            "type=task&id={}&back=https%3A%2F%2Fexample.com",
+            parent.id.0
+        ),
+    )
+    .await;
+    assert_eq!(elsewhere.location(), "/trash?done=restored");
+}
+
 /// Every vendored file is listed in the manifest with its package, version, licence and
 /// SHA-256, and the manifest lists nothing that is not there.
 #[test]
@@ -852,4 +1027,5 @@ both_backends!(
     subtasks_attachments_and_the_trash_by_form,
     the_board_loads_more_and_refreshes_one_card,
     the_assets_are_the_vendored_files,
+    the_trash_restores_in_order_and_purges_after_confirming,
 );

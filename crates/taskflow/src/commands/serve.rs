@@ -63,6 +63,7 @@ pub async fn run(settings: &Settings) -> CommandResult {
         max_upload_bytes: settings.max_upload_bytes,
         min_free_bytes: settings.min_free_bytes,
         project_quota_bytes: settings.project_quota_bytes,
+        trash_retention_days: settings.trash_retention_days,
     };
     let collector = settings.gc_interval.map(|every| {
         tokio::spawn(collect_garbage(

@@ -1,0 +1,381 @@
+//! The trash: a project's (`/p/{KEY}/trash`) and everything the viewer owns (`/trash`, trashed
+//! projects included). Each item says what it was, when it was deleted and when `gc` will purge
+//! it; editors restore, owners purge after a confirmation page.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use taskflow_core::project::Role;
+use taskflow_core::trash::{TrashItem, TrashRef};
+use taskflow_core::{AttachmentId, CommentId, ProjectId, TaskId, Timestamp};
+
+use super::pages::viewed_project;
+use super::{PageFrame, Viewer, redirect, refusal, render};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// One item as the page shows it.
+struct Entry {
+    kind: &'static str,
+    id: i64,
+    project: String,
+    task: Option<String>,
+    summary: String,
+    deleted_at: String,
+    deleted_words: String,
+    purged_on: String,
+    can_restore: bool,
+    can_purge: bool,
+}
+
+#[derive(Template)]
+#[template(path = "trash.html")]
+struct TrashPage {
+    page: PageFrame,
+    /// The project, for a project's trash; `None` for everything the viewer owns.
+    project: Option<(String, String)>,
+    entries: Vec<Entry>,
+    notice: Option<String>,
+    problem: Option<String>,
+    /// Where the forms come back to.
+    back: String,
+}
+
+fn day(at: Timestamp) -> String {
+    at.datetime()
+        .format(time::macros::format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
+}
+
+fn kind_of(item: TrashRef) -> (&'static str, i64) {
+    match item {
+        TrashRef::Project(id) => ("project", id.0),
+        TrashRef::Task(id) => ("task", id.0),
+        TrashRef::Comment(id) => ("comment", id.0),
+        TrashRef::Attachment(id) => ("attachment", id.0),
+    }
+}
+
+/// The viewer's role in a project of the trash; administrators act as owners.
+async fn role_in(
+    state: &AppState,
+    viewer: &Viewer,
+    project: ProjectId,
+) -> Result<Option<Role>, ApiError> {
+    if viewer.user.is_admin {
+        return Ok(Some(Role::Owner));
+    }
+    Ok(state.store.member_role(project, viewer.user.id).await?)
+}
+
+fn entry(state: &AppState, item: TrashItem, role: Role) -> Entry {
+    let (kind, id) = kind_of(item.item);
+    let keep =
+        std::time::Duration::from_secs(u64::from(state.storage.trash_retention_days) * 86_400);
+    Entry {
+        kind,
+        id,
+        project: item.project_key.to_string(),
+        task: item.task.map(|t| t.to_string()),
+        summary: item.summary,
+        deleted_at: item.deleted_at.to_string(),
+        deleted_words: super::task::when(item.deleted_at),
+        purged_on: day(item.deleted_at.saturating_add(keep)),
+        can_restore: role >= Role::Editor,
+        can_purge: role == Role::Owner,
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct TrashParams {
+    done: Option<String>,
+}
+
+fn notice(done: Option<&str>) -> Option<String> {
+    match done? {
+        "restored" => Some("Restored.".to_owned()),
+        "purged" => Some("Purged for good.".to_owned()),
+        _ => None,
+    }
+}
+
+/// `GET /p/{key}/trash`: a project's trash, for its editors and owners.
+pub async fn project_trash(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    Query(params): Query<TrashParams>,
+) -> Response {
+    project_page(
+        &state,
+        &viewer,
+        &key,
+        notice(params.done.as_deref()),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn project_page(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    notice: Option<String>,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let page = async {
+        let (project, role) = viewed_project(state, viewer, key).await?;
+        if role < Role::Editor {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "viewers cannot see the trash",
+            ));
+        }
+        let items = state.store.trash(Some(project.id)).await?;
+        Ok(TrashPage {
+            page: viewer.frame("projects"),
+            back: format!("/p/{}/trash", project.key),
+            project: Some((project.key.to_string(), project.name.to_string())),
+            entries: items.into_iter().map(|i| entry(state, i, role)).collect(),
+            notice,
+            problem,
+        })
+    };
+    match page.await {
+        Ok(page) => render(status, &page),
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
+
+/// `GET /trash`: everything in the trash of the projects the viewer owns (every project's, for
+/// administrators), trashed projects included.
+pub async fn all_trash(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(params): Query<TrashParams>,
+) -> Response {
+    all_page(
+        &state,
+        &viewer,
+        notice(params.done.as_deref()),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn all_page(
+    state: &AppState,
+    viewer: &Viewer,
+    notice: Option<String>,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let page = async {
+        let mut roles = std::collections::HashMap::new();
+        let mut entries = Vec::new();
+        for item in state.store.trash(None).await? {
+            let role = match roles.get(&item.project_id) {
+                Some(role) => *role,
+                None => {
+                    let role = role_in(state, viewer, item.project_id).await?;
+                    roles.insert(item.project_id, role);
+                    role
+                }
+            };
+            if role == Some(Role::Owner) {
+                entries.push(entry(state, item, Role::Owner));
+            }
+        }
+        Ok::<_, ApiError>(TrashPage {
+            page: viewer.frame("trash"),
+            project: None,
+            entries,
+            notice,
+            problem,
+            back: "/trash".to_owned(),
+        })
+    };
+    match page.await {
+        Ok(page) => render(status, &page),
+        Err(e) => refusal(viewer.frame("trash"), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ItemForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    id: i64,
+    #[serde(default)]
+    back: String,
+}
+
+impl ItemForm {
+    fn item(&self) -> Option<TrashRef> {
+        Some(match self.kind.as_str() {
+            "project" => TrashRef::Project(ProjectId(self.id)),
+            "task" => TrashRef::Task(TaskId(self.id)),
+            "comment" => TrashRef::Comment(CommentId(self.id)),
+            "attachment" => TrashRef::Attachment(AttachmentId(self.id)),
+            _ => return None,
+        })
+    }
+
+    /// The trash page to come back to: a project's, or the account's.
+    fn back(&self) -> String {
+        let project = self
+            .back
+            .strip_prefix("/p/")
+            .and_then(|rest| rest.strip_suffix("/trash"))
+            .filter(|key| key.chars().all(|c| c.is_ascii_alphanumeric()));
+        match project {
+            Some(key) => format!("/p/{key}/trash"),
+            None => "/trash".to_owned(),
+        }
+    }
+}
+
+/// The item in the trash a form names, with the viewer's role in its project, if at least
+/// `needed`.
+async fn trashed(
+    state: &AppState,
+    viewer: &Viewer,
+    form: &ItemForm,
+    needed: Role,
+) -> Result<TrashItem, ApiError> {
+    let wanted = form
+        .item()
+        .ok_or_else(|| ApiError::not_found("item in the trash"))?;
+    let found = state
+        .store
+        .trash(None)
+        .await?
+        .into_iter()
+        .find(|t| t.item == wanted)
+        .ok_or_else(|| ApiError::not_found("item in the trash"))?;
+    match role_in(state, viewer, found.project_id).await? {
+        None => Err(ApiError::not_found("item in the trash")),
+        Some(role) if role < needed => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            if needed == Role::Owner {
+                "only the project's owners purge from its trash"
+            } else {
+                "viewers cannot restore from the trash"
+            },
+        )),
+        Some(_) => Ok(found),
+    }
+}
+
+/// The trash page again, with a refusal in words next to the list.
+async fn again(state: &AppState, viewer: &Viewer, back: &str, e: ApiError) -> Response {
+    if e.status != StatusCode::CONFLICT {
+        return refusal(viewer.frame("trash"), e);
+    }
+    let problem = Some(super::sentence(&e.message));
+    match back
+        .strip_prefix("/p/")
+        .and_then(|r| r.strip_suffix("/trash"))
+    {
+        Some(key) => project_page(state, viewer, key, None, problem, e.status).await,
+        None => all_page(state, viewer, None, problem, e.status).await,
+    }
+}
+
+/// `POST /trash/restore`: puts an item back where it was. A subtask whose parent is still in
+/// the trash waits for it, and the page says so.
+pub async fn restore(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<ItemForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let back = form.back();
+    let restored = async {
+        let item = trashed(&state, &viewer, &form, Role::Editor).await?;
+        state.store.restore(viewer.user.id, item.item).await?;
+        Ok::<_, ApiError>(())
+    };
+    match restored.await {
+        Ok(()) => redirect(&format!("{back}?done=restored")),
+        Err(e) => again(&state, &viewer, &back, e).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "purge.html")]
+struct PurgePage {
+    page: PageFrame,
+    entry: Entry,
+    back: String,
+}
+
+#[derive(Deserialize)]
+pub struct PurgeParams {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    id: i64,
+    #[serde(default)]
+    back: String,
+}
+
+/// `GET /trash/purge?type=…&id=…`: the confirmation, a page of its own.
+pub async fn confirm_purge(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(params): Query<PurgeParams>,
+) -> Response {
+    let form = ItemForm {
+        csrf: String::new(),
+        kind: params.kind,
+        id: params.id,
+        back: params.back,
+    };
+    match trashed(&state, &viewer, &form, Role::Owner).await {
+        Ok(item) => render(
+            StatusCode::OK,
+            &PurgePage {
+                page: viewer.frame("trash"),
+                entry: entry(&state, item, Role::Owner),
+                back: form.back(),
+            },
+        ),
+        Err(e) => refusal(viewer.frame("trash"), e),
+    }
+}
+
+/// `POST /trash/purge`: removes an item (and what it holds) for good.
+pub async fn purge(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<ItemForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let back = form.back();
+    let purged = async {
+        let item = trashed(&state, &viewer, &form, Role::Owner).await?;
+        let counts = state.store.purge(viewer.user.id, item.item).await?;
+        tracing::info!(project = %item.project_key, item = ?item.item, purged = counts.total(), "purged from the trash");
+        Ok::<_, ApiError>(())
+    };
+    match purged.await {
+        Ok(()) => redirect(&format!("{back}?done=purged")),
+        Err(e) => again(&state, &viewer, &back, e).await,
+    }
+}
