@@ -41,6 +41,13 @@ pub struct LabelRef {
     pub colour: String,
 }
 
+impl LabelRef {
+    /// The class that draws this label in its colour (from the project's `labels.css`).
+    pub fn css_class(&self) -> String {
+        crate::web::colour_class(&self.colour)
+    }
+}
+
 /// Every list the API answers: the items, and where the next page starts.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct List<T> {

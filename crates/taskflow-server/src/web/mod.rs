@@ -6,6 +6,8 @@ pub mod assets;
 mod board;
 pub mod markdown;
 mod pages;
+mod project;
+pub use project::colour_class;
 mod task;
 mod trash;
 
@@ -61,6 +63,15 @@ pub fn router() -> Router<AppState> {
         .route("/t/{key}/delete", post(task::delete_task))
         .route("/my", get(pages::my_tasks))
         .route("/p/{key}/trash", get(trash::project_trash))
+        .route(
+            "/p/{key}/members",
+            get(project::members).post(project::change_member),
+        )
+        .route(
+            "/p/{key}/labels",
+            get(project::labels).post(project::change_label),
+        )
+        .route("/p/{key}/labels.css", get(project::label_styles))
         .route("/trash", get(trash::all_trash))
         .route("/trash/restore", post(trash::restore))
         .route("/trash/purge", get(trash::confirm_purge).post(trash::purge))

@@ -758,6 +758,10 @@ async fn the_assets_are_the_vendored_files(store: TestStore) {
         .chain(board.body.split(r#"<link rel="stylesheet" href=""#).skip(1))
     {
         let url = src.split('"').next().unwrap();
+        if !url.starts_with("/assets/") {
+            assert_eq!(url, "/p/OPS/labels.css", "the project's label colours");
+            continue;
+        }
         let name = url.rsplit('/').next().unwrap();
         let path = if name.starts_with("app.") {
             dir.join(name)
@@ -970,6 +974,265 @@ async fn the_trash_restores_in_order_and_purges_after_confirming(store: TestStor
     assert_eq!(elsewhere.location(), "/trash?done=restored");
 }
 
+async fn members_and_labels_are_managed_by_form(store: TestStore) {
+    let team = team(&store).await;
+    let newcomer = person(&store, "nina").await;
+    for path in ["/p/OPS/members", "/p/OPS/labels", "/p/OPS/labels.css"] {
+        for who in [&team.owner, &team.editor, &team.viewer] {
+            let page = get(&store, who, path).await;
+            assert_eq!(page.status, StatusCode::OK, "{path}");
+            if !path.ends_with(".css") {
+                assert_no_inline_code(&page);
+            }
+        }
+        assert_eq!(
+            get(&store, &team.stranger, path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+        assert_eq!(
+            visit(&store, "GET", path, None, None).await.status,
+            StatusCode::SEE_OTHER
+        );
+    }
+    // Owners manage members; the page shows the forms only to them.
+    assert!(
+        get(&store, &team.owner, "/p/OPS/members")
+            .await
+            .body
+            .contains("Add someone")
+    );
+    assert!(
+        !get(&store, &team.editor, "/p/OPS/members")
+            .await
+            .body
+            .contains("Add someone")
+    );
+    let added = post(
+        &store,
+        &team.owner,
+        "/p/OPS/members",
+        "username=%40nina&role=viewer",
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    assert_eq!(
+        store.member_role(team.project, newcomer.id).await.unwrap(),
+        Some(Role::Viewer)
+    );
+    assert_eq!(
+        get(&store, &newcomer, "/p/OPS").await.status,
+        StatusCode::OK
+    );
+    let promoted = post(
+        &store,
+        &team.owner,
+        "/p/OPS/members",
+        "username=nina&role=editor",
+    )
+    .await;
+    assert_eq!(promoted.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        store.member_role(team.project, newcomer.id).await.unwrap(),
+        Some(Role::Editor)
+    );
+    let by_editor = post(
+        &store,
+        &team.editor,
+        "/p/OPS/members",
+        "username=nina&role=owner",
+    )
+    .await;
+    assert_eq!(by_editor.status, StatusCode::FORBIDDEN);
+    let nobody = post(
+        &store,
+        &team.owner,
+        "/p/OPS/members",
+        "username=nobody&role=editor",
+    )
+    .await;
+    assert_eq!(nobody.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        nobody
+            .body
+            .contains("There is no user named &#34;nobody&#34;."),
+        "{}",
+        nobody.body
+    );
+    assert!(
+        nobody
+            .body
+            .contains(r#"id="new-username" name="username" value="nobody""#),
+        "what was typed stays"
+    );
+    // The last owner stays: the conflict is said next to the list.
+    let last = post(
+        &store,
+        &team.owner,
+        "/p/OPS/members",
+        "username=olivia&role=editor",
+    )
+    .await;
+    assert_eq!(last.status, StatusCode::CONFLICT, "{}", last.body);
+    assert!(last.body.contains(r#"id="member-problem""#));
+    assert_eq!(
+        store
+            .member_role(team.project, team.owner.id)
+            .await
+            .unwrap(),
+        Some(Role::Owner)
+    );
+    let removed = post(
+        &store,
+        &team.owner,
+        "/p/OPS/members",
+        "username=nina&action=remove",
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        store.member_role(team.project, newcomer.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        get(&store, &newcomer, "/p/OPS").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let no_csrf = visit(
+        &store,
+        "POST",
+        "/p/OPS/members",
+        Some(&team.owner.cookie),
+        Some("username=nina&role=editor"),
+    )
+    .await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        store.member_role(team.project, newcomer.id).await.unwrap(),
+        None
+    );
+
+    // Editors manage labels; colours come from the project's stylesheet, never style=.
+    let created = post(
+        &store,
+        &team.editor,
+        "/p/OPS/labels",
+        "name=urgent+fix&colour=%23FF8800",
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let page = get(&store, &team.editor, "/p/OPS/labels").await;
+    assert_no_inline_code(&page);
+    assert!(
+        page.body.contains(r#"class="label c-ff8800""#),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("/p/OPS/list?label=urgent+fix"),
+        "one click to filter by it"
+    );
+    let css = get(&store, &team.viewer, "/p/OPS/labels.css").await;
+    assert_eq!(css.headers["content-type"], "text/css; charset=utf-8");
+    assert!(
+        css.body.contains(".c-ff8800 { --label: #ff8800; }") && css.body.contains(".c-d73a4a"),
+        "{}",
+        css.body
+    );
+    let taken = post(
+        &store,
+        &team.editor,
+        "/p/OPS/labels",
+        "name=bug&colour=%23000000",
+    )
+    .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+    let bad = post(&store, &team.editor, "/p/OPS/labels", "name=x&colour=red").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("hex colour"), "{}", bad.body);
+    assert_eq!(
+        post(
+            &store,
+            &team.viewer,
+            "/p/OPS/labels",
+            "name=mine&colour=%23000000"
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let labels = store.labels(team.project).await.unwrap();
+    let fix = labels
+        .iter()
+        .find(|l| l.name.as_str() == "urgent fix")
+        .unwrap();
+    let renamed = post(
+        &store,
+        &team.editor,
+        "/p/OPS/labels",
+        &format!("id={}&name=hotfix&colour=%23112233", fix.id.0),
+    )
+    .await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER);
+    let labels = store.labels(team.project).await.unwrap();
+    let fix = labels.iter().find(|l| l.id == fix.id).unwrap();
+    assert_eq!(
+        (fix.name.as_str(), fix.colour.as_str()),
+        ("hotfix", "#112233")
+    );
+    // A label on a task shows on the board and the list as a filter link.
+    let first = task(&store, "OPS-1").await;
+    store
+        .update_task(
+            team.owner.id,
+            first.id,
+            taskflow_core::task::TaskPatch {
+                labels: Some(vec![fix.id]),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    for path in ["/p/OPS", "/p/OPS/list", "/t/OPS-1"] {
+        let page = get(&store, &team.viewer, path).await;
+        assert!(
+            page.body
+                .contains(r#"class="label c-112233" href="/p/OPS/list?label=hotfix""#),
+            "{path}: {}",
+            page.body
+        );
+    }
+    let filtered = get(&store, &team.viewer, "/p/OPS/list?label=hotfix").await;
+    assert!(filtered.body.contains("Fix the login page"));
+    let deleted = post(
+        &store,
+        &team.editor,
+        "/p/OPS/labels",
+        &format!("id={}&action=delete", fix.id.0),
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    assert!(
+        task(&store, "OPS-1").await.labels.is_empty(),
+        "the label came off the task"
+    );
+    let other = crate::project_with(&store, team.owner.id, "DEV").await;
+    let _ = other;
+    let elsewhere = post(
+        &store,
+        &team.owner,
+        "/p/DEV/labels",
+        &format!("id={}&action=delete", labels[0].id.0),
+    )
+    .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::NOT_FOUND,
+        "a label is changed only in its own project"
+    );
+}
+
 /// Every vendored file is listed in the manifest with its package, version, licence and
 /// SHA-256, and the manifest lists nothing that is not there.
 #[test]
@@ -1028,4 +1291,5 @@ both_backends!(
     the_board_loads_more_and_refreshes_one_card,
     the_assets_are_the_vendored_files,
     the_trash_restores_in_order_and_purges_after_confirming,
+    members_and_labels_are_managed_by_form,
 );

@@ -1,0 +1,361 @@
+//! A project's members (owners add people, change roles and remove them; the last owner stays)
+//! and its labels (editors create, rename, recolour and delete them). Label colours come from a
+//! small per-project stylesheet, never from a `style` attribute.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use taskflow_core::project::{Label, Project, Role};
+use taskflow_core::user::Username;
+
+use super::board::problems;
+use super::pages::viewed_project;
+use super::{PageFrame, Viewer, redirect, refusal, render};
+use crate::access::label_in;
+use crate::error::ApiError;
+use crate::input::{CreateLabel, SetMember, UpdateLabel};
+use crate::state::AppState;
+use crate::views::MemberView;
+
+/// The class a label's colour is drawn with: `c-d73a4a` for `#d73a4a`.
+pub fn colour_class(colour: &str) -> String {
+    format!("c-{}", colour.trim_start_matches('#').to_ascii_lowercase())
+}
+
+/// `GET /p/{key}/labels.css`: a rule per label colour of the project, for the pages' chips.
+pub async fn label_styles(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+) -> Response {
+    let labels = async {
+        let (project, _) = viewed_project(&state, &viewer, &key).await?;
+        Ok::<_, ApiError>(state.store.labels(project.id).await?)
+    };
+    match labels.await {
+        Ok(labels) => {
+            let mut colours: Vec<&str> = labels.iter().map(|l| l.colour.as_str()).collect();
+            colours.sort_unstable();
+            colours.dedup();
+            let css: String = colours
+                .into_iter()
+                .map(|c| format!(".{} {{ --label: {c}; }}\n", colour_class(c)))
+                .collect();
+            (
+                [
+                    (CONTENT_TYPE, "text/css; charset=utf-8"),
+                    (CACHE_CONTROL, "private, no-cache"),
+                ],
+                css,
+            )
+                .into_response()
+        }
+        Err(e) => (e.status, "").into_response(),
+    }
+}
+
+fn owner_only(project: &Project, role: Role) -> Result<(), ApiError> {
+    if project.archived {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "archived",
+            "this project is archived, so it is read-only",
+        ));
+    }
+    if role < Role::Owner {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the project's owners manage its members",
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Template)]
+#[template(path = "members.html")]
+struct MembersPage {
+    page: PageFrame,
+    project_key: String,
+    project_name: String,
+    members: Vec<MemberView>,
+    can_manage: bool,
+    problem: Option<String>,
+    typed: String,
+}
+
+const ROLES: [(&str, &str); 3] = [
+    ("viewer", "Viewer: reads"),
+    ("editor", "Editor: reads and writes"),
+    ("owner", "Owner: also manages members and the trash"),
+];
+
+impl MembersPage {
+    fn roles(&self) -> &'static [(&'static str, &'static str)] {
+        &ROLES
+    }
+
+    fn is(&self, role: &Role, value: &str) -> bool {
+        role.as_str() == value
+    }
+}
+
+/// `GET /p/{key}/members`.
+pub async fn members(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+) -> Response {
+    members_page(&state, &viewer, &key, StatusCode::OK, None, String::new()).await
+}
+
+async fn members_page(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    status: StatusCode,
+    problem: Option<String>,
+    typed: String,
+) -> Response {
+    let page = async {
+        let (project, role) = viewed_project(state, viewer, key).await?;
+        let members = state.store.members(project.id).await?;
+        Ok::<_, ApiError>(MembersPage {
+            page: viewer.frame("projects"),
+            project_key: project.key.to_string(),
+            project_name: project.name.to_string(),
+            members: MemberView::many(state.store.as_ref(), members).await?,
+            can_manage: owner_only(&project, role).is_ok(),
+            problem,
+            typed,
+        })
+    };
+    match page.await {
+        Ok(page) => render(status, &page),
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MemberForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    role: String,
+    /// `remove` to take the member off the project.
+    #[serde(default)]
+    action: String,
+}
+
+/// `POST /p/{key}/members`: adds a member, changes a role or removes one. The last owner
+/// cannot be demoted or removed; the page says so next to the list.
+pub async fn change_member(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    Form(form): Form<MemberForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let changed = async {
+        let (project, role) = viewed_project(&state, &viewer, &key).await?;
+        owner_only(&project, role)?;
+        let name = form.username.trim().trim_start_matches('@');
+        let person = match Username::parse(name) {
+            Ok(username) => match state.store.user_by_username(&username).await {
+                Ok(user) => user,
+                Err(taskflow_core::StoreError::NotFound { .. }) => {
+                    return Err(no_such_user(name));
+                }
+                Err(e) => return Err(e.into()),
+            },
+            Err(_) => return Err(no_such_user(name)),
+        };
+        if form.action == "remove" {
+            state
+                .store
+                .remove_member(viewer.user.id, project.id, person.id)
+                .await?;
+        } else {
+            let role: Role = SetMember {
+                role: form.role.clone(),
+            }
+            .try_into()?;
+            state
+                .store
+                .set_member(viewer.user.id, project.id, person.id, role)
+                .await?;
+        }
+        Ok::<_, ApiError>(project.key.to_string())
+    };
+    match changed.await {
+        Ok(key) => redirect(&format!("/p/{key}/members")),
+        Err(e)
+            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
+        {
+            let problem = problems(&e).join(" ");
+            members_page(
+                &state,
+                &viewer,
+                &key,
+                e.status,
+                Some(problem),
+                form.username,
+            )
+            .await
+        }
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
+
+fn no_such_user(name: &str) -> ApiError {
+    crate::input::all_valid([Some(&taskflow_core::ValidationError::new(
+        "username",
+        format!("there is no user named {name:?}"),
+    ))])
+    .unwrap_err()
+}
+
+#[derive(Template)]
+#[template(path = "labels.html")]
+struct LabelsPage {
+    page: PageFrame,
+    project_key: String,
+    project_name: String,
+    labels: Vec<Label>,
+    can_edit: bool,
+    problem: Option<String>,
+    /// What the new-label form held when it was refused.
+    typed: (String, String),
+}
+
+impl LabelsPage {
+    fn class(&self, label: &Label) -> String {
+        colour_class(label.colour.as_str())
+    }
+
+    fn filter(&self, label: &Label) -> String {
+        let name: String =
+            form_urlencoded::byte_serialize(label.name.as_str().as_bytes()).collect();
+        format!("/p/{}/list?label={name}", self.project_key)
+    }
+}
+
+/// `GET /p/{key}/labels`.
+pub async fn labels(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+) -> Response {
+    labels_page(
+        &state,
+        &viewer,
+        &key,
+        StatusCode::OK,
+        None,
+        Default::default(),
+    )
+    .await
+}
+
+async fn labels_page(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    status: StatusCode,
+    problem: Option<String>,
+    typed: (String, String),
+) -> Response {
+    let page = async {
+        let (project, role) = viewed_project(state, viewer, key).await?;
+        Ok::<_, ApiError>(LabelsPage {
+            page: viewer.frame("projects"),
+            project_key: project.key.to_string(),
+            project_name: project.name.to_string(),
+            labels: state.store.labels(project.id).await?,
+            can_edit: !project.archived && role >= Role::Editor,
+            problem,
+            typed,
+        })
+    };
+    match page.await {
+        Ok(page) => render(status, &page),
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LabelForm {
+    #[serde(default)]
+    csrf: String,
+    /// Absent for a new label.
+    id: Option<i64>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    colour: String,
+    /// `delete` to delete the label (it comes off every task).
+    #[serde(default)]
+    action: String,
+}
+
+/// `POST /p/{key}/labels`: creates, renames and recolours, or deletes a label.
+pub async fn change_label(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    Form(form): Form<LabelForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let changed = async {
+        let project = super::board::editable_project(&state, &viewer, &key).await?;
+        match form.id {
+            None => {
+                let new = CreateLabel {
+                    name: form.name.trim().to_owned(),
+                    colour: form.colour.clone(),
+                }
+                .try_into()?;
+                state.store.create_label(project.id, new).await?;
+            }
+            Some(id) => {
+                let label = label_in(&state, project.id, id).await?;
+                if form.action == "delete" {
+                    state.store.delete_label(label.id).await?;
+                } else {
+                    let patch = UpdateLabel {
+                        name: Some(form.name.trim().to_owned()),
+                        colour: Some(form.colour.clone()),
+                    }
+                    .try_into()?;
+                    state.store.update_label(label.id, patch).await?;
+                }
+            }
+        }
+        Ok::<_, ApiError>(project.key.to_string())
+    };
+    match changed.await {
+        Ok(key) => redirect(&format!("/p/{key}/labels")),
+        Err(e)
+            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
+        {
+            let typed = if form.id.is_none() {
+                (form.name, form.colour)
+            } else {
+                Default::default()
+            };
+            let problem = problems(&e).join(" ");
+            labels_page(&state, &viewer, &key, e.status, Some(problem), typed).await
+        }
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
