@@ -98,6 +98,8 @@ struct BoardPage {
     archived: bool,
     columns: Vec<Column>,
     can_move: bool,
+    /// The viewer owns the project (its settings are theirs to change).
+    owner: bool,
     notice: Option<String>,
     quick: QuickForm,
     choices: &'static [(&'static str, &'static str)],
@@ -229,6 +231,7 @@ async fn board_page(
             archived: project.archived,
             columns,
             can_move: can_edit(&project, role),
+            owner: role == Role::Owner,
             notice,
             quick,
             choices: &CHOICES,

@@ -72,6 +72,11 @@ pub fn router() -> Router<AppState> {
             get(project::labels).post(project::change_label),
         )
         .route("/p/{key}/labels.css", get(project::label_styles))
+        .route(
+            "/p/{key}/settings",
+            get(project::settings).post(project::save_settings),
+        )
+        .route("/p/{key}/activity", get(project::activity))
         .route("/trash", get(trash::all_trash))
         .route("/trash/restore", post(trash::restore))
         .route("/trash/purge", get(trash::confirm_purge).post(trash::purge))

@@ -359,3 +359,212 @@ pub async fn change_label(
         Err(e) => refusal(viewer.frame("projects"), e),
     }
 }
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    page: PageFrame,
+    project_key: String,
+    name: String,
+    description: String,
+    archived: bool,
+    problem: Option<String>,
+    saved: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct SettingsParams {
+    saved: Option<String>,
+}
+
+/// The project `key` if the viewer owns it (archived or not).
+async fn owned_project(state: &AppState, viewer: &Viewer, key: &str) -> Result<Project, ApiError> {
+    let (project, role) = viewed_project(state, viewer, key).await?;
+    if role < Role::Owner {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the project's owners change its settings",
+        ));
+    }
+    Ok(project)
+}
+
+/// `GET /p/{key}/settings`: rename, describe, archive, move to the trash (owners).
+pub async fn settings(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    axum::extract::Query(params): axum::extract::Query<SettingsParams>,
+) -> Response {
+    match owned_project(&state, &viewer, &key).await {
+        Ok(project) => render(
+            StatusCode::OK,
+            &SettingsPage {
+                page: viewer.frame("projects"),
+                project_key: project.key.to_string(),
+                name: project.name.to_string(),
+                description: project.description.as_str().to_owned(),
+                archived: project.archived,
+                problem: None,
+                saved: params.saved.is_some(),
+            },
+        ),
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    /// `save`, `archive`, `unarchive` or `trash`.
+    #[serde(default)]
+    action: String,
+}
+
+/// `POST /p/{key}/settings`.
+pub async fn save_settings(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    Form(form): Form<SettingsForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let description = form.description.replace("\r\n", "\n");
+    let done = async {
+        let project = owned_project(&state, &viewer, &key).await?;
+        let change = |patch: crate::input::UpdateProject| patch.try_into();
+        match form.action.as_str() {
+            "trash" => {
+                state
+                    .store
+                    .delete_project(viewer.user.id, project.id)
+                    .await?;
+                return Ok::<_, ApiError>("/trash?done=trashed".to_owned());
+            }
+            "archive" | "unarchive" => {
+                let patch = change(crate::input::UpdateProject {
+                    name: None,
+                    description: None,
+                    archived: Some(form.action == "archive"),
+                })?;
+                state
+                    .store
+                    .update_project(viewer.user.id, project.id, patch)
+                    .await?;
+            }
+            _ => {
+                let patch = change(crate::input::UpdateProject {
+                    name: Some(form.name.clone()),
+                    description: Some(description.clone()),
+                    archived: None,
+                })?;
+                state
+                    .store
+                    .update_project(viewer.user.id, project.id, patch)
+                    .await?;
+            }
+        }
+        Ok(format!("/p/{}/settings?saved=1", project.key))
+    };
+    match done.await {
+        Ok(to) => redirect(&to),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let archived = match owned_project(&state, &viewer, &key).await {
+                Ok(project) => project.archived,
+                Err(e) => return refusal(viewer.frame("projects"), e),
+            };
+            render(
+                e.status,
+                &SettingsPage {
+                    page: viewer.frame("projects"),
+                    project_key: key.to_uppercase(),
+                    name: form.name,
+                    description,
+                    archived,
+                    problem: Some(problems(&e).join(" ")),
+                    saved: false,
+                },
+            )
+        }
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "activity.html")]
+struct ActivityPage {
+    page: PageFrame,
+    project_key: String,
+    project_name: String,
+    entries: Vec<(String, String, Option<String>, String)>,
+    older: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ActivityParams {
+    before: Option<String>,
+}
+
+/// How many entries the activity page shows at a time.
+const ACTIVITY_PAGE: u32 = 50;
+
+/// `GET /p/{key}/activity`: who changed what in the project, newest first, a page at a time.
+pub async fn activity(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    axum::extract::Query(params): axum::extract::Query<ActivityParams>,
+) -> Response {
+    let page = async {
+        let (project, _) = viewed_project(&state, &viewer, &key).await?;
+        let before = match params.before.as_deref().filter(|b| !b.is_empty()) {
+            Some(raw) => Some(taskflow_core::ActivityId(raw.parse().map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_query",
+                    "before must be an entry id from this page's \"older\" link",
+                )
+            })?)),
+            None => None,
+        };
+        let entries = state
+            .store
+            .project_activity(project.id, before, ACTIVITY_PAGE)
+            .await?;
+        let list = crate::views::ActivityView::page(state.store.as_ref(), entries, ACTIVITY_PAGE)
+            .await?
+            .0;
+        Ok::<_, ApiError>(ActivityPage {
+            page: viewer.frame("projects"),
+            older: list
+                .next
+                .map(|id| format!("/p/{}/activity?before={id}", project.key)),
+            entries: list
+                .items
+                .iter()
+                .map(|e| {
+                    (
+                        e.at.to_string(),
+                        super::task::when(e.at),
+                        e.task.clone(),
+                        super::task::activity_words(e),
+                    )
+                })
+                .collect(),
+            project_key: project.key.to_string(),
+            project_name: project.name.to_string(),
+        })
+    };
+    match page.await {
+        Ok(page) => render(StatusCode::OK, &page),
+        Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}

@@ -245,7 +245,7 @@ fn notice(done: &str) -> Option<String> {
 }
 
 /// An activity entry as a sentence.
-fn activity_words(entry: &ActivityView) -> String {
+pub(super) fn activity_words(entry: &ActivityView) -> String {
     use taskflow_core::activity::ActivityKind as Kind;
     let who = entry
         .actor

@@ -98,6 +98,10 @@ fn notice(done: Option<&str>) -> Option<String> {
     match done? {
         "restored" => Some("Restored.".to_owned()),
         "purged" => Some("Purged for good.".to_owned()),
+        "trashed" => Some(
+            "The project is in the trash with everything in it; restore it here until it is purged."
+                .to_owned(),
+        ),
         _ => None,
     }
 }

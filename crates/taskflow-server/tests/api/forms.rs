@@ -1233,6 +1233,150 @@ async fn members_and_labels_are_managed_by_form(store: TestStore) {
     );
 }
 
+async fn project_settings_and_activity(store: TestStore) {
+    let team = team(&store).await;
+    for (path, editors) in [("/p/OPS/settings", false), ("/p/OPS/activity", true)] {
+        let page = get(&store, &team.owner, path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert_no_inline_code(&page);
+        let expected = if editors {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(
+            get(&store, &team.editor, path).await.status,
+            expected,
+            "{path}"
+        );
+        assert_eq!(
+            get(&store, &team.stranger, path).await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            visit(&store, "GET", path, None, None).await.status,
+            StatusCode::SEE_OTHER
+        );
+    }
+    assert!(
+        get(&store, &team.owner, "/p/OPS")
+            .await
+            .body
+            .contains(r#"href="/p/OPS/settings""#)
+    );
+    assert!(
+        !get(&store, &team.editor, "/p/OPS")
+            .await
+            .body
+            .contains(r#"href="/p/OPS/settings""#)
+    );
+
+    let saved = post(
+        &store,
+        &team.owner,
+        "/p/OPS/settings",
+        "action=save&name=Operations+team&description=The+%2Aops%2A+work",
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert!(
+        get(&store, &team.editor, "/p/OPS")
+            .await
+            .body
+            .contains("Operations team")
+    );
+    let empty = post(
+        &store,
+        &team.owner,
+        "/p/OPS/settings",
+        "action=save&name=&description=",
+    )
+    .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_no_inline_code(&empty);
+    assert_eq!(
+        post(&store, &team.editor, "/p/OPS/settings", "action=archive")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Archived: read-only for everyone, with the banner, until unarchived.
+    let archived = post(&store, &team.owner, "/p/OPS/settings", "action=archive").await;
+    assert_eq!(archived.status, StatusCode::SEE_OTHER);
+    let board = get(&store, &team.editor, "/p/OPS").await;
+    assert!(board.body.contains("archived: read-only"));
+    assert!(
+        !board.body.contains("data-editable") && !board.body.contains(r#"action="/p/OPS/tasks""#)
+    );
+    let refused = post(&store, &team.editor, "/p/OPS/tasks", "line=Sneaky").await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(
+        get(&store, &team.owner, "/p/OPS/settings")
+            .await
+            .body
+            .contains("Unarchive OPS")
+    );
+    let back = post(&store, &team.owner, "/p/OPS/settings", "action=unarchive").await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    assert!(
+        get(&store, &team.editor, "/p/OPS")
+            .await
+            .body
+            .contains("data-editable")
+    );
+
+    // The activity page names who changed what, newest first, a page at a time.
+    let activity = get(&store, &team.editor, "/p/OPS/activity").await;
+    assert!(
+        activity.body.contains("olivia created the task."),
+        "{}",
+        activity.body
+    );
+    assert!(activity.body.contains("edgar commented."));
+    assert!(activity.body.contains(r#"href="/t/OPS-1""#));
+    for n in 0..60 {
+        store
+            .create_task(
+                team.owner.id,
+                team.project,
+                NewTask::titled(TaskTitle::parse(format!("t{n}")).unwrap()),
+            )
+            .await
+            .unwrap();
+    }
+    let first = get(&store, &team.editor, "/p/OPS/activity").await;
+    let older = first
+        .body
+        .split(r#"<a rel="next" href=""#)
+        .nth(1)
+        .expect("an older link")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let rest = get(&store, &team.editor, &older).await;
+    assert_eq!(rest.status, StatusCode::OK);
+    assert!(rest.body.contains("olivia created the task."));
+    assert_eq!(
+        get(&store, &team.editor, "/p/OPS/activity?before=soon")
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // To the trash, from where its owner restores it.
+    let trashed = post(&store, &team.owner, "/p/OPS/settings", "action=trash").await;
+    assert_eq!(trashed.location(), "/trash?done=trashed");
+    assert_eq!(
+        get(&store, &team.editor, "/p/OPS").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let trash = get(&store, &team.owner, "/trash?done=trashed").await;
+    assert!(trash.body.contains("The project is in the trash"));
+    assert!(trash.body.contains(r#"name="type" value="project""#));
+}
+
 /// Every vendored file is listed in the manifest with its package, version, licence and
 /// SHA-256, and the manifest lists nothing that is not there.
 #[test]
@@ -1292,4 +1436,5 @@ both_backends!(
     the_assets_are_the_vendored_files,
     the_trash_restores_in_order_and_purges_after_confirming,
     members_and_labels_are_managed_by_form,
+    project_settings_and_activity,
 );
