@@ -71,6 +71,8 @@ pub trait SessionStore: Send + Sync {
     ) -> StoreResult<(User, Session)>;
     /// Ends a session (logging out); `NotFound` if there was none.
     async fn delete_session(&self, hash: &TokenHash) -> StoreResult<()>;
+    /// Ends every session of `user` ("sign out everywhere"); returns how many there were.
+    async fn delete_user_sessions(&self, user: UserId) -> StoreResult<u64>;
     /// Deletes sessions that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: Timestamp) -> StoreResult<u64>;
 

@@ -291,5 +291,18 @@
       document.body.addEventListener("htmx:afterSwap", function () { recount(board); });
     }
     document.querySelectorAll("form.upload[data-task]").forEach(uploads);
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        const field = document.getElementById(button.dataset.copy);
+        field.select();
+        const done = function () { announce("Copied."); };
+        if (navigator.clipboard) {
+          navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+        } else {
+          document.execCommand("copy");
+          done();
+        }
+      });
+    });
   });
 })();

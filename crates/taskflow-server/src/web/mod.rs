@@ -2,6 +2,7 @@
 //! (POST → 303 → GET), a strict Content-Security-Policy on every page, and the API's sessions,
 //! throttle and CSRF token. See `shared/UI.md` for the brief this follows.
 
+mod account;
 pub mod assets;
 mod board;
 pub mod markdown;
@@ -78,6 +79,15 @@ pub fn router() -> Router<AppState> {
         )
         .route("/p/{key}/activity", get(project::activity))
         .route("/trash", get(trash::all_trash))
+        .route(
+            "/account",
+            get(account::account).post(account::save_account),
+        )
+        .route(
+            "/settings/tokens",
+            get(account::tokens).post(account::create_token),
+        )
+        .route("/settings/tokens/{id}/revoke", post(account::revoke_token))
         .route("/trash/restore", post(trash::restore))
         .route("/trash/purge", get(trash::confirm_purge).post(trash::purge))
         .route("/assets/{version}/{name}", get(assets::asset))

@@ -212,6 +212,14 @@ async fn every_form_refuses_a_post_without_its_csrf_field(store: TestStore) {
         (comment_edit.as_str(), "body=Sneaky".to_owned()),
         (comment_delete.as_str(), String::new()),
         ("/t/OPS-1/delete", String::new()),
+        ("/p/OPS/members", "username=sam&role=owner".to_owned()),
+        ("/p/OPS/labels", "name=sneaky&colour=%23000000".to_owned()),
+        ("/p/OPS/settings", "action=trash".to_owned()),
+        ("/trash/restore", "type=task&id=1".to_owned()),
+        ("/trash/purge", "type=task&id=1".to_owned()),
+        ("/account", "action=everywhere".to_owned()),
+        ("/settings/tokens", "name=sneaky".to_owned()),
+        ("/settings/tokens/1/revoke", String::new()),
         ("/logout", String::new()),
     ];
     for (path, fields) in &forms {
@@ -1377,6 +1385,142 @@ async fn project_settings_and_activity(store: TestStore) {
     assert!(trash.body.contains(r#"name="type" value="project""#));
 }
 
+async fn the_account_page_changes_name_password_sessions_and_tokens(store: TestStore) {
+    use taskflow_core::text::DisplayName;
+    use taskflow_core::user::{NewUser, Password, Username};
+    let user = store
+        .create_user(NewUser {
+            username: Username::parse("anna").unwrap(),
+            display_name: DisplayName::parse("Anna").unwrap(),
+            password_hash: Password::parse("the old password").unwrap().hash(),
+            is_admin: false,
+        })
+        .await
+        .unwrap();
+    let (cookie, csrf) = session_for(&store, user.id).await;
+    let (other_cookie, _) = session_for(&store, user.id).await;
+    let me = Person {
+        id: user.id,
+        cookie,
+        csrf,
+        token: String::new(),
+    };
+    for path in ["/account", "/settings/tokens"] {
+        let page = get(&store, &me, path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert_no_inline_code(&page);
+        assert_eq!(
+            visit(&store, "GET", path, None, None).await.status,
+            StatusCode::SEE_OTHER
+        );
+    }
+    let named = post(&store, &me, "/account", "action=name&display_name=Anna+K.").await;
+    assert_eq!(named.location(), "/account?done=name");
+    assert!(
+        get(&store, &me, "/account?done=name")
+            .await
+            .body
+            .contains("Anna K.")
+    );
+    let unnamed = post(&store, &me, "/account", "action=name&display_name=").await;
+    assert_eq!(unnamed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unnamed.body.contains(r#"id="name-problem""#));
+
+    let wrong = post(&store, &me, "/account", "action=password&current_password=guess&new_password=a+new+password&repeat_password=a+new+password").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong.body.contains("Is not your current password."),
+        "{}",
+        wrong.body
+    );
+    let mismatch = post(&store, &me, "/account", "action=password&current_password=the+old+password&new_password=a+new+password&repeat_password=another").await;
+    assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        mismatch
+            .body
+            .contains("The two new passwords are not the same.")
+    );
+    assert_eq!(
+        visit(&store, "GET", "/projects", Some(&other_cookie), None)
+            .await
+            .status,
+        StatusCode::OK,
+        "nothing changed yet"
+    );
+    let changed = post(&store, &me, "/account", "action=password&current_password=the+old+password&new_password=a+new+password&repeat_password=a+new+password").await;
+    assert_eq!(changed.location(), "/account?done=password");
+    assert_eq!(
+        get(&store, &me, "/projects").await.status,
+        StatusCode::OK,
+        "this session stays"
+    );
+    assert_eq!(
+        visit(&store, "GET", "/projects", Some(&other_cookie), None)
+            .await
+            .status,
+        StatusCode::SEE_OTHER,
+        "the other session ended"
+    );
+
+    // A token: its secret shown once, usable against the API, then revoked.
+    let created = post(
+        &store,
+        &me,
+        "/settings/tokens",
+        "name=ci+pipeline&expires_in_days=30",
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_no_inline_code(&created);
+    let secret = created
+        .body
+        .split(r#"id="token-secret" value=""#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(created.body.contains("shown only this once"));
+    let call = |secret: &str| {
+        Request::builder()
+            .uri("/api/v1/me")
+            .header("authorization", format!("Bearer {secret}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, body) = crate::send(crate::state(&store), call(&secret)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("anna"));
+    let listed = get(&store, &me, "/settings/tokens").await;
+    assert!(listed.body.contains("ci pipeline"));
+    assert!(
+        !listed.body.contains(&secret),
+        "the secret is never shown again"
+    );
+    let unnamed = post(&store, &me, "/settings/tokens", "name=&expires_in_days=").await;
+    assert_eq!(unnamed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let id = store.tokens(user.id).await.unwrap()[0].id.0;
+    let revoked = post(&store, &me, &format!("/settings/tokens/{id}/revoke"), "").await;
+    assert_eq!(revoked.location(), "/settings/tokens?done=revoked");
+    let (status, _) = crate::send(crate::state(&store), call(&secret)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Signing out everywhere ends this session too.
+    let (third, _) = session_for(&store, user.id).await;
+    let out = post(&store, &me, "/account", "action=everywhere").await;
+    assert_eq!(out.location(), "/login");
+    assert_eq!(out.cookie("taskflow_session").as_deref(), Some(""));
+    for cookie in [&me.cookie, &third] {
+        assert_eq!(
+            visit(&store, "GET", "/projects", Some(cookie), None)
+                .await
+                .status,
+            StatusCode::SEE_OTHER
+        );
+    }
+}
+
 /// Every vendored file is listed in the manifest with its package, version, licence and
 /// SHA-256, and the manifest lists nothing that is not there.
 #[test]
@@ -1437,4 +1581,5 @@ both_backends!(
     the_trash_restores_in_order_and_purges_after_confirming,
     members_and_labels_are_managed_by_form,
     project_settings_and_activity,
+    the_account_page_changes_name_password_sessions_and_tokens,
 );

@@ -292,6 +292,15 @@ impl SessionStore for Store {
         Ok(())
     }
 
+    async fn delete_user_sessions(&self, user: UserId) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user.0)
+            .execute(self.writer())
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected())
+    }
+
     async fn delete_expired_sessions(&self, now: Timestamp) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(d::time(now))

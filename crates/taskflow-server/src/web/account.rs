@@ -1,0 +1,327 @@
+//! The signed-in person's own settings: display name, password (with the current one; other
+//! sessions end), signing out everywhere, and API tokens (the secret shown once).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use taskflow_core::TokenId;
+use taskflow_core::user::{ApiToken, TokenSecret};
+
+use super::board::problems;
+use super::{PageFrame, Viewer, redirect, refusal, render};
+use crate::api::auth::{ClientIp, confirm_current_password};
+use crate::error::ApiError;
+use crate::input::{CreateToken, UpdateUser};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    page: PageFrame,
+    username: String,
+    display_name: String,
+    notice: Option<String>,
+    name_problem: Option<String>,
+    password_problem: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AccountParams {
+    done: Option<String>,
+}
+
+fn account_page(viewer: &Viewer, notice: Option<String>) -> AccountPage {
+    AccountPage {
+        page: viewer.frame("account"),
+        username: viewer.user.username.to_string(),
+        display_name: viewer.user.display_name.to_string(),
+        notice,
+        name_problem: None,
+        password_problem: None,
+    }
+}
+
+/// `GET /account`.
+pub async fn account(
+    viewer: Viewer,
+    axum::extract::Query(params): axum::extract::Query<AccountParams>,
+) -> Response {
+    let notice = match params.done.as_deref() {
+        Some("name") => Some("Your name is saved.".to_owned()),
+        Some("password") => {
+            Some("Your password is changed; every other session has ended.".to_owned())
+        }
+        _ => None,
+    };
+    render(StatusCode::OK, &account_page(&viewer, notice))
+}
+
+#[derive(Deserialize)]
+pub struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    /// `name`, `password` or `everywhere`.
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    repeat_password: String,
+}
+
+/// `POST /account`: saves the display name, changes the password, or signs out everywhere.
+pub async fn save_account(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<AccountForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    match form.action.as_str() {
+        "everywhere" => match state.store.delete_user_sessions(viewer.user.id).await {
+            Ok(_) => {
+                let mut response = redirect("/login");
+                response.headers_mut().append(
+                    SET_COOKIE,
+                    crate::api::auth::cookie(&state, "", std::time::Duration::ZERO),
+                );
+                response
+            }
+            Err(e) => refusal(viewer.frame("account"), e.into()),
+        },
+        "password" => {
+            let changed = async {
+                if form.new_password != form.repeat_password {
+                    return Err(crate::input::all_valid([Some(
+                        &taskflow_core::ValidationError::new(
+                            "repeat_password",
+                            "the two new passwords are not the same",
+                        ),
+                    )])
+                    .unwrap_err());
+                }
+                let keep = confirm_current_password(
+                    &state,
+                    &viewer.user,
+                    Some(form.current_password.clone()),
+                    ip,
+                    &headers,
+                )
+                .await?;
+                let patch = UpdateUser {
+                    display_name: None,
+                    password: Some(form.new_password.clone()),
+                    current_password: None,
+                    is_admin: None,
+                    is_disabled: None,
+                }
+                .resolve(&state.passwords, keep)
+                .await?;
+                state.store.update_user(viewer.user.id, patch).await?;
+                Ok::<_, ApiError>(())
+            };
+            match changed.await {
+                Ok(()) => redirect("/account?done=password"),
+                Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+                    let mut page = account_page(&viewer, None);
+                    page.password_problem = Some(problems(&e).join(" "));
+                    render(e.status, &page)
+                }
+                Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
+                    let minutes = e.retry_after.map_or(15, |d| d.as_secs().div_ceil(60));
+                    let mut page = account_page(&viewer, None);
+                    page.password_problem = Some(format!(
+                        "Too many wrong passwords. Try again in {minutes} minutes."
+                    ));
+                    render(e.status, &page)
+                }
+                Err(e) => refusal(viewer.frame("account"), e),
+            }
+        }
+        _ => {
+            let saved = async {
+                let patch = UpdateUser {
+                    display_name: Some(form.display_name.trim().to_owned()),
+                    password: None,
+                    current_password: None,
+                    is_admin: None,
+                    is_disabled: None,
+                }
+                .resolve(&state.passwords, None)
+                .await?;
+                state.store.update_user(viewer.user.id, patch).await?;
+                Ok::<_, ApiError>(())
+            };
+            match saved.await {
+                Ok(()) => redirect("/account?done=name"),
+                Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+                    let mut page = account_page(&viewer, None);
+                    page.display_name = form.display_name;
+                    page.name_problem = Some(problems(&e).join(" "));
+                    render(e.status, &page)
+                }
+                Err(e) => refusal(viewer.frame("account"), e),
+            }
+        }
+    }
+}
+
+/// A token as the page lists it.
+struct TokenRow {
+    id: i64,
+    name: String,
+    created: String,
+    expires: String,
+    last_used: String,
+}
+
+impl From<ApiToken> for TokenRow {
+    fn from(token: ApiToken) -> Self {
+        let day = |t: taskflow_core::Timestamp| super::task::when(t);
+        Self {
+            id: token.id.0,
+            name: token.name.to_string(),
+            created: day(token.created_at),
+            expires: token.expires_at.map_or_else(|| "never".to_owned(), day),
+            last_used: token.last_used_at.map_or_else(|| "not yet".to_owned(), day),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    page: PageFrame,
+    tokens: Vec<TokenRow>,
+    /// A token just created: its name and its secret, shown this once.
+    created: Option<(String, String)>,
+    problem: Option<String>,
+    notice: Option<String>,
+}
+
+async fn tokens_page(
+    state: &AppState,
+    viewer: &Viewer,
+    status: StatusCode,
+    created: Option<(String, String)>,
+    problem: Option<String>,
+    notice: Option<String>,
+) -> Response {
+    match state.store.tokens(viewer.user.id).await {
+        Ok(tokens) => render(
+            status,
+            &TokensPage {
+                page: viewer.frame("account"),
+                tokens: tokens.into_iter().map(TokenRow::from).collect(),
+                created,
+                problem,
+                notice,
+            },
+        ),
+        Err(e) => refusal(viewer.frame("account"), e.into()),
+    }
+}
+
+/// `GET /settings/tokens`.
+pub async fn tokens(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Query(params): axum::extract::Query<AccountParams>,
+) -> Response {
+    let notice = (params.done.as_deref() == Some("revoked")).then(|| "Revoked.".to_owned());
+    tokens_page(&state, &viewer, StatusCode::OK, None, None, notice).await
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    /// Days; empty for a token that does not expire.
+    #[serde(default)]
+    expires_in_days: String,
+}
+
+/// `POST /settings/tokens`: a new token; the page shows its secret this once (it is stored
+/// only as a hash), so this answers with the page rather than a redirect.
+pub async fn create_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    let created = async {
+        let days = match form.expires_in_days.trim() {
+            "" | "never" => None,
+            days => Some(days.parse::<u32>().map_err(|_| {
+                crate::input::all_valid([Some(&taskflow_core::ValidationError::new(
+                    "expires_in_days",
+                    "choose how many days the token lasts",
+                ))])
+                .unwrap_err()
+            })?),
+        };
+        let secret = TokenSecret::generate();
+        let new = CreateToken {
+            name: form.name.trim().to_owned(),
+            expires_in_days: days,
+        }
+        .into_new_token(viewer.user.id, secret.hash())?;
+        let token = state.store.create_token(new).await?;
+        Ok::<_, ApiError>((token.name.to_string(), secret.expose().to_owned()))
+    };
+    match created.await {
+        Ok(created) => {
+            tokens_page(
+                &state,
+                &viewer,
+                StatusCode::CREATED,
+                Some(created),
+                None,
+                None,
+            )
+            .await
+        }
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let problem = Some(problems(&e).join(" "));
+            tokens_page(&state, &viewer, e.status, None, problem, None).await
+        }
+        Err(e) => refusal(viewer.frame("account"), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /settings/tokens/{id}/revoke`.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
+        return refused;
+    }
+    match state.store.revoke_token(viewer.user.id, TokenId(id)).await {
+        Ok(()) => redirect("/settings/tokens?done=revoked"),
+        Err(e) => refusal(viewer.frame("account"), e.into()),
+    }
+}
