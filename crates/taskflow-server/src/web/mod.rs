@@ -3,6 +3,7 @@
 //! throttle and CSRF token. See `shared/UI.md` for the brief this follows.
 
 mod account;
+mod admin;
 pub mod assets;
 mod board;
 pub mod markdown;
@@ -88,6 +89,13 @@ pub fn router() -> Router<AppState> {
             get(account::tokens).post(account::create_token),
         )
         .route("/settings/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/admin/users", get(admin::users).post(admin::change_user))
+        .route("/admin/tokens", get(admin::tokens))
+        .route(
+            "/admin/tokens/{username}/{id}/revoke",
+            post(admin::revoke_token),
+        )
+        .route("/admin/storage", get(admin::storage))
         .route("/trash/restore", post(trash::restore))
         .route("/trash/purge", get(trash::confirm_purge).post(trash::purge))
         .route("/assets/{version}/{name}", get(assets::asset))
@@ -118,6 +126,8 @@ pub struct PageFrame {
     pub path: String,
     /// Which navigation entry is current.
     pub here: &'static str,
+    /// The viewer administers this installation (the navigation shows Administration).
+    pub admin: bool,
 }
 
 /// A signed-in person looking at a page. Without a valid session a page answers 303 to the
@@ -138,6 +148,7 @@ impl Viewer {
             assets: assets::urls(),
             path: self.path.clone(),
             here,
+            admin: self.user.is_admin,
         }
     }
 
@@ -211,6 +222,7 @@ fn anonymous(parts: &Parts) -> PageFrame {
         assets: assets::urls(),
         path: path_of(parts),
         here: "",
+        admin: false,
     }
 }
 

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use taskflow_core::project::Role;
 use taskflow_core::task::{NewTask, Status, TaskKey};
 use taskflow_core::text::TaskTitle;
+use taskflow_core::user::Username;
 use taskflow_core::{ProjectId, UserId};
 use taskflow_testkit::{TestStore, both_backends};
 
@@ -1521,6 +1522,213 @@ async fn the_account_page_changes_name_password_sessions_and_tokens(store: TestS
     }
 }
 
+async fn administrators_manage_users_tokens_and_see_storage(store: TestStore) {
+    let team = team(&store).await;
+    let (admin, _) = store.user_with_token("root", true).await;
+    let (cookie, csrf) = session_for(&store, admin.id).await;
+    let root = Person {
+        id: admin.id,
+        cookie,
+        csrf,
+        token: String::new(),
+    };
+    for path in ["/admin/users", "/admin/tokens", "/admin/storage"] {
+        let page = get(&store, &root, path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        assert_no_inline_code(&page);
+        assert_eq!(
+            get(&store, &team.owner, path).await.status,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+        assert_eq!(
+            visit(&store, "GET", path, None, None).await.status,
+            StatusCode::SEE_OTHER
+        );
+    }
+    assert!(
+        get(&store, &root, "/projects")
+            .await
+            .body
+            .contains(r#"href="/admin/users""#)
+    );
+    assert!(
+        !get(&store, &team.owner, "/projects")
+            .await
+            .body
+            .contains(r#"href="/admin/users""#)
+    );
+
+    // Create, then a duplicate is refused in words with what was typed kept.
+    let made = post(
+        &store,
+        &root,
+        "/admin/users",
+        "action=create&username=zoe&display_name=Zo%C3%AB&password=a+long+password",
+    )
+    .await;
+    assert_eq!(made.location(), "/admin/users?done=zoe");
+    let zoe = store
+        .user_by_username(&Username::parse("zoe").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(zoe.display_name.as_str(), "Zoë");
+    assert!(!zoe.is_admin);
+    let again = post(
+        &store,
+        &root,
+        "/admin/users",
+        "action=create&username=zoe&password=a+long+password",
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(
+        again
+            .body
+            .contains(r#"id="new-username" name="username" value="zoe""#)
+    );
+    let short = post(
+        &store,
+        &root,
+        "/admin/users",
+        "action=create&username=yan&password=short",
+    )
+    .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        post(
+            &store,
+            &team.owner,
+            "/admin/users",
+            "action=create&username=evil&password=a+long+password"
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Disable: the user's sessions end at once; enable; make administrator; reset a password.
+    let (zoe_cookie, _) = session_for(&store, zoe.id).await;
+    assert_eq!(
+        visit(&store, "GET", "/projects", Some(&zoe_cookie), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        post(&store, &root, "/admin/users", "action=disable&username=zoe")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        visit(&store, "GET", "/projects", Some(&zoe_cookie), None)
+            .await
+            .location(),
+        "/login?next=%2Fprojects"
+    );
+    assert!(
+        get(&store, &root, "/admin/users")
+            .await
+            .body
+            .contains("disabled")
+    );
+    assert_eq!(
+        post(&store, &root, "/admin/users", "action=enable&username=zoe")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        post(&store, &root, "/admin/users", "action=admin&username=zoe")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let zoe = store
+        .user_by_username(&Username::parse("zoe").unwrap())
+        .await
+        .unwrap();
+    assert!(zoe.is_admin && !zoe.is_disabled);
+    let before = zoe.password_hash.as_str().to_owned();
+    assert_eq!(
+        post(
+            &store,
+            &root,
+            "/admin/users",
+            "action=password&username=zoe&password=another+long+one"
+        )
+        .await
+        .status,
+        StatusCode::SEE_OTHER
+    );
+    let zoe = store
+        .user_by_username(&Username::parse("zoe").unwrap())
+        .await
+        .unwrap();
+    assert_ne!(zoe.password_hash.as_str(), before);
+    // An administrator cannot lock themselves out.
+    let myself = post(
+        &store,
+        &root,
+        "/admin/users",
+        "action=disable&username=root",
+    )
+    .await;
+    assert_eq!(myself.status, StatusCode::CONFLICT);
+    assert!(myself.body.contains("You cannot disable yourself"));
+
+    // Everyone's tokens, revocable.
+    let tokens = get(&store, &root, "/admin/tokens").await;
+    assert!(tokens.body.contains("@edgar") && tokens.body.contains("@olivia"));
+    let edgar_token = store.tokens(team.editor.id).await.unwrap()[0].id.0;
+    let revoked = post(
+        &store,
+        &root,
+        &format!("/admin/tokens/edgar/{edgar_token}/revoke"),
+        "",
+    )
+    .await;
+    assert_eq!(revoked.location(), "/admin/tokens?done=revoked");
+    assert!(store.tokens(team.editor.id).await.unwrap().is_empty());
+    let request = Request::builder()
+        .uri("/api/v1/me")
+        .header("authorization", format!("Bearer {}", team.editor.token))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        crate::send(crate::state(&store), request).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Storage, with a bar per project holding attachments.
+    let upload = Request::builder()
+        .method("POST")
+        .uri("/api/v1/tasks/OPS-1/attachments?name=notes.txt")
+        .header("authorization", format!("Bearer {}", team.owner.token))
+        .body(Body::from("some notes"))
+        .unwrap();
+    assert_eq!(
+        crate::send(crate::state(&store), upload).await.0,
+        StatusCode::CREATED
+    );
+    let storage = get(&store, &root, "/admin/storage").await;
+    for part in [
+        "Database",
+        "Volume",
+        "Last backup",
+        "1 file(s)",
+        r#"<a href="/p/OPS">OPS</a>"#,
+        "<meter",
+    ] {
+        assert!(
+            storage.body.contains(part),
+            "{part} not in {}",
+            storage.body
+        );
+    }
+}
+
 /// Every vendored file is listed in the manifest with its package, version, licence and
 /// SHA-256, and the manifest lists nothing that is not there.
 #[test]
@@ -1582,4 +1790,5 @@ both_backends!(
     members_and_labels_are_managed_by_form,
     project_settings_and_activity,
     the_account_page_changes_name_password_sessions_and_tokens,
+    administrators_manage_users_tokens_and_see_storage,
 );
