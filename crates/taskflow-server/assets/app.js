@@ -282,7 +282,125 @@
     return Math.round(bytes / 1024) + " KiB";
   }
 
+  // ---- Keyboard shortcuts (the sheet: `?`, or /shortcuts) ----
+
+  function typing(target) {
+    if (!target || !target.closest) return false;
+    return target.isContentEditable || target.closest("input, textarea, select, [contenteditable]") !== null;
+  }
+
+  // The cards of the board, or the rows of a table of tasks, in reading order.
+  function items() {
+    const cards = Array.from(document.querySelectorAll(".board .card-item"));
+    if (cards.length) return cards;
+    return Array.from(document.querySelectorAll("table.tasks tbody tr"));
+  }
+
+  function choose(item) {
+    document.querySelectorAll(".chosen").forEach(function (el) { el.classList.remove("chosen"); });
+    if (!item) return;
+    item.classList.add("chosen");
+    if (item.classList.contains("card-item")) {
+      item.focus();
+    } else {
+      const link = item.querySelector("a");
+      if (link) link.focus();
+    }
+    item.scrollIntoView({ block: "nearest" });
+  }
+
+  function chosen() {
+    const active = document.activeElement;
+    const current = active && active.closest ? active.closest(".card-item, table.tasks tbody tr") : null;
+    return current || document.querySelector(".chosen");
+  }
+
+  function project() {
+    const board = document.querySelector(".board[data-project]");
+    if (board) return board.dataset.project;
+    const match = /^\/(?:p|t)\/([A-Z][A-Z0-9]*)/.exec(location.pathname);
+    return match ? match[1] : null;
+  }
+
+  function shortcuts() {
+    let pending = null;
+    document.addEventListener("keydown", function (event) {
+      if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (typing(event.target)) return;
+      const sheet = document.getElementById("shortcuts");
+      if (sheet && sheet.open) return;
+      const key = event.key;
+      if (pending === "g") {
+        pending = null;
+        const where = { p: "/projects", b: project() && "/p/" + project(), l: project() && "/p/" + project() + "/list" }[key];
+        if (where) { event.preventDefault(); location.assign(where); }
+        return;
+      }
+      const list = items();
+      const current = chosen();
+      const index = current ? list.indexOf(current) : -1;
+      switch (key) {
+        case "?":
+          if (sheet && sheet.showModal) { event.preventDefault(); sheet.showModal(); }
+          return;
+        case "/": {
+          const search = document.getElementById("q");
+          event.preventDefault();
+          if (search) { search.focus(); search.select(); } else if (project()) { location.assign("/p/" + project() + "/list"); }
+          return;
+        }
+        case "c": {
+          const quick = document.getElementById("quick-line");
+          if (quick) { event.preventDefault(); quick.focus(); }
+          return;
+        }
+        case "j":
+        case "k": {
+          if (!list.length) return;
+          event.preventDefault();
+          const next = key === "j" ? Math.min(index + 1, list.length - 1) : Math.max(index - 1, 0);
+          choose(list[index === -1 ? 0 : next]);
+          return;
+        }
+        case "Enter": {
+          if (!current || event.target.closest("a, button, summary")) return;
+          const link = current.querySelector("a[href^='/t/']");
+          if (link) { event.preventDefault(); location.assign(link.getAttribute("href")); }
+          return;
+        }
+        case "e": {
+          const link = current && current.querySelector("a[href^='/t/']");
+          const task = link ? link.getAttribute("href") : (/^\/t\/[^/]+$/.test(location.pathname) ? location.pathname : null);
+          if (task) { event.preventDefault(); location.assign(task + "/edit"); }
+          return;
+        }
+        case "m": {
+          const menu = current && current.querySelector("details.move");
+          if (menu) {
+            event.preventDefault();
+            menu.open = true;
+            const select = menu.querySelector("select");
+            if (select) select.focus();
+          }
+          return;
+        }
+        case "g":
+          pending = "g";
+          window.setTimeout(function () { pending = null; }, 1500);
+          return;
+        default:
+          return;
+      }
+    });
+    const link = document.querySelector("a[data-shortcuts]");
+    const sheet = document.getElementById("shortcuts");
+    if (link && sheet && sheet.showModal) {
+      link.addEventListener("click", function (event) { event.preventDefault(); sheet.showModal(); });
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    shortcuts();
     document.documentElement.classList.add("js");
     const board = document.querySelector(".board[data-editable]");
     if (board) {

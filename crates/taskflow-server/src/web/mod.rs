@@ -64,6 +64,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/t/{key}/delete", post(task::delete_task))
         .route("/my", get(pages::my_tasks))
+        .route("/shortcuts", get(pages::shortcuts))
         .route("/p/{key}/trash", get(trash::project_trash))
         .route(
             "/p/{key}/members",
@@ -189,8 +190,14 @@ impl FromRequestParts<AppState> for Viewer {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let path = path_of(parts);
         let theme = theme(parts);
+        // A form posted after the session ended comes back to the page it was on.
+        let back = if parts.method == axum::http::Method::GET {
+            path.clone()
+        } else {
+            referring_page(parts).unwrap_or_else(|| "/projects".to_owned())
+        };
         let signed_out = || {
-            let next = form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>();
+            let next = form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>();
             redirect(&format!("/login?next={next}"))
         };
         let Some(secret) = session_cookie(&parts.headers) else {
@@ -211,6 +218,22 @@ impl FromRequestParts<AppState> for Viewer {
             Err(e) => Err(trouble(anonymous(parts), e)),
         }
     }
+}
+
+/// The local page (path and query) a request came from, by its `Referer`, when that is this
+/// site.
+fn referring_page(parts: &Parts) -> Option<String> {
+    let referer = parts
+        .headers
+        .get(axum::http::header::REFERER)?
+        .to_str()
+        .ok()?;
+    let host = parts.headers.get(axum::http::header::HOST)?.to_str().ok()?;
+    let rest = referer
+        .strip_prefix("http://")
+        .or_else(|| referer.strip_prefix("https://"))?
+        .strip_prefix(host)?;
+    (rest.starts_with('/') && local(rest) == rest).then(|| rest.to_owned())
 }
 
 /// The frame of a page for someone not signed in.
@@ -290,9 +313,27 @@ pub fn refusal(page: PageFrame, e: crate::error::ApiError) -> Response {
             "Not allowed",
             "Your role in this project does not allow that.".to_owned(),
         ),
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT => {
             ("That did not work", sentence(&e.message))
         }
+        StatusCode::PRECONDITION_FAILED => (
+            "Someone else changed this meanwhile",
+            format!(
+                "{} Go back and reload the page to see it as it is now.",
+                sentence(&e.message)
+            ),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("That is too large", sentence(&e.message)),
+        StatusCode::TOO_MANY_REQUESTS => (
+            "Too many attempts",
+            format!(
+                "Wait {} and try again.",
+                match e.retry_after.map_or(60, |d| d.as_secs()) {
+                    s if s < 90 => format!("{} seconds", s.max(1)),
+                    s => format!("{} minutes", s.div_ceil(60)),
+                }
+            ),
+        ),
         StatusCode::SERVICE_UNAVAILABLE => (
             "Taskflow cannot reach its database",
             "Nothing was changed. Try again in a few seconds.".to_owned(),

@@ -560,3 +560,19 @@ pub async fn my_tasks(
         Err(e) => refusal(viewer.frame("my"), e),
     }
 }
+
+#[derive(Template)]
+#[template(path = "shortcuts.html")]
+struct ShortcutsPage {
+    page: PageFrame,
+}
+
+/// `GET /shortcuts`: the keyboard shortcuts as a page (`?` shows them over any page).
+pub async fn shortcuts(viewer: Viewer) -> Response {
+    render(
+        StatusCode::OK,
+        &ShortcutsPage {
+            page: viewer.frame(""),
+        },
+    )
+}

@@ -504,7 +504,8 @@ struct ActivityPage {
     page: PageFrame,
     project_key: String,
     project_name: String,
-    entries: Vec<(String, String, Option<String>, String)>,
+    /// (time, time in words, the task's key and whether it can be opened, what happened)
+    entries: Vec<(String, String, Option<(String, bool)>, String)>,
     older: Option<String>,
 }
 
@@ -542,6 +543,22 @@ pub async fn activity(
         let list = crate::views::ActivityView::page(state.store.as_ref(), entries, ACTIVITY_PAGE)
             .await?
             .0;
+        // Tasks since moved to the trash or purged are named, not linked.
+        let mut live = std::collections::HashMap::new();
+        for key in list.items.iter().filter_map(|e| e.task.as_deref()) {
+            if live.contains_key(key) {
+                continue;
+            }
+            let found = match taskflow_core::task::TaskKey::parse(key) {
+                Ok(parsed) => match state.store.task_by_key(&parsed).await {
+                    Ok(_) => true,
+                    Err(taskflow_core::StoreError::NotFound { .. }) => false,
+                    Err(e) => return Err(e.into()),
+                },
+                Err(_) => false,
+            };
+            live.insert(key.to_owned(), found);
+        }
         Ok::<_, ApiError>(ActivityPage {
             page: viewer.frame("projects"),
             older: list
@@ -551,10 +568,14 @@ pub async fn activity(
                 .items
                 .iter()
                 .map(|e| {
+                    let task = e.task.clone().map(|key| {
+                        let linked = live.get(&key).copied().unwrap_or(false);
+                        (key, linked)
+                    });
                     (
                         e.at.to_string(),
                         super::task::when(e.at),
-                        e.task.clone(),
+                        task,
                         super::task::activity_words(e),
                     )
                 })

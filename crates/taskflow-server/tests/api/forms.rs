@@ -1729,6 +1729,159 @@ async fn administrators_manage_users_tokens_and_see_storage(store: TestStore) {
     }
 }
 
+async fn every_link_from_home_leads_somewhere(store: TestStore) {
+    let team = team(&store).await;
+    let (admin, _) = store.user_with_token("root", true).await;
+    let (cookie, _) = session_for(&store, admin.id).await;
+    // Something of everything: a subtask, a label on a task, a comment, an attachment, trash.
+    let first = task(&store, "OPS-1").await;
+    store
+        .create_task(
+            team.owner.id,
+            team.project,
+            NewTask {
+                parent_id: Some(first.id),
+                ..NewTask::titled(TaskTitle::parse("A subtask").unwrap())
+            },
+        )
+        .await
+        .unwrap();
+    let doomed = store
+        .create_task(
+            team.owner.id,
+            team.project,
+            NewTask::titled(TaskTitle::parse("Doomed").unwrap()),
+        )
+        .await
+        .unwrap();
+    store
+        .delete_task(team.owner.id, doomed.id, None)
+        .await
+        .unwrap();
+    let label = store.labels(team.project).await.unwrap()[0].id;
+    store
+        .update_task(
+            team.owner.id,
+            first.id,
+            taskflow_core::task::TaskPatch {
+                labels: Some(vec![label]),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut queue = std::collections::VecDeque::from(["/".to_owned()]);
+    while let Some(path) = queue.pop_front() {
+        if !seen.insert(path.clone()) || seen.len() > 400 {
+            continue;
+        }
+        let page = visit(&store, "GET", &path, Some(&cookie), None).await;
+        assert!(
+            page.status != StatusCode::NOT_FOUND
+                && !page.status.is_server_error()
+                && page.status != StatusCode::FORBIDDEN,
+            "{path} answered {}: {}",
+            page.status,
+            page.body
+        );
+        if page.status == StatusCode::SEE_OTHER {
+            let to = page.location().to_owned();
+            if !to.starts_with("/theme") {
+                queue.push_back(to);
+            }
+            continue;
+        }
+        for link in page.body.split(r#"href=""#).skip(1) {
+            let href = link
+                .split('"')
+                .next()
+                .unwrap()
+                .replace("&#38;", "&")
+                .replace("&amp;", "&");
+            let href = href.split('#').next().unwrap().to_owned();
+            // Pages only: not the API, assets or the colour-scheme switch (which sets a cookie).
+            if href.starts_with('/')
+                && !href.starts_with("//")
+                && !href.starts_with("/api/")
+                && !href.starts_with("/assets/")
+                && !href.starts_with("/theme")
+                && !href.is_empty()
+            {
+                queue.push_back(href);
+            }
+        }
+    }
+    for needed in [
+        "/projects",
+        "/p/OPS",
+        "/p/OPS/list",
+        "/p/OPS/trash",
+        "/p/OPS/labels",
+        "/p/OPS/members",
+        "/p/OPS/activity",
+        "/p/OPS/settings",
+        "/t/OPS-1",
+        "/t/OPS-1/edit",
+        "/trash",
+        "/my",
+        "/account",
+        "/settings/tokens",
+        "/admin/users",
+        "/admin/tokens",
+        "/admin/storage",
+        "/shortcuts",
+    ] {
+        assert!(
+            seen.contains(needed),
+            "{needed} is not reachable from /: {seen:?}"
+        );
+    }
+}
+
+async fn a_form_posted_after_the_session_ended_comes_back_to_its_page(store: TestStore) {
+    let team = team(&store).await;
+    let request = Request::builder()
+        .method("POST")
+        .uri("/t/OPS-1/comments")
+        .header("host", "tasks.example")
+        .header("referer", "http://tasks.example/t/OPS-1?done=saved")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from("csrf=x&body=hello"))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(taskflow_server::app(crate::state(&store)), request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers()["location"],
+        "/login?next=%2Ft%2FOPS-1%3Fdone%3Dsaved"
+    );
+    // Another site's page is not a place to come back to.
+    let request = Request::builder()
+        .method("POST")
+        .uri("/t/OPS-1/comments")
+        .header("host", "tasks.example")
+        .header("referer", "http://elsewhere.example/t/OPS-1")
+        .body(Body::from("csrf=x&body=hello"))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(taskflow_server::app(crate::state(&store)), request)
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["location"], "/login?next=%2Fprojects");
+    assert!(
+        store
+            .comments(task(&store, "OPS-1").await.id)
+            .await
+            .unwrap()
+            .len()
+            == 1,
+        "nothing was added"
+    );
+    let _ = team;
+}
+
 /// Every vendored file is listed in the manifest with its package, version, licence and
 /// SHA-256, and the manifest lists nothing that is not there.
 #[test]
@@ -1791,4 +1944,6 @@ both_backends!(
     project_settings_and_activity,
     the_account_page_changes_name_password_sessions_and_tokens,
     administrators_manage_users_tokens_and_see_storage,
+    every_link_from_home_leads_somewhere,
+    a_form_posted_after_the_session_ended_comes_back_to_its_page,
 );
