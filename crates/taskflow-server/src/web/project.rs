@@ -498,14 +498,22 @@ pub async fn save_settings(
     }
 }
 
+/// One entry of the activity page.
+struct ActivityLine {
+    at: String,
+    at_words: String,
+    /// The task's key, and whether it can be opened (it is not in the trash).
+    task: Option<(String, bool)>,
+    words: String,
+}
+
 #[derive(Template)]
 #[template(path = "activity.html")]
 struct ActivityPage {
     page: PageFrame,
     project_key: String,
     project_name: String,
-    /// (time, time in words, the task's key and whether it can be opened, what happened)
-    entries: Vec<(String, String, Option<(String, bool)>, String)>,
+    entries: Vec<ActivityLine>,
     older: Option<String>,
 }
 
@@ -572,12 +580,12 @@ pub async fn activity(
                         let linked = live.get(&key).copied().unwrap_or(false);
                         (key, linked)
                     });
-                    (
-                        e.at.to_string(),
-                        super::task::when(e.at),
+                    ActivityLine {
+                        at: e.at.to_string(),
+                        at_words: super::task::when(e.at),
                         task,
-                        super::task::activity_words(e),
-                    )
+                        words: super::task::activity_words(e),
+                    }
                 })
                 .collect(),
             project_key: project.key.to_string(),
