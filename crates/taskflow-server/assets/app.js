@@ -293,7 +293,7 @@
   function items() {
     const cards = Array.from(document.querySelectorAll(".board .card-item"));
     if (cards.length) return cards;
-    return Array.from(document.querySelectorAll("table.tasks tbody tr"));
+    return Array.from(document.querySelectorAll("main table.tasks tbody tr"));
   }
 
   function choose(item) {
@@ -311,7 +311,7 @@
 
   function chosen() {
     const active = document.activeElement;
-    const current = active && active.closest ? active.closest(".card-item, table.tasks tbody tr") : null;
+    const current = active && active.closest ? active.closest(".card-item, main table.tasks tbody tr") : null;
     return current || document.querySelector(".chosen");
   }
 

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+use fantoccini::actions::{
+    InputSource, KeyAction, KeyActions, MOUSE_BUTTON_LEFT, MouseActions, PointerAction,
+};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -200,9 +202,18 @@ impl Site {
 }
 
 async fn sign_in(c: &Client, base: &str) -> Result<(), String> {
+    sign_in_as(c, base, "admin", ADMIN_PASSWORD).await
+}
+
+async fn sign_in_as(c: &Client, base: &str, username: &str, password: &str) -> Result<(), String> {
     step("open /", c.goto(&format!("{base}/")).await)?;
-    fill(c, "username", "admin").await?;
-    fill(c, "password", ADMIN_PASSWORD).await?;
+    step(
+        "the sign-in form",
+        c.wait().for_element(Locator::Id("username")).await,
+    )?;
+    accessible(c, "the sign-in page").await?;
+    fill(c, "username", username).await?;
+    fill(c, "password", password).await?;
     click(c, "form[action='/login'] button").await?;
     step(
         "the projects",
@@ -513,7 +524,7 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
             accessible(c, "the list").await?;
             let rows = js(
                 c,
-                "return document.querySelectorAll('table.tasks tbody tr').length",
+                "return document.querySelectorAll('main table.tasks tbody tr').length",
             )
             .await?;
             if rows != json!(5) {
@@ -523,12 +534,12 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
             until(
                 c,
                 "one row",
-                "return document.querySelectorAll('table.tasks tbody tr').length === 1",
+                "return document.querySelectorAll('main table.tasks tbody tr').length === 1",
             )
             .await?;
             let row = js(
                 c,
-                "return document.querySelector('table.tasks tbody tr').textContent",
+                "return document.querySelector('main table.tasks tbody tr').textContent",
             )
             .await?;
             if !row
@@ -552,7 +563,7 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
             )?;
             let rows = js(
                 c,
-                "return document.querySelectorAll('table.tasks tbody tr').length",
+                "return document.querySelectorAll('main table.tasks tbody tr').length",
             )
             .await?;
             if rows != json!(1) {
@@ -737,11 +748,250 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
 }
 
 async fn browser_signed_in(base: &str) -> Browser {
+    browser_signed_in_as(base, "admin", ADMIN_PASSWORD).await
+}
+
+async fn browser_signed_in_as(base: &str, username: &str, password: &str) -> Browser {
     let browser = browser(1100, 800).await;
     browser
-        .check("second-session", sign_in(&browser.client, base))
+        .check(
+            "second-session",
+            sign_in_as(&browser.client, base, username, password),
+        )
         .await;
     browser
+}
+
+/// Presses `keys` one after another, wherever the focus is.
+async fn press(c: &Client, keys: &str) -> Result<(), String> {
+    let mut typing = KeyActions::new("keyboard".into());
+    for key in keys.chars() {
+        typing = typing
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+    }
+    step(keys, c.perform_actions(typing).await)
+}
+
+/// The rest of the UI in Chromium: the trash (a task with its subtask restored, a purge after
+/// its confirmation), an API token used against the API, a password change ending another
+/// session, an administrator disabling someone whose open page then leads to sign-in, the
+/// shortcut sheet and j/k/Enter, and axe-core on each of these pages.
+async fn the_rest_of_the_ui_in_a_browser(store: TestStore) {
+    let _permits = SESSIONS.acquire_many(2).await.unwrap();
+    let site = site(&store).await;
+    let base = site.base.clone();
+    let (status, _) = site
+        .api(
+            "POST",
+            "/api/v1/projects",
+            json!({"key": "OPS", "name": "Operations"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    for body in [
+        json!({"title": "Ship the release"}),
+        json!({"title": "Write the notes", "parent": "OPS-1"}),
+        json!({"title": "An old idea"}),
+        json!({"title": "Tidy the wiki"}),
+    ] {
+        let (code, task) = site.api("POST", "/api/v1/projects/OPS/tasks", body).await;
+        assert_eq!(code, 201, "{task}");
+    }
+    let (code, _) = site
+        .api(
+            "POST",
+            "/api/v1/users",
+            json!({"username": "dana", "password": "dana's password"}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let browser = browser(1280, 900).await;
+    let c = &browser.client;
+
+    browser
+        .check("trash-restore", async {
+            sign_in(c, &base).await?;
+            step("the task", c.goto(&format!("{base}/t/OPS-1")).await)?;
+            click(c, "form.danger button").await?;
+            let notice = step("the notice", c.wait().for_element(Locator::Css("p.notice")).await)?;
+            let text = step("text", notice.text().await)?;
+            if !text.contains("OPS-1 and its subtasks are in the project") {
+                return Err(format!("after deleting: {text:?}"));
+            }
+            click(c, "a[href='/p/OPS/trash']").await?;
+            step("the trash", c.wait().for_element(Locator::Css("table.trash")).await)?;
+            accessible(c, "the project's trash").await?;
+            click(c, "#trash-task-1 form button").await?;
+            until(c, "restored", "const n = document.querySelector('p.notice'); return n && n.textContent.includes('Restored.')").await?;
+            Ok(())
+        })
+        .await;
+    assert_eq!(site.task("OPS-1").await["title"], "Ship the release");
+    assert_eq!(
+        site.task("OPS-2").await["parent"],
+        "OPS-1",
+        "the subtask came back with its parent"
+    );
+
+    let (code, _) = site.api("DELETE", "/api/v1/tasks/OPS-3", Value::Null).await;
+    assert_eq!(code, 204);
+    browser
+        .check("trash-purge", async {
+            step("the account's trash", c.goto(&format!("{base}/trash")).await)?;
+            accessible(c, "the account's trash").await?;
+            click(c, "#trash-task-3 a[href^='/trash/purge']").await?;
+            step("the confirmation", c.wait().for_element(Locator::Css("button.danger-button")).await)?;
+            accessible(c, "the purge confirmation").await?;
+            click(c, "button.danger-button").await?;
+            until(c, "purged", "const n = document.querySelector('p.notice'); return n && n.textContent.includes('Purged for good.')").await?;
+            Ok(())
+        })
+        .await;
+    let (code, _) = site.api("GET", "/api/v1/tasks/OPS-3", Value::Null).await;
+    assert_eq!(code, 404, "purged");
+
+    let mut secret = String::new();
+    browser
+        .check("token", async {
+            step("tokens", c.goto(&format!("{base}/settings/tokens")).await)?;
+            accessible(c, "the tokens page").await?;
+            fill(c, "token-name", "deploy script").await?;
+            click(c, "form[action='/settings/tokens'] button").await?;
+            let field = step(
+                "the secret",
+                c.wait().for_element(Locator::Id("token-secret")).await,
+            )?;
+            secret = step("its value", field.prop("value").await)?.unwrap_or_default();
+            accessible(c, "the new token").await?;
+            click(c, "button[data-copy]").await?;
+            until(
+                c,
+                "copied",
+                "return document.getElementById('announce').textContent.includes('Copied.')",
+            )
+            .await?;
+            Ok(())
+        })
+        .await;
+    let reply = crate::serve::request(
+        &site.server.address,
+        "GET",
+        "/api/v1/me",
+        &[("Authorization", &format!("Bearer {secret}"))],
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "the secret works: {}", reply.body);
+    assert!(reply.body.contains("\"admin\""));
+
+    // An administrator disables Dana; Dana's open page then leads to sign-in.
+    let dana = browser_signed_in_as(&base, "dana", "dana's password").await;
+    let d = &dana.client;
+    browser
+        .check("disable", async {
+            step("users", c.goto(&format!("{base}/admin/users")).await)?;
+            accessible(c, "the users page").await?;
+            click(c, "#user-dana button[value=disable]").await?;
+            step(
+                "saved",
+                c.wait().for_element(Locator::Css("p.notice")).await,
+            )?;
+            step("Dana reloads", d.refresh().await)?;
+            let url = step("url", d.current_url().await)?;
+            if url.path() != "/login" {
+                return Err(format!("a disabled user's page went to {url}"));
+            }
+            for page in [
+                "/admin/tokens",
+                "/admin/storage",
+                "/account",
+                "/p/OPS/settings",
+                "/p/OPS/activity",
+                "/p/OPS/labels",
+                "/p/OPS/members",
+                "/shortcuts",
+            ] {
+                step(page, c.goto(&format!("{base}{page}")).await)?;
+                nothing_ran(c, page).await?;
+                accessible(c, page).await?;
+            }
+            Ok(())
+        })
+        .await;
+    dana.client.clone().close().await.ok();
+
+    // A new password ends the other session; this one stays.
+    let other = browser_signed_in(&base).await;
+    let o = &other.client;
+    browser
+        .check("password", async {
+            step("account", c.goto(&format!("{base}/account")).await)?;
+            fill(c, "current_password", ADMIN_PASSWORD).await?;
+            fill(c, "new_password", "a brand new password").await?;
+            fill(c, "repeat_password", "a brand new password").await?;
+            click(c, "button[value=password]").await?;
+            let notice = step(
+                "notice",
+                c.wait().for_element(Locator::Css("p.notice")).await,
+            )?;
+            let text = step("text", notice.text().await)?;
+            if !text.contains("every other session has ended") {
+                return Err(format!("after the change: {text:?}"));
+            }
+            step(
+                "the other reloads",
+                o.goto(&format!("{base}/projects")).await,
+            )?;
+            let url = step("url", o.current_url().await)?;
+            if url.path() != "/login" {
+                return Err(format!("the other session is still at {url}"));
+            }
+            step("this one", c.goto(&format!("{base}/projects")).await)?;
+            let url = step("url", c.current_url().await)?;
+            if url.path() != "/projects" {
+                return Err(format!("this session ended too: {url}"));
+            }
+            Ok(())
+        })
+        .await;
+    other.client.clone().close().await.ok();
+
+    browser
+        .check("shortcuts", async {
+            step("board", c.goto(&format!("{base}/p/OPS")).await)?;
+            step("the board", c.wait().for_element(Locator::Css(".board")).await)?;
+            press(c, "?").await?;
+            until(c, "the sheet", "return document.getElementById('shortcuts').open").await?;
+            accessible(c, "the shortcut sheet").await?;
+            press(c, "\u{e00c}").await?;
+            until(c, "the sheet closed", "return !document.getElementById('shortcuts').open").await?;
+            press(c, "jj").await?;
+            let focused = js(c, "return document.activeElement.dataset.key || null").await?;
+            if focused != json!("OPS-2") {
+                return Err(format!("j j chose {focused}"));
+            }
+            press(c, "k").await?;
+            let focused = js(c, "return document.activeElement.dataset.key || null").await?;
+            if focused != json!("OPS-1") {
+                return Err(format!("k chose {focused}"));
+            }
+            press(c, "\u{e007}").await?;
+            until(c, "the task page", "return location.pathname === '/t/OPS-1'").await?;
+            // Nothing fires while typing: "g p" typed in the comment field stays text.
+            click(c, "#comment-body").await?;
+            press(c, "gp?").await?;
+            let state = js(c, "return [location.pathname, document.getElementById('comment-body').value, document.getElementById('shortcuts').open]").await?;
+            if state != json!(["/t/OPS-1", "gp?", false]) {
+                return Err(format!("typing fired a shortcut: {state}"));
+            }
+            step("blur", c.execute("document.activeElement.blur(); return true", vec![]).await)?;
+            press(c, "gp").await?;
+            until(c, "the projects", "return location.pathname === '/projects'").await?;
+            Ok(())
+        })
+        .await;
+    browser.client.clone().close().await.ok();
 }
 
 /// A phone-sized window signs in, sees the board as a strip of columns, and moves a card
@@ -827,5 +1077,6 @@ async fn a_phone_moves_a_card_through_its_form(store: TestStore) {
 
 both_backends!(
     the_everyday_path_in_a_browser,
+    the_rest_of_the_ui_in_a_browser,
     a_phone_moves_a_card_through_its_form,
 );
