@@ -26,6 +26,8 @@ pub struct TrashItem {
     /// What a person would recognise it by: project key, task key and title, a comment's start…
     pub summary: String,
     pub deleted_at: Timestamp,
+    /// Who moved it to the trash, while that user exists.
+    pub deleted_by: Option<crate::UserId>,
 }
 
 /// How many rows a purge removed, by kind.

@@ -26,6 +26,8 @@ struct Entry {
     summary: String,
     deleted_at: String,
     deleted_words: String,
+    /// Who deleted it, by display name.
+    deleted_by: Option<String>,
     purged_on: String,
     can_restore: bool,
     can_purge: bool,
@@ -71,7 +73,27 @@ async fn role_in(
     Ok(state.store.member_role(project, viewer.user.id).await?)
 }
 
-fn entry(state: &AppState, item: TrashItem, role: Role) -> Entry {
+/// Display names of who deleted these items.
+async fn deleters(
+    state: &AppState,
+    items: &[TrashItem],
+) -> Result<std::collections::HashMap<taskflow_core::UserId, String>, ApiError> {
+    let mut ids: Vec<_> = items.iter().filter_map(|i| i.deleted_by).collect();
+    ids.sort_unstable_by_key(|id| id.0);
+    ids.dedup();
+    let users = state.store.users_by_id(&ids).await?;
+    Ok(users
+        .into_iter()
+        .map(|u| (u.id, u.display_name.to_string()))
+        .collect())
+}
+
+fn entry(
+    state: &AppState,
+    item: TrashItem,
+    role: Role,
+    names: &std::collections::HashMap<taskflow_core::UserId, String>,
+) -> Entry {
     let (kind, id) = kind_of(item.item);
     let keep =
         std::time::Duration::from_secs(u64::from(state.storage.trash_retention_days) * 86_400);
@@ -83,6 +105,7 @@ fn entry(state: &AppState, item: TrashItem, role: Role) -> Entry {
         summary: item.summary,
         deleted_at: item.deleted_at.to_string(),
         deleted_words: super::task::when(item.deleted_at),
+        deleted_by: item.deleted_by.and_then(|id| names.get(&id).cloned()),
         purged_on: day(item.deleted_at.saturating_add(keep)),
         can_restore: role >= Role::Editor,
         can_purge: role == Role::Owner,
@@ -142,11 +165,15 @@ async fn project_page(
             ));
         }
         let items = state.store.trash(Some(project.id)).await?;
+        let names = deleters(state, &items).await?;
         Ok(TrashPage {
             page: viewer.frame("projects"),
             back: format!("/p/{}/trash", project.key),
             project: Some((project.key.to_string(), project.name.to_string())),
-            entries: items.into_iter().map(|i| entry(state, i, role)).collect(),
+            entries: items
+                .into_iter()
+                .map(|i| entry(state, i, role, &names))
+                .collect(),
             notice,
             problem,
         })
@@ -183,7 +210,7 @@ async fn all_page(
 ) -> Response {
     let page = async {
         let mut roles = std::collections::HashMap::new();
-        let mut entries = Vec::new();
+        let mut owned = Vec::new();
         for item in state.store.trash(None).await? {
             let role = match roles.get(&item.project_id) {
                 Some(role) => *role,
@@ -194,9 +221,14 @@ async fn all_page(
                 }
             };
             if role == Some(Role::Owner) {
-                entries.push(entry(state, item, Role::Owner));
+                owned.push(item);
             }
         }
+        let names = deleters(state, &owned).await?;
+        let entries = owned
+            .into_iter()
+            .map(|i| entry(state, i, Role::Owner, &names))
+            .collect();
         Ok::<_, ApiError>(TrashPage {
             page: viewer.frame("trash"),
             project: None,
@@ -354,7 +386,7 @@ pub async fn confirm_purge(
             StatusCode::OK,
             &PurgePage {
                 page: viewer.frame("trash"),
-                entry: entry(&state, item, Role::Owner),
+                entry: entry(&state, item, Role::Owner, &Default::default()),
                 back: form.back(),
             },
         ),

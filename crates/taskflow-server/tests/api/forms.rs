@@ -855,6 +855,7 @@ async fn the_trash_restores_in_order_and_purges_after_confirming(store: TestStor
         page.body.contains("Check the cookie flags") && page.body.contains("Fix the login page")
     );
     assert!(page.body.contains("Purged on"));
+    assert_eq!(page.body.matches("by edgar").count(), 2, "who deleted each");
     let purge_day =
         (taskflow_core::Timestamp::now().datetime().date() + time::Duration::days(30)).to_string();
     assert!(

@@ -20,6 +20,7 @@ struct TrashRow {
     task_number: Option<i64>,
     summary: String,
     deleted_at: Time,
+    deleted_by: Option<i64>,
 }
 
 impl TrashRow {
@@ -43,6 +44,7 @@ impl TrashRow {
             project_key,
             summary: self.summary,
             deleted_at: ts(self.deleted_at),
+            deleted_by: self.deleted_by.map(UserId),
         })
     }
 }
@@ -218,18 +220,26 @@ impl TrashStore for Store {
     async fn trash(&self, project: Option<ProjectId>) -> StoreResult<Vec<TrashItem>> {
         let rows: Vec<TrashRow> = sqlx::query_as(
             "SELECT 'project' AS kind, id, id AS project_id, key AS project_key, \
-                    CAST(NULL AS BIGINT) AS task_number, key || ' ' || name AS summary, deleted_at \
+                    CAST(NULL AS BIGINT) AS task_number, key || ' ' || name AS summary, deleted_at, \
+                    (SELECT a.actor_id FROM activity a WHERE a.project_id = projects.id AND a.kind = 'trashed' \
+                       AND a.field = 'project' ORDER BY a.id DESC LIMIT 1) AS deleted_by \
                FROM projects WHERE deleted_at IS NOT NULL AND ($1 IS NULL OR id = $1) \
              UNION ALL \
-             SELECT 'task', t.id, t.project_id, p.key, t.number, p.key || '-' || t.number || ' ' || t.title, t.deleted_at \
+             SELECT 'task', t.id, t.project_id, p.key, t.number, p.key || '-' || t.number || ' ' || t.title, t.deleted_at, \
+                    (SELECT a.actor_id FROM activity a WHERE a.task_id = t.id AND a.kind = 'trashed' \
+                       AND a.field = 'task' ORDER BY a.id DESC LIMIT 1) \
                FROM tasks t JOIN projects p ON p.id = t.project_id \
                WHERE t.deleted_at IS NOT NULL AND ($1 IS NULL OR t.project_id = $1) \
              UNION ALL \
-             SELECT 'comment', c.id, t.project_id, p.key, t.number, substr(c.body, 1, 80), c.deleted_at \
+             SELECT 'comment', c.id, t.project_id, p.key, t.number, substr(c.body, 1, 80), c.deleted_at, \
+                    (SELECT a.actor_id FROM activity a WHERE a.task_id = t.id AND a.kind = 'trashed' \
+                       AND a.field = 'comment:' || c.id ORDER BY a.id DESC LIMIT 1) \
                FROM comments c JOIN tasks t ON t.id = c.task_id JOIN projects p ON p.id = t.project_id \
                WHERE c.deleted_at IS NOT NULL AND ($1 IS NULL OR t.project_id = $1) \
              UNION ALL \
-             SELECT 'attachment', a.id, t.project_id, p.key, t.number, a.file_name, a.deleted_at \
+             SELECT 'attachment', a.id, t.project_id, p.key, t.number, a.file_name, a.deleted_at, \
+                    (SELECT e.actor_id FROM activity e WHERE e.task_id = t.id AND e.kind = 'trashed' \
+                       AND e.field = 'attachment:' || a.id ORDER BY e.id DESC LIMIT 1) \
                FROM attachments a JOIN tasks t ON t.id = a.task_id JOIN projects p ON p.id = t.project_id \
                WHERE a.deleted_at IS NOT NULL AND ($1 IS NULL OR t.project_id = $1) \
              ORDER BY deleted_at DESC, kind, id",
