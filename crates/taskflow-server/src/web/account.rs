@@ -177,13 +177,13 @@ pub async fn save_account(
     }
 }
 
-/// A token as the page lists it.
-struct TokenRow {
-    id: i64,
-    name: String,
-    created: String,
-    expires: String,
-    last_used: String,
+/// A token as the pages list it.
+pub(super) struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub created: String,
+    pub expires: String,
+    pub last_used: String,
 }
 
 impl From<ApiToken> for TokenRow {

@@ -170,14 +170,10 @@ pub async fn change_user(
     }
 }
 
-/// A token with its owner, as the page lists it.
+/// A token with its owner's username, as the page lists it.
 struct TokenRow {
     username: String,
-    id: i64,
-    name: String,
-    created: String,
-    expires: String,
-    last_used: String,
+    token: super::account::TokenRow,
 }
 
 #[derive(Template)]
@@ -199,14 +195,9 @@ pub async fn tokens(
         let mut rows = Vec::new();
         for user in state.store.list_users().await? {
             for token in state.store.tokens(user.id).await? {
-                let day = super::task::when;
                 rows.push(TokenRow {
                     username: user.username.to_string(),
-                    id: token.id.0,
-                    name: token.name.to_string(),
-                    created: day(token.created_at),
-                    expires: token.expires_at.map_or_else(|| "never".to_owned(), day),
-                    last_used: token.last_used_at.map_or_else(|| "not yet".to_owned(), day),
+                    token: token.into(),
                 });
             }
         }

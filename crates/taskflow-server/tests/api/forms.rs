@@ -1385,9 +1385,21 @@ async fn project_settings_and_activity(store: TestStore) {
     let trash = get(&store, &team.owner, "/trash?done=trashed").await;
     assert!(trash.body.contains("The project is in the trash"));
     assert!(trash.body.contains(r#"name="type" value="project""#));
-    let restored = post(&store, &team.owner, "/trash/restore", &format!("type=project&id={}&back=%2Ftrash", team.project.0)).await;
+    let restored = post(
+        &store,
+        &team.owner,
+        "/trash/restore",
+        &format!("type=project&id={}&back=%2Ftrash", team.project.0),
+    )
+    .await;
     assert_eq!(restored.location(), "/trash?done=restored");
-    assert!(get(&store, &team.editor, "/p/OPS").await.body.contains("Operations team"), "the project is back with its tasks");
+    assert!(
+        get(&store, &team.editor, "/p/OPS")
+            .await
+            .body
+            .contains("Operations team"),
+        "the project is back with its tasks"
+    );
 }
 
 async fn the_account_page_changes_name_password_sessions_and_tokens(store: TestStore) {
