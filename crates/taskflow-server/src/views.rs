@@ -371,24 +371,34 @@ pub struct TrashItemView {
     /// What a person would recognise it by: a title, a comment's start, a file name.
     pub summary: String,
     pub deleted_at: Timestamp,
+    /// Who moved it to the trash (`null` once that user is gone).
+    pub deleted_by: Option<Person>,
 }
 
-impl From<TrashItem> for TrashItemView {
-    fn from(item: TrashItem) -> Self {
-        let (kind, id) = match item.item {
-            TrashRef::Project(id) => ("project", id.0),
-            TrashRef::Task(id) => ("task", id.0),
-            TrashRef::Comment(id) => ("comment", id.0),
-            TrashRef::Attachment(id) => ("attachment", id.0),
-        };
-        Self {
-            kind,
-            id,
-            project: item.project_key.as_str().to_owned(),
-            task: item.task.map(|k| k.to_string()),
-            summary: item.summary,
-            deleted_at: item.deleted_at,
-        }
+impl TrashItemView {
+    /// The views of `items`, with who deleted each.
+    pub async fn many(store: &dyn Store, items: Vec<TrashItem>) -> Result<Vec<Self>, ApiError> {
+        let names = Names::load(store, items.iter().filter_map(|i| i.deleted_by), [], []).await?;
+        Ok(items
+            .into_iter()
+            .map(|item| {
+                let (kind, id) = match item.item {
+                    TrashRef::Project(id) => ("project", id.0),
+                    TrashRef::Task(id) => ("task", id.0),
+                    TrashRef::Comment(id) => ("comment", id.0),
+                    TrashRef::Attachment(id) => ("attachment", id.0),
+                };
+                Self {
+                    kind,
+                    id,
+                    project: item.project_key.as_str().to_owned(),
+                    task: item.task.map(|k| k.to_string()),
+                    summary: item.summary,
+                    deleted_at: item.deleted_at,
+                    deleted_by: names.person(item.deleted_by),
+                }
+            })
+            .collect())
     }
 }
 

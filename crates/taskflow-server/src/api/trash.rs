@@ -31,7 +31,9 @@ pub async fn list(
 ) -> Result<axum::Json<List<TrashItemView>>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Editor).await?;
     let items = state.store.trash(Some(project.id)).await?;
-    Ok(List::all(items.into_iter().map(Into::into).collect()))
+    Ok(List::all(
+        TrashItemView::many(state.store.as_ref(), items).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -104,10 +106,12 @@ pub async fn list_all(
             }
         };
         if mine {
-            items.push(item.into());
+            items.push(item);
         }
     }
-    Ok(List::all(items))
+    Ok(List::all(
+        TrashItemView::many(state.store.as_ref(), items).await?,
+    ))
 }
 
 #[utoipa::path(

@@ -405,6 +405,10 @@ async fn trash_restore_and_purge(store: TestStore) {
         "{trash}"
     );
     assert_eq!(trash["next"], Value::Null);
+    assert_eq!(
+        trashed["deleted_by"]["username"], "edith",
+        "who deleted it: {trash}"
+    );
     let id = trashed["id"].as_i64().unwrap();
     let item = format!(r#"{{"type":"task","id":{id}}}"#);
     assert_eq!(
