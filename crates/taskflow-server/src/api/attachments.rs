@@ -150,44 +150,19 @@ pub async fn upload(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (task, project) = visible_task(&state, &user, &key, Role::Editor).await?;
-    let (limits, by_quota) = limits(&state, &project).await?;
-    let fail = |e| blob_error(e, &project, state.storage.project_quota_bytes, by_quota);
     let is_multipart = request
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
-
-    let (upload, name, media_type) = if is_multipart {
+    let attachment = if is_multipart {
         let mut form = Multipart::from_request(request, &state)
             .await
             .map_err(|e| interrupted(e.body_text()))?;
-        let mut field = loop {
-            match form.next_field().await.map_err(interrupted)? {
-                Some(field) if field.name() == Some("file") => break field,
-                Some(_) => continue,
-                None => {
-                    return Err(ValidationError::new(
-                        "file",
-                        "send the file in a form part named \"file\"",
-                    )
-                    .into());
-                }
-            }
-        };
-        let name = field
-            .file_name()
-            .map(str::to_owned)
-            .or(params.name)
-            .unwrap_or_default();
-        let media_type = field.content_type().map(str::to_owned);
-        let name = FileName::parse(name)?;
-        let mut upload = state.blobs.begin(limits, None).await.map_err(fail)?;
-        while let Some(chunk) = field.chunk().await.map_err(interrupted)? {
-            upload.write(&chunk).await.map_err(fail)?;
-        }
-        (upload, name, media_type)
+        from_form(&state, &user, &task, &project, &mut form, params.name).await?
     } else {
+        let (limits, by_quota) = limits(&state, &project).await?;
+        let fail = |e| blob_error(e, &project, state.storage.project_quota_bytes, by_quota);
         let name = FileName::parse(params.name.unwrap_or_default()).map_err(|_| {
             ValidationError::new(
                 "name",
@@ -207,17 +182,8 @@ pub async fn upload(
                 upload.write(&chunk).await.map_err(fail)?;
             }
         }
-        (upload, name, media_type)
+        finish(&state, &user, &task, upload, name, media_type, fail).await?
     };
-    let media_type = media_type
-        .and_then(|m| MediaType::parse(m).ok())
-        .unwrap_or_else(MediaType::octet_stream);
-    let attachment = commit(&state, &user, &task, upload, name, media_type)
-        .await
-        .map_err(|e| match e {
-            Commit::Blob(e) => fail(e),
-            Commit::Api(e) => e,
-        })?;
     let location = HeaderValue::from_str(&format!("/api/v1/attachments/{}", attachment.id))
         .expect("a path is a valid header");
     Ok((
@@ -226,6 +192,73 @@ pub async fn upload(
         axum::Json(AttachmentView::one(state.store.as_ref(), attachment).await?),
     )
         .into_response())
+}
+
+/// Stores the next part named `file` of a multipart form as an attachment of `task` (the API's
+/// multipart upload and the task page's form without JavaScript). `fallback_name` names a part
+/// that carries no file name.
+pub(crate) async fn from_form(
+    state: &AppState,
+    user: &User,
+    task: &Task,
+    project: &Project,
+    form: &mut Multipart,
+    fallback_name: Option<String>,
+) -> Result<Attachment, ApiError> {
+    let (limits, by_quota) = limits(state, project).await?;
+    let fail = |e| blob_error(e, project, state.storage.project_quota_bytes, by_quota);
+    let mut field = loop {
+        match form.next_field().await.map_err(interrupted)? {
+            Some(field) if field.name() == Some("file") => break field,
+            Some(_) => continue,
+            None => {
+                return Err(ValidationError::new(
+                    "file",
+                    "send the file in a form part named \"file\"",
+                )
+                .into());
+            }
+        }
+    };
+    let name = field
+        .file_name()
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .or(fallback_name)
+        .unwrap_or_default();
+    let media_type = field.content_type().map(str::to_owned);
+    let name = FileName::parse(name).map_err(|_| {
+        ValidationError::new(
+            "file",
+            "choose a file (its name: 1 to 255 characters, no slashes)",
+        )
+    })?;
+    let mut upload = state.blobs.begin(limits, None).await.map_err(fail)?;
+    while let Some(chunk) = field.chunk().await.map_err(interrupted)? {
+        upload.write(&chunk).await.map_err(fail)?;
+    }
+    finish(state, user, task, upload, name, media_type, fail).await
+}
+
+/// Commits a received upload with its media type (octet-stream when unknown or invalid).
+async fn finish(
+    state: &AppState,
+    user: &User,
+    task: &Task,
+    upload: Upload,
+    name: FileName,
+    media_type: Option<String>,
+    fail: impl Fn(BlobError) -> ApiError,
+) -> Result<Attachment, ApiError> {
+    let media_type = media_type
+        .and_then(|m| MediaType::parse(m).ok())
+        .unwrap_or_else(MediaType::octet_stream);
+    commit(state, user, task, upload, name, media_type)
+        .await
+        .map_err(|e| match e {
+            Commit::Blob(e) => fail(e),
+            Commit::Api(e) => e,
+        })
 }
 
 enum Commit {

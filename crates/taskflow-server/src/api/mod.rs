@@ -1,7 +1,7 @@
 //! `/api/v1`: the JSON API.
 
 mod activity;
-mod attachments;
+pub(crate) mod attachments;
 pub(crate) mod auth;
 mod comments;
 mod json;

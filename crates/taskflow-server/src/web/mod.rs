@@ -63,6 +63,10 @@ pub fn router() -> Router<AppState> {
             post(task::delete_attachment),
         )
         .route("/t/{key}/delete", post(task::delete_task))
+        .route(
+            "/t/{key}/attachments",
+            post(task::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/my", get(pages::my_tasks))
         .route("/shortcuts", get(pages::shortcuts))
         .route("/p/{key}/trash", get(trash::project_trash))
@@ -313,7 +317,8 @@ pub fn refusal(page: PageFrame, e: crate::error::ApiError) -> Response {
             "Not allowed",
             "Your role in this project does not allow that.".to_owned(),
         ),
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT => {
+        StatusCode::UNPROCESSABLE_ENTITY => ("That did not work", board::problems(&e).join(" ")),
+        StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {
             ("That did not work", sentence(&e.message))
         }
         StatusCode::PRECONDITION_FAILED => (

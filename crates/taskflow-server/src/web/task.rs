@@ -235,6 +235,7 @@ async fn gather(
 fn notice(done: &str) -> Option<String> {
     let words = match done {
         "saved" => "Saved.",
+        "uploaded" => "The file is stored.",
         "comment-deleted" => "The comment was deleted.",
         "attachment-deleted" => {
             "The attachment is in the project's trash; it can be restored from there."
@@ -831,5 +832,46 @@ pub async fn delete_task(
     match deleted.await {
         Ok((project, task)) => redirect(&format!("/p/{project}?deleted={task}")),
         Err(e) => refusal(viewer.frame("projects"), e),
+    }
+}
+
+/// `POST /t/{key}/attachments`: the upload form without JavaScript, as
+/// `multipart/form-data` whose first part is the `csrf` field and whose `file` part is streamed
+/// to the volume like an API upload. A refusal (too large, a full disk or quota) is a page in
+/// words; nothing is stored.
+pub async fn upload(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(key): Path<String>,
+    request: axum::extract::Request,
+) -> Response {
+    use axum::extract::FromRequest;
+    let frame = || viewer.frame("projects");
+    let mut form = match axum::extract::Multipart::from_request(request, &state).await {
+        Ok(form) => form,
+        Err(e) => {
+            return refusal(
+                frame(),
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()),
+            );
+        }
+    };
+    // The token comes first, so nothing is read from a forged form.
+    let csrf = match form.next_field().await {
+        Ok(Some(field)) if field.name() == Some("csrf") => field.text().await.unwrap_or_default(),
+        _ => String::new(),
+    };
+    if let Some(refused) = viewer.csrf_refusal(&csrf) {
+        return refused;
+    }
+    let stored = async {
+        let (task, project) = editable_task(&state, &viewer, &key).await?;
+        crate::api::attachments::from_form(&state, &viewer.user, &task, &project, &mut form, None)
+            .await?;
+        Ok::<_, ApiError>(task.key().to_string())
+    };
+    match stored.await {
+        Ok(key) => redirect(&format!("/t/{key}?done=uploaded#attachments")),
+        Err(e) => refusal(frame(), e),
     }
 }

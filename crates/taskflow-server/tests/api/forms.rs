@@ -1898,6 +1898,116 @@ async fn a_form_posted_after_the_session_ended_comes_back_to_its_page(store: Tes
     let _ = team;
 }
 
+/// A multipart body: the fields in order, the last one the file.
+fn multipart(csrf: &str, file_name: &str, content: &str) -> String {
+    format!(
+        "--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/plain\r\n\r\n{content}\r\n--XyZ--\r\n"
+    )
+}
+
+async fn send_upload(
+    state: taskflow_server::AppState,
+    who: &Person,
+    body: String,
+) -> (StatusCode, String, Option<String>) {
+    let request = Request::builder()
+        .method("POST")
+        .uri("/t/OPS-1/attachments")
+        .header("cookie", &who.cookie)
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body(Body::from(body))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(taskflow_server::app(state), request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (
+        status,
+        String::from_utf8_lossy(&body).into_owned(),
+        location,
+    )
+}
+
+async fn uploads_work_without_javascript(store: TestStore) {
+    let team = team(&store).await;
+    let task_id = task(&store, "OPS-1").await.id;
+    let page = get(&store, &team.editor, "/t/OPS-1").await;
+    assert!(
+        page.body
+            .contains(r#"action="/t/OPS-1/attachments" enctype="multipart/form-data""#)
+    );
+    let (status, body, location) = send_upload(
+        crate::state(&store),
+        &team.editor,
+        multipart(&team.editor.csrf, "plan.txt", "the plan"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(
+        location.as_deref(),
+        Some("/t/OPS-1?done=uploaded#attachments")
+    );
+    let stored = store.attachments(task_id).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].file_name.as_str(), "plan.txt");
+    assert_eq!(
+        stored[0].sha256.as_str(),
+        hex::encode(Sha256::digest(b"the plan"))
+    );
+    let shown = get(&store, &team.editor, "/t/OPS-1?done=uploaded").await;
+    assert!(shown.body.contains("The file is stored.") && shown.body.contains("plan.txt"));
+
+    // Refused: a wrong token, a viewer, no file chosen, a file over the limit. Nothing is stored.
+    let (status, _, _) = send_upload(
+        crate::state(&store),
+        &team.editor,
+        multipart("wrong", "x.txt", "x"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = send_upload(
+        crate::state(&store),
+        &team.viewer,
+        multipart(&team.viewer.csrf, "x.txt", "x"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body, _) = send_upload(
+        crate::state(&store),
+        &team.editor,
+        multipart(&team.editor.csrf, "", ""),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("Choose a file"), "{body}");
+    let mut small = crate::state(&store);
+    small.storage.max_upload_bytes = 4;
+    let (status, body, _) = send_upload(
+        small,
+        &team.editor,
+        multipart(&team.editor.csrf, "big.txt", "more than four bytes"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        body.contains("That is too large") && body.contains("at most 4 bytes"),
+        "{body}"
+    );
+    assert_eq!(
+        store.attachments(task_id).await.unwrap().len(),
+        1,
+        "only the first file"
+    );
+}
+
 /// Every vendored file is listed in the manifest with its package, version, licence and
 /// SHA-256, and the manifest lists nothing that is not there.
 #[test]
@@ -1962,4 +2072,5 @@ both_backends!(
     administrators_manage_users_tokens_and_see_storage,
     every_link_from_home_leads_somewhere,
     a_form_posted_after_the_session_ended_comes_back_to_its_page,
+    uploads_work_without_javascript,
 );
