@@ -16,6 +16,30 @@ pub enum TrashRef {
     Attachment(AttachmentId),
 }
 
+impl TrashRef {
+    /// The item's type as the API and the pages name it (`project`, `task`, `comment`,
+    /// `attachment`), and its id.
+    pub fn parts(self) -> (&'static str, i64) {
+        match self {
+            TrashRef::Project(id) => ("project", id.0),
+            TrashRef::Task(id) => ("task", id.0),
+            TrashRef::Comment(id) => ("comment", id.0),
+            TrashRef::Attachment(id) => ("attachment", id.0),
+        }
+    }
+
+    /// The item a type and an id name; `None` for a type that is not one of them.
+    pub fn from_parts(kind: &str, id: i64) -> Option<Self> {
+        Some(match kind {
+            "project" => TrashRef::Project(ProjectId(id)),
+            "task" => TrashRef::Task(TaskId(id)),
+            "comment" => TrashRef::Comment(CommentId(id)),
+            "attachment" => TrashRef::Attachment(AttachmentId(id)),
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrashItem {
     pub item: TrashRef,

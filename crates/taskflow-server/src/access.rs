@@ -63,6 +63,17 @@ pub async fn visible_task(
     raw_key: &str,
     needed: Role,
 ) -> Result<(Task, Project), ApiError> {
+    let (task, project, _) = visible_task_with_role(state, user, raw_key, needed).await?;
+    Ok((task, project))
+}
+
+/// `visible_task`, with the caller's role in the project (for pages that show more to owners).
+pub async fn visible_task_with_role(
+    state: &AppState,
+    user: &User,
+    raw_key: &str,
+    needed: Role,
+) -> Result<(Task, Project, Role), ApiError> {
     let key = TaskKey::parse(raw_key).map_err(|_| ApiError::not_found("task"))?;
     let project = state
         .store
@@ -73,11 +84,11 @@ pub async fn visible_task(
             taskflow_core::StoreError::NotFound { .. } => ApiError::not_found("task"),
             other => other.into(),
         })?;
-    match check_role(state, user, &project, needed).await {
+    let role = match check_role(state, user, &project, needed).await {
         Err(e) if e.status == StatusCode::NOT_FOUND => return Err(ApiError::not_found("task")),
         other => other?,
     };
-    Ok((state.store.task_by_key(&key).await?, project))
+    Ok((state.store.task_by_key(&key).await?, project, role))
 }
 
 /// A comment the caller may change: theirs, or any in a project they own.

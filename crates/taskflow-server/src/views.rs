@@ -11,7 +11,7 @@ use taskflow_core::attachment::Attachment;
 use taskflow_core::comment::Comment;
 use taskflow_core::project::{Member, Role};
 use taskflow_core::task::{Priority, Status, Task};
-use taskflow_core::trash::{TrashItem, TrashRef};
+use taskflow_core::trash::TrashItem;
 use taskflow_core::user::User;
 use taskflow_core::{LabelId, ProjectId, Store, TaskId, Timestamp, UserId};
 
@@ -382,12 +382,7 @@ impl TrashItemView {
         Ok(items
             .into_iter()
             .map(|item| {
-                let (kind, id) = match item.item {
-                    TrashRef::Project(id) => ("project", id.0),
-                    TrashRef::Task(id) => ("task", id.0),
-                    TrashRef::Comment(id) => ("comment", id.0),
-                    TrashRef::Attachment(id) => ("attachment", id.0),
-                };
+                let (kind, id) = item.item.parts();
                 Self {
                     kind,
                     id,

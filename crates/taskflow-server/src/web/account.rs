@@ -11,7 +11,7 @@ use serde::Deserialize;
 use taskflow_core::TokenId;
 use taskflow_core::user::{ApiToken, TokenSecret};
 
-use super::board::problems;
+use super::problems;
 use super::{PageFrame, Viewer, redirect, refusal, render};
 use crate::api::auth::{ClientIp, confirm_current_password};
 use crate::error::ApiError;
@@ -304,18 +304,12 @@ pub async fn create_token(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /settings/tokens/{id}/revoke`.
 pub async fn revoke_token(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<super::CsrfForm>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;

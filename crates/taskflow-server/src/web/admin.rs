@@ -12,7 +12,7 @@ use taskflow_core::TokenId;
 use taskflow_core::user::{User, Username};
 use taskflow_ops::human_bytes;
 
-use super::board::problems;
+use super::problems;
 use super::{PageFrame, Viewer, redirect, refusal, render};
 use crate::error::ApiError;
 use crate::input::{CreateUser, UpdateUser};
@@ -213,18 +213,12 @@ pub async fn tokens(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /admin/tokens/{username}/{id}/revoke`.
 pub async fn revoke_token(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((username, id)): Path<(String, i64)>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<super::CsrfForm>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;

@@ -14,7 +14,7 @@ use taskflow_core::task::{Cursor, Status, TaskQuery, TaskSort};
 use taskflow_core::{StoreError, ValidationError};
 
 use super::pages::viewed_project;
-use super::{PageFrame, Viewer, redirect, refusal, render};
+use super::{PageFrame, Viewer, problems, redirect, refusal, render};
 use crate::error::ApiError;
 use crate::input::CreateTask;
 use crate::state::AppState;
@@ -299,12 +299,12 @@ pub async fn card(
 ) -> Response {
     let frame = || viewer.frame("projects");
     let found = async {
-        let (task, project) =
-            crate::access::visible_task(&state, &viewer.user, &task, Role::Viewer).await?;
+        let (task, project, role) =
+            crate::access::visible_task_with_role(&state, &viewer.user, &task, Role::Viewer)
+                .await?;
         if project.key.as_str() != key {
             return Err(ApiError::not_found("task"));
         }
-        let role = crate::access::check_role(&state, &viewer.user, &project, Role::Viewer).await?;
         let view = TaskView::one(state.store.as_ref(), task).await?;
         Ok((project, role, view))
     };
@@ -390,23 +390,6 @@ pub struct QuickAddForm {
     back: String,
 }
 
-/// Why a request was refused, one sentence per field when the API names fields.
-pub fn problems(e: &ApiError) -> Vec<String> {
-    let fields = e
-        .details
-        .as_ref()
-        .and_then(|d| d.get("fields"))
-        .and_then(|f| f.as_array());
-    match fields {
-        Some(fields) if !fields.is_empty() => fields
-            .iter()
-            .filter_map(|f| f.get("message").and_then(|m| m.as_str()))
-            .map(super::sentence)
-            .collect(),
-        _ => vec![super::sentence(&e.message)],
-    }
-}
-
 /// The task a quick-add line describes, in `project`, under `parent` when given. A line that
 /// cannot be read is refused as the API refuses a body: 422 naming the field, `line`.
 pub async fn quick_task(
@@ -444,11 +427,7 @@ pub async fn editable_project(
 ) -> Result<Project, ApiError> {
     match viewed_project(state, viewer, key).await? {
         (project, role) if can_edit(&project, role) => Ok(project),
-        (project, _) if project.archived => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "archived",
-            "this project is archived, so it is read-only",
-        )),
+        (project, _) if project.archived => Err(super::archived()),
         _ => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",

@@ -317,7 +317,7 @@ pub fn refusal(page: PageFrame, e: crate::error::ApiError) -> Response {
             "Not allowed",
             "Your role in this project does not allow that.".to_owned(),
         ),
-        StatusCode::UNPROCESSABLE_ENTITY => ("That did not work", board::problems(&e).join(" ")),
+        StatusCode::UNPROCESSABLE_ENTITY => ("That did not work", problems(&e).join(" ")),
         StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {
             ("That did not work", sentence(&e.message))
         }
@@ -366,6 +366,39 @@ pub fn sentence(text: &str) -> String {
         out.push('.');
     }
     out
+}
+
+/// Why a request was refused, one sentence per field when the API names fields.
+pub fn problems(e: &crate::error::ApiError) -> Vec<String> {
+    let fields = e
+        .details
+        .as_ref()
+        .and_then(|d| d.get("fields"))
+        .and_then(|f| f.as_array());
+    match fields {
+        Some(fields) if !fields.is_empty() => fields
+            .iter()
+            .filter_map(|f| f.get("message").and_then(|m| m.as_str()))
+            .map(sentence)
+            .collect(),
+        _ => vec![sentence(&e.message)],
+    }
+}
+
+/// A change refused because the project is archived (read-only until unarchived).
+pub fn archived() -> crate::error::ApiError {
+    crate::error::ApiError::new(
+        StatusCode::CONFLICT,
+        "archived",
+        "this project is archived, so it is read-only",
+    )
+}
+
+/// A form that sends only its CSRF token (sign out, revoke, delete…).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
 }
 
 /// A store error as a page: what the API would answer, in words.

@@ -161,18 +161,12 @@ fn login_problem(e: &ApiError) -> (StatusCode, String) {
     (e.status, words)
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Ends this browser's session.
 pub async fn logout(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<super::CsrfForm>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;

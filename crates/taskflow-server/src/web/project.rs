@@ -12,8 +12,8 @@ use serde::Deserialize;
 use taskflow_core::project::{Label, Project, Role};
 use taskflow_core::user::Username;
 
-use super::board::problems;
 use super::pages::viewed_project;
+use super::problems;
 use super::{PageFrame, Viewer, redirect, refusal, render};
 use crate::access::label_in;
 use crate::error::ApiError;
@@ -60,11 +60,7 @@ pub async fn label_styles(
 
 fn owner_only(project: &Project, role: Role) -> Result<(), ApiError> {
     if project.archived {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "archived",
-            "this project is archived, so it is read-only",
-        ));
+        return Err(super::archived());
     }
     if role < Role::Owner {
         return Err(ApiError::new(

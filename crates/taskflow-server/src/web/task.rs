@@ -13,8 +13,9 @@ use taskflow_core::project::{Project, Role};
 use taskflow_core::task::{ParentFilter, Priority, Status, Task, TaskQuery, TaskSort};
 use taskflow_core::{ActivityId, CommentId, StoreError};
 
-use super::board::{QuickForm, problems, quick_task};
+use super::board::{QuickForm, quick_task};
 use super::markdown::{SanitizedHtml, render as markdown};
+use super::problems;
 use super::{PageFrame, Viewer, redirect, refusal, render};
 use crate::access::{deletable_attachment, own_comment, visible_task};
 use crate::error::ApiError;
@@ -81,26 +82,17 @@ struct TaskPage {
     comment: CommentForm,
 }
 
-fn size(bytes: u64) -> String {
-    match bytes {
-        b if b < 1024 => format!("{b} B"),
-        b if b < 1 << 20 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b if b < 1 << 30 => format!("{:.1} MiB", b as f64 / f64::from(1 << 20)),
-        b => format!("{:.1} GiB", b as f64 / f64::from(1 << 30)),
-    }
-}
-
 impl TaskPage {
     fn status_label(&self, status: &Status) -> &'static str {
         super::status_words(*status)
     }
 
     fn size(&self, bytes: &i64) -> String {
-        size(u64::try_from(*bytes).unwrap_or(0))
+        taskflow_ops::human_bytes(u64::try_from(*bytes).unwrap_or(0))
     }
 
     fn limit(&self) -> String {
-        size(self.max_upload)
+        taskflow_ops::human_bytes(self.max_upload)
     }
 }
 
@@ -144,8 +136,8 @@ async fn gather(
     (quick, comment): (QuickForm, CommentForm),
 ) -> Result<TaskPage, ApiError> {
     let store = state.store.as_ref();
-    let (task, project) = visible_task(state, &viewer.user, key, Role::Viewer).await?;
-    let role = crate::access::check_role(state, &viewer.user, &project, Role::Viewer).await?;
+    let (task, project, role) =
+        crate::access::visible_task_with_role(state, &viewer.user, key, Role::Viewer).await?;
     let can_edit = !project.archived && role >= Role::Editor;
     let owner = !project.archived && role == Role::Owner;
     let before = match params.activity.as_deref() {
@@ -293,11 +285,7 @@ async fn editable_task(
 ) -> Result<(Task, Project), ApiError> {
     let (task, project) = visible_task(state, &viewer.user, key, Role::Editor).await?;
     if project.archived {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "archived",
-            "this project is archived, so it is read-only",
-        ));
+        return Err(super::archived());
     }
     Ok((task, project))
 }
@@ -737,18 +725,12 @@ pub async fn edit_comment(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// `POST /t/{key}/comments/{id}/delete`.
 pub async fn delete_comment(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((key, id)): Path<(String, i64)>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<super::CsrfForm>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;
@@ -772,7 +754,7 @@ pub async fn delete_attachment(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((key, id)): Path<(String, i64)>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<super::CsrfForm>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;

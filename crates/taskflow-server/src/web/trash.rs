@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use taskflow_core::project::Role;
 use taskflow_core::trash::{TrashItem, TrashRef};
-use taskflow_core::{AttachmentId, CommentId, ProjectId, TaskId, Timestamp};
+use taskflow_core::{ProjectId, Timestamp};
 
 use super::pages::viewed_project;
 use super::{PageFrame, Viewer, redirect, refusal, render};
@@ -52,15 +52,6 @@ fn day(at: Timestamp) -> String {
         .unwrap_or_default()
 }
 
-fn kind_of(item: TrashRef) -> (&'static str, i64) {
-    match item {
-        TrashRef::Project(id) => ("project", id.0),
-        TrashRef::Task(id) => ("task", id.0),
-        TrashRef::Comment(id) => ("comment", id.0),
-        TrashRef::Attachment(id) => ("attachment", id.0),
-    }
-}
-
 /// The viewer's role in a project of the trash; administrators act as owners.
 async fn role_in(
     state: &AppState,
@@ -94,7 +85,7 @@ fn entry(
     role: Role,
     names: &std::collections::HashMap<taskflow_core::UserId, String>,
 ) -> Entry {
-    let (kind, id) = kind_of(item.item);
+    let (kind, id) = item.item.parts();
     let keep =
         std::time::Duration::from_secs(u64::from(state.storage.trash_retention_days) * 86_400);
     Entry {
@@ -258,13 +249,7 @@ pub struct ItemForm {
 
 impl ItemForm {
     fn item(&self) -> Option<TrashRef> {
-        Some(match self.kind.as_str() {
-            "project" => TrashRef::Project(ProjectId(self.id)),
-            "task" => TrashRef::Task(TaskId(self.id)),
-            "comment" => TrashRef::Comment(CommentId(self.id)),
-            "attachment" => TrashRef::Attachment(AttachmentId(self.id)),
-            _ => return None,
-        })
+        TrashRef::from_parts(&self.kind, self.id)
     }
 
     /// The trash page to come back to: a project's, or the account's.
