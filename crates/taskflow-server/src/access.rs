@@ -199,12 +199,22 @@ pub async fn item_in(
         .ok_or_else(|| ApiError::not_found("item in this project's trash"))
 }
 
+/// `user`'s role for the trash of `project`: administrators act as owners; `None` for
+/// someone outside the project.
+pub async fn trash_role(
+    state: &AppState,
+    user: &User,
+    project: ProjectId,
+) -> Result<Option<Role>, ApiError> {
+    if user.is_admin {
+        return Ok(Some(Role::Owner));
+    }
+    Ok(state.store.member_role(project, user.id).await?)
+}
+
 /// Whether `user` owns (or administers) the project; non-members get 404, other members 403.
 pub async fn owns(state: &AppState, user: &User, project: ProjectId) -> Result<(), ApiError> {
-    if user.is_admin {
-        return Ok(());
-    }
-    match state.store.member_role(project, user.id).await? {
+    match trash_role(state, user, project).await? {
         Some(Role::Owner) => Ok(()),
         Some(_) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -215,19 +225,27 @@ pub async fn owns(state: &AppState, user: &User, project: ProjectId) -> Result<(
     }
 }
 
+/// The item in anyone's trash, with where it is (404 when it is not in the trash).
+pub async fn find_trashed(
+    state: &AppState,
+    wanted: TrashRef,
+) -> Result<taskflow_core::trash::TrashItem, ApiError> {
+    state
+        .store
+        .trash(None)
+        .await?
+        .into_iter()
+        .find(|t| t.item == wanted)
+        .ok_or_else(|| ApiError::not_found("item in the trash"))
+}
+
 /// The trashed item and its project, checked to belong to a project the caller owns.
 pub async fn owned_item(
     state: &AppState,
     user: &User,
     wanted: TrashRef,
 ) -> Result<TrashRef, ApiError> {
-    let found = state
-        .store
-        .trash(None)
-        .await?
-        .into_iter()
-        .find(|t| t.item == wanted)
-        .ok_or_else(|| ApiError::not_found("item in the trash"))?;
+    let found = find_trashed(state, wanted).await?;
     owns(state, user, found.project_id).await?;
     Ok(found.item)
 }

@@ -8,9 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
+use taskflow_core::Timestamp;
 use taskflow_core::project::Role;
 use taskflow_core::trash::{TrashItem, TrashRef};
-use taskflow_core::{ProjectId, Timestamp};
 
 use super::pages::viewed_project;
 use super::{PageFrame, Viewer, redirect, refusal, render};
@@ -50,18 +50,6 @@ fn day(at: Timestamp) -> String {
     at.datetime()
         .format(time::macros::format_description!("[year]-[month]-[day]"))
         .unwrap_or_default()
-}
-
-/// The viewer's role in a project of the trash; administrators act as owners.
-async fn role_in(
-    state: &AppState,
-    viewer: &Viewer,
-    project: ProjectId,
-) -> Result<Option<Role>, ApiError> {
-    if viewer.user.is_admin {
-        return Ok(Some(Role::Owner));
-    }
-    Ok(state.store.member_role(project, viewer.user.id).await?)
 }
 
 /// Display names of who deleted these items.
@@ -206,7 +194,8 @@ async fn all_page(
             let role = match roles.get(&item.project_id) {
                 Some(role) => *role,
                 None => {
-                    let role = role_in(state, viewer, item.project_id).await?;
+                    let role =
+                        crate::access::trash_role(state, &viewer.user, item.project_id).await?;
                     roles.insert(item.project_id, role);
                     role
                 }
@@ -277,14 +266,8 @@ async fn trashed(
     let wanted = form
         .item()
         .ok_or_else(|| ApiError::not_found("item in the trash"))?;
-    let found = state
-        .store
-        .trash(None)
-        .await?
-        .into_iter()
-        .find(|t| t.item == wanted)
-        .ok_or_else(|| ApiError::not_found("item in the trash"))?;
-    match role_in(state, viewer, found.project_id).await? {
+    let found = crate::access::find_trashed(state, wanted).await?;
+    match crate::access::trash_role(state, &viewer.user, found.project_id).await? {
         None => Err(ApiError::not_found("item in the trash")),
         Some(role) if role < needed => Err(ApiError::new(
             StatusCode::FORBIDDEN,
