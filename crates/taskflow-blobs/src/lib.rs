@@ -1,31 +1,37 @@
-//! The attachment store on the data volume.
+//! Where attachments' bytes live: on the data volume (`fs`) or in S3-compatible object storage
+//! (`object`). Both keep the same promises:
 //!
-//! ```text
-//! <data>/tmp/upload-…        an upload in progress, locked (flock) by its writer
-//! <data>/blobs/<aa>/<sha256> finished content, named by its SHA-256, never changed
-//! <data>/blobs.lock          shared by uploads between rename and commit, exclusive for gc
-//! ```
-//!
-//! An upload streams into `tmp/`, hashing on the way, with the size limit and the free-space
-//! minimum enforced as it goes. When complete it is fsynced, renamed to its content address and
-//! the directory fsynced; only then may the caller commit the database row. Identical content
-//! is stored once. Files in `tmp/` that no live writer holds locked are garbage.
+//! - content is stored under its SHA-256, once, and never changed;
+//! - an upload streams with bounded memory, its size limit enforced as it goes;
+//! - `Upload::finish` returns only when the content is durable under its address, holding a
+//!   lock that keeps `gc` from deleting it until the caller has committed the row that refers to
+//!   it (a blob with no row is garbage; a row with no blob never happens);
+//! - nothing half-uploaded is ever visible under a content address; what an interrupted upload
+//!   left behind (`tmp/`) is removed by `gc`.
 
+mod fs;
+mod locks;
+mod object;
 mod volume;
 
+use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use sha2::{Digest, Sha256};
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
 use taskflow_core::attachment::Sha256Hex;
-use tokio::io::AsyncWriteExt;
 
+pub use fs::{BlobStore, VolumeUpload};
+pub use locks::{StoreLocker, open_blobs};
+pub use object::{
+    ObjectBlobs, ObjectUpload, PART_BYTES, ProblemKind, S3Config, S3Problem, TMP_FLOOR,
+    normalise_prefix,
+};
 pub use volume::{Filesystem, Ownership, Volume, available_bytes};
-
-/// How often (in bytes written) an upload re-checks the free space.
-const SPACE_CHECK_EVERY: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -35,6 +41,13 @@ pub enum BlobError {
         "not enough free space on the data volume: {available} bytes available, at least {minimum} must stay free"
     )]
     VolumeFull { available: u64, minimum: u64 },
+    /// The object store did not do what was asked: down, refusing the credentials, or failing.
+    #[error("{0}")]
+    ObjectStore(S3Problem),
+    /// The lock between storing and committing could not be had (the database holding it is
+    /// down).
+    #[error("cannot take the blob lock: {0}")]
+    LockUnavailable(String),
     #[error(transparent)]
     Io(#[from] io::Error),
 }
@@ -44,15 +57,16 @@ pub enum BlobError {
 pub struct Limits {
     /// The largest upload accepted.
     pub max_bytes: u64,
-    /// Free space that must remain on the volume.
+    /// Free space that must remain on the volume (not checked for object storage).
     pub min_free_bytes: u64,
 }
 
-/// A blob on disk.
+/// A stored blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobEntry {
     pub sha256: Sha256Hex,
     pub bytes: u64,
+    /// When it arrived (or last arrived again: storing identical content refreshes it).
     pub modified: SystemTime,
 }
 
@@ -61,279 +75,6 @@ pub struct BlobEntry {
 pub struct TmpSweep {
     pub files: u64,
     pub bytes: u64,
-}
-
-#[derive(Debug, Clone)]
-pub struct BlobStore {
-    data_dir: PathBuf,
-    blobs: PathBuf,
-    tmp: PathBuf,
-    lock: PathBuf,
-}
-
-impl BlobStore {
-    /// The blob store under `data_dir`. Creates nothing; `prepare` does.
-    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        let data_dir = data_dir.into();
-        Self {
-            blobs: data_dir.join("blobs"),
-            tmp: data_dir.join("tmp"),
-            lock: data_dir.join("blobs.lock"),
-            data_dir,
-        }
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
-    }
-
-    pub fn blobs_dir(&self) -> &Path {
-        &self.blobs
-    }
-
-    pub fn tmp_dir(&self) -> &Path {
-        &self.tmp
-    }
-
-    /// Where a restore keeps the files it has read until its database part commits; never
-    /// swept like `tmp/` (see `taskflow_ops::backup::recover_staging`).
-    pub fn staging_dir(&self) -> PathBuf {
-        self.data_dir.join("staging")
-    }
-
-    /// Moves a complete, fsynced file with this content into place, and makes the move
-    /// durable. Renaming over an identical blob keeps one copy and gives it a fresh time, so a
-    /// gc that judged the old one abandoned leaves it alone. Blocking (a few metadata calls).
-    pub fn adopt(&self, file: &Path, sha256: &Sha256Hex) -> io::Result<()> {
-        let target = self.path(sha256);
-        let dir = target.parent().expect("blobs live in a prefix directory");
-        if !dir.exists() {
-            std::fs::create_dir_all(dir)?;
-            sync_dir(&self.blobs)?;
-            sync_dir(&self.data_dir)?;
-        }
-        std::fs::rename(file, &target)?;
-        sync_dir(dir)
-    }
-
-    /// Creates `blobs/` and `tmp/` and removes whatever a crashed process left in `tmp/`.
-    pub fn prepare(&self) -> io::Result<TmpSweep> {
-        for dir in [&self.blobs, &self.tmp] {
-            if !dir.exists() {
-                std::fs::create_dir_all(dir)?;
-                sync_dir(&self.data_dir)?;
-            }
-        }
-        self.sweep_tmp(Duration::ZERO, false)
-    }
-
-    /// Where the blob with this digest lives.
-    pub fn path(&self, sha256: &Sha256Hex) -> PathBuf {
-        let hex = sha256.as_str();
-        self.blobs.join(&hex[..2]).join(hex)
-    }
-
-    /// Starts an upload. `expected` is the announced size, if any: rejected at once when over
-    /// the limit or when it would not fit above the free-space minimum.
-    pub async fn begin(&self, limits: Limits, expected: Option<u64>) -> Result<Upload, BlobError> {
-        if let Some(expected) = expected
-            && expected > limits.max_bytes
-        {
-            return Err(BlobError::TooLarge {
-                limit: limits.max_bytes,
-            });
-        }
-        tokio::fs::create_dir_all(&self.tmp).await?;
-        check_space(&self.tmp, limits.min_free_bytes, expected.unwrap_or(0))?;
-        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        let name = format!(
-            "upload-{}-{nanos}-{}",
-            std::process::id(),
-            SEQUENCE.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = self.tmp.join(name);
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
-        // Held until the file is closed: tells sweeps that a live writer owns it.
-        if let Err(e) = file.try_lock() {
-            let _ = std::fs::remove_file(&path);
-            return Err(BlobError::Io(io::Error::other(format!(
-                "cannot lock {}: {e}",
-                path.display()
-            ))));
-        }
-        Ok(Upload {
-            file: tokio::fs::File::from_std(file),
-            path,
-            hasher: Sha256::new(),
-            written: 0,
-            unchecked: 0,
-            limits,
-            store: self.clone(),
-            done: false,
-        })
-    }
-
-    /// Opens a blob for reading, with its size.
-    pub async fn open(&self, sha256: &Sha256Hex) -> io::Result<(tokio::fs::File, u64)> {
-        let file = tokio::fs::File::open(self.path(sha256)).await?;
-        let len = file.metadata().await?.len();
-        Ok((file, len))
-    }
-
-    /// Every blob on disk. Blocking: call from `spawn_blocking` in async code.
-    pub fn list(&self) -> io::Result<Vec<BlobEntry>> {
-        let mut blobs = Vec::new();
-        let prefixes = match std::fs::read_dir(&self.blobs) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(blobs),
-            Err(e) => return Err(e),
-        };
-        for prefix in prefixes {
-            let prefix = prefix?;
-            if !prefix.file_type()?.is_dir() {
-                continue;
-            }
-            for entry in std::fs::read_dir(prefix.path())? {
-                let entry = entry?;
-                let name = entry.file_name();
-                let Some(sha256) = name.to_str().and_then(|n| Sha256Hex::parse(n).ok()) else {
-                    continue;
-                };
-                if sha256.as_str()[..2] != *prefix.file_name() {
-                    continue;
-                }
-                let meta = match entry.metadata() {
-                    Ok(meta) => meta,
-                    // Collected between listing and looking.
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(e),
-                };
-                blobs.push(BlobEntry {
-                    sha256,
-                    bytes: meta.len(),
-                    modified: meta.modified()?,
-                });
-            }
-        }
-        blobs.sort_by(|a, b| a.sha256.cmp(&b.sha256));
-        Ok(blobs)
-    }
-
-    /// The blob's last modification (its arrival), or `None` when it is not there.
-    pub fn modified(&self, sha256: &Sha256Hex) -> io::Result<Option<SystemTime>> {
-        match std::fs::metadata(self.path(sha256)) {
-            Ok(meta) => meta.modified().map(Some),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Deletes a blob; only `gc` does this, holding the exclusive lock.
-    pub fn remove(&self, sha256: &Sha256Hex) -> io::Result<()> {
-        let path = self.path(sha256);
-        std::fs::remove_file(&path)?;
-        if let Some(dir) = path.parent() {
-            sync_dir(dir)?;
-        }
-        Ok(())
-    }
-
-    /// Files in `tmp/` that no live writer holds and that have not changed for `min_age`;
-    /// removed unless `dry_run`. Blocking.
-    pub fn sweep_tmp(&self, min_age: Duration, dry_run: bool) -> io::Result<TmpSweep> {
-        let mut sweep = TmpSweep::default();
-        let entries = match std::fs::read_dir(&self.tmp) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(sweep),
-            Err(e) => return Err(e),
-        };
-        let now = SystemTime::now();
-        for entry in entries {
-            let entry = entry?;
-            let path = entry.path();
-            let Ok(meta) = entry.metadata() else {
-                continue;
-            };
-            let age = now
-                .duration_since(meta.modified()?)
-                .unwrap_or(Duration::ZERO);
-            if age < min_age {
-                continue;
-            }
-            if meta.is_file() {
-                let Ok(file) = std::fs::File::open(&path) else {
-                    continue;
-                };
-                if file.try_lock().is_err() {
-                    continue; // an upload in progress
-                }
-                if !dry_run {
-                    std::fs::remove_file(&path)?;
-                }
-            } else if !dry_run {
-                std::fs::remove_dir_all(&path)?;
-            }
-            sweep.files += 1;
-            sweep.bytes += meta.len();
-        }
-        Ok(sweep)
-    }
-
-    /// The lock an upload holds from renaming its blob into place until its row is committed.
-    /// Many uploads share it; `gc` takes it exclusively to delete.
-    pub async fn lock_shared(&self) -> io::Result<BlobLock> {
-        self.take_lock(false).await
-    }
-
-    /// Waits until no upload is between placing its blob and committing its row.
-    pub async fn lock_exclusive(&self) -> io::Result<BlobLock> {
-        self.take_lock(true).await
-    }
-
-    async fn take_lock(&self, exclusive: bool) -> io::Result<BlobLock> {
-        let path = self.lock.clone();
-        tokio::task::spawn_blocking(move || {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)?;
-            if exclusive {
-                file.lock()?;
-            } else {
-                file.lock_shared()?;
-            }
-            Ok(BlobLock { _file: file })
-        })
-        .await
-        .map_err(io::Error::other)?
-    }
-}
-
-/// Held while locked; dropping it unlocks.
-#[derive(Debug)]
-pub struct BlobLock {
-    _file: std::fs::File,
-}
-
-/// An upload in progress. Dropped before `finish`, it leaves nothing behind.
-#[derive(Debug)]
-pub struct Upload {
-    file: tokio::fs::File,
-    path: PathBuf,
-    hasher: Sha256,
-    written: u64,
-    unchecked: u64,
-    limits: Limits,
-    store: BlobStore,
-    done: bool,
 }
 
 /// A blob durably in place, and the lock that keeps `gc` away from it until the caller has
@@ -345,198 +86,296 @@ pub struct Stored {
     pub lock: BlobLock,
 }
 
+/// Held while locked; dropping it unlocks.
+pub struct BlobLock {
+    _held: Box<dyn std::any::Any + Send + Sync>,
+}
+
+impl BlobLock {
+    pub fn new(held: impl std::any::Any + Send + Sync) -> Self {
+        Self {
+            _held: Box::new(held),
+        }
+    }
+}
+
+impl fmt::Debug for BlobLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BlobLock")
+    }
+}
+
+/// The lock between placing a blob and committing its row (shared: uploads, backups) and
+/// deleting blobs (exclusive: `gc`). On one machine a lock file serves; object storage shared by
+/// several servers needs the database's (an advisory lock), which the caller provides.
+#[async_trait::async_trait]
+pub trait Locker: Send + Sync + fmt::Debug {
+    async fn lock(&self, exclusive: bool) -> Result<BlobLock, BlobError>;
+    /// The lock the one running `gc` holds; `None` at once when another has it.
+    async fn try_lock_gc(&self) -> Result<Option<BlobLock>, BlobError>;
+}
+
+/// A `flock` on a file: shared or exclusive, released when the lock (or the process) goes.
+/// `gc`'s own lock is `gc.lock` beside it.
+#[derive(Debug, Clone)]
+pub struct FileLocker(pub PathBuf);
+
+#[async_trait::async_trait]
+impl Locker for FileLocker {
+    async fn lock(&self, exclusive: bool) -> Result<BlobLock, BlobError> {
+        Ok(lock_file(self.0.clone(), exclusive).await?)
+    }
+
+    async fn try_lock_gc(&self) -> Result<Option<BlobLock>, BlobError> {
+        Ok(try_lock_file(self.0.with_file_name("gc.lock"))?)
+    }
+}
+
+pub(crate) fn try_lock_file(path: PathBuf) -> io::Result<Option<BlobLock>> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(BlobLock::new(file))),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+pub(crate) async fn lock_file(path: PathBuf, exclusive: bool) -> io::Result<BlobLock> {
+    tokio::task::spawn_blocking(move || {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        if exclusive {
+            file.lock()?;
+        } else {
+            file.lock_shared()?;
+        }
+        Ok(BlobLock::new(file))
+    })
+    .await
+    .map_err(io::Error::other)?
+}
+
+/// A blob's bytes, as they are read.
+pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
+
+/// The blob store a server or command uses: the data volume's or an object store.
+#[derive(Debug, Clone)]
+pub enum Blobs {
+    Volume(BlobStore),
+    Object(ObjectBlobs),
+}
+
+/// An upload in progress. Dropped before `finish`, it leaves nothing behind (or, for an object
+/// store cut off mid-way, only what `gc` removes).
+#[derive(Debug)]
+pub enum Upload {
+    Volume(VolumeUpload),
+    Object(ObjectUpload),
+}
+
 impl Upload {
     /// Bytes written so far.
     pub fn written(&self) -> u64 {
-        self.written
+        match self {
+            Upload::Volume(u) => u.written(),
+            Upload::Object(u) => u.written(),
+        }
     }
 
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), BlobError> {
-        let len = chunk.len() as u64;
-        if self.written + len > self.limits.max_bytes {
-            return Err(BlobError::TooLarge {
-                limit: self.limits.max_bytes,
-            });
+        match self {
+            Upload::Volume(u) => u.write(chunk).await,
+            Upload::Object(u) => u.write(chunk).await,
         }
-        self.hasher.update(chunk);
-        self.file
-            .write_all(chunk)
-            .await
-            .map_err(|e| self.io_error(e))?;
-        self.written += len;
-        self.unchecked += len;
-        if self.unchecked >= SPACE_CHECK_EVERY {
-            self.unchecked = 0;
-            check_space(&self.store.tmp, self.limits.min_free_bytes, 0)?;
-        }
-        Ok(())
     }
 
     /// Makes the content durable under its digest. The row may be committed once this
     /// returns; keep the returned lock until then.
-    pub async fn finish(mut self) -> Result<Stored, BlobError> {
-        self.file.flush().await.map_err(|e| self.io_error(e))?;
-        self.file.sync_all().await.map_err(|e| self.io_error(e))?;
-        let sha256 = Sha256Hex::from_digest(&self.hasher.clone().finalize());
-        let lock = self.store.lock_shared().await?;
-        self.store.adopt(&self.path, &sha256)?;
-        self.done = true;
-        taskflow_core::failpoint::failpoint("blob-placed").await;
-        Ok(Stored {
-            sha256,
-            bytes: self.written,
-            lock,
-        })
-    }
-
-    fn io_error(&self, e: io::Error) -> BlobError {
-        match e.kind() {
-            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => BlobError::VolumeFull {
-                available: available_bytes(&self.store.tmp).unwrap_or(0),
-                minimum: self.limits.min_free_bytes,
-            },
-            _ => BlobError::Io(e),
+    pub async fn finish(self) -> Result<Stored, BlobError> {
+        match self {
+            Upload::Volume(u) => u.finish().await,
+            Upload::Object(u) => u.finish().await,
         }
     }
 }
 
-impl Drop for Upload {
-    fn drop(&mut self) {
-        if !self.done
-            && let Err(e) = std::fs::remove_file(&self.path)
-            && e.kind() != io::ErrorKind::NotFound
-        {
-            tracing::warn!(path = %self.path.display(), error = %e, "cannot remove an abandoned upload");
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> Result<T, BlobError> {
+    Ok(tokio::task::spawn_blocking(work)
+        .await
+        .map_err(io::Error::other)??)
+}
+
+impl Blobs {
+    /// The volume's blob store under `data_dir`.
+    pub fn volume(data_dir: impl Into<PathBuf>) -> Self {
+        Blobs::Volume(BlobStore::new(data_dir))
+    }
+
+    pub fn as_volume(&self) -> Option<&BlobStore> {
+        match self {
+            Blobs::Volume(v) => Some(v),
+            Blobs::Object(_) => None,
         }
     }
-}
 
-fn check_space(dir: &Path, minimum: u64, needed: u64) -> Result<(), BlobError> {
-    let available = available_bytes(dir)?;
-    if available < minimum.saturating_add(needed) {
-        return Err(BlobError::VolumeFull { available, minimum });
-    }
-    Ok(())
-}
-
-/// Makes a directory's entries (a created, renamed or removed file) durable.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ROOMY: Limits = Limits {
-        max_bytes: 1 << 20,
-        min_free_bytes: 0,
-    };
-
-    fn tmp_files(store: &BlobStore) -> usize {
-        std::fs::read_dir(store.tmp_dir()).unwrap().count()
-    }
-
-    async fn put(store: &BlobStore, content: &[u8]) -> Stored {
-        let mut upload = store.begin(ROOMY, None).await.unwrap();
-        for chunk in content.chunks(7) {
-            upload.write(chunk).await.unwrap();
+    /// Where the blobs are, for people: a directory or `s3://bucket/prefix (endpoint)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Blobs::Volume(v) => v.blobs_dir().display().to_string(),
+            Blobs::Object(o) => o.describe(),
         }
-        upload.finish().await.unwrap()
     }
 
-    #[tokio::test]
-    async fn content_is_stored_once_under_its_digest() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::new(dir.path());
-        store.prepare().unwrap();
-        let a = put(&store, b"hello, world").await;
-        let b = put(&store, b"hello, world").await;
-        assert_eq!(a.sha256, b.sha256);
-        assert_eq!(
-            a.sha256.as_str(),
-            "09ca7e4eaa6e8ae9c7d261167129184883644d07dfba7cbfbc4c8a2e08360d5b"
-        );
-        assert_eq!(
-            std::fs::read(store.path(&a.sha256)).unwrap(),
-            b"hello, world"
-        );
-        let listed = store.list().unwrap();
-        assert_eq!(listed.len(), 1);
-        assert_eq!(listed[0].bytes, 12);
-        assert_eq!(tmp_files(&store), 0);
-        let empty = put(&store, b"").await;
-        assert_eq!(empty.bytes, 0);
-        assert_eq!(store.list().unwrap().len(), 2);
+    /// Creates what the store needs and removes what a crash left behind where that is known
+    /// to be safe (the volume's `tmp/`; an object store's leftovers wait for `gc`).
+    pub async fn prepare(&self) -> Result<TmpSweep, BlobError> {
+        match self {
+            Blobs::Volume(v) => {
+                let v = v.clone();
+                blocking(move || v.prepare()).await
+            }
+            Blobs::Object(o) => {
+                o.probe().await.map_err(BlobError::ObjectStore)?;
+                Ok(TmpSweep::default())
+            }
+        }
     }
 
-    #[tokio::test]
-    async fn over_the_limit_or_abandoned_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::new(dir.path());
-        store.prepare().unwrap();
-        let limits = Limits {
-            max_bytes: 10,
-            min_free_bytes: 0,
-        };
-        assert!(matches!(
-            store.begin(limits, Some(11)).await,
-            Err(BlobError::TooLarge { limit: 10 })
-        ));
-        let mut upload = store.begin(limits, None).await.unwrap();
-        upload.write(b"0123456789").await.unwrap();
-        assert!(matches!(
-            upload.write(b"x").await,
-            Err(BlobError::TooLarge { .. })
-        ));
-        drop(upload);
-        assert_eq!(tmp_files(&store), 0);
-        let mut upload = store.begin(limits, None).await.unwrap();
-        upload.write(b"abc").await.unwrap();
-        drop(upload);
-        assert_eq!(tmp_files(&store), 0);
-        assert!(store.list().unwrap().is_empty());
+    /// Starts an upload. `expected` is the announced size, if any: rejected at once when over
+    /// the limit (or, on a volume, when it would not fit above the free-space minimum).
+    pub async fn begin(&self, limits: Limits, expected: Option<u64>) -> Result<Upload, BlobError> {
+        match self {
+            Blobs::Volume(v) => Ok(Upload::Volume(v.begin(limits, expected).await?)),
+            Blobs::Object(o) => Ok(Upload::Object(o.begin(limits, expected)?)),
+        }
     }
 
-    #[tokio::test]
-    async fn the_free_space_minimum_is_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::new(dir.path());
-        store.prepare().unwrap();
-        let available = available_bytes(dir.path()).unwrap();
-        let limits = Limits {
-            max_bytes: u64::MAX,
-            min_free_bytes: available + (1 << 30),
-        };
-        assert!(matches!(
-            store.begin(limits, None).await,
-            Err(BlobError::VolumeFull { .. })
-        ));
-        assert_eq!(tmp_files(&store), 0);
+    /// The blob's bytes in `range` (all of them when `None`). A missing blob is `Io(NotFound)`.
+    pub async fn read(
+        &self,
+        sha256: &Sha256Hex,
+        range: Option<Range<u64>>,
+    ) -> Result<ByteStream, BlobError> {
+        match self {
+            Blobs::Volume(v) => v.read(sha256, range).await,
+            Blobs::Object(o) => o.read(sha256, range).await,
+        }
     }
 
-    #[tokio::test]
-    async fn sweeps_spare_uploads_in_progress() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::new(dir.path());
-        store.prepare().unwrap();
-        std::fs::write(store.tmp_dir().join("upload-crashed"), b"partial").unwrap();
-        let mut live = store.begin(ROOMY, None).await.unwrap();
-        live.write(b"still coming").await.unwrap();
-        assert_eq!(
-            store.sweep_tmp(Duration::ZERO, true).unwrap(),
-            TmpSweep { files: 1, bytes: 7 }
-        );
-        assert_eq!(tmp_files(&store), 2, "a dry run removes nothing");
-        assert_eq!(
-            store.sweep_tmp(Duration::from_secs(3600), false).unwrap(),
-            TmpSweep::default(),
-            "too recent"
-        );
-        assert_eq!(store.prepare().unwrap().files, 1);
-        assert_eq!(tmp_files(&store), 1);
-        let stored = live.finish().await.unwrap();
-        assert_eq!(stored.bytes, 12);
-        assert_eq!(tmp_files(&store), 0);
+    /// The blob's bytes for blocking code (a backup being written): `Read` over the file, or
+    /// over the object as it streams in. Call from `spawn_blocking` only.
+    pub fn read_blocking(&self, sha256: &Sha256Hex) -> Result<Box<dyn io::Read + Send>, BlobError> {
+        match self {
+            Blobs::Volume(v) => Ok(Box::new(std::fs::File::open(v.path(sha256))?)),
+            Blobs::Object(o) => {
+                let handle = tokio::runtime::Handle::current();
+                let stream = handle.block_on(o.read(sha256, None))?;
+                Ok(Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+                    tokio_util::io::StreamReader::new(stream),
+                    handle,
+                )))
+            }
+        }
+    }
+
+    /// Every stored blob, by digest.
+    pub async fn list(&self) -> Result<Vec<BlobEntry>, BlobError> {
+        match self {
+            Blobs::Volume(v) => {
+                let v = v.clone();
+                blocking(move || v.list()).await
+            }
+            Blobs::Object(o) => o.list().await,
+        }
+    }
+
+    /// The blob's last arrival, or `None` when it is not there.
+    pub async fn modified(&self, sha256: &Sha256Hex) -> Result<Option<SystemTime>, BlobError> {
+        match self {
+            Blobs::Volume(v) => {
+                let (v, sha256) = (v.clone(), sha256.clone());
+                blocking(move || v.modified(&sha256)).await
+            }
+            Blobs::Object(o) => o.modified(sha256).await,
+        }
+    }
+
+    /// Deletes a blob; only `gc` does this, holding the exclusive lock.
+    pub async fn remove(&self, sha256: &Sha256Hex) -> Result<(), BlobError> {
+        match self {
+            Blobs::Volume(v) => {
+                let (v, sha256) = (v.clone(), sha256.clone());
+                blocking(move || v.remove(&sha256)).await
+            }
+            Blobs::Object(o) => o.remove(sha256).await,
+        }
+    }
+
+    /// What interrupted uploads left in `tmp/`, untouched for `min_age`, removed unless
+    /// `dry_run`. A volume's live uploads are locked and never swept; an object store cannot see
+    /// whether a writer elsewhere is live, so give it at least `TMP_FLOOR`.
+    pub async fn sweep_tmp(&self, min_age: Duration, dry_run: bool) -> Result<TmpSweep, BlobError> {
+        match self {
+            Blobs::Volume(v) => {
+                let v = v.clone();
+                blocking(move || v.sweep_tmp(min_age, dry_run)).await
+            }
+            Blobs::Object(o) => o.sweep_tmp(min_age, dry_run).await,
+        }
+    }
+
+    /// Shared: no blob is deleted while held (uploads, backups). Exclusive: no upload is
+    /// between placing its blob and committing its row (gc).
+    pub async fn lock(&self, exclusive: bool) -> Result<BlobLock, BlobError> {
+        match self {
+            Blobs::Volume(v) => Ok(if exclusive {
+                v.lock_exclusive().await?
+            } else {
+                v.lock_shared().await?
+            }),
+            Blobs::Object(o) => o.locker().lock(exclusive).await,
+        }
+    }
+
+    /// The lock the one running `gc` holds: `None` at once when another `gc` (in this process,
+    /// another, or on another server sharing the object store) has it.
+    pub async fn lock_gc(&self) -> Result<Option<BlobLock>, BlobError> {
+        match self {
+            Blobs::Volume(v) => {
+                let path = v.data_dir().join("gc.lock");
+                blocking(move || try_lock_file(path)).await
+            }
+            Blobs::Object(o) => o.locker().try_lock_gc().await,
+        }
+    }
+
+    /// Whether an object store takes a write now: a small object put and deleted. The error
+    /// says what is wrong in words. (A volume is checked as the data directory: writable, with
+    /// free space.)
+    pub async fn probe(&self) -> Result<(), S3Problem> {
+        match self {
+            Blobs::Volume(_) => Ok(()),
+            Blobs::Object(o) => o.probe().await,
+        }
+    }
+
+    /// Replaces the object store's lock (see `Locker`); the volume keeps its lock file.
+    pub fn with_locker(self, locker: Arc<dyn Locker>) -> Self {
+        match self {
+            Blobs::Object(o) => Blobs::Object(o.with_locker(locker)),
+            volume => volume,
+        }
     }
 }

@@ -335,6 +335,25 @@ pub trait StoreAdmin: Send + Sync {
     /// a connection of its own; SQLite's claim is the data directory's lock file, taken by the
     /// command, so the store's is empty.
     async fn claim(&self, exclusive: bool) -> StoreResult<Option<Claim>>;
+    /// Whether `lock` coordinates every process using this database (PostgreSQL: advisory
+    /// locks), rather than only this machine's (SQLite, whose callers use lock files).
+    fn shares_locks(&self) -> bool;
+    /// Takes a lock every server on this database respects, until the returned guard is
+    /// dropped (or the process dies). `Lock::Gc` does not wait: `None` when another holds it.
+    /// Without shared locks (`shares_locks` false) it grants at once and means nothing.
+    async fn lock(&self, lock: Lock) -> StoreResult<Option<Claim>>;
+}
+
+/// The locks `StoreAdmin::lock` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// Held by an upload from storing its blob until its row is committed, and by a backup
+    /// while it reads blobs: nothing is deleted meanwhile.
+    BlobsShared,
+    /// Held by `gc` while it deletes blobs: no upload is between storing and committing.
+    BlobsExclusive,
+    /// Held by the one `gc` running.
+    Gc,
 }
 
 /// A claim on the database (see `StoreAdmin::claim`), released when dropped.

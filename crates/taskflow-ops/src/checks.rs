@@ -6,7 +6,7 @@ use std::fmt;
 use std::io;
 use std::path::Path;
 
-use taskflow_blobs::{BlobStore, Filesystem, Ownership, Volume};
+use taskflow_blobs::{BlobStore, Blobs, Filesystem, Ownership, ProblemKind, Volume};
 use taskflow_core::Store;
 
 use crate::human_bytes;
@@ -321,6 +321,55 @@ pub fn leftovers(blobs: &BlobStore) -> Check {
     }
 }
 
+/// The object store holding attachments: reachable, taking the credentials, writable (a small
+/// object put and deleted), and what it holds; abandoned uploads in it are a warning.
+pub async fn object_store(blobs: &Blobs) -> Check {
+    const NAME: &str = "object store";
+    if let Err(problem) = blobs.probe().await {
+        let fix = match problem.kind {
+            ProblemKind::Unreachable => {
+                "check TASKFLOW_S3_ENDPOINT and that the object store is up and reachable from here"
+            }
+            ProblemKind::Credentials => {
+                "check TASKFLOW_S3_ACCESS_KEY_ID and TASKFLOW_S3_SECRET_ACCESS_KEY (or their _FILE                  variants) and that the key may read, write and delete in the bucket"
+            }
+            ProblemKind::NotFound => "check TASKFLOW_S3_BUCKET: the bucket must exist",
+            ProblemKind::Failed => "see the object store's own logs",
+        };
+        return Check::problem(NAME, Status::Fail, problem.message, fix);
+    }
+    let listing = match blobs.list().await {
+        Ok(listing) => listing,
+        Err(e) => {
+            return Check::problem(
+                NAME,
+                Status::Fail,
+                format!("cannot list {}: {e}", blobs.describe()),
+                "check that the key may list the bucket",
+            );
+        }
+    };
+    let detail = format!(
+        "{}: reachable and writable, {} object(s), {}",
+        blobs.describe(),
+        listing.len(),
+        human_bytes(listing.iter().map(|b| b.bytes).sum())
+    );
+    match blobs.sweep_tmp(std::time::Duration::ZERO, true).await {
+        Ok(sweep) if sweep.files > 0 => Check::problem(
+            NAME,
+            Status::Warn,
+            format!(
+                "{detail}; {} unfinished upload(s), {} (in progress, or abandoned)",
+                sweep.files,
+                human_bytes(sweep.bytes)
+            ),
+            "`taskflow gc` removes uploads abandoned for longer than TASKFLOW_GC_GRACE (at least 3 minutes)",
+        ),
+        _ => Check::ok(NAME, detail),
+    }
+}
+
 /// The database cannot be reached (connecting failed, or it stopped answering).
 pub fn unreachable(detail: String) -> Check {
     Check::problem(
@@ -405,8 +454,8 @@ pub async fn integrity(store: &dyn Store) -> Check {
     }
 }
 
-/// Every attachment's blob is on disk.
-pub async fn attachments(store: &dyn Store, blobs: &BlobStore) -> Check {
+/// Every attachment's blob is stored.
+pub async fn attachments(store: &dyn Store, blobs: &Blobs) -> Check {
     const NAME: &str = "attachments";
     let referenced = match store.referenced_blobs().await {
         Ok(r) => r,
@@ -419,9 +468,20 @@ pub async fn attachments(store: &dyn Store, blobs: &BlobStore) -> Check {
             );
         }
     };
+    let stored: std::collections::HashSet<_> = match blobs.list().await {
+        Ok(listing) => listing.into_iter().map(|b| b.sha256).collect(),
+        Err(e) => {
+            return Check::problem(
+                NAME,
+                Status::Fail,
+                format!("cannot list {}: {e}", blobs.describe()),
+                "see the checks above",
+            );
+        }
+    };
     let missing: Vec<_> = referenced
         .iter()
-        .filter(|sha| !blobs.path(sha).is_file())
+        .filter(|sha| !stored.contains(*sha))
         .collect();
     if missing.is_empty() {
         Check::ok(NAME, format!("all {} file(s) present", referenced.len()))
@@ -433,11 +493,16 @@ pub async fn attachments(store: &dyn Store, blobs: &BlobStore) -> Check {
                 "{} of {} file(s) missing from {} (first: {})",
                 missing.len(),
                 referenced.len(),
-                blobs.blobs_dir().display(),
+                blobs.describe(),
                 missing[0].as_str()
             ),
-            "the attachments volume is not the one this database belongs to, or lost files: \
-             mount the right volume, or restore the data directory from a backup",
+            if blobs.as_volume().is_some() {
+                "the attachments volume is not the one this database belongs to, or lost files: \
+                 mount the right volume, or restore the data directory from a backup"
+            } else {
+                "the bucket or prefix is not the one this database belongs to, or lost objects: \
+                 check TASKFLOW_S3_BUCKET and TASKFLOW_S3_PREFIX, or restore from a backup"
+            },
         )
     }
 }

@@ -10,12 +10,12 @@ use std::collections::HashSet;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use taskflow_blobs::BlobStore;
+use taskflow_blobs::Blobs;
 use taskflow_core::attachment::Sha256Hex;
 use taskflow_core::trash::PurgeCounts;
 use taskflow_core::{Store, Timestamp};
 
-use crate::{OpsError, blocking, human_bytes};
+use crate::{OpsError, human_bytes};
 
 #[derive(Debug, Clone)]
 pub struct GcOptions {
@@ -31,6 +31,8 @@ pub struct GcOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GcReport {
     pub dry_run: bool,
+    /// Another `gc` was running (here or on another server): this one did nothing.
+    pub busy: bool,
     /// Rows purged from the trash; in a dry run, top-level trash items past retention.
     pub trash: PurgeCounts,
     pub trash_items_due: u64,
@@ -53,6 +55,9 @@ impl fmt::Display for GcReport {
         } else {
             ("purged", "removed")
         };
+        if self.busy {
+            return writeln!(f, "another gc is running; nothing was done");
+        }
         if self.dry_run {
             writeln!(
                 f,
@@ -108,12 +113,20 @@ const TMP_MIN_AGE: Duration = Duration::from_secs(60);
 
 pub async fn run(
     store: &dyn Store,
-    blobs: &BlobStore,
+    blobs: &Blobs,
     options: &GcOptions,
 ) -> Result<GcReport, OpsError> {
     let mut report = GcReport {
         dry_run: options.dry_run,
         ..GcReport::default()
+    };
+    let Some(_running) = blobs
+        .lock_gc()
+        .await
+        .map_err(OpsError::blobs("taking the gc lock"))?
+    else {
+        report.busy = true;
+        return Ok(report);
     };
     let cutoff = Timestamp::from_unix_micros(
         Timestamp::now().unix_micros()
@@ -137,23 +150,25 @@ pub async fn run(
             .await?;
     }
 
-    let sweep = {
-        let blobs = blobs.clone();
-        let dry_run = options.dry_run;
-        blocking("sweeping tmp/", move || {
-            blobs.sweep_tmp(TMP_MIN_AGE, dry_run)
-        })
-        .await?
+    // An object store's unfinished uploads may be live on another server: their markers are
+    // refreshed every minute, so only those older than the grace period (and the floor) go.
+    let tmp_min_age = match blobs {
+        Blobs::Volume(_) => TMP_MIN_AGE,
+        Blobs::Object(_) => options.grace.max(taskflow_blobs::TMP_FLOOR),
     };
+    let sweep = blobs
+        .sweep_tmp(tmp_min_age, options.dry_run)
+        .await
+        .map_err(OpsError::blobs("sweeping abandoned uploads"))?;
     report.tmp_files = sweep.files;
     report.tmp_bytes = sweep.bytes;
 
     // First pass without the lock: find candidates.
     let referenced: HashSet<Sha256Hex> = store.referenced_blobs().await?.into_iter().collect();
-    let on_disk = {
-        let blobs = blobs.clone();
-        blocking("listing blobs", move || blobs.list()).await?
-    };
+    let on_disk = blobs
+        .list()
+        .await
+        .map_err(OpsError::blobs("listing blobs"))?;
     let present: HashSet<&Sha256Hex> = on_disk.iter().map(|b| &b.sha256).collect();
     report.missing = referenced
         .iter()
@@ -179,31 +194,30 @@ pub async fn run(
     // Second pass under the exclusive lock: no upload is between placing a blob and
     // committing its row, so the references read now are complete.
     let _lock = blobs
-        .lock_exclusive()
+        .lock(true)
         .await
-        .map_err(OpsError::io("locking the blob store"))?;
+        .map_err(OpsError::blobs("locking the blob store"))?;
     let referenced: HashSet<Sha256Hex> = store.referenced_blobs().await?.into_iter().collect();
-    let blobs = blobs.clone();
-    let (count, bytes) = blocking("removing blobs", move || {
-        let (mut count, mut bytes) = (0, 0);
-        for blob in candidates {
-            if referenced.contains(&blob.sha256) {
-                continue;
-            }
-            // Re-uploaded since the listing: the rename gave it a fresh time.
-            match blobs.modified(&blob.sha256)? {
-                Some(modified) if old_enough(modified) => {}
-                _ => continue,
-            }
-            blobs.remove(&blob.sha256)?;
-            tracing::debug!(sha256 = %blob.sha256.as_str(), "removed an unreferenced blob");
-            count += 1;
-            bytes += blob.bytes;
+    for blob in candidates {
+        if referenced.contains(&blob.sha256) {
+            continue;
         }
-        Ok((count, bytes))
-    })
-    .await?;
-    report.blobs = count;
-    report.blob_bytes = bytes;
+        // Stored again since the listing: that gave it a fresh time.
+        match blobs
+            .modified(&blob.sha256)
+            .await
+            .map_err(OpsError::blobs("reading a blob's time"))?
+        {
+            Some(modified) if old_enough(modified) => {}
+            _ => continue,
+        }
+        blobs
+            .remove(&blob.sha256)
+            .await
+            .map_err(OpsError::blobs("removing a blob"))?;
+        tracing::debug!(sha256 = %blob.sha256.as_str(), "removed an unreferenced blob");
+        report.blobs += 1;
+        report.blob_bytes += blob.bytes;
+    }
     Ok(report)
 }

@@ -21,12 +21,23 @@ pub enum OpsError {
         context: String,
         source: std::io::Error,
     },
+    /// The blob store (the volume or an object store) failed.
+    #[error("{context}: {source}")]
+    Blobs {
+        context: String,
+        source: taskflow_blobs::BlobError,
+    },
 }
 
 impl OpsError {
     pub fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
         let context = context.into();
         move |source| Self::Io { context, source }
+    }
+
+    pub fn blobs(context: impl Into<String>) -> impl FnOnce(taskflow_blobs::BlobError) -> Self {
+        let context = context.into();
+        move |source| Self::Blobs { context, source }
     }
 }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use taskflow_blobs::{BlobStore, Volume};
+use taskflow_blobs::{Blobs, Volume};
 use taskflow_core::Store;
 use taskflow_core::attachment::ProjectUsage;
 
@@ -14,6 +14,10 @@ use crate::{OpsError, blocking, human_bytes};
 pub struct StorageReport {
     pub backend: &'static str,
     pub data_dir: PathBuf,
+    /// Where attachments are: the data directory's `blobs/` or `s3://bucket/prefix (endpoint)`.
+    pub blob_location: String,
+    /// Whether attachments are in an object store rather than on the data volume.
+    pub object_store: bool,
     pub database_bytes: u64,
     pub blob_count: u64,
     pub blob_bytes: u64,
@@ -29,12 +33,13 @@ pub struct StorageReport {
 
 pub async fn report(
     store: &dyn Store,
-    blobs: &BlobStore,
+    blobs: &Blobs,
+    data_dir: &Path,
     backup_dir: Option<&Path>,
 ) -> Result<StorageReport, OpsError> {
     let database_bytes = store.database_bytes().await?;
     let projects = store.attachment_usage().await?;
-    let data_dir = blobs.data_dir().to_owned();
+    let data_dir = data_dir.to_owned();
     let backups = match backup_dir {
         Some(dir) => {
             let dir = dir.to_owned();
@@ -51,17 +56,24 @@ pub async fn report(
         }
         None => None,
     };
-    let blobs = blobs.clone();
-    let (listing, tmp, volume) = blocking("reading the data directory", move || {
-        let listing = blobs.list()?;
-        let tmp = blobs.sweep_tmp(std::time::Duration::ZERO, true)?;
-        let volume = Volume::of(blobs.data_dir())?;
-        Ok((listing, tmp, volume))
+    let volume = blocking("measuring the data volume", {
+        let data_dir = data_dir.clone();
+        move || Volume::of(&data_dir)
     })
     .await?;
+    let listing = blobs
+        .list()
+        .await
+        .map_err(OpsError::blobs("listing attachments"))?;
+    let tmp = blobs
+        .sweep_tmp(std::time::Duration::ZERO, true)
+        .await
+        .map_err(OpsError::blobs("listing unfinished uploads"))?;
     Ok(StorageReport {
         backend: store.backend(),
         data_dir,
+        blob_location: blobs.describe(),
+        object_store: blobs.as_volume().is_none(),
         database_bytes,
         blob_count: listing.len() as u64,
         blob_bytes: listing.iter().map(|b| b.bytes).sum(),
@@ -94,9 +106,14 @@ impl fmt::Display for StorageReport {
         )?;
         writeln!(
             f,
-            "attachments     {} file(s), {}",
+            "attachments     {} file(s), {}{}",
             self.blob_count,
-            human_bytes(self.blob_bytes)
+            human_bytes(self.blob_bytes),
+            if self.object_store {
+                format!(" in {}", self.blob_location)
+            } else {
+                String::new()
+            }
         )?;
         writeln!(
             f,

@@ -1,7 +1,7 @@
 //! `/healthz`: the process answers. `/readyz`: it can do its job — the database answers and
-//! can start a write, its schema is the one this build expects, the data directory is writable and its volume has
-//! more free space than the minimum. The body names each check, so an operator sees which one
-//! failed.
+//! can start a write, its schema is the one this build expects, the data directory is writable,
+//! and attachments can be stored: the volume has more free space than the minimum, or the
+//! object store takes a write. The body names each check, so an operator sees which one failed.
 
 use axum::Json;
 use axum::extract::State;
@@ -100,6 +100,11 @@ async fn free_space(state: &AppState) -> Result<(), String> {
     Ok(())
 }
 
+/// The object store takes a small write and a delete with the configured credentials.
+async fn object_store(state: &AppState) -> Result<(), String> {
+    state.blobs.probe().await.map_err(|p| p.message)
+}
+
 #[utoipa::path(
     get,
     operation_id = "health_readyz",
@@ -134,19 +139,33 @@ const READINESS_REUSE: std::time::Duration = std::time::Duration::from_millis(50
 async fn evaluate(state: &AppState) -> Readiness {
     // All at once, each bounded, so a database that is down (its connections time out
     // slowly) still gets an answer within a second.
-    let (database, writes, migrations, data_dir, free_space) = tokio::join!(
+    let on_volume = state.blobs.as_volume().is_some();
+    let (database, writes, migrations, data_dir, blobs) = tokio::join!(
         bounded(database(state)),
         bounded(database_writes(state)),
         bounded(migrations(state)),
         bounded(data_dir(state)),
-        bounded(free_space(state)),
+        bounded(async {
+            if on_volume {
+                free_space(state).await
+            } else {
+                object_store(state).await
+            }
+        }),
     );
     let checks = vec![
         check("database", database),
         check("database_writes", writes),
         check("migrations", migrations),
         check("data_dir", data_dir),
-        check("free_space", free_space),
+        check(
+            if on_volume {
+                "free_space"
+            } else {
+                "object_store"
+            },
+            blobs,
+        ),
     ];
     let ready = checks.iter().all(|c| c.ok);
     Readiness {

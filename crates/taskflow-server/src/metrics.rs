@@ -108,7 +108,17 @@ impl StorageCache {
             return Some(report.clone());
         }
         let backups = state.backup_dir.as_deref();
-        match taskflow_ops::storage::report(state.store.as_ref(), &state.blobs, backups).await {
+        if state.blobs.as_volume().is_none() {
+            let up = state.blobs.probe().await.is_ok();
+            metrics::gauge!("taskflow_object_store_up").set(if up { 1.0 } else { 0.0 });
+        }
+        let report = taskflow_ops::storage::report(
+            state.store.as_ref(),
+            &state.blobs,
+            &state.data_dir,
+            backups,
+        );
+        match report.await {
             Ok(report) => {
                 let report = Arc::new(report);
                 *last = Some((Instant::now(), report.clone()));

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use taskflow_blobs::BlobStore;
+use taskflow_blobs::Blobs;
 use taskflow_core::Store;
 
 use crate::api;
@@ -25,8 +25,8 @@ pub struct AppState {
     /// Whether the main listener serves `/metrics`; off when metrics have a listener of
     /// their own (`metrics_app`).
     pub metrics_on_main: bool,
-    /// Attachment bytes, under the data directory.
-    pub blobs: BlobStore,
+    /// Attachment bytes: under the data directory or in an object store.
+    pub blobs: Blobs,
     pub storage: StorageSettings,
     /// Where backups are written (`TASKFLOW_BACKUP_DIR`): the newest one is reported on
     /// `/metrics`.
@@ -46,7 +46,7 @@ impl AppState {
             throttle: Arc::new(api::LoginThrottle::default()),
             passwords: crate::passwords::Passwords::default(),
             metrics_on_main: true,
-            blobs: BlobStore::new(&data_dir),
+            blobs: Blobs::volume(&data_dir),
             storage: StorageSettings::default(),
             backup_dir: None,
             storage_cache: metrics::StorageCache::default(),

@@ -2,6 +2,7 @@
 //! database per test cloned from a migrated template, temporary SQLite stores, and the macro
 //! that runs one test body against both backends.
 
+pub mod garage;
 pub mod openapi;
 pub mod pg;
 pub mod sample;
@@ -15,6 +16,7 @@ use taskflow_core::store::StoreAdmin;
 use taskflow_store::PgStore;
 use taskflow_store::SqliteStore;
 
+pub use garage::Garage;
 pub use pg::PgCluster;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +34,9 @@ pub struct TestStore {
     pub url: String,
     /// A data directory belonging to this store (for SQLite it holds `taskflow.db`).
     pub data_dir: PathBuf,
+    /// Where attachments go: `None` for the data volume, else a prefix of its own in the test
+    /// Garage server (`with_object_store`).
+    pub s3: Option<taskflow_blobs::S3Config>,
     _dir: tempfile::TempDir,
 }
 
@@ -64,6 +69,7 @@ impl TestStore {
             store: Arc::new(store),
             url: format!("sqlite://{}", path.display()),
             data_dir,
+            s3: None,
             _dir: dir,
         }
     }
@@ -87,8 +93,29 @@ impl TestStore {
             store: Arc::new(store),
             url,
             data_dir: dir.path().to_owned(),
+            s3: None,
             _dir: dir,
         }
+    }
+
+    /// This store with its attachments in the shared Garage server, under a prefix no other
+    /// test uses.
+    pub fn with_object_store(mut self) -> Self {
+        self.s3 = Some(Garage::shared().unique_config());
+        self
+    }
+
+    /// The blob store the binary would use for this store: the volume under `data_dir`, or
+    /// the object store locked through the database.
+    pub fn blobs(&self) -> taskflow_blobs::Blobs {
+        taskflow_blobs::open_blobs(&self.data_dir, self.s3.as_ref(), self.store.clone())
+            .expect("a usable object store configuration")
+    }
+
+    /// The settings that give a `taskflow` process this store's blob store (none for the
+    /// volume).
+    pub fn blob_env(&self) -> Vec<(String, String)> {
+        self.s3.as_ref().map(Garage::env).unwrap_or_default()
     }
 
     /// The URL of a brand-new database with no schema on `backend`, and the directory that
@@ -188,6 +215,39 @@ pub fn tempdir() -> tempfile::TempDir {
         .prefix("taskflow-test-")
         .tempdir()
         .expect("create a temporary directory")
+}
+
+/// Runs each listed `async fn(TestStore)` on SQLite and on PostgreSQL, each with attachments on
+/// the data volume and in the object store: `<name>::sqlite`, `<name>::postgres`,
+/// `<name>::sqlite_s3` and `<name>::postgres_s3`.
+#[macro_export]
+macro_rules! all_storage {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::TestStore::new($crate::Backend::Sqlite).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::TestStore::new($crate::Backend::Postgres).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite_s3() {
+                super::$name(
+                    $crate::TestStore::new($crate::Backend::Sqlite).await.with_object_store(),
+                )
+                .await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_s3() {
+                super::$name(
+                    $crate::TestStore::new($crate::Backend::Postgres).await.with_object_store(),
+                )
+                .await
+            }
+        }
+    )*};
 }
 
 /// Runs each listed `async fn(TestStore)` once on SQLite and once on PostgreSQL, as

@@ -277,6 +277,8 @@ pub struct Settings {
     pub gc_grace: Duration,
     /// Where backups go and are looked for.
     pub backup_dir: Option<PathBuf>,
+    /// Attachments in an object store instead of the data volume (`s3_bucket` set).
+    pub s3: Option<taskflow_blobs::S3Config>,
     /// Each setting's effective value as `config check` shows it, and where it came from.
     shown: Vec<Shown>,
 }
@@ -508,6 +510,51 @@ pub const SETTINGS: &[Setting] = &[
         "DIR",
         Unset("none"),
         "Where backups are written and found (the last one is reported by `storage` and on /metrics)",
+    ),
+    Setting::new(
+        "s3_bucket",
+        "--s3-bucket",
+        "BUCKET[/PREFIX]",
+        Unset("none: attachments on the data volume"),
+        "Keep attachments in this S3-compatible bucket (optionally under a prefix) instead of the data volume",
+    ),
+    Setting::new(
+        "s3_prefix",
+        "--s3-prefix",
+        "PREFIX",
+        Unset("none: the bucket's root"),
+        "Key prefix for everything Taskflow stores in the bucket, e.g. teams/ops",
+    ),
+    Setting::new(
+        "s3_endpoint",
+        "--s3-endpoint",
+        "URL",
+        Unset("AWS S3 in s3_region"),
+        "The object store's address, e.g. http://garage:3900 or https://minio.example.org",
+    ),
+    Setting::new(
+        "s3_region",
+        "--s3-region",
+        "REGION",
+        Value("us-east-1"),
+        "The region requests are signed for (Garage: garage, R2: auto)",
+    ),
+    Setting::new(
+        "s3_path_style",
+        "--s3-path-style",
+        "BOOL",
+        Unset("true with s3_endpoint, else false"),
+        "Address the bucket in the path (endpoint/bucket/key) rather than as a host name",
+    ),
+    Setting::secret(
+        "s3_access_key_id",
+        Unset("from the AWS environment"),
+        "The object store's access key id",
+    ),
+    Setting::secret(
+        "s3_secret_access_key",
+        Unset("from the AWS environment"),
+        "The object store's secret access key",
     ),
 ];
 
@@ -742,6 +789,7 @@ impl Settings {
             .get("gc_grace", duration, show_duration)?
             .expect("has a default");
         let backup_dir = r.get("backup_dir", path, |p| p.display().to_string())?;
+        let s3 = s3_settings(&mut r)?;
         Ok(Self {
             data_dir,
             database_url,
@@ -763,6 +811,7 @@ impl Settings {
             gc_interval,
             gc_grace,
             backup_dir,
+            s3,
             shown: r.shown,
         })
     }
@@ -774,6 +823,108 @@ impl Settings {
             .map(|s| format!("{} = {:?}  # {}\n", s.key, s.value, s.origin))
             .collect()
     }
+}
+
+fn boolean(v: &str) -> Result<bool, String> {
+    match v {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        other => Err(format!("{other:?} is not true or false")),
+    }
+}
+
+/// The object store, when `s3_bucket` is set; the other `s3_*` settings without it are a
+/// mistake worth stopping for (attachments would silently go to the volume).
+fn s3_settings(r: &mut Resolver<'_>) -> Result<Option<taskflow_blobs::S3Config>, ConfigError> {
+    use taskflow_blobs::{S3Config, normalise_prefix};
+    let location = r.get("s3_bucket", S3Config::location, |(b, p)| format!("{b}/{p}"))?;
+    let prefix = r.get("s3_prefix", normalise_prefix, Clone::clone)?;
+    let endpoint = r.get(
+        "s3_endpoint",
+        |v| {
+            let v = v.trim().trim_end_matches('/');
+            match url::Url::parse(v) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                    Ok(v.to_owned())
+                }
+                _ => Err(format!("{v:?} is not an http:// or https:// address")),
+            }
+        },
+        Clone::clone,
+    )?;
+    let region = r
+        .get(
+            "s3_region",
+            |v| match v.trim() {
+                "" => Err("must not be empty".to_owned()),
+                v => Ok(v.to_owned()),
+            },
+            Clone::clone,
+        )?
+        .expect("has a default");
+    let path_style = r.get("s3_path_style", boolean, ToString::to_string)?;
+    let access_key_id = r.get(
+        "s3_access_key_id",
+        |v| Ok(v.trim().to_owned()),
+        |_| String::new(),
+    )?;
+    let secret_access_key = r.get(
+        "s3_secret_access_key",
+        |v| Ok(v.trim().to_owned()),
+        |_| String::new(),
+    )?;
+    let Some((bucket, bucket_prefix)) = location else {
+        let stray = [
+            ("s3_prefix", prefix.is_some()),
+            ("s3_endpoint", endpoint.is_some()),
+            ("s3_path_style", path_style.is_some()),
+            ("s3_access_key_id", access_key_id.is_some()),
+            ("s3_secret_access_key", secret_access_key.is_some()),
+        ];
+        if let Some((key, _)) = stray.iter().find(|(_, set)| *set) {
+            return Err(ConfigError {
+                setting: format!("TASKFLOW_{}", key.to_ascii_uppercase()),
+                problem: "set without TASKFLOW_S3_BUCKET: set the bucket to keep attachments in \
+                          object storage, or unset this"
+                    .to_owned(),
+            });
+        }
+        return Ok(None);
+    };
+    if access_key_id.is_some() != secret_access_key.is_some() {
+        return Err(ConfigError {
+            setting: "TASKFLOW_S3_ACCESS_KEY_ID".to_owned(),
+            problem: "give both TASKFLOW_S3_ACCESS_KEY_ID and TASKFLOW_S3_SECRET_ACCESS_KEY, or \
+                      neither (to use the AWS environment's credentials)"
+                .to_owned(),
+        });
+    }
+    let prefix = match (bucket_prefix.is_empty(), prefix) {
+        (_, None) => bucket_prefix,
+        (true, Some(prefix)) => prefix,
+        (false, Some(prefix)) => {
+            return Err(ConfigError {
+                setting: "TASKFLOW_S3_PREFIX".to_owned(),
+                problem: format!(
+                    "the prefix is given twice: {bucket}/{bucket_prefix} in TASKFLOW_S3_BUCKET and \
+                     {prefix}; use one"
+                ),
+            });
+        }
+    };
+    r.show_as("s3_bucket", bucket.clone());
+    r.show_as("s3_prefix", prefix.clone());
+    let path_style = path_style.unwrap_or(endpoint.is_some());
+    r.show_as("s3_path_style", path_style.to_string());
+    Ok(Some(S3Config {
+        endpoint,
+        region,
+        bucket,
+        prefix,
+        path_style,
+        access_key_id,
+        secret_access_key,
+    }))
 }
 
 /// `10.0.0.0/8, 192.168.1.7, fd00::/8`: addresses stand for themselves (a /32 or /128).

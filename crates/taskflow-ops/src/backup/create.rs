@@ -6,7 +6,7 @@ use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use taskflow_blobs::BlobStore;
+use taskflow_blobs::Blobs;
 use taskflow_core::Store;
 use taskflow_core::attachment::Sha256Hex;
 use taskflow_core::backup::{Record, tables_at};
@@ -30,7 +30,7 @@ pub(super) struct Spool {
 /// archive's path and its manifest.
 pub async fn create(
     store: &dyn Store,
-    blobs: &BlobStore,
+    blobs: &Blobs,
     output_dir: &Path,
     progress: Progress,
 ) -> Result<(PathBuf, Manifest), OpsError> {
@@ -45,9 +45,9 @@ pub async fn create(
     // gc deletes only under the exclusive lock: holding it shared keeps every file the
     // snapshot refers to on disk until it is copied.
     let _lock = blobs
-        .lock_shared()
+        .lock(false)
         .await
-        .map_err(OpsError::io("locking the blob store"))?;
+        .map_err(OpsError::blobs("locking the blob store"))?;
     let schema_version = store.schema_version().await?.unwrap_or(0);
     let now = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -100,6 +100,13 @@ pub async fn create(
         .and_then(|r| r)
         .map_err(OpsError::io("spooling the database"))?;
     exported?;
+    let stored: BTreeMap<Sha256Hex, u64> = blobs
+        .list()
+        .await
+        .map_err(OpsError::blobs("listing attachment contents"))?
+        .into_iter()
+        .map(|b| (b.sha256, b.bytes))
+        .collect();
 
     let output_dir = output_dir.to_owned();
     let blobs = blobs.clone();
@@ -107,6 +114,7 @@ pub async fn create(
         write_archive(
             &output_dir,
             &blobs,
+            &stored,
             header,
             now,
             spools,
@@ -121,7 +129,8 @@ pub async fn create(
 
 pub(super) fn write_archive(
     output_dir: &Path,
-    blobs: &BlobStore,
+    blobs: &Blobs,
+    stored: &BTreeMap<Sha256Hex, u64>,
     header: Header,
     now: time::OffsetDateTime,
     spools: Vec<Spool>,
@@ -150,13 +159,14 @@ pub(super) fn write_archive(
             context: "an attachment row".to_owned(),
             source: io::Error::other(e.to_string()),
         })?;
-        let bytes = std::fs::metadata(blobs.path(&sha256))
-            .map_err(OpsError::io(format!(
+        let bytes = *stored.get(&sha256).ok_or_else(|| OpsError::Io {
+            context: format!(
                 "the file of attachment content {} is missing from {}; run `taskflow doctor`",
                 sha256.as_str(),
-                blobs.blobs_dir().display()
-            )))?
-            .len();
+                blobs.describe()
+            ),
+            source: io::Error::from(io::ErrorKind::NotFound),
+        })?;
         blob_list.push((sha256, bytes));
     }
     let mut tables = Vec::new();
@@ -216,7 +226,10 @@ pub(super) fn write_archive(
     }
     let mut blob_entries = Vec::new();
     for (sha256, bytes) in blob_list {
-        let source = File::open(blobs.path(&sha256)).map_err(context("reading a file for"))?;
+        let source = blobs.read_blocking(&sha256).map_err(|e| OpsError::Blobs {
+            context: format!("reading {} for {}", sha256.as_str(), partial_path.display()),
+            source: e,
+        })?;
         let mut reader = Hashing::new(source.take(bytes));
         let member = format!("blobs/{}", sha256.as_str());
         archive
@@ -226,8 +239,9 @@ pub(super) fn write_archive(
         if digest != sha256.as_str() || read != bytes {
             return Err(OpsError::Io {
                 context: format!(
-                    "the file {} does not match its name (it is damaged on disk); run `taskflow doctor`",
-                    blobs.path(&sha256).display()
+                    "the content {} in {} does not match its name (it is damaged); run `taskflow doctor`",
+                    sha256.as_str(),
+                    blobs.describe()
                 ),
                 source: io::Error::other("digest mismatch"),
             });

@@ -19,7 +19,6 @@ use taskflow_core::attachment::{Attachment, FileName, MediaType, NewAttachment};
 use taskflow_core::project::{Project, Role};
 use taskflow_core::task::Task;
 use taskflow_core::user::User;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::access::{deletable_attachment, visible_attachment, visible_task};
 use crate::api::auth::CurrentUser;
@@ -98,11 +97,23 @@ fn blob_error(err: BlobError, project: &Project, quota: Option<u64>, by_quota: b
             "insufficient_storage",
             "the data volume is too full to accept this upload; an operator has been told",
         ),
+        BlobError::ObjectStore(problem) => object_store_unavailable(&problem),
+        BlobError::LockUnavailable(problem) => {
+            tracing::error!(%problem, "cannot take the blob lock");
+            ApiError::unavailable("the database is unavailable; try again shortly")
+        }
         BlobError::Io(e) => {
             tracing::error!(error = %e, "attachment upload failed");
             ApiError::internal()
         }
     }
+}
+
+/// The object store could not be used: 503 (try again), logged with what is wrong for the
+/// operator; the client learns that file storage is unavailable, not the store's details.
+fn object_store_unavailable(problem: &taskflow_blobs::S3Problem) -> ApiError {
+    tracing::error!(problem = %problem, "the object store failed");
+    ApiError::unavailable("file storage is unavailable right now; try again shortly")
 }
 
 fn interrupted(e: impl std::fmt::Display) -> ApiError {
@@ -449,11 +460,7 @@ pub async fn content(
     {
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
-    let (mut file, len) = state.blobs.open(&attachment.sha256).await.map_err(|e| {
-        tracing::error!(attachment = id, sha256 = attachment.sha256.as_str(), error = %e,
-            "an attachment's file is missing or unreadable; run `taskflow doctor`");
-        ApiError::internal()
-    })?;
+    let len = u64::try_from(attachment.size_bytes).unwrap_or(0);
     let range = match requested_range(&headers, len, &etag) {
         Ok(range) => range,
         Err(()) => {
@@ -492,18 +499,25 @@ pub async fn content(
         }
         None => (StatusCode::OK, 0, len),
     };
-    if start > 0 {
-        file.seek(std::io::SeekFrom::Start(start))
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "cannot seek in an attachment");
+    let stream = state
+        .blobs
+        .read(&attachment.sha256, Some(start..start + count))
+        .await
+        .map_err(|e| match e {
+            BlobError::ObjectStore(problem)
+                if problem.kind != taskflow_blobs::ProblemKind::NotFound =>
+            {
+                object_store_unavailable(&problem)
+            }
+            e => {
+                tracing::error!(attachment = id, sha256 = attachment.sha256.as_str(), error = %e,
+                    "an attachment's content is missing or unreadable; run `taskflow doctor`");
                 ApiError::internal()
-            })?;
-    }
+            }
+        })?;
     common.insert(
         CONTENT_LENGTH,
         HeaderValue::from_str(&count.to_string()).expect("digits"),
     );
-    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(count), 64 * 1024);
     Ok((status, common, Body::from_stream(stream)).into_response())
 }

@@ -271,6 +271,7 @@ pub async fn storage(State(state): State<AppState>, viewer: Viewer) -> Response 
         let report = taskflow_ops::storage::report(
             state.store.as_ref(),
             &state.blobs,
+            &state.data_dir,
             state.backup_dir.as_deref(),
         )
         .await

@@ -10,7 +10,7 @@ use serde_json::Value;
 use taskflow_core::attachment::Sha256Hex;
 use taskflow_ops::gc::{self, GcOptions};
 use taskflow_server::AppState;
-use taskflow_testkit::{TestStore, both_backends};
+use taskflow_testkit::{Garage, TestStore, all_storage, both_backends};
 use tokio::io::AsyncReadExt;
 
 use crate::{Caller, call, caller, request, state};
@@ -95,6 +95,42 @@ fn files_in(dir: &std::path::Path) -> Vec<String> {
     found
 }
 
+/// The contents in the blob store (the volume's `blobs/` or the object store's), by digest.
+async fn stored(st: &AppState) -> Vec<String> {
+    st.blobs
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.sha256.as_str().to_owned())
+        .collect()
+}
+
+/// Uploads begun and not finished that the blob store holds (the volume's `tmp/`, the object
+/// store's markers and joined parts).
+async fn unfinished(st: &AppState) -> u64 {
+    st.blobs
+        .sweep_tmp(Duration::ZERO, true)
+        .await
+        .unwrap()
+        .files
+}
+
+/// A stored content's bytes.
+async fn content_of(st: &AppState, sha256: &Sha256Hex) -> Vec<u8> {
+    let stream = st
+        .blobs
+        .read(sha256, None)
+        .await
+        .unwrap_or_else(|e| panic!("{} is not stored: {e}", sha256.as_str()));
+    let mut bytes = Vec::new();
+    tokio_util::io::StreamReader::new(stream)
+        .read_to_end(&mut bytes)
+        .await
+        .unwrap();
+    bytes
+}
+
 fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
@@ -173,10 +209,10 @@ async fn uploads_round_trip_byte_for_byte(store: TestStore) {
         "attachment; filename=\"r_sum_.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"
     );
     // The same content twice is one file; names never become paths.
-    let blobs = files_in(&store.data_dir.join("blobs"));
+    let blobs = stored(&st).await;
     assert_eq!(blobs.len(), 3, "{blobs:?}");
     assert!(blobs.iter().all(|b| Sha256Hex::parse(b).is_ok()));
-    assert!(files_in(&store.data_dir.join("tmp")).is_empty());
+    assert!(unfinished(&st).await == 0);
     let (status, _, list) = call(
         st,
         request(
@@ -283,15 +319,9 @@ async fn bad_uploads_are_refused_and_leave_nothing(store: TestStore) {
     let owner = fixture(&store).await;
     let mut st = state(&store);
     st.storage.max_upload_bytes = 1000;
-    let nothing_left = |what: &str| {
-        assert!(
-            files_in(&store.data_dir.join("tmp")).is_empty(),
-            "{what}: tmp"
-        );
-        assert!(
-            files_in(&store.data_dir.join("blobs")).is_empty(),
-            "{what}: blobs"
-        );
+    let nothing_left = async |what: &str| {
+        assert_eq!(unfinished(&st).await, 0, "{what}: unfinished uploads");
+        assert!(stored(&st).await.is_empty(), "{what}: blobs");
     };
     // Announced one byte over the limit.
     let (status, _, body) = call(
@@ -306,7 +336,7 @@ async fn bad_uploads_are_refused_and_leave_nothing(store: TestStore) {
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["error"]["code"], "too_large");
-    nothing_left("announced");
+    nothing_left("announced").await;
     // Not announced: found out while streaming.
     let (status, _, _) = call(
         st.clone(),
@@ -319,7 +349,7 @@ async fn bad_uploads_are_refused_and_leave_nothing(store: TestStore) {
     )
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    nothing_left("streamed");
+    nothing_left("streamed").await;
     // Exactly the limit is fine.
     let (status, _, _) = call(
         st.clone(),
@@ -382,7 +412,7 @@ async fn bad_uploads_are_refused_and_leave_nothing(store: TestStore) {
             .len(),
         2
     );
-    assert!(files_in(&store.data_dir.join("tmp")).is_empty());
+    assert!(unfinished(&st).await == 0);
 }
 
 async fn a_full_volume_refuses_uploads_and_keeps_what_it_has(store: TestStore) {
@@ -518,7 +548,7 @@ async fn deleted_attachments_keep_their_bytes_until_purged_and_collected(store: 
         .await
         .unwrap();
     assert_eq!(report.blobs, 0);
-    assert_eq!(files_in(&store.data_dir.join("blobs")).len(), 2);
+    assert_eq!(stored(&st).await.len(), 2);
     // Restored: readable again.
     assert_eq!(
         trash_action(&st, tok, "restore", &a["id"]).await,
@@ -542,11 +572,7 @@ async fn deleted_attachments_keep_their_bytes_until_purged_and_collected(store: 
     .await
     .unwrap();
     assert_eq!((dry.blobs, dry.blob_bytes), (1, 5));
-    assert_eq!(
-        files_in(&store.data_dir.join("blobs")).len(),
-        2,
-        "a dry run changes nothing"
-    );
+    assert_eq!(stored(&st).await.len(), 2, "a dry run changes nothing");
     // Within the grace period nothing goes.
     let young = gc::run(
         store.store.as_ref(),
@@ -563,10 +589,7 @@ async fn deleted_attachments_keep_their_bytes_until_purged_and_collected(store: 
         .await
         .unwrap();
     assert_eq!((report.blobs, report.blob_bytes), (1, 5));
-    assert_eq!(
-        files_in(&store.data_dir.join("blobs")),
-        vec![sha256(b"shared")]
-    );
+    assert_eq!(stored(&st).await, vec![sha256(b"shared")]);
     let (_, _, bytes) = fetch(st, download(&owner.token, &b["id"], &[])).await;
     assert_eq!(bytes, b"shared");
 }
@@ -642,11 +665,7 @@ async fn gc_never_removes_a_referenced_blob_under_racing_uploads(store: TestStor
         .blobs;
     assert!(runs > 3, "gc ran {runs} times");
     assert!(removed > 0, "the purged contents' blobs were collected");
-    assert_eq!(
-        files_in(&store.data_dir.join("blobs")).len(),
-        4,
-        "contents 1 and 3 in two sizes"
-    );
+    assert_eq!(stored(&st).await.len(), 4, "contents 1 and 3 in two sizes");
     let task = store
         .task_by_key(&taskflow_core::task::TaskKey::parse("OPS-1").unwrap())
         .await
@@ -654,11 +673,10 @@ async fn gc_never_removes_a_referenced_blob_under_racing_uploads(store: TestStor
     let live = store.attachments(task.id).await.unwrap();
     assert_eq!(live.len(), 4 * 7);
     for attachment in live {
-        let bytes = std::fs::read(st.blobs.path(&attachment.sha256))
-            .unwrap_or_else(|e| panic!("attachment {} lost its file: {e}", attachment.id));
+        let bytes = content_of(&st, &attachment.sha256).await;
         assert_eq!(sha256(&bytes), attachment.sha256.as_str());
     }
-    assert!(files_in(&store.data_dir.join("tmp")).is_empty());
+    assert!(unfinished(&st).await == 0);
 }
 
 async fn storage_gauges_are_on_metrics(store: TestStore) {
@@ -677,6 +695,12 @@ async fn storage_gauges_are_on_metrics(store: TestStore) {
     let (status, _, body) = call(st, request("GET", "/metrics", None, None)).await;
     assert_eq!(status, StatusCode::OK);
     let text = body.as_str().unwrap();
+    if store.s3.is_some() {
+        assert!(
+            text.contains("taskflow_object_store_up 1"),
+            "taskflow_object_store_up missing from:\n{text}"
+        );
+    }
     for gauge in [
         "taskflow_volume_total_bytes ",
         "taskflow_volume_available_bytes ",
@@ -693,11 +717,121 @@ async fn storage_gauges_are_on_metrics(store: TestStore) {
     }
 }
 
+/// The object store killed mid-service: uploads (small and multipart) and downloads answer 503
+/// with `Retry-After` and leave no row, `/readyz` names the object store, and what the
+/// database alone answers still works. Back up, everything does, and nothing half-done shows.
+async fn an_object_store_that_is_down_answers_503_and_keeps_nothing(mut store: TestStore) {
+    let garage = Garage::private();
+    store.s3 = Some(garage.unique_config());
+    let owner = fixture(&store).await;
+    let st = state(&store);
+    let (status, _, kept) = call(
+        st.clone(),
+        raw_upload(&owner.token, "kept.txt", "text/plain", Body::from("kept")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{kept}");
+    garage.kill();
+    for body in [Body::from("lost"), generated(12 << 20, 5)] {
+        let (status, headers, body) = call(
+            st.clone(),
+            raw_upload(&owner.token, "lost.bin", "application/octet-stream", body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["error"]["code"], "unavailable");
+        assert!(headers.contains_key("retry-after"));
+    }
+    let (status, _, _) = fetch(st.clone(), download(&owner.token, &kept["id"], &[])).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, _, ready) = call(st.clone(), request("GET", "/readyz", None, None)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    let failed: Vec<&Value> = ready["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1, "{ready}");
+    assert_eq!(failed[0]["name"], "object_store");
+    let (status, _, list) = call(
+        st.clone(),
+        request(
+            "GET",
+            "/api/v1/tasks/OPS-1/attachments",
+            Some(&owner.token),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the database still answers");
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "no row for a failed upload"
+    );
+
+    garage.start_again();
+    let (status, _, bytes) = fetch(st.clone(), download(&owner.token, &kept["id"], &[])).await;
+    assert_eq!((status, bytes), (StatusCode::OK, b"kept".to_vec()));
+    let (status, _, _) = call(
+        st.clone(),
+        raw_upload(&owner.token, "again.txt", "text/plain", Body::from("again")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(stored(&st).await, {
+        let mut both = vec![sha256(b"kept"), sha256(b"again")];
+        both.sort();
+        both
+    });
+    // Readiness answers are reused for half a second.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (status, _, ready) = call(st, request("GET", "/readyz", None, None)).await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+}
+
+/// Credentials the object store refuses: `/readyz` says so in words, uploads answer 503.
+async fn refused_object_store_credentials_are_named(mut store: TestStore) {
+    let mut config = Garage::shared().unique_config();
+    config.secret_access_key = Some("not-the-secret".to_owned());
+    store.s3 = Some(config);
+    let owner = fixture(&store).await;
+    let st = state(&store);
+    let (status, _, ready) = call(st.clone(), request("GET", "/readyz", None, None)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    let check = ready["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "object_store")
+        .unwrap()
+        .clone();
+    assert_eq!(check["ok"], false);
+    let error = check["error"].as_str().unwrap();
+    assert!(error.contains("refused the credentials"), "{error}");
+    assert!(
+        !error.contains("not-the-secret"),
+        "the secret is never shown: {error}"
+    );
+    let (status, _, body) = call(
+        st,
+        raw_upload(&owner.token, "x.txt", "text/plain", Body::from("x")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+}
+
 both_backends!(
+    a_full_volume_refuses_uploads_and_keeps_what_it_has,
+    an_object_store_that_is_down_answers_503_and_keeps_nothing,
+    refused_object_store_credentials_are_named,
+);
+
+all_storage!(
     uploads_round_trip_byte_for_byte,
     downloads_honour_ranges_and_etags,
     bad_uploads_are_refused_and_leave_nothing,
-    a_full_volume_refuses_uploads_and_keeps_what_it_has,
     a_project_quota_counts_the_trash,
     deleted_attachments_keep_their_bytes_until_purged_and_collected,
     gc_never_removes_a_referenced_blob_under_racing_uploads,

@@ -1,6 +1,6 @@
 use axum::http::StatusCode;
 use serde_json::Value;
-use taskflow_testkit::{TestStore, both_backends};
+use taskflow_testkit::{TestStore, all_storage, both_backends};
 
 use crate::{get, send, state};
 
@@ -21,6 +21,11 @@ async fn readyz_is_ready_with_every_check_passing(store: TestStore) {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
+    let blobs = if store.s3.is_some() {
+        "object_store"
+    } else {
+        "free_space"
+    };
     assert_eq!(
         names,
         [
@@ -28,7 +33,7 @@ async fn readyz_is_ready_with_every_check_passing(store: TestStore) {
             "database_writes",
             "migrations",
             "data_dir",
-            "free_space"
+            blobs
         ]
     );
     assert!(
@@ -180,9 +185,10 @@ async fn metrics_count_requests_by_matched_route(store: TestStore) {
     );
 }
 
+all_storage!(readyz_is_ready_with_every_check_passing);
+
 both_backends!(
     healthz_answers,
-    readyz_is_ready_with_every_check_passing,
     concurrent_readiness_probes_do_not_fail_each_other,
     readyz_names_an_unwritable_data_dir,
     readyz_fails_below_the_free_space_minimum,

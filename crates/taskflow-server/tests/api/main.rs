@@ -17,8 +17,11 @@ use taskflow_server::{AppState, app};
 use taskflow_testkit::TestStore;
 use tower::ServiceExt;
 
+/// The server's state for `store`, with its blob store (the volume or the object store).
 pub fn state(store: &TestStore) -> AppState {
-    AppState::new(store.store.clone(), store.data_dir.clone())
+    let mut state = AppState::new(store.store.clone(), store.data_dir.clone());
+    state.blobs = store.blobs();
+    state
 }
 
 /// Sends one request and returns the status and the body as text.

@@ -8,6 +8,8 @@ use super::PgStore;
 use super::sql::{db, unfinished};
 
 pub(crate) const BACKEND: &str = "postgres";
+/// Advisory locks reach every server on the database.
+pub(crate) const SHARES_LOCKS: bool = true;
 
 pub(crate) const MIGRATIONS_TABLE_EXISTS: &str =
     "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";

@@ -29,6 +29,21 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Connections holding advisory locks (`StoreAdmin::lock`), apart from `pool` so that
+    /// holders waiting to commit on `pool` can never take every connection it has.
+    locks: PgPool,
+}
+
+/// Connections the lock pool may open: uploads beyond it wait for a lock, not for the database.
+const LOCK_CONNECTIONS: u32 = 8;
+
+fn lock_pool(options: PgConnectOptions, timeout: Duration) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(LOCK_CONNECTIONS)
+        .min_connections(0)
+        .acquire_timeout(timeout)
+        .idle_timeout(Duration::from_secs(60))
+        .connect_lazy_with(options)
 }
 
 impl PgStore {
@@ -51,14 +66,18 @@ impl PgStore {
             .min_connections(0)
             .acquire_timeout(timeout)
             .idle_timeout(Duration::from_secs(600))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(StoreError::backend)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            locks: lock_pool(options, timeout),
+        })
     }
 
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        let locks = lock_pool((*pool.connect_options()).clone(), DEFAULT_TIMEOUT);
+        Self { pool, locks }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -123,6 +142,59 @@ impl PgStore {
 
 /// "taskflow" in ASCII: the key of the lock servers share and `restore` takes alone.
 const IN_USE: i64 = 0x7461_736b_666c_6f77;
+/// "tf:blobs" and "tf:gc   ": the keys of `StoreAdmin::lock`.
+const BLOBS: i64 = 0x7466_3a62_6c6f_6273;
+const GC: i64 = 0x7466_3a67_6320_2020;
+
+impl PgStore {
+    /// A transaction-scoped advisory lock on a connection of the lock pool: released when the
+    /// guard drops (its transaction rolls back), or when the process dies with the connection.
+    async fn advisory_lock(&self, lock: taskflow_core::store::Lock) -> StoreResult<Option<Claim>> {
+        use taskflow_core::store::Lock;
+        let mut tx = self.locks.begin().await.map_err(db)?;
+        let got = match lock {
+            Lock::BlobsShared => sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+                .bind(BLOBS)
+                .execute(&mut *tx)
+                .await
+                .map(|_| true),
+            Lock::BlobsExclusive => sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(BLOBS)
+                .execute(&mut *tx)
+                .await
+                .map(|_| true),
+            Lock::Gc => {
+                sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+                    .bind(GC)
+                    .fetch_one(&mut *tx)
+                    .await
+            }
+        }
+        .map_err(db)?;
+        Ok(got.then(|| Claim(Box::new(RollbackOnDrop(Some(tx))))))
+    }
+}
+
+/// Ends a lock's transaction when dropped, releasing the lock.
+struct RollbackOnDrop(Option<sqlx::Transaction<'static, sqlx::Postgres>>);
+
+impl Drop for RollbackOnDrop {
+    fn drop(&mut self) {
+        let Some(tx) = self.0.take() else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(e) = tx.rollback().await {
+                        tracing::warn!(error = %e, "releasing an advisory lock failed; its connection closes");
+                    }
+                });
+            }
+            // No runtime to finish it: sqlx rolls the transaction back when the connection
+            // is next used, or the connection closes with it.
+            Err(_) => drop(tx),
+        }
+    }
+}
 
 /// How often a server's claim checks that its connection is still there.
 const CLAIM_CHECK: Duration = Duration::from_secs(1);

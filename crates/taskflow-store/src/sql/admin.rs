@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
-use taskflow_core::store::{Claim, PoolStats, StoreAdmin};
+use taskflow_core::store::{Claim, Lock, PoolStats, StoreAdmin};
 use taskflow_core::{StoreError, StoreResult};
 
 use super::{MIGRATOR, Store, d, db};
@@ -86,6 +86,14 @@ impl StoreAdmin for Store {
 
     async fn claim(&self, exclusive: bool) -> StoreResult<Option<Claim>> {
         self.claim_lock(exclusive).await
+    }
+
+    fn shares_locks(&self) -> bool {
+        d::SHARES_LOCKS
+    }
+
+    async fn lock(&self, lock: Lock) -> StoreResult<Option<Claim>> {
+        self.advisory_lock(lock).await
     }
 
     fn pool_stats(&self) -> Vec<PoolStats> {

@@ -7,6 +7,8 @@ use super::SqliteStore;
 use super::sql::{db, unfinished};
 
 pub(crate) const BACKEND: &str = "sqlite";
+/// One machine: lock files serve.
+pub(crate) const SHARES_LOCKS: bool = false;
 
 pub(crate) const MIGRATIONS_TABLE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')";
 

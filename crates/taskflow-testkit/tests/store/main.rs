@@ -2,6 +2,7 @@
 
 mod activity;
 mod backup;
+mod blobs;
 mod comments;
 mod concurrency;
 mod listing;

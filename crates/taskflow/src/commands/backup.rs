@@ -32,7 +32,7 @@ pub async fn run(command: BackupCommand, settings: &Settings) -> CommandResult {
             let output = dir_or_setting(output, settings)?;
             existing_data_dir(settings)?;
             let store = connect_migrated(settings).await?;
-            let blobs = BlobStore::new(&settings.data_dir);
+            let blobs = crate::commands::open_blobs(settings, &store)?;
             let result = backup::create(store.as_ref(), &blobs, &output, progress()).await;
             store.close().await;
             let (path, manifest) = result.map_err(failed("backup failed"))?;
@@ -133,6 +133,14 @@ pub async fn restore(settings: &Settings, archive: &Path, force: bool) -> Comman
             settings.database_url
         )));
     };
+    if settings.s3.is_some() {
+        store.close().await;
+        created.undo();
+        return Err(CommandError::new(
+            "restore refused: restoring into an installation that keeps attachments in object \
+             storage is not available in this version; restore into one on a volume",
+        ));
+    }
     let blobs = BlobStore::new(&settings.data_dir);
     let result = backup::restore(store.as_ref(), &blobs, archive, force, progress()).await;
     drop(claim);

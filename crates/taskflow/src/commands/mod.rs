@@ -245,6 +245,15 @@ pub async fn claim_installation(
     }))
 }
 
+/// The installation's blob store: the object store when `s3_bucket` is set, else the volume.
+pub fn open_blobs(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+) -> Result<taskflow_blobs::Blobs, CommandError> {
+    taskflow_blobs::open_blobs(&settings.data_dir, settings.s3.as_ref(), store.clone())
+        .map_err(|e| CommandError::new(format!("cannot use the object store: {e}")))
+}
+
 /// Connects to the configured database, creating nothing: a data directory or SQLite file
 /// that is not there is an error saying so.
 pub async fn connect_existing(settings: &Settings) -> Result<Arc<dyn Store>, CommandError> {

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::sync::Arc;
 use std::time::Duration;
 
-use taskflow_blobs::BlobStore;
+use taskflow_blobs::Blobs;
 use taskflow_ops::checks;
 use taskflow_ops::gc::GcOptions;
 
@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::commands::storage::gc_options;
 use crate::commands::{
-    CommandError, CommandResult, claim_installation, create_and_connect, failed,
+    CommandError, CommandResult, claim_installation, create_and_connect, failed, open_blobs,
 };
 use crate::config::{DatabaseUrl, Settings};
 
@@ -27,16 +27,32 @@ pub async fn run(settings: &Settings) -> CommandResult {
     // Watch for SIGTERM from the very start: a signal that arrived before the handler was in
     // place would kill the process mid-migration or mid-request instead of draining.
     let shutdown = shutdown_signal()?;
-    let blobs = prepare_data_dir(settings)?;
+    prepare_data_dir(settings)?;
     let (store, _) = create_and_connect(settings).await?;
+    let blobs = open_blobs(settings, &store)?;
+    match blobs.prepare().await {
+        Ok(swept) if swept.files > 0 => tracing::info!(
+            files = swept.files,
+            bytes = swept.bytes,
+            "removed uploads a crash interrupted"
+        ),
+        Ok(_) => {}
+        // Serve anyway: reads of tasks work, uploads answer 503 and `/readyz` says why.
+        Err(e) => {
+            tracing::error!(store = %blobs.describe(), error = %e, "the blob store cannot be used")
+        }
+    }
     // Held while serving, so `restore` cannot replace the data under this server.
     let _in_use = claim_installation(settings, store.as_ref(), false)
         .await?
         .ok_or_else(|| CommandError::new("cannot claim the installation for serving"))?;
     migrate_locked(settings, &store).await?;
-    let adopted = taskflow_ops::backup::recover_staging(store.as_ref(), &blobs)
-        .await
-        .map_err(failed("cannot finish an interrupted restore"))?;
+    let adopted = match blobs.as_volume() {
+        Some(volume) => taskflow_ops::backup::recover_staging(store.as_ref(), volume)
+            .await
+            .map_err(failed("cannot finish an interrupted restore"))?,
+        None => 0,
+    };
     if adopted > 0 {
         tracing::info!(
             files = adopted,
@@ -50,7 +66,7 @@ pub async fn run(settings: &Settings) -> CommandResult {
     let address = listener
         .local_addr()
         .map_err(|e| CommandError::new(e.to_string()))?;
-    tracing::info!(%address, database = %settings.database_url, data_dir = %settings.data_dir.display(), "serving");
+    tracing::info!(%address, database = %settings.database_url, data_dir = %settings.data_dir.display(), blobs = %blobs.describe(), "serving");
     let mut state = AppState::new(store.clone(), settings.data_dir.clone());
     state.auth = AuthSettings {
         cookie_secure: settings.cookie_secure,
@@ -166,9 +182,8 @@ fn check_integrity_in_background(
 }
 
 /// Makes sure the data directory can hold data safely before anything is written: it exists
-/// and is writable, SQLite is not on a network filesystem, and what a crash left in `tmp/` is
-/// gone.
-fn prepare_data_dir(settings: &Settings) -> Result<BlobStore, CommandError> {
+/// and is writable, and SQLite is not on a network filesystem.
+fn prepare_data_dir(settings: &Settings) -> Result<(), CommandError> {
     let dir = &settings.data_dir;
     if dir.exists() && !dir.is_dir() {
         // Say what `doctor` says: this is no ownership problem.
@@ -219,30 +234,11 @@ fn prepare_data_dir(settings: &Settings) -> Result<BlobStore, CommandError> {
             fs.fix.unwrap_or_default()
         )));
     }
-    let blobs = BlobStore::new(dir);
-    let swept = blobs.prepare().map_err(|e| {
-        CommandError::new(format!(
-            "cannot prepare {}: {e}",
-            blobs.blobs_dir().display()
-        ))
-    })?;
-    if swept.files > 0 {
-        tracing::info!(
-            files = swept.files,
-            bytes = swept.bytes,
-            "removed uploads a crash interrupted"
-        );
-    }
-    Ok(blobs)
+    Ok(())
 }
 
 /// Runs `gc` every `every`, logging what it did.
-async fn collect_garbage(
-    store: Arc<dyn Store>,
-    blobs: BlobStore,
-    options: GcOptions,
-    every: Duration,
-) {
+async fn collect_garbage(store: Arc<dyn Store>, blobs: Blobs, options: GcOptions, every: Duration) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -1,11 +1,15 @@
-//! `taskflow gc`, `taskflow storage` and `taskflow doctor`: the data volume's upkeep.
+//! `taskflow gc`, `taskflow storage` and `taskflow doctor`: the data volume's (or the object
+//! store's) upkeep.
 
-use taskflow_blobs::BlobStore;
+use std::sync::Arc;
+
+use taskflow_blobs::{Blobs, FileLocker, ObjectBlobs};
 use taskflow_ops::checks::{self, Check};
 use taskflow_ops::gc::GcOptions;
 
 use crate::commands::{
     CommandError, CommandResult, connect_existing, connect_migrated, existing_data_dir, failed,
+    open_blobs,
 };
 use crate::config::{DatabaseUrl, Settings};
 
@@ -22,7 +26,7 @@ pub fn gc_options(settings: &Settings, dry_run: bool) -> GcOptions {
 pub async fn gc(settings: &Settings, dry_run: bool) -> CommandResult {
     existing_data_dir(settings)?;
     let store = connect_migrated(settings).await?;
-    let blobs = BlobStore::new(&settings.data_dir);
+    let blobs = open_blobs(settings, &store)?;
     let report = taskflow_ops::gc::run(store.as_ref(), &blobs, &gc_options(settings, dry_run))
         .await
         .map_err(failed("gc failed"))?;
@@ -37,11 +41,15 @@ pub async fn gc(settings: &Settings, dry_run: bool) -> CommandResult {
 pub async fn storage(settings: &Settings, json: bool) -> CommandResult {
     existing_data_dir(settings)?;
     let store = connect_migrated(settings).await?;
-    let blobs = BlobStore::new(&settings.data_dir);
-    let report =
-        taskflow_ops::storage::report(store.as_ref(), &blobs, settings.backup_dir.as_deref())
-            .await
-            .map_err(failed("cannot measure storage"))?;
+    let blobs = open_blobs(settings, &store)?;
+    let report = taskflow_ops::storage::report(
+        store.as_ref(),
+        &blobs,
+        &settings.data_dir,
+        settings.backup_dir.as_deref(),
+    )
+    .await
+    .map_err(failed("cannot measure storage"))?;
     store.close().await;
     if !json {
         print!("{report}");
@@ -61,6 +69,8 @@ pub async fn storage(settings: &Settings, json: bool) -> CommandResult {
         .collect();
     let out = serde_json::json!({
         "data_dir": report.data_dir,
+        "blob_store": report.blob_location,
+        "object_store": report.object_store,
         "backend": report.backend,
         "database_bytes": report.database_bytes,
         "blobs": report.blob_count,
@@ -90,13 +100,25 @@ pub async fn storage(settings: &Settings, json: bool) -> CommandResult {
 pub async fn doctor(settings: &Settings) -> CommandResult {
     let dir = &settings.data_dir;
     let sqlite = matches!(settings.database_url, DatabaseUrl::Sqlite(_));
-    let blobs = BlobStore::new(dir);
+    // Doctor takes no locks: the file locker stands in for the database's.
+    let blobs = match &settings.s3 {
+        None => Blobs::volume(dir),
+        Some(config) => Blobs::Object(
+            ObjectBlobs::connect(config.clone(), Arc::new(FileLocker(dir.join("blobs.lock"))))
+                .map_err(|e| CommandError::new(format!("cannot use the object store: {e}")))?,
+        ),
+    };
     let mut all: Vec<Check> = vec![checks::data_dir(dir)];
     let dir_exists = dir.is_dir();
     if dir_exists {
         all.push(checks::filesystem(dir, sqlite));
         all.push(checks::free_space(dir, settings.min_free_bytes));
-        all.push(checks::leftovers(&blobs));
+        if let Some(volume) = blobs.as_volume() {
+            all.push(checks::leftovers(volume));
+        }
+    }
+    if blobs.as_volume().is_none() {
+        all.push(checks::object_store(&blobs).await);
     }
     print_checks(&all);
     let before = all.len();

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use taskflow_testkit::{TestStore, both_backends};
+use taskflow_testkit::{TestStore, all_storage};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -187,12 +187,41 @@ fn dir_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     found
 }
 
-async fn serve_with(store: &TestStore, env: &[(&str, &str)]) -> Server {
+/// The binary pointed at `store`: its database, data directory and blob store.
+fn command(store: &TestStore) -> tokio::process::Command {
     let mut c = taskflow(&store.url, &store.data_dir);
+    c.envs(store.blob_env());
+    c
+}
+
+async fn serve_with(store: &TestStore, env: &[(&str, &str)]) -> Server {
+    let mut c = command(store);
     for (k, v) in env {
         c.env(k, v);
     }
     start(c).await
+}
+
+/// The digests in the store's blob store.
+async fn stored(store: &TestStore) -> Vec<String> {
+    store
+        .blobs()
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.sha256.as_str().to_owned())
+        .collect()
+}
+
+/// Unfinished uploads the store's blob store holds.
+async fn unfinished(store: &TestStore) -> u64 {
+    store
+        .blobs()
+        .sweep_tmp(Duration::ZERO, true)
+        .await
+        .unwrap()
+        .files
 }
 
 async fn kill(server: &mut Server) {
@@ -307,30 +336,63 @@ async fn sigkill_during_an_upload_leaves_nothing(store: TestStore) {
     }
     let tmp = store.data_dir.join("tmp");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while dir_files(&tmp)
-        .iter()
-        .map(|f| f.metadata().map_or(0, |m| m.len()))
-        .sum::<u64>()
-        < (4 << 20)
-    {
+    // On the volume, 4 MiB in tmp/; in an object store, the multipart upload's marker (its
+    // first 5 MiB part sent).
+    let reached = async || {
+        if store.s3.is_some() {
+            unfinished(&store).await >= 1
+        } else {
+            dir_files(&tmp)
+                .iter()
+                .map(|f| f.metadata().map_or(0, |m| m.len()))
+                .sum::<u64>()
+                >= (4 << 20)
+        }
+    };
+    while !reached().await {
         assert!(Instant::now() < deadline, "the upload never reached tmp/");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     kill(&mut server).await;
     assert_eq!(
-        dir_files(&tmp).len(),
+        unfinished(&store).await,
         1,
         "the partial upload is left in tmp/"
     );
 
     let mut server = serve_with(&store, &[]).await;
-    assert!(dir_files(&tmp).is_empty(), "start-up empties tmp/");
-    assert!(dir_files(&store.data_dir.join("blobs")).is_empty());
+    assert!(
+        stored(&store).await.is_empty(),
+        "nothing partial is visible"
+    );
     let list = get(&server.address, &token, "/api/v1/tasks/OPS-1/attachments")
         .await
         .json()
         .await;
     assert_eq!(list, serde_json::json!({"items": [], "next": null}));
+    if store.s3.is_none() {
+        assert_eq!(unfinished(&store).await, 0, "start-up empties tmp/");
+    } else {
+        // Another server might be running that upload: only gc, past the grace period (and
+        // the floor), removes it. Swept with no age, it goes with its multipart upload.
+        let mut c = command(&store);
+        c.args(["gc", "--gc-grace", "0s"]);
+        let out = run(c).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains("tmp: removed 0 abandoned"),
+            "{}",
+            stdout(&out)
+        );
+        assert_eq!(unfinished(&store).await, 1, "a young marker is kept");
+        let swept = store
+            .blobs()
+            .sweep_tmp(Duration::ZERO, false)
+            .await
+            .unwrap();
+        assert_eq!(swept.files, 1);
+        assert_eq!(unfinished(&store).await, 0);
+    }
     kill(&mut server).await;
 }
 
@@ -357,7 +419,7 @@ async fn sigkill_right_after_201_keeps_the_file(store: TestStore) {
     assert!(response.body().await == content, "the file survived intact");
     kill(&mut server).await;
 
-    let mut c = taskflow(&store.url, &store.data_dir);
+    let mut c = command(&store);
     c.args(["storage", "--json"]);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -368,9 +430,10 @@ async fn sigkill_right_after_201_keeps_the_file(store: TestStore) {
     assert_eq!(report["projects"][0]["bytes"], 3 << 20);
     assert!(report["volume"]["total_bytes"].as_u64().unwrap() > 0);
     assert!(report["database_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(report["object_store"], store.s3.is_some());
 
     // gc leaves a referenced file alone, even with no grace period.
-    let mut c = taskflow(&store.url, &store.data_dir);
+    let mut c = command(&store);
     c.args(["gc", "--gc-grace", "0s"]);
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -379,7 +442,7 @@ async fn sigkill_right_after_201_keeps_the_file(store: TestStore) {
         "{}",
         stdout(&out)
     );
-    assert_eq!(dir_files(&store.data_dir.join("blobs")).len(), 1);
+    assert_eq!(stored(&store).await.len(), 1);
 }
 
 /// An attachment deleted and purged through the API: `gc --dry-run` reports its file and
@@ -394,7 +457,7 @@ async fn gc_from_the_command_line(store: TestStore) {
     delete_and_purge(&server.address, &token, created["id"].as_i64().unwrap()).await;
 
     let gc = |dry_run: bool| {
-        let mut c = taskflow(&store.url, &store.data_dir);
+        let mut c = command(&store);
         c.args(["gc", "--gc-grace", "0s"]);
         if dry_run {
             c.arg("--dry-run");
@@ -408,7 +471,7 @@ async fn gc_from_the_command_line(store: TestStore) {
         "{}",
         stdout(&out)
     );
-    assert_eq!(dir_files(&store.data_dir.join("blobs")).len(), 1);
+    assert_eq!(stored(&store).await.len(), 1);
     // While the server serves.
     let out = gc(false).await;
     assert!(
@@ -416,7 +479,7 @@ async fn gc_from_the_command_line(store: TestStore) {
         "{}",
         stdout(&out)
     );
-    assert!(dir_files(&store.data_dir.join("blobs")).is_empty());
+    assert!(stored(&store).await.is_empty());
     assert_eq!(
         get(&server.address, &token, "/readyz").await.status,
         200,
@@ -438,9 +501,8 @@ async fn serve_collects_garbage_periodically(store: TestStore) {
         .json()
         .await;
     delete_and_purge(&server.address, &token, created["id"].as_i64().unwrap()).await;
-    let blobs = store.data_dir.join("blobs");
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !dir_files(&blobs).is_empty() {
+    while !stored(&store).await.is_empty() {
         assert!(
             Instant::now() < deadline,
             "the server never collected the purged attachment's file"
@@ -450,7 +512,7 @@ async fn serve_collects_garbage_periodically(store: TestStore) {
     kill(&mut server).await;
 }
 
-both_backends!(
+all_storage!(
     serve_collects_garbage_periodically,
     a_gigabyte_round_trips_in_bounded_memory,
     sigkill_during_an_upload_leaves_nothing,

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use taskflow_blobs::BlobStore;
+use taskflow_blobs::{BlobStore, Blobs};
 use taskflow_core::Store;
 use taskflow_ops::backup::{self, Progress, TableEntry};
 use taskflow_testkit::{Backend, TestStore, both_backends, open, sample, tempdir};
@@ -422,10 +422,14 @@ async fn a_backup_under_writes_restores_consistently(source: TestStore) {
     }
     let dir = tempdir();
     let blobs = BlobStore::new(&source.data_dir);
-    let (archive, manifest) =
-        backup::create(source.store.as_ref(), &blobs, dir.path(), Progress::quiet())
-            .await
-            .unwrap();
+    let (archive, manifest) = backup::create(
+        source.store.as_ref(),
+        &Blobs::Volume(blobs.clone()),
+        dir.path(),
+        Progress::quiet(),
+    )
+    .await
+    .unwrap();
     stop.store(true, Ordering::Relaxed);
     let written = writer.await.unwrap();
     let in_archive = manifest
@@ -536,7 +540,7 @@ async fn an_older_archive_is_migrated_forward(store: TestStore) {
     let dir = tempdir();
     let (archive, manifest) = backup::create(
         old.as_ref(),
-        &BlobStore::new(old_dir.path()),
+        &Blobs::volume(old_dir.path()),
         dir.path(),
         Progress::quiet(),
     )

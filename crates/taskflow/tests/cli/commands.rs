@@ -486,6 +486,42 @@ async fn bad_settings_exit_2_naming_the_setting() {
             vec![("TASKFLOW_LOG_FORMAT", "xml".into())],
             "TASKFLOW_LOG_FORMAT",
         ),
+        (
+            vec![("TASKFLOW_S3_ENDPOINT", "http://garage:3900".into())],
+            "TASKFLOW_S3_ENDPOINT: set without TASKFLOW_S3_BUCKET",
+        ),
+        (
+            vec![("TASKFLOW_S3_BUCKET", "Not_A_Bucket".into())],
+            "TASKFLOW_S3_BUCKET",
+        ),
+        (
+            vec![
+                ("TASKFLOW_S3_BUCKET", "taskflow".into()),
+                ("TASKFLOW_S3_ENDPOINT", "ftp://garage".into()),
+            ],
+            "TASKFLOW_S3_ENDPOINT",
+        ),
+        (
+            vec![
+                ("TASKFLOW_S3_BUCKET", "taskflow".into()),
+                ("TASKFLOW_S3_ACCESS_KEY_ID", "GK1".into()),
+            ],
+            "TASKFLOW_S3_ACCESS_KEY_ID",
+        ),
+        (
+            vec![
+                ("TASKFLOW_S3_BUCKET", "taskflow/a".into()),
+                ("TASKFLOW_S3_PREFIX", "b".into()),
+            ],
+            "TASKFLOW_S3_PREFIX",
+        ),
+        (
+            vec![
+                ("TASKFLOW_S3_BUCKET", "taskflow".into()),
+                ("TASKFLOW_S3_PREFIX", "../up".into()),
+            ],
+            "TASKFLOW_S3_PREFIX",
+        ),
     ];
     for (env, expected) in cases {
         let mut c = clean_command();
@@ -556,7 +592,11 @@ async fn config_check_shows_layers_and_redacts_secrets() {
     c.arg("--config")
         .arg(&file)
         .args(["config", "check", "--shutdown-timeout", "2s"])
-        .env("TASKFLOW_LISTEN", "127.0.0.1:7000");
+        .env("TASKFLOW_LISTEN", "127.0.0.1:7000")
+        .env("TASKFLOW_S3_BUCKET", "team-files/taskflow")
+        .env("TASKFLOW_S3_ENDPOINT", "http://garage:3900")
+        .env("TASKFLOW_S3_ACCESS_KEY_ID", "GKexample")
+        .env("TASKFLOW_S3_SECRET_ACCESS_KEY", "s3-hunter3");
     let out = run(c).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -584,8 +624,15 @@ async fn config_check_shows_layers_and_redacts_secrets() {
         "shutdown_timeout = \"2s\"  # --shutdown-timeout"
     );
     assert!(line("admin_password").contains("<redacted>"));
+    assert_eq!(
+        line("s3_bucket"),
+        "s3_bucket = \"team-files\"  # TASKFLOW_S3_BUCKET"
+    );
+    assert!(line("s3_prefix").starts_with("s3_prefix = \"taskflow/\""));
+    assert!(line("s3_path_style").starts_with("s3_path_style = \"true\""));
+    assert!(line("s3_secret_access_key").contains("<redacted>"));
     assert!(
-        !text.contains("hunter2") && !text.contains("from the file"),
+        !text.contains("hunter2") && !text.contains("from the file") && !text.contains("hunter3"),
         "secrets leaked:\n{text}"
     );
 }

@@ -33,6 +33,56 @@ fn report_of(out: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no {name} check in:\n{out}"))
 }
 
+/// With attachments in the object store: `doctor` says where, that it is reachable and
+/// writable and what it holds; with a wrong secret it fails naming the credentials; with the
+/// store gone it fails saying it is unreachable.
+async fn doctor_checks_the_object_store(store: TestStore) {
+    let store = store.with_object_store();
+    let run_doctor = async |config: &taskflow_blobs::S3Config| {
+        let mut c = taskflow(&store.url, &store.data_dir);
+        c.arg("doctor").envs(taskflow_testkit::Garage::env(config));
+        run(c).await
+    };
+    let config = store.s3.clone().unwrap();
+    let out = run_doctor(&config).await;
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    let report = report_of(&text, "object store");
+    assert!(report.starts_with("ok"), "{report}");
+    assert!(
+        report.contains(&format!("s3://taskflow/{}", config.prefix))
+            && report.contains("reachable and writable, 0 object(s)"),
+        "{report}"
+    );
+    assert!(!text.contains("ok    tmp"), "no volume tmp/ check: {text}");
+
+    let mut wrong = config.clone();
+    wrong.secret_access_key = Some("wrong-secret".to_owned());
+    let out = run_doctor(&wrong).await;
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let report = report_of(&text, "object store");
+    assert!(report.starts_with("FAIL"), "{report}");
+    assert!(report.contains("refused the credentials"), "{report}");
+    assert!(report.contains("TASKFLOW_S3_SECRET_ACCESS_KEY"), "{report}");
+    assert!(
+        !text.contains("wrong-secret"),
+        "the secret is never shown: {text}"
+    );
+
+    let mut nowhere = config.clone();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    nowhere.endpoint = Some(format!("http://127.0.0.1:{port}"));
+    let out = run_doctor(&nowhere).await;
+    assert_eq!(out.status.code(), Some(1));
+    let report = report_of(&stdout(&out), "object store");
+    assert!(report.contains("TASKFLOW_S3_ENDPOINT"), "{report}");
+}
+
 async fn doctor_passes_a_healthy_installation(store: TestStore) {
     let out = doctor(&store, &store.data_dir).await;
     let text = stdout(&out);
@@ -171,6 +221,7 @@ async fn doctor_reports_a_data_dir_owned_by_someone_else(store: TestStore) {
 }
 
 both_backends!(
+    doctor_checks_the_object_store,
     serve_refuses_an_unwritable_data_dir,
     doctor_passes_a_healthy_installation,
     doctor_reports_a_missing_data_dir,

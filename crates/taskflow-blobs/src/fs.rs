@@ -1,0 +1,497 @@
+//! Attachments on the data volume.
+//!
+//! ```text
+//! <data>/tmp/upload-…        an upload in progress, locked (flock) by its writer
+//! <data>/blobs/<aa>/<sha256> finished content, named by its SHA-256, never changed
+//! <data>/blobs.lock          shared by uploads between rename and commit, exclusive for gc
+//! ```
+//!
+//! An upload streams into `tmp/`, hashing on the way, with the size limit and the free-space
+//! minimum enforced as it goes. When complete it is fsynced, renamed to its content address and
+//! the directory fsynced; only then may the caller commit the database row. Identical content
+//! is stored once. Files in `tmp/` that no live writer holds locked are garbage.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+use taskflow_core::attachment::Sha256Hex;
+use tokio::io::AsyncWriteExt;
+
+use crate::{BlobEntry, BlobError, BlobLock, Limits, Stored, TmpSweep, available_bytes};
+
+/// How often (in bytes written) an upload re-checks the free space.
+const SPACE_CHECK_EVERY: u64 = 1 << 20;
+
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    data_dir: PathBuf,
+    blobs: PathBuf,
+    tmp: PathBuf,
+    lock: PathBuf,
+}
+
+impl BlobStore {
+    /// The blob store under `data_dir`. Creates nothing; `prepare` does.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        Self {
+            blobs: data_dir.join("blobs"),
+            tmp: data_dir.join("tmp"),
+            lock: data_dir.join("blobs.lock"),
+            data_dir,
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn blobs_dir(&self) -> &Path {
+        &self.blobs
+    }
+
+    pub fn tmp_dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Where a restore keeps the files it has read until its database part commits; never
+    /// swept like `tmp/` (see `taskflow_ops::backup::recover_staging`).
+    pub fn staging_dir(&self) -> PathBuf {
+        self.data_dir.join("staging")
+    }
+
+    /// Moves a complete, fsynced file with this content into place, and makes the move
+    /// durable. Renaming over an identical blob keeps one copy and gives it a fresh time, so a
+    /// gc that judged the old one abandoned leaves it alone. Blocking (a few metadata calls).
+    pub fn adopt(&self, file: &Path, sha256: &Sha256Hex) -> io::Result<()> {
+        let target = self.path(sha256);
+        let dir = target.parent().expect("blobs live in a prefix directory");
+        if !dir.exists() {
+            std::fs::create_dir_all(dir)?;
+            sync_dir(&self.blobs)?;
+            sync_dir(&self.data_dir)?;
+        }
+        std::fs::rename(file, &target)?;
+        sync_dir(dir)
+    }
+
+    /// Creates `blobs/` and `tmp/` and removes whatever a crashed process left in `tmp/`.
+    pub fn prepare(&self) -> io::Result<TmpSweep> {
+        for dir in [&self.blobs, &self.tmp] {
+            if !dir.exists() {
+                std::fs::create_dir_all(dir)?;
+                sync_dir(&self.data_dir)?;
+            }
+        }
+        self.sweep_tmp(Duration::ZERO, false)
+    }
+
+    /// Where the blob with this digest lives.
+    pub fn path(&self, sha256: &Sha256Hex) -> PathBuf {
+        let hex = sha256.as_str();
+        self.blobs.join(&hex[..2]).join(hex)
+    }
+
+    /// Starts an upload. `expected` is the announced size, if any: rejected at once when over
+    /// the limit or when it would not fit above the free-space minimum.
+    pub async fn begin(
+        &self,
+        limits: Limits,
+        expected: Option<u64>,
+    ) -> Result<VolumeUpload, BlobError> {
+        if let Some(expected) = expected
+            && expected > limits.max_bytes
+        {
+            return Err(BlobError::TooLarge {
+                limit: limits.max_bytes,
+            });
+        }
+        tokio::fs::create_dir_all(&self.tmp).await?;
+        check_space(&self.tmp, limits.min_free_bytes, expected.unwrap_or(0))?;
+        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let name = format!(
+            "upload-{}-{nanos}-{}",
+            std::process::id(),
+            SEQUENCE.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = self.tmp.join(name);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        // Held until the file is closed: tells sweeps that a live writer owns it.
+        if let Err(e) = file.try_lock() {
+            let _ = std::fs::remove_file(&path);
+            return Err(BlobError::Io(io::Error::other(format!(
+                "cannot lock {}: {e}",
+                path.display()
+            ))));
+        }
+        Ok(VolumeUpload {
+            file: tokio::fs::File::from_std(file),
+            path,
+            hasher: Sha256::new(),
+            written: 0,
+            unchecked: 0,
+            limits,
+            store: self.clone(),
+            done: false,
+        })
+    }
+
+    /// Opens a blob for reading, with its size.
+    pub async fn open(&self, sha256: &Sha256Hex) -> io::Result<(tokio::fs::File, u64)> {
+        let file = tokio::fs::File::open(self.path(sha256)).await?;
+        let len = file.metadata().await?.len();
+        Ok((file, len))
+    }
+
+    /// The blob's bytes in `range` (all of them when `None`), streamed in 64 KiB reads.
+    pub async fn read(
+        &self,
+        sha256: &Sha256Hex,
+        range: Option<std::ops::Range<u64>>,
+    ) -> Result<crate::ByteStream, BlobError> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let (mut file, len) = self.open(sha256).await?;
+        let range = range.unwrap_or(0..len);
+        if range.start > 0 {
+            file.seek(io::SeekFrom::Start(range.start)).await?;
+        }
+        let count = range.end.saturating_sub(range.start);
+        Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(
+            file.take(count),
+            64 * 1024,
+        )))
+    }
+
+    /// Every blob on disk. Blocking: call from `spawn_blocking` in async code.
+    pub fn list(&self) -> io::Result<Vec<BlobEntry>> {
+        let mut blobs = Vec::new();
+        let prefixes = match std::fs::read_dir(&self.blobs) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(blobs),
+            Err(e) => return Err(e),
+        };
+        for prefix in prefixes {
+            let prefix = prefix?;
+            if !prefix.file_type()?.is_dir() {
+                continue;
+            }
+            for entry in std::fs::read_dir(prefix.path())? {
+                let entry = entry?;
+                let name = entry.file_name();
+                let Some(sha256) = name.to_str().and_then(|n| Sha256Hex::parse(n).ok()) else {
+                    continue;
+                };
+                if sha256.as_str()[..2] != *prefix.file_name() {
+                    continue;
+                }
+                let meta = match entry.metadata() {
+                    Ok(meta) => meta,
+                    // Collected between listing and looking.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                blobs.push(BlobEntry {
+                    sha256,
+                    bytes: meta.len(),
+                    modified: meta.modified()?,
+                });
+            }
+        }
+        blobs.sort_by(|a, b| a.sha256.cmp(&b.sha256));
+        Ok(blobs)
+    }
+
+    /// The blob's last modification (its arrival), or `None` when it is not there.
+    pub fn modified(&self, sha256: &Sha256Hex) -> io::Result<Option<SystemTime>> {
+        match std::fs::metadata(self.path(sha256)) {
+            Ok(meta) => meta.modified().map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes a blob; only `gc` does this, holding the exclusive lock.
+    pub fn remove(&self, sha256: &Sha256Hex) -> io::Result<()> {
+        let path = self.path(sha256);
+        std::fs::remove_file(&path)?;
+        if let Some(dir) = path.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Files in `tmp/` that no live writer holds and that have not changed for `min_age`;
+    /// removed unless `dry_run`. Blocking.
+    pub fn sweep_tmp(&self, min_age: Duration, dry_run: bool) -> io::Result<TmpSweep> {
+        let mut sweep = TmpSweep::default();
+        let entries = match std::fs::read_dir(&self.tmp) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(sweep),
+            Err(e) => return Err(e),
+        };
+        let now = SystemTime::now();
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else {
+                continue;
+            };
+            let age = now
+                .duration_since(meta.modified()?)
+                .unwrap_or(Duration::ZERO);
+            if age < min_age {
+                continue;
+            }
+            if meta.is_file() {
+                let Ok(file) = std::fs::File::open(&path) else {
+                    continue;
+                };
+                if file.try_lock().is_err() {
+                    continue; // an upload in progress
+                }
+                if !dry_run {
+                    std::fs::remove_file(&path)?;
+                }
+            } else if !dry_run {
+                std::fs::remove_dir_all(&path)?;
+            }
+            sweep.files += 1;
+            sweep.bytes += meta.len();
+        }
+        Ok(sweep)
+    }
+
+    /// The lock an upload holds from renaming its blob into place until its row is committed.
+    /// Many uploads share it; `gc` takes it exclusively to delete.
+    pub async fn lock_shared(&self) -> io::Result<BlobLock> {
+        self.take_lock(false).await
+    }
+
+    /// Waits until no upload is between placing its blob and committing its row.
+    pub async fn lock_exclusive(&self) -> io::Result<BlobLock> {
+        self.take_lock(true).await
+    }
+
+    async fn take_lock(&self, exclusive: bool) -> io::Result<BlobLock> {
+        crate::lock_file(self.lock.clone(), exclusive).await
+    }
+}
+
+/// An upload in progress. Dropped before `finish`, it leaves nothing behind.
+#[derive(Debug)]
+pub struct VolumeUpload {
+    file: tokio::fs::File,
+    path: PathBuf,
+    hasher: Sha256,
+    written: u64,
+    unchecked: u64,
+    limits: Limits,
+    store: BlobStore,
+    done: bool,
+}
+
+impl VolumeUpload {
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), BlobError> {
+        let len = chunk.len() as u64;
+        if self.written + len > self.limits.max_bytes {
+            return Err(BlobError::TooLarge {
+                limit: self.limits.max_bytes,
+            });
+        }
+        self.hasher.update(chunk);
+        self.file
+            .write_all(chunk)
+            .await
+            .map_err(|e| self.io_error(e))?;
+        self.written += len;
+        self.unchecked += len;
+        if self.unchecked >= SPACE_CHECK_EVERY {
+            self.unchecked = 0;
+            check_space(&self.store.tmp, self.limits.min_free_bytes, 0)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the content durable under its digest. The row may be committed once this
+    /// returns; keep the returned lock until then.
+    pub async fn finish(mut self) -> Result<Stored, BlobError> {
+        self.file.flush().await.map_err(|e| self.io_error(e))?;
+        self.file.sync_all().await.map_err(|e| self.io_error(e))?;
+        let sha256 = Sha256Hex::from_digest(&self.hasher.clone().finalize());
+        let lock = self.store.lock_shared().await?;
+        self.store.adopt(&self.path, &sha256)?;
+        self.done = true;
+        taskflow_core::failpoint::failpoint("blob-placed").await;
+        Ok(Stored {
+            sha256,
+            bytes: self.written,
+            lock,
+        })
+    }
+
+    fn io_error(&self, e: io::Error) -> BlobError {
+        match e.kind() {
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => BlobError::VolumeFull {
+                available: available_bytes(&self.store.tmp).unwrap_or(0),
+                minimum: self.limits.min_free_bytes,
+            },
+            _ => BlobError::Io(e),
+        }
+    }
+}
+
+impl Drop for VolumeUpload {
+    fn drop(&mut self) {
+        if !self.done
+            && let Err(e) = std::fs::remove_file(&self.path)
+            && e.kind() != io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %self.path.display(), error = %e, "cannot remove an abandoned upload");
+        }
+    }
+}
+
+fn check_space(dir: &Path, minimum: u64, needed: u64) -> Result<(), BlobError> {
+    let available = available_bytes(dir)?;
+    if available < minimum.saturating_add(needed) {
+        return Err(BlobError::VolumeFull { available, minimum });
+    }
+    Ok(())
+}
+
+/// Makes a directory's entries (a created, renamed or removed file) durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOMY: Limits = Limits {
+        max_bytes: 1 << 20,
+        min_free_bytes: 0,
+    };
+
+    fn tmp_files(store: &BlobStore) -> usize {
+        std::fs::read_dir(store.tmp_dir()).unwrap().count()
+    }
+
+    async fn put(store: &BlobStore, content: &[u8]) -> Stored {
+        let mut upload = store.begin(ROOMY, None).await.unwrap();
+        for chunk in content.chunks(7) {
+            upload.write(chunk).await.unwrap();
+        }
+        upload.finish().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn content_is_stored_once_under_its_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path());
+        store.prepare().unwrap();
+        let a = put(&store, b"hello, world").await;
+        let b = put(&store, b"hello, world").await;
+        assert_eq!(a.sha256, b.sha256);
+        assert_eq!(
+            a.sha256.as_str(),
+            "09ca7e4eaa6e8ae9c7d261167129184883644d07dfba7cbfbc4c8a2e08360d5b"
+        );
+        assert_eq!(
+            std::fs::read(store.path(&a.sha256)).unwrap(),
+            b"hello, world"
+        );
+        let listed = store.list().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].bytes, 12);
+        assert_eq!(tmp_files(&store), 0);
+        let empty = put(&store, b"").await;
+        assert_eq!(empty.bytes, 0);
+        assert_eq!(store.list().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn over_the_limit_or_abandoned_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path());
+        store.prepare().unwrap();
+        let limits = Limits {
+            max_bytes: 10,
+            min_free_bytes: 0,
+        };
+        assert!(matches!(
+            store.begin(limits, Some(11)).await,
+            Err(BlobError::TooLarge { limit: 10 })
+        ));
+        let mut upload = store.begin(limits, None).await.unwrap();
+        upload.write(b"0123456789").await.unwrap();
+        assert!(matches!(
+            upload.write(b"x").await,
+            Err(BlobError::TooLarge { .. })
+        ));
+        drop(upload);
+        assert_eq!(tmp_files(&store), 0);
+        let mut upload = store.begin(limits, None).await.unwrap();
+        upload.write(b"abc").await.unwrap();
+        drop(upload);
+        assert_eq!(tmp_files(&store), 0);
+        assert!(store.list().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_free_space_minimum_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path());
+        store.prepare().unwrap();
+        let available = available_bytes(dir.path()).unwrap();
+        let limits = Limits {
+            max_bytes: u64::MAX,
+            min_free_bytes: available + (1 << 30),
+        };
+        assert!(matches!(
+            store.begin(limits, None).await,
+            Err(BlobError::VolumeFull { .. })
+        ));
+        assert_eq!(tmp_files(&store), 0);
+    }
+
+    #[tokio::test]
+    async fn sweeps_spare_uploads_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path());
+        store.prepare().unwrap();
+        std::fs::write(store.tmp_dir().join("upload-crashed"), b"partial").unwrap();
+        let mut live = store.begin(ROOMY, None).await.unwrap();
+        live.write(b"still coming").await.unwrap();
+        assert_eq!(
+            store.sweep_tmp(Duration::ZERO, true).unwrap(),
+            TmpSweep { files: 1, bytes: 7 }
+        );
+        assert_eq!(tmp_files(&store), 2, "a dry run removes nothing");
+        assert_eq!(
+            store.sweep_tmp(Duration::from_secs(3600), false).unwrap(),
+            TmpSweep::default(),
+            "too recent"
+        );
+        assert_eq!(store.prepare().unwrap().files, 1);
+        assert_eq!(tmp_files(&store), 1);
+        let stored = live.finish().await.unwrap();
+        assert_eq!(stored.bytes, 12);
+        assert_eq!(tmp_files(&store), 0);
+    }
+}
