@@ -68,13 +68,15 @@ garage_bin() {
     local candidate
     for candidate in "${TASKFLOW_TEST_GARAGE:-}" "$(command -v garage 2>/dev/null || true)" "$HOME/.cargo/bin/garage"; do
         [ -n "$candidate" ] && [ -x "$candidate" ] || continue
-        "$candidate" --version 2>/dev/null | grep -q "v$GARAGE_VERSION" && { echo "$candidate"; return 0; }
+        # `garage cargo:2.5.0 [features: …]` for a crates.io build
+        "$candidate" --version 2>/dev/null | grep -qE "(cargo:|v)$GARAGE_VERSION( |\$)" && { echo "$candidate"; return 0; }
     done
     return 1
 }
 if ! garage_bin >/dev/null; then
     step "installing Garage $GARAGE_VERSION (cargo install garage --locked; once per machine, about 16 minutes on 2 cores)"
-    cargo install garage --locked --version "$GARAGE_VERSION" || die "could not build Garage $GARAGE_VERSION from crates.io"
+    # --force: cargo may remember an install whose binary is gone or reports another version
+    cargo install garage --locked --force --version "$GARAGE_VERSION" || die "could not build Garage $GARAGE_VERSION from crates.io"
     garage_bin >/dev/null || die "Garage was installed, but no garage binary reports version $GARAGE_VERSION"
 fi
 export TASKFLOW_TEST_GARAGE="$(garage_bin)"
