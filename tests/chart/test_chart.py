@@ -60,6 +60,14 @@ def env_of(c):
     return {e["name"]: e for e in c.get("env", [])}
 
 
+def notes(*values):
+    args = ["install", "t", str(CHART), "--dry-run=client", "--namespace", "taskflow"]
+    for v in values:
+        args += ["-f", str(v)]
+    out = helm(*args).stdout
+    return out[out.index("NOTES:"):]
+
+
 # -- lint, render, validate -----------------------------------------------------------------
 
 
@@ -83,6 +91,8 @@ def test_the_values_matrix_covers_what_the_chart_promises():
         "backups-values.yaml",
         "metrics-values.yaml",
         "logs-pvc-values.yaml",
+        "s3-replicas-hpa-values.yaml",
+        "cloudnative-pg-values.yaml",
     ]:
         assert wanted in names, f"ci/{wanted} is missing"
 
@@ -96,10 +106,11 @@ def test_every_rendered_object_passes_strict_schema_validation(values, tmp_path)
         [tool("KUBERNETES_VALIDATE"), "--strict", "--quiet", str(manifest)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    # Only the Prometheus Operator's kinds lack a schema; they are checked below by hand.
+    # Only the Prometheus Operator's and CloudNativePG's kinds lack a schema; they are checked
+    # below by hand.
     for line in (result.stdout + result.stderr).splitlines():
         if "Couldn't find schema" in line:
-            assert "monitoring.coreos.com" in line, line
+            assert "monitoring.coreos.com" in line or "postgresql.cnpg.io" in line, line
 
 
 # -- the storage guide's StatefulSet --------------------------------------------------------
@@ -224,7 +235,9 @@ def test_behind_the_ingress_forwarded_addresses_are_trusted_from_the_cluster_onl
 def test_several_replicas_need_read_write_many_uploads():
     result = helm("template", "t", str(CHART), "--set", "replicaCount=2", check=False)
     assert result.returncode != 0
-    assert "replicaCount 2 needs uploads.persistence.accessMode: ReadWriteMany" in result.stderr
+    assert "at '/uploads/persistence/accessMode': value must be 'ReadWriteMany'" in result.stderr
+    # …or attachments in object storage.
+    assert find(render(sets=["replicaCount=2", "blobs.s3.bucket=taskflow"]), "Deployment")["spec"]["replicas"] == 2
     deploy = find(render(CHART / "ci" / "rwx-replicas-values.yaml"), "Deployment")
     assert deploy["spec"]["replicas"] == 3
     assert deploy["spec"]["strategy"]["type"] == "RollingUpdate"
@@ -360,12 +373,6 @@ def test_helm_test_checks_readyz():
 
 
 def test_notes_say_where_data_lives_and_warn_without_persistence():
-    def notes(*values):
-        args = ["install", "t", str(CHART), "--dry-run=client", "--namespace", "taskflow"]
-        for v in values:
-            args += ["-f", str(v)]
-        out = helm(*args).stdout
-        return out[out.index("NOTES:"):]
     text = notes()
     assert "kubectl -n taskflow port-forward svc/t-taskflow 8080:8080" in text
     assert "claim t-taskflow-uploads at /data" in text
@@ -376,12 +383,123 @@ def test_notes_say_where_data_lives_and_warn_without_persistence():
     assert "LOST" in text
 
 
+# -- scaling out: object storage, replicas, CloudNativePG -----------------------------------
+
+
+def test_with_object_storage_there_is_no_uploads_claim_and_replicas_roll():
+    objects = render(CHART / "ci" / "s3-replicas-hpa-values.yaml")
+    claims = [o["metadata"]["name"] for o in objects if o["kind"] == "PersistentVolumeClaim"]
+    assert claims == [], f"no uploads or backups claim with object storage: {claims}"
+    deploy = find(objects, "Deployment")
+    assert deploy["spec"]["strategy"] == {"type": "RollingUpdate",
+                                          "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    assert "replicas" not in deploy["spec"], "the autoscaler owns the replica count"
+    hpa = find(objects, "HorizontalPodAutoscaler")
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "t-taskflow"}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 8)
+    assert hpa["spec"]["metrics"][0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 70}
+    pod = deploy["spec"]["template"]["spec"]
+    data = next(v for v in pod["volumes"] if v["name"] == "data")
+    assert data == {"name": "data", "emptyDir": {}}
+    env = env_of(container(pod, "taskflow"))
+    assert all("valueFrom" not in e for e in env.values()), "secrets come from files, not variables"
+    assert env["TASKFLOW_S3_BUCKET"]["value"] == "taskflow/attachments"
+    assert env["TASKFLOW_S3_ENDPOINT"]["value"] == "http://garage.storage.svc:3900"
+    assert env["TASKFLOW_S3_REGION"]["value"] == "garage"
+    assert "TASKFLOW_S3_PATH_STYLE" not in env, "the binary's default: path style with an endpoint"
+    assert env["TASKFLOW_S3_ACCESS_KEY_ID_FILE"]["value"] == "/run/secrets/taskflow/s3-access-key-id"
+    assert env["TASKFLOW_S3_SECRET_ACCESS_KEY_FILE"]["value"] == "/run/secrets/taskflow/s3-secret-access-key"
+    assert env["TASKFLOW_BACKUP_DIR"]["value"] == "s3://taskflow-backups/nightly"
+    sources = next(v for v in pod["volumes"] if v["name"] == "secrets")["projected"]["sources"]
+    s3 = next(src["secret"] for src in sources if src["secret"]["name"] == "taskflow-s3")
+    assert [i["path"] for i in s3["items"]] == ["s3-access-key-id", "s3-secret-access-key"]
+    assert all(m["name"] != "backups" for m in container(pod, "taskflow")["volumeMounts"])
+    # The backup job writes to the bucket, mounts no claim and may run on any node.
+    job = find(objects, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert "affinity" not in job
+    assert all("persistentVolumeClaim" not in v for v in job["volumes"]), job["volumes"]
+    assert container(job, "backup")["args"] == ["backup", "create", "--output", "s3://taskflow-backups/nightly"]
+    prune = container(job, "prune")
+    assert prune["args"][:3] == ["backup", "prune", "s3://taskflow-backups/nightly"]
+    assert env_of(prune)["TASKFLOW_S3_BUCKET"]["value"] == "taskflow/attachments"
+
+
+def test_object_storage_with_backups_on_a_claim_keeps_the_job_beside_the_server():
+    objects = render(sets=["blobs.s3.bucket=taskflow", "backup.enabled=true"])
+    assert [o["metadata"]["name"] for o in objects if o["kind"] == "PersistentVolumeClaim"] == ["t-taskflow-backups"]
+    job = find(objects, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert "podAffinity" in job["affinity"], "the ReadWriteOnce backups claim is the server's too"
+    assert next(v for v in job["volumes"] if v["name"] == "data") == {"name": "data", "emptyDir": {}}
+    deploy = find(objects, "Deployment")
+    assert deploy["spec"]["strategy"]["type"] == "RollingUpdate"
+
+
+def test_cloudnative_pg_mode_renders_a_cluster_and_points_taskflow_at_it():
+    objects = render(CHART / "ci" / "cloudnative-pg-values.yaml")
+    assert not [o for o in objects if o["kind"] == "StatefulSet"], "no in-chart PostgreSQL"
+    assert all(o["metadata"]["name"] != "t-taskflow-postgres" for o in objects)
+    cluster = find(objects, "Cluster", "t-taskflow-db")
+    # No schema is available offline for CloudNativePG's kinds: the Cluster is checked here.
+    assert cluster["apiVersion"] == "postgresql.cnpg.io/v1"
+    spec = cluster["spec"]
+    assert set(spec) <= {"instances", "imageName", "primaryUpdateStrategy", "bootstrap", "storage",
+                         "walStorage", "resources", "backup"}, sorted(spec)
+    assert spec["instances"] == 3
+    assert spec["bootstrap"] == {"initdb": {"database": "taskflow", "owner": "taskflow"}}
+    assert spec["storage"] == {"size": "20Gi", "storageClass": "fast-ssd"}
+    assert spec["walStorage"] == {"size": "4Gi", "storageClass": "fast-ssd"}
+    assert spec["resources"]["limits"]["memory"] == "1Gi"
+    backup = spec["backup"]
+    assert backup["retentionPolicy"] == "14d"
+    store = backup["barmanObjectStore"]
+    assert store["destinationPath"] == "s3://taskflow-pg/wal"
+    assert store["endpointURL"] == "https://s3.example.org"
+    assert store["s3Credentials"] == {
+        "accessKeyId": {"name": "taskflow-pg-s3", "key": "access-key-id"},
+        "secretAccessKey": {"name": "taskflow-pg-s3", "key": "secret-access-key"},
+    }
+    assert store["wal"]["compression"] == "gzip"
+    scheduled = find(objects, "ScheduledBackup", "t-taskflow-db")
+    assert scheduled["apiVersion"] == "postgresql.cnpg.io/v1"
+    assert scheduled["spec"]["cluster"] == {"name": "t-taskflow-db"}
+    assert len(scheduled["spec"]["schedule"].split()) == 6, "CloudNativePG's cron has seconds"
+    deploy = find(objects, "Deployment")
+    pod = deploy["spec"]["template"]["spec"]
+    env = env_of(container(pod, "taskflow"))
+    assert env["TASKFLOW_DATABASE_URL"]["value"] == "postgres://taskflow@t-taskflow-db-rw:5432/taskflow"
+    sources = next(v for v in pod["volumes"] if v["name"] == "secrets")["projected"]["sources"]
+    db = sources[0]["secret"]
+    assert db == {"name": "t-taskflow-db-app", "items": [{"key": "password", "path": "database-password"}]}
+    secret = find(objects, "Secret", "t-taskflow-secrets")
+    assert "db-password" not in secret["data"], "the operator makes the database's Secret"
+    assert [p["metadata"]["name"] for p in objects if p["kind"] == "NetworkPolicy"] == [
+        "t-taskflow", "t-taskflow-backup", "t-taskflow-test"]
+    text = notes(CHART / "ci" / "cloudnative-pg-values.yaml")
+    assert "CloudNativePG Cluster t-taskflow-db: 3 instances" in text
+    assert "WAL archived and base backups" in text
+    assert "object storage s3://taskflow at https://s3.example.org" in text
+
+
+def test_postgresql_modes_follow_enabled_when_unset():
+    assert find(render(), "StatefulSet")
+    external = render(sets=["postgresql.enabled=false", "externalDatabase.host=db.example"])
+    assert not [o for o in external if o["kind"] in ("StatefulSet", "Cluster")]
+    explicit = render(sets=["postgresql.mode=external", "externalDatabase.host=db.example"])
+    assert kinds(explicit) == kinds(external)
+
+
 # -- bad values ----------------------------------------------------------------------------
 
 BAD = {
     "unknown-access-mode.yaml": "at '/uploads/persistence/accessMode': value must be one of 'ReadWriteOnce', 'ReadWriteMany'",
     "negative-size.yaml": "at '/postgresql/persistence/size'",
-    "replicas-on-rwo.yaml": "replicaCount 3 needs uploads.persistence.accessMode: ReadWriteMany",
+    "replicas-on-rwo.yaml": "at '/uploads/persistence/accessMode': value must be 'ReadWriteMany'",
+    "autoscaling-on-rwo.yaml": "at '/uploads/persistence/accessMode': value must be 'ReadWriteMany'",
+    "replicas-on-rwo-backups.yaml": "with backup.enabled needs backup.s3.url or backup.persistence.accessMode: ReadWriteMany",
+    "backup-s3-without-blobs-s3.yaml": "backup.s3.url needs blobs.s3.bucket",
+    "cnpg-backup-without-secret.yaml": "cloudnativePG.backup.enabled needs cloudnativePG.backup.destinationPath",
+    "unknown-postgresql-mode.yaml": "at '/postgresql/mode'",
+    "bad-bucket.yaml": "at '/blobs/s3/bucket'",
     "external-without-host.yaml": "set externalDatabase.host",
     "typo.yaml": "persistance",
     "bad-retention-policy.yaml": "at '/postgresql/persistentVolumeClaimRetentionPolicy/whenDeleted'",

@@ -52,13 +52,46 @@ app.kubernetes.io/component: server
 {{- end -}}
 
 {{/* The generated Secret: database and admin passwords, kept across upgrades. */}}
+{{/* Where the database runs: statefulset, external or cloudnative-pg. */}}
+{{- define "taskflow.postgresql.mode" -}}
+{{- if .Values.postgresql.mode -}}
+{{- .Values.postgresql.mode -}}
+{{- else if .Values.postgresql.enabled -}}
+statefulset
+{{- else -}}
+external
+{{- end -}}
+{{- end -}}
+
+{{- define "taskflow.cnpg.cluster" -}}
+{{- printf "%s-db" (include "taskflow.fullname" .) -}}
+{{- end -}}
+
+{{/* "true" when attachments are in object storage. */}}
+{{- define "taskflow.s3" -}}
+{{- if .Values.blobs.s3.bucket }}true{{ end -}}
+{{- end -}}
+
+{{/* "true" when more than one replica may run at once. */}}
+{{- define "taskflow.scaledOut" -}}
+{{- if or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled }}true{{ end -}}
+{{- end -}}
+
+{{/* "true" when the uploads volume is mounted (attachments on it). */}}
+{{- define "taskflow.uploadsVolume" -}}
+{{- if and .Values.uploads.persistence.enabled (not .Values.blobs.s3.bucket) }}true{{ end -}}
+{{- end -}}
+
 {{- define "taskflow.secretName" -}}
 {{- printf "%s-secrets" (include "taskflow.fullname" .) -}}
 {{- end -}}
 
 {{/* The Secret and key holding the database password. */}}
 {{- define "taskflow.databaseSecretName" -}}
-{{- if .Values.postgresql.enabled -}}
+{{- $mode := include "taskflow.postgresql.mode" . -}}
+{{- if eq $mode "cloudnative-pg" -}}
+{{- printf "%s-app" (include "taskflow.cnpg.cluster" .) -}}
+{{- else if eq $mode "statefulset" -}}
 {{- default (include "taskflow.secretName" .) .Values.postgresql.existingSecret -}}
 {{- else -}}
 {{- default (include "taskflow.secretName" .) .Values.externalDatabase.existingSecret -}}
@@ -66,7 +99,10 @@ app.kubernetes.io/component: server
 {{- end -}}
 
 {{- define "taskflow.databaseSecretKey" -}}
-{{- if .Values.postgresql.enabled -}}
+{{- $mode := include "taskflow.postgresql.mode" . -}}
+{{- if eq $mode "cloudnative-pg" -}}
+password
+{{- else if eq $mode "statefulset" -}}
 {{- .Values.postgresql.secretKeys.password -}}
 {{- else if .Values.externalDatabase.existingSecret -}}
 {{- .Values.externalDatabase.existingSecretPasswordKey -}}
@@ -81,7 +117,10 @@ app.kubernetes.io/component: server
 
 {{/* The database URL without its password (that comes from TASKFLOW_DATABASE_PASSWORD_FILE). */}}
 {{- define "taskflow.databaseUrl" -}}
-{{- if .Values.postgresql.enabled -}}
+{{- $mode := include "taskflow.postgresql.mode" . -}}
+{{- if eq $mode "cloudnative-pg" -}}
+{{- printf "postgres://%s@%s-rw:5432/%s" .Values.postgresql.user (include "taskflow.cnpg.cluster" .) .Values.postgresql.database -}}
+{{- else if eq $mode "statefulset" -}}
 {{- printf "postgres://%s@%s:5432/%s" .Values.postgresql.user (include "taskflow.postgresql.fullname" .) .Values.postgresql.database -}}
 {{- else -}}
 {{- $url := printf "postgres://%s@%s:%v/%s" .Values.externalDatabase.user .Values.externalDatabase.host .Values.externalDatabase.port .Values.externalDatabase.database -}}
@@ -118,17 +157,31 @@ storageClassName: {{ . | quote }}
 
 {{/* Settings the chart cannot express in the schema, refused with a message naming them. */}}
 {{- define "taskflow.validate" -}}
-{{- if and (gt (int .Values.replicaCount) 1) (ne .Values.uploads.persistence.accessMode "ReadWriteMany") -}}
-{{- fail (printf "replicaCount %d needs uploads.persistence.accessMode: ReadWriteMany (it is %s): every replica must mount the uploads volume" (int .Values.replicaCount) .Values.uploads.persistence.accessMode) -}}
+{{- $s3 := include "taskflow.s3" . -}}
+{{- $replicas := ternary (printf "autoscaling up to %d replicas" (int .Values.autoscaling.maxReplicas)) (printf "replicaCount %d" (int .Values.replicaCount)) .Values.autoscaling.enabled -}}
+{{- if include "taskflow.scaledOut" . -}}
+{{- if and (not $s3) (ne .Values.uploads.persistence.accessMode "ReadWriteMany") -}}
+{{- fail (printf "%s needs attachments in object storage (blobs.s3.bucket) or uploads.persistence.accessMode: ReadWriteMany (it is %s): every replica must reach every attachment" $replicas .Values.uploads.persistence.accessMode) -}}
 {{- end -}}
-{{- if and (gt (int .Values.replicaCount) 1) (not .Values.uploads.persistence.enabled) -}}
-{{- fail "replicaCount > 1 needs uploads.persistence.enabled: replicas would each keep different attachments" -}}
+{{- if and (not $s3) (not .Values.uploads.persistence.enabled) -}}
+{{- fail (printf "%s needs blobs.s3.bucket or uploads.persistence.enabled: replicas would each keep different attachments" $replicas) -}}
 {{- end -}}
-{{- if and (not .Values.postgresql.enabled) (not .Values.externalDatabase.host) -}}
-{{- fail "postgresql.enabled is false: set externalDatabase.host (and its credentials) to the database Taskflow should use" -}}
+{{- if and .Values.backup.enabled (not .Values.backup.s3.url) (ne .Values.backup.persistence.accessMode "ReadWriteMany") -}}
+{{- fail (printf "%s with backup.enabled needs backup.s3.url or backup.persistence.accessMode: ReadWriteMany: every replica mounts the backups claim" $replicas) -}}
 {{- end -}}
-{{- if and .Values.backup.enabled (not .Values.uploads.persistence.enabled) -}}
+{{- end -}}
+{{- $mode := include "taskflow.postgresql.mode" . -}}
+{{- if and (eq $mode "external") (not .Values.externalDatabase.host) -}}
+{{- fail "postgresql.mode is external (or postgresql.enabled is false): set externalDatabase.host (and its credentials) to the database Taskflow should use" -}}
+{{- end -}}
+{{- if and (eq $mode "cloudnative-pg") .Values.cloudnativePG.backup.enabled (or (not .Values.cloudnativePG.backup.destinationPath) (not .Values.cloudnativePG.backup.existingSecret)) -}}
+{{- fail "cloudnativePG.backup.enabled needs cloudnativePG.backup.destinationPath (s3://bucket/path) and cloudnativePG.backup.existingSecret (the store's access key)" -}}
+{{- end -}}
+{{- if and .Values.backup.enabled (not $s3) (not .Values.uploads.persistence.enabled) -}}
 {{- fail "backup.enabled needs uploads.persistence.enabled: a backup must read the attachments volume" -}}
+{{- end -}}
+{{- if and .Values.backup.s3.url (not $s3) -}}
+{{- fail "backup.s3.url needs blobs.s3.bucket: archives are written with the object store's endpoint and credentials" -}}
 {{- end -}}
 {{- end -}}
 
@@ -150,7 +203,29 @@ storageClassName: {{ . | quote }}
   value: {{ .Values.taskflow.trashRetentionDays | quote }}
 {{- if .Values.backup.enabled }}
 - name: TASKFLOW_BACKUP_DIR
-  value: /backups
+  value: {{ .Values.backup.s3.url | default "/backups" | quote }}
+{{- end }}
+{{- with .Values.blobs.s3 }}
+{{- if .bucket }}
+- name: TASKFLOW_S3_BUCKET
+  value: {{ .bucket | quote }}
+- name: TASKFLOW_S3_REGION
+  value: {{ .region | quote }}
+{{- with .endpoint }}
+- name: TASKFLOW_S3_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- if not (kindIs "invalid" .pathStyle) }}
+- name: TASKFLOW_S3_PATH_STYLE
+  value: {{ .pathStyle | quote }}
+{{- end }}
+{{- if .existingSecret }}
+- name: TASKFLOW_S3_ACCESS_KEY_ID_FILE
+  value: /run/secrets/taskflow/s3-access-key-id
+- name: TASKFLOW_S3_SECRET_ACCESS_KEY_FILE
+  value: /run/secrets/taskflow/s3-secret-access-key
+{{- end }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
@@ -170,6 +245,15 @@ storageClassName: {{ . | quote }}
           items:
             - key: {{ .Values.taskflow.admin.existingSecretKey }}
               path: admin-password
+      {{- if and .Values.blobs.s3.bucket .Values.blobs.s3.existingSecret }}
+      - secret:
+          name: {{ .Values.blobs.s3.existingSecret }}
+          items:
+            - key: {{ .Values.blobs.s3.accessKeyIdKey }}
+              path: s3-access-key-id
+            - key: {{ .Values.blobs.s3.secretAccessKeyKey }}
+              path: s3-secret-access-key
+      {{- end }}
 {{- end -}}
 
 {{/* Twice the backup schedule's period, in seconds (backup.alertAfterSeconds overrides). */}}

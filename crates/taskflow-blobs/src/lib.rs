@@ -9,6 +9,7 @@
 //! - nothing half-uploaded is ever visible under a content address; what an interrupted upload
 //!   left behind (`tmp/`) is removed by `gc`.
 
+mod bucket;
 mod fs;
 mod locks;
 mod object;
@@ -25,6 +26,7 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use taskflow_core::attachment::Sha256Hex;
 
+pub use bucket::{Bucket, BucketFile, BucketWriter, parse_s3_url};
 pub use fs::{BlobStore, VolumeUpload};
 pub use locks::{StoreLocker, open_blobs};
 pub use object::{

@@ -103,6 +103,14 @@ impl S3Config {
     pub fn url(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.prefix)
     }
+
+    /// The URL and where the store is: `s3://bucket/prefix at http://host:3900`.
+    pub fn describe(&self) -> String {
+        match &self.endpoint {
+            Some(endpoint) => format!("{} at {endpoint}", self.url()),
+            None => format!("{} in {}", self.url(), self.region),
+        }
+    }
 }
 
 /// `a/b` → `a/b/`; empty stays empty. Keys keep to characters every S3 server takes as they are.
@@ -151,8 +159,7 @@ impl fmt::Display for S3Problem {
 }
 
 impl S3Problem {
-    fn of(store: &ObjectBlobs, doing: &str, e: object_store::Error) -> Self {
-        let at = store.describe();
+    pub(crate) fn of(at: &str, doing: &str, e: object_store::Error) -> Self {
         let detail = e.to_string();
         let (kind, message) = match &e {
             object_store::Error::NotFound { .. } => {
@@ -209,6 +216,41 @@ fn looks_unreachable(detail: &str) -> bool {
     .any(|sign| detail.contains(sign))
 }
 
+/// A signed client for `config`'s bucket, with timeouts and retries an operator can wait for.
+pub(crate) fn client(config: &S3Config) -> Result<AmazonS3, String> {
+    let allow_http = config
+        .endpoint
+        .as_deref()
+        .is_some_and(|e| e.starts_with("http://"));
+    let mut builder = AmazonS3Builder::from_env()
+        .with_bucket_name(&config.bucket)
+        .with_region(&config.region)
+        .with_virtual_hosted_style_request(!config.path_style)
+        .with_client_options(
+            ClientOptions::new()
+                .with_allow_http(allow_http)
+                .with_connect_timeout(Duration::from_secs(3))
+                .with_timeout(Duration::from_secs(120)),
+        )
+        // A store that is down is said so within seconds, not minutes.
+        .with_retry(RetryConfig {
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(15),
+            ..RetryConfig::default()
+        });
+    if let Some(endpoint) = &config.endpoint {
+        builder = builder.with_endpoint(endpoint);
+    }
+    if let (Some(id), Some(secret)) = (&config.access_key_id, &config.secret_access_key) {
+        builder = builder
+            .with_access_key_id(id)
+            .with_secret_access_key(secret);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot use the object store {}: {e}", config.url()))
+}
+
 /// The blob store in a bucket.
 #[derive(Clone)]
 pub struct ObjectBlobs {
@@ -245,37 +287,7 @@ fn unique(kind: &str) -> String {
 impl ObjectBlobs {
     /// A client for the bucket (nothing is sent yet: `probe` tells whether it answers).
     pub fn connect(config: S3Config, locker: Arc<dyn Locker>) -> Result<Self, String> {
-        let allow_http = config
-            .endpoint
-            .as_deref()
-            .is_some_and(|e| e.starts_with("http://"));
-        let mut builder = AmazonS3Builder::from_env()
-            .with_bucket_name(&config.bucket)
-            .with_region(&config.region)
-            .with_virtual_hosted_style_request(!config.path_style)
-            .with_client_options(
-                ClientOptions::new()
-                    .with_allow_http(allow_http)
-                    .with_connect_timeout(Duration::from_secs(3))
-                    .with_timeout(Duration::from_secs(120)),
-            )
-            // A store that is down is said so within seconds, not minutes.
-            .with_retry(RetryConfig {
-                max_retries: 3,
-                retry_timeout: Duration::from_secs(15),
-                ..RetryConfig::default()
-            });
-        if let Some(endpoint) = &config.endpoint {
-            builder = builder.with_endpoint(endpoint);
-        }
-        if let (Some(id), Some(secret)) = (&config.access_key_id, &config.secret_access_key) {
-            builder = builder
-                .with_access_key_id(id)
-                .with_secret_access_key(secret);
-        }
-        let s3 = builder
-            .build()
-            .map_err(|e| format!("cannot use the object store {}: {e}", config.url()))?;
+        let s3 = client(&config)?;
         Ok(Self {
             s3: Arc::new(s3),
             config: Arc::new(config),
@@ -297,10 +309,7 @@ impl ObjectBlobs {
     }
 
     pub fn describe(&self) -> String {
-        match &self.config.endpoint {
-            Some(endpoint) => format!("{} at {endpoint}", self.config.url()),
-            None => format!("{} in {}", self.config.url(), self.config.region),
-        }
+        self.config.describe()
     }
 
     fn key(&self, rest: &str) -> Key {
@@ -314,7 +323,7 @@ impl ObjectBlobs {
     }
 
     fn problem<'a>(&'a self, doing: &'a str) -> impl Fn(object_store::Error) -> S3Problem + 'a {
-        move |e| S3Problem::of(self, doing, e)
+        move |e| S3Problem::of(&self.describe(), doing, e)
     }
 
     fn error<'a>(&'a self, doing: &'a str) -> impl Fn(object_store::Error) -> BlobError + 'a {
@@ -323,7 +332,7 @@ impl ObjectBlobs {
                 io::ErrorKind::NotFound,
                 format!("{path} is not in {}", self.describe()),
             )),
-            e => BlobError::ObjectStore(S3Problem::of(self, doing, e)),
+            e => BlobError::ObjectStore(S3Problem::of(&self.describe(), doing, e)),
         }
     }
 

@@ -27,32 +27,27 @@ pub struct StorageReport {
     /// Attachment bytes each project holds (shared content counted in every project that
     /// holds it).
     pub projects: Vec<ProjectUsage>,
-    /// The backup directory, if known, and the newest archive in it.
-    pub backups: Option<(PathBuf, Option<ArchiveInfo>)>,
+    /// Where backups go (a directory or `s3://…`), if known, and the newest archive there.
+    pub backups: Option<(String, Option<ArchiveInfo>)>,
 }
 
 pub async fn report(
     store: &dyn Store,
     blobs: &Blobs,
     data_dir: &Path,
-    backup_dir: Option<&Path>,
+    backup_dir: Option<&crate::backup::Shelf>,
 ) -> Result<StorageReport, OpsError> {
     let database_bytes = store.database_bytes().await?;
     let projects = store.attachment_usage().await?;
     let data_dir = data_dir.to_owned();
     let backups = match backup_dir {
-        Some(dir) => {
-            let dir = dir.to_owned();
-            let newest = crate::blocking("listing backups", {
-                let dir = dir.clone();
-                move || match crate::backup::list(&dir) {
-                    Ok(list) => Ok(list.into_iter().next()),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
-            .await?;
-            Some((dir, newest))
+        Some(shelf) => {
+            let newest = match crate::backup::list(shelf).await {
+                Ok(list) => list.into_iter().next(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(OpsError::io(format!("listing backups in {shelf}"))(e)),
+            };
+            Some((shelf.to_string(), newest))
         }
         None => None,
     };
@@ -123,7 +118,7 @@ impl fmt::Display for StorageReport {
         )?;
         match &self.backups {
             None => writeln!(f, "last backup     unknown (set TASKFLOW_BACKUP_DIR)")?,
-            Some((dir, None)) => writeln!(f, "last backup     none in {}", dir.display())?,
+            Some((dir, None)) => writeln!(f, "last backup     none in {dir}")?,
             Some((_, Some(last))) => writeln!(
                 f,
                 "last backup     {} ({}, {})",

@@ -107,7 +107,7 @@ impl StorageCache {
         {
             return Some(report.clone());
         }
-        let backups = state.backup_dir.as_deref();
+        let backups = state.backup_dir.as_ref();
         if state.blobs.as_volume().is_none() {
             let up = state.blobs.probe().await.is_ok();
             metrics::gauge!("taskflow_object_store_up").set(if up { 1.0 } else { 0.0 });

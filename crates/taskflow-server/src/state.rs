@@ -28,9 +28,9 @@ pub struct AppState {
     /// Attachment bytes: under the data directory or in an object store.
     pub blobs: Blobs,
     pub storage: StorageSettings,
-    /// Where backups are written (`TASKFLOW_BACKUP_DIR`): the newest one is reported on
-    /// `/metrics`.
-    pub backup_dir: Option<PathBuf>,
+    /// Where backups are written (`TASKFLOW_BACKUP_DIR`, a directory or a bucket): the newest
+    /// one is reported on `/metrics`.
+    pub backup_dir: Option<taskflow_ops::backup::Shelf>,
     /// The last storage report, reused by `/metrics` for a few seconds.
     pub storage_cache: metrics::StorageCache,
     /// The last readiness answer and when it was made (`/readyz` reuses it briefly).

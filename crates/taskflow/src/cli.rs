@@ -117,7 +117,7 @@ pub enum Command {
     Backup(BackupCommand),
     /// Restore an archive into the configured database and data directory (all or nothing)
     Restore {
-        /// The archive (taskflow-….tar.zst)
+        /// The archive (taskflow-….tar.zst, a file or s3://bucket/prefix/taskflow-….tar.zst)
         archive: PathBuf,
         /// Replace what the target holds
         #[arg(long)]
@@ -206,11 +206,11 @@ pub enum TokenCommand {
 pub enum BackupCommand {
     /// Write one consistent archive (database + attachments + manifest); prints its path
     Create {
-        /// Directory to write it in [default: TASKFLOW_BACKUP_DIR]
+        /// Directory, or s3://bucket/prefix, to write it in [default: TASKFLOW_BACKUP_DIR]
         #[arg(long, value_name = "DIR")]
         output: Option<PathBuf>,
     },
-    /// List the archives in a directory, newest first
+    /// List the archives in a directory (or s3://bucket/prefix), newest first
     List {
         /// [default: TASKFLOW_BACKUP_DIR]
         dir: Option<PathBuf>,
@@ -237,7 +237,7 @@ pub enum BackupCommand {
     },
     /// Check an archive completely: every digest, and a restore into a scratch database
     Verify {
-        /// The archive (taskflow-….tar.zst)
+        /// The archive (taskflow-….tar.zst, a file or s3://bucket/prefix/taskflow-….tar.zst)
         archive: PathBuf,
     },
 }

@@ -509,7 +509,7 @@ pub const SETTINGS: &[Setting] = &[
         "--backup-dir",
         "DIR",
         Unset("none"),
-        "Where backups are written and found (the last one is reported by `storage` and on /metrics)",
+        "Where backups are written and found, a directory or s3://bucket/prefix (the last one is reported by `storage` and on /metrics)",
     ),
     Setting::new(
         "s3_bucket",
@@ -639,6 +639,14 @@ fn path(value: &str) -> Result<PathBuf, String> {
         Err("must not be empty".to_owned())
     } else {
         Ok(PathBuf::from(value))
+    }
+}
+
+/// A directory, or `s3://bucket[/prefix]`.
+fn backup_location(value: &str) -> Result<PathBuf, String> {
+    match taskflow_blobs::parse_s3_url(value) {
+        Some(Err(e)) => Err(e),
+        _ => path(value),
     }
 }
 
@@ -788,7 +796,7 @@ impl Settings {
         let gc_grace = r
             .get("gc_grace", duration, show_duration)?
             .expect("has a default");
-        let backup_dir = r.get("backup_dir", path, |p| p.display().to_string())?;
+        let backup_dir = r.get("backup_dir", backup_location, |p| p.display().to_string())?;
         let s3 = s3_settings(&mut r)?;
         Ok(Self {
             data_dir,

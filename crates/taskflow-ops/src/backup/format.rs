@@ -94,6 +94,10 @@ impl<T> Hashing<T> {
         }
     }
 
+    pub(super) fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
     pub(super) fn finish(self) -> (T, String, u64) {
         (self.inner, hex::encode(self.digest.finalize()), self.bytes)
     }

@@ -10,8 +10,8 @@
 //!   manifest.json                       rows and SHA-256 per table, size per blob, digest per member
 //! ```
 //!
-//! An archive is written as `.<name>.partial`, fsynced, then renamed: a file with the final
-//! name is always complete. Reading checks every digest and count against the manifest, which
+//! An archive is written as `.<name>.partial`, fsynced, then renamed (in a bucket: one multipart
+//! upload, completed at the end): an archive with the final name is always complete. Reading checks every digest and count against the manifest, which
 //! comes last, before anything read is committed.
 
 mod create;
@@ -20,6 +20,7 @@ mod progress;
 mod read;
 mod restore;
 mod retention;
+mod shelf;
 
 pub use create::*;
 pub use format::*;
@@ -27,3 +28,4 @@ pub use progress::*;
 pub use read::*;
 pub use restore::*;
 pub use retention::*;
+pub use shelf::*;

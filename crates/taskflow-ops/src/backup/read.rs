@@ -1,9 +1,7 @@
 //! Reading an archive back, checking every member against the manifest, and `verify`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::Path;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -16,6 +14,7 @@ use super::create::table_digests;
 use super::format::{
     BlobEntry, FORMAT, HEADER, Hashing, Header, MANIFEST, Manifest, TableEntry, digest_of,
 };
+use super::shelf::ArchiveRef;
 use crate::OpsError;
 
 /// Why an archive was refused.
@@ -41,11 +40,17 @@ pub enum ArchiveError {
     },
     #[error("{path} is not a valid backup: {problem}")]
     Invalid { path: String, problem: String },
+    #[error("cannot store {member} from {path}: {problem}")]
+    Store {
+        path: String,
+        member: String,
+        problem: String,
+    },
 }
 
-pub(super) fn invalid(path: &Path, problem: impl Into<String>) -> ArchiveError {
+pub(super) fn invalid(path: &ArchiveRef, problem: impl Into<String>) -> ArchiveError {
     ArchiveError::Invalid {
-        path: path.display().to_string(),
+        path: path.to_string(),
         problem: problem.into(),
     }
 }
@@ -64,30 +69,45 @@ impl BlobSink for Discard {
     }
 }
 
+/// A member being read, remembering whether reading it failed.
+struct Watched<R> {
+    inner: R,
+    failed: bool,
+}
+
+impl<R: Read> Read for Watched<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).inspect_err(|_| self.failed = true)
+    }
+}
+
 /// Reads the first member of an archive: its header.
-pub fn read_header(path: &Path) -> Result<Header, ArchiveError> {
+pub fn read_header(path: &ArchiveRef) -> Result<Header, ArchiveError> {
     let mut archive = open(path)?;
     let mut entries = archive.entries().map_err(|e| damaged(path, e))?;
     header_entry(path, &mut entries).map(|(header, _)| header)
 }
 
-type Archive = tar::Archive<zstd::Decoder<'static, io::BufReader<File>>>;
+type Source = Box<dyn Read + Send>;
+type Archive = tar::Archive<zstd::Decoder<'static, io::BufReader<Source>>>;
 
-pub(super) fn open(path: &Path) -> Result<Archive, ArchiveError> {
-    let file = File::open(path).map_err(|e| invalid(path, format!("cannot open it: {e}")))?;
+pub(super) fn open(path: &ArchiveRef) -> Result<Archive, ArchiveError> {
+    let file = path
+        .open()
+        .map_err(|e| invalid(path, format!("cannot open it: {e}")))?;
     let decoder =
         zstd::Decoder::new(file).map_err(|e| invalid(path, format!("not a zstd file: {e}")))?;
     Ok(tar::Archive::new(decoder))
 }
 
-pub(super) fn damaged(path: &Path, e: io::Error) -> ArchiveError {
+pub(super) fn damaged(path: &ArchiveRef, e: io::Error) -> ArchiveError {
     invalid(path, format!("damaged or truncated: {e}"))
 }
 
 /// The first member, which must be the header: parsed, with the SHA-256 of its bytes.
 pub(super) fn header_entry(
-    path: &Path,
-    entries: &mut tar::Entries<'_, zstd::Decoder<'static, io::BufReader<File>>>,
+    path: &ArchiveRef,
+    entries: &mut tar::Entries<'_, zstd::Decoder<'static, io::BufReader<Source>>>,
 ) -> Result<(Header, String), ArchiveError> {
     let mut first = entries
         .next()
@@ -97,10 +117,14 @@ pub(super) fn header_entry(
 }
 
 /// Refuses an archive whose schema is newer than this build's.
-pub(super) fn check_schema(path: &Path, header: &Header, latest: i64) -> Result<(), ArchiveError> {
+pub(super) fn check_schema(
+    path: &ArchiveRef,
+    header: &Header,
+    latest: i64,
+) -> Result<(), ArchiveError> {
     if header.schema_version > latest {
         return Err(ArchiveError::NewerSchema {
-            path: path.display().to_string(),
+            path: path.to_string(),
             found: header.schema_version,
             supported: latest,
             version: header.taskflow_version.clone(),
@@ -111,7 +135,7 @@ pub(super) fn check_schema(path: &Path, header: &Header, latest: i64) -> Result<
 
 /// The header member: parsed, with the SHA-256 of its bytes.
 pub(super) fn header_of(
-    path: &Path,
+    path: &ArchiveRef,
     entry: &mut tar::Entry<impl Read>,
 ) -> Result<(Header, String), ArchiveError> {
     let name = entry
@@ -140,7 +164,7 @@ pub(super) fn header_of(
         .map_err(|e| invalid(path, format!("its header is not valid: {e}")))?;
     if format.format > FORMAT {
         return Err(ArchiveError::NewerFormat {
-            path: path.display().to_string(),
+            path: path.to_string(),
             found: format.format,
             supported: FORMAT,
             version: format.taskflow_version,
@@ -155,7 +179,7 @@ pub(super) fn header_of(
 /// `rows`, every file to `sink`, and `Commit` only once the manifest has confirmed every digest
 /// and count. Blocking. Any problem ends it early with an error (and no `Commit`).
 pub fn read_archive(
-    path: &Path,
+    path: &ArchiveRef,
     latest_schema: i64,
     header_tx: oneshot::Sender<Header>,
     rows: mpsc::Sender<ImportItem>,
@@ -231,9 +255,22 @@ pub fn read_archive(
         } else if let Some(hex) = name.strip_prefix("blobs/") {
             let sha256 = Sha256Hex::parse(hex)
                 .map_err(|_| invalid(path, format!("{name} is not named by a digest")))?;
-            let mut reader = Hashing::new(entry);
-            sink.blob(&sha256, &mut reader)
-                .map_err(|e| invalid(path, format!("{name}: {e}")))?;
+            let mut reader = Hashing::new(Watched {
+                inner: entry,
+                failed: false,
+            });
+            if let Err(e) = sink.blob(&sha256, &mut reader) {
+                // The archive could not be read, or what it was being stored in failed.
+                return Err(if reader.get_ref().failed {
+                    invalid(path, format!("{name}: {e}"))
+                } else {
+                    ArchiveError::Store {
+                        path: path.to_string(),
+                        member: name.clone(),
+                        problem: e.to_string(),
+                    }
+                });
+            }
             let (_, digest, bytes) = reader.finish();
             if digest != sha256.as_str() {
                 return Err(invalid(path, format!("{name} does not match its digest")));
@@ -315,11 +352,11 @@ impl From<ArchiveError> for OpsError {
 /// empty, unmigrated store that is thrown away afterwards; the binary opens a SQLite file in a
 /// temporary directory) whose content must match the manifest's counts and digest. Returns the
 /// manifest.
-pub async fn verify(path: &Path, scratch: &dyn Store) -> Result<Manifest, OpsError> {
+pub async fn verify(path: &ArchiveRef, scratch: &dyn Store) -> Result<Manifest, OpsError> {
     let latest = scratch.latest_schema_version();
     let (header_tx, header_rx) = oneshot::channel();
     let (tx, rx) = mpsc::channel(1024);
-    let archive = path.to_owned();
+    let archive = path.clone();
     let reader = tokio::task::spawn_blocking(move || {
         read_archive(&archive, latest, header_tx, tx, &mut Discard)
     });
@@ -338,14 +375,12 @@ pub async fn verify(path: &Path, scratch: &dyn Store) -> Result<Manifest, OpsErr
     let tables = table_digests(scratch, manifest.header.schema_version).await?;
     if tables != manifest.tables {
         return Err(OpsError::Refused(format!(
-            "{}: restored rows differ from the manifest",
-            path.display()
+            "{path}: restored rows differ from the manifest"
         )));
     }
     if digest_of(&tables) != manifest.content_sha256 {
         return Err(OpsError::Refused(format!(
-            "{}: the restored content's digest differs from the manifest",
-            path.display()
+            "{path}: the restored content's digest differs from the manifest"
         )));
     }
     Ok(manifest)

@@ -1,39 +1,67 @@
-//! The archives in a directory, and retention.
+//! The archives on a shelf (a directory or a bucket), and retention.
 
 use std::collections::BTreeSet;
 use std::io;
-use std::path::{Path, PathBuf};
 
 use super::format::{archive_time, sync_dir};
+use super::shelf::{ArchiveRef, Shelf};
 
-/// A backup archive in a directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A backup archive on a shelf.
+#[derive(Debug, Clone)]
 pub struct ArchiveInfo {
     pub name: String,
-    pub path: PathBuf,
+    pub archive: ArchiveRef,
     pub time: time::OffsetDateTime,
     /// Which of the archives taken in that second (0 for the first).
     pub sequence: u32,
     pub bytes: u64,
 }
 
-/// The archives in `dir`, newest first. Unfinished (`.partial`) files are not archives.
-pub fn list(dir: &Path) -> io::Result<Vec<ArchiveInfo>> {
-    let mut archives = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some((time, sequence)) = archive_time(&name) else {
-            continue;
-        };
-        archives.push(ArchiveInfo {
-            bytes: entry.metadata()?.len(),
-            path: entry.path(),
-            name,
-            time,
-            sequence,
-        });
-    }
+fn s3_error(e: taskflow_blobs::S3Problem) -> io::Error {
+    io::Error::other(e.message)
+}
+
+/// The archives on `shelf`, newest first. Unfinished (`.partial`) files and uploads not yet
+/// completed are not archives.
+pub async fn list(shelf: &Shelf) -> io::Result<Vec<ArchiveInfo>> {
+    let files: Vec<(String, u64)> = match shelf {
+        Shelf::Dir(dir) => {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || -> io::Result<_> {
+                let mut files = Vec::new();
+                for entry in std::fs::read_dir(&dir)? {
+                    let entry = entry?;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if archive_time(&name).is_some() {
+                        files.push((name, entry.metadata()?.len()));
+                    }
+                }
+                Ok(files)
+            })
+            .await
+            .map_err(io::Error::other)??
+        }
+        Shelf::Bucket(bucket) => bucket
+            .list()
+            .await
+            .map_err(s3_error)?
+            .into_iter()
+            .map(|f| (f.name, f.bytes))
+            .collect(),
+    };
+    let mut archives: Vec<ArchiveInfo> = files
+        .into_iter()
+        .filter_map(|(name, bytes)| {
+            let (time, sequence) = archive_time(&name)?;
+            Some(ArchiveInfo {
+                archive: shelf.archive(&name),
+                name,
+                time,
+                sequence,
+                bytes,
+            })
+        })
+        .collect();
     archives.sort_by_key(|a| std::cmp::Reverse((a.time, a.sequence)));
     Ok(archives)
 }
@@ -71,14 +99,14 @@ pub fn kept(archives: &[ArchiveInfo], retention: Retention) -> BTreeSet<usize> {
     keep
 }
 
-/// Applies `retention` to the archives in `dir`; returns what was kept and what removed (or
+/// Applies `retention` to the archives on `shelf`; returns what was kept and what removed (or
 /// would be, with `dry_run`).
-pub fn prune(
-    dir: &Path,
+pub async fn prune(
+    shelf: &Shelf,
     retention: Retention,
     dry_run: bool,
 ) -> io::Result<(Vec<ArchiveInfo>, Vec<ArchiveInfo>)> {
-    let archives = list(dir)?;
+    let archives = list(shelf).await?;
     let keep = kept(&archives, retention);
     let (mut kept_list, mut removed) = (Vec::new(), Vec::new());
     for (i, archive) in archives.into_iter().enumerate() {
@@ -86,12 +114,20 @@ pub fn prune(
             kept_list.push(archive);
         } else {
             if !dry_run {
-                std::fs::remove_file(&archive.path)?;
+                match &archive.archive {
+                    ArchiveRef::File(path) => std::fs::remove_file(path)?,
+                    ArchiveRef::Object(bucket, name) => {
+                        bucket.delete(name).await.map_err(s3_error)?
+                    }
+                }
             }
             removed.push(archive);
         }
     }
-    if !dry_run && !removed.is_empty() {
+    if !dry_run
+        && !removed.is_empty()
+        && let Shelf::Dir(dir) = shelf
+    {
         sync_dir(dir)?;
     }
     Ok((kept_list, removed))

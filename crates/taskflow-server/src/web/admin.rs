@@ -272,7 +272,7 @@ pub async fn storage(State(state): State<AppState>, viewer: Viewer) -> Response 
             state.store.as_ref(),
             &state.blobs,
             &state.data_dir,
-            state.backup_dir.as_deref(),
+            state.backup_dir.as_ref(),
         )
         .await
         .map_err(|e| {
@@ -289,7 +289,7 @@ pub async fn storage(State(state): State<AppState>, viewer: Viewer) -> Response 
         let v = &report.volume;
         let last_backup = match &report.backups {
             None => "unknown: TASKFLOW_BACKUP_DIR is not set".to_owned(),
-            Some((dir, None)) => format!("none yet in {}", dir.display()),
+            Some((dir, None)) => format!("none yet in {dir}"),
             Some((_, Some(last))) => format!(
                 "{} ({}, {})",
                 last.time

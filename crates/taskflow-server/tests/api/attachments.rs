@@ -686,7 +686,7 @@ async fn storage_gauges_are_on_metrics(store: TestStore) {
     std::fs::create_dir(&backups).unwrap();
     std::fs::write(backups.join("taskflow-20261124T120000Z.tar.zst"), b"older").unwrap();
     std::fs::write(backups.join("taskflow-20261124T130000Z.tar.zst"), b"newest").unwrap();
-    st.backup_dir = Some(backups);
+    st.backup_dir = Some(backups.into());
     call(
         st.clone(),
         raw_upload(&owner.token, "m.txt", "text/plain", Body::from("metrics")),

@@ -3,9 +3,8 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use taskflow_blobs::BlobStore;
 use taskflow_core::store::StoreAdmin;
-use taskflow_ops::backup::{self, Progress, Retention};
+use taskflow_ops::backup::{self, ArchiveRef, Progress, Retention, Shelf};
 use taskflow_ops::human_bytes;
 use taskflow_store::SqliteStore;
 
@@ -16,10 +15,14 @@ use crate::commands::{
 };
 use crate::config::Settings;
 
-fn dir_or_setting(dir: Option<PathBuf>, settings: &Settings) -> Result<PathBuf, CommandError> {
-    dir.or_else(|| settings.backup_dir.clone()).ok_or_else(|| {
-        CommandError::usage("name the backup directory, or set TASKFLOW_BACKUP_DIR (--backup-dir)")
-    })
+/// The directory or `s3://bucket/prefix` given, else `backup_dir`.
+fn shelf_or_setting(dir: Option<PathBuf>, settings: &Settings) -> Result<Shelf, CommandError> {
+    let location = dir.or_else(|| settings.backup_dir.clone()).ok_or_else(|| {
+        CommandError::usage(
+            "name the backup directory (or s3://bucket/prefix), or set TASKFLOW_BACKUP_DIR (--backup-dir)",
+        )
+    })?;
+    crate::commands::shelf(settings, &location)
 }
 
 fn progress() -> Progress {
@@ -29,7 +32,7 @@ fn progress() -> Progress {
 pub async fn run(command: BackupCommand, settings: &Settings) -> CommandResult {
     match command {
         BackupCommand::Create { output } => {
-            let output = dir_or_setting(output, settings)?;
+            let output = shelf_or_setting(output, settings)?;
             existing_data_dir(settings)?;
             let store = connect_migrated(settings).await?;
             let blobs = crate::commands::open_blobs(settings, &store)?;
@@ -42,13 +45,14 @@ pub async fn run(command: BackupCommand, settings: &Settings) -> CommandResult {
                 manifest.blobs.len(),
                 human_bytes(manifest.blob_bytes())
             );
-            println!("{}", path.display());
+            println!("{path}");
             Ok(())
         }
         BackupCommand::List { dir } => {
-            let dir = dir_or_setting(dir, settings)?;
+            let dir = shelf_or_setting(dir, settings)?;
             let archives = backup::list(&dir)
-                .map_err(|e| CommandError::new(format!("cannot list {}: {e}", dir.display())))?;
+                .await
+                .map_err(|e| CommandError::new(format!("cannot list {dir}: {e}")))?;
             for archive in archives {
                 println!(
                     "{}  {:>10}  {}",
@@ -70,7 +74,7 @@ pub async fn run(command: BackupCommand, settings: &Settings) -> CommandResult {
             keep_monthly,
             dry_run,
         } => {
-            let dir = dir_or_setting(dir, settings)?;
+            let dir = shelf_or_setting(dir, settings)?;
             let retention = Retention {
                 last: keep_last,
                 daily: keep_daily,
@@ -83,7 +87,8 @@ pub async fn run(command: BackupCommand, settings: &Settings) -> CommandResult {
                 ));
             }
             let (kept, removed) = backup::prune(&dir, retention, dry_run)
-                .map_err(|e| CommandError::new(format!("cannot prune {}: {e}", dir.display())))?;
+                .await
+                .map_err(|e| CommandError::new(format!("cannot prune {dir}: {e}")))?;
             let verb = if dry_run { "would remove" } else { "removed" };
             for archive in &removed {
                 println!("{verb} {}", archive.name);
@@ -91,11 +96,13 @@ pub async fn run(command: BackupCommand, settings: &Settings) -> CommandResult {
             println!("kept {} archive(s), {verb} {}", kept.len(), removed.len());
             Ok(())
         }
-        BackupCommand::Verify { archive } => verify(&archive).await,
+        BackupCommand::Verify { archive } => {
+            verify(&crate::commands::archive(settings, &archive)?).await
+        }
     }
 }
 
-async fn verify(archive: &Path) -> CommandResult {
+async fn verify(archive: &ArchiveRef) -> CommandResult {
     let scratch = tempfile::Builder::new()
         .prefix("taskflow-verify-")
         .tempdir()
@@ -107,8 +114,7 @@ async fn verify(archive: &Path) -> CommandResult {
     store.close().await;
     let manifest = manifest.map_err(failed("verification failed"))?;
     println!(
-        "{} is sound: format {}, schema version {}, from {} ({}), {} rows in {} tables, {} attachment files ({}); restored into a scratch database and matched",
-        archive.display(),
+        "{archive} is sound: format {}, schema version {}, from {} ({}), {} rows in {} tables, {} attachment files ({}); restored into a scratch database and matched",
         manifest.header.format,
         manifest.header.schema_version,
         manifest.header.source_backend,
@@ -122,6 +128,7 @@ async fn verify(archive: &Path) -> CommandResult {
 }
 
 pub async fn restore(settings: &Settings, archive: &Path, force: bool) -> CommandResult {
+    let archive = crate::commands::archive(settings, archive)?;
     let (store, created) = create_and_connect(settings).await?;
     // Nothing may be replaced under a running server: it would go on with what it had read
     // and write into the restored data.
@@ -133,16 +140,15 @@ pub async fn restore(settings: &Settings, archive: &Path, force: bool) -> Comman
             settings.database_url
         )));
     };
-    if settings.s3.is_some() {
-        store.close().await;
-        created.undo();
-        return Err(CommandError::new(
-            "restore refused: restoring into an installation that keeps attachments in object \
-             storage is not available in this version; restore into one on a volume",
-        ));
-    }
-    let blobs = BlobStore::new(&settings.data_dir);
-    let result = backup::restore(store.as_ref(), &blobs, archive, force, progress()).await;
+    let blobs = match crate::commands::open_blobs(settings, &store) {
+        Ok(blobs) => blobs,
+        Err(e) => {
+            store.close().await;
+            created.undo();
+            return Err(e);
+        }
+    };
+    let result = backup::restore(store.as_ref(), &blobs, &archive, force, progress()).await;
     drop(claim);
     store.close().await;
     if result.is_err() {
@@ -151,10 +157,9 @@ pub async fn restore(settings: &Settings, archive: &Path, force: bool) -> Comman
     }
     let manifest = result.map_err(failed("restore refused"))?;
     println!(
-        "restored {} rows and {} attachment files from {} (taken {} on {}) into {}",
+        "restored {} rows and {} attachment files from {archive} (taken {} on {}) into {}",
         manifest.rows(),
         manifest.blobs.len(),
-        archive.display(),
         manifest.header.created_at,
         manifest.header.source_backend,
         settings.database_url

@@ -7,9 +7,11 @@ mod token;
 mod user;
 
 use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::Arc;
 
 use taskflow_core::{Store, StoreError};
+use taskflow_ops::backup::{ArchiveRef, Shelf};
 use taskflow_store::PgStore;
 use taskflow_store::SqliteStore;
 
@@ -252,6 +254,59 @@ pub fn open_blobs(
 ) -> Result<taskflow_blobs::Blobs, CommandError> {
     taskflow_blobs::open_blobs(&settings.data_dir, settings.s3.as_ref(), store.clone())
         .map_err(|e| CommandError::new(format!("cannot use the object store: {e}")))
+}
+
+/// Where archives are kept: a directory, or `s3://bucket[/prefix]` in the installation's object
+/// store (its endpoint, region and credentials) or, for an installation on a volume, the store
+/// the AWS environment names (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`…).
+pub fn shelf(settings: &Settings, location: &Path) -> Result<Shelf, CommandError> {
+    match s3_location(location)? {
+        None => Ok(Shelf::Dir(location.to_owned())),
+        Some((bucket, prefix)) => Ok(Shelf::Bucket(bucket_at(settings, bucket, prefix)?)),
+    }
+}
+
+/// One archive: a file, or `s3://bucket/prefix/taskflow-….tar.zst` (see `shelf`).
+pub fn archive(settings: &Settings, location: &Path) -> Result<ArchiveRef, CommandError> {
+    let Some((bucket, key)) = s3_location(location)? else {
+        return Ok(ArchiveRef::File(location.to_owned()));
+    };
+    let key = key.trim_end_matches('/');
+    let (prefix, name) = key.rsplit_once('/').unwrap_or(("", key));
+    if name.is_empty() {
+        return Err(CommandError::usage(format!(
+            "{} names a bucket, not an archive in it (s3://bucket/prefix/taskflow-….tar.zst)",
+            location.display()
+        )));
+    }
+    let prefix = taskflow_blobs::normalise_prefix(prefix).map_err(CommandError::usage)?;
+    Ok(ArchiveRef::Object(
+        bucket_at(settings, bucket, prefix)?,
+        name.to_owned(),
+    ))
+}
+
+/// The bucket and key prefix of an `s3://` location; `None` for a path.
+fn s3_location(location: &Path) -> Result<Option<(String, String)>, CommandError> {
+    taskflow_blobs::parse_s3_url(&location.to_string_lossy())
+        .transpose()
+        .map_err(CommandError::usage)
+}
+
+fn bucket_at(
+    settings: &Settings,
+    bucket: String,
+    prefix: String,
+) -> Result<taskflow_blobs::Bucket, CommandError> {
+    let config = match &settings.s3 {
+        Some(s3) => taskflow_blobs::S3Config {
+            bucket,
+            prefix,
+            ..s3.clone()
+        },
+        None => taskflow_blobs::S3Config::from_aws_environment(bucket, prefix),
+    };
+    taskflow_blobs::Bucket::connect(config).map_err(CommandError::new)
 }
 
 /// Connects to the configured database, creating nothing: a data directory or SQLite file

@@ -74,7 +74,11 @@ pub async fn run(settings: &Settings) -> CommandResult {
         trusted_proxies: settings.trusted_proxies.clone(),
     };
     state.blobs = blobs.clone();
-    state.backup_dir = settings.backup_dir.clone();
+    state.backup_dir = settings
+        .backup_dir
+        .as_deref()
+        .map(|location| crate::commands::shelf(settings, location))
+        .transpose()?;
     state.storage = StorageSettings {
         max_upload_bytes: settings.max_upload_bytes,
         min_free_bytes: settings.min_free_bytes,

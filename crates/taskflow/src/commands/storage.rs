@@ -46,7 +46,12 @@ pub async fn storage(settings: &Settings, json: bool) -> CommandResult {
         store.as_ref(),
         &blobs,
         &settings.data_dir,
-        settings.backup_dir.as_deref(),
+        settings
+            .backup_dir
+            .as_deref()
+            .map(|location| crate::commands::shelf(settings, location))
+            .transpose()?
+            .as_ref(),
     )
     .await
     .map_err(failed("cannot measure storage"))?;

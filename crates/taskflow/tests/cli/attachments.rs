@@ -202,8 +202,8 @@ async fn serve_with(store: &TestStore, env: &[(&str, &str)]) -> Server {
     start(c).await
 }
 
-/// The digests in the store's blob store.
-async fn stored(store: &TestStore) -> Vec<String> {
+/// The digests in the store's blob store, in order.
+pub(crate) async fn stored(store: &TestStore) -> Vec<String> {
     store
         .blobs()
         .list()

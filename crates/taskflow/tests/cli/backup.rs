@@ -425,7 +425,7 @@ async fn a_backup_under_writes_restores_consistently(source: TestStore) {
     let (archive, manifest) = backup::create(
         source.store.as_ref(),
         &Blobs::Volume(blobs.clone()),
-        dir.path(),
+        &dir.path().into(),
         Progress::quiet(),
     )
     .await
@@ -447,7 +447,7 @@ async fn a_backup_under_writes_restores_consistently(source: TestStore) {
     let target = TestStore::new(other(source.backend)).await;
     backup::restore(
         target.store.as_ref(),
-        &BlobStore::new(&target.data_dir),
+        &Blobs::volume(&target.data_dir),
         &archive,
         false,
         Progress::quiet(),
@@ -541,7 +541,7 @@ async fn an_older_archive_is_migrated_forward(store: TestStore) {
     let (archive, manifest) = backup::create(
         old.as_ref(),
         &Blobs::volume(old_dir.path()),
-        dir.path(),
+        &dir.path().into(),
         Progress::quiet(),
     )
     .await
@@ -550,7 +550,13 @@ async fn an_older_archive_is_migrated_forward(store: TestStore) {
     assert!(manifest.tables.iter().all(|t| t.name != "sessions"));
 
     let (target_url, target_dir) = TestStore::unmigrated_url(store.backend).await;
-    let out = restore_with_cli(&target_url, target_dir.path(), &archive, false).await;
+    let out = restore_with_cli(
+        &target_url,
+        target_dir.path(),
+        archive.path().unwrap(),
+        false,
+    )
+    .await;
     assert!(out.status.success(), "{}", stderr(&out));
     let target: Arc<dyn Store> = open(store.backend, &target_url).await;
     assert_eq!(
@@ -584,7 +590,7 @@ async fn a_crash_while_writing_leaves_no_archive(store: TestStore) {
     }
     child.start_kill().unwrap();
     child.wait().await.unwrap();
-    assert!(backup::list(dir.path()).unwrap().is_empty());
+    assert!(backup::list(&dir.path().into()).await.unwrap().is_empty());
     let partials = std::fs::read_dir(dir.path())
         .unwrap()
         .filter(|e| {
@@ -619,7 +625,7 @@ async fn a_crash_while_writing_leaves_no_archive(store: TestStore) {
     let scratch = taskflow_store::SqliteStore::open(&scratch.path().join("taskflow.db"))
         .await
         .unwrap();
-    backup::verify(&archive, &scratch).await.unwrap();
+    backup::verify(&(&archive).into(), &scratch).await.unwrap();
     let name = archive.file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(last_backup().await, Some(name));
 }
@@ -645,15 +651,15 @@ async fn backups_taken_at_once_are_all_kept(store: TestStore) {
         6,
         "every backup names its own archive: {printed:?}"
     );
-    let listed = backup::list(dir.path()).unwrap();
+    let listed = backup::list(&dir.path().into()).await.unwrap();
     assert_eq!(listed.len(), 6, "{listed:?}");
     for archive in &listed {
-        assert!(printed.contains(&archive.path.display().to_string()));
+        assert!(printed.contains(&archive.archive.to_string()));
         let scratch = tempfile::tempdir().unwrap();
         let scratch = taskflow_store::SqliteStore::open(&scratch.path().join("taskflow.db"))
             .await
             .unwrap();
-        backup::verify(&archive.path, &scratch).await.unwrap();
+        backup::verify(&archive.archive, &scratch).await.unwrap();
     }
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
     assert_eq!(leftovers, 6, "no unfinished file is left");
@@ -699,7 +705,207 @@ async fn restore_is_refused_while_a_server_uses_the_data(store: TestStore) {
     );
 }
 
+/// The settings that reach the test's Garage the way any S3 tool is pointed at a store (for an
+/// installation that keeps its own attachments on the volume).
+fn aws_env(config: &taskflow_blobs::S3Config) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", config.endpoint.clone().unwrap()),
+        ("AWS_REGION", config.region.clone()),
+        ("AWS_ACCESS_KEY_ID", config.access_key_id.clone().unwrap()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            config.secret_access_key.clone().unwrap(),
+        ),
+    ]
+}
+
+/// Runs `taskflow` on `store` (its own object store settings, if any) with `env` added.
+async fn run_on(store: &TestStore, env: &[(&str, String)], args: &[&str]) -> std::process::Output {
+    let mut c = taskflow(&store.url, &store.data_dir);
+    c.envs(store.blob_env());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.args(args);
+    run(c).await
+}
+
+/// An archive's bytes, read from the bucket.
+async fn download(bucket: &taskflow_blobs::Bucket, name: &str) -> Vec<u8> {
+    let (bucket, name) = (bucket.clone(), name.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let mut bytes = Vec::new();
+        bucket
+            .open_blocking(&name)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
+        bytes
+    })
+    .await
+    .unwrap()
+}
+
+async fn upload(bucket: &taskflow_blobs::Bucket, name: &str, bytes: Vec<u8>) {
+    let (bucket, name) = (bucket.clone(), name.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let mut writer = bucket.create_blocking(&name).unwrap();
+        writer.write_all(&bytes).unwrap();
+        writer.finish().unwrap();
+    })
+    .await
+    .unwrap()
+}
+
+/// A volume installation → an archive in S3 → an installation on the other backend keeping its
+/// attachments in the object store → an archive in S3 → a volume installation again: the same
+/// rows, the same files, one content digest throughout. `list`, `verify` and `prune` work on
+/// the bucket, and a damaged archive in it is refused, leaving the target as it was.
+async fn archives_in_object_storage_round_trip(source: TestStore) {
+    sample::fill(&source).await;
+    let original = snapshot(source.store.as_ref(), &source.data_dir).await;
+    assert_eq!(original.1.len(), 2, "both attachment files");
+    let garage = taskflow_testkit::Garage::shared();
+    let shelf_config = garage.unique_config();
+    let shelf_url = shelf_config.url();
+    let aws = aws_env(&shelf_config);
+    let bucket = taskflow_blobs::Bucket::connect(shelf_config.clone()).unwrap();
+
+    let out = run_on(&source, &aws, &["backup", "create", "--output", &shelf_url]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first = stdout(&out).trim().to_owned();
+    assert!(
+        first.starts_with(&shelf_url) && first.ends_with(".tar.zst"),
+        "{first}"
+    );
+
+    let middle = TestStore::new(other(source.backend))
+        .await
+        .with_object_store();
+    let out = run_on(&middle, &[], &["restore", &first]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains(&first), "{}", stdout(&out));
+    let version = middle.store.schema_version().await.unwrap().unwrap();
+    let middle_tables = backup::table_digests(middle.store.as_ref(), version)
+        .await
+        .unwrap();
+    assert_eq!(middle_tables, original.0, "the same rows");
+    assert_eq!(
+        crate::attachments::stored(&middle).await,
+        original.1,
+        "the same files, in the bucket"
+    );
+    assert!(
+        !middle.data_dir.join("blobs").exists(),
+        "nothing on the volume of an object-store installation"
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let out = run_on(&middle, &[], &["backup", "create", "--output", &shelf_url]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let second = stdout(&out).trim().to_owned();
+    assert_ne!(first, second);
+
+    let (url, dir) = TestStore::unmigrated_url(source.backend).await;
+    let mut c = taskflow(&url, dir.path());
+    c.envs(aws.iter().map(|(k, v)| (*k, v.clone())));
+    c.args(["restore", &second]);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let last: Arc<dyn Store> = open(source.backend, &url).await;
+    assert_eq!(snapshot(last.as_ref(), dir.path()).await, original);
+
+    // `list` shows both, newest first; `verify` checks each from the bucket.
+    let out = run_on(&source, &aws, &["backup", "list", &shelf_url]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let names: Vec<String> = [&second, &first]
+        .iter()
+        .map(|u| u.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    let listed: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| l.split_whitespace().last().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, names);
+    let mut digests = Vec::new();
+    for (archive, name) in [&first, &second].iter().zip(names.iter().rev()) {
+        let out = run_on(&source, &aws, &["backup", "verify", archive]).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stdout(&out).contains("is sound"), "{}", stdout(&out));
+        let local = dir.path().join(name);
+        std::fs::write(&local, download(&bucket, name).await).unwrap();
+        digests.push(
+            manifest_of(&local)["content_sha256"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(digests[0], digests[1], "one content digest throughout");
+
+    // A damaged archive in the bucket: refused by `verify` and by `restore`, which leaves the
+    // target without rows and without objects.
+    let mut damaged = download(&bucket, &names[0]).await;
+    let middle_byte = damaged.len() / 2;
+    damaged[middle_byte] ^= 0x55;
+    let damaged_name = "taskflow-20260101T000000Z.tar.zst";
+    upload(&bucket, damaged_name, damaged).await;
+    let damaged_url = format!("{shelf_url}{damaged_name}");
+    let out = run_on(&source, &aws, &["backup", "verify", &damaged_url]).await;
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("is not a valid backup"),
+        "{}",
+        stderr(&out)
+    );
+    let target = TestStore::new(source.backend).await.with_object_store();
+    let out = run_on(&target, &[], &["restore", &damaged_url]).await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("restore refused"), "{}", stderr(&out));
+    assert!(!target.store.has_data().await.unwrap(), "no rows");
+    assert_eq!(
+        crate::attachments::stored(&target).await,
+        Vec::<String>::new(),
+        "no objects"
+    );
+    // An archive that is not there is said so.
+    let out = run_on(
+        &source,
+        &aws,
+        &[
+            "backup",
+            "verify",
+            &format!("{shelf_url}taskflow-20250101T000000Z.tar.zst"),
+        ],
+    )
+    .await;
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+
+    // `prune` on the bucket keeps what it is told.
+    let out = run_on(
+        &source,
+        &aws,
+        &["backup", "prune", &shelf_url, "--keep-last", "1"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let left: Vec<String> = bucket
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(
+        left,
+        [names[0].clone()],
+        "the newest is kept, the rest removed"
+    );
+}
+
 both_backends!(
+    archives_in_object_storage_round_trip,
     restore_is_refused_while_a_server_uses_the_data,
     a_crash_while_writing_leaves_no_archive,
     backups_taken_at_once_are_all_kept,

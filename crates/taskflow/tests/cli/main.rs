@@ -7,6 +7,7 @@ mod commands;
 mod crash;
 mod doctor;
 mod outage;
+mod replicas;
 mod serve;
 
 use std::process::Output;
