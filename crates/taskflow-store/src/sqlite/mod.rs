@@ -52,9 +52,12 @@ impl SqliteStore {
             .busy_timeout(timeout)
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+        // A connection to a local file cannot go stale: the pool's check before handing one
+        // out would only cost a round trip to the connection's worker thread per acquire.
         let writer = connect_patiently(
             SqlitePoolOptions::new()
                 .max_connections(1)
+                .test_before_acquire(false)
                 .acquire_timeout(timeout),
             base.clone().create_if_missing(true),
             timeout,
@@ -63,6 +66,7 @@ impl SqliteStore {
         let reader = connect_patiently(
             SqlitePoolOptions::new()
                 .max_connections(8)
+                .test_before_acquire(false)
                 .acquire_timeout(timeout),
             base.read_only(true),
             timeout,
