@@ -17,7 +17,7 @@ use crate::project::{
     Label, LabelPatch, Member, NewLabel, NewProject, Project, ProjectKey, ProjectPatch, Role,
 };
 use crate::task::{NewTask, Page, Task, TaskKey, TaskMove, TaskPatch, TaskQuery};
-use crate::text::CommentBody;
+use crate::text::{CommentBody, DisplayName};
 use crate::trash::{PurgeCounts, TrashItem, TrashRef};
 use crate::user::{
     ApiToken, LoginAttempt, LoginCounts, NewSession, NewToken, NewUser, Session, TokenHash, User,
@@ -101,6 +101,13 @@ pub trait ProjectStore: Send + Sync {
     async fn create_project(&self, actor: UserId, new: NewProject) -> StoreResult<Project>;
     async fn project(&self, id: ProjectId) -> StoreResult<Project>;
     async fn project_by_key(&self, key: &ProjectKey) -> StoreResult<Project>;
+    /// The live project with this key and `user`'s role in it (`None` when not a member), in
+    /// one query: every request that names a project asks both.
+    async fn project_with_role(
+        &self,
+        key: &ProjectKey,
+        user: UserId,
+    ) -> StoreResult<(Project, Option<Role>)>;
     /// Projects `member` belongs to (all projects when `None`), by key; archived ones only
     /// when asked for.
     async fn list_projects(
@@ -148,8 +155,25 @@ pub trait LabelStore: Send + Sync {
     async fn delete_label(&self, id: LabelId) -> StoreResult<()>;
 }
 
+/// The names an answer's items refer to, looked up together: people (username, display name),
+/// the labels of some projects, and tasks' keys.
+#[derive(Debug, Default)]
+pub struct NameLookup {
+    pub people: Vec<(UserId, Username, DisplayName)>,
+    pub labels: Vec<Label>,
+    pub tasks: Vec<(TaskId, TaskKey)>,
+}
+
 #[async_trait]
 pub trait TaskStore: Send + Sync {
+    /// The people `users`, every label of `label_projects` and the keys of `tasks`, in one
+    /// query (answers that show tasks need all three).
+    async fn names(
+        &self,
+        users: &[UserId],
+        label_projects: &[ProjectId],
+        tasks: &[TaskId],
+    ) -> StoreResult<NameLookup>;
     /// Creates a task with the next number in its project (gap-free under concurrency),
     /// at the bottom of its status column.
     async fn create_task(

@@ -22,9 +22,20 @@ pub async fn project_for(
     key: &ProjectKey,
     needed: Role,
 ) -> Result<Project, ApiError> {
-    let project = state.store.project_by_key(key).await?;
-    check_role(state, user, &project, needed).await?;
-    Ok(project)
+    Ok(project_with_role(state, user, key, needed).await?.0)
+}
+
+/// `project_for`, with the caller's role in the project; the project and the role come from
+/// one query.
+pub async fn project_with_role(
+    state: &AppState,
+    user: &User,
+    key: &ProjectKey,
+    needed: Role,
+) -> Result<(Project, Role), ApiError> {
+    let (project, role) = state.store.project_with_role(key, user.id).await?;
+    let role = allowed(user, role, needed)?;
+    Ok((project, role))
 }
 
 pub async fn check_role(
@@ -36,7 +47,20 @@ pub async fn check_role(
     if user.is_admin {
         return Ok(Role::Owner);
     }
-    match state.store.member_role(project.id, user.id).await? {
+    allowed(
+        user,
+        state.store.member_role(project.id, user.id).await?,
+        needed,
+    )
+}
+
+/// The role `user` acts with, given their membership `role`, if it is at least `needed`:
+/// administrators hold every role; a non-member is told the project is not there.
+fn allowed(user: &User, role: Option<Role>, needed: Role) -> Result<Role, ApiError> {
+    if user.is_admin {
+        return Ok(Role::Owner);
+    }
+    match role {
         None => Err(ApiError::not_found("project")),
         Some(role) if role >= needed => Ok(role),
         Some(role) => Err(ApiError::new(
@@ -75,16 +99,9 @@ pub async fn visible_task_with_role(
     needed: Role,
 ) -> Result<(Task, Project, Role), ApiError> {
     let key = TaskKey::parse(raw_key).map_err(|_| ApiError::not_found("task"))?;
-    let project = state
-        .store
-        .project_by_key(&key.project)
-        .await
-        .map_err(|e| match e {
-            // A task in a project that is not there is not there either.
-            taskflow_core::StoreError::NotFound { .. } => ApiError::not_found("task"),
-            other => other.into(),
-        })?;
-    let role = match check_role(state, user, &project, needed).await {
+    let (project, role) = match project_with_role(state, user, &key.project, needed).await {
+        // A task in a project that is not there, or that the caller cannot see, is not there
+        // either.
         Err(e) if e.status == StatusCode::NOT_FOUND => return Err(ApiError::not_found("task")),
         other => other?,
     };

@@ -80,37 +80,46 @@ impl Names {
         label_projects: impl IntoIterator<Item = ProjectId>,
         tasks: impl IntoIterator<Item = TaskId>,
     ) -> Result<Self, ApiError> {
-        let mut names = Names::default();
         let users: Vec<UserId> = users
             .into_iter()
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        if !users.is_empty() {
-            for user in store.users_by_id(&users).await? {
-                names.people.insert(user.id, Person::from(&user));
-            }
-        }
-        for project in label_projects.into_iter().collect::<BTreeSet<_>>() {
-            for label in store.labels(project).await? {
-                names.labels.insert(
-                    label.id,
-                    LabelRef {
-                        name: label.name.as_str().to_owned(),
-                        colour: label.colour.as_str().to_owned(),
-                    },
-                );
-            }
-        }
+        let projects: Vec<ProjectId> = label_projects
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let tasks: Vec<TaskId> = tasks
             .into_iter()
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        if !tasks.is_empty() {
-            for (id, key) in store.task_keys(&tasks).await? {
-                names.tasks.insert(id, key.to_string());
-            }
+        let mut names = Names::default();
+        if users.is_empty() && projects.is_empty() && tasks.is_empty() {
+            return Ok(names);
+        }
+        let found = store.names(&users, &projects, &tasks).await?;
+        for (id, username, display_name) in found.people {
+            names.people.insert(
+                id,
+                Person {
+                    username: username.as_str().to_owned(),
+                    display_name: display_name.as_str().to_owned(),
+                },
+            );
+        }
+        for label in found.labels {
+            names.labels.insert(
+                label.id,
+                LabelRef {
+                    name: label.name.as_str().to_owned(),
+                    colour: label.colour.as_str().to_owned(),
+                },
+            );
+        }
+        for (id, key) in found.tasks {
+            names.tasks.insert(id, key.to_string());
         }
         Ok(names)
     }

@@ -14,7 +14,7 @@ use taskflow_core::user::csrf_token;
 
 use super::board::QuickForm;
 use super::{PageFrame, Viewer, local, message, redirect, refusal, render, trouble};
-use crate::access::{check_role, parse_key};
+use crate::access::{parse_key, project_with_role};
 use crate::api::auth::{ClientIp, cookie, cookie_value, same, session_cookie, sign_in};
 use crate::error::ApiError;
 use crate::input::{CreateProject, ListParams};
@@ -326,15 +326,13 @@ pub(super) async fn viewed_project(
     ),
     ApiError,
 > {
-    let project = state.store.project_by_key(&parse_key(key)?).await?;
-    let role = check_role(
+    project_with_role(
         state,
         &viewer.user,
-        &project,
+        &parse_key(key)?,
         taskflow_core::project::Role::Viewer,
     )
-    .await?;
-    Ok((project, role))
+    .await
 }
 
 #[derive(Template)]

@@ -6,7 +6,7 @@ use taskflow_core::*;
 
 use super::activity::record;
 use super::d::Conn;
-use super::rows::{MemberRow, ProjectRow, convert};
+use super::rows::{MemberRow, ProjectRoleRow, ProjectRow, convert};
 use super::{Store, commit, d, db, is_unique_violation};
 
 const PROJECT_COLUMNS: &str =
@@ -153,6 +153,25 @@ impl ProjectStore for Store {
             "SELECT {PROJECT_COLUMNS} FROM projects WHERE key = $1 AND deleted_at IS NULL"
         ))
         .bind(key.as_str())
+        .fetch_optional(self.reader())
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::not_found("project"))?
+        .try_into()
+    }
+
+    async fn project_with_role(
+        &self,
+        key: &ProjectKey,
+        user: UserId,
+    ) -> StoreResult<(Project, Option<Role>)> {
+        sqlx::query_as::<_, ProjectRoleRow>(&format!(
+            "SELECT {PROJECT_COLUMNS}, (SELECT m.role FROM project_members m \
+                 WHERE m.project_id = p.id AND m.user_id = $2) AS role \
+             FROM projects p WHERE key = $1 AND deleted_at IS NULL"
+        ))
+        .bind(key.as_str())
+        .bind(user.0)
         .fetch_optional(self.reader())
         .await
         .map_err(db)?

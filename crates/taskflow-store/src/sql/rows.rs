@@ -82,6 +82,33 @@ impl TryFrom<TokenRow> for ApiToken {
     }
 }
 
+/// A token with the user it belongs to, as one query finds them.
+#[derive(FromRow)]
+pub(crate) struct TokenUserRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    token_id: i64,
+    token_name: String,
+    token_created_at: Time,
+    token_expires_at: Option<Time>,
+    token_last_used_at: Option<Time>,
+}
+
+impl TryFrom<TokenUserRow> for (User, ApiToken) {
+    type Error = StoreError;
+    fn try_from(r: TokenUserRow) -> StoreResult<(User, ApiToken)> {
+        let token = ApiToken {
+            id: TokenId(r.token_id),
+            user_id: UserId(r.user.id),
+            name: TokenName::parse(r.token_name).map_err(corrupt)?,
+            created_at: ts(r.token_created_at),
+            expires_at: ts_opt(r.token_expires_at),
+            last_used_at: ts_opt(r.token_last_used_at),
+        };
+        Ok((r.user.try_into()?, token))
+    }
+}
+
 #[derive(FromRow)]
 pub(crate) struct ProjectRow {
     id: i64,
@@ -107,6 +134,25 @@ impl TryFrom<ProjectRow> for Project {
             updated_at: ts(r.updated_at),
             deleted_at: ts_opt(r.deleted_at),
         })
+    }
+}
+
+/// A project with the caller's role in it, if any.
+#[derive(FromRow)]
+pub(crate) struct ProjectRoleRow {
+    #[sqlx(flatten)]
+    project: ProjectRow,
+    role: Option<String>,
+}
+
+impl TryFrom<ProjectRoleRow> for (Project, Option<Role>) {
+    type Error = StoreError;
+    fn try_from(r: ProjectRoleRow) -> StoreResult<(Project, Option<Role>)> {
+        let role = r
+            .role
+            .map(|role| Role::parse(&role).map_err(corrupt))
+            .transpose()?;
+        Ok((r.project.try_into()?, role))
     }
 }
 
@@ -305,6 +351,33 @@ pub(crate) struct SessionRow {
     created_at: Time,
     expires_at: Time,
     last_seen_at: Time,
+}
+
+/// A session with the user it belongs to, as one query finds them.
+#[derive(FromRow)]
+pub(crate) struct SessionUserRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    session_id: i64,
+    session_csrf_token: String,
+    session_created_at: Time,
+    session_expires_at: Time,
+    session_last_seen_at: Time,
+}
+
+impl TryFrom<SessionUserRow> for (User, Session) {
+    type Error = StoreError;
+    fn try_from(r: SessionUserRow) -> StoreResult<(User, Session)> {
+        let session = Session {
+            id: SessionId(r.session_id),
+            user_id: UserId(r.user.id),
+            csrf_token: r.session_csrf_token,
+            created_at: ts(r.session_created_at),
+            expires_at: ts(r.session_expires_at),
+            last_seen_at: ts(r.session_last_seen_at),
+        };
+        Ok((r.user.try_into()?, session))
+    }
 }
 
 impl From<SessionRow> for Session {

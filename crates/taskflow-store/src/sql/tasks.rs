@@ -16,20 +16,17 @@ use super::{Store, commit, d, db, listing};
 /// Where tasks are live: neither they nor their project are in the trash.
 pub(crate) const LIVE: &str = "t.deleted_at IS NULL AND p.deleted_at IS NULL";
 
-/// Loads tasks' assignees and labels and assembles them, keeping the rows' order.
+/// Loads tasks' assignees and labels (in one query) and assembles them, keeping the rows'
+/// order.
 async fn assemble(conn: &mut Conn, rows: Vec<TaskRow>) -> StoreResult<Vec<Task>> {
     let ids = d::ids(rows.iter().map(|r| r.id));
-    let assignees: Vec<(i64, i64)> = sqlx::query_as(&format!(
-        "SELECT task_id, user_id FROM task_assignees WHERE task_id IN ({}) ORDER BY task_id, user_id",
-        d::id_rows(1)
-    ))
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
-    let labels: Vec<(i64, i64)> = sqlx::query_as(&format!(
-        "SELECT task_id, label_id FROM task_labels WHERE task_id IN ({}) ORDER BY task_id, label_id",
-        d::id_rows(1)
+    let links: Vec<(i64, bool, i64)> = sqlx::query_as(&format!(
+        "SELECT task_id, FALSE AS is_label, user_id AS id FROM task_assignees \
+           WHERE task_id IN ({ids}) \
+         UNION ALL \
+         SELECT task_id, TRUE, label_id FROM task_labels WHERE task_id IN ({ids}) \
+         ORDER BY 1, 2, 3",
+        ids = d::id_rows(1)
     ))
     .bind(&ids)
     .fetch_all(&mut *conn)
@@ -38,15 +35,14 @@ async fn assemble(conn: &mut Conn, rows: Vec<TaskRow>) -> StoreResult<Vec<Task>>
     rows.into_iter()
         .map(|row| {
             let id = row.id;
-            let a = assignees
-                .iter()
-                .filter(|(t, _)| *t == id)
-                .map(|(_, u)| UserId(*u))
+            let of_task = || links.iter().filter(move |(t, ..)| *t == id);
+            let a = of_task()
+                .filter(|(_, is_label, _)| !is_label)
+                .map(|(.., u)| UserId(*u))
                 .collect();
-            let l = labels
-                .iter()
-                .filter(|(t, _)| *t == id)
-                .map(|(_, l)| LabelId(*l))
+            let l = of_task()
+                .filter(|(_, is_label, _)| *is_label)
+                .map(|(.., l)| LabelId(*l))
                 .collect();
             row.into_task(a, l)
         })
@@ -332,7 +328,7 @@ impl TaskStore for Store {
         // stay gap-free.
         let number: i64 = sqlx::query_scalar(
             "UPDATE projects SET next_task_number = next_task_number + 1 \
-             WHERE id = $1 AND deleted_at IS NULL RETURNING next_task_number - 1",
+             WHERE id = $1 AND deleted_at IS NULL RETURNING next_task_number - 1 AS number",
         )
         .bind(project.0)
         .fetch_optional(&mut *tx)
@@ -390,8 +386,8 @@ impl TaskStore for Store {
 
     async fn task_by_key(&self, key: &TaskKey) -> StoreResult<Task> {
         let mut conn = self.reader().acquire().await.map_err(db)?;
-        let id: i64 = sqlx::query_scalar(&format!(
-            "SELECT t.id FROM tasks t JOIN projects p ON p.id = t.project_id \
+        let row: TaskRow = sqlx::query_as(&format!(
+            "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id \
              WHERE p.key = $1 AND t.number = $2 AND {LIVE}"
         ))
         .bind(key.project.as_str())
@@ -400,7 +396,7 @@ impl TaskStore for Store {
         .await
         .map_err(db)?
         .ok_or(StoreError::not_found("task"))?;
-        fetch_task(&mut conn, TaskId(id), false).await
+        Ok(assemble(&mut conn, vec![row]).await?.remove(0))
     }
 
     async fn assigned_tasks(
@@ -431,6 +427,60 @@ impl TaskStore for Store {
         .await
         .map_err(db)?;
         assemble(&mut conn, rows).await
+    }
+
+    async fn names(
+        &self,
+        users: &[UserId],
+        label_projects: &[ProjectId],
+        tasks: &[TaskId],
+    ) -> StoreResult<taskflow_core::store::NameLookup> {
+        use super::rows::corrupt;
+        use taskflow_core::project::{Colour, Label};
+        use taskflow_core::text::{DisplayName, LabelName};
+        use taskflow_core::user::Username;
+        // Each row: what it names (0 a person, 1 a label, 2 a task), its id, and two fields.
+        let rows: Vec<(i32, i64, i64, String, String)> = sqlx::query_as(&format!(
+            "SELECT 0, id, 0, username, display_name FROM users WHERE id IN ({users}) \
+             UNION ALL \
+             SELECT 1, id, project_id, name, colour FROM labels WHERE project_id IN ({projects}) \
+             UNION ALL \
+             SELECT 2, t.id, t.number, p.key, '' FROM tasks t JOIN projects p ON p.id = t.project_id \
+               WHERE t.id IN ({tasks})",
+            users = d::id_rows(1),
+            projects = d::id_rows(2),
+            tasks = d::id_rows(3),
+        ))
+        .bind(d::ids(users.iter().map(|id| id.0)))
+        .bind(d::ids(label_projects.iter().map(|id| id.0)))
+        .bind(d::ids(tasks.iter().map(|id| id.0)))
+        .fetch_all(self.reader())
+        .await
+        .map_err(db)?;
+        let mut names = taskflow_core::store::NameLookup::default();
+        for (kind, id, number, a, b) in rows {
+            match kind {
+                0 => names.people.push((
+                    UserId(id),
+                    Username::parse(a).map_err(corrupt)?,
+                    DisplayName::parse(b).map_err(corrupt)?,
+                )),
+                1 => names.labels.push(Label {
+                    id: LabelId(id),
+                    project_id: ProjectId(number),
+                    name: LabelName::parse(a).map_err(corrupt)?,
+                    colour: Colour::parse(&b).map_err(corrupt)?,
+                }),
+                _ => names.tasks.push((
+                    TaskId(id),
+                    TaskKey {
+                        project: ProjectKey::parse(&a).map_err(corrupt)?,
+                        number,
+                    },
+                )),
+            }
+        }
+        Ok(names)
     }
 
     async fn task_keys(&self, ids: &[TaskId]) -> StoreResult<Vec<(TaskId, TaskKey)>> {

@@ -6,11 +6,14 @@ use taskflow_core::user::{
 };
 use taskflow_core::*;
 
-use super::rows::{SessionRow, TokenRow, UserRow};
+use super::rows::{SessionRow, SessionUserRow, TokenRow, TokenUserRow, UserRow};
 use super::{Store, d, db, is_unique_violation};
 
 const USER_COLUMNS: &str =
     "id, username, display_name, password_hash, is_admin, is_disabled, created_at, updated_at";
+/// `USER_COLUMNS` of the table aliased `u`.
+const USER_COLUMNS_OF_U: &str = "u.id, u.username, u.display_name, u.password_hash, u.is_admin, \
+     u.is_disabled, u.created_at, u.updated_at";
 const TOKEN_COLUMNS: &str = "id, user_id, name, created_at, expires_at, last_used_at";
 
 /// A token's last use is recorded at most this often, so authenticating stays a read.
@@ -197,9 +200,14 @@ impl TokenStore for Store {
         hash: &TokenHash,
         now: Timestamp,
     ) -> StoreResult<(User, ApiToken)> {
-        let row: TokenRow = sqlx::query_as(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM api_tokens \
-             WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)"
+        // The token and its user in one query: authentication is on every request's path.
+        let row: TokenUserRow = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS_OF_U}, tok.id AS token_id, tok.name AS token_name, \
+                    tok.created_at AS token_created_at, tok.expires_at AS token_expires_at, \
+                    tok.last_used_at AS token_last_used_at \
+             FROM api_tokens tok JOIN users u ON u.id = tok.user_id \
+             WHERE tok.token_hash = $1 AND (tok.expires_at IS NULL OR tok.expires_at > $2) \
+               AND NOT u.is_disabled"
         ))
         .bind(hash.as_str())
         .bind(d::time(now))
@@ -207,11 +215,7 @@ impl TokenStore for Store {
         .await
         .map_err(db)?
         .ok_or(StoreError::not_found("token"))?;
-        let mut token: ApiToken = row.try_into()?;
-        let user = self.user(token.user_id).await?;
-        if user.is_disabled {
-            return Err(StoreError::not_found("token"));
-        }
+        let (user, mut token): (User, ApiToken) = row.try_into()?;
         let stale = token
             .last_used_at
             .is_none_or(|t| t < now.saturating_sub(LAST_USED_RESOLUTION));
@@ -254,8 +258,12 @@ impl SessionStore for Store {
         hash: &TokenHash,
         now: Timestamp,
     ) -> StoreResult<(User, Session)> {
-        let row: SessionRow = sqlx::query_as(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1 AND expires_at > $2"
+        let row: SessionUserRow = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS_OF_U}, s.id AS session_id, s.csrf_token AS session_csrf_token, \
+                    s.created_at AS session_created_at, s.expires_at AS session_expires_at, \
+                    s.last_seen_at AS session_last_seen_at \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.is_disabled"
         ))
         .bind(hash.as_str())
         .bind(d::time(now))
@@ -263,11 +271,7 @@ impl SessionStore for Store {
         .await
         .map_err(db)?
         .ok_or(StoreError::not_found("session"))?;
-        let mut session: Session = row.into();
-        let user = self.user(session.user_id).await?;
-        if user.is_disabled {
-            return Err(StoreError::not_found("session"));
-        }
+        let (user, mut session): (User, Session) = row.try_into()?;
         if session.last_seen_at < now.saturating_sub(LAST_USED_RESOLUTION) {
             sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
                 .bind(session.id.0)

@@ -383,7 +383,44 @@ async fn archived_projects_are_read_only(store: TestStore) {
         .unwrap();
 }
 
+/// The project and the caller's role in it come back together; a non-member has none, and a
+/// trashed or unknown project is not found.
+async fn project_with_role_in_one_lookup(store: TestStore) {
+    let (owner, ops) = setup(&store).await;
+    let ed = user(&store, "edith").await;
+    let stranger = user(&store, "sam").await;
+    store
+        .set_member(owner.id, ops.id, ed.id, Role::Editor)
+        .await
+        .unwrap();
+    let key = ProjectKey::parse("OPS").unwrap();
+    assert_eq!(
+        store.project_with_role(&key, owner.id).await.unwrap(),
+        (ops.clone(), Some(Role::Owner))
+    );
+    assert_eq!(
+        store.project_with_role(&key, ed.id).await.unwrap(),
+        (ops.clone(), Some(Role::Editor))
+    );
+    assert_eq!(
+        store.project_with_role(&key, stranger.id).await.unwrap(),
+        (ops.clone(), None)
+    );
+    assert!(matches!(
+        store
+            .project_with_role(&ProjectKey::parse("NOPE").unwrap(), owner.id)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store.delete_project(owner.id, ops.id).await.unwrap();
+    assert!(matches!(
+        store.project_with_role(&key, owner.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
 both_backends!(
+    project_with_role_in_one_lookup,
     archived_projects_are_read_only,
     create_read_list_projects,
     duplicate_project_key_is_a_conflict,

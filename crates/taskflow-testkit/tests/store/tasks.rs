@@ -6,7 +6,62 @@ use taskflow_core::{LabelId, TaskId, UserId};
 use taskflow_testkit::{TestStore, both_backends};
 use time::macros::date;
 
-use crate::{label, setup, task, titled, user};
+use crate::{label, project, setup, task, titled, user};
+
+/// People, every label of the given projects and tasks' keys come back from one lookup; ids
+/// that name nothing are left out, and an empty lookup finds nothing.
+async fn names_are_looked_up_together(store: TestStore) {
+    let (owner, ops) = setup(&store).await;
+    let bob = user(&store, "bob").await;
+    let web = project(&store, bob.id, "WEB").await;
+    let urgent = label(&store, ops.id, "urgent").await;
+    let later = label(&store, ops.id, "later").await;
+    label(&store, web.id, "elsewhere").await;
+    let first = task(&store, owner.id, ops.id, "first").await;
+    let second = task(&store, owner.id, ops.id, "second").await;
+
+    let found = store
+        .names(
+            &[bob.id, owner.id, UserId(9999)],
+            &[ops.id],
+            &[second.id, first.id, TaskId(9999)],
+        )
+        .await
+        .unwrap();
+    let mut people: Vec<_> = found
+        .people
+        .iter()
+        .map(|(id, name, shown)| (*id, name.as_str().to_owned(), shown.as_str().to_owned()))
+        .collect();
+    people.sort();
+    let mut expected = vec![
+        (owner.id, "olivia".to_owned(), "OLIVIA".to_owned()),
+        (bob.id, "bob".to_owned(), "BOB".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(people, expected);
+    let mut labels = found.labels.clone();
+    labels.sort_by_key(|l| l.id);
+    let mut want = vec![urgent, later];
+    want.sort_by_key(|l| l.id);
+    assert_eq!(labels, want);
+    let mut keys: Vec<_> = found
+        .tasks
+        .iter()
+        .map(|(id, key)| (*id, key.to_string()))
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            (first.id, "OPS-1".to_owned()),
+            (second.id, "OPS-2".to_owned())
+        ]
+    );
+
+    let none = store.names(&[], &[], &[]).await.unwrap();
+    assert!(none.people.is_empty() && none.labels.is_empty() && none.tasks.is_empty());
+}
 
 async fn create_and_read_tasks(store: TestStore) {
     let (owner, ops) = setup(&store).await;
@@ -594,6 +649,7 @@ async fn assigned_tasks_span_projects_by_due_date(store: TestStore) {
 }
 
 both_backends!(
+    names_are_looked_up_together,
     assigned_tasks_span_projects_by_due_date,
     create_and_read_tasks,
     update_with_versions,

@@ -1,15 +1,19 @@
 //! Throughput of the release binary measured against the machine's own limits in the same run.
 //!
-//! Run: `cargo run --release -p taskflow-bench --bin throughput [-- --seconds N]` (wrk is
-//! needed: `apt-get install wrk`). For SQLite and for PostgreSQL (fsync on), one project of
-//! 1 000 tasks, at 1 and 16 connections: list 50 tasks, get one, create, update, search, upload
-//! 1 MiB (a unique body each time), download 1 MiB. Beside them the floors from the same run:
-//! the HTTP floor (the same binary answering `/healthz`, which does no work) and the disk floor
-//! (the upload's file pattern alone: write 1 MiB, fsync, rename, fsync the directory, in as many
-//! threads as connections). It prints every figure with its ratio to the floor, the CPU the
-//! load generator took, the server's resident memory idle and at the peak of each workload,
-//! writes the tables into `bench/RESULTS.md` between the `throughput` markers, and exits 1 when
-//! a target is missed.
+//! Run: `cargo run --release -p taskflow-bench --bin throughput [-- --seconds N]` (wrk and
+//! pgbench are needed: `apt-get install wrk postgresql-client`). For SQLite and for PostgreSQL
+//! (fsync on), one project of 1 000 tasks, at 1 and 16 connections: list 50 tasks, get one,
+//! create, update, search, upload 1 MiB (a unique body each time), download 1 MiB. Beside them
+//! the floors from the same run: the HTTP floor (the same binary answering `/healthz`, which
+//! does no work), the database floor (the statements one request of the workload issues,
+//! captured as Taskflow answers it and replayed without it: see `floor`), and the disk floor
+//! (the upload's file pattern alone: write 1 MiB, fsync, rename, fsync the directory, in as
+//! many threads as connections). It prints every figure with its ratio to the floor, the CPU
+//! the load generator took, the server's resident memory idle and at the peak of each
+//! workload, writes the tables into `bench/RESULTS.md` between the `throughput` markers, and
+//! exits 1 when a target is missed.
+
+mod floor;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -42,6 +46,8 @@ struct Workload {
     name: &'static str,
     script: String,
     read: bool,
+    /// One request of the workload, for the database floor.
+    probe: Option<floor::Probe>,
 }
 
 fn clock_ticks() -> f64 {
@@ -247,9 +253,40 @@ fn scripts(dir: &Path, token: &str, download: i64) -> Vec<Workload> {
                 name,
                 script: path.display().to_string(),
                 read,
+                probe: probe(name, download),
             }
         })
         .collect()
+}
+
+/// One request of a workload, as its wrk script sends them; none for the HTTP floor and the
+/// upload, whose floors are not the database's.
+fn probe(name: &str, download: i64) -> Option<floor::Probe> {
+    let get = |path: String| floor::Probe {
+        method: "GET",
+        path,
+        content_type: None,
+        body: String::new(),
+    };
+    Some(match name {
+        "list 50" => get("/api/v1/projects/BIG/tasks?limit=50".to_owned()),
+        "get" => get(format!("/api/v1/tasks/BIG-{}", TASKS / 2)),
+        "search" => get("/api/v1/projects/BIG/tasks?q=deploy&limit=50".to_owned()),
+        "download 1 MiB" => get(format!("/api/v1/attachments/{download}/content")),
+        "create" => floor::Probe {
+            method: "POST",
+            path: "/api/v1/projects/BIG/tasks".to_owned(),
+            content_type: Some("application/json"),
+            body: r#"{"title":"a task from the benchmark"}"#.to_owned(),
+        },
+        "update" => floor::Probe {
+            method: "PATCH",
+            path: format!("/api/v1/tasks/BIG-{}", TASKS / 2),
+            content_type: Some("application/json"),
+            body: r#"{"title":"renamed by the floor probe"}"#.to_owned(),
+        },
+        _ => return None,
+    })
 }
 
 /// One backend's figures: per workload, at 1 and 16 connections.
@@ -257,7 +294,15 @@ struct Results {
     backend: &'static str,
     idle_kib: u64,
     disk_floor: [f64; 2],
-    runs: Vec<(&'static str, bool, [Run; 2])>,
+    runs: Vec<Measured>,
+}
+
+/// A workload's figures at 1 and 16 connections, and its database floor at each.
+struct Measured {
+    name: &'static str,
+    read: bool,
+    runs: [Run; 2],
+    db_floor: Option<[f64; 2]>,
 }
 
 const CONNECTIONS: [usize; 2] = [1, 16];
@@ -314,8 +359,10 @@ async fn measure(backend: Backend, binary: &Path, seconds: u64) -> Results {
         .expect("the attachment's id");
     let scripts_dir = store.data_dir.join("wrk");
     std::fs::create_dir_all(&scripts_dir).unwrap();
+    let workloads = scripts(&scripts_dir, &token, download);
+    let captures = capture(&store, &token, &workloads).await;
     let mut runs = Vec::new();
-    for workload in scripts(&scripts_dir, &token, download) {
+    for (workload, capture) in workloads.into_iter().zip(captures) {
         let mut pair = [Run::default(); 2];
         for (i, connections) in CONNECTIONS.into_iter().enumerate() {
             pair[i] = wrk(&server, Path::new(&workload.script), connections, seconds);
@@ -332,7 +379,43 @@ async fn measure(backend: Backend, binary: &Path, seconds: u64) -> Results {
                 mib(pair[i].peak_kib)
             );
         }
-        runs.push((workload.name, workload.read, pair));
+        // The database floor on the same data, the server idle meanwhile.
+        let db_floor = match &capture {
+            None => None,
+            Some(capture) => {
+                let mut rates = [0.0; 2];
+                for (i, connections) in CONNECTIONS.into_iter().enumerate() {
+                    let (rate, generator) = db_floor(
+                        &store,
+                        capture,
+                        &scripts_dir,
+                        workload.name,
+                        connections,
+                        seconds,
+                    )
+                    .await;
+                    rates[i] = rate;
+                    println!(
+                        "{:<10} {:<15} {:>2} conn: {:>8.0} req/s  database floor ({} statements){}",
+                        format!("{backend:?}"),
+                        workload.name,
+                        connections,
+                        rate,
+                        capture.statements.len(),
+                        generator
+                            .map(|g| format!(", pgbench {g:.2} cores"))
+                            .unwrap_or_default()
+                    );
+                }
+                Some(rates)
+            }
+        };
+        runs.push(Measured {
+            name: workload.name,
+            read: workload.read,
+            runs: pair,
+            db_floor,
+        });
     }
     drop(server);
     let disk_floor = CONNECTIONS.map(|c| disk_floor(&store.data_dir, c, seconds));
@@ -350,6 +433,99 @@ async fn measure(backend: Backend, binary: &Path, seconds: u64) -> Results {
         idle_kib,
         disk_floor,
         runs,
+    }
+}
+
+/// The statements one request of each workload issues, captured in this process through a
+/// store of its own on the same database.
+async fn capture(
+    store: &TestStore,
+    token: &str,
+    workloads: &[Workload],
+) -> Vec<Option<floor::Capture>> {
+    let url = match store.backend {
+        Backend::Sqlite => {
+            floor::sqlite_hook::install();
+            store.url.clone()
+        }
+        Backend::Postgres => floor::logging_url(&store.url),
+    };
+    let capturing = taskflow_testkit::open(store.backend, &url).await;
+    let app = taskflow_server::app(taskflow_server::AppState::new(
+        capturing.clone(),
+        store.data_dir.clone(),
+    ));
+    let log = taskflow_testkit::PgCluster::shared()
+        .root()
+        .join("server.log");
+    let mut captures = Vec::new();
+    for workload in workloads {
+        let Some(probe) = &workload.probe else {
+            captures.push(None);
+            continue;
+        };
+        let captured = floor::capture_request(
+            &app,
+            token,
+            probe,
+            async |app, request| {
+                match store.backend {
+                    Backend::Sqlite => {
+                        floor::sqlite_hook::start();
+                        let answer = floor::answer(app, request).await;
+                        (floor::sqlite_hook::stop(), answer)
+                    }
+                    Backend::Postgres => {
+                        let from = std::fs::metadata(&log).unwrap().len();
+                        let answer = floor::answer(app, request).await;
+                        // The server writes its log as it runs each statement.
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        (floor::logged_statements(&log, from), answer)
+                    }
+                }
+            },
+            async |number| {
+                let key = taskflow_core::task::TaskKey::parse(&format!("BIG-{number}")).unwrap();
+                capturing
+                    .task_by_key(&key)
+                    .await
+                    .expect("the created task")
+                    .id
+                    .0
+            },
+        )
+        .await;
+        captures.push(Some(captured));
+    }
+    capturing.close().await;
+    captures
+}
+
+/// The database floor of one workload at `connections`: requests per second, and the cores
+/// pgbench took (PostgreSQL).
+async fn db_floor(
+    store: &TestStore,
+    capture: &floor::Capture,
+    dir: &Path,
+    name: &str,
+    connections: usize,
+    seconds: u64,
+) -> (f64, Option<f64>) {
+    match store.backend {
+        Backend::Sqlite => {
+            let path = store.sqlite_path().expect("a SQLite store");
+            (
+                floor::sqlite_floor(path, capture, connections, seconds).await,
+                None,
+            )
+        }
+        Backend::Postgres => {
+            let (script, defines) = floor::pgbench_script(capture);
+            let path = dir.join(format!("{}.sql", name.replace(' ', "-")));
+            std::fs::write(&path, script).unwrap();
+            let (rate, cores) = floor::pgbench(&path, &defines, &store.url, connections, seconds);
+            (rate, Some(cores))
+        }
     }
 }
 
@@ -378,8 +554,8 @@ fn report(results: &[Results], seconds: u64) -> (String, Vec<Check>) {
         let floor = r
             .runs
             .iter()
-            .find(|(name, ..)| *name == "http floor")
-            .map(|(_, _, pair)| *pair)
+            .find(|m| m.name == "http floor")
+            .map(|m| m.runs)
             .expect("the floor runs first");
         let _ = writeln!(
             text,
@@ -390,9 +566,10 @@ fn report(results: &[Results], seconds: u64) -> (String, Vec<Check>) {
             r.disk_floor[1]
         );
         text.push_str(
-            "| workload | req/s at 1 | p99 at 1 | req/s at 16 | p99 at 16 | × floor at 16 | server cores | generator cores | peak RSS |\n|---|---|---|---|---|---|---|---|---|\n",
+            "| workload | req/s at 1 | p99 at 1 | req/s at 16 | p99 at 16 | × floor at 16 | database floor at 1 / 16 | × database floor at 1 / 16 | server cores | generator cores | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
         );
-        for (name, read, pair) in &r.runs {
+        for m in &r.runs {
+            let (name, read, pair) = (&m.name, &m.read, &m.runs);
             let [one, many] = pair;
             let (ratio, floor_name) = if name.starts_with("upload") {
                 (many.requests_per_second / r.disk_floor[1], "disk")
@@ -402,9 +579,20 @@ fn report(results: &[Results], seconds: u64) -> (String, Vec<Check>) {
                     "http",
                 )
             };
+            let (db, db_ratio) = match m.db_floor {
+                Some([f1, f16]) => (
+                    format!("{f1:.0} / {f16:.0}"),
+                    format!(
+                        "{:.2} / {:.2}",
+                        one.requests_per_second / f1,
+                        many.requests_per_second / f16
+                    ),
+                ),
+                None => ("–".to_owned(), "–".to_owned()),
+            };
             let _ = writeln!(
                 text,
-                "| {name} | {:.0} | {:.2} ms | {:.0} | {:.2} ms | {ratio:.3} ({floor_name}) | {:.2} | {:.2} | {} |",
+                "| {name} | {:.0} | {:.2} ms | {:.0} | {:.2} ms | {ratio:.3} ({floor_name}) | {db} | {db_ratio} | {:.2} | {:.2} | {} |",
                 one.requests_per_second,
                 one.p99_ms,
                 many.requests_per_second,
@@ -413,6 +601,16 @@ fn report(results: &[Results], seconds: u64) -> (String, Vec<Check>) {
                 many.generator_cores,
                 mib(pair.iter().map(|r| r.peak_kib).max().unwrap_or(0))
             );
+            if let (&"create", Some([_, f16])) = (name, m.db_floor) {
+                let ratio = many.requests_per_second / f16;
+                checks.push(Check {
+                    what: format!(
+                        "{} create: {ratio:.3} × its statements' floor at 16 connections (target ≥ 0.5)",
+                        r.backend
+                    ),
+                    met: ratio >= 0.5,
+                });
+            }
             let target = match *name {
                 "get" => Some(0.5),
                 "list 50" => Some(0.2),
@@ -489,6 +687,9 @@ fn record(text: &str) -> PathBuf {
 
 fn main() {
     let mut seconds = 10;
+    let mut backends = vec![Backend::Sqlite, Backend::Postgres];
+    // --keep: write the tables to standard output only, leaving bench/RESULTS.md as it is.
+    let mut keep = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -498,19 +699,33 @@ fn main() {
                     .and_then(|s| s.parse().ok())
                     .expect("--seconds takes a number")
             }
-            other => panic!("unknown argument {other}; usage: throughput [--seconds N]"),
+            "--backend" => {
+                backends = match args.next().as_deref() {
+                    Some("sqlite") => vec![Backend::Sqlite],
+                    Some("postgres") => vec![Backend::Postgres],
+                    _ => panic!("--backend takes sqlite or postgres"),
+                }
+            }
+            "--keep" => keep = true,
+            other => panic!(
+                "unknown argument {other}; usage: throughput [--seconds N] [--backend sqlite|postgres] [--keep]"
+            ),
         }
     }
     wrk_installed();
     let binary = taskflow_binary();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let results: Vec<Results> = [Backend::Sqlite, Backend::Postgres]
+    let results: Vec<Results> = backends
         .into_iter()
         .map(|backend| runtime.block_on(measure(backend, &binary, seconds)))
         .collect();
     let (text, checks) = report(&results, seconds);
-    let path = record(&text);
-    println!("\n{text}\nwritten to {}", path.display());
+    if keep {
+        println!("\n{text}");
+    } else {
+        let path = record(&text);
+        println!("\n{text}\nwritten to {}", path.display());
+    }
     let missed = checks.iter().filter(|c| !c.met).count();
     if missed > 0 {
         eprintln!("{missed} target(s) missed");
