@@ -90,7 +90,15 @@ fn lock(strength: &str, of: &str) -> String {
     }
 }
 
+/// The pool whose reads go through `Warm`.
+pub(crate) const WARM_POOL: &str = "main";
+
 impl PgStore {
+    /// A connection for a few reads; `finish` it when they went well.
+    pub(crate) async fn read(&self) -> StoreResult<super::sql::ReadConn<'_>> {
+        self.warm.conn(&self.pool).await
+    }
+
     pub(crate) fn reader(&self) -> &sqlx::PgPool {
         &self.pool
     }

@@ -26,9 +26,14 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 /// How long a caller waits for a connection before the store answers `Unavailable`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A pooled connection idle longer than this is checked before it is handed out.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Reads on `pool` that skip its round trip per release (see `sql::Warm`).
+    warm: std::sync::Arc<sql::Warm>,
     /// Connections holding advisory locks (`StoreAdmin::lock`), apart from `pool` so that
     /// holders waiting to commit on `pool` can never take every connection it has.
     locks: PgPool,
@@ -66,18 +71,37 @@ impl PgStore {
             .min_connections(0)
             .acquire_timeout(timeout)
             .idle_timeout(Duration::from_secs(600))
+            // A connection in use a moment ago is alive: only one that has idled a while is
+            // checked (a round trip) before it is handed out, as one that idled through a
+            // server restart would fail its first query.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > CHECK_IDLE_AFTER {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options.clone())
             .await
             .map_err(StoreError::backend)?;
-        Ok(Self {
-            pool,
-            locks: lock_pool(options, timeout),
-        })
+        Ok(Self::with_pools(pool, lock_pool(options, timeout), timeout))
     }
 
     pub fn from_pool(pool: PgPool) -> Self {
         let locks = lock_pool((*pool.connect_options()).clone(), DEFAULT_TIMEOUT);
-        Self { pool, locks }
+        Self::with_pools(pool, locks, DEFAULT_TIMEOUT)
+    }
+
+    fn with_pools(pool: PgPool, locks: PgPool, timeout: Duration) -> Self {
+        // Half the pool at most for the warm reads: the rest is for transactions.
+        let readers = (pool.options().get_max_connections() / 2).max(1) as usize;
+        Self {
+            warm: std::sync::Arc::new(sql::Warm::new(readers, timeout)),
+            pool,
+            locks,
+        }
     }
 
     pub fn pool(&self) -> &PgPool {

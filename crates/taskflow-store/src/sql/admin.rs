@@ -102,13 +102,20 @@ impl StoreAdmin for Store {
             .map(|(name, pool)| PoolStats {
                 pool: name,
                 open: pool.size(),
-                idle: pool.num_idle() as u32,
+                // Parked read connections are idle, though the pool counts them as in use.
+                idle: pool.num_idle() as u32
+                    + if name == d::WARM_POOL {
+                        self.warm.parked() as u32
+                    } else {
+                        0
+                    },
                 max: pool.options().get_max_connections(),
             })
             .collect()
     }
 
     async fn close(&self) {
+        self.warm.release_all();
         for (_, pool) in self.pools().into_iter().rev() {
             pool.close().await;
         }

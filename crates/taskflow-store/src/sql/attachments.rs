@@ -83,8 +83,9 @@ impl AttachmentStore for Store {
     }
 
     async fn attachment(&self, id: AttachmentId) -> StoreResult<Attachment> {
-        let mut conn = self.reader().acquire().await.map_err(db)?;
-        Ok(fetch_attachment(&mut conn, id, false).await?.0)
+        let mut conn = self.read().await?;
+        let found = fetch_attachment(&mut conn, id, false).await.map(|(a, _)| a);
+        conn.done(found)
     }
 
     async fn attachments(&self, task: TaskId) -> StoreResult<Vec<Attachment>> {

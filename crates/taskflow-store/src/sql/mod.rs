@@ -20,6 +20,7 @@ mod rows;
 mod tasks;
 mod trash;
 mod users;
+mod warm;
 
 use taskflow_core::{StoreError, StoreResult};
 
@@ -28,6 +29,7 @@ use super::{MIGRATOR, Store, listing};
 
 pub(crate) use rows::TaskRow;
 pub(crate) use tasks::push_filtered;
+pub(crate) use warm::{ReadConn, Warm};
 
 /// A driver error as the store reports it: an unreachable or overloaded database and a full
 /// disk are told apart from other failures, so callers can answer them honestly.

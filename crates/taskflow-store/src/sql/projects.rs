@@ -165,18 +165,20 @@ impl ProjectStore for Store {
         key: &ProjectKey,
         user: UserId,
     ) -> StoreResult<(Project, Option<Role>)> {
-        sqlx::query_as::<_, ProjectRoleRow>(&format!(
+        let mut conn = self.read().await?;
+        let row = sqlx::query_as::<_, ProjectRoleRow>(&format!(
             "SELECT {PROJECT_COLUMNS}, (SELECT m.role FROM project_members m \
                  WHERE m.project_id = p.id AND m.user_id = $2) AS role \
              FROM projects p WHERE key = $1 AND deleted_at IS NULL"
         ))
         .bind(key.as_str())
         .bind(user.0)
-        .fetch_optional(self.reader())
+        .fetch_optional(&mut *conn)
         .await
-        .map_err(db)?
-        .ok_or(StoreError::not_found("project"))?
-        .try_into()
+        .map_err(db);
+        conn.done(row)?
+            .ok_or(StoreError::not_found("project"))?
+            .try_into()
     }
 
     async fn list_projects(
@@ -401,7 +403,8 @@ impl ProjectStore for Store {
     }
 
     async fn member_role(&self, project: ProjectId, user: UserId) -> StoreResult<Option<Role>> {
-        let mut conn = self.reader().acquire().await.map_err(db)?;
-        current_role(&mut conn, project, user).await
+        let mut conn = self.read().await?;
+        let role = current_role(&mut conn, project, user).await;
+        conn.done(role)
     }
 }

@@ -380,23 +380,28 @@ impl TaskStore for Store {
     }
 
     async fn task(&self, id: TaskId) -> StoreResult<Task> {
-        let mut conn = self.reader().acquire().await.map_err(db)?;
-        fetch_task(&mut conn, id, false).await
+        let mut conn = self.read().await?;
+        let task = fetch_task(&mut conn, id, false).await;
+        conn.done(task)
     }
 
     async fn task_by_key(&self, key: &TaskKey) -> StoreResult<Task> {
-        let mut conn = self.reader().acquire().await.map_err(db)?;
-        let row: TaskRow = sqlx::query_as(&format!(
-            "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id \
-             WHERE p.key = $1 AND t.number = $2 AND {LIVE}"
-        ))
-        .bind(key.project.as_str())
-        .bind(key.number)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?
-        .ok_or(StoreError::not_found("task"))?;
-        Ok(assemble(&mut conn, vec![row]).await?.remove(0))
+        let mut conn = self.read().await?;
+        let task = async {
+            let row: TaskRow = sqlx::query_as(&format!(
+                "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id \
+                 WHERE p.key = $1 AND t.number = $2 AND {LIVE}"
+            ))
+            .bind(key.project.as_str())
+            .bind(key.number)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::not_found("task"))?;
+            Ok(assemble(&mut conn, vec![row]).await?.remove(0))
+        }
+        .await;
+        conn.done(task)
     }
 
     async fn assigned_tasks(
@@ -440,7 +445,8 @@ impl TaskStore for Store {
         use taskflow_core::text::{DisplayName, LabelName};
         use taskflow_core::user::Username;
         // Each row: what it names (0 a person, 1 a label, 2 a task), its id, and two fields.
-        let rows: Vec<(i32, i64, i64, String, String)> = sqlx::query_as(&format!(
+        let mut conn = self.read().await?;
+        let rows: StoreResult<Vec<(i32, i64, i64, String, String)>> = sqlx::query_as(&format!(
             "SELECT 0, id, 0, username, display_name FROM users WHERE id IN ({users}) \
              UNION ALL \
              SELECT 1, id, project_id, name, colour FROM labels WHERE project_id IN ({projects}) \
@@ -454,9 +460,10 @@ impl TaskStore for Store {
         .bind(d::ids(users.iter().map(|id| id.0)))
         .bind(d::ids(label_projects.iter().map(|id| id.0)))
         .bind(d::ids(tasks.iter().map(|id| id.0)))
-        .fetch_all(self.reader())
+        .fetch_all(&mut *conn)
         .await
-        .map_err(db)?;
+        .map_err(db);
+        let rows = conn.done(rows)?;
         let mut names = taskflow_core::store::NameLookup::default();
         for (kind, id, number, a, b) in rows {
             match kind {
@@ -665,25 +672,29 @@ impl TaskStore for Store {
 
     async fn list_tasks(&self, project: ProjectId, query: &TaskQuery) -> StoreResult<Page<Task>> {
         let limit = TaskQuery::check_limit(query.limit)?;
-        let mut conn = self.reader().acquire().await.map_err(db)?;
-        let live: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1 AND deleted_at IS NULL)",
-        )
-        .bind(project.0)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(db)?;
-        if !live {
-            return Err(StoreError::not_found("project"));
+        let mut conn = self.read().await?;
+        let page = async {
+            let live: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1 AND deleted_at IS NULL)",
+            )
+            .bind(project.0)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+            if !live {
+                return Err(StoreError::not_found("project"));
+            }
+            let mut rows = listing::rows(&mut conn, project, query, i64::from(limit) + 1).await?;
+            let more = rows.len() > limit as usize;
+            rows.truncate(limit as usize);
+            let items = assemble(&mut conn, rows).await?;
+            let next = more
+                .then(|| items.last().map(|t| Cursor::after(query.sort, t).encode()))
+                .flatten();
+            Ok(Page { items, next })
         }
-        let mut rows = listing::rows(&mut conn, project, query, i64::from(limit) + 1).await?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let items = assemble(&mut conn, rows).await?;
-        let next = more
-            .then(|| items.last().map(|t| Cursor::after(query.sort, t).encode()))
-            .flatten();
-        Ok(Page { items, next })
+        .await;
+        conn.done(page)
     }
 }
 

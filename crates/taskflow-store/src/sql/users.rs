@@ -201,7 +201,8 @@ impl TokenStore for Store {
         now: Timestamp,
     ) -> StoreResult<(User, ApiToken)> {
         // The token and its user in one query: authentication is on every request's path.
-        let row: TokenUserRow = sqlx::query_as(&format!(
+        let mut conn = self.read().await?;
+        let row: StoreResult<Option<TokenUserRow>> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS_OF_U}, tok.id AS token_id, tok.name AS token_name, \
                     tok.created_at AS token_created_at, tok.expires_at AS token_expires_at, \
                     tok.last_used_at AS token_last_used_at \
@@ -211,10 +212,10 @@ impl TokenStore for Store {
         ))
         .bind(hash.as_str())
         .bind(d::time(now))
-        .fetch_optional(self.reader())
+        .fetch_optional(&mut *conn)
         .await
-        .map_err(db)?
-        .ok_or(StoreError::not_found("token"))?;
+        .map_err(db);
+        let row = conn.done(row)?.ok_or(StoreError::not_found("token"))?;
         let (user, mut token): (User, ApiToken) = row.try_into()?;
         let stale = token
             .last_used_at
@@ -258,7 +259,8 @@ impl SessionStore for Store {
         hash: &TokenHash,
         now: Timestamp,
     ) -> StoreResult<(User, Session)> {
-        let row: SessionUserRow = sqlx::query_as(&format!(
+        let mut conn = self.read().await?;
+        let row: StoreResult<Option<SessionUserRow>> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS_OF_U}, s.id AS session_id, s.csrf_token AS session_csrf_token, \
                     s.created_at AS session_created_at, s.expires_at AS session_expires_at, \
                     s.last_seen_at AS session_last_seen_at \
@@ -267,10 +269,10 @@ impl SessionStore for Store {
         ))
         .bind(hash.as_str())
         .bind(d::time(now))
-        .fetch_optional(self.reader())
+        .fetch_optional(&mut *conn)
         .await
-        .map_err(db)?
-        .ok_or(StoreError::not_found("session"))?;
+        .map_err(db);
+        let row = conn.done(row)?.ok_or(StoreError::not_found("session"))?;
         let (user, mut session): (User, Session) = row.try_into()?;
         if session.last_seen_at < now.saturating_sub(LAST_USED_RESOLUTION) {
             sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")

@@ -81,7 +81,15 @@ pub(crate) fn for_share(_of: &str) -> &'static str {
     ""
 }
 
+/// The pool whose reads go through `Warm`.
+pub(crate) const WARM_POOL: &str = "reader";
+
 impl SqliteStore {
+    /// A connection for a few reads; `finish` it when they went well.
+    pub(crate) async fn read(&self) -> StoreResult<super::sql::ReadConn<'_>> {
+        self.warm.conn(&self.reader).await
+    }
+
     /// The read-only pool.
     pub fn reader(&self) -> &sqlx::SqlitePool {
         &self.reader

@@ -29,10 +29,16 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 /// process's other writers or another process), before the store answers `Unavailable`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Reads at once through the warm path; the read pool has two connections more, for snapshots
+/// and checks.
+const READERS: u32 = 6;
+
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Reads on `reader` that skip its round trip per release (see `sql::Warm`).
+    warm: std::sync::Arc<sql::Warm>,
     path: PathBuf,
 }
 
@@ -65,7 +71,7 @@ impl SqliteStore {
         .await?;
         let reader = connect_patiently(
             SqlitePoolOptions::new()
-                .max_connections(8)
+                .max_connections(READERS + 2)
                 .test_before_acquire(false)
                 .acquire_timeout(timeout),
             base.read_only(true),
@@ -75,6 +81,7 @@ impl SqliteStore {
         Ok(Self {
             writer,
             reader,
+            warm: std::sync::Arc::new(sql::Warm::new(READERS as usize, timeout)),
             path: path.to_owned(),
         })
     }
