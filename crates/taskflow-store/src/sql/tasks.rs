@@ -674,17 +674,21 @@ impl TaskStore for Store {
         let limit = TaskQuery::check_limit(query.limit)?;
         let mut conn = self.read().await?;
         let page = async {
-            let live: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1 AND deleted_at IS NULL)",
-            )
-            .bind(project.0)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db)?;
-            if !live {
-                return Err(StoreError::not_found("project"));
-            }
             let mut rows = listing::rows(&mut conn, project, query, i64::from(limit) + 1).await?;
+            // The listing reads only a live project's tasks: only an empty page can be a
+            // trashed (or unknown) project's, and only then is that asked.
+            if rows.is_empty() {
+                let live: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1 AND deleted_at IS NULL)",
+                )
+                .bind(project.0)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db)?;
+                if !live {
+                    return Err(StoreError::not_found("project"));
+                }
+            }
             let more = rows.len() > limit as usize;
             rows.truncate(limit as usize);
             let items = assemble(&mut conn, rows).await?;
