@@ -167,13 +167,32 @@ pub fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
+/// A project `BIG` that `owner` owns, in `store`.
+pub async fn big_project(
+    store: &TestStore,
+    owner: taskflow_core::UserId,
+) -> taskflow_core::project::Project {
+    use taskflow_core::project::{NewProject, ProjectKey};
+    use taskflow_core::text::{Markdown, ProjectName};
+    store
+        .create_project(
+            owner,
+            NewProject {
+                key: ProjectKey::parse("BIG").unwrap(),
+                name: ProjectName::parse("Big").unwrap(),
+                description: Markdown::default(),
+            },
+        )
+        .await
+        .unwrap()
+}
+
 /// A user `bench` (an administrator when `admin`) and a project `BIG` it owns, in `store`.
 pub async fn owner_and_project(
     store: &TestStore,
     admin: bool,
 ) -> (taskflow_core::user::User, taskflow_core::project::Project) {
-    use taskflow_core::project::{NewProject, ProjectKey};
-    use taskflow_core::text::{DisplayName, Markdown, ProjectName};
+    use taskflow_core::text::DisplayName;
     use taskflow_core::user::{NewUser, Password, Username};
     let owner = store
         .create_user(NewUser {
@@ -184,17 +203,7 @@ pub async fn owner_and_project(
         })
         .await
         .unwrap();
-    let project = store
-        .create_project(
-            owner.id,
-            NewProject {
-                key: ProjectKey::parse("BIG").unwrap(),
-                name: ProjectName::parse("Big").unwrap(),
-                description: Markdown::default(),
-            },
-        )
-        .await
-        .unwrap();
+    let project = big_project(store, owner.id).await;
     (owner, project)
 }
 

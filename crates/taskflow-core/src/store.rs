@@ -166,8 +166,9 @@ pub struct NameLookup {
 
 #[async_trait]
 pub trait TaskStore: Send + Sync {
-    /// The people `users`, every label of `label_projects` and the keys of `tasks`, in one
-    /// query (answers that show tasks need all three).
+    /// The people `users`, every label of `label_projects` and the keys of `tasks` (trashed
+    /// ones included), in one query (answers that show tasks need all three); ids that name
+    /// nothing are left out.
     async fn names(
         &self,
         users: &[UserId],
@@ -194,9 +195,6 @@ pub trait TaskStore: Send + Sync {
         every_project: bool,
         limit: u32,
     ) -> StoreResult<Vec<Task>>;
-    /// The keys of these tasks, trashed ones included, in one query; ids no task has are left
-    /// out.
-    async fn task_keys(&self, ids: &[TaskId]) -> StoreResult<Vec<(TaskId, TaskKey)>>;
     /// Applies the patch if `expected_version` (when given) is current, else
     /// `VersionMismatch` and nothing is written. A status change puts the task at the bottom
     /// of its new column.

@@ -80,21 +80,13 @@ impl Names {
         label_projects: impl IntoIterator<Item = ProjectId>,
         tasks: impl IntoIterator<Item = TaskId>,
     ) -> Result<Self, ApiError> {
-        let users: Vec<UserId> = users
-            .into_iter()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let projects: Vec<ProjectId> = label_projects
-            .into_iter()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let tasks: Vec<TaskId> = tasks
-            .into_iter()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        fn distinct<T: Ord>(ids: impl IntoIterator<Item = T>) -> Vec<T> {
+            ids.into_iter()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        }
+        let (users, projects, tasks) = (distinct(users), distinct(label_projects), distinct(tasks));
         let mut names = Names::default();
         if users.is_empty() && projects.is_empty() && tasks.is_empty() {
             return Ok(names);

@@ -63,14 +63,14 @@ enum Phase {
 }
 
 impl Phase {
-    /// The phase a statement is replayed in, given the one before it, and the phase after it.
-    fn step(self, sql: &str) -> (Phase, Phase) {
+    /// The phase after `sql`, which is replayed in this one.
+    fn after(self, sql: &str) -> Phase {
         if allocates_number(sql) {
-            (self, Phase::Allocated)
+            Phase::Allocated
         } else if inserts_task(sql) {
-            (self, Phase::Inserted)
+            Phase::Inserted
         } else {
-            (self, self)
+            self
         }
     }
 }
@@ -382,8 +382,8 @@ pub async fn sqlite_floor(path: &Path, capture: &Capture, connections: usize, se
                     sqlx::query(begin).execute(&mut *conn).await.unwrap();
                     let (mut phase, mut fresh_number, mut fresh_id) = (Phase::Before, 0, 0);
                     for statement in statements.iter() {
-                        let (now, next) = phase.step(&statement.sql);
-                        phase = next;
+                        let now = phase;
+                        phase = phase.after(&statement.sql);
                         let mut query = sqlx::query(&statement.sql);
                         for value in &statement.params {
                             query = match (value, created, now) {
@@ -516,8 +516,8 @@ pub fn pgbench_script(capture: &Capture) -> (String, Vec<String>) {
         .created
         .map(|(number, id)| (number.to_string(), id.to_string()));
     for (s, statement) in capture.statements.iter().enumerate() {
-        let (now, next) = phase.step(&statement.sql);
-        phase = next;
+        let now = phase;
+        phase = phase.after(&statement.sql);
         let mut sql = statement.sql.clone();
         // Highest placeholders first, so `$1` does not eat the start of `$10`.
         for (i, value) in statement.params.iter().enumerate().rev() {

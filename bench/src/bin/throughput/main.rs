@@ -313,21 +313,7 @@ async fn measure(backend: Backend, binary: &Path, seconds: u64) -> Results {
         Backend::Postgres => TestStore::postgres().await,
     };
     let (owner, token) = store.user_with_token("bench", true).await;
-    let project = {
-        use taskflow_core::project::{NewProject, ProjectKey};
-        use taskflow_core::text::{Markdown, ProjectName};
-        store
-            .create_project(
-                owner.id,
-                NewProject {
-                    key: ProjectKey::parse("BIG").unwrap(),
-                    name: ProjectName::parse("Big").unwrap(),
-                    description: Markdown::default(),
-                },
-            )
-            .await
-            .unwrap()
-    };
+    let project = taskflow_bench::big_project(&store, owner.id).await;
     taskflow_bench::fill(&store, project.id, owner.id.0, TASKS).await;
     let env = vec![
         ("TASKFLOW_DATABASE_URL", store.url.clone()),

@@ -490,25 +490,6 @@ impl TaskStore for Store {
         Ok(names)
     }
 
-    async fn task_keys(&self, ids: &[TaskId]) -> StoreResult<Vec<(TaskId, TaskKey)>> {
-        let rows: Vec<(i64, String, i64)> = sqlx::query_as(&format!(
-            "SELECT t.id, p.key, t.number FROM tasks t JOIN projects p ON p.id = t.project_id \
-             WHERE t.id IN ({})",
-            d::id_rows(1)
-        ))
-        .bind(d::ids(ids.iter().map(|id| id.0)))
-        .fetch_all(self.reader())
-        .await
-        .map_err(db)?;
-        rows.into_iter()
-            .map(|(id, project, number)| {
-                let project =
-                    ProjectKey::parse(&project).map_err(|e| super::rows::corrupt(e.to_string()))?;
-                Ok((TaskId(id), TaskKey { project, number }))
-            })
-            .collect()
-    }
-
     async fn update_task(
         &self,
         actor: UserId,
