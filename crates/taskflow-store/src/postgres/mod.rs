@@ -37,6 +37,8 @@ pub struct PgStore {
     /// Connections holding advisory locks (`StoreAdmin::lock`), apart from `pool` so that
     /// holders waiting to commit on `pool` can never take every connection it has.
     locks: PgPool,
+    /// The search index's common words (`listing::CommonWords`).
+    common: std::sync::Arc<listing::CommonWords>,
 }
 
 /// Connections the lock pool may open: uploads beyond it wait for a lock, not for the database.
@@ -101,6 +103,7 @@ impl PgStore {
             warm: std::sync::Arc::new(sql::Warm::new(readers, timeout)),
             pool,
             locks,
+            common: Default::default(),
         }
     }
 

@@ -655,7 +655,8 @@ impl TaskStore for Store {
         let limit = TaskQuery::check_limit(query.limit)?;
         let mut conn = self.read().await?;
         let page = async {
-            let mut rows = listing::rows(&mut conn, project, query, i64::from(limit) + 1).await?;
+            let mut rows =
+                listing::rows(self, &mut conn, project, query, i64::from(limit) + 1).await?;
             // The listing reads only a live project's tasks: only an empty page can be a
             // trashed (or unknown) project's, and only then is that asked.
             if rows.is_empty() {
@@ -690,8 +691,20 @@ pub(crate) fn push_filtered(
     project: ProjectId,
     f: &TaskFilter,
 ) {
+    push_filtered_with(q, project, f, |_| {});
+}
+
+/// `push_filtered` with more columns, pushed by `columns` after the task's own.
+pub(crate) fn push_filtered_with(
+    q: &mut QueryBuilder<'static, d::Db>,
+    project: ProjectId,
+    f: &TaskFilter,
+    columns: impl FnOnce(&mut QueryBuilder<'static, d::Db>),
+) {
+    q.push(format!("SELECT {TASK_COLUMNS}"));
+    columns(q);
     q.push(format!(
-        "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id WHERE {LIVE} AND t.project_id = "
+        " FROM tasks t JOIN projects p ON p.id = t.project_id WHERE {LIVE} AND t.project_id = "
     ));
     q.push_bind(project.0);
     if !f.statuses.is_empty() {

@@ -73,7 +73,21 @@ impl SqliteStore {
             SqlitePoolOptions::new()
                 .max_connections(READERS + 2)
                 .test_before_acquire(false)
-                .acquire_timeout(timeout),
+                .acquire_timeout(timeout)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // The search index's words, for completing a search's last word
+                        // (`listing::completed`). A connection's own table: the file's
+                        // schema stays as its migrations made it.
+                        sqlx::Executor::execute(
+                            conn,
+                            "CREATE VIRTUAL TABLE temp.tasks_fts_terms \
+                             USING fts5vocab(main, tasks_fts, instance)",
+                        )
+                        .await
+                        .map(drop)
+                    })
+                }),
             base.read_only(true),
             timeout,
         )

@@ -5,7 +5,7 @@ use taskflow_core::project::Role;
 use taskflow_core::task::*;
 use taskflow_core::text::{Markdown, TaskTitle};
 use taskflow_core::{ProjectId, TaskId};
-use taskflow_testkit::{TestStore, both_backends};
+use taskflow_testkit::{Backend, TestStore, both_backends};
 use time::macros::date;
 
 use crate::{label, setup, user};
@@ -364,24 +364,42 @@ async fn text_search(store: TestStore) {
     assert!(search("kubernetes").await.is_empty());
 }
 
-/// Enough matches to take the dense-search path on PostgreSQL (more than 1000), paged through.
+/// Enough matches to take each backend's dense-search paths (more than 1000 in all), paged
+/// through in two sorts: the walk through the listing's order that fills a page from the
+/// first tasks, the walk that gives up after a thousand tasks because the word is common only
+/// in another project, a last word completed to a few indexed words or to too many, and the
+/// collected matches of a rare word.
 async fn search_with_many_matches(store: TestStore) {
     let (owner, ops) = setup(&store).await;
+    let other = crate::project(&store, owner.id, "ELSE").await;
+    let endings = ["deploy", "deployed", "deployment"];
     for i in 0..1010 {
-        let title = if i % 101 == 0 {
-            format!("common rare {i}")
-        } else {
-            format!("common {i}")
-        };
+        let mut title = format!("common {} k{}", endings[i % 3], i % 20);
+        if i % 101 == 0 {
+            title.push_str(" rare elsewhere");
+        }
         store
             .create_task(owner.id, ops.id, crate::titled(&title))
             .await
             .unwrap();
     }
-    let collect = |q: &'static str| {
+    for i in 0..1010 {
+        let title = format!("elsewhere {i}");
+        store
+            .create_task(owner.id, other.id, crate::titled(&title))
+            .await
+            .unwrap();
+    }
+    if store.backend == Backend::Postgres {
+        // The statistics that tell PostgreSQL's listing which words are common.
+        let admin = sqlx::PgPool::connect(&store.url).await.unwrap();
+        sqlx::query("ANALYZE tasks").execute(&admin).await.unwrap();
+        admin.close().await;
+    }
+    let collect = |q: &'static str, sort: TaskSort| {
         let store = store.store.clone();
         async move {
-            let mut query = TaskQuery::new(TaskSort::Position);
+            let mut query = TaskQuery::new(sort);
             query.filter.text = Some(SearchText::parse(q).unwrap());
             query.limit = 200;
             let mut numbers = Vec::new();
@@ -395,11 +413,44 @@ async fn search_with_many_matches(store: TestStore) {
             }
         }
     };
-    assert_eq!(collect("common").await, (1..=1010).collect::<Vec<i64>>());
-    assert_eq!(collect("comm").await.len(), 1010);
-    let rare: Vec<i64> = (0..1010).filter(|i| i % 101 == 0).map(|i| i + 1).collect();
-    assert_eq!(collect("common rare").await, rare);
-    assert_eq!(collect("rare").await, rare);
+    // Task i is number i + 1; every task has the same priority, so that sort is by newest
+    // first and each page after the first starts among tasks sharing the cursor's key.
+    let expect = |keep: &dyn Fn(usize) -> bool, sort: TaskSort| {
+        let mut numbers: Vec<i64> = (0..1010)
+            .filter(|&i| keep(i))
+            .map(|i| i as i64 + 1)
+            .collect();
+        if sort == TaskSort::Priority {
+            numbers.reverse();
+        }
+        numbers
+    };
+    for sort in [TaskSort::Position, TaskSort::Priority] {
+        assert_eq!(collect("common", sort).await, expect(&|_| true, sort));
+        assert_eq!(collect("comm", sort).await, expect(&|_| true, sort));
+        assert_eq!(collect("depl", sort).await, expect(&|_| true, sort));
+        assert_eq!(
+            collect("deployme", sort).await,
+            expect(&|i| i % 3 == 2, sort)
+        );
+        assert_eq!(
+            collect("common deployed", sort).await,
+            expect(&|i| i % 3 == 1, sort)
+        );
+        assert_eq!(
+            collect("k1", sort).await,
+            expect(&|i| i % 20 == 1 || i % 20 >= 10, sort)
+        );
+        // "k" begins twenty words: searched as a prefix.
+        assert_eq!(collect("common k", sort).await, expect(&|_| true, sort));
+        let rare = |i: usize| i.is_multiple_of(101);
+        assert_eq!(collect("common rare", sort).await, expect(&rare, sort));
+        assert_eq!(collect("rare", sort).await, expect(&rare, sort));
+        assert_eq!(collect("elsewhere", sort).await, expect(&rare, sort));
+        assert_eq!(collect("elsew", sort).await, expect(&rare, sort));
+        assert!(collect("deploymentx", sort).await.is_empty());
+        assert!(collect("commonplace", sort).await.is_empty());
+    }
 }
 
 async fn cursor_for_another_sort_is_refused(store: TestStore) {
