@@ -28,11 +28,16 @@ pub(crate) async fn writable_project(
     lock: bool,
 ) -> StoreResult<()> {
     if live_project_archived(conn, id, lock).await? {
-        return Err(StoreError::Conflict(
-            "the project is archived, so it is read-only; unarchive it to change it".to_owned(),
-        ));
+        return Err(archived());
     }
     Ok(())
+}
+
+/// The refusal of a change to an archived project.
+pub(crate) fn archived() -> StoreError {
+    StoreError::Conflict(
+        "the project is archived, so it is read-only; unarchive it to change it".to_owned(),
+    )
 }
 
 /// Whether a live project is archived (`NotFound` unless it is live), its row locked for the

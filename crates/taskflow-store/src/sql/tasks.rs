@@ -86,6 +86,9 @@ async fn first_outside(
     project: ProjectId,
     ids: &[i64],
 ) -> StoreResult<Option<i64>> {
+    if ids.is_empty() {
+        return Ok(None);
+    }
     let inside: Vec<i64> = sqlx::query_scalar(&format!(
         "SELECT {column} FROM {table} WHERE project_id = $1 AND {column} IN ({})",
         d::id_rows(2)
@@ -184,6 +187,20 @@ async fn replace_links(
         .execute(&mut *conn)
         .await
         .map_err(db)?;
+    add_links(conn, table, column, task, ids).await
+}
+
+/// Adds rows of link `table` for `task` with `ids` (in its `column`).
+async fn add_links(
+    conn: &mut Conn,
+    table: &str,
+    column: &str,
+    task: TaskId,
+    ids: &[i64],
+) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     sqlx::query(&format!(
         "INSERT INTO {table} (task_id, {column}) SELECT $1, id FROM ({}) AS ids",
         d::id_rows(2)
@@ -322,19 +339,22 @@ impl TaskStore for Store {
     ) -> StoreResult<Task> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
-        writable_project(&mut tx, project, true).await?;
         // Taking the number locks the project row (a write on either backend): concurrent
         // creators queue here, and a rolled-back creation gives its number back, so numbers
-        // stay gap-free.
-        let number: i64 = sqlx::query_scalar(
+        // stay gap-free. The same statement tells whether the project may change.
+        let (number, key, archived): (i64, String, bool) = sqlx::query_as(
             "UPDATE projects SET next_task_number = next_task_number + 1 \
-             WHERE id = $1 AND deleted_at IS NULL RETURNING next_task_number - 1 AS number",
+             WHERE id = $1 AND deleted_at IS NULL \
+             RETURNING next_task_number - 1 AS number, key, archived",
         )
         .bind(project.0)
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?
         .ok_or(StoreError::not_found("project"))?;
+        if archived {
+            return Err(super::projects::archived());
+        }
         let labels = dedup(&new.labels);
         let assignees = dedup(&new.assignees);
         check_labels(&mut tx, project, &labels).await?;
@@ -343,10 +363,14 @@ impl TaskStore for Store {
             check_parent(&mut tx, project, None, parent).await?;
         }
         let position = bottom_position(&mut tx, project).await?;
-        let id: i64 = sqlx::query_scalar(
+        // The new row as stored, with its project's key: the answer needs no second read.
+        let row: TaskRow = sqlx::query_as(
             "INSERT INTO tasks (project_id, number, title, description, status, position, priority, \
                due_date, parent_id, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+             RETURNING id, project_id, $12 AS project_key, number, title, description, status, \
+               position, priority, due_date, parent_id, created_by, created_at, updated_at, version, \
+               deleted_at",
         )
         .bind(project.0)
         .bind(number)
@@ -359,13 +383,16 @@ impl TaskStore for Store {
         .bind(new.parent_id.map(|p| p.0))
         .bind(actor.0)
         .bind(d::time(now))
+        .bind(key)
         .fetch_one(&mut *tx)
         .await
         .map_err(db)?;
-        let id = TaskId(id);
+        let id = TaskId(row.id);
         failpoint("task-create").await;
-        set_assignees(&mut tx, id, &assignees).await?;
-        set_labels(&mut tx, id, &labels).await?;
+        let user_ids: Vec<i64> = assignees.iter().map(|u| u.0).collect();
+        add_links(&mut tx, "task_assignees", "user_id", id, &user_ids).await?;
+        let label_ids: Vec<i64> = labels.iter().map(|l| l.0).collect();
+        add_links(&mut tx, "task_labels", "label_id", id, &label_ids).await?;
         record(
             &mut tx,
             Some(actor),
@@ -374,7 +401,7 @@ impl TaskStore for Store {
                 .change(None, Some(new.title.to_string())),
         )
         .await?;
-        let task = fetch_task(&mut tx, id, false).await?;
+        let task = row.into_task(assignees, labels)?;
         commit(tx).await?;
         Ok(task)
     }
