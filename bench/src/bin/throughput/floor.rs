@@ -356,6 +356,14 @@ pub async fn sqlite_floor(path: &Path, capture: &Capture, connections: usize, se
         SqlitePoolOptions::new()
             .max_connections(8)
             .test_before_acquire(false)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute(taskflow_store::sqlite::READ_CONNECTION_SETUP)
+                        .await
+                        .map(drop)
+                })
+            })
             .connect_with(base.read_only(true))
             .await
             .unwrap()

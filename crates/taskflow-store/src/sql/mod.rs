@@ -29,8 +29,6 @@ use super::{MIGRATOR, Store, listing};
 
 pub(crate) use rows::TaskRow;
 pub(crate) use tasks::push_filtered;
-#[allow(unused_imports)] // Only SQLite's listing selects more columns.
-pub(crate) use tasks::push_filtered_with;
 pub(crate) use warm::{ReadConn, Warm};
 
 /// A driver error as the store reports it: an unreachable or overloaded database and a full

@@ -718,20 +718,8 @@ pub(crate) fn push_filtered(
     project: ProjectId,
     f: &TaskFilter,
 ) {
-    push_filtered_with(q, project, f, |_| {});
-}
-
-/// `push_filtered` with more columns, pushed by `columns` after the task's own.
-pub(crate) fn push_filtered_with(
-    q: &mut QueryBuilder<'static, d::Db>,
-    project: ProjectId,
-    f: &TaskFilter,
-    columns: impl FnOnce(&mut QueryBuilder<'static, d::Db>),
-) {
-    q.push(format!("SELECT {TASK_COLUMNS}"));
-    columns(q);
     q.push(format!(
-        " FROM tasks t JOIN projects p ON p.id = t.project_id WHERE {LIVE} AND t.project_id = "
+        "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id WHERE {LIVE} AND t.project_id = "
     ));
     q.push_bind(project.0);
     if !f.statuses.is_empty() {

@@ -76,16 +76,9 @@ impl SqliteStore {
                 .acquire_timeout(timeout)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
-                        // The search index's words, for completing a search's last word
-                        // (`listing::completed`). A connection's own table: the file's
-                        // schema stays as its migrations made it.
-                        sqlx::Executor::execute(
-                            conn,
-                            "CREATE VIRTUAL TABLE temp.tasks_fts_terms \
-                             USING fts5vocab(main, tasks_fts, instance)",
-                        )
-                        .await
-                        .map(drop)
+                        sqlx::Executor::execute(conn, READ_CONNECTION_SETUP)
+                            .await
+                            .map(drop)
                     })
                 }),
             base.read_only(true),
@@ -114,6 +107,12 @@ impl SqliteStore {
         &self.path
     }
 }
+
+/// What each read connection runs once it is open: a table of the search index's words, for
+/// completing a search's last word (`listing::completed`). It is the connection's own, so the
+/// file's schema stays as its migrations made it.
+pub const READ_CONNECTION_SETUP: &str =
+    "CREATE VIRTUAL TABLE temp.tasks_fts_terms USING fts5vocab(main, tasks_fts, instance)";
 
 /// Connects a pool, trying again for up to `timeout` while the file is busy: processes that
 /// open a new database at the same moment race to switch it to WAL, and the loser's first

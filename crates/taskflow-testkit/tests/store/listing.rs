@@ -364,38 +364,75 @@ async fn text_search(store: TestStore) {
     assert!(search("kubernetes").await.is_empty());
 }
 
-/// Enough matches to take each backend's dense-search paths (more than 1000 in all), paged
+/// Tasks `1..=count` of `project`, added with one statement (the search indexes follow as
+/// they do for any insert), each titled by the SQL expression `title` of `i`, the task's number
+/// less one; the project's numbering continues after them.
+async fn bulk(store: &TestStore, project: ProjectId, owner: i64, count: i64, title: &str) {
+    let time = match store.backend {
+        Backend::Sqlite => "1700000000000000 + i",
+        Backend::Postgres => "to_timestamp(1700000000 + i / 1000000.0)",
+    };
+    let statements = [
+        format!(
+            "INSERT INTO tasks (project_id, number, title, description, status, position, \
+               created_by, created_at, updated_at) \
+             WITH RECURSIVE n (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {count}) \
+             SELECT {project}, i + 1, {title}, '', 'todo', (i + 1) * 65536, {owner}, {time}, {time} \
+             FROM n",
+            project = project.0,
+        ),
+        format!(
+            "UPDATE projects SET next_task_number = {} WHERE id = {}",
+            count + 1,
+            project.0
+        ),
+    ];
+    match store.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&store.url).await.unwrap();
+            for sql in &statements {
+                sqlx::query(sql).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&store.url).await.unwrap();
+            for sql in &statements {
+                sqlx::query(sql).execute(&pool).await.unwrap();
+            }
+            // The statistics that tell PostgreSQL's listing which words are common.
+            sqlx::query("ANALYZE tasks").execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+/// Enough matches to take each backend's dense-search paths (more than 4000 in all), paged
 /// through in two sorts: the walk through the listing's order that fills a page from the
-/// first tasks, the walk that gives up after a thousand tasks because the word is common only
-/// in another project, a last word completed to a few indexed words or to too many, and the
-/// collected matches of a rare word.
+/// first tasks, the walk that gives up because the word is common only in another project, a
+/// last word completed to a few indexed words or to too many, and the collected matches of a
+/// rare word.
 async fn search_with_many_matches(store: TestStore) {
+    const TASKS: usize = 4100;
     let (owner, ops) = setup(&store).await;
     let other = crate::project(&store, owner.id, "ELSE").await;
-    let endings = ["deploy", "deployed", "deployment"];
-    for i in 0..1010 {
-        let mut title = format!("common {} k{}", endings[i % 3], i % 20);
-        if i % 101 == 0 {
-            title.push_str(" rare elsewhere");
-        }
-        store
-            .create_task(owner.id, ops.id, crate::titled(&title))
-            .await
-            .unwrap();
-    }
-    for i in 0..1010 {
-        let title = format!("elsewhere {i}");
-        store
-            .create_task(owner.id, other.id, crate::titled(&title))
-            .await
-            .unwrap();
-    }
-    if store.backend == Backend::Postgres {
-        // The statistics that tell PostgreSQL's listing which words are common.
-        let admin = sqlx::PgPool::connect(&store.url).await.unwrap();
-        sqlx::query("ANALYZE tasks").execute(&admin).await.unwrap();
-        admin.close().await;
-    }
+    bulk(
+        &store,
+        ops.id,
+        owner.id.0,
+        TASKS as i64,
+        "'common ' || CASE i % 3 WHEN 0 THEN 'deploy' WHEN 1 THEN 'deployed' ELSE 'deployment' END \
+         || ' k' || (i % 20) || CASE WHEN i % 101 = 0 THEN ' rare elsewhere' ELSE '' END",
+    )
+    .await;
+    bulk(
+        &store,
+        other.id,
+        owner.id.0,
+        TASKS as i64,
+        "'elsewhere ' || i",
+    )
+    .await;
     let collect = |q: &'static str, sort: TaskSort| {
         let store = store.store.clone();
         async move {
@@ -415,40 +452,40 @@ async fn search_with_many_matches(store: TestStore) {
     };
     // Task i is number i + 1; every task has the same priority, so that sort is by newest
     // first and each page after the first starts among tasks sharing the cursor's key.
-    let expect = |keep: &dyn Fn(usize) -> bool, sort: TaskSort| {
-        let mut numbers: Vec<i64> = (0..1010)
-            .filter(|&i| keep(i))
-            .map(|i| i as i64 + 1)
-            .collect();
-        if sort == TaskSort::Priority {
-            numbers.reverse();
-        }
-        numbers
-    };
-    for sort in [TaskSort::Position, TaskSort::Priority] {
-        assert_eq!(collect("common", sort).await, expect(&|_| true, sort));
-        assert_eq!(collect("comm", sort).await, expect(&|_| true, sort));
-        assert_eq!(collect("depl", sort).await, expect(&|_| true, sort));
-        assert_eq!(
-            collect("deployme", sort).await,
-            expect(&|i| i % 3 == 2, sort)
-        );
-        assert_eq!(
-            collect("common deployed", sort).await,
-            expect(&|i| i % 3 == 1, sort)
-        );
-        assert_eq!(
-            collect("k1", sort).await,
-            expect(&|i| i % 20 == 1 || i % 20 >= 10, sort)
-        );
+    let rare = |i: usize| i.is_multiple_of(101);
+    let cases: [(&str, &dyn Fn(usize) -> bool); 12] = [
+        ("common", &|_| true),
+        ("comm", &|_| true),
+        ("depl", &|_| true),
+        ("deployme", &|i| i % 3 == 2),
+        ("common deployed", &|i| i % 3 == 1),
+        ("k1", &|i| i % 20 == 1 || i % 20 >= 10),
         // "k" begins twenty words: searched as a prefix.
-        assert_eq!(collect("common k", sort).await, expect(&|_| true, sort));
-        let rare = |i: usize| i.is_multiple_of(101);
-        assert_eq!(collect("common rare", sort).await, expect(&rare, sort));
-        assert_eq!(collect("rare", sort).await, expect(&rare, sort));
-        assert_eq!(collect("elsewhere", sort).await, expect(&rare, sort));
-        assert_eq!(collect("elsew", sort).await, expect(&rare, sort));
-        assert!(collect("deploymentx", sort).await.is_empty());
+        ("common k", &|_| true),
+        ("common rare", &rare),
+        ("rare", &rare),
+        ("elsewhere", &rare),
+        ("elsew", &rare),
+        ("deploymentx", &|_| false),
+    ];
+    for sort in [TaskSort::Position, TaskSort::Priority] {
+        for (q, keep) in &cases {
+            let mut expected: Vec<i64> = (0..TASKS)
+                .filter(|&i| keep(i))
+                .map(|i| i as i64 + 1)
+                .collect();
+            if sort == TaskSort::Priority {
+                expected.reverse();
+            }
+            let found = collect(q, sort).await;
+            let first_difference = found.iter().zip(&expected).position(|(a, b)| a != b);
+            assert!(
+                found == expected,
+                "{q:?} by {sort:?}: {} tasks, expected {}; first difference at {first_difference:?}",
+                found.len(),
+                expected.len()
+            );
+        }
         assert!(collect("commonplace", sort).await.is_empty());
     }
 }
