@@ -334,7 +334,13 @@ impl VolumeUpload {
         self.file.sync_all().await.map_err(|e| self.io_error(e))?;
         let sha256 = Sha256Hex::from_digest(&self.hasher.clone().finalize());
         let lock = self.store.lock_shared().await?;
-        self.store.adopt(&self.path, &sha256)?;
+        // A rename and one or more directory fsyncs: off the runtime's threads, which would
+        // otherwise stall every other request for the disk's latency.
+        let (store, path, digest) = (self.store.clone(), self.path.clone(), sha256.clone());
+        tokio::task::spawn_blocking(move || store.adopt(&path, &digest))
+            .await
+            .map_err(io::Error::other)?
+            .map_err(|e| self.io_error(e))?;
         self.done = true;
         taskflow_core::failpoint::failpoint("blob-placed").await;
         Ok(Stored {
