@@ -307,7 +307,7 @@ struct Measured {
 
 const CONNECTIONS: [usize; 2] = [1, 16];
 
-async fn measure(backend: Backend, binary: &Path, seconds: u64) -> Results {
+async fn measure(backend: Backend, binary: &Path, seconds: u64, only: &[String]) -> Results {
     let store = match backend {
         Backend::Sqlite => TestStore::sqlite().await,
         Backend::Postgres => TestStore::postgres().await,
@@ -345,7 +345,13 @@ async fn measure(backend: Backend, binary: &Path, seconds: u64) -> Results {
         .expect("the attachment's id");
     let scripts_dir = store.data_dir.join("wrk");
     std::fs::create_dir_all(&scripts_dir).unwrap();
-    let workloads = scripts(&scripts_dir, &token, download);
+    let mut workloads = scripts(&scripts_dir, &token, download);
+    if !only.is_empty() {
+        workloads.retain(|w| {
+            let first = w.name.split(' ').next().unwrap_or_default();
+            w.name == "http floor" || only.iter().any(|o| o == first)
+        });
+    }
     let captures = capture(&store, &token, &workloads).await;
     let mut runs = Vec::new();
     for (workload, capture) in workloads.into_iter().zip(captures) {
@@ -676,6 +682,8 @@ fn main() {
     let mut backends = vec![Backend::Sqlite, Backend::Postgres];
     // --keep: write the tables to standard output only, leaving bench/RESULTS.md as it is.
     let mut keep = false;
+    // --only: these workloads (by the first word of their names) and the HTTP floor.
+    let mut only: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -693,8 +701,18 @@ fn main() {
                 }
             }
             "--keep" => keep = true,
+            "--only" => {
+                only = args
+                    .next()
+                    .expect("--only takes workload names, comma-separated")
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect();
+                // Some workloads are not a run to record.
+                keep = true;
+            }
             other => panic!(
-                "unknown argument {other}; usage: throughput [--seconds N] [--backend sqlite|postgres] [--keep]"
+                "unknown argument {other}; usage: throughput [--seconds N] [--backend sqlite|postgres] [--only get,list,…] [--keep]"
             ),
         }
     }
@@ -703,7 +721,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let results: Vec<Results> = backends
         .into_iter()
-        .map(|backend| runtime.block_on(measure(backend, &binary, seconds)))
+        .map(|backend| runtime.block_on(measure(backend, &binary, seconds, &only)))
         .collect();
     let (text, checks) = report(&results, seconds);
     if keep {

@@ -129,6 +129,9 @@ impl PgStore {
         Ok(Vec::new())
     }
 
+    /// Nothing to close: every read goes through the pool.
+    fn close_direct(&self) {}
+
     fn pools(&self) -> Vec<(&'static str, &PgPool)> {
         vec![("main", &self.pool)]
     }
@@ -255,5 +258,51 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// The shared queries' direct reads (see `sqlite::direct`): none here, where a read is a
+/// round trip to the server whichever way it is sent. Each answers `None`: take the pool.
+#[allow(clippy::type_complexity)]
+impl PgStore {
+    fn direct_token_user(
+        &self,
+        _hash: &str,
+        _now: sql::Time,
+    ) -> Option<StoreResult<Option<sql::TokenUserRow>>> {
+        None
+    }
+
+    fn direct_session_user(
+        &self,
+        _hash: &str,
+        _now: sql::Time,
+    ) -> Option<StoreResult<Option<sql::SessionUserRow>>> {
+        None
+    }
+
+    fn direct_project_role(
+        &self,
+        _key: &str,
+        _user: i64,
+    ) -> Option<StoreResult<Option<sql::ProjectRoleRow>>> {
+        None
+    }
+
+    fn direct_task_by_key(
+        &self,
+        _project: &str,
+        _number: i64,
+    ) -> Option<StoreResult<Option<(sql::TaskRow, Vec<(i64, bool, i64)>)>>> {
+        None
+    }
+
+    fn direct_names(
+        &self,
+        _users: &[i64],
+        _label_projects: &[i64],
+        _tasks: &[i64],
+    ) -> Option<StoreResult<Vec<sql::NameRow>>> {
+        None
     }
 }

@@ -116,6 +116,7 @@ impl StoreAdmin for Store {
 
     async fn close(&self) {
         self.warm.release_all();
+        self.close_direct();
         for (_, pool) in self.pools().into_iter().rev() {
             pool.close().await;
         }

@@ -27,8 +27,19 @@ use taskflow_core::{StoreError, StoreResult};
 use super::dialect as d;
 use super::{MIGRATOR, Store, listing};
 
+// What the SQLite backend's direct reads (`sqlite::direct`) share with the pooled ones.
+#[allow(unused_imports)]
+pub(crate) use d::Time;
+#[allow(unused_imports)]
+pub(crate) use projects::PROJECT_WITH_ROLE;
 pub(crate) use rows::TaskRow;
+#[allow(unused_imports)]
+pub(crate) use rows::{ProjectRoleRow, ProjectRow, SessionUserRow, TokenUserRow, UserRow};
 pub(crate) use tasks::push_filtered;
+#[allow(unused_imports)]
+pub(crate) use tasks::{LINKS, NAMES, NameRow, TASK_BY_KEY};
+#[allow(unused_imports)]
+pub(crate) use users::{SESSION_USER, TOKEN_USER};
 pub(crate) use warm::{ReadConn, Warm};
 
 /// A driver error as the store reports it: an unreachable or overloaded database and a full

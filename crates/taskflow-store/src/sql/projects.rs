@@ -12,6 +12,15 @@ use super::{Store, commit, d, db, is_unique_violation};
 const PROJECT_COLUMNS: &str =
     "id, key, name, description, archived, created_at, updated_at, deleted_at";
 
+/// A live project by key (`$1`) with the role of a user (`$2`) in it, if any.
+pub(crate) static PROJECT_WITH_ROLE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {PROJECT_COLUMNS}, (SELECT m.role FROM project_members m \
+             WHERE m.project_id = p.id AND m.user_id = $2) AS role \
+         FROM projects p WHERE key = $1 AND deleted_at IS NULL"
+    )
+});
+
 /// Fails with `NotFound` unless the project is live (not trashed); its row stays locked for
 /// the rest of the transaction, so concurrent writers of one project queue here.
 pub(crate) async fn lock_live_project(conn: &mut Conn, id: ProjectId) -> StoreResult<()> {
@@ -170,20 +179,21 @@ impl ProjectStore for Store {
         key: &ProjectKey,
         user: UserId,
     ) -> StoreResult<(Project, Option<Role>)> {
-        let mut conn = self.read().await?;
-        let row = sqlx::query_as::<_, ProjectRoleRow>(&format!(
-            "SELECT {PROJECT_COLUMNS}, (SELECT m.role FROM project_members m \
-                 WHERE m.project_id = p.id AND m.user_id = $2) AS role \
-             FROM projects p WHERE key = $1 AND deleted_at IS NULL"
-        ))
-        .bind(key.as_str())
-        .bind(user.0)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db);
-        conn.done(row)?
-            .ok_or(StoreError::not_found("project"))?
-            .try_into()
+        let row = match self.direct_project_role(key.as_str(), user.0) {
+            Some(row) => row?,
+            None => {
+                let mut conn = self.read().await?;
+                let row = sqlx::query_as(&PROJECT_WITH_ROLE)
+                    .bind(key.as_str())
+                    .bind(user.0)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db);
+                conn.done(row)?
+            }
+        };
+        let row: ProjectRoleRow = row.ok_or(StoreError::not_found("project"))?;
+        row.try_into()
     }
 
     async fn list_projects(

@@ -32,14 +32,14 @@ fn ts_opt(at: Option<Time>) -> Option<Timestamp> {
 
 #[derive(FromRow)]
 pub(crate) struct UserRow {
-    id: i64,
-    username: String,
-    display_name: String,
-    password_hash: String,
-    is_admin: bool,
-    is_disabled: bool,
-    created_at: Time,
-    updated_at: Time,
+    pub(crate) id: i64,
+    pub(crate) username: String,
+    pub(crate) display_name: String,
+    pub(crate) password_hash: String,
+    pub(crate) is_admin: bool,
+    pub(crate) is_disabled: bool,
+    pub(crate) created_at: Time,
+    pub(crate) updated_at: Time,
 }
 
 impl TryFrom<UserRow> for User {
@@ -86,12 +86,12 @@ impl TryFrom<TokenRow> for ApiToken {
 #[derive(FromRow)]
 pub(crate) struct TokenUserRow {
     #[sqlx(flatten)]
-    user: UserRow,
-    token_id: i64,
-    token_name: String,
-    token_created_at: Time,
-    token_expires_at: Option<Time>,
-    token_last_used_at: Option<Time>,
+    pub(crate) user: UserRow,
+    pub(crate) token_id: i64,
+    pub(crate) token_name: String,
+    pub(crate) token_created_at: Time,
+    pub(crate) token_expires_at: Option<Time>,
+    pub(crate) token_last_used_at: Option<Time>,
 }
 
 impl TryFrom<TokenUserRow> for (User, ApiToken) {
@@ -111,14 +111,14 @@ impl TryFrom<TokenUserRow> for (User, ApiToken) {
 
 #[derive(FromRow)]
 pub(crate) struct ProjectRow {
-    id: i64,
-    key: String,
-    name: String,
-    description: String,
-    archived: bool,
-    created_at: Time,
-    updated_at: Time,
-    deleted_at: Option<Time>,
+    pub(crate) id: i64,
+    pub(crate) key: String,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) archived: bool,
+    pub(crate) created_at: Time,
+    pub(crate) updated_at: Time,
+    pub(crate) deleted_at: Option<Time>,
 }
 
 impl TryFrom<ProjectRow> for Project {
@@ -141,8 +141,8 @@ impl TryFrom<ProjectRow> for Project {
 #[derive(FromRow)]
 pub(crate) struct ProjectRoleRow {
     #[sqlx(flatten)]
-    project: ProjectRow,
-    role: Option<String>,
+    pub(crate) project: ProjectRow,
+    pub(crate) role: Option<String>,
 }
 
 impl TryFrom<ProjectRoleRow> for (Project, Option<Role>) {
@@ -200,22 +200,22 @@ impl TryFrom<LabelRow> for Label {
 
 #[derive(FromRow)]
 pub(crate) struct TaskRow {
-    pub id: i64,
-    project_id: i64,
-    project_key: String,
-    number: i64,
-    title: String,
-    description: String,
-    status: String,
-    position: i64,
-    priority: i16,
-    due_date: Option<Date>,
-    parent_id: Option<i64>,
-    created_by: Option<i64>,
-    created_at: Time,
-    updated_at: Time,
-    version: i64,
-    deleted_at: Option<Time>,
+    pub(crate) id: i64,
+    pub(crate) project_id: i64,
+    pub(crate) project_key: String,
+    pub(crate) number: i64,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) status: String,
+    pub(crate) position: i64,
+    pub(crate) priority: i16,
+    pub(crate) due_date: Option<Date>,
+    pub(crate) parent_id: Option<i64>,
+    pub(crate) created_by: Option<i64>,
+    pub(crate) created_at: Time,
+    pub(crate) updated_at: Time,
+    pub(crate) version: i64,
+    pub(crate) deleted_at: Option<Time>,
 }
 
 /// The columns `TaskRow` reads, for `FROM tasks t JOIN projects p ON p.id = t.project_id`.
@@ -357,12 +357,12 @@ pub(crate) struct SessionRow {
 #[derive(FromRow)]
 pub(crate) struct SessionUserRow {
     #[sqlx(flatten)]
-    user: UserRow,
-    session_id: i64,
-    session_csrf_token: String,
-    session_created_at: Time,
-    session_expires_at: Time,
-    session_last_seen_at: Time,
+    pub(crate) user: UserRow,
+    pub(crate) session_id: i64,
+    pub(crate) session_csrf_token: String,
+    pub(crate) session_created_at: Time,
+    pub(crate) session_expires_at: Time,
+    pub(crate) session_last_seen_at: Time,
 }
 
 impl TryFrom<SessionUserRow> for (User, Session) {

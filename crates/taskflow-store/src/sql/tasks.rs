@@ -16,22 +16,33 @@ use super::{Store, commit, d, db, listing};
 /// Where tasks are live: neither they nor their project are in the trash.
 pub(crate) const LIVE: &str = "t.deleted_at IS NULL AND p.deleted_at IS NULL";
 
-/// Loads tasks' assignees and labels (in one query) and assembles them, keeping the rows'
-/// order.
-async fn assemble(conn: &mut Conn, rows: Vec<TaskRow>) -> StoreResult<Vec<Task>> {
-    let ids = d::ids(rows.iter().map(|r| r.id));
-    let links: Vec<(i64, bool, i64)> = sqlx::query_as(&format!(
+/// The assignees (`is_label` false) and labels of the tasks whose ids are the JSON array or
+/// id array `$1`, in `(task_id, is_label, id)` order.
+pub(crate) static LINKS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
         "SELECT task_id, FALSE AS is_label, user_id AS id FROM task_assignees \
            WHERE task_id IN ({ids}) \
          UNION ALL \
          SELECT task_id, TRUE, label_id FROM task_labels WHERE task_id IN ({ids}) \
          ORDER BY 1, 2, 3",
         ids = d::id_rows(1)
-    ))
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
+    )
+});
+
+/// Loads tasks' assignees and labels (in one query) and assembles them, keeping the rows'
+/// order.
+async fn assemble(conn: &mut Conn, rows: Vec<TaskRow>) -> StoreResult<Vec<Task>> {
+    let ids = d::ids(rows.iter().map(|r| r.id));
+    let links: Vec<(i64, bool, i64)> = sqlx::query_as(&LINKS)
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+    link(rows, &links)
+}
+
+/// Tasks from their rows and their `LINKS` rows.
+pub(crate) fn link(rows: Vec<TaskRow>, links: &[(i64, bool, i64)]) -> StoreResult<Vec<Task>> {
     rows.into_iter()
         .map(|row| {
             let id = row.id;
@@ -48,6 +59,35 @@ async fn assemble(conn: &mut Conn, rows: Vec<TaskRow>) -> StoreResult<Vec<Task>>
         })
         .collect()
 }
+
+/// A live task by its project's key (`$1`) and number (`$2`).
+pub(crate) static TASK_BY_KEY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id \
+         WHERE p.key = $1 AND t.number = $2 AND {LIVE}"
+    )
+});
+
+/// Names for an answer, a row `(kind, id, number, a, b)` each: people (kind 0, `a` the
+/// username, `b` the display name) by the ids in `$1`, the labels of the projects in `$2`
+/// (kind 1, `number` the project, `a` the name, `b` the colour), tasks by the ids in `$3`
+/// (kind 2, `a` the project key).
+pub(crate) static NAMES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT 0, id, 0, username, display_name FROM users WHERE id IN ({users}) \
+         UNION ALL \
+         SELECT 1, id, project_id, name, colour FROM labels WHERE project_id IN ({projects}) \
+         UNION ALL \
+         SELECT 2, t.id, t.number, p.key, '' FROM tasks t JOIN projects p ON p.id = t.project_id \
+           WHERE t.id IN ({tasks})",
+        users = d::id_rows(1),
+        projects = d::id_rows(2),
+        tasks = d::id_rows(3),
+    )
+});
+
+/// A row of `NAMES`.
+pub(crate) type NameRow = (i32, i64, i64, String, String);
 
 /// A live task; with `lock`, its row stays locked until the transaction ends.
 async fn fetch_task(conn: &mut Conn, id: TaskId, lock: bool) -> StoreResult<Task> {
@@ -413,18 +453,19 @@ impl TaskStore for Store {
     }
 
     async fn task_by_key(&self, key: &TaskKey) -> StoreResult<Task> {
+        if let Some(found) = self.direct_task_by_key(key.project.as_str(), key.number) {
+            let (row, links) = found?.ok_or(StoreError::not_found("task"))?;
+            return Ok(link(vec![row], &links)?.remove(0));
+        }
         let mut conn = self.read().await?;
         let task = async {
-            let row: TaskRow = sqlx::query_as(&format!(
-                "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id \
-                 WHERE p.key = $1 AND t.number = $2 AND {LIVE}"
-            ))
-            .bind(key.project.as_str())
-            .bind(key.number)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?
-            .ok_or(StoreError::not_found("task"))?;
+            let row: TaskRow = sqlx::query_as(&TASK_BY_KEY)
+                .bind(key.project.as_str())
+                .bind(key.number)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?
+                .ok_or(StoreError::not_found("task"))?;
             Ok(assemble(&mut conn, vec![row]).await?.remove(0))
         }
         .await;
@@ -471,26 +512,23 @@ impl TaskStore for Store {
         use taskflow_core::project::{Colour, Label};
         use taskflow_core::text::{DisplayName, LabelName};
         use taskflow_core::user::Username;
-        // Each row: what it names (0 a person, 1 a label, 2 a task), its id, and two fields.
-        let mut conn = self.read().await?;
-        let rows: StoreResult<Vec<(i32, i64, i64, String, String)>> = sqlx::query_as(&format!(
-            "SELECT 0, id, 0, username, display_name FROM users WHERE id IN ({users}) \
-             UNION ALL \
-             SELECT 1, id, project_id, name, colour FROM labels WHERE project_id IN ({projects}) \
-             UNION ALL \
-             SELECT 2, t.id, t.number, p.key, '' FROM tasks t JOIN projects p ON p.id = t.project_id \
-               WHERE t.id IN ({tasks})",
-            users = d::id_rows(1),
-            projects = d::id_rows(2),
-            tasks = d::id_rows(3),
-        ))
-        .bind(d::ids(users.iter().map(|id| id.0)))
-        .bind(d::ids(label_projects.iter().map(|id| id.0)))
-        .bind(d::ids(tasks.iter().map(|id| id.0)))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db);
-        let rows = conn.done(rows)?;
+        let users = d::ids(users.iter().map(|id| id.0));
+        let label_projects = d::ids(label_projects.iter().map(|id| id.0));
+        let tasks = d::ids(tasks.iter().map(|id| id.0));
+        let rows: Vec<NameRow> = match self.direct_names(&users, &label_projects, &tasks) {
+            Some(rows) => rows?,
+            None => {
+                let mut conn = self.read().await?;
+                let rows = sqlx::query_as(&NAMES)
+                    .bind(users)
+                    .bind(label_projects)
+                    .bind(tasks)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(db);
+                conn.done(rows)?
+            }
+        };
         let mut names = taskflow_core::store::NameLookup::default();
         for (kind, id, number, a, b) in rows {
             match kind {

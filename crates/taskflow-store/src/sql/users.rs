@@ -1,3 +1,5 @@
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use taskflow_core::store::{SessionStore, TokenStore, UserStore};
 use taskflow_core::user::{
@@ -14,6 +16,27 @@ const USER_COLUMNS: &str =
 /// `USER_COLUMNS` of the table aliased `u`.
 const USER_COLUMNS_OF_U: &str = "u.id, u.username, u.display_name, u.password_hash, u.is_admin, \
      u.is_disabled, u.created_at, u.updated_at";
+/// A live token (hash `$1`, at time `$2`) with its enabled user; on every API request's path.
+pub(crate) static TOKEN_USER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {USER_COLUMNS_OF_U}, tok.id AS token_id, tok.name AS token_name, \
+                tok.created_at AS token_created_at, tok.expires_at AS token_expires_at, \
+                tok.last_used_at AS token_last_used_at \
+         FROM api_tokens tok JOIN users u ON u.id = tok.user_id \
+         WHERE tok.token_hash = $1 AND (tok.expires_at IS NULL OR tok.expires_at > $2) \
+           AND NOT u.is_disabled"
+    )
+});
+/// A live session (hash `$1`, at time `$2`) with its enabled user; on every page's path.
+pub(crate) static SESSION_USER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {USER_COLUMNS_OF_U}, s.id AS session_id, s.csrf_token AS session_csrf_token, \
+                s.created_at AS session_created_at, s.expires_at AS session_expires_at, \
+                s.last_seen_at AS session_last_seen_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.is_disabled"
+    )
+});
 const TOKEN_COLUMNS: &str = "id, user_id, name, created_at, expires_at, last_used_at";
 
 /// A token's last use is recorded at most this often, so authenticating stays a read.
@@ -201,21 +224,20 @@ impl TokenStore for Store {
         now: Timestamp,
     ) -> StoreResult<(User, ApiToken)> {
         // The token and its user in one query: authentication is on every request's path.
-        let mut conn = self.read().await?;
-        let row: StoreResult<Option<TokenUserRow>> = sqlx::query_as(&format!(
-            "SELECT {USER_COLUMNS_OF_U}, tok.id AS token_id, tok.name AS token_name, \
-                    tok.created_at AS token_created_at, tok.expires_at AS token_expires_at, \
-                    tok.last_used_at AS token_last_used_at \
-             FROM api_tokens tok JOIN users u ON u.id = tok.user_id \
-             WHERE tok.token_hash = $1 AND (tok.expires_at IS NULL OR tok.expires_at > $2) \
-               AND NOT u.is_disabled"
-        ))
-        .bind(hash.as_str())
-        .bind(d::time(now))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db);
-        let row = conn.done(row)?.ok_or(StoreError::not_found("token"))?;
+        let row = match self.direct_token_user(hash.as_str(), d::time(now)) {
+            Some(row) => row?,
+            None => {
+                let mut conn = self.read().await?;
+                let row = sqlx::query_as(&TOKEN_USER)
+                    .bind(hash.as_str())
+                    .bind(d::time(now))
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db);
+                conn.done(row)?
+            }
+        };
+        let row: TokenUserRow = row.ok_or(StoreError::not_found("token"))?;
         let (user, mut token): (User, ApiToken) = row.try_into()?;
         let stale = token
             .last_used_at
@@ -259,20 +281,20 @@ impl SessionStore for Store {
         hash: &TokenHash,
         now: Timestamp,
     ) -> StoreResult<(User, Session)> {
-        let mut conn = self.read().await?;
-        let row: StoreResult<Option<SessionUserRow>> = sqlx::query_as(&format!(
-            "SELECT {USER_COLUMNS_OF_U}, s.id AS session_id, s.csrf_token AS session_csrf_token, \
-                    s.created_at AS session_created_at, s.expires_at AS session_expires_at, \
-                    s.last_seen_at AS session_last_seen_at \
-             FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.is_disabled"
-        ))
-        .bind(hash.as_str())
-        .bind(d::time(now))
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db);
-        let row = conn.done(row)?.ok_or(StoreError::not_found("session"))?;
+        let row = match self.direct_session_user(hash.as_str(), d::time(now)) {
+            Some(row) => row?,
+            None => {
+                let mut conn = self.read().await?;
+                let row = sqlx::query_as(&SESSION_USER)
+                    .bind(hash.as_str())
+                    .bind(d::time(now))
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db);
+                conn.done(row)?
+            }
+        };
+        let row: SessionUserRow = row.ok_or(StoreError::not_found("session"))?;
         let (user, mut session): (User, Session) = row.try_into()?;
         if session.last_seen_at < now.saturating_sub(LAST_USED_RESOLUTION) {
             sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")

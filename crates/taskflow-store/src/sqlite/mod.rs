@@ -6,6 +6,7 @@
 //! `synchronous = FULL`: a committed transaction survives power loss, not only a crash.
 
 mod dialect;
+mod direct;
 mod listing;
 // The shared queries, compiled here for this backend (and once more for the other).
 #[path = "../sql/mod.rs"]
@@ -39,6 +40,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Reads on `reader` that skip its round trip per release (see `sql::Warm`).
     warm: std::sync::Arc<sql::Warm>,
+    /// The reads on every request's path, without the read pool's worker threads.
+    direct: std::sync::Arc<direct::Direct>,
     path: PathBuf,
 }
 
@@ -89,6 +92,7 @@ impl SqliteStore {
             writer,
             reader,
             warm: std::sync::Arc::new(sql::Warm::new(READERS as usize, timeout)),
+            direct: std::sync::Arc::new(direct::Direct::new(path.to_owned(), timeout)),
             path: path.to_owned(),
         })
     }
@@ -161,6 +165,10 @@ impl SqliteStore {
             .filter(|l| *l != "ok" && !l.is_empty() && !l.starts_with("***"))
             .map(str::to_owned)
             .collect())
+    }
+
+    fn close_direct(&self) {
+        self.direct.close();
     }
 
     fn pools(&self) -> Vec<(&'static str, &SqlitePool)> {

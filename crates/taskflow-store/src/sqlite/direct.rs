@@ -1,0 +1,236 @@
+//! The reads on every request's path, run on the caller's thread.
+//!
+//! sqlx runs each SQLite connection on a thread of its own: every statement is sent to that
+//! thread and every row sent back, two thread wake-ups or more per statement. For the short
+//! index lookups each request makes (its token or session, the project and the caller's role,
+//! a task, the names an answer refers to) those wake-ups cost ten times the SQL, so these
+//! reads use connections of their own, driven where the request runs: a lookup of a few rows
+//! takes microseconds, less than a wake-up. They are read-only connections to the same file,
+//! opened with the same settings as the read pool, and like it see every committed write.
+//!
+//! Connections are opened on first use and kept for the next read, at most `KEEP` of them;
+//! one whose read failed is closed rather than kept. Statements are prepared once per
+//! connection and cached with it.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, named_params};
+use taskflow_core::{StoreError, StoreResult};
+
+use super::SqliteStore;
+use super::sql::{
+    LINKS, NAMES, NameRow, PROJECT_WITH_ROLE, ProjectRoleRow, ProjectRow, SESSION_USER,
+    SessionUserRow, TASK_BY_KEY, TOKEN_USER, TaskRow, TokenUserRow, UserRow,
+};
+
+/// Idle connections kept for later reads; reads at once beyond it open and close their own.
+const KEEP: usize = 8;
+
+pub(crate) struct Direct {
+    path: PathBuf,
+    timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Direct {
+    pub(crate) fn new(path: PathBuf, timeout: Duration) -> Self {
+        Self {
+            path,
+            timeout,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(self.timeout)?;
+        conn.set_prepared_statement_cache_capacity(32);
+        Ok(conn)
+    }
+
+    /// Runs `read` on an idle connection (or a new one) and keeps the connection unless the
+    /// read failed.
+    fn read<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let idle = self.idle.lock().expect("not poisoned").pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.open().map_err(error)?,
+        };
+        let result = read(&conn).map_err(error)?;
+        let mut idle = self.idle.lock().expect("not poisoned");
+        if idle.len() < KEEP {
+            idle.push(conn);
+        }
+        Ok(result)
+    }
+
+    /// Closes the idle connections (the store is closing).
+    pub(crate) fn close(&self) {
+        self.idle.lock().expect("not poisoned").clear();
+    }
+}
+
+/// A SQLite error as the store reports it, as `sql::db` does for sqlx's.
+fn error(err: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::*;
+    match err.sqlite_error_code() {
+        Some(DiskFull) => StoreError::Full,
+        Some(DatabaseBusy | DatabaseLocked | CannotOpen) => {
+            StoreError::Unavailable(err.to_string())
+        }
+        _ => StoreError::backend(err),
+    }
+}
+
+fn user(r: &Row) -> rusqlite::Result<UserRow> {
+    Ok(UserRow {
+        id: r.get("id")?,
+        username: r.get("username")?,
+        display_name: r.get("display_name")?,
+        password_hash: r.get("password_hash")?,
+        is_admin: r.get("is_admin")?,
+        is_disabled: r.get("is_disabled")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+    })
+}
+
+fn task(r: &Row) -> rusqlite::Result<TaskRow> {
+    Ok(TaskRow {
+        id: r.get("id")?,
+        project_id: r.get("project_id")?,
+        project_key: r.get("project_key")?,
+        number: r.get("number")?,
+        title: r.get("title")?,
+        description: r.get("description")?,
+        status: r.get("status")?,
+        position: r.get("position")?,
+        priority: r.get("priority")?,
+        due_date: r.get("due_date")?,
+        parent_id: r.get("parent_id")?,
+        created_by: r.get("created_by")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        version: r.get("version")?,
+        deleted_at: r.get("deleted_at")?,
+    })
+}
+
+/// The reads the shared queries in `sql/` take this way on SQLite. Each answers `Some`: the
+/// PostgreSQL backend's answer `None` and take the pooled path.
+impl SqliteStore {
+    pub(crate) fn direct_token_user(
+        &self,
+        hash: &str,
+        now: i64,
+    ) -> Option<StoreResult<Option<TokenUserRow>>> {
+        Some(self.direct.read(|c| {
+            c.prepare_cached(&TOKEN_USER)?
+                .query_row(named_params! {"$1": hash, "$2": now}, |r| {
+                    Ok(TokenUserRow {
+                        user: user(r)?,
+                        token_id: r.get("token_id")?,
+                        token_name: r.get("token_name")?,
+                        token_created_at: r.get("token_created_at")?,
+                        token_expires_at: r.get("token_expires_at")?,
+                        token_last_used_at: r.get("token_last_used_at")?,
+                    })
+                })
+                .optional()
+        }))
+    }
+
+    pub(crate) fn direct_session_user(
+        &self,
+        hash: &str,
+        now: i64,
+    ) -> Option<StoreResult<Option<SessionUserRow>>> {
+        Some(self.direct.read(|c| {
+            c.prepare_cached(&SESSION_USER)?
+                .query_row(named_params! {"$1": hash, "$2": now}, |r| {
+                    Ok(SessionUserRow {
+                        user: user(r)?,
+                        session_id: r.get("session_id")?,
+                        session_csrf_token: r.get("session_csrf_token")?,
+                        session_created_at: r.get("session_created_at")?,
+                        session_expires_at: r.get("session_expires_at")?,
+                        session_last_seen_at: r.get("session_last_seen_at")?,
+                    })
+                })
+                .optional()
+        }))
+    }
+
+    pub(crate) fn direct_project_role(
+        &self,
+        key: &str,
+        user: i64,
+    ) -> Option<StoreResult<Option<ProjectRoleRow>>> {
+        Some(self.direct.read(|c| {
+            c.prepare_cached(&PROJECT_WITH_ROLE)?
+                .query_row(named_params! {"$1": key, "$2": user}, |r| {
+                    Ok(ProjectRoleRow {
+                        project: ProjectRow {
+                            id: r.get("id")?,
+                            key: r.get("key")?,
+                            name: r.get("name")?,
+                            description: r.get("description")?,
+                            archived: r.get("archived")?,
+                            created_at: r.get("created_at")?,
+                            updated_at: r.get("updated_at")?,
+                            deleted_at: r.get("deleted_at")?,
+                        },
+                        role: r.get("role")?,
+                    })
+                })
+                .optional()
+        }))
+    }
+
+    /// A live task's row and its `LINKS` rows, by project key and number.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn direct_task_by_key(
+        &self,
+        project: &str,
+        number: i64,
+    ) -> Option<StoreResult<Option<(TaskRow, Vec<(i64, bool, i64)>)>>> {
+        Some(self.direct.read(|c| {
+            let Some(row) = c
+                .prepare_cached(&TASK_BY_KEY)?
+                .query_row(named_params! {"$1": project, "$2": number}, task)
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let links = c
+                .prepare_cached(&LINKS)?
+                .query_map(named_params! {"$1": format!("[{}]", row.id)}, |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Some((row, links)))
+        }))
+    }
+
+    /// The `NAMES` rows for the ids bound as JSON arrays.
+    pub(crate) fn direct_names(
+        &self,
+        users: &str,
+        label_projects: &str,
+        tasks: &str,
+    ) -> Option<StoreResult<Vec<NameRow>>> {
+        Some(self.direct.read(|c| {
+            c.prepare_cached(&NAMES)?
+                .query_map(
+                    named_params! {"$1": users, "$2": label_projects, "$3": tasks},
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )?
+                .collect()
+        }))
+    }
+}
