@@ -209,7 +209,7 @@ impl SqliteStore {
             };
             let links = c
                 .prepare_cached(&LINKS)?
-                .query_map(named_params! {"$1": format!("[{}]", row.id)}, |r| {
+                .query_map(named_params! {"$1": super::dialect::ids([row.id])}, |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
