@@ -8,13 +8,45 @@ use taskflow_core::task::*;
 use taskflow_core::*;
 
 use super::PgStore;
-use super::sql::{TaskRow, db, push_filtered};
+use super::sql::{LINKS, PROJECT_LIVE, TaskRow, db, push_filtered};
 
 /// Tasks without a due date sort as if due on this day (matches the `tasks_by_due` index).
 const NO_DUE_DATE: &str = "DATE '9999-12-31'";
 
+/// Up to `wanted` rows of a project's live tasks under `query`, in its sort order, with their
+/// `LINKS` rows; `NotFound` when the project is not live.
+pub(crate) async fn page(
+    store: &PgStore,
+    project: ProjectId,
+    query: &TaskQuery,
+    wanted: i64,
+) -> StoreResult<(Vec<TaskRow>, Vec<(i64, bool, i64)>)> {
+    let mut conn = store.read().await?;
+    let page = async {
+        let rows = rows(store, &mut conn, project, query, wanted).await?;
+        if rows.is_empty() {
+            let live: bool = sqlx::query_scalar(PROJECT_LIVE)
+                .bind(project.0)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db)?;
+            if !live {
+                return Err(StoreError::not_found("project"));
+            }
+        }
+        let links = sqlx::query_as(&LINKS)
+            .bind(super::dialect::ids(rows.iter().map(|r| r.id)))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db)?;
+        Ok((rows, links))
+    }
+    .await;
+    conn.done(page)
+}
+
 /// Up to `wanted` rows of a project's live tasks under `query`, in its sort order.
-pub(crate) async fn rows(
+async fn rows(
     store: &PgStore,
     conn: &mut PgConnection,
     project: ProjectId,

@@ -35,9 +35,11 @@ pub(crate) use projects::PROJECT_WITH_ROLE;
 pub(crate) use rows::TaskRow;
 #[allow(unused_imports)]
 pub(crate) use rows::{ProjectRoleRow, ProjectRow, SessionUserRow, TokenUserRow, UserRow};
-pub(crate) use tasks::push_filtered;
+#[allow(unused_imports)]
+pub(crate) use tasks::Sink;
 #[allow(unused_imports)]
 pub(crate) use tasks::{LINKS, NAMES, NameRow, TASK_BY_KEY};
+pub(crate) use tasks::{PROJECT_LIVE, push_filtered};
 #[allow(unused_imports)]
 pub(crate) use users::{SESSION_USER, TOKEN_USER};
 pub(crate) use warm::{ReadConn, Warm};

@@ -718,76 +718,89 @@ impl TaskStore for Store {
 
     async fn list_tasks(&self, project: ProjectId, query: &TaskQuery) -> StoreResult<Page<Task>> {
         let limit = TaskQuery::check_limit(query.limit)?;
-        let mut conn = self.read().await?;
-        let page = async {
-            let mut rows =
-                listing::rows(self, &mut conn, project, query, i64::from(limit) + 1).await?;
-            // The listing reads only a live project's tasks: only an empty page can be a
-            // trashed (or unknown) project's, and only then is that asked.
-            if rows.is_empty() {
-                let live: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1 AND deleted_at IS NULL)",
-                )
-                .bind(project.0)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(db)?;
-                if !live {
-                    return Err(StoreError::not_found("project"));
-                }
-            }
-            let more = rows.len() > limit as usize;
-            rows.truncate(limit as usize);
-            let items = assemble(&mut conn, rows).await?;
-            let next = more
-                .then(|| items.last().map(|t| Cursor::after(query.sort, t).encode()))
-                .flatten();
-            Ok(Page { items, next })
-        }
-        .await;
-        conn.done(page)
+        let (mut rows, links) = listing::page(self, project, query, i64::from(limit) + 1).await?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let items = link(rows, &links)?;
+        let next = more
+            .then(|| items.last().map(|t| Cursor::after(query.sort, t).encode()))
+            .flatten();
+        Ok(Page { items, next })
+    }
+}
+
+/// Whether the project `$1` is live. A listing reads only a live project's tasks, so only an
+/// empty page can be a trashed (or unknown) project's, and only then is this asked.
+pub(crate) const PROJECT_LIVE: &str =
+    "SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1 AND deleted_at IS NULL)";
+
+/// Where a listing's SQL is written: sqlx's query builder, or (on SQLite) a statement for a
+/// direct connection.
+pub(crate) trait Sink {
+    fn sql(&mut self, text: &str) -> &mut Self;
+    fn int(&mut self, value: i64) -> &mut Self;
+    // SQLite binds a list of names as JSON text; PostgreSQL as an array.
+    #[allow(dead_code)]
+    fn text(&mut self, value: String) -> &mut Self;
+    fn date(&mut self, value: time::Date) -> &mut Self;
+    /// Matches any of `values`, as the dialect binds a list of names.
+    fn one_of(&mut self, values: Vec<&'static str>) -> &mut Self;
+}
+
+impl Sink for QueryBuilder<'static, d::Db> {
+    fn sql(&mut self, text: &str) -> &mut Self {
+        self.push(text)
+    }
+    fn int(&mut self, value: i64) -> &mut Self {
+        self.push_bind(value)
+    }
+    fn text(&mut self, value: String) -> &mut Self {
+        self.push_bind(value)
+    }
+    fn date(&mut self, value: time::Date) -> &mut Self {
+        self.push_bind(value)
+    }
+    fn one_of(&mut self, values: Vec<&'static str>) -> &mut Self {
+        d::push_one_of(self, values);
+        self
     }
 }
 
 /// Pushes a listing's select and every filter but text search (which each backend's listing
 /// does its own way): a project's live tasks, by status, assignee, label, due date and parent.
-pub(crate) fn push_filtered(
-    q: &mut QueryBuilder<'static, d::Db>,
-    project: ProjectId,
-    f: &TaskFilter,
-) {
-    q.push(format!(
+pub(crate) fn push_filtered(q: &mut impl Sink, project: ProjectId, f: &TaskFilter) {
+    q.sql(&format!(
         "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id WHERE {LIVE} AND t.project_id = "
-    ));
-    q.push_bind(project.0);
+    ))
+    .int(project.0);
     if !f.statuses.is_empty() {
-        q.push(" AND t.status");
-        d::push_one_of(q, f.statuses.iter().map(|s| s.as_str()).collect());
+        q.sql(" AND t.status")
+            .one_of(f.statuses.iter().map(|s| s.as_str()).collect());
     }
     if let Some(user) = f.assignee {
-        q.push(
+        q.sql(
             " AND EXISTS (SELECT 1 FROM task_assignees a WHERE a.task_id = t.id AND a.user_id = ",
         )
-        .push_bind(user.0)
-        .push(")");
+        .int(user.0)
+        .sql(")");
     }
     if let Some(label) = f.label {
-        q.push(" AND EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label_id = ")
-            .push_bind(label.0)
-            .push(")");
+        q.sql(" AND EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label_id = ")
+            .int(label.0)
+            .sql(")");
     }
     if let Some(before) = f.due_before {
-        q.push(" AND t.due_date < ").push_bind(before);
+        q.sql(" AND t.due_date < ").date(before);
     }
     if let Some(after) = f.due_after {
-        q.push(" AND t.due_date > ").push_bind(after);
+        q.sql(" AND t.due_date > ").date(after);
     }
     match f.parent {
         Some(ParentFilter::TopLevel) => {
-            q.push(" AND t.parent_id IS NULL");
+            q.sql(" AND t.parent_id IS NULL");
         }
         Some(ParentFilter::Of(parent)) => {
-            q.push(" AND t.parent_id = ").push_bind(parent.0);
+            q.sql(" AND t.parent_id = ").int(parent.0);
         }
         None => {}
     }

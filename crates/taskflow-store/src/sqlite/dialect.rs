@@ -49,11 +49,11 @@ pub(crate) fn name_rows(n: u8) -> String {
 }
 
 /// Pushes ` IN (…)` matching any of `values`, bound as one JSON array.
-pub(crate) fn push_one_of(q: &mut sqlx::QueryBuilder<'static, Db>, values: Vec<&'static str>) {
+pub(crate) fn push_one_of(q: &mut impl super::sql::Sink, values: Vec<&'static str>) {
     let values = serde_json::to_string(&values).expect("strings serialise");
-    q.push(" IN (SELECT value FROM json_each(")
-        .push_bind(values)
-        .push("))");
+    q.sql(" IN (SELECT value FROM json_each(")
+        .text(values)
+        .sql("))");
 }
 
 /// What a database error's code says about the database itself.

@@ -13,7 +13,7 @@
 //! connection and cached with it.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, named_params};
@@ -50,6 +50,7 @@ impl Direct {
         )?;
         conn.busy_timeout(self.timeout)?;
         conn.set_prepared_statement_cache_capacity(32);
+        conn.execute_batch(super::READ_CONNECTION_SETUP)?;
         Ok(conn)
     }
 
@@ -67,6 +68,18 @@ impl Direct {
             idle.push(conn);
         }
         Ok(result)
+    }
+
+    /// Runs `read` as `read` does, on a thread for blocking work: for reads of more than a few
+    /// rows, which must not hold up the requests that share the caller's thread.
+    pub(crate) async fn read_blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let direct = Arc::clone(self);
+        tokio::task::spawn_blocking(move || direct.read(read))
+            .await
+            .map_err(super::sql::unfinished)?
     }
 
     /// Closes the idle connections (the store is closing).
@@ -100,25 +113,38 @@ fn user(r: &Row) -> rusqlite::Result<UserRow> {
     })
 }
 
-fn task(r: &Row) -> rusqlite::Result<TaskRow> {
+/// A task from a row whose first columns are `TASK_COLUMNS`, read by position.
+pub(crate) fn task(r: &Row) -> rusqlite::Result<TaskRow> {
     Ok(TaskRow {
-        id: r.get("id")?,
-        project_id: r.get("project_id")?,
-        project_key: r.get("project_key")?,
-        number: r.get("number")?,
-        title: r.get("title")?,
-        description: r.get("description")?,
-        status: r.get("status")?,
-        position: r.get("position")?,
-        priority: r.get("priority")?,
-        due_date: r.get("due_date")?,
-        parent_id: r.get("parent_id")?,
-        created_by: r.get("created_by")?,
-        created_at: r.get("created_at")?,
-        updated_at: r.get("updated_at")?,
-        version: r.get("version")?,
-        deleted_at: r.get("deleted_at")?,
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        project_key: r.get(2)?,
+        number: r.get(3)?,
+        title: r.get(4)?,
+        description: r.get(5)?,
+        status: r.get(6)?,
+        position: r.get(7)?,
+        priority: r.get(8)?,
+        due_date: r.get(9)?,
+        parent_id: r.get(10)?,
+        created_by: r.get(11)?,
+        created_at: r.get(12)?,
+        updated_at: r.get(13)?,
+        version: r.get(14)?,
+        deleted_at: r.get(15)?,
     })
+}
+
+/// The `LINKS` rows of the tasks with these ids.
+pub(crate) fn links(
+    c: &Connection,
+    tasks: impl IntoIterator<Item = i64>,
+) -> rusqlite::Result<Vec<(i64, bool, i64)>> {
+    c.prepare_cached(&LINKS)?
+        .query_map(named_params! {"$1": super::dialect::ids(tasks)}, |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect()
 }
 
 /// The reads the shared queries in `sql/` take this way on SQLite. Each answers `Some`: the
@@ -207,12 +233,7 @@ impl SqliteStore {
             else {
                 return Ok(None);
             };
-            let links = c
-                .prepare_cached(&LINKS)?
-                .query_map(named_params! {"$1": super::dialect::ids([row.id])}, |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
+            let links = links(c, [row.id])?;
             Ok(Some((row, links)))
         }))
     }

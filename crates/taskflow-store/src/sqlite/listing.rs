@@ -1,12 +1,19 @@
 //! Listing a project's tasks on SQLite: filters, sorts, keyset paging and FTS5 search.
+//!
+//! A page is read on a direct connection (see `direct`) on a blocking thread: its rows are
+//! read in place, where sqlx's worker would copy each value of each row and send the row
+//! across threads; a listing of fifty tasks spent most of its time doing that.
 
-use futures_util::TryStreamExt;
-use sqlx::{FromRow, QueryBuilder, Row, Sqlite, SqliteConnection};
+use std::fmt::Write;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, named_params, params, params_from_iter};
 use taskflow_core::task::*;
 use taskflow_core::*;
 
-use super::sql::{TaskRow, db, push_filtered};
-
+use super::SqliteStore;
+use super::direct::{links, task};
+use super::sql::{PROJECT_LIVE, Sink, TaskRow, push_filtered};
 /// Tasks without a due date sort as if due on this day (matches the `tasks_by_due` index).
 const NO_DUE_DATE: &str = "'9999-12-31'";
 
@@ -22,33 +29,53 @@ const WALK: i64 = 1000;
 /// quickly: FTS5 builds a prefix's whole match list on every test of one task.
 const COMPLETIONS: usize = 16;
 
-/// Up to `wanted` rows of a project's live tasks under `query`, in its sort order.
-pub(crate) async fn rows(
-    _store: &super::SqliteStore,
-    conn: &mut SqliteConnection,
+/// Up to `wanted` rows of a project's live tasks under `query`, in its sort order, with their
+/// `LINKS` rows; `NotFound` when the project is not live.
+pub(crate) async fn page(
+    store: &SqliteStore,
     project: ProjectId,
     query: &TaskQuery,
     wanted: i64,
-) -> StoreResult<Vec<TaskRow>> {
+) -> StoreResult<(Vec<TaskRow>, Vec<(i64, bool, i64)>)> {
+    let query = query.clone();
+    store
+        .direct
+        .read_blocking(move |c| {
+            let rows = rows(c, project, &query, wanted)?;
+            if rows.is_empty() {
+                let live: bool = c
+                    .prepare_cached(PROJECT_LIVE)?
+                    .query_row(named_params! {"$1": project.0}, |r| r.get(0))?;
+                if !live {
+                    return Ok(None);
+                }
+            }
+            let links = links(c, rows.iter().map(|r| r.id))?;
+            Ok(Some((rows, links)))
+        })
+        .await?
+        .ok_or_else(|| StoreError::not_found("project"))
+}
+
+/// Up to `wanted` rows of a project's live tasks under `query`, in its sort order.
+fn rows(
+    c: &Connection,
+    project: ProjectId,
+    query: &TaskQuery,
+    wanted: i64,
+) -> rusqlite::Result<Vec<TaskRow>> {
     let Some(text) = &query.filter.text else {
-        return collect(conn, project, query, Text::None, wanted).await;
+        return collect(c, project, query, Text::None, wanted);
     };
-    let Some((expression, matches)) = completed(conn, text).await? else {
-        return collect(
-            conn,
-            project,
-            query,
-            Text::Collect(prefix_query(text)),
-            wanted,
-        )
-        .await;
+    let Some((expression, matches)) = completed(c, text)? else {
+        return collect(c, project, query, Text::Collect(prefix_query(text)), wanted);
     };
     if matches >= SPARSE
-        && let Some(rows) = walk(conn, project, query, &expression, wanted).await?
+        && let Some(rows) = walk(c, project, query, &expression, wanted)?
     {
         return Ok(rows);
     }
-    collect(conn, project, query, Text::Collect(expression), wanted).await
+    collect(c, project, query, Text::Collect(expression), wanted)
 }
 
 /// The search as an FTS5 query whose last word, if unfinished, is a prefix.
@@ -64,10 +91,7 @@ fn prefix_query(text: &SearchText) -> String {
 /// the indexed words it begins, read from `tasks_fts_terms` one seek each. None when it
 /// begins more than `COMPLETIONS` of them, or is not plain ASCII (the index folds other
 /// letters in ways not repeated here).
-async fn completed(
-    conn: &mut SqliteConnection,
-    text: &SearchText,
-) -> StoreResult<Option<(String, i64)>> {
+fn completed(c: &Connection, text: &SearchText) -> rusqlite::Result<Option<(String, i64)>> {
     let terms = text.terms();
     let (last, whole) = terms.split_last().expect("a search has a word");
     if !last.is_ascii() {
@@ -77,30 +101,33 @@ async fn completed(
     // Every indexed word that begins with `last` sorts in [last, last + U+10FFFF); the next
     // after `word` is at or above `word` + U+0001, which no indexed word contains. A word
     // nothing begins with stays itself, and matches nothing, as it should.
-    let (expression, completions, matches): (String, i64, i64) = sqlx::query_as(
-        "WITH RECURSIVE words (word, n) AS ( \
-             SELECT (SELECT term FROM temp.tasks_fts_terms WHERE term >= ?1 AND term < ?2 LIMIT 1), 1 \
-             UNION ALL \
-             SELECT (SELECT term FROM temp.tasks_fts_terms \
-                     WHERE term >= words.word || char(1) AND term < ?2 LIMIT 1), n + 1 \
-             FROM words WHERE words.word IS NOT NULL AND words.n <= ?3), \
-         found (expression, n) AS ( \
-             SELECT ?4 || CASE count(*) WHEN 0 THEN '\"' || ?1 || '\"' \
-                 ELSE '(' || group_concat('\"' || replace(word, '\"', '\"\"') || '\"', ' OR ') || ')' END, \
-                 count(*) \
-             FROM words WHERE word IS NOT NULL) \
-         SELECT expression, n, \
-             (SELECT count(*) FROM (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH found.expression LIMIT ?5)) \
-         FROM found",
-    )
-    .bind(last)
-    .bind(format!("{last}\u{10FFFF}"))
-    .bind(COMPLETIONS as i64)
-    .bind(whole)
-    .bind(SPARSE)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db)?;
+    let (expression, completions, matches): (String, i64, i64) = c
+        .prepare_cached(
+            "WITH RECURSIVE words (word, n) AS ( \
+                 SELECT (SELECT term FROM temp.tasks_fts_terms WHERE term >= ?1 AND term < ?2 LIMIT 1), 1 \
+                 UNION ALL \
+                 SELECT (SELECT term FROM temp.tasks_fts_terms \
+                         WHERE term >= words.word || char(1) AND term < ?2 LIMIT 1), n + 1 \
+                 FROM words WHERE words.word IS NOT NULL AND words.n <= ?3), \
+             found (expression, n) AS ( \
+                 SELECT ?4 || CASE count(*) WHEN 0 THEN '\"' || ?1 || '\"' \
+                     ELSE '(' || group_concat('\"' || replace(word, '\"', '\"\"') || '\"', ' OR ') || ')' END, \
+                     count(*) \
+                 FROM words WHERE word IS NOT NULL) \
+             SELECT expression, n, \
+                 (SELECT count(*) FROM (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH found.expression LIMIT ?5)) \
+             FROM found",
+        )?
+        .query_row(
+            params![
+                last,
+                format!("{last}\u{10FFFF}"),
+                COMPLETIONS as i64,
+                whole,
+                SPARSE
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
     Ok((completions <= COMPLETIONS as i64).then_some((expression, matches)))
 }
 
@@ -111,13 +138,13 @@ fn quoted(word: &str) -> String {
 
 /// Up to `wanted` matches of `expression`, found by walking the listing in its order and
 /// testing each task against the index, or None when `WALK` tasks were tested first.
-async fn walk(
-    conn: &mut SqliteConnection,
+fn walk(
+    c: &Connection,
     project: ProjectId,
     query: &TaskQuery,
     expression: &str,
     wanted: i64,
-) -> StoreResult<Option<Vec<TaskRow>>> {
+) -> rusqlite::Result<Option<Vec<TaskRow>>> {
     let phases = match query.after {
         None => vec![None],
         Some(cursor) => vec![
@@ -128,23 +155,22 @@ async fn walk(
     let mut budget = WALK;
     let mut found = Vec::new();
     for keyset in phases {
-        let mut q = list_query(
+        let q = list_query(
             project,
             query,
             keyset,
             budget,
             Text::Test(expression.to_owned()),
-        )?;
+        );
+        let mut statement = c.prepare_cached(&q.sql)?;
+        let mut rows = statement.query(params_from_iter(&q.values))?;
         let mut tested = 0;
-        {
-            let mut stream = q.build().fetch(&mut *conn);
-            while let Some(row) = stream.try_next().await.map_err(db)? {
-                tested += 1;
-                if row.try_get::<bool, _>("hit").map_err(db)? {
-                    found.push(TaskRow::from_row(&row).map_err(db)?);
-                    if found.len() as i64 == wanted {
-                        return Ok(Some(found));
-                    }
+        while let Some(row) = rows.next()? {
+            tested += 1;
+            if row.get::<_, bool>("hit")? {
+                found.push(task(row)?);
+                if found.len() as i64 == wanted {
+                    return Ok(Some(found));
                 }
             }
         }
@@ -159,52 +185,67 @@ async fn walk(
 
 /// Up to `wanted` rows, read in the listing's order; a search is tested by collecting all its
 /// matches first.
-async fn collect(
-    conn: &mut SqliteConnection,
+fn collect(
+    c: &Connection,
     project: ProjectId,
     query: &TaskQuery,
     text: Text,
     wanted: i64,
-) -> StoreResult<Vec<TaskRow>> {
+) -> rusqlite::Result<Vec<TaskRow>> {
+    let fetch = |q: Statement| -> rusqlite::Result<Vec<TaskRow>> {
+        c.prepare_cached(&q.sql)?
+            .query_map(params_from_iter(&q.values), task)?
+            .collect()
+    };
     // One more than a page tells whether there is a next page. After a cursor, the rows
     // sharing its sort key come first, then the rows with later keys: two index range scans.
-    let rows: Vec<TaskRow> = match query.after {
-        None => list_query(project, query, None, wanted, text)?
-            .build_query_as()
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db)?,
-        Some(cursor) => {
-            let mut rows: Vec<TaskRow> = list_query(
-                project,
-                query,
-                Some((Keyset::SameKey, cursor)),
-                wanted,
-                text.clone(),
-            )?
-            .build_query_as()
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db)?;
-            let missing = wanted - rows.len() as i64;
-            if missing > 0 {
-                let after: Vec<TaskRow> = list_query(
-                    project,
-                    query,
-                    Some((Keyset::LaterKey, cursor)),
-                    missing,
-                    text,
-                )?
-                .build_query_as()
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db)?;
-                rows.extend(after);
-            }
-            rows
-        }
+    let Some(cursor) = query.after else {
+        return fetch(list_query(project, query, None, wanted, text));
     };
+    let same = Some((Keyset::SameKey, cursor));
+    let mut rows = fetch(list_query(project, query, same, wanted, text.clone()))?;
+    let missing = wanted - rows.len() as i64;
+    if missing > 0 {
+        let later = Some((Keyset::LaterKey, cursor));
+        rows.extend(fetch(list_query(project, query, later, missing, text))?);
+    }
     Ok(rows)
+}
+
+/// A statement for a direct connection: its SQL, with `?N` placeholders, and their values.
+#[derive(Default)]
+pub(crate) struct Statement {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl Statement {
+    fn bind(&mut self, value: Value) -> &mut Self {
+        self.values.push(value);
+        write!(self.sql, "?{}", self.values.len()).expect("writing to a string");
+        self
+    }
+}
+
+impl Sink for Statement {
+    fn sql(&mut self, text: &str) -> &mut Self {
+        self.sql.push_str(text);
+        self
+    }
+    fn int(&mut self, value: i64) -> &mut Self {
+        self.bind(Value::Integer(value))
+    }
+    fn text(&mut self, value: String) -> &mut Self {
+        self.bind(Value::Text(value))
+    }
+    /// As sqlx and the migrations store a date: `2026-12-31`.
+    fn date(&mut self, value: time::Date) -> &mut Self {
+        self.bind(Value::Text(value.to_string()))
+    }
+    fn one_of(&mut self, values: Vec<&'static str>) -> &mut Self {
+        super::dialect::push_one_of(self, values);
+        self
+    }
 }
 
 /// How a listing query applies a search.
@@ -234,26 +275,26 @@ fn list_query(
     keyset: Option<(Keyset, Cursor)>,
     limit: i64,
     text: Text,
-) -> StoreResult<QueryBuilder<'static, Sqlite>> {
+) -> Statement {
     let f = &query.filter;
-    let mut q = QueryBuilder::<Sqlite>::new("");
+    let mut q = Statement::default();
     let tested = matches!(text, Text::Test(_));
     match text {
         Text::None => push_filtered(&mut q, project, f),
         Text::Collect(expression) => {
             push_filtered(&mut q, project, f);
-            q.push(" AND t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ")
-                .push_bind(expression)
-                .push(")");
+            q.sql(" AND t.id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ")
+                .text(expression)
+                .sql(")");
         }
         Text::Test(expression) => {
             // Each task is tested as it is read, in order (FTS5 answers a match on one rowid
             // by seeking each word's list): the listing is a co-routine the test reads row by
             // row, so a walk that stops early tests no more tasks, even where the planner
             // sorts a small project's tasks instead of reading an index in order.
-            q.push("SELECT w.*, EXISTS (SELECT 1 FROM tasks_fts WHERE tasks_fts MATCH ")
-                .push_bind(expression)
-                .push(" AND rowid = w.id) AS hit FROM (");
+            q.sql("SELECT w.*, EXISTS (SELECT 1 FROM tasks_fts WHERE tasks_fts MATCH ")
+                .text(expression)
+                .sql(" AND rowid = w.id) AS hit FROM (");
             push_filtered(&mut q, project, f);
         }
     }
@@ -272,29 +313,27 @@ fn list_query(
     };
     if let Some((keyset, cursor)) = keyset {
         match keyset {
-            Keyset::SameKey => q.push(format!(" AND {key} = ")),
-            Keyset::LaterKey => q.push(format!(" AND {key} {later} ")),
+            Keyset::SameKey => q.sql(&format!(" AND {key} = ")),
+            Keyset::LaterKey => q.sql(&format!(" AND {key} {later} ")),
         };
         match cursor.key {
-            CursorKey::Position(p) => q.push_bind(p),
-            CursorKey::DueDate(d) => q
-                .push("coalesce(")
-                .push_bind(d)
-                .push(format!(", {NO_DUE_DATE})")),
-            CursorKey::Priority(p) => q.push_bind(p.rank()),
-            CursorKey::Updated(u) => q.push_bind(u.unix_micros()),
+            CursorKey::Position(p) => q.int(p),
+            CursorKey::DueDate(Some(d)) => q.date(d),
+            CursorKey::DueDate(None) => q.sql(NO_DUE_DATE),
+            CursorKey::Priority(p) => q.int(p.rank().into()),
+            CursorKey::Updated(u) => q.int(u.unix_micros()),
         };
         if let Keyset::SameKey = keyset {
-            q.push(format!(" AND t.id {later} ")).push_bind(cursor.id.0);
-            q.push(format!(" ORDER BY t.id {dir}"));
+            q.sql(&format!(" AND t.id {later} ")).int(cursor.id.0);
+            q.sql(&format!(" ORDER BY t.id {dir}"));
         }
     }
     if !matches!(keyset, Some((Keyset::SameKey, _))) {
-        q.push(format!(" ORDER BY {key} {dir}, t.id {dir}"));
+        q.sql(&format!(" ORDER BY {key} {dir}, t.id {dir}"));
     }
-    q.push(" LIMIT ").push_bind(limit);
+    q.sql(" LIMIT ").int(limit);
     if tested {
-        q.push(") w");
+        q.sql(") w");
     }
-    Ok(q)
+    q
 }
