@@ -28,10 +28,15 @@ use super::sql::{
 /// Idle connections kept for later reads; reads at once beyond it open and close their own.
 const KEEP: usize = 8;
 
+/// Reads at once on blocking threads. They are CPU-bound: more than a few at once on a small
+/// machine only take turns, each on a thread (and an allocator arena) of its own.
+const BLOCKING: usize = 4;
+
 pub(crate) struct Direct {
     path: PathBuf,
     timeout: Duration,
     idle: Mutex<Vec<Connection>>,
+    blocking: tokio::sync::Semaphore,
 }
 
 impl Direct {
@@ -40,6 +45,7 @@ impl Direct {
             path,
             timeout,
             idle: Mutex::new(Vec::new()),
+            blocking: tokio::sync::Semaphore::new(BLOCKING),
         }
     }
 
@@ -56,7 +62,10 @@ impl Direct {
 
     /// Runs `read` on an idle connection (or a new one) and keeps the connection unless the
     /// read failed.
-    fn read<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+    pub(crate) fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
         let idle = self.idle.lock().expect("not poisoned").pop();
         let conn = match idle {
             Some(conn) => conn,
@@ -76,6 +85,7 @@ impl Direct {
         self: &Arc<Self>,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
+        let _turn = self.blocking.acquire().await.expect("never closed");
         let direct = Arc::clone(self);
         tokio::task::spawn_blocking(move || direct.read(read))
             .await
