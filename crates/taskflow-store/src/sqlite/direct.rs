@@ -8,6 +8,9 @@
 //! takes microseconds, less than a wake-up. They are read-only connections to the same file,
 //! opened with the same settings as the read pool, and like it see every committed write.
 //!
+//! A page of tasks (`listing`) is read the same way when it is unfiltered; a filtered page or a
+//! search, which can read much more, runs on a blocking thread (`read_blocking`).
+//!
 //! Connections are opened on first use and kept for the next read, at most `KEEP` of them;
 //! one whose read failed is closed rather than kept. Statements are prepared once per
 //! connection and cached with it.
