@@ -268,3 +268,70 @@ impl SqliteStore {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh database file with one table, in a directory of its own.
+    fn database(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("taskflow-direct-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("taskflow.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE VIRTUAL TABLE tasks_fts USING fts5(title); CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (7);",
+        )
+        .unwrap();
+        path
+    }
+
+    fn seven(c: &Connection) -> rusqlite::Result<i64> {
+        c.query_row("SELECT x FROM t", [], |r| r.get(0))
+    }
+
+    #[test]
+    fn a_read_keeps_its_connection_and_a_failed_read_closes_it() {
+        let path = database("keep");
+        let direct = Direct::new(path.clone(), Duration::from_millis(50));
+        assert_eq!(direct.read(seven).unwrap(), 7);
+        assert_eq!(direct.idle.lock().unwrap().len(), 1);
+        let failed =
+            direct.read(|c| c.query_row("SELECT nothing FROM t", [], |r| r.get::<_, i64>(0)));
+        assert!(matches!(failed, Err(StoreError::Backend(_))), "{failed:?}");
+        assert_eq!(
+            direct.idle.lock().unwrap().len(),
+            0,
+            "the failed connection was kept"
+        );
+        assert_eq!(direct.read(seven).unwrap(), 7);
+    }
+
+    #[test]
+    fn a_database_that_cannot_be_opened_is_unavailable() {
+        let direct = Direct::new(
+            std::env::temp_dir().join("taskflow-direct-missing/none/taskflow.db"),
+            Duration::from_millis(50),
+        );
+        let read = direct.read(seven);
+        assert!(matches!(read, Err(StoreError::Unavailable(_))), "{read:?}");
+    }
+
+    #[test]
+    fn a_database_locked_past_the_wait_is_unavailable() {
+        // A rollback-journal file locked exclusively by another connection refuses readers.
+        let path = database("locked");
+        let direct = Direct::new(path.clone(), Duration::from_millis(50));
+        let other = Connection::open(&path).unwrap();
+        other
+            .execute_batch("BEGIN EXCLUSIVE; UPDATE t SET x = 8;")
+            .unwrap();
+        let read = direct.read(seven);
+        assert!(matches!(read, Err(StoreError::Unavailable(_))), "{read:?}");
+        other.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(direct.read(seven).unwrap(), 7);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+}
