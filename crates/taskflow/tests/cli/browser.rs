@@ -206,7 +206,7 @@ async fn sign_in(c: &Client, base: &str) -> Result<(), String> {
 }
 
 async fn sign_in_as(c: &Client, base: &str, username: &str, password: &str) -> Result<(), String> {
-    step("open /", c.goto(&format!("{base}/")).await)?;
+    open(c, "open /", &format!("{base}/")).await?;
     step(
         "the sign-in form",
         c.wait().for_element(Locator::Id("username")).await,
@@ -227,6 +227,14 @@ async fn sign_in_as(c: &Client, base: &str, username: &str, password: &str) -> R
 /// Evaluates `script` (a function body) in the page.
 async fn js(c: &Client, script: &str) -> Result<Value, String> {
     step(script, c.execute(script, vec![]).await)
+}
+
+/// Opens `url` and waits for the page to finish loading: reading a page the moment navigation
+/// returns has, on a busy machine, found it not yet parsed.
+async fn open(c: &Client, what: &str, url: &str) -> Result<(), String> {
+    step(what, c.goto(url).await)?;
+    until(c, what, "return document.readyState === 'complete'").await?;
+    Ok(())
 }
 
 /// Waits up to ten seconds for `script` to return something truthy.
@@ -429,7 +437,7 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
 
     browser
         .check("everyday-drag", async {
-            step("open the board", c.goto(&format!("{base}/p/OPS")).await)?;
+            open(c, "open the board", &format!("{base}/p/OPS")).await?;
             step("the board", c.wait().for_element(Locator::Css(".board[data-editable]")).await)?;
             nothing_ran(c, "the board").await?;
             accessible(c, "the board").await?;
@@ -527,7 +535,7 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
 
     browser
         .check("everyday-search", async {
-            step("the list", c.goto(&format!("{base}/p/OPS/list")).await)?;
+            open(c, "the list", &format!("{base}/p/OPS/list")).await?;
             nothing_ran(c, "the list").await?;
             accessible(c, "the list").await?;
             let rows = js(
@@ -564,11 +572,12 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
             )
             .await?;
             // The URL is the view: opening it anew shows the same rows.
-            step(
+            open(
+                c,
                 "reopen",
-                c.goto(&format!("{base}/p/OPS/list{}", url.as_str().unwrap()))
-                    .await,
-            )?;
+                &format!("{base}/p/OPS/list{}", url.as_str().unwrap()),
+            )
+            .await?;
             let rows = js(
                 c,
                 "return document.querySelectorAll('main table.tasks tbody tr').length",
@@ -594,7 +603,7 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
     std::fs::write(&large, vec![7u8; 7 << 20]).unwrap();
     browser
         .check("everyday-upload", async {
-            step("the task", c.goto(&format!("{base}/t/OPS-1")).await)?;
+            open(c, "the task", &format!("{base}/t/OPS-1")).await?;
             nothing_ran(c, "the task page").await?;
             accessible(c, "the task page").await?;
             let input = step("the file field", c.find(Locator::Id("upload-file")).await)?;
@@ -660,7 +669,7 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
                 "/t/OPS-7/edit",
             ];
             for page in pages {
-                step(page, c.goto(&format!("{base}{page}")).await)?;
+                open(c, page, &format!("{base}{page}")).await?;
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 nothing_ran(c, page).await?;
                 // The board and the list were checked above.
@@ -681,8 +690,8 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
     let d = &other.client;
     browser
         .check("everyday-conflict", async {
-            step("first form", c.goto(&format!("{base}/t/OPS-5/edit")).await)?;
-            step("second form", d.goto(&format!("{base}/t/OPS-5/edit")).await)?;
+            open(c, "first form", &format!("{base}/t/OPS-5/edit")).await?;
+            open(d, "second form", &format!("{base}/t/OPS-5/edit")).await?;
             let title = step("title", d.find(Locator::Id("title")).await)?;
             step("clear", title.clear().await)?;
             step(
@@ -734,7 +743,7 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
     // Dark mode, chosen in the page and drawn by the server.
     browser
         .check("everyday-dark", async {
-            step("board", c.goto(&format!("{base}/p/OPS")).await)?;
+            open(c, "board", &format!("{base}/p/OPS")).await?;
             click(c, "a[href^='/theme?set=dark']").await?;
             until(
                 c,
@@ -820,7 +829,7 @@ async fn the_rest_of_the_ui_in_a_browser(store: TestStore) {
     browser
         .check("trash-restore", async {
             sign_in(c, &base).await?;
-            step("the task", c.goto(&format!("{base}/t/OPS-1")).await)?;
+            open(c, "the task", &format!("{base}/t/OPS-1")).await?;
             click(c, "form.danger button").await?;
             let notice = step("the notice", c.wait().for_element(Locator::Css("p.notice")).await)?;
             let text = step("text", notice.text().await)?;
@@ -846,7 +855,7 @@ async fn the_rest_of_the_ui_in_a_browser(store: TestStore) {
     assert_eq!(code, 204);
     browser
         .check("trash-purge", async {
-            step("the account's trash", c.goto(&format!("{base}/trash")).await)?;
+            open(c, "the account's trash", &format!("{base}/trash")).await?;
             accessible(c, "the account's trash").await?;
             click(c, "#trash-task-3 a[href^='/trash/purge']").await?;
             step("the confirmation", c.wait().for_element(Locator::Css("button.danger-button")).await)?;
@@ -862,7 +871,7 @@ async fn the_rest_of_the_ui_in_a_browser(store: TestStore) {
     let mut secret = String::new();
     browser
         .check("token", async {
-            step("tokens", c.goto(&format!("{base}/settings/tokens")).await)?;
+            open(c, "tokens", &format!("{base}/settings/tokens")).await?;
             accessible(c, "the tokens page").await?;
             fill(c, "token-name", "deploy script").await?;
             click(c, "form[action='/settings/tokens'] button").await?;
@@ -898,7 +907,7 @@ async fn the_rest_of_the_ui_in_a_browser(store: TestStore) {
     let d = &dana.client;
     browser
         .check("disable", async {
-            step("users", c.goto(&format!("{base}/admin/users")).await)?;
+            open(c, "users", &format!("{base}/admin/users")).await?;
             accessible(c, "the users page").await?;
             click(c, "#user-dana button[value=disable]").await?;
             step(
@@ -920,7 +929,7 @@ async fn the_rest_of_the_ui_in_a_browser(store: TestStore) {
                 "/p/OPS/members",
                 "/shortcuts",
             ] {
-                step(page, c.goto(&format!("{base}{page}")).await)?;
+                open(c, page, &format!("{base}{page}")).await?;
                 nothing_ran(c, page).await?;
                 accessible(c, page).await?;
             }
@@ -934,7 +943,7 @@ async fn the_rest_of_the_ui_in_a_browser(store: TestStore) {
     let o = &other.client;
     browser
         .check("password", async {
-            step("account", c.goto(&format!("{base}/account")).await)?;
+            open(c, "account", &format!("{base}/account")).await?;
             fill(c, "current_password", ADMIN_PASSWORD).await?;
             fill(c, "new_password", "a brand new password").await?;
             fill(c, "repeat_password", "a brand new password").await?;
@@ -947,15 +956,12 @@ async fn the_rest_of_the_ui_in_a_browser(store: TestStore) {
             if !text.contains("every other session has ended") {
                 return Err(format!("after the change: {text:?}"));
             }
-            step(
-                "the other reloads",
-                o.goto(&format!("{base}/projects")).await,
-            )?;
+            open(o, "the other reloads", &format!("{base}/projects")).await?;
             let url = step("url", o.current_url().await)?;
             if url.path() != "/login" {
                 return Err(format!("the other session is still at {url}"));
             }
-            step("this one", c.goto(&format!("{base}/projects")).await)?;
+            open(c, "this one", &format!("{base}/projects")).await?;
             let url = step("url", c.current_url().await)?;
             if url.path() != "/projects" {
                 return Err(format!("this session ended too: {url}"));
@@ -967,7 +973,7 @@ async fn the_rest_of_the_ui_in_a_browser(store: TestStore) {
 
     browser
         .check("shortcuts", async {
-            step("board", c.goto(&format!("{base}/p/OPS")).await)?;
+            open(c, "board", &format!("{base}/p/OPS")).await?;
             step("the board", c.wait().for_element(Locator::Css(".board")).await)?;
             press(c, "?").await?;
             until(c, "the sheet", "return document.getElementById('shortcuts').open").await?;
@@ -1033,7 +1039,7 @@ async fn a_phone_moves_a_card_through_its_form(store: TestStore) {
             step("viewport", c.set_window_size(390, 844).await)?;
             sign_in(c, &base).await?;
             accessible(c, "the projects on a phone").await?;
-            step("board", c.goto(&format!("{base}/p/OPS")).await)?;
+            open(c, "board", &format!("{base}/p/OPS")).await?;
             accessible(c, "the board on a phone").await?;
             let width = js(c, "return [document.documentElement.clientWidth, document.documentElement.scrollWidth]").await?;
             if width[0] != width[1] {
@@ -1066,7 +1072,7 @@ async fn a_phone_moves_a_card_through_its_form(store: TestStore) {
     }
     browser
         .check("phone-load-more", async {
-            step("board", c.goto(&format!("{base}/p/OPS")).await)?;
+            open(c, "board", &format!("{base}/p/OPS")).await?;
             // The board was the page before as well: under load the old page can still be the
             // one a script first sees, so the count is awaited (it must be exactly 50).
             until(c, "50 cards in To do at first", "return document.querySelectorAll('ol[data-status=\"todo\"] > .card-item').length === 50").await?;
