@@ -8,7 +8,7 @@ use taskflow_core::task::*;
 use taskflow_core::*;
 
 use super::PgStore;
-use super::sql::{LINKS, PROJECT_LIVE, TaskRow, db, push_filtered};
+use super::sql::{Link, PROJECT_LIVE, TaskRow, db, links, push_filtered};
 
 /// Tasks without a due date sort as if due on this day (matches the `tasks_by_due` index).
 const NO_DUE_DATE: &str = "DATE '9999-12-31'";
@@ -20,7 +20,7 @@ pub(crate) async fn page(
     project: ProjectId,
     query: &TaskQuery,
     wanted: i64,
-) -> StoreResult<(Vec<TaskRow>, Vec<(i64, bool, i64)>)> {
+) -> StoreResult<(Vec<TaskRow>, Vec<Link>)> {
     let mut conn = store.read().await?;
     let page = async {
         let rows = rows(store, &mut conn, project, query, wanted).await?;
@@ -34,11 +34,7 @@ pub(crate) async fn page(
                 return Err(StoreError::not_found("project"));
             }
         }
-        let links = sqlx::query_as(&LINKS)
-            .bind(super::dialect::ids(rows.iter().map(|r| r.id)))
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db)?;
+        let links = links(&mut conn, &rows).await?;
         Ok((rows, links))
     }
     .await;

@@ -293,7 +293,7 @@ impl PgStore {
         &self,
         _project: &str,
         _number: i64,
-    ) -> Option<StoreResult<Option<(sql::TaskRow, Vec<(i64, bool, i64)>)>>> {
+    ) -> Option<StoreResult<Option<(sql::TaskRow, Vec<sql::Link>)>>> {
         None
     }
 

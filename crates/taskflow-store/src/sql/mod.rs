@@ -39,6 +39,8 @@ pub(crate) use rows::{ProjectRoleRow, ProjectRow, SessionUserRow, TokenUserRow, 
 pub(crate) use tasks::Sink;
 #[allow(unused_imports)]
 pub(crate) use tasks::{LINKS, NAMES, NameRow, TASK_BY_KEY};
+#[allow(unused_imports)]
+pub(crate) use tasks::{Link, links};
 pub(crate) use tasks::{PROJECT_LIVE, push_filtered};
 #[allow(unused_imports)]
 pub(crate) use users::{SESSION_USER, TOKEN_USER};

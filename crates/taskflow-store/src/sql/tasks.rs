@@ -32,17 +32,24 @@ pub(crate) static LINKS: std::sync::LazyLock<String> = std::sync::LazyLock::new(
 /// Loads tasks' assignees and labels (in one query) and assembles them, keeping the rows'
 /// order.
 async fn assemble(conn: &mut Conn, rows: Vec<TaskRow>) -> StoreResult<Vec<Task>> {
-    let ids = d::ids(rows.iter().map(|r| r.id));
-    let links: Vec<(i64, bool, i64)> = sqlx::query_as(&LINKS)
-        .bind(&ids)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db)?;
+    let links = links(conn, &rows).await?;
     link(rows, &links)
 }
 
+/// A `LINKS` row: `(task_id, is_label, id)`.
+pub(crate) type Link = (i64, bool, i64);
+
+/// The `LINKS` rows of these tasks.
+pub(crate) async fn links(conn: &mut Conn, rows: &[TaskRow]) -> StoreResult<Vec<Link>> {
+    sqlx::query_as(&LINKS)
+        .bind(d::ids(rows.iter().map(|r| r.id)))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)
+}
+
 /// Tasks from their rows and their `LINKS` rows.
-pub(crate) fn link(rows: Vec<TaskRow>, links: &[(i64, bool, i64)]) -> StoreResult<Vec<Task>> {
+pub(crate) fn link(rows: Vec<TaskRow>, links: &[Link]) -> StoreResult<Vec<Task>> {
     rows.into_iter()
         .map(|row| {
             let id = row.id;

@@ -24,7 +24,7 @@ use taskflow_core::{StoreError, StoreResult};
 
 use super::SqliteStore;
 use super::sql::{
-    LINKS, NAMES, NameRow, PROJECT_WITH_ROLE, ProjectRoleRow, ProjectRow, SESSION_USER,
+    LINKS, Link, NAMES, NameRow, PROJECT_WITH_ROLE, ProjectRoleRow, ProjectRow, SESSION_USER,
     SessionUserRow, TASK_BY_KEY, TOKEN_USER, TaskRow, TokenUserRow, UserRow,
 };
 
@@ -152,7 +152,7 @@ pub(crate) fn task(r: &Row) -> rusqlite::Result<TaskRow> {
 pub(crate) fn links(
     c: &Connection,
     tasks: impl IntoIterator<Item = i64>,
-) -> rusqlite::Result<Vec<(i64, bool, i64)>> {
+) -> rusqlite::Result<Vec<Link>> {
     c.prepare_cached(&LINKS)?
         .query_map(named_params! {"$1": super::dialect::ids(tasks)}, |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -237,7 +237,7 @@ impl SqliteStore {
         &self,
         project: &str,
         number: i64,
-    ) -> Option<StoreResult<Option<(TaskRow, Vec<(i64, bool, i64)>)>>> {
+    ) -> Option<StoreResult<Option<(TaskRow, Vec<Link>)>>> {
         Some(self.direct.read(|c| {
             let Some(row) = c
                 .prepare_cached(&TASK_BY_KEY)?
@@ -307,6 +307,7 @@ mod tests {
             "the failed connection was kept"
         );
         assert_eq!(direct.read(seven).unwrap(), 7);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Listing a project's tasks on SQLite: filters, sorts, keyset paging and FTS5 search.
 //!
-//! A page is read on a direct connection (see `direct`) on a blocking thread: its rows are
-//! read in place, where sqlx's worker would copy each value of each row and send the row
-//! across threads; a listing of fifty tasks spent most of its time doing that.
+//! A page is read on a direct connection (see `direct` and `page`): its rows are read in place,
+//! where sqlx's worker would copy each value of each row and send the row across threads; a
+//! listing of fifty tasks spent most of its time doing that.
 
 use std::fmt::Write;
 
@@ -13,7 +13,8 @@ use taskflow_core::*;
 
 use super::SqliteStore;
 use super::direct::{links, task};
-use super::sql::{PROJECT_LIVE, Sink, TaskRow, push_filtered};
+use super::sql::{Link, PROJECT_LIVE, Sink, TaskRow, push_filtered};
+
 /// Tasks without a due date sort as if due on this day (matches the `tasks_by_due` index).
 const NO_DUE_DATE: &str = "'9999-12-31'";
 
@@ -43,7 +44,7 @@ pub(crate) async fn page(
     project: ProjectId,
     query: &TaskQuery,
     wanted: i64,
-) -> StoreResult<(Vec<TaskRow>, Vec<(i64, bool, i64)>)> {
+) -> StoreResult<(Vec<TaskRow>, Vec<Link>)> {
     let f = &query.filter;
     let unfiltered = f.statuses.is_empty()
         && f.assignee.is_none()
@@ -67,13 +68,12 @@ pub(crate) async fn page(
 }
 
 /// `page`'s reads; None when the project is not live.
-#[allow(clippy::type_complexity)]
 fn read_page(
     c: &Connection,
     project: ProjectId,
     query: &TaskQuery,
     wanted: i64,
-) -> rusqlite::Result<Option<(Vec<TaskRow>, Vec<(i64, bool, i64)>)>> {
+) -> rusqlite::Result<Option<(Vec<TaskRow>, Vec<Link>)>> {
     let rows = rows(c, project, query, wanted)?;
     if rows.is_empty() {
         let live: bool = c
