@@ -18,12 +18,16 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 use taskflow_core::attachment::Sha256Hex;
-use tokio::io::AsyncWriteExt;
 
 use crate::{BlobEntry, BlobError, BlobLock, Limits, Stored, TmpSweep, available_bytes};
 
 /// How often (in bytes written) an upload re-checks the free space.
 const SPACE_CHECK_EVERY: u64 = 1 << 20;
+
+/// How many bytes an upload gathers before a blocking thread hashes and writes them: a
+/// request body arrives in frames of a few KiB, and one thread hop per frame cost more than
+/// the writing.
+const BATCH_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
@@ -134,10 +138,16 @@ impl BlobStore {
                 path.display()
             ))));
         }
+        let batch = expected.map_or(BATCH_BYTES / 4, |e| {
+            usize::try_from(e).unwrap_or(BATCH_BYTES).min(BATCH_BYTES)
+        });
         Ok(VolumeUpload {
-            file: tokio::fs::File::from_std(file),
+            sink: Some(Sink {
+                file,
+                hasher: Sha256::new(),
+            }),
+            pending: Vec::with_capacity(batch),
             path,
-            hasher: Sha256::new(),
             written: 0,
             unchecked: 0,
             limits,
@@ -290,9 +300,11 @@ impl BlobStore {
 /// An upload in progress. Dropped before `finish`, it leaves nothing behind.
 #[derive(Debug)]
 pub struct VolumeUpload {
-    file: tokio::fs::File,
+    /// The file and the digest so far; on a blocking thread while a batch is written.
+    sink: Option<Sink>,
+    /// Received bytes not yet hashed and written, at most `BATCH_BYTES`.
+    pending: Vec<u8>,
     path: PathBuf,
-    hasher: Sha256,
     written: u64,
     unchecked: u64,
     limits: Limits,
@@ -300,24 +312,43 @@ pub struct VolumeUpload {
     done: bool,
 }
 
+#[derive(Debug)]
+struct Sink {
+    file: std::fs::File,
+    hasher: Sha256,
+}
+
+impl Sink {
+    /// Blocking: hashes and writes one batch.
+    fn take(&mut self, batch: &[u8]) -> io::Result<()> {
+        use std::io::Write;
+        self.hasher.update(batch);
+        self.file.write_all(batch)
+    }
+}
+
 impl VolumeUpload {
-    /// Bytes written so far.
+    /// Bytes received so far.
     pub fn written(&self) -> u64 {
         self.written
     }
 
-    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), BlobError> {
+    pub async fn write(&mut self, mut chunk: &[u8]) -> Result<(), BlobError> {
         let len = chunk.len() as u64;
         if self.written + len > self.limits.max_bytes {
             return Err(BlobError::TooLarge {
                 limit: self.limits.max_bytes,
             });
         }
-        self.hasher.update(chunk);
-        self.file
-            .write_all(chunk)
-            .await
-            .map_err(|e| self.io_error(e))?;
+        while !chunk.is_empty() {
+            let room = BATCH_BYTES - self.pending.len();
+            let (now, rest) = chunk.split_at(room.min(chunk.len()));
+            self.pending.extend_from_slice(now);
+            chunk = rest;
+            if self.pending.len() == BATCH_BYTES {
+                self.write_pending().await?;
+            }
+        }
         self.written += len;
         self.unchecked += len;
         if self.unchecked >= SPACE_CHECK_EVERY {
@@ -327,20 +358,47 @@ impl VolumeUpload {
         Ok(())
     }
 
+    /// Hashes and writes the gathered bytes on a blocking thread; the buffer comes back empty
+    /// for the next batch.
+    async fn write_pending(&mut self) -> Result<(), BlobError> {
+        let mut sink = self.sink.take().ok_or_else(Self::broken)?;
+        let batch = std::mem::take(&mut self.pending);
+        let (sink, mut batch, written) = tokio::task::spawn_blocking(move || {
+            let written = sink.take(&batch);
+            (sink, batch, written)
+        })
+        .await
+        .map_err(io::Error::other)?;
+        self.sink = Some(sink);
+        batch.clear();
+        self.pending = batch;
+        written.map_err(|e| self.io_error(e))
+    }
+
+    /// An earlier write's thread failed and took the file with it.
+    fn broken() -> BlobError {
+        BlobError::Io(io::Error::other("an earlier write of this upload failed"))
+    }
+
     /// Makes the content durable under its digest. The row may be committed once this
     /// returns; keep the returned lock until then.
     pub async fn finish(mut self) -> Result<Stored, BlobError> {
-        self.file.flush().await.map_err(|e| self.io_error(e))?;
-        self.file.sync_all().await.map_err(|e| self.io_error(e))?;
-        let sha256 = Sha256Hex::from_digest(&self.hasher.clone().finalize());
         let lock = self.store.lock_shared().await?;
-        // A rename and one or more directory fsyncs: off the runtime's threads, which would
-        // otherwise stall every other request for the disk's latency.
-        let (store, path, digest) = (self.store.clone(), self.path.clone(), sha256.clone());
-        tokio::task::spawn_blocking(move || store.adopt(&path, &digest))
-            .await
-            .map_err(io::Error::other)?
-            .map_err(|e| self.io_error(e))?;
+        let mut sink = self.sink.take().ok_or_else(Self::broken)?;
+        let batch = std::mem::take(&mut self.pending);
+        // The last batch, the fsync, the rename and the directory fsyncs in one trip off the
+        // runtime's threads, which would otherwise stall every other request for the disk.
+        let (store, path) = (self.store.clone(), self.path.clone());
+        let placed = tokio::task::spawn_blocking(move || -> io::Result<Sha256Hex> {
+            sink.take(&batch)?;
+            sink.file.sync_all()?;
+            let sha256 = Sha256Hex::from_digest(&sink.hasher.finalize());
+            store.adopt(&path, &sha256)?;
+            Ok(sha256)
+        })
+        .await
+        .map_err(io::Error::other)?;
+        let sha256 = placed.map_err(|e| self.io_error(e))?;
         self.done = true;
         taskflow_core::failpoint::failpoint("blob-placed").await;
         Ok(Stored {
