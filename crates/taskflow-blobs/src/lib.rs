@@ -18,7 +18,7 @@ mod volume;
 use std::fmt;
 use std::io;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -147,24 +147,27 @@ pub(crate) fn try_lock_file(path: PathBuf) -> io::Result<Option<BlobLock>> {
 }
 
 pub(crate) async fn lock_file(path: PathBuf, exclusive: bool) -> io::Result<BlobLock> {
-    tokio::task::spawn_blocking(move || {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)?;
-        if exclusive {
-            file.lock()?;
-        } else {
-            file.lock_shared()?;
-        }
-        Ok(BlobLock::new(file))
-    })
-    .await
-    .map_err(io::Error::other)?
+    tokio::task::spawn_blocking(move || lock_file_blocking(&path, exclusive))
+        .await
+        .map_err(io::Error::other)?
+}
+
+/// `lock_file` for a thread that may block until the lock is granted.
+pub(crate) fn lock_file_blocking(path: &Path, exclusive: bool) -> io::Result<BlobLock> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    if exclusive {
+        file.lock()?;
+    } else {
+        file.lock_shared()?;
+    }
+    Ok(BlobLock::new(file))
 }
 
 /// A blob's bytes, as they are read.
