@@ -33,8 +33,10 @@ const BATCH_BYTES: usize = 256 * 1024;
 /// multiple of every common device block.
 const ALIGN: usize = 4096;
 
-/// How many bytes a download reads at a time.
-const READ_BYTES: u64 = 256 * 1024;
+/// How many bytes a download reads at a time: below the size the server's allocator maps
+/// afresh for each block (see `taskflow`'s main), since a download's chunks come and go by
+/// the dozen.
+const READ_BYTES: u64 = 128 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
@@ -167,7 +169,7 @@ impl BlobStore {
         })
     }
 
-    /// The blob's bytes in `range` (all of them when `None`), streamed in 256 KiB reads, each
+    /// The blob's bytes in `range` (all of them when `None`), streamed in 128 KiB reads, each
     /// one trip to a blocking thread.
     pub async fn read(
         &self,

@@ -41,15 +41,16 @@ fn main() -> ExitCode {
 /// glibc's allocator raises its threshold for serving large blocks from fresh mappings each
 /// time one is freed, and then keeps what it served from its arenas: every password check
 /// (19 MiB for argon2id) would stay part of the process after the login is done, one arena
-/// per worker thread. Fixing the threshold at 1 MiB gives every block that large back to the
-/// system when it is freed, so memory returns to idle after a burst of logins or uploads.
+/// per worker thread. Fixing the threshold at 256 KiB gives every block that large back to
+/// the system when it is freed (an upload's 256 KiB batch is one, once per upload), so memory
+/// returns to idle after a burst of logins or uploads.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 fn return_large_blocks_to_the_system() {
     // SAFETY: `mallopt` only changes a tuning parameter of the allocator; it is called once,
     // before any other thread exists, with a parameter and value glibc documents.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
     }
 }
 
