@@ -370,7 +370,8 @@ impl Sink {
     fn take(&mut self, batch: &[u8]) -> io::Result<()> {
         use std::os::unix::fs::FileExt;
         self.hasher.update(batch);
-        let aligned = batch.len() % ALIGN == 0 && (batch.as_ptr() as usize) % ALIGN == 0;
+        let aligned =
+            batch.len().is_multiple_of(ALIGN) && batch.as_ptr().addr().is_multiple_of(ALIGN);
         if self.direct && !aligned {
             self.undirect()?;
         }
