@@ -133,12 +133,17 @@ impl Locker for FileLocker {
     }
 }
 
-pub(crate) fn try_lock_file(path: PathBuf) -> io::Result<Option<BlobLock>> {
-    let file = std::fs::OpenOptions::new()
+/// Opens (creating, never truncating) a file that is only ever locked.
+fn open_lock_file(path: &Path) -> io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&path)?;
+        .open(path)
+}
+
+pub(crate) fn try_lock_file(path: PathBuf) -> io::Result<Option<BlobLock>> {
+    let file = open_lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(Some(BlobLock::new(file))),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
@@ -157,11 +162,7 @@ pub(crate) fn lock_file_blocking(path: &Path, exclusive: bool) -> io::Result<Blo
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)?;
+    let file = open_lock_file(path)?;
     if exclusive {
         file.lock()?;
     } else {
