@@ -39,6 +39,19 @@ pub(crate) fn id_rows(n: u8) -> String {
     format!("SELECT unnest(${n}::bigint[]) AS id")
 }
 
+/// The ids a subquery `select` of one column `id` returns, ascending, as one value of a row...
+pub(crate) fn id_list(select: &str) -> String {
+    format!("ARRAY(SELECT l.id FROM ({select}) l ORDER BY l.id)")
+}
+
+/// ...which reads back as this...
+pub(crate) type IdList = Vec<i64>;
+
+/// ...holding these ids.
+pub(crate) fn id_list_ids(list: IdList) -> Result<Vec<i64>, String> {
+    Ok(list)
+}
+
 /// A list of names is bound as one `text[]`...
 pub(crate) fn names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     names.into_iter().map(str::to_owned).collect()

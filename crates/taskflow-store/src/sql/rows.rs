@@ -223,6 +223,35 @@ pub(crate) const TASK_COLUMNS: &str = "t.id, t.project_id, p.key AS project_key,
     t.description, t.status, t.position, t.priority, t.due_date, t.parent_id, t.created_by, \
     t.created_at, t.updated_at, t.version, t.deleted_at";
 
+/// A `TaskRow` with its assignees and labels, from `LINKED_COLUMNS`.
+#[derive(FromRow)]
+pub(crate) struct LinkedTaskRow {
+    #[sqlx(flatten)]
+    pub(crate) task: TaskRow,
+    pub(crate) assignee_ids: d::IdList,
+    pub(crate) label_ids: d::IdList,
+}
+
+/// `TASK_COLUMNS`, then the task's assignees and labels: one statement reads a whole task.
+pub(crate) static LINKED_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{TASK_COLUMNS}, {} AS assignee_ids, {} AS label_ids",
+        d::id_list("SELECT user_id AS id FROM task_assignees WHERE task_id = t.id"),
+        d::id_list("SELECT label_id AS id FROM task_labels WHERE task_id = t.id"),
+    )
+});
+
+impl LinkedTaskRow {
+    pub(crate) fn into_task(self) -> StoreResult<Task> {
+        let assignees = d::id_list_ids(self.assignee_ids).map_err(corrupt)?;
+        let labels = d::id_list_ids(self.label_ids).map_err(corrupt)?;
+        self.task.into_task(
+            assignees.into_iter().map(UserId).collect(),
+            labels.into_iter().map(LabelId).collect(),
+        )
+    }
+}
+
 impl TaskRow {
     pub(crate) fn into_task(
         self,

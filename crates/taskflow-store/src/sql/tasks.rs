@@ -10,7 +10,7 @@ use taskflow_core::*;
 use super::activity::record;
 use super::d::Conn;
 use super::projects::writable_project;
-use super::rows::{TASK_COLUMNS, TaskRow};
+use super::rows::{LINKED_COLUMNS, LinkedTaskRow, TASK_COLUMNS, TaskRow};
 use super::{Store, commit, d, db, listing};
 
 /// Where tasks are live: neither they nor their project are in the trash.
@@ -75,6 +75,15 @@ pub(crate) static TASK_BY_KEY: std::sync::LazyLock<String> = std::sync::LazyLock
     )
 });
 
+/// `TASK_BY_KEY` with the task's assignees and labels (`LinkedTaskRow`).
+static LINKED_TASK_BY_KEY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM tasks t JOIN projects p ON p.id = t.project_id \
+         WHERE p.key = $1 AND t.number = $2 AND {LIVE}",
+        *LINKED_COLUMNS
+    )
+});
+
 /// Names for an answer, a row `(kind, id, number, a, b)` each: people (kind 0, `a` the
 /// username, `b` the display name) by the ids in `$1`, the labels of the projects in `$2`
 /// (kind 1, `number` the project, `a` the name, `b` the colour), tasks by the ids in `$3`
@@ -98,6 +107,22 @@ pub(crate) type NameRow = (i32, i64, i64, String, String);
 
 /// A live task; with `lock`, its row stays locked until the transaction ends.
 async fn fetch_task(conn: &mut Conn, id: TaskId, lock: bool) -> StoreResult<Task> {
+    if !lock {
+        // One statement. A locked read takes two: under PostgreSQL's read committed, a row
+        // lock waited for would return the task's newest version with links read from the
+        // statement's older snapshot; the second statement reads them after the lock.
+        let row: LinkedTaskRow = sqlx::query_as(&format!(
+            "SELECT {} FROM tasks t JOIN projects p ON p.id = t.project_id \
+             WHERE t.id = $1 AND {LIVE}",
+            *LINKED_COLUMNS
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::not_found("task"))?;
+        return row.into_task();
+    }
     let row: TaskRow = sqlx::query_as(&format!(
         "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id \
          WHERE t.id = $1 AND {LIVE}{}",
@@ -466,14 +491,14 @@ impl TaskStore for Store {
         }
         let mut conn = self.read().await?;
         let task = async {
-            let row: TaskRow = sqlx::query_as(&TASK_BY_KEY)
+            let row: LinkedTaskRow = sqlx::query_as(&LINKED_TASK_BY_KEY)
                 .bind(key.project.as_str())
                 .bind(key.number)
                 .fetch_optional(&mut *conn)
                 .await
                 .map_err(db)?
                 .ok_or(StoreError::not_found("task"))?;
-            Ok(assemble(&mut conn, vec![row]).await?.remove(0))
+            row.into_task()
         }
         .await;
         conn.done(task)

@@ -38,6 +38,23 @@ pub(crate) fn id_rows(n: u8) -> String {
     format!("SELECT value AS id FROM json_each(${n})")
 }
 
+/// The ids a subquery `select` of one column `id` returns, ascending, as one value of a row:
+/// a comma-separated text, empty when there are none...
+pub(crate) fn id_list(select: &str) -> String {
+    format!("(SELECT coalesce(group_concat(l.id, ',' ORDER BY l.id), '') FROM ({select}) l)")
+}
+
+/// ...which reads back as this...
+pub(crate) type IdList = String;
+
+/// ...holding these ids.
+pub(crate) fn id_list_ids(list: IdList) -> Result<Vec<i64>, String> {
+    list.split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| id.parse().map_err(|_| format!("{id:?} in a list of ids")))
+        .collect()
+}
+
 /// A list of names is bound as one JSON array...
 pub(crate) fn names<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
     serde_json::to_string(&names.into_iter().collect::<Vec<_>>()).expect("strings serialise")
