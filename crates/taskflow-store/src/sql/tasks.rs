@@ -67,7 +67,8 @@ pub(crate) fn link(rows: Vec<TaskRow>, links: &[Link]) -> StoreResult<Vec<Task>>
         .collect()
 }
 
-/// A live task by its project's key (`$1`) and number (`$2`).
+/// A live task by its project's key (`$1`) and number (`$2`); SQLite's direct reads use it.
+#[allow(dead_code)] // not by the PostgreSQL build of this module
 pub(crate) static TASK_BY_KEY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id \
