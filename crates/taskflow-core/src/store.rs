@@ -185,6 +185,14 @@ pub trait TaskStore: Send + Sync {
     ) -> StoreResult<Task>;
     async fn task(&self, id: TaskId) -> StoreResult<Task>;
     async fn task_by_key(&self, key: &TaskKey) -> StoreResult<Task>;
+    /// The live task with this key, its live project and `user`'s role in the project
+    /// (`None` when not a member), in one query: every request that names a task asks all
+    /// three. `None` when there is no such task.
+    async fn task_with_role(
+        &self,
+        key: &TaskKey,
+        user: UserId,
+    ) -> StoreResult<Option<(Task, Project, Option<Role>)>>;
     /// Live tasks assigned to `user` across projects, soonest due first (tasks without a due
     /// date last, then the most recently updated): only in projects the user is a member of,
     /// unless `every_project` (administrators); done ones only with `include_done`.

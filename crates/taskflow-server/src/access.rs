@@ -99,13 +99,29 @@ pub async fn visible_task_with_role(
     needed: Role,
 ) -> Result<(Task, Project, Role), ApiError> {
     let key = TaskKey::parse(raw_key).map_err(|_| ApiError::not_found("task"))?;
-    let (project, role) = match project_with_role(state, user, &key.project, needed).await {
-        // A task in a project that is not there, or that the caller cannot see, is not there
-        // either.
-        Err(e) if e.status == StatusCode::NOT_FOUND => return Err(ApiError::not_found("task")),
-        other => other?,
+    // A task in a project that is not there, or that the caller cannot see, is not there
+    // either.
+    let hidden = |e: ApiError| {
+        if e.status == StatusCode::NOT_FOUND {
+            ApiError::not_found("task")
+        } else {
+            e
+        }
     };
-    Ok((state.store.task_by_key(&key).await?, project, role))
+    match state.store.task_with_role(&key, user.id).await? {
+        Some((task, project, role)) => {
+            let role = allowed(user, role, needed).map_err(hidden)?;
+            Ok((task, project, role))
+        }
+        None => {
+            // No such task: a member whose role is too low is told so (403), as they would
+            // be for a task that is there; anyone else is told it is not there.
+            project_with_role(state, user, &key.project, needed)
+                .await
+                .map_err(hidden)?;
+            Err(ApiError::not_found("task"))
+        }
+    }
 }
 
 /// A comment the caller may change: theirs, or any in a project they own.

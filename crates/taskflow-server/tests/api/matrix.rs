@@ -138,6 +138,11 @@ pub const ROWS: &[(&str, &str, Option<&str>, [u16; 5])] = &[
     ("POST", "/api/v1/projects/OPS/trash/purge", Some(r#"{"type":"task","id":{trashed}}"#), [401, 404, 403, 403, 200]),
     ("GET", "/api/v1/tasks/OPS-1", None, [401, 404, 200, 200, 200]),
     ("PATCH", "/api/v1/tasks/OPS-1", Some(r#"{"title":"changed"}"#), [401, 404, 403, 200, 200]),
+    // A task that is not there (or is in the trash) is not found by anyone who can see the
+    // project, except that a viewer asking to change one is told their role is too low.
+    ("GET", "/api/v1/tasks/OPS-99", None, [401, 404, 404, 404, 404]),
+    ("PATCH", "/api/v1/tasks/OPS-99", Some(r#"{"title":"changed"}"#), [401, 404, 403, 404, 404]),
+    ("GET", "/api/v1/tasks/OPS-2", None, [401, 404, 404, 404, 404]),
     ("DELETE", "/api/v1/tasks/OPS-1", None, [401, 404, 403, 204, 204]),
     ("POST", "/api/v1/tasks/OPS-1/move", Some(r#"{"status":"done"}"#), [401, 404, 403, 200, 200]),
     ("GET", "/api/v1/tasks/OPS-1/comments", None, [401, 404, 200, 200, 200]),

@@ -293,7 +293,16 @@ impl PgStore {
         &self,
         _project: &str,
         _number: i64,
-    ) -> Option<StoreResult<Option<(sql::TaskRow, Vec<sql::Link>)>>> {
+    ) -> Option<StoreResult<Option<sql::LinkedTaskRow>>> {
+        None
+    }
+
+    fn direct_task_with_role(
+        &self,
+        _project: &str,
+        _number: i64,
+        _user: i64,
+    ) -> Option<StoreResult<Option<sql::TaskRoleRow>>> {
         None
     }
 

@@ -34,11 +34,13 @@ pub(crate) use d::Time;
 pub(crate) use projects::PROJECT_WITH_ROLE;
 pub(crate) use rows::TaskRow;
 #[allow(unused_imports)]
-pub(crate) use rows::{ProjectRoleRow, ProjectRow, SessionUserRow, TokenUserRow, UserRow};
+pub(crate) use rows::{
+    LinkedTaskRow, ProjectRoleRow, ProjectRow, SessionUserRow, TaskRoleRow, TokenUserRow, UserRow,
+};
 #[allow(unused_imports)]
 pub(crate) use tasks::Sink;
 #[allow(unused_imports)]
-pub(crate) use tasks::{LINKS, NAMES, NameRow, TASK_BY_KEY};
+pub(crate) use tasks::{LINKS, NAMES, NameRow, TASK_BY_KEY, TASK_WITH_ROLE};
 #[allow(unused_imports)]
 pub(crate) use tasks::{Link, links};
 pub(crate) use tasks::{PROJECT_LIVE, push_filtered};

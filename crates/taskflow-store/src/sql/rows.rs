@@ -252,6 +252,48 @@ impl LinkedTaskRow {
     }
 }
 
+/// A `LinkedTaskRow`, then its live project's other columns and a user's role in it, from
+/// `LINKED_COLUMNS` and `PROJECT_OF_TASK_COLUMNS` with the role's column `role`.
+#[derive(FromRow)]
+pub(crate) struct TaskRoleRow {
+    #[sqlx(flatten)]
+    pub(crate) task: LinkedTaskRow,
+    pub(crate) project_name: String,
+    pub(crate) project_description: String,
+    pub(crate) project_archived: bool,
+    pub(crate) project_created_at: Time,
+    pub(crate) project_updated_at: Time,
+    pub(crate) role: Option<String>,
+}
+
+/// The columns of a task's project (`p`) that `TASK_COLUMNS` leaves out, as `TaskRoleRow`
+/// names them.
+pub(crate) const PROJECT_OF_TASK_COLUMNS: &str = "p.name AS project_name, \
+    p.description AS project_description, p.archived AS project_archived, \
+    p.created_at AS project_created_at, p.updated_at AS project_updated_at";
+
+impl TryFrom<TaskRoleRow> for (Task, Project, Option<Role>) {
+    type Error = StoreError;
+    fn try_from(r: TaskRoleRow) -> StoreResult<(Task, Project, Option<Role>)> {
+        let project = ProjectRow {
+            id: r.task.task.project_id,
+            key: r.task.task.project_key.clone(),
+            name: r.project_name,
+            description: r.project_description,
+            archived: r.project_archived,
+            created_at: r.project_created_at,
+            updated_at: r.project_updated_at,
+            deleted_at: None,
+        };
+        let (project, role) = ProjectRoleRow {
+            project,
+            role: r.role,
+        }
+        .try_into()?;
+        Ok((r.task.into_task()?, project, role))
+    }
+}
+
 impl TaskRow {
     pub(crate) fn into_task(
         self,

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use sqlx::QueryBuilder;
 use taskflow_core::activity::{ActivityKind, NewActivity};
 use taskflow_core::failpoint::failpoint;
-use taskflow_core::project::ProjectKey;
+use taskflow_core::project::{Project, ProjectKey, Role};
 use taskflow_core::store::TaskStore;
 use taskflow_core::task::*;
 use taskflow_core::*;
@@ -10,7 +10,9 @@ use taskflow_core::*;
 use super::activity::record;
 use super::d::Conn;
 use super::projects::writable_project;
-use super::rows::{LINKED_COLUMNS, LinkedTaskRow, TASK_COLUMNS, TaskRow};
+use super::rows::{
+    LINKED_COLUMNS, LinkedTaskRow, PROJECT_OF_TASK_COLUMNS, TASK_COLUMNS, TaskRoleRow, TaskRow,
+};
 use super::{Store, commit, d, db, listing};
 
 /// Where tasks are live: neither they nor their project are in the trash.
@@ -67,19 +69,21 @@ pub(crate) fn link(rows: Vec<TaskRow>, links: &[Link]) -> StoreResult<Vec<Task>>
         .collect()
 }
 
-/// A live task by its project's key (`$1`) and number (`$2`); SQLite's direct reads use it.
-#[allow(dead_code)] // not by the PostgreSQL build of this module
+/// A live task (`LinkedTaskRow`) by its project's key (`$1`) and number (`$2`).
 pub(crate) static TASK_BY_KEY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id \
-         WHERE p.key = $1 AND t.number = $2 AND {LIVE}"
+        "SELECT {} FROM tasks t JOIN projects p ON p.id = t.project_id \
+         WHERE p.key = $1 AND t.number = $2 AND {LIVE}",
+        *LINKED_COLUMNS
     )
 });
 
-/// `TASK_BY_KEY` with the task's assignees and labels (`LinkedTaskRow`).
-static LINKED_TASK_BY_KEY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// `TASK_BY_KEY` with its project and the role of a user (`$3`) in it (`TaskRoleRow`).
+pub(crate) static TASK_WITH_ROLE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT {} FROM tasks t JOIN projects p ON p.id = t.project_id \
+        "SELECT {}, {PROJECT_OF_TASK_COLUMNS}, (SELECT m.role FROM project_members m \
+             WHERE m.project_id = p.id AND m.user_id = $3) AS role \
+         FROM tasks t JOIN projects p ON p.id = t.project_id \
          WHERE p.key = $1 AND t.number = $2 AND {LIVE}",
         *LINKED_COLUMNS
     )
@@ -486,23 +490,43 @@ impl TaskStore for Store {
     }
 
     async fn task_by_key(&self, key: &TaskKey) -> StoreResult<Task> {
-        if let Some(found) = self.direct_task_by_key(key.project.as_str(), key.number) {
-            let (row, links) = found?.ok_or(StoreError::not_found("task"))?;
-            return Ok(link(vec![row], &links)?.remove(0));
-        }
-        let mut conn = self.read().await?;
-        let task = async {
-            let row: LinkedTaskRow = sqlx::query_as(&LINKED_TASK_BY_KEY)
-                .bind(key.project.as_str())
-                .bind(key.number)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?
-                .ok_or(StoreError::not_found("task"))?;
-            row.into_task()
-        }
-        .await;
-        conn.done(task)
+        let row = match self.direct_task_by_key(key.project.as_str(), key.number) {
+            Some(row) => row?,
+            None => {
+                let mut conn = self.read().await?;
+                let row = sqlx::query_as(&TASK_BY_KEY)
+                    .bind(key.project.as_str())
+                    .bind(key.number)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db);
+                conn.done(row)?
+            }
+        };
+        let row: LinkedTaskRow = row.ok_or(StoreError::not_found("task"))?;
+        row.into_task()
+    }
+
+    async fn task_with_role(
+        &self,
+        key: &TaskKey,
+        user: UserId,
+    ) -> StoreResult<Option<(Task, Project, Option<Role>)>> {
+        let row = match self.direct_task_with_role(key.project.as_str(), key.number, user.0) {
+            Some(row) => row?,
+            None => {
+                let mut conn = self.read().await?;
+                let row = sqlx::query_as(&TASK_WITH_ROLE)
+                    .bind(key.project.as_str())
+                    .bind(key.number)
+                    .bind(user.0)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db);
+                conn.done(row)?
+            }
+        };
+        row.map(|row: TaskRoleRow| row.try_into()).transpose()
     }
 
     async fn assigned_tasks(

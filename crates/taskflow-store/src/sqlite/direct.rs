@@ -24,8 +24,9 @@ use taskflow_core::{StoreError, StoreResult};
 
 use super::SqliteStore;
 use super::sql::{
-    LINKS, Link, NAMES, NameRow, PROJECT_WITH_ROLE, ProjectRoleRow, ProjectRow, SESSION_USER,
-    SessionUserRow, TASK_BY_KEY, TOKEN_USER, TaskRow, TokenUserRow, UserRow,
+    LINKS, Link, LinkedTaskRow, NAMES, NameRow, PROJECT_WITH_ROLE, ProjectRoleRow, ProjectRow,
+    SESSION_USER, SessionUserRow, TASK_BY_KEY, TASK_WITH_ROLE, TOKEN_USER, TaskRoleRow, TaskRow,
+    TokenUserRow, UserRow,
 };
 
 /// Idle connections kept for later reads; reads at once beyond it open and close their own.
@@ -148,6 +149,18 @@ pub(crate) fn task(r: &Row) -> rusqlite::Result<TaskRow> {
     })
 }
 
+/// The number of `LINKED_COLUMNS`: `TASK_COLUMNS`, then the assignees and the labels.
+const LINKED: usize = 18;
+
+/// A task with its assignees and labels from a row whose first columns are `LINKED_COLUMNS`.
+fn linked(r: &Row) -> rusqlite::Result<LinkedTaskRow> {
+    Ok(LinkedTaskRow {
+        task: task(r)?,
+        assignee_ids: r.get(LINKED - 2)?,
+        label_ids: r.get(LINKED - 1)?,
+    })
+}
+
 /// The `LINKS` rows of the tasks with these ids.
 pub(crate) fn links(
     c: &Connection,
@@ -231,23 +244,43 @@ impl SqliteStore {
         }))
     }
 
-    /// A live task's row and its `LINKS` rows, by project key and number.
-    #[allow(clippy::type_complexity)]
+    /// A live task by project key and number (`TASK_BY_KEY`).
     pub(crate) fn direct_task_by_key(
         &self,
         project: &str,
         number: i64,
-    ) -> Option<StoreResult<Option<(TaskRow, Vec<Link>)>>> {
+    ) -> Option<StoreResult<Option<LinkedTaskRow>>> {
         Some(self.direct.read(|c| {
-            let Some(row) = c
-                .prepare_cached(&TASK_BY_KEY)?
-                .query_row(named_params! {"$1": project, "$2": number}, task)
-                .optional()?
-            else {
-                return Ok(None);
-            };
-            let links = links(c, [row.id])?;
-            Ok(Some((row, links)))
+            c.prepare_cached(&TASK_BY_KEY)?
+                .query_row(named_params! {"$1": project, "$2": number}, linked)
+                .optional()
+        }))
+    }
+
+    /// A live task with its project and `user`'s role there (`TASK_WITH_ROLE`).
+    pub(crate) fn direct_task_with_role(
+        &self,
+        project: &str,
+        number: i64,
+        user: i64,
+    ) -> Option<StoreResult<Option<TaskRoleRow>>> {
+        Some(self.direct.read(|c| {
+            c.prepare_cached(&TASK_WITH_ROLE)?
+                .query_row(
+                    named_params! {"$1": project, "$2": number, "$3": user},
+                    |r| {
+                        Ok(TaskRoleRow {
+                            task: linked(r)?,
+                            project_name: r.get(LINKED)?,
+                            project_description: r.get(LINKED + 1)?,
+                            project_archived: r.get(LINKED + 2)?,
+                            project_created_at: r.get(LINKED + 3)?,
+                            project_updated_at: r.get(LINKED + 4)?,
+                            role: r.get(LINKED + 5)?,
+                        })
+                    },
+                )
+                .optional()
         }))
     }
 

@@ -108,6 +108,67 @@ async fn create_and_read_tasks(store: TestStore) {
     assert!(second.position > t.position || second.status != t.status);
 }
 
+/// A task comes back with its assignees and labels, its project and the caller's role there,
+/// from one read; a non-member has no role; a task that is not there, trashed, or in a trashed
+/// project is not found.
+async fn task_with_its_project_and_role(store: TestStore) {
+    let (owner, ops) = setup(&store).await;
+    let ed = user(&store, "edith").await;
+    let stranger = user(&store, "sam").await;
+    store
+        .set_member(owner.id, ops.id, ed.id, Role::Editor)
+        .await
+        .unwrap();
+    let bug = label(&store, ops.id, "bug").await;
+    let later = label(&store, ops.id, "later").await;
+    let mut new = titled("linked");
+    new.assignees = vec![ed.id, owner.id];
+    new.labels = vec![later.id, bug.id];
+    let linked = store.create_task(owner.id, ops.id, new).await.unwrap();
+    let bare = task(&store, owner.id, ops.id, "bare").await;
+    let key = |k: &str| TaskKey::parse(k).unwrap();
+
+    let found = store.task_with_role(&key("OPS-1"), ed.id).await.unwrap();
+    assert_eq!(
+        found,
+        Some((linked.clone(), ops.clone(), Some(Role::Editor)))
+    );
+    let (t, ..) = found.unwrap();
+    let mut people = vec![ed.id, owner.id];
+    people.sort();
+    let mut labels = vec![bug.id, later.id];
+    labels.sort();
+    assert_eq!((t.assignees, t.labels), (people, labels));
+    assert_eq!(
+        store.task_with_role(&key("OPS-2"), owner.id).await.unwrap(),
+        Some((bare.clone(), ops.clone(), Some(Role::Owner)))
+    );
+    assert_eq!(
+        store
+            .task_with_role(&key("OPS-2"), stranger.id)
+            .await
+            .unwrap(),
+        Some((bare.clone(), ops.clone(), None))
+    );
+    for missing in ["OPS-3", "NOPE-1"] {
+        assert_eq!(
+            store.task_with_role(&key(missing), owner.id).await.unwrap(),
+            None,
+            "{missing}"
+        );
+    }
+    store.delete_task(owner.id, bare.id, None).await.unwrap();
+    assert_eq!(
+        store.task_with_role(&key("OPS-2"), owner.id).await.unwrap(),
+        None
+    );
+    store.delete_project(owner.id, ops.id).await.unwrap();
+    assert_eq!(
+        store.task_with_role(&key("OPS-1"), owner.id).await.unwrap(),
+        None
+    );
+}
+
 async fn update_with_versions(store: TestStore) {
     let (owner, ops) = setup(&store).await;
     let t = task(&store, owner.id, ops.id, "Draft").await;
@@ -650,6 +711,7 @@ async fn assigned_tasks_span_projects_by_due_date(store: TestStore) {
 
 both_backends!(
     names_are_looked_up_together,
+    task_with_its_project_and_role,
     assigned_tasks_span_projects_by_due_date,
     create_and_read_tasks,
     update_with_versions,
