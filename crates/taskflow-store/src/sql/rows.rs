@@ -254,7 +254,9 @@ impl LinkedTaskRow {
 
 /// A `LinkedTaskRow`, then its live project's other columns and a user's role in it, from
 /// `LINKED_COLUMNS` and `PROJECT_OF_TASK_COLUMNS` with the role's column `role`.
+#[derive(FromRow)]
 pub(crate) struct TaskRoleRow {
+    #[sqlx(flatten)]
     pub(crate) task: LinkedTaskRow,
     pub(crate) project_name: String,
     pub(crate) project_description: String,

@@ -9,9 +9,9 @@ use taskflow_core::*;
 
 use super::activity::record;
 use super::d::Conn;
-use super::projects::{PROJECT_WITH_ROLE, writable_project};
+use super::projects::writable_project;
 use super::rows::{
-    LINKED_COLUMNS, LinkedTaskRow, PROJECT_OF_TASK_COLUMNS, ProjectRoleRow, TASK_COLUMNS, TaskRow,
+    LINKED_COLUMNS, LinkedTaskRow, PROJECT_OF_TASK_COLUMNS, TASK_COLUMNS, TaskRoleRow, TaskRow,
 };
 use super::{Store, commit, d, db, listing};
 
@@ -78,9 +78,7 @@ pub(crate) static TASK_BY_KEY: std::sync::LazyLock<String> = std::sync::LazyLock
     )
 });
 
-/// `TASK_BY_KEY` with its project and the role of a user (`$3`) in it (`TaskRoleRow`); SQLite's
-/// direct reads use it.
-#[allow(dead_code)] // not by the PostgreSQL build of this module
+/// `TASK_BY_KEY` with its project and the role of a user (`$3`) in it (`TaskRoleRow`).
 pub(crate) static TASK_WITH_ROLE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT {}, {PROJECT_OF_TASK_COLUMNS}, (SELECT m.role FROM project_members m \
@@ -514,35 +512,21 @@ impl TaskStore for Store {
         key: &TaskKey,
         user: UserId,
     ) -> StoreResult<Option<(Task, Project, Option<Role>)>> {
-        if let Some(row) = self.direct_task_with_role(key.project.as_str(), key.number, user.0) {
-            return row?.map(TryInto::try_into).transpose();
-        }
-        // On PostgreSQL the two reads are two statements on one connection: as one statement
-        // (`TASK_WITH_ROLE`) a get measured 25-30 % slower, the server spending more CPU on
-        // each request (bench/RESULTS.md, sixth round); on SQLite it saves a statement.
-        let mut conn = self.read().await?;
-        let found = async {
-            let Some(row) = sqlx::query_as::<_, ProjectRoleRow>(&PROJECT_WITH_ROLE)
-                .bind(key.project.as_str())
-                .bind(user.0)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?
-            else {
-                return Ok(None);
-            };
-            let (project, role) = row.try_into()?;
-            let task = sqlx::query_as::<_, LinkedTaskRow>(&TASK_BY_KEY)
-                .bind(key.project.as_str())
-                .bind(key.number)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?;
-            task.map(|t| Ok((t.into_task()?, project, role)))
-                .transpose()
-        }
-        .await;
-        conn.done(found)
+        let row = match self.direct_task_with_role(key.project.as_str(), key.number, user.0) {
+            Some(row) => row?,
+            None => {
+                let mut conn = self.read().await?;
+                let row = sqlx::query_as(&TASK_WITH_ROLE)
+                    .bind(key.project.as_str())
+                    .bind(key.number)
+                    .bind(user.0)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(db);
+                conn.done(row)?
+            }
+        };
+        row.map(|row: TaskRoleRow| row.try_into()).transpose()
     }
 
     async fn assigned_tasks(
