@@ -35,7 +35,8 @@ pub(crate) use projects::PROJECT_WITH_ROLE;
 pub(crate) use rows::TaskRow;
 #[allow(unused_imports)]
 pub(crate) use rows::{
-    LinkedTaskRow, ProjectRoleRow, ProjectRow, SessionUserRow, TaskRoleRow, TokenUserRow, UserRow,
+    LinkedTaskRow, ProjectRoleRow, ProjectRow, SessionUserRow, TASK_COLUMN_COUNT, TaskRoleRow,
+    TokenUserRow, UserRow,
 };
 #[allow(unused_imports)]
 pub(crate) use tasks::Sink;

@@ -12,12 +12,19 @@ use super::{Store, commit, d, db, is_unique_violation};
 const PROJECT_COLUMNS: &str =
     "id, key, name, description, archived, created_at, updated_at, deleted_at";
 
+/// The column `role`: the role in the project `p` of the user in parameter `$param`, if any.
+pub(crate) fn role_of_user(param: u8) -> String {
+    format!(
+        "(SELECT m.role FROM project_members m \
+           WHERE m.project_id = p.id AND m.user_id = ${param}) AS role"
+    )
+}
+
 /// A live project by key (`$1`) with the role of a user (`$2`) in it, if any.
 pub(crate) static PROJECT_WITH_ROLE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT {PROJECT_COLUMNS}, (SELECT m.role FROM project_members m \
-             WHERE m.project_id = p.id AND m.user_id = $2) AS role \
-         FROM projects p WHERE key = $1 AND deleted_at IS NULL"
+        "SELECT {PROJECT_COLUMNS}, {} FROM projects p WHERE key = $1 AND deleted_at IS NULL",
+        role_of_user(2)
     )
 });
 

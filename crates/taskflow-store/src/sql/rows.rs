@@ -223,6 +223,19 @@ pub(crate) const TASK_COLUMNS: &str = "t.id, t.project_id, p.key AS project_key,
     t.description, t.status, t.position, t.priority, t.due_date, t.parent_id, t.created_by, \
     t.created_at, t.updated_at, t.version, t.deleted_at";
 
+/// How many columns `TASK_COLUMNS` names.
+#[allow(dead_code)] // read by SQLite's direct connections only
+pub(crate) const TASK_COLUMN_COUNT: usize = {
+    let (bytes, mut i, mut n) = (TASK_COLUMNS.as_bytes(), 0, 1);
+    while i < bytes.len() {
+        if bytes[i] == b',' {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+};
+
 /// A `TaskRow` with its assignees and labels, from `LINKED_COLUMNS`.
 #[derive(FromRow)]
 pub(crate) struct LinkedTaskRow {

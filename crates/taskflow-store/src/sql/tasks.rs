@@ -9,7 +9,7 @@ use taskflow_core::*;
 
 use super::activity::record;
 use super::d::Conn;
-use super::projects::writable_project;
+use super::projects::{role_of_user, writable_project};
 use super::rows::{
     LINKED_COLUMNS, LinkedTaskRow, PROJECT_OF_TASK_COLUMNS, TASK_COLUMNS, TaskRoleRow, TaskRow,
 };
@@ -69,23 +69,25 @@ pub(crate) fn link(rows: Vec<TaskRow>, links: &[Link]) -> StoreResult<Vec<Task>>
         .collect()
 }
 
-/// A live task (`LinkedTaskRow`) by its project's key (`$1`) and number (`$2`).
-pub(crate) static TASK_BY_KEY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// The rows of a live task by its project's key (`$1`) and number (`$2`).
+static BY_KEY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT {} FROM tasks t JOIN projects p ON p.id = t.project_id \
-         WHERE p.key = $1 AND t.number = $2 AND {LIVE}",
-        *LINKED_COLUMNS
+        "FROM tasks t JOIN projects p ON p.id = t.project_id \
+         WHERE p.key = $1 AND t.number = $2 AND {LIVE}"
     )
 });
+
+/// A live task (`LinkedTaskRow`) by its project's key (`$1`) and number (`$2`).
+pub(crate) static TASK_BY_KEY: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {} {}", *LINKED_COLUMNS, *BY_KEY));
 
 /// `TASK_BY_KEY` with its project and the role of a user (`$3`) in it (`TaskRoleRow`).
 pub(crate) static TASK_WITH_ROLE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT {}, {PROJECT_OF_TASK_COLUMNS}, (SELECT m.role FROM project_members m \
-             WHERE m.project_id = p.id AND m.user_id = $3) AS role \
-         FROM tasks t JOIN projects p ON p.id = t.project_id \
-         WHERE p.key = $1 AND t.number = $2 AND {LIVE}",
-        *LINKED_COLUMNS
+        "SELECT {}, {PROJECT_OF_TASK_COLUMNS}, {} {}",
+        *LINKED_COLUMNS,
+        role_of_user(3),
+        *BY_KEY
     )
 });
 
@@ -110,38 +112,39 @@ pub(crate) static NAMES: std::sync::LazyLock<String> = std::sync::LazyLock::new(
 /// A row of `NAMES`.
 pub(crate) type NameRow = (i32, i64, i64, String, String);
 
+/// The rows of a live task by id (`$1`).
+static BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = $1 AND {LIVE}")
+});
+
+/// A live task (`LinkedTaskRow`) by id (`$1`).
+static TASK_BY_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {} {}", *LINKED_COLUMNS, *BY_ID));
+
+/// A live task (`TaskRow`) by id (`$1`), its row locked until the transaction ends.
+static TASK_BY_ID_LOCKED: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {TASK_COLUMNS} {}{}", *BY_ID, d::for_update("t")));
+
 /// A live task; with `lock`, its row stays locked until the transaction ends.
 async fn fetch_task(conn: &mut Conn, id: TaskId, lock: bool) -> StoreResult<Task> {
     if !lock {
         // One statement. A locked read takes two: under PostgreSQL's read committed, a row
         // lock waited for would return the task's newest version with links read from the
         // statement's older snapshot; the second statement reads them after the lock.
-        let row: LinkedTaskRow = sqlx::query_as(&format!(
-            "SELECT {} FROM tasks t JOIN projects p ON p.id = t.project_id \
-             WHERE t.id = $1 AND {LIVE}",
-            *LINKED_COLUMNS
-        ))
+        let row: LinkedTaskRow = sqlx::query_as(&TASK_BY_ID)
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::not_found("task"))?;
+        return row.into_task();
+    }
+    let row: TaskRow = sqlx::query_as(&TASK_BY_ID_LOCKED)
         .bind(id.0)
         .fetch_optional(&mut *conn)
         .await
         .map_err(db)?
         .ok_or(StoreError::not_found("task"))?;
-        return row.into_task();
-    }
-    let row: TaskRow = sqlx::query_as(&format!(
-        "SELECT {TASK_COLUMNS} FROM tasks t JOIN projects p ON p.id = t.project_id \
-         WHERE t.id = $1 AND {LIVE}{}",
-        if lock {
-            d::for_update("t")
-        } else {
-            Default::default()
-        }
-    ))
-    .bind(id.0)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?
-    .ok_or(StoreError::not_found("task"))?;
     Ok(assemble(conn, vec![row]).await?.remove(0))
 }
 

@@ -25,8 +25,8 @@ use taskflow_core::{StoreError, StoreResult};
 use super::SqliteStore;
 use super::sql::{
     LINKS, Link, LinkedTaskRow, NAMES, NameRow, PROJECT_WITH_ROLE, ProjectRoleRow, ProjectRow,
-    SESSION_USER, SessionUserRow, TASK_BY_KEY, TASK_WITH_ROLE, TOKEN_USER, TaskRoleRow, TaskRow,
-    TokenUserRow, UserRow,
+    SESSION_USER, SessionUserRow, TASK_BY_KEY, TASK_COLUMN_COUNT, TASK_WITH_ROLE, TOKEN_USER,
+    TaskRoleRow, TaskRow, TokenUserRow, UserRow,
 };
 
 /// Idle connections kept for later reads; reads at once beyond it open and close their own.
@@ -150,7 +150,7 @@ pub(crate) fn task(r: &Row) -> rusqlite::Result<TaskRow> {
 }
 
 /// The number of `LINKED_COLUMNS`: `TASK_COLUMNS`, then the assignees and the labels.
-const LINKED: usize = 18;
+const LINKED: usize = TASK_COLUMN_COUNT + 2;
 
 /// A task with its assignees and labels from a row whose first columns are `LINKED_COLUMNS`.
 fn linked(r: &Row) -> rusqlite::Result<LinkedTaskRow> {
