@@ -1,7 +1,8 @@
 //! The database floor: the statements one request issues, captured while Taskflow answers it,
-//! then replayed without Taskflow on the same database — by pgbench on PostgreSQL, and on
-//! SQLite through sqlx with the store's own connection settings, each request's statements in
-//! one transaction.
+//! then replayed without Taskflow on the same database — by pgbench on PostgreSQL; on SQLite
+//! with the store's own connection settings, through the driver the store uses for them (a
+//! request that only reads through rusqlite, as the store's direct reads; one that writes
+//! through sqlx), each request's statements in one transaction.
 //!
 //! Capture. PostgreSQL: a store whose connections set `log_statement = all` answers the request
 //! in-process; the statements and their parameters are read back from the server's log.
@@ -335,6 +336,14 @@ fn literal(s: &str) -> (Value, usize) {
 /// writer connection when any of them writes, else a read transaction on the read pool), with
 /// the store's connection settings. Requests per second.
 pub async fn sqlite_floor(path: &Path, capture: &Capture, connections: usize, seconds: u64) -> f64 {
+    if capture.statements.iter().all(|s| s.read_only) {
+        let (path, capture) = (path.to_owned(), capture.clone());
+        return tokio::task::spawn_blocking(move || {
+            sqlite_read_floor(&path, &capture, connections, seconds)
+        })
+        .await
+        .unwrap();
+    }
     use sqlx::sqlite::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
     };
@@ -431,6 +440,77 @@ pub async fn sqlite_floor(path: &Path, capture: &Capture, connections: usize, se
     }
     pool.close().await;
     total as f64 / seconds as f64
+}
+
+/// The SQLite floor of a request that only reads: its statements replayed as the store's
+/// direct reads run them — through rusqlite on read-only connections with the same setup,
+/// each statement prepared once per connection — one thread per client, each request's
+/// statements in one read transaction. Requests per second.
+fn sqlite_read_floor(path: &Path, capture: &Capture, connections: usize, seconds: u64) -> f64 {
+    use rusqlite::{Connection, OpenFlags, types::Value as V};
+    let statements: Vec<Statement> = capture
+        .statements
+        .iter()
+        .filter(|s| !is_transaction_control(&s.sql))
+        .cloned()
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let done: u64 = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..connections)
+            .map(|_| {
+                scope.spawn(|| {
+                    let conn = Connection::open_with_flags(
+                        path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                    .unwrap();
+                    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+                    conn.set_prepared_statement_cache_capacity(32);
+                    conn.execute_batch(taskflow_store::sqlite::READ_CONNECTION_SETUP)
+                        .unwrap();
+                    let mut done = 0u64;
+                    while Instant::now() < deadline {
+                        conn.execute_batch("BEGIN").unwrap();
+                        for statement in &statements {
+                            let mut stmt = conn.prepare_cached(&statement.sql).unwrap();
+                            for (i, value) in statement.params.iter().enumerate() {
+                                let n = i + 1;
+                                let Some(index) = stmt
+                                    .parameter_index(&format!("${n}"))
+                                    .unwrap()
+                                    .or_else(|| stmt.parameter_index(&format!("?{n}")).unwrap())
+                                else {
+                                    continue;
+                                };
+                                let value = match value {
+                                    Value::Null => V::Null,
+                                    Value::Int(v) => V::Integer(*v),
+                                    Value::Real(v) => V::Real(*v),
+                                    Value::Text(v) => V::Text(v.clone()),
+                                };
+                                stmt.raw_bind_parameter(index, value).unwrap();
+                            }
+                            let columns = stmt.column_count();
+                            let mut rows = stmt.raw_query();
+                            while let Some(row) = rows
+                                .next()
+                                .unwrap_or_else(|e| panic!("replaying {}: {e}", statement.sql))
+                            {
+                                for c in 0..columns {
+                                    std::hint::black_box(row.get_ref(c).unwrap());
+                                }
+                            }
+                        }
+                        conn.execute_batch("COMMIT").unwrap();
+                        done += 1;
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    done as f64 / seconds as f64
 }
 
 fn is_transaction_control(sql: &str) -> bool {
