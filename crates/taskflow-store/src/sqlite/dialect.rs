@@ -38,21 +38,25 @@ pub(crate) fn id_rows(n: u8) -> String {
     format!("SELECT value AS id FROM json_each(${n})")
 }
 
-/// The ids a subquery `select` of one column `id` returns, ascending, as one value of a row:
-/// a comma-separated text, empty when there are none...
+/// The ids a subquery `select` of one column `id` returns, as one value of a row: a
+/// comma-separated text, empty when there are none, in no order (an `ORDER BY` in the
+/// aggregate would build a temporary index on every run)...
 pub(crate) fn id_list(select: &str) -> String {
-    format!("(SELECT coalesce(group_concat(l.id, ',' ORDER BY l.id), '') FROM ({select}) l)")
+    format!("(SELECT coalesce(group_concat(l.id, ','), '') FROM ({select}) l)")
 }
 
 /// ...which reads back as this...
 pub(crate) type IdList = String;
 
-/// ...holding these ids.
+/// ...holding these ids, ascending.
 pub(crate) fn id_list_ids(list: IdList) -> Result<Vec<i64>, String> {
-    list.split(',')
+    let mut ids = list
+        .split(',')
         .filter(|id| !id.is_empty())
         .map(|id| id.parse().map_err(|_| format!("{id:?} in a list of ids")))
-        .collect()
+        .collect::<Result<Vec<i64>, String>>()?;
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// A list of names is bound as one JSON array...
