@@ -474,14 +474,14 @@ fn sqlite_read_floor(path: &Path, capture: &Capture, connections: usize, seconds
                         for statement in &statements {
                             let mut stmt = conn.prepare_cached(&statement.sql).unwrap();
                             for (i, value) in statement.params.iter().enumerate() {
+                                // `$n` and `?n` by name; a bare `?` is the n-th by position,
+                                // as `parse_expanded` numbers it.
                                 let n = i + 1;
-                                let Some(index) = stmt
+                                let index = stmt
                                     .parameter_index(&format!("${n}"))
                                     .unwrap()
                                     .or_else(|| stmt.parameter_index(&format!("?{n}")).unwrap())
-                                else {
-                                    continue;
-                                };
+                                    .unwrap_or(n);
                                 let value = match value {
                                     Value::Null => V::Null,
                                     Value::Int(v) => V::Integer(*v),
