@@ -29,10 +29,6 @@ const SPACE_CHECK_EVERY: u64 = 1 << 20;
 /// the writing.
 const BATCH_BYTES: usize = 256 * 1024;
 
-/// The alignment (address, length and file offset) direct writes need: the page size, a
-/// multiple of every common device block.
-const ALIGN: usize = 4096;
-
 /// How many bytes a download reads at a time: below the size the server's allocator maps
 /// afresh for each block (see `taskflow`'s main), since a download's chunks come and go by
 /// the dozen.
@@ -155,10 +151,9 @@ impl BlobStore {
             usize::try_from(e)
                 .unwrap_or(BATCH_BYTES)
                 .clamp(1, BATCH_BYTES)
-                .next_multiple_of(ALIGN)
         });
         Ok(VolumeUpload {
-            sink: Some(Sink::new(file, room == BATCH_BYTES)),
+            sink: Some(Sink::new(file)),
             pending: Batch::new(room),
             path,
             written: 0,
@@ -342,27 +337,26 @@ pub struct VolumeUpload {
 
 /// The file being written and the digest of what it holds.
 ///
-/// A large upload's full batches are written past the page cache (`O_DIRECT`): with a dozen
-/// uploads at once, copying every byte into cached pages that no one reads back was the
-/// largest cost of an upload (37 % of the server's time, more than hashing). The last,
-/// partial batch is written the ordinary way, as is everything on a file system that refuses
-/// direct writes. The fsync makes both durable.
+/// Writes go through the page cache, and once the file is fsynced its pages are dropped
+/// (`POSIX_FADV_DONTNEED`): nothing reads an upload back soon, and a dozen uploads at once
+/// would otherwise fill the cache with pages the kernel must later reclaim. Direct writes
+/// (`O_DIRECT`) avoid the cache too, but on ext4 a direct write into a new file waits for
+/// the device and converts its extents one write at a time: on the development machine's disk
+/// they reached 0.65–0.7 × the rate of ordinary writes with an fsync (see
+/// `bench/RESULTS.md`, eighth round).
 #[derive(Debug)]
 struct Sink {
     file: std::fs::File,
     hasher: Sha256,
     offset: u64,
-    direct: bool,
 }
 
 impl Sink {
-    fn new(file: std::fs::File, large: bool) -> Self {
-        let direct = large && set_direct(&file, true).is_ok();
+    fn new(file: std::fs::File) -> Self {
         Self {
             file,
             hasher: Sha256::new(),
             offset: 0,
-            direct,
         }
     }
 
@@ -370,93 +364,48 @@ impl Sink {
     fn take(&mut self, batch: &[u8]) -> io::Result<()> {
         use std::os::unix::fs::FileExt;
         self.hasher.update(batch);
-        let aligned =
-            batch.len().is_multiple_of(ALIGN) && batch.as_ptr().addr().is_multiple_of(ALIGN);
-        if self.direct && !aligned {
-            self.undirect()?;
-        }
-        match self.file.write_all_at(batch, self.offset) {
-            Err(e)
-                if self.direct
-                    && e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) =>
-            {
-                // Refused after all (a file system with larger blocks): the same bytes again,
-                // the ordinary way.
-                self.undirect()?;
-                self.file.write_all_at(batch, self.offset)?;
-            }
-            written => written?,
-        }
+        self.file.write_all_at(batch, self.offset)?;
         self.offset += batch.len() as u64;
         Ok(())
     }
 
-    fn undirect(&mut self) -> io::Result<()> {
-        set_direct(&self.file, false)?;
-        self.direct = false;
+    /// Blocking: makes the file durable, then lets the kernel drop its cached pages (advice
+    /// only; a file system that ignores it loses nothing).
+    fn sync(&self) -> io::Result<()> {
+        self.file.sync_all()?;
+        let _ = rustix::fs::fadvise(&self.file, 0, None, rustix::fs::Advice::DontNeed);
         Ok(())
     }
 }
 
-/// Turns direct writes on or off for an open file.
-#[cfg(target_os = "linux")]
-fn set_direct(file: &std::fs::File, on: bool) -> io::Result<()> {
-    use rustix::fs::OFlags;
-    let flags = rustix::fs::fcntl_getfl(file)?;
-    let flags = if on {
-        flags | OFlags::DIRECT
-    } else {
-        flags - OFlags::DIRECT
-    };
-    Ok(rustix::fs::fcntl_setfl(file, flags)?)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn set_direct(_file: &std::fs::File, on: bool) -> io::Result<()> {
-    if on {
-        Err(io::Error::from(io::ErrorKind::Unsupported))
-    } else {
-        Ok(())
-    }
-}
-
-/// Received bytes waiting for the disk, kept at an aligned address so that a full batch can
-/// be written directly. Its room is fixed (a multiple of `ALIGN`); it never reallocates.
+/// Received bytes waiting for the disk. Its room is fixed; it never reallocates.
 #[derive(Debug, Default)]
 struct Batch {
     buf: Vec<u8>,
-    start: usize,
-    len: usize,
     room: usize,
 }
 
 impl Batch {
     fn new(room: usize) -> Self {
-        let buf = vec![0; room + ALIGN];
-        let start = buf.as_ptr().align_offset(ALIGN).min(ALIGN);
         Self {
-            buf,
-            start,
-            len: 0,
+            buf: Vec::with_capacity(room),
             room,
         }
     }
 
     /// Takes as much of `chunk` as fits; returns the rest.
     fn fill<'a>(&mut self, chunk: &'a [u8]) -> &'a [u8] {
-        let (now, rest) = chunk.split_at((self.room - self.len).min(chunk.len()));
-        let at = self.start + self.len;
-        self.buf[at..at + now.len()].copy_from_slice(now);
-        self.len += now.len();
+        let (now, rest) = chunk.split_at((self.room - self.buf.len()).min(chunk.len()));
+        self.buf.extend_from_slice(now);
         rest
     }
 
     fn is_full(&self) -> bool {
-        self.len == self.room
+        self.buf.len() == self.room
     }
 
     fn bytes(&self) -> &[u8] {
-        &self.buf[self.start..self.start + self.len]
+        &self.buf
     }
 }
 
@@ -500,7 +449,7 @@ impl VolumeUpload {
         .await
         .map_err(io::Error::other)?;
         self.sink = Some(sink);
-        batch.len = 0;
+        batch.buf.clear();
         self.pending = batch;
         written.map_err(|e| self.io_error(e))
     }
@@ -522,7 +471,7 @@ impl VolumeUpload {
         let path = self.path.clone();
         let placed = tokio::task::spawn_blocking(move || -> io::Result<(Sha256Hex, BlobLock)> {
             sink.take(batch.bytes())?;
-            sink.file.sync_all()?;
+            sink.sync()?;
             let sha256 = Sha256Hex::from_digest(&sink.hasher.finalize());
             let lock = crate::lock_file_blocking(&store.lock, false)?;
             store.adopt(&path, &sha256)?;
@@ -637,7 +586,7 @@ mod tests {
             BATCH_BYTES - 1,
             BATCH_BYTES,
             BATCH_BYTES + 1,
-            2 * BATCH_BYTES + 3 * ALIGN,
+            2 * BATCH_BYTES + 3 * 4096,
             3 * BATCH_BYTES + 12_345,
         ];
         for size in sizes {
@@ -660,35 +609,6 @@ mod tests {
             }
         }
         assert_eq!(tmp_files(&store), 0);
-    }
-
-    /// Where the file system takes direct writes (this test's, a local ext4 or xfs), a large
-    /// upload's full batches bypass the page cache and its partial last batch does not.
-    #[test]
-    fn full_batches_are_written_directly() {
-        let dir = tempfile::tempdir().unwrap();
-        let open = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
-        let refused = set_direct(&open("probe"), true).err();
-        assert!(
-            refused.is_none(),
-            "the test directory {} refuses direct writes ({refused:?}); run the tests on a \
-             local disk",
-            dir.path().display()
-        );
-        let mut sink = Sink::new(open("large"), true);
-        let mut batch = Batch::new(BATCH_BYTES);
-        assert!(batch.fill(&[7; BATCH_BYTES + 1]).len() == 1);
-        sink.take(batch.bytes()).unwrap();
-        assert!(sink.direct, "a full batch is written directly");
-        sink.take(&[7]).unwrap();
-        assert!(!sink.direct, "the last, partial batch is not");
-        assert_eq!(sink.offset, BATCH_BYTES as u64 + 1);
-        let small = Sink::new(open("small"), false);
-        assert!(!small.direct, "a small upload is written the ordinary way");
-        assert_eq!(
-            std::fs::read(dir.path().join("large")).unwrap(),
-            vec![7; BATCH_BYTES + 1]
-        );
     }
 
     #[tokio::test]
