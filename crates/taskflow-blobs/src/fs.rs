@@ -13,6 +13,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -36,6 +37,12 @@ const READ_BYTES: u64 = 128 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
+    /// Shared: the store is cloned into every request's state.
+    dirs: Arc<Dirs>,
+}
+
+#[derive(Debug)]
+struct Dirs {
     data_dir: PathBuf,
     blobs: PathBuf,
     tmp: PathBuf,
@@ -47,29 +54,31 @@ impl BlobStore {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         let data_dir = data_dir.into();
         Self {
-            blobs: data_dir.join("blobs"),
-            tmp: data_dir.join("tmp"),
-            lock: data_dir.join("blobs.lock"),
-            data_dir,
+            dirs: Arc::new(Dirs {
+                blobs: data_dir.join("blobs"),
+                tmp: data_dir.join("tmp"),
+                lock: data_dir.join("blobs.lock"),
+                data_dir,
+            }),
         }
     }
 
     pub fn data_dir(&self) -> &Path {
-        &self.data_dir
+        &self.dirs.data_dir
     }
 
     pub fn blobs_dir(&self) -> &Path {
-        &self.blobs
+        &self.dirs.blobs
     }
 
     pub fn tmp_dir(&self) -> &Path {
-        &self.tmp
+        &self.dirs.tmp
     }
 
     /// Where a restore keeps the files it has read until its database part commits; never
     /// swept like `tmp/` (see `taskflow_ops::backup::recover_staging`).
     pub fn staging_dir(&self) -> PathBuf {
-        self.data_dir.join("staging")
+        self.dirs.data_dir.join("staging")
     }
 
     /// Moves a complete, fsynced file with this content into place, and makes the move
@@ -80,8 +89,8 @@ impl BlobStore {
         let dir = target.parent().expect("blobs live in a prefix directory");
         if !dir.exists() {
             std::fs::create_dir_all(dir)?;
-            sync_dir(&self.blobs)?;
-            sync_dir(&self.data_dir)?;
+            sync_dir(&self.dirs.blobs)?;
+            sync_dir(&self.dirs.data_dir)?;
         }
         std::fs::rename(file, &target)?;
         sync_dir(dir)
@@ -89,10 +98,10 @@ impl BlobStore {
 
     /// Creates `blobs/` and `tmp/` and removes whatever a crashed process left in `tmp/`.
     pub fn prepare(&self) -> io::Result<TmpSweep> {
-        for dir in [&self.blobs, &self.tmp] {
+        for dir in [&self.dirs.blobs, &self.dirs.tmp] {
             if !dir.exists() {
                 std::fs::create_dir_all(dir)?;
-                sync_dir(&self.data_dir)?;
+                sync_dir(&self.dirs.data_dir)?;
             }
         }
         self.sweep_tmp(Duration::ZERO, false)
@@ -101,7 +110,7 @@ impl BlobStore {
     /// Where the blob with this digest lives.
     pub fn path(&self, sha256: &Sha256Hex) -> PathBuf {
         let hex = sha256.as_str();
-        self.blobs.join(&hex[..2]).join(hex)
+        self.dirs.blobs.join(&hex[..2]).join(hex)
     }
 
     /// Starts an upload. `expected` is the announced size, if any: rejected at once when over
@@ -120,10 +129,10 @@ impl BlobStore {
         }
         // `tmp/` is made at start; made again if someone removed it since (a few metadata
         // calls, not worth a trip to a blocking thread).
-        if !self.tmp.is_dir() {
-            std::fs::create_dir_all(&self.tmp)?;
+        if !self.dirs.tmp.is_dir() {
+            std::fs::create_dir_all(&self.dirs.tmp)?;
         }
-        check_space(&self.tmp, limits.min_free_bytes, expected.unwrap_or(0))?;
+        check_space(&self.dirs.tmp, limits.min_free_bytes, expected.unwrap_or(0))?;
         static SEQUENCE: AtomicU64 = AtomicU64::new(0);
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -134,7 +143,7 @@ impl BlobStore {
             std::process::id(),
             SEQUENCE.fetch_add(1, Ordering::Relaxed)
         );
-        let path = self.tmp.join(name);
+        let path = self.dirs.tmp.join(name);
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -208,7 +217,7 @@ impl BlobStore {
     /// Every blob on disk. Blocking: call from `spawn_blocking` in async code.
     pub fn list(&self) -> io::Result<Vec<BlobEntry>> {
         let mut blobs = Vec::new();
-        let prefixes = match std::fs::read_dir(&self.blobs) {
+        let prefixes = match std::fs::read_dir(&self.dirs.blobs) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(blobs),
             Err(e) => return Err(e),
@@ -267,7 +276,7 @@ impl BlobStore {
     /// removed unless `dry_run`. Blocking.
     pub fn sweep_tmp(&self, min_age: Duration, dry_run: bool) -> io::Result<TmpSweep> {
         let mut sweep = TmpSweep::default();
-        let entries = match std::fs::read_dir(&self.tmp) {
+        let entries = match std::fs::read_dir(&self.dirs.tmp) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(sweep),
             Err(e) => return Err(e),
@@ -316,7 +325,7 @@ impl BlobStore {
     }
 
     async fn take_lock(&self, exclusive: bool) -> io::Result<BlobLock> {
-        crate::lock_file(self.lock.clone(), exclusive).await
+        crate::lock_file(self.dirs.lock.clone(), exclusive).await
     }
 }
 
@@ -432,7 +441,7 @@ impl VolumeUpload {
         self.unchecked += len;
         if self.unchecked >= SPACE_CHECK_EVERY {
             self.unchecked = 0;
-            check_space(&self.store.tmp, self.limits.min_free_bytes, 0)?;
+            check_space(&self.store.dirs.tmp, self.limits.min_free_bytes, 0)?;
         }
         Ok(())
     }
@@ -473,7 +482,7 @@ impl VolumeUpload {
             sink.take(batch.bytes())?;
             sink.sync()?;
             let sha256 = Sha256Hex::from_digest(&sink.hasher.finalize());
-            let lock = crate::lock_file_blocking(&store.lock, false)?;
+            let lock = crate::lock_file_blocking(&store.dirs.lock, false)?;
             store.adopt(&path, &sha256)?;
             Ok((sha256, lock))
         })
@@ -492,7 +501,7 @@ impl VolumeUpload {
     fn io_error(&self, e: io::Error) -> BlobError {
         match e.kind() {
             io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => BlobError::VolumeFull {
-                available: available_bytes(&self.store.tmp).unwrap_or(0),
+                available: available_bytes(&self.store.dirs.tmp).unwrap_or(0),
                 minimum: self.limits.min_free_bytes,
             },
             _ => BlobError::Io(e),

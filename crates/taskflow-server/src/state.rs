@@ -1,7 +1,7 @@
 //! What every handler can reach: the store, the blob store, metrics and the settings the server
 //! runs with.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +15,9 @@ use crate::metrics;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    /// The data directory, checked for writability by `/readyz`.
-    pub data_dir: PathBuf,
+    /// The data directory, checked for writability by `/readyz`. Shared, as the state is
+    /// cloned into every request.
+    pub data_dir: Arc<Path>,
     pub metrics: metrics::Metrics,
     pub auth: AuthSettings,
     pub throttle: Arc<api::LoginThrottle>,
@@ -51,7 +52,7 @@ impl AppState {
             backup_dir: None,
             storage_cache: metrics::StorageCache::default(),
             readiness: Arc::default(),
-            data_dir,
+            data_dir: data_dir.into(),
         }
     }
 }

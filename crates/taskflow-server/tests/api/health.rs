@@ -66,7 +66,7 @@ async fn concurrent_readiness_probes_do_not_fail_each_other(store: TestStore) {
 
 async fn readyz_names_an_unwritable_data_dir(store: TestStore) {
     let mut st = state(&store);
-    st.data_dir = store.data_dir.join("missing").join("deeper");
+    st.data_dir = store.data_dir.join("missing").join("deeper").into();
     let (status, body) = send(st, get("/readyz")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     let body: Value = serde_json::from_str(&body).unwrap();
