@@ -19,14 +19,16 @@ use super::{Store, commit, d, db, listing};
 pub(crate) const LIVE: &str = "t.deleted_at IS NULL AND p.deleted_at IS NULL";
 
 /// The assignees (`is_label` false) and labels of the tasks whose ids are the JSON array or
-/// id array `$1`, in `(task_id, is_label, id)` order.
+/// id array `$1`, in no order (`link` sorts them). The ids drive the join, one index seek
+/// each: on SQLite an `IN` list would be built into a temporary index on every run, and an
+/// `ORDER BY` into a sorter, which together took twice as long as the lookups.
 pub(crate) static LINKS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT task_id, FALSE AS is_label, user_id AS id FROM task_assignees \
-           WHERE task_id IN ({ids}) \
+        "SELECT i.id AS task_id, FALSE AS is_label, a.user_id AS id \
+           FROM ({ids}) i JOIN task_assignees a ON a.task_id = i.id \
          UNION ALL \
-         SELECT task_id, TRUE, label_id FROM task_labels WHERE task_id IN ({ids}) \
-         ORDER BY 1, 2, 3",
+         SELECT i.id, TRUE, l.label_id \
+           FROM ({ids}) i JOIN task_labels l ON l.task_id = i.id",
         ids = d::id_rows(1)
     )
 });
@@ -35,7 +37,7 @@ pub(crate) static LINKS: std::sync::LazyLock<String> = std::sync::LazyLock::new(
 /// order.
 async fn assemble(conn: &mut Conn, rows: Vec<TaskRow>) -> StoreResult<Vec<Task>> {
     let links = links(conn, &rows).await?;
-    link(rows, &links)
+    link(rows, links)
 }
 
 /// A `LINKS` row: `(task_id, is_label, id)`.
@@ -50,21 +52,21 @@ pub(crate) async fn links(conn: &mut Conn, rows: &[TaskRow]) -> StoreResult<Vec<
         .map_err(db)
 }
 
-/// Tasks from their rows and their `LINKS` rows.
-pub(crate) fn link(rows: Vec<TaskRow>, links: &[Link]) -> StoreResult<Vec<Task>> {
+/// Tasks from their rows and their `LINKS` rows, each task's assignees and labels in id order.
+pub(crate) fn link(rows: Vec<TaskRow>, mut links: Vec<Link>) -> StoreResult<Vec<Task>> {
+    links.sort_unstable();
     rows.into_iter()
         .map(|row| {
-            let id = row.id;
-            let of_task = || links.iter().filter(move |(t, ..)| *t == id);
-            let a = of_task()
-                .filter(|(_, is_label, _)| !is_label)
-                .map(|(.., u)| UserId(*u))
-                .collect();
-            let l = of_task()
-                .filter(|(_, is_label, _)| *is_label)
-                .map(|(.., l)| LabelId(*l))
-                .collect();
-            row.into_task(a, l)
+            let start = links.partition_point(|(t, ..)| *t < row.id);
+            let end = links.partition_point(|(t, ..)| *t <= row.id);
+            // Sorted, a task's assignees (`is_label` false) come before its labels.
+            let of_task = &links[start..end];
+            let (assignees, labels) =
+                of_task.split_at(of_task.partition_point(|(_, is_label, _)| !is_label));
+            row.into_task(
+                assignees.iter().map(|(.., u)| UserId(*u)).collect(),
+                labels.iter().map(|(.., l)| LabelId(*l)).collect(),
+            )
         })
         .collect()
 }
@@ -784,7 +786,7 @@ impl TaskStore for Store {
         let (mut rows, links) = listing::page(self, project, query, i64::from(limit) + 1).await?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
-        let items = link(rows, &links)?;
+        let items = link(rows, links)?;
         let next = more
             .then(|| items.last().map(|t| Cursor::after(query.sort, t).encode()))
             .flatten();

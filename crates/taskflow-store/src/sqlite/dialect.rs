@@ -29,8 +29,14 @@ pub(crate) fn timestamp(at: Time) -> Timestamp {
 
 /// A list of ids is bound as one JSON array...
 pub(crate) fn ids(ids: impl IntoIterator<Item = i64>) -> String {
-    let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
-    format!("[{}]", ids.join(","))
+    use std::fmt::Write;
+    let mut json = String::from("[");
+    for (n, id) in ids.into_iter().enumerate() {
+        let comma = if n == 0 { "" } else { "," };
+        write!(json, "{comma}{id}").expect("writing to a string");
+    }
+    json.push(']');
+    json
 }
 
 /// ...and read back as rows of one column `id` from placeholder `$n`.
