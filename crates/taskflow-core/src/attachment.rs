@@ -9,9 +9,10 @@ use crate::{AttachmentId, ProjectId, TaskId, Timestamp, UserId, ValidationError}
 /// A file name as the uploader gave it: 1–255 characters, no path separators, no control
 /// characters, not `.` or `..`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct FileName(String);
+serialize_as_str!(FileName);
 
 impl FileName {
     pub fn parse(value: impl AsRef<str>) -> Result<Self, ValidationError> {
@@ -75,9 +76,10 @@ impl From<FileName> for String {
 
 /// A media type such as `image/png`, lower-cased, parameters dropped.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct MediaType(String);
+serialize_as_str!(MediaType);
 
 impl MediaType {
     pub fn parse(value: impl AsRef<str>) -> Result<Self, ValidationError> {
@@ -127,9 +129,10 @@ impl From<MediaType> for String {
 
 /// A lower-case hex SHA-256 digest: the only name a blob ever has.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Sha256Hex(String);
+serialize_as_str!(Sha256Hex);
 
 impl Sha256Hex {
     pub fn parse(value: impl AsRef<str>) -> Result<Self, ValidationError> {

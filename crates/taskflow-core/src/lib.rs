@@ -3,6 +3,18 @@
 //! Raw strings from the edge are parsed into the types here (`ProjectKey::parse`, `TaskTitle::parse`…);
 //! nothing past the edge handles an unvalidated value.
 
+/// `Serialize` for validated string newtypes: each is written as the string it holds, without
+/// the copy `#[serde(into = "String")]` would make on every write.
+macro_rules! serialize_as_str {
+    ($($name:ty),+) => {$(
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+    )+};
+}
+
 pub mod activity;
 pub mod attachment;
 pub mod backup;

@@ -9,13 +9,19 @@ use crate::{LabelId, ProjectId, Timestamp, UserId, ValidationError};
 /// A project's short key, the prefix of its task keys (`OPS` in `OPS-42`): 2–10 upper-case ASCII
 /// letters or digits, starting with a letter.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct ProjectKey(String);
+serialize_as_str!(ProjectKey);
 
 impl ProjectKey {
     pub fn parse(value: impl AsRef<str>) -> Result<Self, ValidationError> {
         let value = value.as_ref().trim();
+        Self::check(value)?;
+        Ok(Self(value.to_owned()))
+    }
+
+    fn check(value: &str) -> Result<(), ValidationError> {
         let err = |m: &str| Err(ValidationError::new("key", m));
         if !(2..=10).contains(&value.len()) {
             return err("must be 2 to 10 characters");
@@ -29,7 +35,7 @@ impl ProjectKey {
         {
             return err("may contain only upper-case letters A-Z and digits");
         }
-        Ok(Self(value.to_owned()))
+        Ok(())
     }
 
     pub fn as_str(&self) -> &str {
@@ -39,8 +45,14 @@ impl ProjectKey {
 
 impl TryFrom<String> for ProjectKey {
     type Error = ValidationError;
+    /// As `parse`, keeping the string when there is nothing to trim (as a key read back from
+    /// the database).
     fn try_from(value: String) -> Result<Self, ValidationError> {
-        Self::parse(value)
+        if value.trim().len() != value.len() {
+            return Self::parse(value);
+        }
+        Self::check(&value)?;
+        Ok(Self(value))
     }
 }
 
@@ -127,9 +139,10 @@ pub struct Member {
 
 /// A label colour, `#rrggbb`, stored lower-case.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Colour(String);
+serialize_as_str!(Colour);
 
 impl Colour {
     pub fn parse(value: impl AsRef<str>) -> Result<Self, ValidationError> {

@@ -122,6 +122,20 @@ impl TaskKey {
     }
 }
 
+impl TaskKey {
+    /// `OPS-42`, as `to_string` writes it, built without the formatting machinery: every task
+    /// in an answer carries its key.
+    pub fn text(project: &ProjectKey, number: i64) -> String {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(number);
+        let mut key = String::with_capacity(project.as_str().len() + 1 + digits.len());
+        key.push_str(project.as_str());
+        key.push('-');
+        key.push_str(digits);
+        key
+    }
+}
+
 impl std::fmt::Display for TaskKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}-{}", self.project, self.number)
@@ -130,6 +144,44 @@ impl std::fmt::Display for TaskKey {
 
 // Dates travel as `2026-12-31`, as they are written in requests.
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
+/// A date as requests write it, `2026-12-31`: what `[year]-[month]-[day]` writes, without the
+/// formatting machinery for the years 0–9999 every stored date is in.
+pub fn date_text(date: Date) -> String {
+    let (year, month, day) = (date.year(), u8::from(date.month()), date.day());
+    if !(0..=9999).contains(&year) {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        return date.format(format).unwrap_or_default();
+    }
+    let mut text = String::with_capacity(10);
+    for (value, width) in [(year as u32, 4), (month.into(), 2), (day.into(), 2)] {
+        if width == 2 {
+            text.push('-');
+        }
+        for place in (0..width).rev() {
+            text.push(char::from(b'0' + (value / 10u32.pow(place) % 10) as u8));
+        }
+    }
+    text
+}
+
+/// `2026-12-31` back into a date: four, two and two ASCII digits. None for anything else,
+/// which the caller reads the slow way (and rejects as `[year]-[month]-[day]` does).
+pub fn parse_date_text(text: &str) -> Option<Date> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        b[range].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let year = i32::try_from(number(0..4)?).ok()?;
+    let month = time::Month::try_from(u8::try_from(number(5..7)?).ok()?).ok()?;
+    let day = u8::try_from(number(8..10)?).ok()?;
+    Date::from_calendar_date(year, month, day).ok()
+}
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -545,10 +597,41 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn dates_are_written_and_read_as_requests_write_them() {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        for (y, m, d) in [
+            (2026, 12, 31),
+            (2024, 2, 29),
+            (1, 1, 1),
+            (0, 1, 1),
+            (9999, 12, 31),
+        ] {
+            let date = Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d).unwrap();
+            let text = date.format(format).unwrap();
+            assert_eq!(date_text(date), text);
+            assert_eq!(parse_date_text(&text), Some(date));
+        }
+        let old = Date::from_calendar_date(-44, time::Month::March, 15).unwrap();
+        assert_eq!(date_text(old), old.format(format).unwrap());
+        for bad in [
+            "2026-02-30",
+            "2026-13-01",
+            "2026-1-01",
+            "2026/01/01",
+            "+026-01-01",
+            "2026-01-0x",
+            "",
+        ] {
+            assert_eq!(parse_date_text(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn task_keys_parse() {
         let key = TaskKey::parse("OPS-42").unwrap();
         assert_eq!((key.project.as_str(), key.number), ("OPS", 42));
         assert_eq!(key.to_string(), "OPS-42");
+        assert_eq!(TaskKey::text(&key.project, key.number), "OPS-42");
         for bad in ["OPS", "OPS-", "OPS-0", "OPS-+4", "ops-1", "OPS-01", "-1"] {
             assert!(TaskKey::parse(bad).is_err(), "{bad}");
         }

@@ -1,11 +1,12 @@
 //! Validated text newtypes. Each `parse` trims where that is what a user means, checks length in
 //! characters and rejects control characters; the error names the field.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::ValidationError;
 
-/// Checks shared by every free-text field.
+/// Checks shared by every free-text field, in one pass over the text: its length in
+/// characters and its control characters (a multi-line field keeps `\n`, `\r` and `\t`).
 fn check_text(
     field: &str,
     value: &str,
@@ -13,7 +14,18 @@ fn check_text(
     max: usize,
     single_line: bool,
 ) -> Result<(), ValidationError> {
-    let len = value.chars().count();
+    let bad_control = |c: char| c.is_control() && (single_line || !matches!(c, '\n' | '\r' | '\t'));
+    let (len, bad) = if value.is_ascii() {
+        // An ASCII character is a control character when `is_ascii_control` says so.
+        let bad = value
+            .bytes()
+            .any(|b| b.is_ascii_control() && (single_line || !matches!(b, b'\n' | b'\r' | b'\t')));
+        (value.len(), bad)
+    } else {
+        value
+            .chars()
+            .fold((0, false), |(n, bad), c| (n + 1, bad || bad_control(c)))
+    };
     if len < min {
         return Err(ValidationError::new(
             field,
@@ -30,8 +42,7 @@ fn check_text(
             format!("must be at most {max} characters (got {len})"),
         ));
     }
-    let bad_control = |c: char| c.is_control() && (single_line || !matches!(c, '\n' | '\r' | '\t'));
-    if value.chars().any(bad_control) {
+    if bad {
         return Err(ValidationError::new(
             field,
             if single_line {
@@ -44,12 +55,21 @@ fn check_text(
     Ok(())
 }
 
+/// Trims `value` where it stands; text read back from the database, already trimmed, is not
+/// copied.
+fn trim_in_place(value: &mut String) {
+    let trimmed = value.trim();
+    if trimmed.len() != value.len() {
+        *value = trimmed.to_owned();
+    }
+}
+
 macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident, field = $field:literal, min = $min:expr, max = $max:expr, single_line = $single:expr, trim = $trim:expr) => {
         $(#[$doc])*
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+        #[serde(try_from = "String")]
         pub struct $name(String);
 
         impl $name {
@@ -58,7 +78,7 @@ macro_rules! text_type {
             pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
                 let mut value: String = value.into();
                 if $trim {
-                    value = value.trim().to_owned();
+                    trim_in_place(&mut value);
                 }
                 check_text($field, &value, $min, $max, $single)?;
                 Ok(Self(value))
@@ -68,6 +88,8 @@ macro_rules! text_type {
                 &self.0
             }
         }
+
+        serialize_as_str!($name);
 
         impl TryFrom<String> for $name {
             type Error = ValidationError;
@@ -153,6 +175,21 @@ mod tests {
         assert!(Markdown::parse("# Title\n\n- item\r\n\tcode").is_ok());
         assert!(Markdown::parse("bell\u{7}").is_err());
         assert!(Markdown::parse("").is_ok());
+    }
+
+    #[test]
+    fn lengths_count_characters_and_controls_are_found_past_ascii() {
+        assert!(TaskTitle::parse("é".repeat(300)).is_ok());
+        assert!(TaskTitle::parse("é".repeat(301)).is_err());
+        assert!(TaskTitle::parse("caf\u{85}é").is_err());
+        assert!(Markdown::parse("naïve\n\tcode").is_ok());
+        assert!(Markdown::parse("naïve\u{1b}").is_err());
+    }
+
+    #[test]
+    fn serializes_as_its_text() {
+        let title = TaskTitle::parse(" Fix \"it\" ").unwrap();
+        assert_eq!(serde_json::to_string(&title).unwrap(), r#""Fix \"it\"""#);
     }
 
     proptest! {

@@ -11,9 +11,10 @@ use crate::{Timestamp, TokenId, UserId, ValidationError};
 /// A login name: 2–32 characters, lower-case ASCII letters, digits, `.`, `_` and `-`, starting
 /// with a letter. Input is lower-cased, so `Alice` and `alice` are the same user.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Username(String);
+serialize_as_str!(Username);
 
 impl Username {
     pub fn parse(value: impl AsRef<str>) -> Result<Self, ValidationError> {

@@ -66,7 +66,7 @@ pub async fn task(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Query(params): Query<ActivityParams>,
-) -> Result<axum::Json<List<ActivityView>>, ApiError> {
+) -> Result<List<ActivityView>, ApiError> {
     let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
     let (before, limit) = params.page()?;
     let entries = state.store.task_activity(task.id, before, limit).await?;
@@ -87,7 +87,7 @@ pub async fn project(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Query(params): Query<ActivityParams>,
-) -> Result<axum::Json<List<ActivityView>>, ApiError> {
+) -> Result<List<ActivityView>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
     let (before, limit) = params.page()?;
     let entries = state

@@ -48,7 +48,7 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<axum::Json<List<AttachmentView>>, ApiError> {
+) -> Result<List<AttachmentView>, ApiError> {
     let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
     let attachments = state.store.attachments(task.id).await?;
     Ok(List::all(

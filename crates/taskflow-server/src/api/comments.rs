@@ -26,7 +26,7 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<axum::Json<List<CommentView>>, ApiError> {
+) -> Result<List<CommentView>, ApiError> {
     let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
     let comments = state.store.comments(task.id).await?;
     Ok(List::all(

@@ -25,7 +25,7 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<axum::Json<List<Label>>, ApiError> {
+) -> Result<List<Label>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
     Ok(List::all(state.store.labels(project.id).await?))
 }

@@ -26,7 +26,7 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<axum::Json<List<MemberView>>, ApiError> {
+) -> Result<List<MemberView>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
     let members = state.store.members(project.id).await?;
     Ok(List::all(

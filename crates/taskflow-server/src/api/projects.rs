@@ -21,7 +21,7 @@ use crate::views::List;
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<axum::Json<List<Project>>, ApiError> {
+) -> Result<List<Project>, ApiError> {
     let member = (!user.is_admin).then_some(user.id);
     Ok(List::all(state.store.list_projects(member, true).await?))
 }

@@ -21,7 +21,7 @@ async fn with_etag(state: &AppState, status: StatusCode, task: Task) -> Result<R
     let etag =
         HeaderValue::from_str(&format!("\"{}\"", task.version)).expect("digits are a valid header");
     let view = TaskView::one(state.store.as_ref(), task).await?;
-    Ok((status, [(ETAG, etag)], axum::Json(view)).into_response())
+    Ok((status, [(ETAG, etag)], view.to_json()?).into_response())
 }
 
 #[utoipa::path(
@@ -126,14 +126,14 @@ pub async fn list(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Query(params): Query<ListParams>,
-) -> Result<axum::Json<List<TaskView>>, ApiError> {
+) -> Result<List<TaskView>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
     let query = params.resolve(state.store.as_ref(), &project).await?;
     let page = state.store.list_tasks(project.id, &query).await?;
-    Ok(axum::Json(List {
+    Ok(List {
         items: TaskView::many(state.store.as_ref(), page.items).await?,
         next: page.next,
-    }))
+    })
 }
 
 #[utoipa::path(

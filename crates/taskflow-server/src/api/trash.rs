@@ -28,7 +28,7 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<axum::Json<List<TrashItemView>>, ApiError> {
+) -> Result<List<TrashItemView>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Editor).await?;
     let items = state.store.trash(Some(project.id)).await?;
     Ok(List::all(
@@ -93,7 +93,7 @@ pub async fn purge(
 pub async fn list_all(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<axum::Json<List<TrashItemView>>, ApiError> {
+) -> Result<List<TrashItemView>, ApiError> {
     let mut owned = std::collections::HashMap::new();
     let mut items = Vec::new();
     for item in state.store.trash(None).await? {

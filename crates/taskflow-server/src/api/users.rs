@@ -25,7 +25,7 @@ use crate::views::List;
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<axum::Json<List<User>>, ApiError> {
+) -> Result<List<User>, ApiError> {
     admin_only(&user)?;
     Ok(List::all(state.store.list_users().await?))
 }
@@ -108,7 +108,7 @@ pub async fn update(
 pub async fn tokens(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<axum::Json<List<ApiToken>>, ApiError> {
+) -> Result<List<ApiToken>, ApiError> {
     Ok(List::all(state.store.tokens(user.id).await?))
 }
 
@@ -185,7 +185,7 @@ pub async fn user_tokens(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(username): Path<String>,
-) -> Result<axum::Json<List<ApiToken>>, ApiError> {
+) -> Result<List<ApiToken>, ApiError> {
     let target = administered(&state, &user, &username).await?;
     Ok(List::all(state.store.tokens(target.id).await?))
 }

@@ -51,11 +51,7 @@ impl Card {
             parts.push(format!("{} priority", view.priority.as_str()));
         }
         if !view.assignees.is_empty() {
-            let names: Vec<&str> = view
-                .assignees
-                .iter()
-                .map(|p| p.display_name.as_str())
-                .collect();
+            let names: Vec<&str> = view.assignees.iter().map(|p| &*p.display_name).collect();
             parts.push(names.join(", "));
         }
         if let Some(due) = &view.due_date {

@@ -544,9 +544,8 @@ pub async fn activity(
             .store
             .project_activity(project.id, before, ACTIVITY_PAGE)
             .await?;
-        let list = crate::views::ActivityView::page(state.store.as_ref(), entries, ACTIVITY_PAGE)
-            .await?
-            .0;
+        let list =
+            crate::views::ActivityView::page(state.store.as_ref(), entries, ACTIVITY_PAGE).await?;
         // Tasks since moved to the trash or purged are named, not linked.
         let mut live = std::collections::HashMap::new();
         for key in list.items.iter().filter_map(|e| e.task.as_deref()) {

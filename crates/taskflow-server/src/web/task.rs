@@ -169,10 +169,11 @@ async fn gather(
                 || can_edit
                     && c.author
                         .as_ref()
-                        .is_some_and(|a| a.username == viewer.user.username.as_str()),
-            author: c
-                .author
-                .map_or_else(|| "a removed user".to_owned(), |p| p.display_name),
+                        .is_some_and(|a| &*a.username == viewer.user.username.as_str()),
+            author: c.author.map_or_else(
+                || "a removed user".to_owned(),
+                |p| p.display_name.to_string(),
+            ),
             at: c.created_at.to_string(),
             at_words: when(c.created_at),
             edited: c.updated_at != c.created_at,
@@ -186,12 +187,12 @@ async fn gather(
             let own = a
                 .uploaded_by
                 .as_ref()
-                .is_some_and(|p| p.username == viewer.user.username.as_str());
+                .is_some_and(|p| &*p.username == viewer.user.username.as_str());
             let deletable = owner || can_edit && own;
             (a, deletable)
         })
         .collect();
-    let history = ActivityView::page(store, entries, ACTIVITY_PAGE).await?.0;
+    let history = ActivityView::page(store, entries, ACTIVITY_PAGE).await?;
     let older = history
         .next
         .map(|id| format!("/t/{}?activity={id}#activity", task.key()));
@@ -240,10 +241,7 @@ fn notice(done: &str) -> Option<String> {
 /// An activity entry as a sentence.
 pub(super) fn activity_words(entry: &ActivityView) -> String {
     use taskflow_core::activity::ActivityKind as Kind;
-    let who = entry
-        .actor
-        .as_ref()
-        .map_or("Someone", |p| p.display_name.as_str());
+    let who = entry.actor.as_ref().map_or("Someone", |p| &*p.display_name);
     let field = entry.field.as_deref().unwrap_or("");
     let value = |v: &Option<String>| match v.as_deref() {
         None | Some("") => "nothing".to_owned(),
@@ -313,7 +311,11 @@ impl Fields {
             status: task.status.as_str().to_owned(),
             priority: task.priority.as_str().to_owned(),
             due_date: task.due_date.clone().unwrap_or_default(),
-            assignees: task.assignees.iter().map(|p| p.username.clone()).collect(),
+            assignees: task
+                .assignees
+                .iter()
+                .map(|p| p.username.to_string())
+                .collect(),
             labels: task.labels.iter().map(|l| l.name.clone()).collect(),
             parent: task.parent.clone().unwrap_or_default(),
             version: task.version,

@@ -126,7 +126,7 @@ impl TryFrom<ProjectRow> for Project {
     fn try_from(r: ProjectRow) -> StoreResult<Project> {
         Ok(Project {
             id: ProjectId(r.id),
-            key: ProjectKey::parse(r.key).map_err(corrupt)?,
+            key: ProjectKey::try_from(r.key).map_err(corrupt)?,
             name: ProjectName::parse(r.name).map_err(corrupt)?,
             description: Markdown::parse(r.description).map_err(corrupt)?,
             archived: r.archived,
@@ -316,7 +316,7 @@ impl TaskRow {
         Ok(Task {
             id: TaskId(self.id),
             project_id: ProjectId(self.project_id),
-            project_key: ProjectKey::parse(self.project_key).map_err(corrupt)?,
+            project_key: ProjectKey::try_from(self.project_key).map_err(corrupt)?,
             number: self.number,
             title: TaskTitle::parse(self.title).map_err(corrupt)?,
             description: Markdown::parse(self.description).map_err(corrupt)?,

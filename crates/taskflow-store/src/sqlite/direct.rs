@@ -114,18 +114,46 @@ fn error(err: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Checks, in debug builds (every test run), that a statement read by position has these
+/// columns from `first` on: a reordered column list fails there rather than being misread.
+fn debug_columns(r: &Row, first: usize, names: &[&str]) {
+    if cfg!(debug_assertions) {
+        let columns = r.as_ref().column_names();
+        assert_eq!(columns.get(first..first + names.len()), Some(names));
+    }
+}
+
+/// A user from a row whose first columns are `USER_COLUMNS`, read by position (a column read
+/// by name is a search of the statement's column names).
 fn user(r: &Row) -> rusqlite::Result<UserRow> {
+    debug_columns(
+        r,
+        0,
+        &[
+            "id",
+            "username",
+            "display_name",
+            "password_hash",
+            "is_admin",
+            "is_disabled",
+            "created_at",
+            "updated_at",
+        ],
+    );
     Ok(UserRow {
-        id: r.get("id")?,
-        username: r.get("username")?,
-        display_name: r.get("display_name")?,
-        password_hash: r.get("password_hash")?,
-        is_admin: r.get("is_admin")?,
-        is_disabled: r.get("is_disabled")?,
-        created_at: r.get("created_at")?,
-        updated_at: r.get("updated_at")?,
+        id: r.get(0)?,
+        username: r.get(1)?,
+        display_name: r.get(2)?,
+        password_hash: r.get(3)?,
+        is_admin: r.get(4)?,
+        is_disabled: r.get(5)?,
+        created_at: r.get(6)?,
+        updated_at: r.get(7)?,
     })
 }
+
+/// The number of `USER_COLUMNS`.
+const USER: usize = 8;
 
 /// A task from a row whose first columns are `TASK_COLUMNS`, read by position.
 pub(crate) fn task(r: &Row) -> rusqlite::Result<TaskRow> {
@@ -139,7 +167,7 @@ pub(crate) fn task(r: &Row) -> rusqlite::Result<TaskRow> {
         status: r.get(6)?,
         position: r.get(7)?,
         priority: r.get(8)?,
-        due_date: r.get(9)?,
+        due_date: date(r, 9)?,
         parent_id: r.get(10)?,
         created_by: r.get(11)?,
         created_at: r.get(12)?,
@@ -147,6 +175,17 @@ pub(crate) fn task(r: &Row) -> rusqlite::Result<TaskRow> {
         version: r.get(14)?,
         deleted_at: r.get(15)?,
     })
+}
+
+/// A `YYYY-MM-DD` column, read without `time`'s parser when it has that form (anything else
+/// goes to rusqlite's reading, which rejects what it cannot read).
+fn date(r: &Row, column: usize) -> rusqlite::Result<Option<time::Date>> {
+    if let Ok(Some(text)) = r.get_ref(column)?.as_str_or_null()
+        && let Some(date) = taskflow_core::task::parse_date_text(text)
+    {
+        return Ok(Some(date));
+    }
+    r.get(column)
 }
 
 /// The number of `LINKED_COLUMNS`: `TASK_COLUMNS`, then the assignees and the labels.
@@ -184,13 +223,24 @@ impl SqliteStore {
         Some(self.direct.read(|c| {
             c.prepare_cached(&TOKEN_USER)?
                 .query_row(named_params! {"$1": hash, "$2": now}, |r| {
+                    debug_columns(
+                        r,
+                        USER,
+                        &[
+                            "token_id",
+                            "token_name",
+                            "token_created_at",
+                            "token_expires_at",
+                            "token_last_used_at",
+                        ],
+                    );
                     Ok(TokenUserRow {
                         user: user(r)?,
-                        token_id: r.get("token_id")?,
-                        token_name: r.get("token_name")?,
-                        token_created_at: r.get("token_created_at")?,
-                        token_expires_at: r.get("token_expires_at")?,
-                        token_last_used_at: r.get("token_last_used_at")?,
+                        token_id: r.get(USER)?,
+                        token_name: r.get(USER + 1)?,
+                        token_created_at: r.get(USER + 2)?,
+                        token_expires_at: r.get(USER + 3)?,
+                        token_last_used_at: r.get(USER + 4)?,
                     })
                 })
                 .optional()
@@ -205,13 +255,24 @@ impl SqliteStore {
         Some(self.direct.read(|c| {
             c.prepare_cached(&SESSION_USER)?
                 .query_row(named_params! {"$1": hash, "$2": now}, |r| {
+                    debug_columns(
+                        r,
+                        USER,
+                        &[
+                            "session_id",
+                            "session_csrf_token",
+                            "session_created_at",
+                            "session_expires_at",
+                            "session_last_seen_at",
+                        ],
+                    );
                     Ok(SessionUserRow {
                         user: user(r)?,
-                        session_id: r.get("session_id")?,
-                        session_csrf_token: r.get("session_csrf_token")?,
-                        session_created_at: r.get("session_created_at")?,
-                        session_expires_at: r.get("session_expires_at")?,
-                        session_last_seen_at: r.get("session_last_seen_at")?,
+                        session_id: r.get(USER)?,
+                        session_csrf_token: r.get(USER + 1)?,
+                        session_created_at: r.get(USER + 2)?,
+                        session_expires_at: r.get(USER + 3)?,
+                        session_last_seen_at: r.get(USER + 4)?,
                     })
                 })
                 .optional()
@@ -226,18 +287,33 @@ impl SqliteStore {
         Some(self.direct.read(|c| {
             c.prepare_cached(&PROJECT_WITH_ROLE)?
                 .query_row(named_params! {"$1": key, "$2": user}, |r| {
+                    debug_columns(
+                        r,
+                        0,
+                        &[
+                            "id",
+                            "key",
+                            "name",
+                            "description",
+                            "archived",
+                            "created_at",
+                            "updated_at",
+                            "deleted_at",
+                            "role",
+                        ],
+                    );
                     Ok(ProjectRoleRow {
                         project: ProjectRow {
-                            id: r.get("id")?,
-                            key: r.get("key")?,
-                            name: r.get("name")?,
-                            description: r.get("description")?,
-                            archived: r.get("archived")?,
-                            created_at: r.get("created_at")?,
-                            updated_at: r.get("updated_at")?,
-                            deleted_at: r.get("deleted_at")?,
+                            id: r.get(0)?,
+                            key: r.get(1)?,
+                            name: r.get(2)?,
+                            description: r.get(3)?,
+                            archived: r.get(4)?,
+                            created_at: r.get(5)?,
+                            updated_at: r.get(6)?,
+                            deleted_at: r.get(7)?,
                         },
-                        role: r.get("role")?,
+                        role: r.get(8)?,
                     })
                 })
                 .optional()
