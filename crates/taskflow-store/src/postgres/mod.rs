@@ -39,6 +39,10 @@ pub struct PgStore {
     locks: PgPool,
     /// The search index's common words (`listing::CommonWords`).
     common: std::sync::Arc<listing::CommonWords>,
+    /// Held (shared) by each advisory lock's release while its rollback is under way: a lock
+    /// dropped here is released by a spawned task, so a try for it right after (gc run twice in
+    /// a row) waits for those releases first rather than finding its own lock still held.
+    releasing: std::sync::Arc<tokio::sync::RwLock<()>>,
 }
 
 /// Connections the lock pool may open: uploads beyond it wait for a lock, not for the database.
@@ -104,6 +108,7 @@ impl PgStore {
             pool,
             locks,
             common: Default::default(),
+            releasing: Default::default(),
         }
     }
 
@@ -194,6 +199,7 @@ impl PgStore {
                 .await
                 .map(|_| true),
             Lock::Gc => {
+                drop(self.releasing.write().await);
                 sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
                     .bind(GC)
                     .fetch_one(&mut *tx)
@@ -201,22 +207,34 @@ impl PgStore {
             }
         }
         .map_err(db)?;
-        Ok(got.then(|| Claim(Box::new(RollbackOnDrop(Some(tx))))))
+        Ok(got.then(|| {
+            Claim(Box::new(RollbackOnDrop {
+                tx: Some(tx),
+                releasing: self.releasing.clone(),
+            }))
+        }))
     }
 }
 
 /// Ends a lock's transaction when dropped, releasing the lock.
-struct RollbackOnDrop(Option<sqlx::Transaction<'static, sqlx::Postgres>>);
+struct RollbackOnDrop {
+    tx: Option<sqlx::Transaction<'static, sqlx::Postgres>>,
+    releasing: std::sync::Arc<tokio::sync::RwLock<()>>,
+}
 
 impl Drop for RollbackOnDrop {
     fn drop(&mut self) {
-        let Some(tx) = self.0.take() else { return };
+        let Some(tx) = self.tx.take() else { return };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
+                // Fails only while a try is already waiting; that try then may find this
+                // release unfinished and answer busy, as it would for another process's gc.
+                let pending = self.releasing.clone().try_read_owned().ok();
                 runtime.spawn(async move {
                     if let Err(e) = tx.rollback().await {
                         tracing::warn!(error = %e, "releasing an advisory lock failed; its connection closes");
                     }
+                    drop(pending);
                 });
             }
             // No runtime to finish it: sqlx rolls the transaction back when the connection

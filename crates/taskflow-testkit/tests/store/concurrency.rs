@@ -127,7 +127,27 @@ async fn concurrent_updates_with_same_version_one_wins(store: TestStore) {
     assert_eq!(store.task(t.id).await.unwrap().version, 2);
 }
 
+/// The gc lock is free again as soon as its holder lets go, even though PostgreSQL's release
+/// (a rollback) finishes in the background: gc run twice in a row must not find itself busy.
+async fn the_gc_lock_is_free_once_its_holder_drops_it(store: TestStore) {
+    use taskflow_core::store::Lock;
+    for round in 0..20 {
+        let held = store.lock(Lock::Gc).await.unwrap();
+        assert!(held.is_some(), "round {round}: the gc lock was not granted");
+        if store.shares_locks() {
+            let second = store.lock(Lock::Gc).await.unwrap();
+            assert!(
+                second.is_none(),
+                "round {round}: the gc lock was granted twice"
+            );
+        }
+        drop(held);
+    }
+    assert!(store.lock(Lock::Gc).await.unwrap().is_some());
+}
+
 both_backends!(
+    the_gc_lock_is_free_once_its_holder_drops_it,
     cancelled_writes_never_wedge_later_ones,
     concurrent_creation_numbers_are_unique_and_gap_free,
     concurrent_updates_with_same_version_one_wins,
