@@ -186,6 +186,12 @@ impl PgStore {
     /// guard drops (its transaction rolls back), or when the process dies with the connection.
     async fn advisory_lock(&self, lock: taskflow_core::store::Lock) -> StoreResult<Option<Claim>> {
         use taskflow_core::store::Lock;
+        // Only the gc lock is tried rather than waited for, so only its releases matter to
+        // the next try: wait for this process's own pending ones before taking a connection.
+        let releasing = matches!(lock, Lock::Gc).then(|| self.releasing.clone());
+        if let Some(releasing) = &releasing {
+            drop(releasing.write().await);
+        }
         let mut tx = self.locks.begin().await.map_err(db)?;
         let got = match lock {
             Lock::BlobsShared => sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
@@ -199,7 +205,6 @@ impl PgStore {
                 .await
                 .map(|_| true),
             Lock::Gc => {
-                drop(self.releasing.write().await);
                 sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
                     .bind(GC)
                     .fetch_one(&mut *tx)
@@ -210,7 +215,7 @@ impl PgStore {
         Ok(got.then(|| {
             Claim(Box::new(RollbackOnDrop {
                 tx: Some(tx),
-                releasing: self.releasing.clone(),
+                releasing,
             }))
         }))
     }
@@ -219,7 +224,8 @@ impl PgStore {
 /// Ends a lock's transaction when dropped, releasing the lock.
 struct RollbackOnDrop {
     tx: Option<sqlx::Transaction<'static, sqlx::Postgres>>,
-    releasing: std::sync::Arc<tokio::sync::RwLock<()>>,
+    /// Set for the gc lock: held shared until the rollback has finished.
+    releasing: Option<std::sync::Arc<tokio::sync::RwLock<()>>>,
 }
 
 impl Drop for RollbackOnDrop {
@@ -229,7 +235,7 @@ impl Drop for RollbackOnDrop {
             Ok(runtime) => {
                 // Fails only while a try is already waiting; that try then may find this
                 // release unfinished and answer busy, as it would for another process's gc.
-                let pending = self.releasing.clone().try_read_owned().ok();
+                let pending = self.releasing.take().and_then(|r| r.try_read_owned().ok());
                 runtime.spawn(async move {
                     if let Err(e) = tx.rollback().await {
                         tracing::warn!(error = %e, "releasing an advisory lock failed; its connection closes");
