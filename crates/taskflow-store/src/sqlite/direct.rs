@@ -65,7 +65,7 @@ impl Direct {
     }
 
     /// Runs `read` on an idle connection (or a new one) and keeps the connection unless the
-    /// read failed.
+    /// read failed or left a transaction open.
     pub(crate) fn read<T>(
         &self,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
@@ -76,6 +76,11 @@ impl Direct {
             None => self.open().map_err(error)?,
         };
         let result = read(&conn).map_err(error)?;
+        // A read that left a transaction open would hold its snapshot for the next read, and
+        // the WAL could not be checkpointed past it: such a connection is closed instead.
+        if !conn.is_autocommit() {
+            return Ok(result);
+        }
         let mut idle = self.idle.lock().expect("not poisoned");
         if idle.len() < KEEP {
             idle.push(conn);
@@ -416,6 +421,31 @@ mod tests {
             "the failed connection was kept"
         );
         assert_eq!(direct.read(seven).unwrap(), 7);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_read_that_leaves_a_transaction_open_closes_its_connection() {
+        let path = database("open");
+        let direct = Direct::new(path.clone(), Duration::from_millis(50));
+        let begun = direct.read(|c| {
+            c.execute_batch("BEGIN")?;
+            seven(c)
+        });
+        assert_eq!(begun.unwrap(), 7);
+        assert_eq!(
+            direct.idle.lock().unwrap().len(),
+            0,
+            "a connection holding a snapshot was kept"
+        );
+        let ended = direct.read(|c| {
+            c.execute_batch("BEGIN")?;
+            let x = seven(c)?;
+            c.execute_batch("COMMIT")?;
+            Ok(x)
+        });
+        assert_eq!(ended.unwrap(), 7);
+        assert_eq!(direct.idle.lock().unwrap().len(), 1);
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 

@@ -67,8 +67,26 @@ pub(crate) async fn page(
     found.ok_or_else(|| StoreError::not_found("project"))
 }
 
-/// `page`'s reads; None when the project is not live.
+/// `page`'s reads, in one read transaction; None when the project is not live.
+///
+/// The page's rows and their assignees and labels come from one snapshot (a write committed
+/// between two transactions could give a page whose labels are newer than its rows), and the
+/// WAL's read lock is taken and released once: each is a system call and a process-wide mutex
+/// that the runtime's threads contend for. A failed read closes its connection (`Direct::read`),
+/// which ends the transaction.
 fn read_page(
+    c: &Connection,
+    project: ProjectId,
+    query: &TaskQuery,
+    wanted: i64,
+) -> rusqlite::Result<Option<(Vec<TaskRow>, Vec<Link>)>> {
+    c.prepare_cached("BEGIN")?.execute([])?;
+    let page = page_in_transaction(c, project, query, wanted)?;
+    c.prepare_cached("COMMIT")?.execute([])?;
+    Ok(page)
+}
+
+fn page_in_transaction(
     c: &Connection,
     project: ProjectId,
     query: &TaskQuery,
