@@ -421,3 +421,37 @@ impl<T> Store for T where
         + StoreAdmin
 {
 }
+
+/// One snapshot for all of a read-only request's reads.
+///
+/// The server runs each `GET` and `HEAD` inside `in_one_snapshot`. A backend that can read a
+/// request's statements in one read transaction keeps that transaction in the request's slot:
+/// the request's reads then see one state of the database, and pay for beginning and ending a
+/// transaction once instead of once per statement. What the slot holds is the backend's own;
+/// dropping it ends the transaction, which happens when the request's future ends (answered or
+/// cancelled). A backend ends it early when the request writes, so that it reads its writes.
+pub mod snapshot {
+    use std::any::Any;
+    use std::cell::RefCell;
+    use std::future::Future;
+
+    type Slot = Option<Box<dyn Any + Send>>;
+
+    tokio::task_local! {
+        static SLOT: RefCell<Slot>;
+    }
+
+    /// Runs `request` with a slot for its snapshot, dropped (ending the snapshot) when the
+    /// future completes or is dropped.
+    pub async fn in_one_snapshot<F: Future>(request: F) -> F::Output {
+        SLOT.scope(RefCell::new(None), request).await
+    }
+
+    /// Runs `f` on the slot of the request being run; None outside `in_one_snapshot`, on a
+    /// thread other than the request's (a blocking task), or while the slot is in use.
+    pub fn with_slot<R>(f: impl FnOnce(&mut Slot) -> R) -> Option<R> {
+        SLOT.try_with(|slot| slot.try_borrow_mut().ok().map(|mut slot| f(&mut slot)))
+            .ok()
+            .flatten()
+    }
+}

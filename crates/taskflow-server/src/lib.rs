@@ -34,11 +34,27 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn(one_snapshot))
         .layer(axum::middleware::map_response(nosniff))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(metrics::request_span))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .with_state(state)
+}
+
+/// A `GET` or `HEAD` reads from one snapshot of the database where the store can
+/// (`taskflow_core::store::snapshot`): its reads agree with each other, and cost less. The
+/// snapshot ends with the handler, before a body such as a download is streamed.
+async fn one_snapshot(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        taskflow_core::store::snapshot::in_one_snapshot(next.run(request)).await
+    } else {
+        next.run(request).await
+    }
 }
 
 /// Browsers must take every answer for the type it says it is, never guess another.

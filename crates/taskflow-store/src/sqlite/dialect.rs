@@ -122,8 +122,11 @@ impl SqliteStore {
         &self.reader
     }
 
-    /// The single writer connection's pool, for single-statement writes.
+    /// The single writer connection's pool, for single-statement writes. Like `write`, it ends
+    /// the running request's read snapshot (`direct::end_snapshot`), so that its later reads
+    /// see its writes.
     pub fn writer(&self) -> &sqlx::SqlitePool {
+        super::direct::end_snapshot();
         &self.writer
     }
 
@@ -131,8 +134,10 @@ impl SqliteStore {
     /// writers queue instead of failing with "database is locked". It is begun on a task of
     /// its own: a caller that goes away while it begins (a client hanging up drops the
     /// request's future) cannot leave the one writer connection inside a transaction nothing
-    /// owns; the finished transaction is dropped instead, which rolls it back.
+    /// owns; the finished transaction is dropped instead, which rolls it back. It ends the
+    /// running request's read snapshot first (`direct::end_snapshot`).
     pub(crate) async fn write(&self) -> StoreResult<Transaction> {
+        super::direct::end_snapshot();
         let writer = self.writer.clone();
         tokio::spawn(async move { begin_immediate(&writer).await })
             .await

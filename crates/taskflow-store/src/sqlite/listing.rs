@@ -80,9 +80,15 @@ fn read_page(
     query: &TaskQuery,
     wanted: i64,
 ) -> rusqlite::Result<Option<(Vec<TaskRow>, Vec<Link>)>> {
-    c.prepare_cached("BEGIN")?.execute([])?;
+    // Inside a request's snapshot (`direct::Snapshot`) the transaction is already open.
+    let own = c.is_autocommit();
+    if own {
+        c.prepare_cached("BEGIN")?.execute([])?;
+    }
     let page = page_in_transaction(c, project, query, wanted)?;
-    c.prepare_cached("COMMIT")?.execute([])?;
+    if own {
+        c.prepare_cached("COMMIT")?.execute([])?;
+    }
     Ok(page)
 }
 
