@@ -454,4 +454,13 @@ pub mod snapshot {
             .ok()
             .flatten()
     }
+
+    /// Ends the running request's snapshot, if it has one; its later reads begin another. A
+    /// request that goes on to work for long (walking the blob store, say) calls it first:
+    /// while a read transaction is open, SQLite cannot checkpoint its WAL past it.
+    pub fn end() {
+        // The slot's content is dropped outside the borrow: its drop may read the slot too.
+        let taken = with_slot(Option::take);
+        drop(taken);
+    }
 }

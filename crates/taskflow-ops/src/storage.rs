@@ -37,6 +37,9 @@ pub async fn report(
     data_dir: &Path,
     backup_dir: Option<&crate::backup::Shelf>,
 ) -> Result<StorageReport, OpsError> {
+    // Walking the blob store can take a while: a request that asks for this report must not
+    // hold its read snapshot meanwhile.
+    taskflow_core::store::snapshot::end();
     let database_bytes = store.database_bytes().await?;
     let projects = store.attachment_usage().await?;
     let data_dir = data_dir.to_owned();

@@ -123,10 +123,10 @@ impl SqliteStore {
     }
 
     /// The single writer connection's pool, for single-statement writes. Like `write`, it ends
-    /// the running request's read snapshot (`direct::end_snapshot`), so that its later reads
+    /// the running request's read snapshot (`taskflow_core::store::snapshot::end`), so that its later reads
     /// see its writes.
     pub fn writer(&self) -> &sqlx::SqlitePool {
-        super::direct::end_snapshot();
+        taskflow_core::store::snapshot::end();
         &self.writer
     }
 
@@ -135,9 +135,9 @@ impl SqliteStore {
     /// its own: a caller that goes away while it begins (a client hanging up drops the
     /// request's future) cannot leave the one writer connection inside a transaction nothing
     /// owns; the finished transaction is dropped instead, which rolls it back. It ends the
-    /// running request's read snapshot first (`direct::end_snapshot`).
+    /// running request's read snapshot first (`taskflow_core::store::snapshot::end`).
     pub(crate) async fn write(&self) -> StoreResult<Transaction> {
-        super::direct::end_snapshot();
+        taskflow_core::store::snapshot::end();
         let writer = self.writer.clone();
         tokio::spawn(async move { begin_immediate(&writer).await })
             .await

@@ -128,6 +128,11 @@ impl Direct {
         self: &Arc<Self>,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
+        // A request waiting for its turn must not hold its snapshot's connection meanwhile:
+        // with every request in a burst of searches holding one, more connections were open at
+        // once than there are turns, and each grows a page cache as it serves searches. The
+        // request's later reads begin another snapshot.
+        snapshot::end();
         let _turn = self.blocking.acquire().await.expect("never closed");
         let direct = Arc::clone(self);
         tokio::task::spawn_blocking(move || direct.read(read))
@@ -159,9 +164,7 @@ impl Snapshot {
             Some(conn) => conn,
             None => {
                 let conn = self.direct.connection()?;
-                conn.prepare_cached("BEGIN")
-                    .and_then(|mut begin| begin.execute([]))
-                    .map_err(error)?;
+                begin(&conn).map_err(error)?;
                 conn
             }
         };
@@ -175,10 +178,7 @@ impl Snapshot {
     /// Ends the transaction and keeps the connection.
     fn end(&mut self) {
         if let Some(conn) = self.conn.take()
-            && conn
-                .prepare_cached("COMMIT")
-                .and_then(|mut commit| commit.execute([]))
-                .is_ok()
+            && commit(&conn).is_ok()
         {
             self.direct.keep(conn);
         }
@@ -191,14 +191,14 @@ impl Drop for Snapshot {
     }
 }
 
-/// Ends the running request's snapshot, if it has one: it is about to write, and its later
-/// reads must see what it wrote.
-pub(crate) fn end_snapshot() {
-    snapshot::with_slot(|slot| {
-        if let Some(snapshot) = slot.as_mut().and_then(|s| s.downcast_mut::<Snapshot>()) {
-            snapshot.end();
-        }
-    });
+/// Begins a read transaction (deferred: its snapshot is taken by its first read).
+pub(crate) fn begin(c: &Connection) -> rusqlite::Result<()> {
+    c.prepare_cached("BEGIN")?.execute([]).map(drop)
+}
+
+/// Ends a read transaction.
+pub(crate) fn commit(c: &Connection) -> rusqlite::Result<()> {
+    c.prepare_cached("COMMIT")?.execute([]).map(drop)
 }
 
 /// A SQLite error as the store reports it, as `sql::db` does for sqlx's.
@@ -569,7 +569,7 @@ mod tests {
                 direct.idle.lock().unwrap().is_empty(),
                 "the snapshot holds it"
             );
-            end_snapshot();
+            snapshot::end();
             assert_eq!(direct.idle.lock().unwrap().len(), 1, "ended and kept");
             assert_eq!(direct.read(seven).unwrap(), 8, "a write's snapshot is new");
         });
@@ -581,6 +581,30 @@ mod tests {
         // Outside a request every read sees the latest commit.
         writer.execute_batch("UPDATE t SET x = 9").unwrap();
         assert_eq!(direct.read(seven).unwrap(), 9);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_request_gives_up_its_snapshot_before_it_waits_for_a_blocking_read() {
+        let path = database("snapshot-blocking");
+        let direct = Arc::new(Direct::new(path.clone(), Duration::from_millis(50)));
+        let writer = Connection::open(&path).unwrap();
+        writer.pragma_update(None, "journal_mode", "wal").unwrap();
+        as_a_get(async {
+            assert_eq!(direct.read(seven).unwrap(), 7);
+            assert!(
+                direct.idle.lock().unwrap().is_empty(),
+                "the snapshot holds it"
+            );
+            writer.execute_batch("UPDATE t SET x = 8").unwrap();
+            assert_eq!(direct.read_blocking(seven).await.unwrap(), 8);
+            assert_eq!(
+                direct.idle.lock().unwrap().len(),
+                1,
+                "the blocking read used the connection the snapshot gave up"
+            );
+            assert_eq!(direct.read(seven).unwrap(), 8, "a new snapshot");
+        });
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 

@@ -12,7 +12,7 @@ use taskflow_core::task::*;
 use taskflow_core::*;
 
 use super::SqliteStore;
-use super::direct::{links, task};
+use super::direct::{begin, commit, links, task};
 use super::sql::{Link, PROJECT_LIVE, Sink, TaskRow, push_filtered};
 
 /// Tasks without a due date sort as if due on this day (matches the `tasks_by_due` index).
@@ -83,11 +83,11 @@ fn read_page(
     // Inside a request's snapshot (`direct::Snapshot`) the transaction is already open.
     let own = c.is_autocommit();
     if own {
-        c.prepare_cached("BEGIN")?.execute([])?;
+        begin(c)?;
     }
     let page = page_in_transaction(c, project, query, wanted)?;
     if own {
-        c.prepare_cached("COMMIT")?.execute([])?;
+        commit(c)?;
     }
     Ok(page)
 }
