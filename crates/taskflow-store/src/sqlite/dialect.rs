@@ -123,8 +123,8 @@ impl SqliteStore {
     }
 
     /// The single writer connection's pool, for single-statement writes. Like `write`, it ends
-    /// the running request's read snapshot (`taskflow_core::store::snapshot::end`), so that its later reads
-    /// see its writes.
+    /// the running request's read snapshot (`taskflow_core::store::snapshot::end`), so that
+    /// its later reads see its writes.
     pub fn writer(&self) -> &sqlx::SqlitePool {
         taskflow_core::store::snapshot::end();
         &self.writer

@@ -148,7 +148,7 @@ impl Direct {
 
 /// A request's snapshot (`taskflow_core::store::snapshot`): a connection inside a read
 /// transaction, begun by the request's first direct read and ended (and the connection kept)
-/// when the request ends or writes. A request's token, its project and role, its task or page
+/// when the request ends, writes, or waits for a blocking read. A request's token, its project and role, its task or page
 /// and the names the answer refers to are then read from one state of the database, and the
 /// WAL's read lock is taken once per request instead of once per statement: each take and
 /// release is a system call under a mutex that every thread reading the file shares, which a
@@ -174,20 +174,17 @@ impl Snapshot {
         self.conn = Some(conn);
         Ok(result)
     }
+}
 
-    /// Ends the transaction and keeps the connection.
-    fn end(&mut self) {
+/// Ending a snapshot (`taskflow_core::store::snapshot::end`, or the request's end) ends its
+/// transaction and keeps the connection.
+impl Drop for Snapshot {
+    fn drop(&mut self) {
         if let Some(conn) = self.conn.take()
             && commit(&conn).is_ok()
         {
             self.direct.keep(conn);
         }
-    }
-}
-
-impl Drop for Snapshot {
-    fn drop(&mut self) {
-        self.end();
     }
 }
 
