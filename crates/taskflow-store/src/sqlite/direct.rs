@@ -148,11 +148,12 @@ impl Direct {
 
 /// A request's snapshot (`taskflow_core::store::snapshot`): a connection inside a read
 /// transaction, begun by the request's first direct read and ended (and the connection kept)
-/// when the request ends, writes, or waits for a blocking read. A request's token, its project and role, its task or page
-/// and the names the answer refers to are then read from one state of the database, and the
-/// WAL's read lock is taken once per request instead of once per statement: each take and
-/// release is a system call under a mutex that every thread reading the file shares, which a
-/// profile of gets at 16 connections showed at 15 % of the server's time with its waits.
+/// when the request ends, writes, or waits for a blocking read. A request's token, its project
+/// and role, its task or page and the names the answer refers to are then read from one state
+/// of the database, and the WAL's read lock is taken once per request instead of once per
+/// statement: each take and release is a system call under a mutex that every thread reading
+/// the file shares, which a profile of gets at 16 connections showed at 15 % of the server's
+/// time with its waits.
 struct Snapshot {
     direct: Arc<Direct>,
     conn: Option<Connection>,
@@ -540,6 +541,16 @@ mod tests {
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
+    /// `database(name)` in WAL mode, as the store opens it, with a `Direct` on it and a
+    /// connection that writes beside it.
+    fn in_wal(name: &str) -> (PathBuf, Arc<Direct>, Connection) {
+        let path = database(name);
+        let direct = Arc::new(Direct::new(path.clone(), Duration::from_millis(50)));
+        let writer = Connection::open(&path).unwrap();
+        writer.pragma_update(None, "journal_mode", "wal").unwrap();
+        (path, direct, writer)
+    }
+
     /// Runs `request` as the server runs a GET, on a runtime of its own.
     fn as_a_get<T>(request: impl std::future::Future<Output = T>) -> T {
         tokio::runtime::Builder::new_current_thread()
@@ -550,10 +561,7 @@ mod tests {
 
     #[test]
     fn a_request_reads_one_snapshot_until_it_writes_and_then_its_writes() {
-        let path = database("snapshot");
-        let direct = Arc::new(Direct::new(path.clone(), Duration::from_millis(50)));
-        let writer = Connection::open(&path).unwrap();
-        writer.pragma_update(None, "journal_mode", "wal").unwrap();
+        let (path, direct, writer) = in_wal("snapshot");
         as_a_get(async {
             assert_eq!(direct.read(seven).unwrap(), 7);
             writer.execute_batch("UPDATE t SET x = 8").unwrap();
@@ -583,10 +591,7 @@ mod tests {
 
     #[test]
     fn a_request_gives_up_its_snapshot_before_it_waits_for_a_blocking_read() {
-        let path = database("snapshot-blocking");
-        let direct = Arc::new(Direct::new(path.clone(), Duration::from_millis(50)));
-        let writer = Connection::open(&path).unwrap();
-        writer.pragma_update(None, "journal_mode", "wal").unwrap();
+        let (path, direct, writer) = in_wal("snapshot-blocking");
         as_a_get(async {
             assert_eq!(direct.read(seven).unwrap(), 7);
             assert!(
