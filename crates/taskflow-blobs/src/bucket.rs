@@ -71,6 +71,7 @@ impl S3Config {
             prefix,
             access_key_id: None,
             secret_access_key: None,
+            timeouts: crate::S3Timeouts::default(),
         }
     }
 }

@@ -30,7 +30,7 @@ pub use bucket::{Bucket, BucketFile, BucketWriter, parse_s3_url};
 pub use fs::{BlobStore, VolumeUpload};
 pub use locks::{StoreLocker, open_blobs};
 pub use object::{
-    ObjectBlobs, ObjectUpload, PART_BYTES, ProblemKind, S3Config, S3Problem, TMP_FLOOR,
+    ObjectBlobs, ObjectUpload, PART_BYTES, ProblemKind, S3Config, S3Problem, S3Timeouts, TMP_FLOOR,
     normalise_prefix,
 };
 pub use volume::{Filesystem, Ownership, Volume, available_bytes};

@@ -62,6 +62,27 @@ pub struct S3Config {
     /// profile) are used.
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
+    pub timeouts: S3Timeouts,
+}
+
+/// How long the client waits for the object store before calling it unreachable: a store that
+/// hangs is a 503 within about `response`, not minutes later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct S3Timeouts {
+    /// To open a connection (`TASKFLOW_S3_CONNECT_TIMEOUT`).
+    pub connect: Duration,
+    /// The longest the store may go without sending anything while it is waited for: its
+    /// first byte, or the next one (`TASKFLOW_S3_TIMEOUT`). Retries end after this too.
+    pub response: Duration,
+}
+
+impl Default for S3Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(3),
+            response: Duration::from_secs(10),
+        }
+    }
 }
 
 impl fmt::Debug for S3Config {
@@ -72,6 +93,7 @@ impl fmt::Debug for S3Config {
             .field("bucket", &self.bucket)
             .field("prefix", &self.prefix)
             .field("path_style", &self.path_style)
+            .field("timeouts", &self.timeouts)
             .field("access_key_id", &self.access_key_id)
             .field(
                 "secret_access_key",
@@ -146,8 +168,10 @@ pub enum ProblemKind {
     Unreachable,
     /// The credentials were refused.
     Credentials,
-    /// The object (or the bucket) is not there.
+    /// The object is not there.
     NotFound,
+    /// The bucket is not there (deleted, or misnamed in `TASKFLOW_S3_BUCKET`).
+    NoBucket,
     /// Anything else the store answered.
     Failed,
 }
@@ -162,6 +186,13 @@ impl S3Problem {
     pub(crate) fn of(at: &str, doing: &str, e: object_store::Error) -> Self {
         let detail = e.to_string();
         let (kind, message) = match &e {
+            _ if detail.contains("NoSuchBucket") => (
+                ProblemKind::NoBucket,
+                format!(
+                    "the bucket of {at} does not exist (create it, or check TASKFLOW_S3_BUCKET) \
+                     while {doing}"
+                ),
+            ),
             object_store::Error::NotFound { .. } => {
                 (ProblemKind::NotFound, format!("{doing} in {at}: not found"))
             }
@@ -229,13 +260,15 @@ pub(crate) fn client(config: &S3Config) -> Result<AmazonS3, String> {
         .with_client_options(
             ClientOptions::new()
                 .with_allow_http(allow_http)
-                .with_connect_timeout(Duration::from_secs(3))
+                .with_connect_timeout(config.timeouts.connect)
+                .with_read_timeout(config.timeouts.response)
                 .with_timeout(Duration::from_secs(120)),
         )
-        // A store that is down is said so within seconds, not minutes.
+        // A store that is down or hung is said so within seconds, not minutes: a request that
+        // timed out is not tried again, one refused is until the same time has passed.
         .with_retry(RetryConfig {
             max_retries: 3,
-            retry_timeout: Duration::from_secs(15),
+            retry_timeout: config.timeouts.response,
             ..RetryConfig::default()
         });
     if let Some(endpoint) = &config.endpoint {
@@ -328,10 +361,14 @@ impl ObjectBlobs {
 
     fn error<'a>(&'a self, doing: &'a str) -> impl Fn(object_store::Error) -> BlobError + 'a {
         move |e| match e {
-            object_store::Error::NotFound { path, .. } => BlobError::Io(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{path} is not in {}", self.describe()),
-            )),
+            object_store::Error::NotFound { path, source }
+                if !source.to_string().contains("NoSuchBucket") =>
+            {
+                BlobError::Io(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("{path} is not in {}", self.describe()),
+                ))
+            }
             e => BlobError::ObjectStore(S3Problem::of(&self.describe(), doing, e)),
         }
     }

@@ -51,25 +51,54 @@ fn wrong(word: &str, problem: impl Into<String>) -> QuickAddError {
     }
 }
 
+/// The longest line read, in bytes: a title of 300 characters and a hundred labels and people
+/// fit with room to spare. A longer line is refused before any of it is read.
+pub const MAX_LINE_BYTES: usize = 10_000;
+
+/// The most labels, and the most people, one line may name (as the API allows).
+pub const MAX_NAMES: usize = 100;
+
+/// The most problems reported for one line; a line with more says how many were left out.
+const MAX_PROBLEMS: usize = 10;
+
 /// Reads `line`; `today` is the date `due:today` means. Every problem in the line is reported,
-/// not only the first.
+/// not only the first (up to ten). The work is linear in the line's length, which is bounded.
 pub fn parse(line: &str, today: Date) -> Result<QuickAdd, Vec<QuickAddError>> {
+    if line.len() > MAX_LINE_BYTES {
+        return Err(vec![wrong(
+            "",
+            format!(
+                "the line is too long: at most {MAX_LINE_BYTES} bytes (about as many characters) \
+                 can be added at once; put long text in the description"
+            ),
+        )]);
+    }
     let mut quick = QuickAdd::default();
     let mut title = Vec::new();
     let mut problems = Vec::new();
+    // The cap applies before duplicates are looked for, so that check stays small.
+    let add_name = |names: &mut Vec<String>, name: &str, word: &str, what: &str| {
+        if names.iter().any(|n| n == name) {
+            return None;
+        }
+        if names.len() == MAX_NAMES {
+            return Some(wrong(
+                word,
+                format!("is one {what} too many; at most {MAX_NAMES} can be named"),
+            ));
+        }
+        names.push(name.to_owned());
+        None
+    };
     for word in line.split_whitespace() {
         if let Some(literal) = word.strip_prefix('\\') {
             if !literal.is_empty() {
                 title.push(literal);
             }
         } else if let Some(name) = word.strip_prefix('#').filter(|n| !n.is_empty()) {
-            if !quick.labels.iter().any(|l| l == name) {
-                quick.labels.push(name.to_owned());
-            }
+            problems.extend(add_name(&mut quick.labels, name, word, "label"));
         } else if let Some(name) = word.strip_prefix('@').filter(|n| !n.is_empty()) {
-            if !quick.assignees.iter().any(|a| a == name) {
-                quick.assignees.push(name.to_owned());
-            }
+            problems.extend(add_name(&mut quick.assignees, name, word, "person"));
         } else if let Some(when) = strip_prefix_ignore_case(word, "due:") {
             match due(when, today) {
                 Some(_) if quick.due_date.is_some() => {
@@ -104,10 +133,14 @@ pub fn parse(line: &str, today: Date) -> Result<QuickAdd, Vec<QuickAddError>> {
         ));
     }
     if problems.is_empty() {
-        Ok(quick)
-    } else {
-        Err(problems)
+        return Ok(quick);
     }
+    if problems.len() > MAX_PROBLEMS {
+        let more = problems.len() - (MAX_PROBLEMS - 1);
+        problems.truncate(MAX_PROBLEMS - 1);
+        problems.push(wrong("", format!("and {more} more problems")));
+    }
+    Err(problems)
 }
 
 fn strip_prefix_ignore_case<'a>(word: &'a str, prefix: &str) -> Option<&'a str> {
@@ -203,6 +236,43 @@ mod tests {
     fn repeated_names_count_once() {
         let quick = parse("a #x #x @y @y", TODAY).unwrap();
         assert_eq!((quick.labels.len(), quick.assignees.len()), (1, 1));
+    }
+
+    #[test]
+    fn a_megabyte_line_is_refused_at_once() {
+        for line in [
+            "#a ".repeat(350_000),
+            "x".repeat(1 << 20),
+            format!("Title {}", "@someone ".repeat(120_000)),
+        ] {
+            let started = std::time::Instant::now();
+            let problems = parse(&line, TODAY).unwrap_err();
+            assert!(started.elapsed() < std::time::Duration::from_millis(50));
+            assert_eq!(problems.len(), 1);
+            assert!(
+                problems[0].problem.contains("at most 10000 bytes"),
+                "{problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn at_most_a_hundred_names_of_each_kind() {
+        let labels: String = (0..101).map(|i| format!("#l{i} ")).collect();
+        let problems = parse(&format!("Title {labels} #l0 #l5"), TODAY).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].word, "#l100");
+        assert!(problems[0].problem.contains("at most 100"));
+        let hundred: String = (0..100).map(|i| format!("#l{i} @p{i} ")).collect();
+        let quick = parse(&format!("Title {hundred} #l1"), TODAY).unwrap();
+        assert_eq!((quick.labels.len(), quick.assignees.len()), (100, 100));
+    }
+
+    #[test]
+    fn many_problems_are_summed_up() {
+        let problems = parse(&format!("a {}", "!x ".repeat(40)), TODAY).unwrap_err();
+        assert_eq!(problems.len(), 10);
+        assert_eq!(problems[9].to_string(), "and 31 more problems");
     }
 
     #[test]

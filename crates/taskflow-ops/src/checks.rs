@@ -331,9 +331,12 @@ pub async fn object_store(blobs: &Blobs) -> Check {
                 "check TASKFLOW_S3_ENDPOINT and that the object store is up and reachable from here"
             }
             ProblemKind::Credentials => {
-                "check TASKFLOW_S3_ACCESS_KEY_ID and TASKFLOW_S3_SECRET_ACCESS_KEY (or their _FILE                  variants) and that the key may read, write and delete in the bucket"
+                "check TASKFLOW_S3_ACCESS_KEY_ID and TASKFLOW_S3_SECRET_ACCESS_KEY (or their _FILE \
+                 variants) and that the key may read, write and delete in the bucket"
             }
-            ProblemKind::NotFound => "check TASKFLOW_S3_BUCKET: the bucket must exist",
+            ProblemKind::NotFound | ProblemKind::NoBucket => {
+                "check TASKFLOW_S3_BUCKET: the bucket must exist"
+            }
             ProblemKind::Failed => "see the object store's own logs",
         };
         return Check::problem(NAME, Status::Fail, problem.message, fix);

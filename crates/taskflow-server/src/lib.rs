@@ -4,6 +4,7 @@
 
 mod access;
 pub mod api;
+mod connections;
 mod error;
 mod health;
 pub mod input;
@@ -107,23 +108,36 @@ async fn openapi_json() -> axum::Json<&'static utoipa::openapi::OpenApi> {
 pub struct ConnectionLimits {
     /// Connections served at once; past it, new ones wait in the listen queue.
     pub max_connections: usize,
+    /// Connections one address may hold at once; more from it are answered 503 and closed,
+    /// so one client cannot take every connection.
+    pub max_per_client: usize,
+    /// Addresses the per-client cap does not apply to: reverse proxies, which carry many
+    /// clients (`TASKFLOW_TRUSTED_PROXIES`).
+    pub shared_clients: Vec<ipnet::IpNet>,
     /// A connection must send a complete request head within this of opening or of its last
     /// answer: it closes slow senders (slowloris) and idle keep-alive connections alike.
     pub header_timeout: Duration,
+    /// After `header_timeout`, a request body must have arrived at this many bytes a second on
+    /// average, or the request fails and its connection closes; 0 turns the rule off.
+    pub body_min_rate: u64,
 }
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
             max_connections: 1024,
+            max_per_client: 256,
+            shared_clients: Vec::new(),
             header_timeout: Duration::from_secs(20),
+            body_min_rate: 1024,
         }
     }
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves; then stops accepting and gives
 /// in-flight requests up to `drain` to finish. Connections are HTTP/1.1 with keep-alive,
-/// bounded in number and in how long they may sit without a complete request head.
+/// bounded in number (in all and per address), in how long they may sit without a complete
+/// request head, and in how slowly a body may arrive.
 pub async fn launch(
     listener: TcpListener,
     app: Router,
@@ -135,15 +149,27 @@ pub async fn launch(
     use tower::ServiceExt;
 
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let clients = connections::PerClient::new(limits.max_per_client, limits.shared_clients.clone());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
+    let (rate, grace) = (limits.body_min_rate, limits.header_timeout);
+    // Past the cap, a few connections more are taken for the health checks alone, so a
+    // liveness probe is answered while every other connection is busy.
+    let reserve = std::sync::Arc::new(tokio::sync::Semaphore::new(RESERVE));
+    let mut probes = hyper::server::conn::http1::Builder::new();
+    probes
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout.min(Duration::from_secs(2)))
+        .keep_alive(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+        let mut permit = tokio::select! {
+            biased;
             () = &mut shutdown => break,
+            permit = permits.clone().acquire_owned() => Ok(permit.expect("the semaphore is never closed")),
+            permit = reserve.clone().acquire_owned() => Err(permit.expect("the semaphore is never closed")),
         };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -155,9 +181,40 @@ pub async fn launch(
             },
             () = &mut shutdown => break,
         };
+        if permit.is_err()
+            && let Ok(freed) = permits.clone().try_acquire_owned()
+        {
+            permit = Ok(freed);
+        }
+        let Some(slot) = clients.admit(peer.ip()) else {
+            tokio::spawn(turn_away(stream, permit));
+            continue;
+        };
         let _ = stream.set_nodelay(true);
+        let permit = match permit {
+            Ok(permit) => permit,
+            Err(reserved) => {
+                let connection = probes.serve_connection(
+                    TokioIo::new(stream),
+                    hyper_util::service::TowerToHyperService::new(probe_only(app.clone(), peer)),
+                );
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                    drop((slot, reserved));
+                });
+                continue;
+            }
+        };
         let service = app.clone().map_request(
-            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+            move |request: axum::extract::Request<hyper::body::Incoming>| {
+                let mut request = if rate > 0 {
+                    request.map(|body| {
+                        axum::body::Body::new(connections::MinRate::new(body, rate, grace))
+                    })
+                } else {
+                    request.map(axum::body::Body::new)
+                };
                 request
                     .extensions_mut()
                     .insert(axum::extract::ConnectInfo(peer));
@@ -173,7 +230,7 @@ pub async fn launch(
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
-            drop(permit);
+            drop((slot, permit));
         });
     }
     drop(listener);
@@ -185,6 +242,72 @@ pub async fn launch(
         }
     }
     Ok(())
+}
+
+/// Connections taken past `max_connections`, for `/healthz` and `/readyz` only.
+const RESERVE: usize = 16;
+
+/// The service of a connection in the reserve: the health checks, and 503 for anything else.
+fn probe_only(
+    app: Router,
+    peer: std::net::SocketAddr,
+) -> impl tower::Service<
+    axum::extract::Request<hyper::body::Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<axum::response::Response, std::convert::Infallible>> + Send,
+> + Clone {
+    use tower::ServiceExt;
+    tower::service_fn(
+        move |request: axum::extract::Request<hyper::body::Incoming>| {
+            let app = app.clone();
+            async move {
+                let path = request.uri().path();
+                if matches!(path, "/healthz" | "/readyz") {
+                    let mut request = request.map(axum::body::Body::new);
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    app.oneshot(request).await
+                } else {
+                    Ok(busy(
+                        "the server is at its connection limit; try again in a few seconds",
+                    ))
+                }
+            }
+        },
+    )
+}
+
+/// 503 with `Retry-After`, in the API's error shape.
+fn busy(message: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ApiError {
+        retry_after: Some(Duration::from_secs(5)),
+        ..ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            message,
+        )
+    }
+    .into_response()
+}
+
+/// A connection from an address that holds its share already: a short 503 and closed, within
+/// a second whatever the client does.
+async fn turn_away<P: Send>(mut stream: tokio::net::TcpStream, permit: P) {
+    use tokio::io::AsyncWriteExt;
+    const BODY: &str = r#"{"error":{"code":"unavailable","message":"too many connections from this address; close some and try again"}}"#;
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 5\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(answer.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
+    drop(permit);
 }
 
 /// A failed accept: a connection that went away before it was accepted is nothing; running

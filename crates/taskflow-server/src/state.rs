@@ -23,6 +23,8 @@ pub struct AppState {
     pub throttle: Arc<api::LoginThrottle>,
     /// Bounds how many password hashes run at once.
     pub passwords: crate::passwords::Passwords,
+    /// Renders user-written Markdown off the async workers, and remembers it.
+    pub markdown: crate::web::markdown::Renderer,
     /// Whether the main listener serves `/metrics`; off when metrics have a listener of
     /// their own (`metrics_app`).
     pub metrics_on_main: bool,
@@ -46,6 +48,7 @@ impl AppState {
             auth: AuthSettings::default(),
             throttle: Arc::new(api::LoginThrottle::default()),
             passwords: crate::passwords::Passwords::default(),
+            markdown: crate::web::markdown::Renderer::default(),
             metrics_on_main: true,
             blobs: Blobs::volume(&data_dir),
             storage: StorageSettings::default(),

@@ -261,6 +261,7 @@ admin_token = "{secret}"
             path_style: true,
             access_key_id: Some(self.key_id.clone()),
             secret_access_key: Some(self.secret.clone()),
+            timeouts: taskflow_blobs::S3Timeouts::default(),
         }
     }
 

@@ -256,6 +256,8 @@ pub struct Settings {
     /// See `taskflow_server::ConnectionLimits`.
     pub header_timeout: Duration,
     pub max_connections: usize,
+    pub max_connections_per_client: usize,
+    pub body_min_rate: u64,
     pub log_format: Option<String>,
     /// The first administrator's password on an empty database; generated when unset.
     pub admin_password: Option<Password>,
@@ -279,6 +281,9 @@ pub struct Settings {
     pub backup_dir: Option<PathBuf>,
     /// Attachments in an object store instead of the data volume (`s3_bucket` set).
     pub s3: Option<taskflow_blobs::S3Config>,
+    /// Bound PostgreSQL statements by the database timeout (a server's request work); not a
+    /// setting: `serve` turns it on for itself.
+    pub statement_limits: bool,
     /// Each setting's effective value as `config check` shows it, and where it came from.
     shown: Vec<Shown>,
 }
@@ -423,6 +428,20 @@ pub const SETTINGS: &[Setting] = &[
         "Connections served at once; more wait to be accepted",
     ),
     Setting::new(
+        "max_connections_per_client",
+        "--max-connections-per-client",
+        "N",
+        Value("256"),
+        "Connections one address may hold at once (trusted proxies excepted); more are answered 503",
+    ),
+    Setting::new(
+        "body_min_rate",
+        "--body-min-rate",
+        "SIZE",
+        Value("1KiB"),
+        "Bytes a second a request body must average after the header timeout, or its connection closes; 0 turns it off",
+    ),
+    Setting::new(
         "log_format",
         "--log-format",
         "FORMAT",
@@ -545,6 +564,20 @@ pub const SETTINGS: &[Setting] = &[
         "BOOL",
         Unset("true with s3_endpoint, else false"),
         "Address the bucket in the path (endpoint/bucket/key) rather than as a host name",
+    ),
+    Setting::new(
+        "s3_connect_timeout",
+        "--s3-connect-timeout",
+        "DURATION",
+        Value("3s"),
+        "How long to wait for a connection to the object store",
+    ),
+    Setting::new(
+        "s3_timeout",
+        "--s3-timeout",
+        "DURATION",
+        Value("10s"),
+        "The longest the object store may go without answering; a hung store is a 503 after it",
     ),
     Setting::secret(
         "s3_access_key_id",
@@ -709,6 +742,19 @@ impl Settings {
                 ToString::to_string,
             )?
             .expect("has a default");
+        let max_connections_per_client = r
+            .get(
+                "max_connections_per_client",
+                |v| match v.trim().parse::<usize>() {
+                    Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+                    _ => Err(format!("{v:?} is not a number from 1 to 1000000")),
+                },
+                ToString::to_string,
+            )?
+            .expect("has a default");
+        let body_min_rate = r
+            .get("body_min_rate", parse_size, ToString::to_string)?
+            .expect("has a default");
         let log_format = r.get(
             "log_format",
             |v| match v {
@@ -806,6 +852,8 @@ impl Settings {
             shutdown_timeout,
             header_timeout,
             max_connections,
+            max_connections_per_client,
+            body_min_rate,
             log_format,
             admin_password,
             metrics_listen,
@@ -820,6 +868,7 @@ impl Settings {
             gc_grace,
             backup_dir,
             s3,
+            statement_limits: false,
             shown: r.shown,
         })
     }
@@ -881,6 +930,18 @@ fn s3_settings(r: &mut Resolver<'_>) -> Result<Option<taskflow_blobs::S3Config>,
         |v| Ok(v.trim().to_owned()),
         |_| String::new(),
     )?;
+    let seconds = |v: &str| match duration(v)? {
+        d if d >= Duration::from_millis(100) => Ok(d),
+        _ => Err("must be at least 100ms".to_owned()),
+    };
+    let timeouts = taskflow_blobs::S3Timeouts {
+        connect: r
+            .get("s3_connect_timeout", seconds, show_duration)?
+            .expect("has a default"),
+        response: r
+            .get("s3_timeout", seconds, show_duration)?
+            .expect("has a default"),
+    };
     let Some((bucket, bucket_prefix)) = location else {
         let stray = [
             ("s3_prefix", prefix.is_some()),
@@ -932,6 +993,7 @@ fn s3_settings(r: &mut Resolver<'_>) -> Result<Option<taskflow_blobs::S3Config>,
         path_style,
         access_key_id,
         secret_access_key,
+        timeouts,
     }))
 }
 

@@ -413,8 +413,8 @@ fn parse_date(field: &str, value: &str) -> Result<Date, ValidationError> {
 }
 
 /// The most names one list in a request may hold: a task has a handful of assignees and
-/// labels, and a request naming thousands is a mistake or an attack.
-pub const MAX_NAMES: usize = 100;
+/// labels, and a request naming thousands is a mistake or an attack. Quick add keeps the same.
+pub const MAX_NAMES: usize = taskflow_core::quick::MAX_NAMES;
 
 fn too_many(field: &str, names: &[String]) -> Option<ValidationError> {
     (names.len() > MAX_NAMES).then(|| {

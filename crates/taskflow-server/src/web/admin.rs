@@ -126,6 +126,14 @@ pub async fn change_user(
         }
         let target = Username::parse(&form.username).map_err(|_| ApiError::not_found("user"))?;
         let target = state.store.user_by_username(&target).await?;
+        if target.id == viewer.user.id && form.action == "password" {
+            // As everywhere else, changing one's own password needs the current one.
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "change your own password on your account page, which asks for the current one",
+            ));
+        }
         if target.id == viewer.user.id && matches!(form.action.as_str(), "disable" | "unadmin") {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,

@@ -42,7 +42,7 @@ pub fn router() -> Router<AppState> {
             "/projects",
             get(pages::projects).post(pages::create_project),
         )
-        .route("/theme", get(pages::theme))
+        .route("/theme", post(pages::theme))
         .route("/p/{key}", get(board::board))
         .route("/p/{key}/move", post(board::move_card))
         .route("/p/{key}/tasks", post(board::quick_add))
@@ -237,7 +237,7 @@ fn referring_page(parts: &Parts) -> Option<String> {
         .strip_prefix("http://")
         .or_else(|| referer.strip_prefix("https://"))?
         .strip_prefix(host)?;
-    (rest.starts_with('/') && local(rest) == rest).then(|| rest.to_owned())
+    is_local(rest).then(|| rest.to_owned())
 }
 
 /// The frame of a page for someone not signed in.
@@ -265,10 +265,26 @@ pub fn redirect(to: &str) -> Response {
         .into_response()
 }
 
-/// A local path to come back to after signing in; anything else goes to the projects.
+/// A page of this site to go to after a form (`next`, the `Referer`); anything else goes to
+/// the projects. Every redirect whose target comes from a request passes through here.
 pub fn local(next: &str) -> &str {
-    let local = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
-    if local { next } else { "/projects" }
+    if is_local(next) { next } else { "/projects" }
+}
+
+/// Whether `target` can only mean a path on this site: it starts with one `/`, holds only
+/// printable ASCII without a backslash, and once percent-decoded still holds no control
+/// character or backslash and does not start with `//`. Browsers read a tab, a backslash or a
+/// second slash as the start of another host (`/\tevil.example`, `/\\evil`, `//evil`).
+pub fn is_local(target: &str) -> bool {
+    fn path_start(bytes: &[u8]) -> bool {
+        bytes.first() == Some(&b'/') && !matches!(bytes.get(1), Some(b'/' | b'\\'))
+    }
+    let raw = target.as_bytes();
+    if !path_start(raw) || !raw.iter().all(|b| b.is_ascii_graphic() && *b != b'\\') {
+        return false;
+    }
+    let decoded: Vec<u8> = percent_encoding::percent_decode(raw).collect();
+    path_start(&decoded) && !decoded.iter().any(|b| b.is_ascii_control() || *b == b'\\')
 }
 
 /// A page as HTML with its status.

@@ -294,23 +294,52 @@ pub async fn create_project(
 }
 
 #[derive(Deserialize)]
-pub struct ThemeParams {
-    set: Option<String>,
-    next: Option<String>,
+pub struct ThemeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    set: String,
+    /// The page to go back to.
+    #[serde(default)]
+    to: String,
 }
 
-/// Light, dark, or the system's: kept in a cookie, so the page is drawn right the first time.
-pub async fn theme(Query(params): Query<ThemeParams>) -> Response {
-    let next = local(params.next.as_deref().unwrap_or("/")).to_owned();
-    let value = match params.set.as_deref() {
-        Some("light") => "taskflow_theme=light; SameSite=Lax; Path=/; Max-Age=31536000",
-        Some("dark") => "taskflow_theme=dark; SameSite=Lax; Path=/; Max-Age=31536000",
-        _ => "taskflow_theme=; SameSite=Lax; Path=/; Max-Age=0",
+/// `POST /theme`: light, dark, or the system's, kept in a cookie so the page is drawn right
+/// the first time. A form with the page's CSRF token (the session's, or the sign-in form's),
+/// so no other site, and no image in a task, can change it.
+pub async fn theme(
+    State(state): State<AppState>,
+    viewer: Result<Viewer, Response>,
+    parts: Parts,
+    Form(form): Form<ThemeForm>,
+) -> Response {
+    let trusted = match &viewer {
+        Ok(viewer) => same(&form.csrf, &viewer.session.csrf_token),
+        Err(_) => login_token(&parts.headers).is_some_and(|t| same(&t, &form.csrf)),
     };
+    if !trusted {
+        return message(
+            StatusCode::FORBIDDEN,
+            super::anonymous(&parts),
+            "This form has expired",
+            "The page was open too long or came from elsewhere. Go back, reload it and try again.",
+        );
+    }
+    let next = local(&form.to).to_owned();
+    let (value, age) = match form.set.as_str() {
+        "light" | "dark" => (form.set.as_str(), "31536000"),
+        _ => ("", "0"),
+    };
+    let secure = if state.auth.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!("taskflow_theme={value}; SameSite=Lax; Path=/; Max-Age={age}{secure}");
     let mut response = redirect(&next);
-    response
-        .headers_mut()
-        .append(SET_COOKIE, HeaderValue::from_static(value));
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
     response
 }
 

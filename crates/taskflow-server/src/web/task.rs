@@ -14,7 +14,7 @@ use taskflow_core::task::{ParentFilter, Priority, Status, Task, TaskQuery, TaskS
 use taskflow_core::{ActivityId, CommentId, StoreError};
 
 use super::board::{QuickForm, quick_task};
-use super::markdown::{SanitizedHtml, render as markdown};
+use super::markdown::SanitizedHtml;
 use super::problems;
 use super::{PageFrame, Viewer, redirect, refusal, render};
 use crate::access::{deletable_attachment, own_comment, visible_task};
@@ -159,11 +159,16 @@ async fn gather(
         store.attachments(task.id),
         store.task_activity(task.id, before, ACTIVITY_PAGE),
     )?;
-    let description_html = markdown(task.description.as_str());
-    let comments = CommentView::many(store, comments)
-        .await?
+    let comments = CommentView::many(store, comments).await?;
+    let mut texts = Vec::with_capacity(comments.len() + 1);
+    texts.push(task.description.as_str().to_owned());
+    texts.extend(comments.iter().map(|c| c.body.as_str().to_owned()));
+    let mut html = state.markdown.many(texts).await.into_iter();
+    let description_html = html.next().expect("one per text");
+    let comments = comments
         .into_iter()
-        .map(|c| CommentItem {
+        .zip(html)
+        .map(|(c, body_html)| CommentItem {
             id: c.id,
             can_change: owner
                 || can_edit
@@ -177,7 +182,7 @@ async fn gather(
             at: c.created_at.to_string(),
             at_words: when(c.created_at),
             edited: c.updated_at != c.created_at,
-            body_html: markdown(c.body.as_str()),
+            body_html,
         })
         .collect();
     let attachments = AttachmentView::many(store, attachments)
@@ -497,7 +502,13 @@ pub async fn save(
     };
     let task_key = task.key().to_string();
     let outcome = if form.preview {
-        Err(None)
+        // A preview renders only what saving would accept.
+        match taskflow_core::text::Markdown::parse(form.fields.description.as_str()) {
+            Ok(_) => Err(None),
+            Err(e) => Err(Some(
+                crate::input::all_valid([Some(&e)]).expect_err("one error given"),
+            )),
+        }
     } else {
         match form.update().resolve(state.store.as_ref(), &project).await {
             Ok(patch) => state
@@ -512,7 +523,10 @@ pub async fn save(
         Ok(_) => return redirect(&format!("/t/{task_key}?done=saved")),
         Err(failure) => failure,
     };
-    let preview = form.preview.then(|| markdown(&form.fields.description));
+    let preview = match (&failure, form.preview) {
+        (None, true) => Some(state.markdown.one(&form.fields.description).await),
+        _ => None,
+    };
     let (status, problems_found, conflict) = match failure {
         None => (StatusCode::OK, Vec::new(), false),
         Some(e) if e.status == StatusCode::PRECONDITION_FAILED => (e.status, Vec::new(), true),

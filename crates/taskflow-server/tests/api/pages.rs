@@ -474,13 +474,42 @@ async fn stored_text_is_escaped(store: TestStore) {
 }
 
 async fn the_colour_scheme_is_kept_in_a_cookie(store: TestStore) {
-    let (cookie, _) = signed_in(&store, "olivia", false).await;
-    let set = visit(
+    let (cookie, csrf) = signed_in(&store, "olivia", false).await;
+    // Only a form of this site's changes it: not a link, an image in a task, or another site.
+    let by_link = visit(
         &store,
         "GET",
-        "/theme?set=dark&next=%2Fprojects",
+        "/theme?set=dark&next=%2F",
         Some(&cookie),
         None,
+    )
+    .await;
+    assert_eq!(by_link.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(by_link.cookie("taskflow_theme"), None);
+    let forged = visit(
+        &store,
+        "POST",
+        "/theme",
+        Some(&cookie),
+        Some("csrf=wrong&set=dark&to=%2Fprojects"),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(forged.cookie("taskflow_theme"), None);
+    let page = visit(&store, "GET", "/projects", Some(&cookie), None).await;
+    assert!(
+        page.body
+            .contains(r#"<form class="theme" method="post" action="/theme""#)
+            && page.body.contains(r#"name="set" value="dark""#),
+        "the switch is a form: {}",
+        page.body
+    );
+    let set = visit(
+        &store,
+        "POST",
+        "/theme",
+        Some(&cookie),
+        Some(&format!("csrf={csrf}&set=dark&to=%2Fprojects")),
     )
     .await;
     assert_eq!(
@@ -1117,7 +1146,116 @@ fn only_sanitized_html_is_emitted_raw() {
     );
 }
 
+/// Targets that a browser would take to another site, or that smuggle a header; each redirect
+/// that takes a target from the request (the colour scheme's `next`, sign-in's `next` when
+/// already signed in and after signing in, the `Referer` a form posted after its session ended
+/// returns to) sends them to the projects instead.
+const ELSEWHERE: &[&str] = &[
+    "/\t/evil.example/",
+    "/%09/evil.example/",
+    "//evil.example/",
+    "/\\evil.example/",
+    "\\\\evil.example/",
+    "/\\/evil.example/",
+    "/%2F/evil.example/",
+    "/%2f%2fevil.example/",
+    "/%5Cevil.example/",
+    "/%5C/evil.example/",
+    "%2F%2Fevil.example/",
+    "https://evil.example/",
+    "http:evil.example",
+    "//%09evil.example",
+    "evil.example",
+    "javascript:alert(1)",
+    "/%0d%0aSet-Cookie:%20x=1",
+    "/\r\nSet-Cookie: x=1",
+    " /projects",
+    "/ok\u{7f}",
+];
+
+async fn redirect_targets_never_leave_the_site(store: TestStore) {
+    let (cookie, csrf) = signed_in(&store, "rita", false).await;
+    // The sign-in form's token, for the pages seen signed out.
+    let form = visit(&store, "GET", "/login", None, None).await;
+    let login_token = form.cookie("taskflow_login").unwrap();
+    let login_cookie = format!("taskflow_login={login_token}");
+    for target in ELSEWHERE {
+        let next = encoded(target);
+        let theme = visit(
+            &store,
+            "POST",
+            "/theme",
+            Some(&cookie),
+            Some(&format!("csrf={csrf}&set=dark&to={next}")),
+        )
+        .await;
+        assert_eq!(theme.location(), "/projects", "theme, next={target:?}");
+        let theme = visit(
+            &store,
+            "POST",
+            "/theme",
+            Some(&login_cookie),
+            Some(&format!("csrf={login_token}&set=dark&to={next}")),
+        )
+        .await;
+        assert_eq!(
+            theme.location(),
+            "/projects",
+            "theme signed out, next={target:?}"
+        );
+        let again = visit(
+            &store,
+            "GET",
+            &format!("/login?next={next}"),
+            Some(&cookie),
+            None,
+        )
+        .await;
+        assert_eq!(again.location(), "/projects", "login, next={target:?}");
+        let page = visit(&store, "GET", &format!("/login?next={next}"), None, None).await;
+        assert_eq!(
+            page.field("next"),
+            "/projects",
+            "the sign-in form, next={target:?}"
+        );
+        // A form posted after the session ended goes to sign in, and back only to this site.
+        let Ok(referer) =
+            axum::http::HeaderValue::from_str(&format!("http://taskflow.test{target}"))
+        else {
+            continue;
+        };
+        let request = Request::post("/projects")
+            .header("host", "taskflow.test")
+            .header("referer", referer)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from("csrf=x&key=AB&name=A"))
+            .unwrap();
+        let response = taskflow_server::app(state(&store))
+            .oneshot(request)
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()["location"],
+            "/login?next=%2Fprojects",
+            "referer {target:?}"
+        );
+    }
+    // A page of this site is where it leads.
+    for target in ["/p/OPS/list?status=done&q=a%20b", "/t/OPS-1#comments", "/"] {
+        let theme = visit(
+            &store,
+            "POST",
+            "/theme",
+            Some(&cookie),
+            Some(&format!("csrf={csrf}&set=dark&to={}", encoded(target))),
+        )
+        .await;
+        assert_eq!(theme.location(), target);
+    }
+}
+
 both_backends!(
+    redirect_targets_never_leave_the_site,
     signed_out_visitors_are_sent_to_sign_in,
     signing_in_works_without_javascript,
     projects_are_listed_and_created_by_form,

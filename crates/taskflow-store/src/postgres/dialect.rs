@@ -80,6 +80,9 @@ pub(crate) fn condition(code: &str) -> Option<Condition> {
         // connection exceptions, too many connections, shutting down, starting up
         c if c.starts_with("08") => Some(Condition::Unavailable),
         "53300" | "57P01" | "57P02" | "57P03" => Some(Condition::Unavailable),
+        // lock_not_available (lock_timeout), query_canceled (statement_timeout): the database
+        // is busy with something else; nothing was written.
+        "55P03" | "57014" => Some(Condition::Unavailable),
         _ => None,
     }
 }
@@ -118,6 +121,12 @@ impl PgStore {
 
     pub(crate) fn writer(&self) -> &sqlx::PgPool {
         &self.pool
+    }
+
+    /// Where migrations run: the lock pool, whose connections have none of the time limits a
+    /// server's request work has (`PgStore::connect_serving`).
+    pub(crate) fn migrator_pool(&self) -> &sqlx::PgPool {
+        &self.locks
     }
 
     /// A write transaction on a pooled connection; rows it depends on are locked as it reads

@@ -66,6 +66,18 @@ impl PgStore {
     /// Like `connect`, waiting at most `timeout` for a connection: with the server down, a
     /// caller hears so within it.
     pub async fn connect_with(url: &str, timeout: Duration) -> StoreResult<Self> {
+        Self::connect_inner(url, timeout, false).await
+    }
+
+    /// Like `connect_with`, for a server's request work: a statement waiting for a lock gives
+    /// up after `timeout` (`lock_timeout`), and any statement after six times it, at least 30
+    /// seconds (`statement_timeout`), so a table locked by another session is a 503 in about
+    /// the database timeout. Migrations run with the limits lifted.
+    pub async fn connect_serving(url: &str, timeout: Duration) -> StoreResult<Self> {
+        Self::connect_inner(url, timeout, true).await
+    }
+
+    async fn connect_inner(url: &str, timeout: Duration, bounded: bool) -> StoreResult<Self> {
         let options: PgConnectOptions = url
             .parse::<PgConnectOptions>()
             .map_err(StoreError::backend)?
@@ -89,7 +101,15 @@ impl PgStore {
                     Ok(true)
                 })
             })
-            .connect_with(options.clone())
+            .connect_with(if bounded {
+                let statements = (timeout * 6).max(Duration::from_secs(30));
+                options.clone().options([
+                    ("lock_timeout", format!("{}ms", timeout.as_millis())),
+                    ("statement_timeout", format!("{}ms", statements.as_millis())),
+                ])
+            } else {
+                options.clone()
+            })
             .await
             .map_err(StoreError::backend)?;
         Ok(Self::with_pools(pool, lock_pool(options, timeout), timeout))

@@ -17,7 +17,7 @@ impl StoreAdmin for Store {
     /// SQLite), so processes starting together apply each migration once.
     async fn migrate(&self) -> StoreResult<()> {
         MIGRATOR
-            .run(self.writer())
+            .run(self.migrator_pool())
             .await
             .map_err(StoreError::backend)
     }
@@ -34,7 +34,7 @@ impl StoreAdmin for Store {
             ..MIGRATOR
         };
         migrator
-            .run(self.writer())
+            .run(self.migrator_pool())
             .await
             .map_err(StoreError::backend)
     }

@@ -130,6 +130,11 @@ impl SqliteStore {
         &self.writer
     }
 
+    /// Where migrations run: the writer.
+    pub(crate) fn migrator_pool(&self) -> &sqlx::SqlitePool {
+        self.writer()
+    }
+
     /// A write transaction holding the database's write lock from its first statement, so
     /// writers queue instead of failing with "database is locked". It is begun on a task of
     /// its own: a caller that goes away while it begins (a client hanging up drops the

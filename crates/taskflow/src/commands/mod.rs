@@ -325,11 +325,14 @@ pub async fn connect_existing(settings: &Settings) -> Result<Arc<dyn Store>, Com
             Ok(Arc::new(store))
         }
         DatabaseUrl::Postgres(url) => {
-            let store = PgStore::connect_with(url, settings.database_timeout)
-                .await
-                .map_err(|e| {
-                    CommandError::new(format!("cannot connect to {}: {e}", settings.database_url))
-                })?;
+            let connected = if settings.statement_limits {
+                PgStore::connect_serving(url, settings.database_timeout).await
+            } else {
+                PgStore::connect_with(url, settings.database_timeout).await
+            };
+            let store = connected.map_err(|e| {
+                CommandError::new(format!("cannot connect to {}: {e}", settings.database_url))
+            })?;
             Ok(Arc::new(store))
         }
     }

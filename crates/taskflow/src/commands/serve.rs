@@ -27,6 +27,10 @@ pub async fn run(settings: &Settings) -> CommandResult {
     // Watch for SIGTERM from the very start: a signal that arrived before the handler was in
     // place would kill the process mid-migration or mid-request instead of draining.
     let shutdown = shutdown_signal()?;
+    // Requests' statements are bounded by the database timeout (PostgreSQL).
+    let mut serving = settings.clone();
+    serving.statement_limits = true;
+    let settings = &serving;
     prepare_data_dir(settings)?;
     let (store, _) = create_and_connect(settings).await?;
     let blobs = open_blobs(settings, &store)?;
@@ -105,7 +109,10 @@ pub async fn run(settings: &Settings) -> CommandResult {
     };
     let limits = ConnectionLimits {
         max_connections: settings.max_connections,
+        max_per_client: settings.max_connections_per_client,
+        shared_clients: settings.trusted_proxies.clone(),
         header_timeout: settings.header_timeout,
+        body_min_rate: settings.body_min_rate,
     };
     let metrics_server = match settings.metrics_listen {
         Some(addr) => {

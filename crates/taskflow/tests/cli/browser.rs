@@ -744,7 +744,7 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
     browser
         .check("everyday-dark", async {
             open(c, "board", &format!("{base}/p/OPS")).await?;
-            click(c, "a[href^='/theme?set=dark']").await?;
+            click(c, "form.theme button[value='dark']").await?;
             until(
                 c,
                 "the dark theme",

@@ -6,6 +6,7 @@ mod browser;
 mod commands;
 mod crash;
 mod doctor;
+mod hardening;
 mod outage;
 mod replicas;
 mod serve;

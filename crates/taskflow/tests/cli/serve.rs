@@ -102,7 +102,7 @@ pub async fn request(
 }
 
 /// A minimal HTTP/1.1 request.
-async fn raw_http(
+pub async fn raw_http(
     address: &str,
     method: &str,
     path: &str,
