@@ -239,6 +239,27 @@ admin_token = "{secret}"
         }
     }
 
+    /// Freezes the server (SIGSTOP): it keeps its connections and answers nothing until
+    /// `thaw`, as a hung store does.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen server go on (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, which: &str) {
+        let pid = self.pid();
+        assert!(pid != 0, "garage is not running");
+        let status = Command::new("kill")
+            .args([which, &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {which} {pid} failed");
+    }
+
     /// Starts the server again on the same ports and data, after `kill`, and waits until it
     /// answers S3 requests.
     pub fn start_again(&self) {

@@ -113,6 +113,21 @@ impl PgCluster {
         conn.close().await.ok();
     }
 
+    /// Takes `ACCESS EXCLUSIVE` on `table` in database `db` from a session of its own, held
+    /// until `release`: every other session's statement on it waits.
+    pub async fn lock_table(&self, db: &str, table: &str) -> TableLock {
+        let mut conn = PgConnection::connect(&self.url(db))
+            .await
+            .unwrap_or_else(|e| fail(format!("cannot connect: {e}")));
+        for sql in ["BEGIN", &format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")] {
+            sqlx::query(sql)
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| fail(format!("{sql}: {e}")));
+        }
+        TableLock { conn }
+    }
+
     /// One number from a query, as the superuser, in database `db`.
     pub async fn number(&self, db: &str, sql: &str) -> i64 {
         let mut conn = PgConnection::connect(&self.url(db))
@@ -335,5 +350,20 @@ fn spawn_reaper(root: &Path, bin: &Path, as_root: bool) {
         .unwrap_or_else(|e| fail(format!("cannot start the cleanup process: {e}")));
     if !status.success() {
         fail(format!("cannot start the cleanup process: setsid {status}"));
+    }
+}
+
+/// A table lock another session holds (`PgCluster::lock_table`).
+pub struct TableLock {
+    conn: PgConnection,
+}
+
+impl TableLock {
+    pub async fn release(mut self) {
+        sqlx::query("ROLLBACK")
+            .execute(&mut self.conn)
+            .await
+            .unwrap_or_else(|e| fail(format!("ROLLBACK: {e}")));
+        self.conn.close().await.ok();
     }
 }

@@ -828,6 +828,76 @@ async fn refused_object_store_credentials_are_named(mut store: TestStore) {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
 }
 
+/// A hung object store (SIGSTOP: connections accepted, nothing answered) is a 503 with
+/// `Retry-After` within the configured response timeout, for uploads and downloads alike.
+async fn a_hung_object_store_answers_503_within_its_timeout(mut store: TestStore) {
+    let garage = Garage::private();
+    let mut config = garage.unique_config();
+    config.timeouts = taskflow_blobs::S3Timeouts {
+        connect: Duration::from_secs(1),
+        response: Duration::from_secs(2),
+    };
+    store.s3 = Some(config);
+    let owner = fixture(&store).await;
+    let st = state(&store);
+    let (status, _, kept) = call(
+        st.clone(),
+        raw_upload(&owner.token, "kept.txt", "text/plain", Body::from("kept")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{kept}");
+    garage.freeze();
+    let started = std::time::Instant::now();
+    let (status, headers, body) = call(
+        st.clone(),
+        raw_upload(&owner.token, "hung.txt", "text/plain", Body::from("hung")),
+    )
+    .await;
+    let upload_took = started.elapsed();
+    let started = std::time::Instant::now();
+    let (download, _, _) = fetch(st.clone(), download(&owner.token, &kept["id"], &[])).await;
+    let download_took = started.elapsed();
+    garage.thaw();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(headers.contains_key("retry-after"));
+    assert_eq!(download, StatusCode::SERVICE_UNAVAILABLE);
+    for took in [upload_took, download_took] {
+        assert!(
+            took < Duration::from_millis(4500),
+            "answered after {took:?} with a 2 s timeout"
+        );
+    }
+}
+
+/// A bucket that is not there is a 503 like every other object-store fault, not a 500, for
+/// uploads and downloads.
+async fn a_missing_bucket_answers_503(mut store: TestStore) {
+    store.s3 = Some(Garage::shared().unique_config());
+    let owner = fixture(&store).await;
+    let (status, _, kept) = call(
+        state(&store),
+        raw_upload(&owner.token, "kept.txt", "text/plain", Body::from("kept")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{kept}");
+    store.s3.as_mut().unwrap().bucket = "no-such-bucket".to_owned();
+    let st = state(&store);
+    let (status, headers, body) = call(
+        st.clone(),
+        raw_upload(&owner.token, "x.txt", "text/plain", Body::from("x")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(headers.contains_key("retry-after"));
+    let (status, _, _) = fetch(st, download(&owner.token, &kept["id"], &[])).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+both_backends!(
+    a_hung_object_store_answers_503_within_its_timeout,
+    a_missing_bucket_answers_503,
+);
+
 both_backends!(
     a_full_volume_refuses_uploads_and_keeps_what_it_has,
     an_object_store_that_is_down_answers_503_and_keeps_nothing,

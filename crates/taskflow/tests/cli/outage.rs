@@ -101,6 +101,57 @@ async fn a_postgres_that_is_down_answers_503_and_recovers_by_itself() {
     let _ = server.child.start_kill();
 }
 
+/// A table another session holds locked makes a request wait for the lock at most the
+/// database timeout: a 503, not a request hanging for as long as the lock is held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_table_answers_503_within_the_database_timeout() {
+    let cluster = PgCluster::shared();
+    let db = format!("locked_{}", std::process::id());
+    cluster.create_unmigrated_database(&db).await;
+    let url = cluster.url(&db);
+    let dir = tempdir();
+    let mut c = taskflow(&url, dir.path());
+    c.env("TASKFLOW_ADMIN_PASSWORD", "first admin password")
+        .env("TASKFLOW_DATABASE_TIMEOUT", "1s");
+    let server = start(c).await;
+    let token = admin_token(&url, dir.path()).await;
+    let auth = format!("Bearer {token}");
+    let auth = [("Authorization", auth.as_str())];
+    let created = request(
+        &server.address,
+        "POST",
+        "/api/v1/projects",
+        &auth,
+        r#"{"key": "OPS", "name": "Operations"}"#,
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let lock = cluster.lock_table(&db, "tasks").await;
+    for (method, path, body) in [
+        ("POST", "/api/v1/projects/OPS/tasks", r#"{"title": "Waits"}"#),
+        ("GET", "/api/v1/projects/OPS/tasks", ""),
+    ] {
+        let started = Instant::now();
+        let reply = request(&server.address, method, path, &auth, body).await;
+        assert_unavailable(
+            &format!("{method} {path}"),
+            &reply,
+            started.elapsed(),
+            Duration::from_secs(4),
+        );
+    }
+    lock.release().await;
+    let created = request(
+        &server.address,
+        "POST",
+        "/api/v1/projects/OPS/tasks",
+        &auth,
+        r#"{"title": "After"}"#,
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sqlite_writer_busy_past_its_wait_answers_503() {
     let dir = tempdir();
