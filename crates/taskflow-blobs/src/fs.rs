@@ -88,7 +88,7 @@ impl BlobStore {
         let target = self.path(sha256);
         let dir = target.parent().expect("blobs live in a prefix directory");
         if !dir.exists() {
-            std::fs::create_dir_all(dir)?;
+            private_dir(dir)?;
             sync_dir(&self.dirs.blobs)?;
             sync_dir(&self.dirs.data_dir)?;
         }
@@ -100,7 +100,7 @@ impl BlobStore {
     pub fn prepare(&self) -> io::Result<TmpSweep> {
         for dir in [&self.dirs.blobs, &self.dirs.tmp] {
             if !dir.exists() {
-                std::fs::create_dir_all(dir)?;
+                private_dir(dir)?;
                 sync_dir(&self.dirs.data_dir)?;
             }
         }
@@ -130,7 +130,7 @@ impl BlobStore {
         // `tmp/` is made at start; made again if someone removed it since (a few metadata
         // calls, not worth a trip to a blocking thread).
         if !self.dirs.tmp.is_dir() {
-            std::fs::create_dir_all(&self.dirs.tmp)?;
+            private_dir(&self.dirs.tmp)?;
         }
         check_space(&self.dirs.tmp, limits.min_free_bytes, expected.unwrap_or(0))?;
         static SEQUENCE: AtomicU64 = AtomicU64::new(0);
@@ -144,10 +144,14 @@ impl BlobStore {
             SEQUENCE.fetch_add(1, Ordering::Relaxed)
         );
         let path = self.dirs.tmp.join(name);
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)?
+        };
         // Held until the file is closed: tells sweeps that a live writer owns it.
         if let Err(e) = file.try_lock() {
             let _ = std::fs::remove_file(&path);
@@ -526,6 +530,15 @@ fn check_space(dir: &Path, minimum: u64, needed: u64) -> Result<(), BlobError> {
         return Err(BlobError::VolumeFull { available, minimum });
     }
     Ok(())
+}
+
+/// Makes `dir` and its missing parents, owner-only (0700) like the rest of the data directory.
+fn private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 /// Makes a directory's entries (a created, renamed or removed file) durable.

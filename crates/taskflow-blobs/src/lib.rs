@@ -135,10 +135,12 @@ impl Locker for FileLocker {
 
 /// Opens (creating, never truncating) a file that is only ever locked.
 fn open_lock_file(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(path)
 }
 

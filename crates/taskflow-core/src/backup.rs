@@ -237,6 +237,27 @@ pub const TABLES: &[TableSpec] = &[
         self_ref: None,
         since: 1,
     },
+    TableSpec {
+        name: "server_secrets",
+        columns: &[("name", Text), ("secret", Text), ("created_at", Time)],
+        order_by: "name",
+        self_ref: None,
+        since: 4,
+    },
+    TableSpec {
+        name: "idempotency_keys",
+        columns: &[
+            ("user_id", Int),
+            ("key", Text),
+            ("fingerprint", Text),
+            ("kind", Text),
+            ("resource_id", Int),
+            ("created_at", Time),
+        ],
+        order_by: "user_id, key",
+        self_ref: None,
+        since: 4,
+    },
 ];
 
 pub fn table(name: &str) -> Option<&'static TableSpec> {

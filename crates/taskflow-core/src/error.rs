@@ -39,6 +39,15 @@ pub enum StoreError {
     /// writer) busy past the wait. Nothing was written; trying again later may work.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// A create sent again with the `Idempotency-Key` of one already made (`store::once`):
+    /// nothing new was made; `id` is what the first one made.
+    #[error("this Idempotency-Key was used already")]
+    Replayed { id: i64 },
+    /// An `Idempotency-Key` already used for a different request. Nothing was written.
+    #[error(
+        "this Idempotency-Key was used for a different request; use a new key for each request"
+    )]
+    KeyReused,
     /// The disk under the database is full. Nothing was written.
     #[error("the database's disk is full")]
     Full,

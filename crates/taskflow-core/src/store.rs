@@ -63,7 +63,8 @@ pub trait TokenStore: Send + Sync {
 pub trait SessionStore: Send + Sync {
     async fn create_session(&self, new: NewSession) -> StoreResult<Session>;
     /// The enabled user owning an unexpired session with this hash; records the time of use.
-    /// Unknown, expired and disabled all answer `NotFound`.
+    /// Unknown, expired and disabled all answer `NotFound`. The session's `last_seen_at` is the
+    /// time of its use before this one, so a caller can tell how long it sat idle.
     async fn authenticate_session(
         &self,
         hash: &TokenHash,
@@ -357,6 +358,11 @@ pub trait StoreAdmin: Send + Sync {
     /// Connections open and idle, per pool (`writer`/`reader` for SQLite, `main` for
     /// PostgreSQL), with the pool's maximum.
     fn pool_stats(&self) -> Vec<PoolStats>;
+    /// The secret named `name` that every server of this installation shares: the one stored,
+    /// or `candidate`, stored now, when there is none yet.
+    async fn server_secret(&self, name: &str, candidate: &str) -> StoreResult<String>;
+    /// Forgets the creates made with an `Idempotency-Key` before `before`; how many.
+    async fn delete_expired_idempotency_keys(&self, before: Timestamp) -> StoreResult<u64>;
     /// Closes the connections, waiting for in-flight work.
     async fn close(&self);
     /// Claims the database until the returned guard is dropped: shared by every serving
@@ -420,6 +426,40 @@ impl<T> Store for T where
         + BackupStore
         + StoreAdmin
 {
+}
+
+/// Creates made at most once: a request sent with an `Idempotency-Key` runs its create inside
+/// `with_key`; the store writes the key beside what it creates, in the same transaction, and a
+/// later create by the same user under the same key (within `KEPT`) makes nothing and answers
+/// `StoreError::Replayed` with the id of what the first one made.
+pub mod once {
+    use std::future::Future;
+    use std::time::Duration;
+
+    /// How long a key is remembered.
+    pub const KEPT: Duration = Duration::from_secs(24 * 3600);
+
+    /// A client's key for one create, and what the request asked (its method, path and body,
+    /// digested): the same key with another request is refused.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Once {
+        pub key: String,
+        pub fingerprint: String,
+    }
+
+    tokio::task_local! {
+        static ONCE: Once;
+    }
+
+    /// Runs `request` with its key.
+    pub async fn with_key<F: Future>(once: Once, request: F) -> F::Output {
+        ONCE.scope(once, request).await
+    }
+
+    /// The key of the request being run, if it sent one.
+    pub fn current() -> Option<Once> {
+        ONCE.try_with(Clone::clone).ok()
+    }
 }
 
 /// One snapshot for all of a read-only request's reads.

@@ -63,10 +63,16 @@ impl std::fmt::Display for Username {
 #[derive(Clone)]
 pub struct Password(String);
 
+/// Common passwords refused however long they are (`common-passwords.txt`, vendored).
+const COMMON: &str = include_str!("common-passwords.txt");
+
 impl Password {
-    pub const MIN_CHARS: usize = 8;
+    pub const MIN_CHARS: usize = 12;
     pub const MAX_CHARS: usize = 1024;
 
+    /// A new password: 12 to 1024 characters, not one character repeated, and not one of the
+    /// common passwords of `common-passwords.txt` (compared lower-cased, without spaces).
+    /// Checking a password someone types to sign in never goes through here.
     pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
         let value = value.into();
         let n = value.chars().count();
@@ -80,6 +86,23 @@ impl Password {
             return Err(ValidationError::new(
                 "password",
                 format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
+        }
+        let plain: String = value
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect();
+        let repeated = plain.chars().all(|c| plain.starts_with(c));
+        let common = COMMON
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .any(|line| line == plain);
+        if repeated || common {
+            return Err(ValidationError::new(
+                "password",
+                "is one of the most common passwords; choose another (a few unrelated words \
+                 make a strong one)",
             ));
         }
         Ok(Self(value))
@@ -319,6 +342,36 @@ mod tests {
         assert_eq!(Username::parse(" Alice ").unwrap().as_str(), "alice");
         for bad in ["a", "1abc", "al ice", "ali/ce", &"a".repeat(33), "élodie"] {
             assert!(Username::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn new_passwords_are_long_and_not_common() {
+        for weak in [
+            "short pass",
+            "password1234",
+            "Password 1234",
+            "QWERTY123456",
+            "correct horse battery staple",
+            "zzzzzzzzzzzzzzzz",
+        ] {
+            let err = Password::parse(weak).err();
+            assert!(err.is_some(), "{weak:?} was accepted");
+        }
+        assert!(
+            Password::parse("eleven char")
+                .unwrap_err()
+                .message
+                .contains("at least 12 characters")
+        );
+        assert!(
+            Password::parse("password1234")
+                .unwrap_err()
+                .message
+                .contains("most common")
+        );
+        for fine in ["glacier marmot teapot", "twelve chars", "Tr0ub4dor&3xx"] {
+            assert!(Password::parse(fine).is_ok(), "{fine:?} was refused");
         }
     }
 

@@ -40,6 +40,8 @@ pub struct GcReport {
     pub sessions: u64,
     /// Failed-login counts past any throttle window, forgotten (not counted in a dry run).
     pub login_failures: u64,
+    /// `Idempotency-Key`s older than a day, forgotten (not counted in a dry run).
+    pub idempotency_keys: u64,
     pub blobs: u64,
     pub blob_bytes: u64,
     pub tmp_files: u64,
@@ -66,7 +68,7 @@ impl fmt::Display for GcReport {
             )?;
             writeln!(
                 f,
-                "sessions: expired sessions and old failed-login counts would be deleted"
+                "sessions: expired sessions, old failed-login counts and idempotency keys would be deleted"
             )?;
         } else {
             let t = &self.trash;
@@ -77,8 +79,8 @@ impl fmt::Display for GcReport {
             )?;
             writeln!(
                 f,
-                "sessions: deleted {} expired, forgot {} old failed-login count(s)",
-                self.sessions, self.login_failures
+                "sessions: deleted {} expired, forgot {} old failed-login count(s) and {} idempotency key(s)",
+                self.sessions, self.login_failures, self.idempotency_keys
             )?;
         }
         writeln!(
@@ -147,6 +149,11 @@ pub async fn run(
         report.sessions = store.delete_expired_sessions(Timestamp::now()).await?;
         report.login_failures = store
             .delete_expired_login_failures(Timestamp::now().saturating_sub(LOGIN_FAILURES_KEPT))
+            .await?;
+        report.idempotency_keys = store
+            .delete_expired_idempotency_keys(
+                Timestamp::now().saturating_sub(taskflow_core::store::once::KEPT),
+            )
             .await?;
     }
 

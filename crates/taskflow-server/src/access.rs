@@ -282,3 +282,45 @@ pub async fn owned_item(
     owns(state, user, found.project_id).await?;
     Ok(found.item)
 }
+
+/// Whether the person named `name` may be made a member of `project` (or have their role
+/// changed) by `actor`, who owns it.
+pub enum Addable {
+    Yes(User),
+    /// No such person, or a name that cannot be one.
+    Unknown,
+    /// Only administrators add people (`TASKFLOW_MEMBERS_ADDED_BY=administrators`), and this
+    /// person is not a member yet. Said the same whether the person exists or not.
+    AdministratorsOnly,
+}
+
+pub async fn addable_member(
+    state: &AppState,
+    actor: &User,
+    project: &Project,
+    name: &str,
+) -> Result<Addable, ApiError> {
+    let person = match Username::parse(name) {
+        Ok(username) => match state.store.user_by_username(&username).await {
+            Ok(user) => Some(user),
+            Err(taskflow_core::StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        },
+        Err(_) => None,
+    };
+    if state.auth.members_by_administrators && !actor.is_admin {
+        let member = match &person {
+            Some(person) => state
+                .store
+                .members(project.id)
+                .await?
+                .iter()
+                .any(|m| m.user_id == person.id),
+            None => false,
+        };
+        if !member {
+            return Ok(Addable::AdministratorsOnly);
+        }
+    }
+    Ok(person.map_or(Addable::Unknown, Addable::Yes))
+}

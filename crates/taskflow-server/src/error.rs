@@ -46,6 +46,20 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
+    /// A write that committed, whose answer could not be built (the database went away
+    /// between the commit and the reads the answer needs): never "nothing was written".
+    pub fn committed() -> Self {
+        Self {
+            retry_after: Some(std::time::Duration::from_secs(5)),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "committed",
+                "the change was saved, but its answer could not be read back; read it again in a \
+                 moment instead of repeating the request",
+            )
+        }
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -100,6 +114,21 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(%reason, "the database is unavailable");
                 Self::unavailable("the database is unavailable; try again shortly")
             }
+            // Handlers of creates answer a replay with what the first request made; reaching
+            // here means one did not expect it.
+            StoreError::Replayed { id } => Self {
+                details: Some(json!({ "id": id })),
+                ..Self::new(
+                    StatusCode::CONFLICT,
+                    "idempotency_key_used",
+                    err.to_string(),
+                )
+            },
+            StoreError::KeyReused => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                err.to_string(),
+            ),
             StoreError::Full => Self::new(
                 StatusCode::INSUFFICIENT_STORAGE,
                 "insufficient_storage",

@@ -31,10 +31,18 @@ pub use state::{AppState, AuthSettings, StorageSettings};
 
 pub fn app(state: AppState) -> Router {
     let (router, _) = routes();
-    router
+    let router = router
         .merge(web::router())
         .fallback(error::not_found)
-        .method_not_allowed_fallback(error::method_not_allowed)
+        .method_not_allowed_fallback(error::method_not_allowed);
+    // Served over HTTPS (the cookies are Secure): browsers are told to come back only that way.
+    let router = if state.auth.cookie_secure {
+        router.layer(axum::middleware::map_response(hsts))
+    } else {
+        router
+    };
+    router
+        .layer(axum::middleware::from_fn(idempotency))
         .layer(axum::middleware::from_fn(one_snapshot))
         .layer(axum::middleware::map_response(nosniff))
         .layer(axum::middleware::from_fn(metrics::track))
@@ -56,6 +64,89 @@ async fn one_snapshot(
     } else {
         next.run(request).await
     }
+}
+
+/// A `POST` with an `Idempotency-Key` runs with the key (`taskflow_core::store::once`): the
+/// create it makes is recorded under it with what was asked (method, path, content type and
+/// length, and a JSON body itself, digested), and a retry within a day gets what the first made.
+async fn idempotency(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{Method, StatusCode, header};
+    use axum::response::IntoResponse;
+    use sha2::{Digest, Sha256};
+    use taskflow_core::store::once::{Once, with_key};
+
+    let Some(value) = request.headers().get("idempotency-key") else {
+        return next.run(request).await;
+    };
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let key = match value.to_str() {
+        Ok(key) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            key.to_owned()
+        }
+        _ => {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID, say)",
+            )
+            .into_response();
+        }
+    };
+    let [content_type, content_length] =
+        [header::CONTENT_TYPE, header::CONTENT_LENGTH].map(|name| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        });
+    let mut digest = Sha256::new();
+    for part in [
+        request.method().as_str(),
+        request.uri().path(),
+        request.uri().query().unwrap_or(""),
+        content_type.as_str(),
+        content_length.as_str(),
+    ] {
+        digest.update(part.as_bytes());
+        digest.update([0]);
+    }
+    // A JSON body is small (the API's limit) and read whole anyway; a file is not re-read.
+    let request = if content_type.starts_with("application/json") {
+        let (parts, body) = request.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, api::json::BODY_LIMIT).await else {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is too large or could not be read",
+            )
+            .into_response();
+        };
+        digest.update(&bytes);
+        axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))
+    } else {
+        request
+    };
+    let once = Once {
+        key,
+        fingerprint: hex::encode(digest.finalize()),
+    };
+    with_key(once, next.run(request)).await
+}
+
+/// `Strict-Transport-Security` for a year, on every answer.
+async fn hsts(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static("max-age=31536000"),
+    );
+    response
 }
 
 /// Browsers must take every answer for the type it says it is, never guess another.

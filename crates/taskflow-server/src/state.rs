@@ -93,8 +93,13 @@ pub struct AuthSettings {
     pub cookie_secure: bool,
     /// How long a login lasts.
     pub session_ttl: Duration,
+    /// How long a session may go unused before it ends (`TASKFLOW_SESSION_IDLE_TIMEOUT`).
+    pub session_idle: Duration,
     /// Peers whose `X-Forwarded-For` names the client (`TASKFLOW_TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Only administrators add people to projects (`TASKFLOW_MEMBERS_ADDED_BY`); owners still
+    /// change their members' roles and remove them.
+    pub members_by_administrators: bool,
 }
 
 impl Default for AuthSettings {
@@ -102,7 +107,9 @@ impl Default for AuthSettings {
         Self {
             cookie_secure: false,
             session_ttl: Duration::from_secs(14 * 24 * 3600),
+            session_idle: Duration::from_secs(14 * 24 * 3600),
             trusted_proxies: Vec::new(),
+            members_by_administrators: false,
         }
     }
 }

@@ -119,7 +119,10 @@ impl PgCluster {
         let mut conn = PgConnection::connect(&self.url(db))
             .await
             .unwrap_or_else(|e| fail(format!("cannot connect: {e}")));
-        for sql in ["BEGIN", &format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")] {
+        for sql in [
+            "BEGIN",
+            &format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"),
+        ] {
             sqlx::query(sql)
                 .execute(&mut conn)
                 .await

@@ -267,6 +267,10 @@ pub struct Settings {
     pub cookie_secure: bool,
     /// How long a browser login lasts.
     pub session_ttl: Duration,
+    /// How long a browser login may go unused.
+    pub session_idle: Duration,
+    /// Only administrators add people to projects.
+    pub members_by_administrators: bool,
     /// Peers whose `X-Forwarded-For` names the client (a reverse proxy, an ingress).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub max_upload_bytes: u64,
@@ -471,8 +475,22 @@ pub const SETTINGS: &[Setting] = &[
         "session_ttl",
         "--session-ttl",
         "DURATION",
+        Value("30d"),
+        "How long a browser login lasts at most, used or not",
+    ),
+    Setting::new(
+        "session_idle_timeout",
+        "--session-idle-timeout",
+        "DURATION",
         Value("14d"),
-        "How long a browser login lasts",
+        "How long a browser login may go unused before it ends",
+    ),
+    Setting::new(
+        "members_added_by",
+        "--members-added-by",
+        "WHO",
+        Value("owners"),
+        "Who adds people to a project: owners (of that project) or administrators; owners change and remove members either way",
     ),
     Setting::new(
         "trusted_proxies",
@@ -794,6 +812,34 @@ impl Settings {
                 show_duration,
             )?
             .expect("has a default");
+        let session_idle = r
+            .get(
+                "session_idle_timeout",
+                |v| match duration(v)? {
+                    d if d >= Duration::from_secs(60) => Ok(d),
+                    _ => Err("must be at least 1 minute".to_owned()),
+                },
+                show_duration,
+            )?
+            .expect("has a default");
+        let members_by_administrators = r
+            .get(
+                "members_added_by",
+                |v| match v.trim() {
+                    "owners" => Ok(false),
+                    "administrators" => Ok(true),
+                    other => Err(format!("{other:?} is not owners or administrators")),
+                },
+                |by_admins| {
+                    if *by_admins {
+                        "administrators"
+                    } else {
+                        "owners"
+                    }
+                    .to_owned()
+                },
+            )?
+            .expect("has a default");
         let trusted_proxies = r
             .get("trusted_proxies", parse_networks, |nets| {
                 nets.iter()
@@ -859,6 +905,8 @@ impl Settings {
             metrics_listen,
             cookie_secure,
             session_ttl,
+            session_idle,
+            members_by_administrators,
             trusted_proxies,
             max_upload_bytes,
             min_free_bytes,

@@ -1,7 +1,6 @@
 //! Restoring an archive, and finishing or undoing a restore that was interrupted.
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -25,7 +24,15 @@ pub(super) struct Stage {
 impl BlobSink for Stage {
     fn blob(&mut self, sha256: &Sha256Hex, content: &mut dyn Read) -> io::Result<()> {
         let path = self.dir.join(sha256.as_str());
-        let mut file = File::create(&path)?;
+        let mut file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&path)?
+        };
         io::copy(content, &mut file)?;
         file.sync_all()
     }
@@ -157,8 +164,12 @@ pub async fn restore(
             let staging = volume
                 .staging_dir()
                 .join(format!("restore-{}", std::process::id()));
-            std::fs::create_dir_all(&staging)
-                .map_err(OpsError::io(format!("cannot create {}", staging.display())))?;
+            std::os::unix::fs::DirBuilderExt::mode(
+                std::fs::DirBuilder::new().recursive(true),
+                0o700,
+            )
+            .create(&staging)
+            .map_err(OpsError::io(format!("cannot create {}", staging.display())))?;
             Some(staging)
         }
         None => None,

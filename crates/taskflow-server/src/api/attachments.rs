@@ -14,13 +14,14 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use serde::Deserialize;
 use taskflow_blobs::{BlobError, Limits, Upload};
-use taskflow_core::ValidationError;
 use taskflow_core::attachment::{Attachment, FileName, MediaType, NewAttachment};
 use taskflow_core::project::{Project, Role};
 use taskflow_core::task::Task;
 use taskflow_core::user::User;
+use taskflow_core::{AttachmentId, StoreError, ValidationError};
 
 use crate::access::{deletable_attachment, visible_attachment, visible_task};
+use crate::api::after_commit;
 use crate::api::auth::CurrentUser;
 use crate::api::json::{Path, Query};
 use crate::error::ApiError;
@@ -136,7 +137,7 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
     operation_id = "attachments_upload",
     path = "/tasks/{key}/attachments",
     tag = "attachments",
-    params(("key" = String, Path, description = "task key, e.g. OPS-42"), UploadParams),
+    params(("key" = String, Path, description = "task key, e.g. OPS-42"), UploadParams, ("Idempotency-Key" = Option<String>, Header, description = "a key of the client's (1 to 255 visible ASCII characters): the same create sent again with it within a day makes nothing and answers with what the first made")),
     request_body(
         description = "the file: a raw body (its Content-Type is the file's media type, `?name=` its name) \
             or multipart/form-data with the file in a part named `file`",
@@ -197,10 +198,11 @@ pub async fn upload(
     };
     let location = HeaderValue::from_str(&format!("/api/v1/attachments/{}", attachment.id))
         .expect("a path is a valid header");
+    let view = after_commit(AttachmentView::one(state.store.as_ref(), attachment)).await?;
     Ok((
         StatusCode::CREATED,
         [(LOCATION, location)],
-        axum::Json(AttachmentView::one(state.store.as_ref(), attachment).await?),
+        axum::Json(view),
     )
         .into_response())
 }
@@ -288,7 +290,7 @@ async fn commit(
     media_type: MediaType,
 ) -> Result<Attachment, Commit> {
     let stored = upload.finish().await.map_err(Commit::Blob)?;
-    let attachment = state
+    let added = state
         .store
         .add_attachment(
             user.id,
@@ -300,8 +302,13 @@ async fn commit(
                 sha256: stored.sha256.clone(),
             },
         )
-        .await
-        .map_err(|e| Commit::Api(e.into()))?;
+        .await;
+    let attachment = match added {
+        // Sent again with its Idempotency-Key: the attachment the first request made.
+        Err(StoreError::Replayed { id }) => state.store.attachment(AttachmentId(id)).await,
+        added => added,
+    }
+    .map_err(|e| Commit::Api(e.into()))?;
     drop(stored.lock);
     Ok(attachment)
 }

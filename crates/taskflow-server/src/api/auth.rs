@@ -94,11 +94,7 @@ impl FromRequestParts<AppState> for CurrentUser {
                 "authentication required: log in, or send Authorization: Bearer <token>",
             ));
         };
-        let (user, session) = match state
-            .store
-            .authenticate_session(&secret.hash(), Timestamp::now())
-            .await
-        {
+        let (user, session) = match live_session(state, &secret).await {
             Ok(found) => found,
             Err(StoreError::NotFound { .. }) => {
                 return Err(unauthorized("the session has expired; log in again"));
@@ -297,6 +293,28 @@ pub struct Login {
     password: String,
 }
 
+/// The user and session a session cookie's secret stands for, if the session is live: not
+/// expired, and used within the idle timeout (`TASKFLOW_SESSION_IDLE_TIMEOUT`). A session idle
+/// for longer is ended here; either way the answer is `NotFound`.
+pub(crate) async fn live_session(
+    state: &AppState,
+    secret: &TokenSecret,
+) -> Result<(User, Session), StoreError> {
+    let now = Timestamp::now();
+    let (user, session) = state
+        .store
+        .authenticate_session(&secret.hash(), now)
+        .await?;
+    if session.last_seen_at < now.saturating_sub(state.auth.session_idle) {
+        match state.store.delete_session(&secret.hash()).await {
+            Ok(()) | Err(StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        return Err(StoreError::not_found("session"));
+    }
+    Ok((user, session))
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     user: User,
@@ -332,6 +350,7 @@ pub(crate) async fn sign_in(
     username: &str,
     password: String,
     ip: Option<IpAddr>,
+    headers: &HeaderMap,
 ) -> Result<(User, TokenSecret, Session), ApiError> {
     let attempt = attempt_for(state, username, ip);
     admit(state, &attempt).await?;
@@ -365,6 +384,16 @@ pub(crate) async fn sign_in(
             expires_at: Timestamp::now().saturating_add(state.auth.session_ttl),
         })
         .await?;
+    // The session this browser held before (someone else's, perhaps) ends: one browser, one
+    // session.
+    if let Some(previous) = session_cookie(headers) {
+        match state.store.delete_session(&previous.hash()).await {
+            Ok(()) | Err(StoreError::NotFound { .. }) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "could not end the session this browser held before")
+            }
+        }
+    }
     Ok((user, secret, session))
 }
 
@@ -426,9 +455,11 @@ fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAdd
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Json(body): Json<Login>,
 ) -> Result<Response, ApiError> {
-    let (user, secret, session) = sign_in(&state, &body.username, body.password, ip).await?;
+    let (user, secret, session) =
+        sign_in(&state, &body.username, body.password, ip, &headers).await?;
     let info = SessionInfo {
         user,
         csrf_token: session.csrf_token,
@@ -457,11 +488,7 @@ pub async fn session(
     headers: HeaderMap,
 ) -> Result<axum::Json<SessionInfo>, ApiError> {
     let secret = session_cookie(&headers).ok_or_else(|| unauthorized("not logged in"))?;
-    match state
-        .store
-        .authenticate_session(&secret.hash(), Timestamp::now())
-        .await
-    {
+    match live_session(&state, &secret).await {
         Ok((user, session)) => Ok(axum::Json(SessionInfo {
             user,
             csrf_token: session.csrf_token,

@@ -4,8 +4,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use taskflow_core::project::Role;
+use taskflow_core::{CommentId, StoreError};
 
 use crate::access::{own_comment, visible_task};
+use crate::api::after_commit;
 use crate::api::auth::CurrentUser;
 use crate::api::json::{Json, Path};
 use crate::error::ApiError;
@@ -39,7 +41,7 @@ pub async fn list(
     operation_id = "comments_create",
     path = "/tasks/{key}/comments",
     tag = "comments",
-    params(("key" = String, Path, description = "task key, e.g. OPS-42")),
+    params(("key" = String, Path, description = "task key, e.g. OPS-42"), ("Idempotency-Key" = Option<String>, Header, description = "a key of the client's (1 to 255 visible ASCII characters): the same create sent again with it within a day makes nothing and answers with what the first made")),
     request_body = CommentInput,
     responses((status = 201, body = CommentView), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
@@ -52,11 +54,13 @@ pub async fn create(
 ) -> Result<(StatusCode, axum::Json<CommentView>), ApiError> {
     let (task, _) = visible_task(&state, &user, &key, Role::Editor).await?;
     let body = body.try_into()?;
-    let comment = state.store.add_comment(user.id, task.id, body).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(CommentView::one(state.store.as_ref(), comment).await?),
-    ))
+    let comment = match state.store.add_comment(user.id, task.id, body).await {
+        // Sent again with its Idempotency-Key: the comment the first request made.
+        Err(StoreError::Replayed { id }) => state.store.comment(CommentId(id)).await?,
+        made => made?,
+    };
+    let view = after_commit(CommentView::one(state.store.as_ref(), comment)).await?;
+    Ok((StatusCode::CREATED, axum::Json(view)))
 }
 
 #[utoipa::path(
@@ -79,7 +83,7 @@ pub async fn edit(
     let body = body.try_into()?;
     let edited = state.store.edit_comment(user.id, comment.id, body).await?;
     Ok(axum::Json(
-        CommentView::one(state.store.as_ref(), edited).await?,
+        after_commit(CommentView::one(state.store.as_ref(), edited)).await?,
     ))
 }
 

@@ -11,6 +11,9 @@ use serde_json::json;
 use crate::error::ApiError;
 use crate::input::field_in;
 
+/// The largest JSON body read: axum's default body limit, which the API keeps.
+pub const BODY_LIMIT: usize = 2 << 20;
+
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {

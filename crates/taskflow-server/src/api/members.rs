@@ -52,13 +52,23 @@ pub async fn put(
 ) -> Result<axum::Json<MemberView>, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Owner).await?;
     let role = body.try_into()?;
-    let member = Username::parse(&username).map_err(|_| ApiError::not_found("user"))?;
-    let member = state.store.user_by_username(&member).await?;
+    let member = match crate::access::addable_member(&state, &user, &project, &username).await? {
+        crate::access::Addable::Yes(member) => member,
+        crate::access::Addable::Unknown => return Err(ApiError::not_found("user")),
+        crate::access::Addable::AdministratorsOnly => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "only administrators add people to projects on this installation",
+            ));
+        }
+    };
     let member = state
         .store
         .set_member(user.id, project.id, member.id, role)
         .await?;
-    let mut views = MemberView::many(state.store.as_ref(), vec![member]).await?;
+    let mut views =
+        super::after_commit(MemberView::many(state.store.as_ref(), vec![member])).await?;
     Ok(axum::Json(
         views.pop().expect("one member in, one view out"),
     ))

@@ -4,7 +4,7 @@ mod activity;
 pub(crate) mod attachments;
 pub(crate) mod auth;
 mod comments;
-mod json;
+pub(crate) mod json;
 mod labels;
 mod members;
 mod projects;
@@ -95,4 +95,17 @@ pub fn router() -> OpenApiRouter<AppState> {
                 .routes(routes!(attachments::list, attachments::upload))
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
+}
+
+/// Builds the answer to a write that has committed. Whatever goes wrong now, the write stands:
+/// a failure is answered `committed` (503), never as a failure that changed nothing.
+pub(crate) async fn after_commit<T>(
+    answer: impl std::future::Future<Output = Result<T, crate::error::ApiError>>,
+) -> Result<T, crate::error::ApiError> {
+    taskflow_core::failpoint::failpoint("write-committed").await;
+    answer.await.map_err(|e| {
+        tracing::warn!(status = %e.status, error = %e.message,
+            "a write committed, but its answer could not be built");
+        crate::error::ApiError::committed()
+    })
 }

@@ -7,8 +7,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use taskflow_core::project::Role;
 use taskflow_core::task::*;
+use taskflow_core::{StoreError, TaskId};
 
 use crate::access::{parse_key, project_for, visible_task};
+use crate::api::after_commit;
 use crate::api::auth::CurrentUser;
 use crate::api::json::{Json, Path, Query};
 use crate::error::ApiError;
@@ -29,7 +31,7 @@ async fn with_etag(state: &AppState, status: StatusCode, task: Task) -> Result<R
     operation_id = "tasks_create",
     path = "/projects/{key}/tasks",
     tag = "tasks",
-    params(("key" = String, Path, description = "project key, e.g. OPS")),
+    params(("key" = String, Path, description = "project key, e.g. OPS"), ("Idempotency-Key" = Option<String>, Header, description = "a key of the client's (1 to 255 visible ASCII characters): the same create sent again with it within a day makes nothing and answers with what the first made")),
     request_body = CreateTask,
     responses((status = 201, body = TaskView, headers(("ETag" = String, description = "the task's version"))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
     security(("bearer" = []), ("session" = []))
@@ -42,8 +44,12 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Editor).await?;
     let new = body.resolve(state.store.as_ref(), &project).await?;
-    let task = state.store.create_task(user.id, project.id, new).await?;
-    with_etag(&state, StatusCode::CREATED, task).await
+    let task = match state.store.create_task(user.id, project.id, new).await {
+        // Sent again with its Idempotency-Key: the task the first request made.
+        Err(StoreError::Replayed { id }) => state.store.task(TaskId(id)).await?,
+        made => made?,
+    };
+    after_commit(with_etag(&state, StatusCode::CREATED, task)).await
 }
 
 #[utoipa::path(
@@ -88,7 +94,7 @@ pub async fn update(
         .store
         .update_task(user.id, task.id, patch, expected)
         .await?;
-    with_etag(&state, StatusCode::OK, task).await
+    after_commit(with_etag(&state, StatusCode::OK, task)).await
 }
 
 #[utoipa::path(
@@ -160,5 +166,5 @@ pub async fn move_task(
         .store
         .move_task(user.id, task.id, to, expected)
         .await?;
-    with_etag(&state, StatusCode::OK, task).await
+    after_commit(with_etag(&state, StatusCode::OK, task)).await
 }

@@ -24,7 +24,6 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use taskflow_core::StoreError;
-use taskflow_core::Timestamp;
 use taskflow_core::user::{Session, User};
 
 use crate::api::auth::{cookie_value, same, session_cookie};
@@ -207,11 +206,7 @@ impl FromRequestParts<AppState> for Viewer {
         let Some(secret) = session_cookie(&parts.headers) else {
             return Err(signed_out());
         };
-        match state
-            .store
-            .authenticate_session(&secret.hash(), Timestamp::now())
-            .await
-        {
+        match crate::api::auth::live_session(state, &secret).await {
             Ok((user, session)) => Ok(Viewer {
                 user,
                 session,

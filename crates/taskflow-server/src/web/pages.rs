@@ -117,7 +117,7 @@ pub async fn login(
             "Open the sign-in page again and sign in from there.",
         );
     };
-    match sign_in(&state, &form.username, form.password, ip).await {
+    match sign_in(&state, &form.username, form.password, ip, &parts.headers).await {
         Ok((_, secret, _)) => {
             let mut response = redirect(&next);
             response.headers_mut().append(

@@ -10,12 +10,12 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use taskflow_core::project::{Label, Project, Role};
-use taskflow_core::user::Username;
 
 use super::pages::viewed_project;
 use super::problems;
 use super::{PageFrame, Viewer, redirect, refusal, render};
 use crate::access::label_in;
+use crate::access::{Addable, addable_member};
 use crate::error::ApiError;
 use crate::input::{CreateLabel, SetMember, UpdateLabel};
 use crate::state::AppState;
@@ -164,15 +164,10 @@ pub async fn change_member(
         let (project, role) = viewed_project(&state, &viewer, &key).await?;
         owner_only(&project, role)?;
         let name = form.username.trim().trim_start_matches('@');
-        let person = match Username::parse(name) {
-            Ok(username) => match state.store.user_by_username(&username).await {
-                Ok(user) => user,
-                Err(taskflow_core::StoreError::NotFound { .. }) => {
-                    return Err(no_such_user(name));
-                }
-                Err(e) => return Err(e.into()),
-            },
-            Err(_) => return Err(no_such_user(name)),
+        let person = match addable_member(&state, &viewer.user, &project, name).await? {
+            Addable::Yes(person) => person,
+            Addable::Unknown => return Err(not_addable(name, false)),
+            Addable::AdministratorsOnly => return Err(not_addable(name, true)),
         };
         if form.action == "remove" {
             state
@@ -211,10 +206,15 @@ pub async fn change_member(
     }
 }
 
-fn no_such_user(name: &str) -> ApiError {
+/// A person who cannot be added, in words that are the same whether they exist or not.
+fn not_addable(name: &str, administrators_only: bool) -> ApiError {
+    let words = if administrators_only {
+        format!("only an administrator can add people to projects here; ask one to add {name:?}")
+    } else {
+        format!("there is no user named {name:?}")
+    };
     crate::input::all_valid([Some(&taskflow_core::ValidationError::new(
-        "username",
-        format!("there is no user named {name:?}"),
+        "username", words,
     ))])
     .unwrap_err()
 }

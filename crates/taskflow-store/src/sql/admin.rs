@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use taskflow_core::store::{Claim, Lock, PoolStats, StoreAdmin};
-use taskflow_core::{StoreError, StoreResult};
+use taskflow_core::{StoreError, StoreResult, Timestamp};
 
 use super::{MIGRATOR, Store, d, db};
 
@@ -114,11 +114,119 @@ impl StoreAdmin for Store {
             .collect()
     }
 
+    async fn server_secret(&self, name: &str, candidate: &str) -> StoreResult<String> {
+        // Whoever comes first stores theirs; everyone reads the one stored.
+        sqlx::query(
+            "INSERT INTO server_secrets (name, secret, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(candidate)
+        .bind(d::time(Timestamp::now()))
+        .execute(self.writer())
+        .await
+        .map_err(db)?;
+        sqlx::query_scalar("SELECT secret FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(self.writer())
+            .await
+            .map_err(db)
+    }
+
+    async fn delete_expired_idempotency_keys(&self, before: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(d::time(before))
+            .execute(self.writer())
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected())
+    }
+
     async fn close(&self) {
         self.warm.release_all();
         self.close_direct();
         for (_, pool) in self.pools().into_iter().rev() {
             pool.close().await;
         }
+    }
+}
+
+/// The create of a request sent with an `Idempotency-Key` (`taskflow_core::store::once`), in
+/// its transaction: before it makes anything, a create this user already made under the same
+/// key answers `Replayed` (or `KeyReused` for another request); `made` then records what this
+/// one made, so the two commit or roll back together.
+pub(crate) struct Once {
+    once: Option<taskflow_core::store::once::Once>,
+    user: taskflow_core::UserId,
+    kind: &'static str,
+}
+
+impl Once {
+    pub(crate) async fn check(
+        conn: &mut d::Conn,
+        user: taskflow_core::UserId,
+        kind: &'static str,
+    ) -> StoreResult<Self> {
+        let once = taskflow_core::store::once::current();
+        if let Some(once) = &once {
+            let kept = Timestamp::now().saturating_sub(taskflow_core::store::once::KEPT);
+            sqlx::query(
+                "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at < $3",
+            )
+            .bind(user.0)
+            .bind(&once.key)
+            .bind(d::time(kept))
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+            let earlier: Option<(String, String, i64)> = sqlx::query_as(
+                "SELECT fingerprint, kind, resource_id FROM idempotency_keys \
+                 WHERE user_id = $1 AND key = $2",
+            )
+            .bind(user.0)
+            .bind(&once.key)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+            match earlier {
+                Some((fingerprint, made, id))
+                    if fingerprint == once.fingerprint && made == kind =>
+                {
+                    return Err(StoreError::Replayed { id });
+                }
+                Some(_) => return Err(StoreError::KeyReused),
+                None => {}
+            }
+        }
+        Ok(Self { once, user, kind })
+    }
+
+    pub(crate) async fn made(self, conn: &mut d::Conn, id: i64) -> StoreResult<()> {
+        let Some(once) = self.once else {
+            return Ok(());
+        };
+        sqlx::query(
+            "INSERT INTO idempotency_keys (user_id, key, fingerprint, kind, resource_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(self.user.0)
+        .bind(&once.key)
+        .bind(&once.fingerprint)
+        .bind(self.kind)
+        .bind(id)
+        .bind(d::time(Timestamp::now()))
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| {
+            if super::is_unique_violation(&e) {
+                StoreError::Conflict(
+                    "a request with this Idempotency-Key is being handled; try again in a moment"
+                        .to_owned(),
+                )
+            } else {
+                db(e)
+            }
+        })?;
+        Ok(())
     }
 }

@@ -52,6 +52,7 @@ impl AttachmentStore for Store {
     async fn add_attachment(&self, actor: UserId, new: NewAttachment) -> StoreResult<Attachment> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
+        let once = super::admin::Once::check(&mut tx, actor, "attachment").await?;
         let project = live_task_project(&mut tx, new.task_id).await?;
         writable_project(&mut tx, project, false).await?;
         let row: AttachmentRow = sqlx::query_as(&format!(
@@ -78,6 +79,7 @@ impl AttachmentStore for Store {
                 .change(None, Some(new.file_name.as_str().to_owned())),
         )
         .await?;
+        once.made(&mut tx, attachment.id.0).await?;
         commit(tx).await?;
         Ok(attachment)
     }

@@ -73,6 +73,7 @@ impl CommentStore for Store {
     ) -> StoreResult<Comment> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
+        let once = super::admin::Once::check(&mut tx, actor, "comment").await?;
         let project = live_task_project(&mut tx, task).await?;
         writable_project(&mut tx, project, false).await?;
         let row: CommentRow = sqlx::query_as(&format!(
@@ -96,6 +97,7 @@ impl CommentStore for Store {
                 .change(None, Some(excerpt(body.as_str()))),
         )
         .await?;
+        once.made(&mut tx, comment.id.0).await?;
         commit(tx).await?;
         Ok(comment)
     }

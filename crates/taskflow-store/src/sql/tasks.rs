@@ -424,6 +424,7 @@ impl TaskStore for Store {
     ) -> StoreResult<Task> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
+        let once = super::admin::Once::check(&mut tx, actor, "task").await?;
         // Taking the number locks the project row (a write on either backend): concurrent
         // creators queue here, and a rolled-back creation gives its number back, so numbers
         // stay gap-free. The same statement tells whether the project may change.
@@ -487,6 +488,7 @@ impl TaskStore for Store {
         )
         .await?;
         let task = row.into_task(assignees, labels)?;
+        once.made(&mut tx, id.0).await?;
         commit(tx).await?;
         Ok(task)
     }

@@ -295,7 +295,7 @@ impl SessionStore for Store {
             }
         };
         let row: SessionUserRow = row.ok_or(StoreError::not_found("session"))?;
-        let (user, mut session): (User, Session) = row.try_into()?;
+        let (user, session): (User, Session) = row.try_into()?;
         if session.last_seen_at < now.saturating_sub(LAST_USED_RESOLUTION) {
             sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
                 .bind(session.id.0)
@@ -303,7 +303,6 @@ impl SessionStore for Store {
                 .execute(self.writer())
                 .await
                 .map_err(db)?;
-            session.last_seen_at = now;
         }
         Ok((user, session))
     }

@@ -49,7 +49,7 @@ async fn both_backends_have_the_same_tables_and_columns() {
     let sqlite = sqlite_schema().await;
     let postgres = postgres_schema().await;
     assert!(
-        sqlite.contains_key("tasks") && sqlite.len() == 13,
+        sqlite.contains_key("tasks") && sqlite.len() == 15,
         "{sqlite:?}"
     );
     assert_eq!(sqlite, postgres);

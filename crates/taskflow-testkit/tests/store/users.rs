@@ -192,6 +192,23 @@ async fn sessions_authenticate_until_expired_or_ended(store: TestStore) {
         .await
         .unwrap();
     assert_eq!((who.id, found.id), (alice.id, session.id));
+    // Each use answers with the use before it, so a caller can tell how long it sat idle.
+    let second = now.saturating_add(std::time::Duration::from_secs(120));
+    let (_, seen) = store
+        .authenticate_session(&secret.hash(), second)
+        .await
+        .unwrap();
+    assert!(seen.last_seen_at < second, "the first use, not this one");
+    let third = now.saturating_add(std::time::Duration::from_secs(300));
+    let (_, seen) = store
+        .authenticate_session(&secret.hash(), third)
+        .await
+        .unwrap();
+    assert!(
+        seen.last_seen_at >= second.saturating_sub(std::time::Duration::from_secs(1))
+            && seen.last_seen_at < third,
+        "the second use"
+    );
     // A session token is not an API token, and the reverse.
     assert!(store.authenticate_token(&secret.hash(), now).await.is_err());
     let later = now.saturating_add(std::time::Duration::from_secs(7200));

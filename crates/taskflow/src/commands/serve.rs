@@ -75,6 +75,8 @@ pub async fn run(settings: &Settings) -> CommandResult {
     state.auth = AuthSettings {
         cookie_secure: settings.cookie_secure,
         session_ttl: settings.session_ttl,
+        session_idle: settings.session_idle,
+        members_by_administrators: settings.members_by_administrators,
         trusted_proxies: settings.trusted_proxies.clone(),
     };
     state.blobs = blobs.clone();

@@ -378,7 +378,108 @@ async fn one_address_cannot_take_every_connection() {
     );
 }
 
+/// A create whose answer never reached the client (it hung up), retried with the same
+/// `Idempotency-Key`, exists once; the retry answers 201 with what the first made. The same key
+/// with another request is refused; the same request without a key makes another.
+async fn a_create_retried_with_its_idempotency_key_exists_once(store: TestStore) {
+    let site = site(&store, &[]).await;
+    let (status, _) = site
+        .api(
+            "POST",
+            "/api/v1/projects",
+            json!({"key": "ID", "name": "Once"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let body = json!({"title": "Exactly once", "assignees": ["admin"]}).to_string();
+    let head = |key: &str, body: &str| {
+        format!(
+            "POST /api/v1/projects/ID/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\
+             Idempotency-Key: {key}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            site.bearer,
+            body.len()
+        )
+    };
+    // The client sends the create and hangs up before the answer.
+    let mut lost = TcpStream::connect(&site.server.address).await.unwrap();
+    lost.write_all(head("retry-1", &body).as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(lost);
+    let auth = [
+        ("Authorization", site.bearer.as_str()),
+        ("Idempotency-Key", "retry-1"),
+    ];
+    let path = "/api/v1/projects/ID/tasks";
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let again = request(&site.server.address, "POST", path, &auth, &body).await;
+        assert_eq!(again.status, 201, "{}", again.body);
+        let task: Value = serde_json::from_str(&again.body).unwrap();
+        keys.push(task["key"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        keys,
+        ["ID-1", "ID-1"],
+        "the retries answer with the first task"
+    );
+    let other = json!({"title": "Something else"}).to_string();
+    let reused = request(&site.server.address, "POST", path, &auth, &other).await;
+    assert_eq!(reused.status, 422, "{}", reused.body);
+    assert!(
+        reused.body.contains("idempotency_key_reused"),
+        "{}",
+        reused.body
+    );
+    let bad = [
+        ("Authorization", site.bearer.as_str()),
+        ("Idempotency-Key", ""),
+    ];
+    let refused = request(&site.server.address, "POST", path, &bad, &body).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let fresh = request(
+        &site.server.address,
+        "POST",
+        path,
+        &[("Authorization", site.bearer.as_str())],
+        &body,
+    )
+    .await;
+    assert_eq!(fresh.status, 201, "without a key, another task");
+    // Comments too.
+    let comment = json!({"body": "once"}).to_string();
+    let comment_auth = [
+        ("Authorization", site.bearer.as_str()),
+        ("Idempotency-Key", "comment-1"),
+    ];
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let made = request(
+            &site.server.address,
+            "POST",
+            "/api/v1/tasks/ID-1/comments",
+            &comment_auth,
+            &comment,
+        )
+        .await;
+        assert_eq!(made.status, 201, "{}", made.body);
+        ids.push(serde_json::from_str::<Value>(&made.body).unwrap()["id"].clone());
+    }
+    assert_eq!(ids[0], ids[1]);
+    let (_, tasks) = site
+        .api("GET", "/api/v1/projects/ID/tasks", Value::Null)
+        .await;
+    assert_eq!(tasks["items"].as_array().unwrap().len(), 2, "{tasks}");
+    let (_, comments) = site
+        .api("GET", "/api/v1/tasks/ID-1/comments", Value::Null)
+        .await;
+    assert_eq!(comments["items"].as_array().unwrap().len(), 1, "{comments}");
+}
+
 both_backends!(
+    a_create_retried_with_its_idempotency_key_exists_once,
     trickling_bodies_are_closed_and_health_answers_meanwhile,
     nested_markdown_cannot_stall_the_server,
     a_megabyte_quick_add_line_is_refused_at_once,

@@ -128,7 +128,11 @@ async fn a_locked_table_answers_503_within_the_database_timeout() {
     assert_eq!(created.status, 201, "{}", created.body);
     let lock = cluster.lock_table(&db, "tasks").await;
     for (method, path, body) in [
-        ("POST", "/api/v1/projects/OPS/tasks", r#"{"title": "Waits"}"#),
+        (
+            "POST",
+            "/api/v1/projects/OPS/tasks",
+            r#"{"title": "Waits"}"#,
+        ),
         ("GET", "/api/v1/projects/OPS/tasks", ""),
     ] {
         let started = Instant::now();
@@ -150,6 +154,102 @@ async fn a_locked_table_answers_503_within_the_database_timeout() {
     )
     .await;
     assert_eq!(created.status, 201, "{}", created.body);
+}
+
+/// The database goes away between a create's commit and its answer: the answer says the
+/// change was saved (`committed`), never `unavailable` ("nothing was written"); the create
+/// retried with its `Idempotency-Key` — on this server and on a second one on the same
+/// database — finds it instead of making another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_answer_is_lost_after_commit_is_never_nothing_written() {
+    let cluster = PgCluster::private();
+    cluster.create_database("lost").await;
+    let url = cluster.url("lost");
+    let dir = tempdir();
+    let mut c = taskflow(&url, dir.path());
+    c.env("TASKFLOW_ADMIN_PASSWORD", "first admin password")
+        .env("TASKFLOW_DATABASE_TIMEOUT", "1s")
+        .env("TASKFLOW_FAILPOINT", "write-committed+4");
+    let server = start(c).await;
+    let token = admin_token(&url, dir.path()).await;
+    let auth = format!("Bearer {token}");
+    let created = request(
+        &server.address,
+        "POST",
+        "/api/v1/projects",
+        &[("Authorization", auth.as_str())],
+        r#"{"key": "OPS", "name": "Operations"}"#,
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let with_key = [
+        ("Authorization", auth.as_str()),
+        ("Idempotency-Key", "lost-answer-1"),
+    ];
+    let body = r#"{"title": "Saved once", "assignees": ["admin"]}"#;
+    let address = server.address.clone();
+    let (auth_for_task, body_for_task) = (auth.clone(), body.to_owned());
+    let first = tokio::spawn(async move {
+        let headers = [
+            ("Authorization", auth_for_task.as_str()),
+            ("Idempotency-Key", "lost-answer-1"),
+        ];
+        request(
+            &address,
+            "POST",
+            "/api/v1/projects/OPS/tasks",
+            &headers,
+            &body_for_task,
+        )
+        .await
+    });
+    // The create commits, then waits at the failpoint while the database goes away.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    cluster.stop_immediately();
+    let first = first.await.unwrap();
+    assert_eq!(first.status, 503, "{}", first.body);
+    assert!(
+        first.body.contains(r#""code":"committed""#),
+        "a committed create is not reported as nothing written: {}",
+        first.body
+    );
+    cluster.start_again();
+    let mut second = taskflow(&url, dir.path());
+    second.env("TASKFLOW_DATABASE_TIMEOUT", "5s");
+    let second = start(second).await;
+    for address in [&server.address, &second.address] {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let retried = loop {
+            let reply = request(
+                address,
+                "POST",
+                "/api/v1/projects/OPS/tasks",
+                &with_key,
+                body,
+            )
+            .await;
+            if reply.status != 503 || Instant::now() > deadline {
+                break reply;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        assert_eq!(retried.status, 201, "{}", retried.body);
+        assert!(
+            retried.body.contains(r#""key":"OPS-1""#),
+            "{}",
+            retried.body
+        );
+    }
+    assert_eq!(
+        cluster
+            .number(
+                "lost",
+                "SELECT count(*) FROM tasks WHERE title = 'Saved once'"
+            )
+            .await,
+        1,
+        "the task exists once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
