@@ -27,7 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::ApiError;
-pub use state::{AppState, AuthSettings, StorageSettings};
+pub use state::{AppState, AuthSettings, MetricsAccess, StorageSettings};
 
 pub fn app(state: AppState) -> Router {
     let (router, _) = routes();
@@ -158,10 +158,13 @@ async fn nosniff(mut response: axum::response::Response) -> axum::response::Resp
     response
 }
 
-/// Only `/metrics`, for a separate listener (`TASKFLOW_METRICS_LISTEN`).
+/// `/metrics` and the health checks, for a separate listener (`TASKFLOW_METRICS_LISTEN`): what
+/// a Prometheus scrape and a kubelet probe need, on an address kept off the public network.
 pub fn metrics_app(state: AppState) -> Router {
     Router::new()
         .route("/metrics", axum::routing::get(metrics::render_always))
+        .route("/healthz", axum::routing::get(health::healthz))
+        .route("/readyz", axum::routing::get(health::readyz))
         .fallback(error::not_found)
         .with_state(state)
 }

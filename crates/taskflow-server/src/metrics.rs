@@ -76,12 +76,36 @@ pub async fn track(request: Request, next: Next) -> Response {
     tag = "operations",
     responses(
         (status = 200, content_type = "text/plain", body = String, description = "Prometheus text format"),
-        (status = 404, body = crate::error::ErrorBody, description = "metrics are served on their own listener (`TASKFLOW_METRICS_LISTEN`)")
-    )
+        (status = 401, body = crate::error::ErrorBody, description = "no bearer token, or not `TASKFLOW_METRICS_TOKEN`"),
+        (status = 404, body = crate::error::ErrorBody, description = "metrics are off on this port: no `TASKFLOW_METRICS_TOKEN` is set, or they are served on their own listener (`TASKFLOW_METRICS_LISTEN`)")
+    ),
+    security(("metrics_token" = []))
 )]
-pub async fn render(State(state): State<AppState>) -> Response {
-    if !state.metrics_on_main {
-        return crate::error::ApiError::not_found("route").into_response();
+pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    use axum::http::StatusCode;
+    let access = &state.metrics_access;
+    let Some(token) = access.token.as_deref() else {
+        let words = if access.own_listener {
+            "metrics are served on their own listener (TASKFLOW_METRICS_LISTEN), not here"
+        } else {
+            "metrics are off: set TASKFLOW_METRICS_TOKEN to read them here with a bearer token, \
+             or TASKFLOW_METRICS_LISTEN to serve them on an address of their own"
+        };
+        return crate::error::ApiError::new(StatusCode::NOT_FOUND, "metrics_off", words)
+            .into_response();
+    };
+    let sent = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !crate::api::auth::same(sent.trim(), token) {
+        return crate::error::ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "metrics need Authorization: Bearer with TASKFLOW_METRICS_TOKEN",
+        )
+        .into_response();
     }
     render_always(State(state)).await
 }
@@ -153,8 +177,13 @@ fn storage_gauges(state: &AppState, report: &StorageReport) {
             .set(last.as_ref().map_or(0.0, |l| l.bytes as f64));
     }
     for project in &report.projects {
-        metrics::gauge!("taskflow_project_attachment_bytes", "project" => project.key.as_str().to_owned())
-            .set(project.bytes as f64);
+        if state.metrics_access.project_keys {
+            metrics::gauge!("taskflow_project_attachment_bytes", "project" => project.key.as_str().to_owned())
+                .set(project.bytes as f64);
+        } else {
+            metrics::gauge!("taskflow_project_attachment_bytes", "project_id" => project.project_id.0.to_string())
+                .set(project.bytes as f64);
+        }
     }
 }
 

@@ -25,9 +25,8 @@ pub struct AppState {
     pub passwords: crate::passwords::Passwords,
     /// Renders user-written Markdown off the async workers, and remembers it.
     pub markdown: crate::web::markdown::Renderer,
-    /// Whether the main listener serves `/metrics`; off when metrics have a listener of
-    /// their own (`metrics_app`).
-    pub metrics_on_main: bool,
+    /// Who may read `/metrics`, and how projects are named in it.
+    pub metrics_access: MetricsAccess,
     /// Attachment bytes: under the data directory or in an object store.
     pub blobs: Blobs,
     pub storage: StorageSettings,
@@ -49,7 +48,7 @@ impl AppState {
             throttle: Arc::new(api::LoginThrottle::default()),
             passwords: crate::passwords::Passwords::default(),
             markdown: crate::web::markdown::Renderer::default(),
-            metrics_on_main: true,
+            metrics_access: MetricsAccess::default(),
             blobs: Blobs::volume(&data_dir),
             storage: StorageSettings::default(),
             backup_dir: None,
@@ -112,4 +111,18 @@ impl Default for AuthSettings {
             members_by_administrators: false,
         }
     }
+}
+
+/// Who may read `/metrics`. Metrics name every project and how much it stores, so they are not
+/// for anyone who can reach the server.
+#[derive(Clone, Debug, Default)]
+pub struct MetricsAccess {
+    /// `/metrics` on the main listener answers a request bearing this token
+    /// (`TASKFLOW_METRICS_TOKEN`); without one it is off there.
+    pub token: Option<Arc<str>>,
+    /// Metrics have a listener of their own (`TASKFLOW_METRICS_LISTEN`, `metrics_app`).
+    pub own_listener: bool,
+    /// Per-project series name projects by key (`TASKFLOW_METRICS_PROJECT_KEYS`); otherwise by
+    /// id, so a scrape does not list the projects.
+    pub project_keys: bool,
 }

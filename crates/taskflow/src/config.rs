@@ -256,13 +256,18 @@ pub struct Settings {
     /// See `taskflow_server::ConnectionLimits`.
     pub header_timeout: Duration,
     pub max_connections: usize,
-    pub max_connections_per_client: usize,
+    pub max_client_connections: usize,
     pub body_min_rate: u64,
     pub log_format: Option<String>,
     /// The first administrator's password on an empty database; generated when unset.
     pub admin_password: Option<Password>,
-    /// A separate address for `/metrics`; unset, metrics are served on `listen`.
+    /// A separate address for `/metrics` (and the health checks), without credentials.
     pub metrics_listen: Option<SocketAddr>,
+    /// The bearer token `/metrics` on `listen` asks for; without it (and without
+    /// `metrics_listen`) metrics are off.
+    pub metrics_token: Option<String>,
+    /// Per-project series name projects by key (else by id).
+    pub metrics_project_keys: bool,
     /// Mark the session cookie `Secure`: set it when Taskflow is served over HTTPS.
     pub cookie_secure: bool,
     /// How long a browser login lasts.
@@ -425,6 +430,13 @@ pub const SETTINGS: &[Setting] = &[
         "How long a connection may take to send a complete request head, from opening or its last answer; idle connections close after it",
     ),
     Setting::new(
+        "body_min_rate",
+        "--body-min-rate",
+        "SIZE",
+        Value("1KiB"),
+        "Bytes a second a request body must average after the header timeout, or its connection closes; 0 turns it off",
+    ),
+    Setting::new(
         "max_connections",
         "--max-connections",
         "N",
@@ -432,18 +444,11 @@ pub const SETTINGS: &[Setting] = &[
         "Connections served at once; more wait to be accepted",
     ),
     Setting::new(
-        "max_connections_per_client",
-        "--max-connections-per-client",
+        "max_client_connections",
+        "--max-client-connections",
         "N",
         Value("256"),
         "Connections one address may hold at once (trusted proxies excepted); more are answered 503",
-    ),
-    Setting::new(
-        "body_min_rate",
-        "--body-min-rate",
-        "SIZE",
-        Value("1KiB"),
-        "Bytes a second a request body must average after the header timeout, or its connection closes; 0 turns it off",
     ),
     Setting::new(
         "log_format",
@@ -461,8 +466,20 @@ pub const SETTINGS: &[Setting] = &[
         "metrics_listen",
         "--metrics-listen",
         "ADDR",
-        Unset("on --listen"),
-        "A separate address for /metrics",
+        Unset("none"),
+        "A separate address serving /metrics, /healthz and /readyz without credentials",
+    ),
+    Setting::secret(
+        "metrics_token",
+        Unset("none: /metrics is off on the main port"),
+        "A bearer token /metrics on the main port asks for",
+    ),
+    Setting::new(
+        "metrics_project_keys",
+        "--metrics-project-keys",
+        "BOOL",
+        Value("false"),
+        "Name projects by their keys in the per-project metrics (else by number)",
     ),
     Setting::new(
         "cookie_secure",
@@ -481,7 +498,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new(
         "session_idle_timeout",
         "--session-idle-timeout",
-        "DURATION",
+        "TIME",
         Value("14d"),
         "How long a browser login may go unused before it ends",
     ),
@@ -586,7 +603,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new(
         "s3_connect_timeout",
         "--s3-connect-timeout",
-        "DURATION",
+        "TIME",
         Value("3s"),
         "How long to wait for a connection to the object store",
     ),
@@ -760,9 +777,9 @@ impl Settings {
                 ToString::to_string,
             )?
             .expect("has a default");
-        let max_connections_per_client = r
+        let max_client_connections = r
             .get(
-                "max_connections_per_client",
+                "max_client_connections",
                 |v| match v.trim().parse::<usize>() {
                     Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
                     _ => Err(format!("{v:?} is not a number from 1 to 1000000")),
@@ -791,6 +808,17 @@ impl Settings {
             address("0.0.0.0:9090"),
             ToString::to_string,
         )?;
+        let metrics_token = r.get(
+            "metrics_token",
+            |v| match v.trim() {
+                t if t.len() >= 16 && t.bytes().all(|b| b.is_ascii_graphic()) => Ok(t.to_owned()),
+                _ => Err("must be at least 16 visible characters (a random string)".to_owned()),
+            },
+            |_| String::new(),
+        )?;
+        let metrics_project_keys = r
+            .get("metrics_project_keys", boolean, ToString::to_string)?
+            .expect("has a default");
         let cookie_secure = r
             .get(
                 "cookie_secure",
@@ -898,11 +926,13 @@ impl Settings {
             shutdown_timeout,
             header_timeout,
             max_connections,
-            max_connections_per_client,
+            max_client_connections,
             body_min_rate,
             log_format,
             admin_password,
             metrics_listen,
+            metrics_token,
+            metrics_project_keys,
             cookie_secure,
             session_ttl,
             session_idle,

@@ -693,12 +693,24 @@ async fn storage_gauges_are_on_metrics(store: TestStore) {
     std::fs::write(backups.join("taskflow-20261124T120000Z.tar.zst"), b"older").unwrap();
     std::fs::write(backups.join("taskflow-20261124T130000Z.tar.zst"), b"newest").unwrap();
     st.backup_dir = Some(backups.into());
+    st.metrics_access.token = Some("a metrics token for tests".into());
     call(
         st.clone(),
         raw_upload(&owner.token, "m.txt", "text/plain", Body::from("metrics")),
     )
     .await;
-    let (status, _, body) = call(st, request("GET", "/metrics", None, None)).await;
+    let metrics = || request("GET", "/metrics", Some("a metrics token for tests"), None);
+    // Projects are named by number unless an administrator turns names on.
+    let (status, _, body) = call(st.clone(), metrics()).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body.as_str().unwrap();
+    assert!(
+        text.contains("taskflow_project_attachment_bytes{project_id=")
+            && !text.contains(r#"taskflow_project_attachment_bytes{project="OPS"}"#),
+        "{text}"
+    );
+    st.metrics_access.project_keys = true;
+    let (status, _, body) = call(st, metrics()).await;
     assert_eq!(status, StatusCode::OK);
     let text = body.as_str().unwrap();
     if store.s3.is_some() {

@@ -168,10 +168,43 @@ async fn every_answer_says_nosniff(store: TestStore) {
     }
 }
 
-async fn metrics_count_requests_by_matched_route(store: TestStore) {
-    send(state(&store), get("/healthz")).await;
-    send(state(&store), get("/this/raw/path/must/not/appear")).await;
+/// `/metrics` is off without `TASKFLOW_METRICS_TOKEN`, and asks for the token when it is set.
+async fn metrics_need_their_token(store: TestStore) {
     let (status, body) = send(state(&store), get("/metrics")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        body.contains("metrics_off") && body.contains("TASKFLOW_METRICS_TOKEN"),
+        "{body}"
+    );
+    let mut st = state(&store);
+    st.metrics_access.token = Some("the right metrics token".into());
+    for sent in [None, Some("Bearer wrong"), Some("the right metrics token")] {
+        let mut request = axum::http::Request::get("/metrics");
+        if let Some(sent) = sent {
+            request = request.header("authorization", sent);
+        }
+        let request = request.body(axum::body::Body::empty()).unwrap();
+        let (status, body) = send(st.clone(), request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{sent:?}: {body}");
+    }
+    let request = axum::http::Request::get("/metrics")
+        .header("authorization", "Bearer the right metrics token")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (status, body) = send(st, request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn metrics_count_requests_by_matched_route(store: TestStore) {
+    let mut st = state(&store);
+    st.metrics_access.token = Some("a metrics token for tests".into());
+    send(st.clone(), get("/healthz")).await;
+    send(st.clone(), get("/this/raw/path/must/not/appear")).await;
+    let request = axum::http::Request::get("/metrics")
+        .header("authorization", "Bearer a metrics token for tests")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (status, body) = send(st, request).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         body.contains(r#"http_requests_total{method="GET",route="/healthz",status="200"}"#),
@@ -196,5 +229,6 @@ both_backends!(
     unknown_routes_answer_json_404,
     a_wrong_method_answers_json_405_with_allow,
     every_answer_says_nosniff,
+    metrics_need_their_token,
     metrics_count_requests_by_matched_route,
 );

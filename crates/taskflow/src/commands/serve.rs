@@ -79,6 +79,13 @@ pub async fn run(settings: &Settings) -> CommandResult {
         members_by_administrators: settings.members_by_administrators,
         trusted_proxies: settings.trusted_proxies.clone(),
     };
+    state.metrics_access.token = settings.metrics_token.as_deref().map(Into::into);
+    state.metrics_access.project_keys = settings.metrics_project_keys;
+    if settings.metrics_token.is_none() && settings.metrics_listen.is_none() {
+        tracing::info!(
+            "metrics are off: set TASKFLOW_METRICS_TOKEN or TASKFLOW_METRICS_LISTEN to read /metrics"
+        );
+    }
     state.blobs = blobs.clone();
     state.backup_dir = settings
         .backup_dir
@@ -111,7 +118,7 @@ pub async fn run(settings: &Settings) -> CommandResult {
     };
     let limits = ConnectionLimits {
         max_connections: settings.max_connections,
-        max_per_client: settings.max_connections_per_client,
+        max_per_client: settings.max_client_connections,
         shared_clients: settings.trusted_proxies.clone(),
         header_timeout: settings.header_timeout,
         body_min_rate: settings.body_min_rate,
@@ -125,7 +132,7 @@ pub async fn run(settings: &Settings) -> CommandResult {
                 .local_addr()
                 .map_err(|e| CommandError::new(e.to_string()))?;
             println!("taskflow metrics on http://{address}/metrics");
-            state.metrics_on_main = false;
+            state.metrics_access.own_listener = true;
             let app = metrics_app(state.clone());
             Some(tokio::spawn(launch(
                 listener,

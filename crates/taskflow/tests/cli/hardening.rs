@@ -339,14 +339,14 @@ async fn trickling_bodies_are_closed_and_health_answers_meanwhile(store: TestSto
     assert!(left.is_empty(), "abandoned uploads left {left:?} in tmp/");
 }
 
-/// One address holds at most `TASKFLOW_MAX_CONNECTIONS_PER_CLIENT` connections; more from it
+/// One address holds at most `TASKFLOW_MAX_CLIENT_CONNECTIONS` connections; more from it
 /// are answered 503 at once, while another address is served.
 #[tokio::test]
 async fn one_address_cannot_take_every_connection() {
     let dir = tempdir();
     let mut cmd = crate::clean_command();
     cmd.env("TASKFLOW_DATA_DIR", dir.path().join("data"))
-        .env("TASKFLOW_MAX_CONNECTIONS_PER_CLIENT", "3");
+        .env("TASKFLOW_MAX_CLIENT_CONNECTIONS", "3");
     let server = start(cmd).await;
     let address: std::net::SocketAddr = server.address.parse().unwrap();
     let mut held = Vec::new();

@@ -502,11 +502,21 @@ async fn metrics_can_have_a_listener_of_their_own() {
         404,
         "not on the main port"
     );
-    // The metrics listener is not the API the document describes.
+    // The metrics listener answers the health checks too (the probes' port), nothing else.
     assert_eq!(
         raw_http(&metrics, "GET", "/healthz", &[], "").await.status,
+        200
+    );
+    assert_eq!(
+        raw_http(&metrics, "GET", "/readyz", &[], "").await.status,
+        200
+    );
+    assert_eq!(
+        raw_http(&metrics, "GET", "/api/v1/projects", &[], "")
+            .await
+            .status,
         404,
-        "only metrics there"
+        "not the API"
     );
     sigterm(&server.child).await;
     assert_eq!(server.child.wait().await.unwrap().code(), Some(0));
