@@ -349,6 +349,17 @@ def test_monitoring_alerts_on_volume_use_and_backup_age():
     objects = render(CHART / "ci" / "metrics-values.yaml", sets=["backup.enabled=true"])
     monitor = find(objects, "ServiceMonitor")
     assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    # /metrics needs a token on the main port; the chart serves it on a port of its own,
+    # which the ServiceMonitor scrapes and the Service names.
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    service = next(o for o in objects if o["kind"] == "Service" and any(p["name"] == "http" for p in o["spec"]["ports"]))
+    assert {"name": "metrics", "port": 9090, "targetPort": "metrics"} in service["spec"]["ports"]
+    container = find(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["TASKFLOW_METRICS_LISTEN"] == "0.0.0.0:9090"
+    assert {"name": "metrics", "containerPort": 9090} in container["ports"]
+    for probe in ["startupProbe", "livenessProbe", "readinessProbe"]:
+        assert container[probe]["httpGet"]["port"] == "metrics", probe
     assert monitor["metadata"]["labels"]["release"] == "prometheus"
     rules = {r["alert"]: r for g in find(objects, "PrometheusRule")["spec"]["groups"] for r in g["rules"]}
     assert rules["TaskflowVolumeFilling"]["expr"].endswith("> 0.7")

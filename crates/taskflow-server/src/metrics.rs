@@ -77,7 +77,8 @@ pub async fn track(request: Request, next: Next) -> Response {
     responses(
         (status = 200, content_type = "text/plain", body = String, description = "Prometheus text format"),
         (status = 401, body = crate::error::ErrorBody, description = "no bearer token, or not `TASKFLOW_METRICS_TOKEN`"),
-        (status = 404, body = crate::error::ErrorBody, description = "metrics are off on this port: no `TASKFLOW_METRICS_TOKEN` is set, or they are served on their own listener (`TASKFLOW_METRICS_LISTEN`)")
+        (status = 404, body = crate::error::ErrorBody, description = "metrics are off on this port: no `TASKFLOW_METRICS_TOKEN` is set, or they are served on their own listener (`TASKFLOW_METRICS_LISTEN`)"),
+        (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md")
     ),
     security(("metrics_token" = []))
 )]

@@ -23,6 +23,8 @@ pub struct AppState {
     pub throttle: Arc<api::LoginThrottle>,
     /// Bounds how many password hashes run at once.
     pub passwords: crate::passwords::Passwords,
+    /// The key that signs sign-in forms, read from the database once (`web::login_form`).
+    pub login_key: Arc<tokio::sync::OnceCell<Arc<[u8]>>>,
     /// Renders user-written Markdown off the async workers, and remembers it.
     pub markdown: crate::web::markdown::Renderer,
     /// Who may read `/metrics`, and how projects are named in it.
@@ -48,6 +50,7 @@ impl AppState {
             throttle: Arc::new(api::LoginThrottle::default()),
             passwords: crate::passwords::Passwords::default(),
             markdown: crate::web::markdown::Renderer::default(),
+            login_key: Arc::default(),
             metrics_access: MetricsAccess::default(),
             blobs: Blobs::volume(&data_dir),
             storage: StorageSettings::default(),

@@ -148,11 +148,16 @@ pub struct Renderer {
 }
 
 impl Default for Renderer {
-    /// As many renders at once as there are cores, at most 4; a budget of 2 seconds; 32 MiB of
-    /// rendered HTML kept.
+    /// As many renders at once as there are cores but one (one at least, four at most), so a
+    /// core is always left for answering requests; a budget of 2 seconds; 32 MiB of rendered
+    /// HTML kept.
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self::new(cores.min(4), Duration::from_secs(2), 32 << 20)
+        Self::new(
+            cores.saturating_sub(1).clamp(1, 4),
+            Duration::from_secs(2),
+            32 << 20,
+        )
     }
 }
 

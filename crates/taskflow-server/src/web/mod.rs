@@ -6,6 +6,7 @@ mod account;
 mod admin;
 pub mod assets;
 mod board;
+mod login_form;
 pub mod markdown;
 mod pages;
 mod project;

@@ -10,12 +10,11 @@ use axum::response::Response;
 use serde::Deserialize;
 use taskflow_core::StoreError;
 use taskflow_core::project::{NewProject, Project};
-use taskflow_core::user::csrf_token;
 
 use super::board::QuickForm;
-use super::{PageFrame, Viewer, local, message, redirect, refusal, render, trouble};
+use super::{PageFrame, Viewer, local, login_form, message, redirect, refusal, render, trouble};
 use crate::access::{parse_key, project_with_role};
-use crate::api::auth::{ClientIp, cookie, cookie_value, same, session_cookie, sign_in};
+use crate::api::auth::{ClientIp, cookie, same, session_cookie, sign_in};
 use crate::error::ApiError;
 use crate::input::{CreateProject, ListParams};
 use crate::state::AppState;
@@ -27,16 +26,6 @@ pub async fn home(viewer: Result<Viewer, Response>) -> Response {
         Ok(_) => redirect("/projects"),
         Err(_) => redirect("/login"),
     }
-}
-
-/// Signing in before there is a session: the form's token must match this cookie, so another
-/// site cannot sign someone in to an account of its choosing.
-const LOGIN_COOKIE: &str = "taskflow_login";
-
-fn login_token(headers: &HeaderMap) -> Option<String> {
-    cookie_value(headers, LOGIN_COOKIE)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
 }
 
 #[derive(Template)]
@@ -60,8 +49,10 @@ fn login_frame(parts: &Parts, token: String) -> PageFrame {
     }
 }
 
-/// The sign-in form (or, already signed in, where it would lead).
+/// The sign-in form (or, already signed in, where it would lead). Its token is one this
+/// installation signed (`login_form`), held by the browser in a cookie as well.
 pub async fn login_page(
+    State(state): State<AppState>,
     viewer: Result<Viewer, Response>,
     Query(params): Query<NextParam>,
     parts: Parts,
@@ -70,23 +61,17 @@ pub async fn login_page(
     if viewer.is_ok() {
         return redirect(&next);
     }
-    let token = login_token(&parts.headers).unwrap_or_else(csrf_token);
+    let token = match login_form::current_or_new(&state, &parts.headers).await {
+        Ok(token) => token,
+        Err(e) => return refusal(super::anonymous(&parts), e),
+    };
     let page = LoginPage {
         page: login_frame(&parts, token.clone()),
         problem: None,
         next,
         username: String::new(),
     };
-    with_login_cookie(render(StatusCode::OK, &page), &token)
-}
-
-fn with_login_cookie(mut response: Response, token: &str) -> Response {
-    let value =
-        format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login; Max-Age=86400");
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        response.headers_mut().append(SET_COOKIE, value);
-    }
-    response
+    login_form::set_cookie(&state, render(StatusCode::OK, &page), &token)
 }
 
 #[derive(Deserialize)]
@@ -108,15 +93,19 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let next = local(&form.next).to_owned();
-    let token = login_token(&parts.headers);
-    let Some(token) = token.filter(|t| same(t, &form.csrf)) else {
-        return message(
-            StatusCode::FORBIDDEN,
-            super::anonymous(&parts),
-            "This sign-in form has expired",
-            "Open the sign-in page again and sign in from there.",
-        );
-    };
+    match login_form::accepted(&state, &parts.headers, &form.csrf).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return message(
+                StatusCode::FORBIDDEN,
+                super::anonymous(&parts),
+                "This sign-in form has expired",
+                "Open the sign-in page again and sign in from there.",
+            );
+        }
+        Err(e) => return refusal(super::anonymous(&parts), e),
+    }
+    let token = form.csrf.clone();
     match sign_in(&state, &form.username, form.password, ip, &parts.headers).await {
         Ok((_, secret, _)) => {
             let mut response = redirect(&next);
@@ -134,7 +123,7 @@ pub async fn login(
                 next,
                 username: form.username,
             };
-            with_login_cookie(render(status, &page), &token)
+            login_form::set_cookie(&state, render(status, &page), &token)
         }
     }
 }
@@ -315,7 +304,9 @@ pub async fn theme(
 ) -> Response {
     let trusted = match &viewer {
         Ok(viewer) => same(&form.csrf, &viewer.session.csrf_token),
-        Err(_) => login_token(&parts.headers).is_some_and(|t| same(&t, &form.csrf)),
+        Err(_) => login_form::accepted(&state, &parts.headers, &form.csrf)
+            .await
+            .unwrap_or(false),
     };
     if !trusted {
         return message(

@@ -303,6 +303,8 @@ fn reference(spec: &Value) -> String {
         if let Some(text) = schema["description"].as_str() {
             out.push_str(&format!("{}\n\n", one_line(text)));
         }
+        let merged = all_of(components, schema);
+        let schema = merged.as_ref().unwrap_or(schema);
         match (schema["properties"].as_object(), schema["oneOf"].as_array()) {
             (Some(fields), _) => out.push_str(&fields_table(components, schema, fields)),
             (None, Some(variants)) => {
@@ -316,6 +318,60 @@ fn reference(spec: &Value) -> String {
         }
     }
     out
+}
+
+/// An `allOf` schema (a struct with a flattened one inside) as one object: the fields and
+/// required fields of every part, references followed.
+fn all_of(components: &Value, schema: &Value) -> Option<Value> {
+    let parts = schema["allOf"].as_array()?;
+    let mut properties = serde_json::Map::new();
+    let mut required = Vec::new();
+    for part in parts {
+        let part = match part["$ref"].as_str() {
+            Some(reference) => &components[reference.rsplit('/').next().unwrap()],
+            None => part,
+        };
+        if let Some(fields) = part["properties"].as_object() {
+            properties.extend(fields.clone());
+        }
+        if let Some(names) = part["required"].as_array() {
+            required.extend(names.iter().cloned());
+        }
+    }
+    Some(serde_json::json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+    }))
+}
+
+/// Every object an answer or a request carries is described field by field in the docs, never
+/// as a bare "object".
+#[test]
+fn every_schema_in_the_reference_names_its_fields() {
+    let written = reference(&spec());
+    let schemas = written.split("### Schemas\n").nth(1).unwrap();
+    for section in schemas.split("#### ").skip(1) {
+        let (name, body) = section.split_once('\n').unwrap();
+        let is_object = {
+            let schema = &spec()["components"]["schemas"][name];
+            schema["type"] == "object"
+                || schema["allOf"].is_array()
+                || schema["properties"].is_object()
+        };
+        if is_object {
+            assert!(
+                body.contains("| field | type | required | meaning |"),
+                "{name} is not described field by field:\n{body}"
+            );
+        }
+        assert!(
+            !body
+                .lines()
+                .any(|l| l.ends_with(" or object") || l.trim() == "object"),
+            "{name} names a bare object:\n{body}"
+        );
+    }
 }
 
 fn fields_table(

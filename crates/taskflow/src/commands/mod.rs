@@ -69,8 +69,10 @@ pub fn init_tracing(settings: &Settings, command: &Command) {
         Some(_) => false,
         None => !std::io::stderr().is_terminal(),
     };
+    // Colour codes only for a person at a terminal, never into a file or a pipe.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();

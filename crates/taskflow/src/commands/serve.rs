@@ -312,6 +312,14 @@ async fn migrate_locked(settings: &Settings, store: &Arc<dyn Store>) -> CommandR
 /// password, printed this once.
 async fn first_admin(store: &Arc<dyn Store>, settings: &Settings) -> CommandResult {
     if store.count_users().await? > 0 {
+        if settings.admin_password.is_some() {
+            tracing::warn!(
+                "TASKFLOW_ADMIN_PASSWORD is set but was ignored: it only sets the first \
+                 administrator's password on an empty database, and this one has users; to \
+                 change a password run `taskflow user set-password --username NAME`, then unset \
+                 TASKFLOW_ADMIN_PASSWORD"
+            );
+        }
         return Ok(());
     }
     let (password, generated) = match &settings.admin_password {
@@ -332,7 +340,19 @@ async fn first_admin(store: &Arc<dyn Store>, settings: &Settings) -> CommandResu
                 "created the first administrator: username admin, password {}",
                 password.expose()
             );
-            println!("(the password is shown only this once)");
+            // Also in a file only this user can read, so it need not be fished out of (or
+            // left in) a log collector.
+            let kept = settings.data_dir.join(INITIAL_PASSWORD_FILE);
+            match write_private(&kept, &format!("{}\n", password.expose())) {
+                Ok(()) => println!(
+                    "(shown only this once; also in {} until you delete it)",
+                    kept.display()
+                ),
+                Err(e) => {
+                    tracing::warn!(path = %kept.display(), error = %e, "could not keep the first password in a file");
+                    println!("(the password is shown only this once)");
+                }
+            }
         }
         Ok(_) => println!(
             "created the first administrator: username admin, password from TASKFLOW_ADMIN_PASSWORD"
@@ -342,6 +362,23 @@ async fn first_admin(store: &Arc<dyn Store>, settings: &Settings) -> CommandResu
         Err(e) => return Err(e.into()),
     }
     Ok(())
+}
+
+/// Where a generated first password is kept, in the data directory.
+pub const INITIAL_PASSWORD_FILE: &str = "initial-admin-password";
+
+/// Writes `text` to a new file readable by this user only (0600), fsynced.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 /// Resolves on SIGTERM or Ctrl-C. The handlers are registered when this is called, not when

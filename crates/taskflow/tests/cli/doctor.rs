@@ -93,7 +93,7 @@ async fn doctor_passes_a_healthy_installation(store: TestStore) {
         "ok    free space",
         "ok    tmp",
         "ok    database",
-        "ok    schema         version 3, current",
+        "ok    schema         version 4, current",
         "ok    integrity",
         "ok    attachments",
         "all checks passed",

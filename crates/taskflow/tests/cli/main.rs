@@ -5,6 +5,7 @@ mod backup;
 mod browser;
 mod commands;
 mod crash;
+mod docs;
 mod doctor;
 mod hardening;
 mod outage;

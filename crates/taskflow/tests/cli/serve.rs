@@ -188,8 +188,13 @@ async fn serve_is_ready_and_stops_cleanly_on_sigterm(store: TestStore) {
         .unwrap();
     assert_eq!(exit.code(), Some(0));
 
-    // A second start finds the administrator and creates no other.
-    let mut server = start(taskflow(&store.url, &store.data_dir)).await;
+    // A second start finds the administrator and creates no other; a password still set is
+    // ignored, and the log says so.
+    let log = store.data_dir.with_extension("second-start.log");
+    let mut again = taskflow(&store.url, &store.data_dir);
+    again.env("TASKFLOW_ADMIN_PASSWORD", "another admin password");
+    let mut server =
+        crate::serve::start_logging_to(again, std::fs::File::create(&log).unwrap()).await;
     assert!(
         !server
             .stdout
@@ -199,6 +204,24 @@ async fn serve_is_ready_and_stops_cleanly_on_sigterm(store: TestStore) {
     assert_eq!(store.count_users().await.unwrap(), 1);
     sigterm(&server.child).await;
     assert_eq!(server.child.wait().await.unwrap().code(), Some(0));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("TASKFLOW_ADMIN_PASSWORD is set but was ignored")
+            && logged.contains("taskflow user set-password"),
+        "{logged}"
+    );
+    assert!(
+        !logged.contains('\u{1b}'),
+        "no colour codes in a file: {logged}"
+    );
+    let admin = store
+        .user_by_username(&Username::parse("admin").unwrap())
+        .await
+        .unwrap();
+    assert!(
+        admin.password_hash.verify("first admin password"),
+        "unchanged"
+    );
 }
 
 async fn replicas_starting_together_migrate_once(store: TestStore) {
@@ -301,8 +324,8 @@ async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
 }
 
 /// Connections that never finish a request head, and keep-alive connections left idle, are
-/// closed after `TASKFLOW_HEADER_TIMEOUT`; past `TASKFLOW_MAX_CONNECTIONS` new connections wait
-/// until one closes.
+/// closed after `TASKFLOW_HEADER_TIMEOUT`; past `TASKFLOW_MAX_CONNECTIONS` a small reserve answers
+/// the health checks and nothing else.
 #[tokio::test]
 async fn slow_idle_and_excess_connections_are_bounded() {
     let dir = tempdir();
@@ -336,33 +359,42 @@ async fn slow_idle_and_excess_connections_are_bounded() {
         "an idle connection is closed"
     );
 
-    // Four connections fill the server; a fifth is not served until one of them goes.
+    // Four connections fill the server. Past them, a reserve answers the health checks at
+    // once and anything else with 503; once one of the four goes, all is served again.
     let mut open = Vec::new();
     for _ in 0..4 {
         open.push(TcpStream::connect(address).await.unwrap());
     }
-    let mut fifth = TcpStream::connect(address).await.unwrap();
-    fifth
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut first = [0u8; 1];
-    assert!(
-        tokio::time::timeout(Duration::from_secs(1), fifth.read(&mut first))
+    let answer_to = |path: &'static str| async move {
+        let mut extra = TcpStream::connect(address).await.unwrap();
+        extra
+            .write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            )
             .await
-            .is_err(),
-        "the fifth connection was served while four were open"
+            .unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), extra.read_to_end(&mut answer))
+            .await
+            .expect("answered at once")
+            .unwrap();
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    let health = answer_to("/healthz").await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let busy = answer_to("/api/v1/openapi.json").await;
+    assert!(busy.starts_with("HTTP/1.1 503"), "{busy}");
+    assert!(
+        busy.to_ascii_lowercase().contains("retry-after") && busy.contains("connection limit"),
+        "{busy}"
     );
     drop(open.pop());
-    let mut rest = Vec::new();
-    tokio::time::timeout(Duration::from_secs(15), fifth.read_to_end(&mut rest))
-        .await
-        .expect("served once a connection closed")
-        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let served = answer_to("/api/v1/openapi.json").await;
     assert!(
-        String::from_utf8_lossy(&rest).starts_with("HTTP/1.1 200"),
+        served.starts_with("HTTP/1.1 200"),
         "{}",
-        String::from_utf8_lossy(&rest)
+        &served[..served.len().min(200)]
     );
 }
 
@@ -372,9 +404,28 @@ async fn quick_start_defaults_serve_sqlite_in_taskflow_data() {
     let mut c = clean_command();
     c.current_dir(dir.path());
     let mut server = start(c).await;
+    let printed = server
+        .stdout
+        .iter()
+        .find_map(|l| l.strip_prefix("created the first administrator: username admin, password "))
+        .expect("a generated password is printed once")
+        .to_owned();
+    // And kept in a file only its owner reads, named on stdout.
+    let kept = dir.path().join("taskflow-data/initial-admin-password");
     assert!(
-        server.stdout.iter().any(|l| l.contains("password")),
-        "a generated password is printed once"
+        server
+            .stdout
+            .iter()
+            .any(|l| l.contains(&kept.display().to_string())
+                || l.contains("taskflow-data/initial-admin-password")),
+        "{:?}",
+        server.stdout
+    );
+    assert_eq!(std::fs::read_to_string(&kept).unwrap().trim(), printed);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777,
+        0o600
     );
     assert_eq!(http(&server.address, "GET", "/readyz").await.0, 200);
     assert!(dir.path().join("taskflow-data/taskflow.db").exists());
