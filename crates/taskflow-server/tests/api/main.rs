@@ -8,6 +8,7 @@ mod health;
 mod matrix;
 mod openapi;
 mod pages;
+mod rules;
 mod sessions;
 
 use axum::body::Body;
