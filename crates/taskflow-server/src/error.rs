@@ -103,9 +103,17 @@ impl From<StoreError> for ApiError {
                     format!("the task has changed; its current version is {current}"),
                 )
             },
-            StoreError::Cycle => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", err.to_string())
-            }
+            // Like every other 422, it names the field that is wrong.
+            StoreError::Cycle => Self {
+                details: Some(
+                    json!({ "fields": [{ "field": "parent", "message": err.to_string() }] }),
+                ),
+                ..Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    format!("parent: {err}"),
+                )
+            },
             StoreError::Invalid(v) => Self {
                 details: Some(json!({ "fields": [{ "field": v.field, "message": v.message }] })),
                 ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", v.to_string())

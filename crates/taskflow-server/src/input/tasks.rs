@@ -168,7 +168,6 @@ impl UpdateTask {
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Comma-separated statuses.
@@ -185,6 +184,11 @@ pub struct ListParams {
     #[param(value_type = Option<u32>)]
     pub limit: Option<String>,
     pub after: Option<String>,
+    /// Parameters this list does not take: refused, each named, beside any bad value of the
+    /// others (not only the first problem).
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub unknown: std::collections::BTreeMap<String, String>,
 }
 
 impl ListParams {
@@ -202,6 +206,7 @@ impl ListParams {
             sort: given(self.sort),
             limit: given(self.limit),
             after: given(self.after),
+            unknown: self.unknown,
         }
     }
 
@@ -300,17 +305,32 @@ impl ListParams {
         }
         .and_then(TaskQuery::check_limit)
         .map_err(at("limit"));
-        all_valid([
-            sort.as_ref().err(),
-            statuses.as_ref().err(),
-            assignee.as_ref().err(),
-            label.as_ref().err(),
-            due_before.as_ref().err(),
-            due_after.as_ref().err(),
-            parent.as_ref().err(),
-            text.as_ref().err(),
-            limit.as_ref().err(),
-        ])?;
+        let unknown: Vec<ValidationError> = self
+            .unknown
+            .keys()
+            .map(|name| {
+                ValidationError::new(
+                    name.clone(),
+                    "is not a parameter of this list (it takes status, assignee, label, \
+                     due_before, due_after, parent, q, sort, limit and after)",
+                )
+            })
+            .collect();
+        all_valid(
+            [
+                sort.as_ref().err(),
+                statuses.as_ref().err(),
+                assignee.as_ref().err(),
+                label.as_ref().err(),
+                due_before.as_ref().err(),
+                due_after.as_ref().err(),
+                parent.as_ref().err(),
+                text.as_ref().err(),
+                limit.as_ref().err(),
+            ]
+            .into_iter()
+            .chain(unknown.iter().map(Some)),
+        )?;
         let sort = sort?;
         let after = self
             .after

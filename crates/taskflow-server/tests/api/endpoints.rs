@@ -962,6 +962,11 @@ async fn every_error_names_its_field(store: TestStore) {
             vec!["after"],
         ),
         ("/api/v1/projects/OPS/tasks?colour=red", vec!["colour"]),
+        // An unknown parameter does not hide the bad values of the others.
+        (
+            "/api/v1/projects/OPS/tasks?colour=red&limit=lots&shape=round",
+            vec!["limit", "colour", "shape"],
+        ),
         ("/api/v1/projects/OPS/activity?limit=1000", vec!["limit"]),
         (
             "/api/v1/projects/OPS/activity?before=yesterday",
@@ -1006,6 +1011,42 @@ async fn every_error_names_its_field(store: TestStore) {
             "{json}: {body}"
         );
     }
+    // A parent that would make a cycle names `parent` too.
+    let (status, parent) = as_(
+        &store,
+        &owner,
+        "POST",
+        "/api/v1/projects/OPS/tasks",
+        Some(r#"{"title":"parent"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{parent}");
+    let parent_key = parent["key"].as_str().unwrap().to_owned();
+    let (status, child) = as_(
+        &store,
+        &owner,
+        "POST",
+        "/api/v1/projects/OPS/tasks",
+        Some(&format!(r#"{{"title":"child","parent":"{parent_key}"}}"#)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{child}");
+    let (status, body) = as_(
+        &store,
+        &owner,
+        "PATCH",
+        &format!("/api/v1/tasks/{parent_key}"),
+        Some(&format!(
+            r#"{{"parent":"{}"}}"#,
+            child["key"].as_str().unwrap()
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body["error"]["details"]["fields"][0]["field"], "parent",
+        "{body}"
+    );
 }
 
 both_backends!(

@@ -122,7 +122,8 @@ async fn changing_ones_own_password_needs_the_current_one_everywhere(store: Test
     assert_eq!(password_hash(&store, "ada").await, before, "unchanged");
     let page = visit(state(&store), "GET", "/admin/users", Some(&cookie), None).await;
     assert!(
-        page.body.contains(r#"<a href="/account">Change your password</a>"#),
+        page.body
+            .contains(r#"<a href="/account">Change your password</a>"#),
         "{}",
         page.body
     );
@@ -196,7 +197,12 @@ async fn sign_in_forms_take_only_tokens_this_installation_issued(store: TestStor
         )),
     )
     .await;
-    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.body);
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
     assert!(signed_in.cookie("taskflow_session").is_some());
     // A second server of the installation (another state on the same database) takes it too.
     let mut secure = state(&store);
@@ -239,7 +245,12 @@ async fn a_refused_member_addition_says_nothing_about_who_exists(store: TestStor
     };
     let known = add(restricted.clone(), "pete").await;
     let unknown = add(restricted.clone(), "nobody").await;
-    assert_eq!(known.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", known.body);
+    assert_eq!(
+        known.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        known.body
+    );
     assert_eq!(unknown.status, known.status);
     let words = |body: &str, name: &str| {
         body.split(r#"id="member-problem">"#)
@@ -255,7 +266,11 @@ async fn a_refused_member_addition_says_nothing_about_who_exists(store: TestStor
         words(&unknown.body, "nobody"),
         "the same words for someone who exists and someone who does not"
     );
-    assert!(known.body.contains("Only an administrator"), "{}", known.body);
+    assert!(
+        known.body.contains("Only an administrator"),
+        "{}",
+        known.body
+    );
     for name in ["pete", "nobody"] {
         let (status, _, body) = call(
             restricted.clone(),
@@ -302,7 +317,10 @@ async fn a_refused_member_addition_says_nothing_about_who_exists(store: TestStor
 async fn hsts_comes_with_secure_cookies(store: TestStore) {
     for path in ["/healthz", "/login", "/api/v1/projects", "/no/such/page"] {
         let plain = visit(state(&store), "GET", path, None, None).await;
-        assert!(plain.headers.get("strict-transport-security").is_none(), "{path}");
+        assert!(
+            plain.headers.get("strict-transport-security").is_none(),
+            "{path}"
+        );
         let mut secure = state(&store);
         secure.auth.cookie_secure = true;
         let tls = visit(secure, "GET", path, None, None).await;
@@ -361,9 +379,18 @@ async fn signing_in_ends_the_browsers_old_session(store: TestStore) {
         )),
     )
     .await;
-    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.body);
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
     let old_page = visit(state(&store), "GET", "/projects", Some(&old), None).await;
-    assert_eq!(old_page.status, StatusCode::SEE_OTHER, "the old session ended");
+    assert_eq!(
+        old_page.status,
+        StatusCode::SEE_OTHER,
+        "the old session ended"
+    );
 }
 
 /// New passwords have 12 characters or more and are not common, wherever they are set.
@@ -380,7 +407,11 @@ async fn new_passwords_are_long_and_not_common(store: TestStore) {
             request("POST", "/api/v1/users", Some(&admin.token), Some(&body)),
         )
         .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{password}: {answer}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{password}: {answer}"
+        );
         assert!(answer.to_string().contains(words), "{password}: {answer}");
     }
     let (status, _, answer) = call(
@@ -422,9 +453,8 @@ async fn attachment_files_are_the_owners_alone(store: TestStore) {
     let (status, _, body) = call(st, upload).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let sha = body["sha256"].as_str().unwrap();
-    let mode = |path: &std::path::Path| {
-        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-    };
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     let blobs = store.data_dir.join("blobs");
     assert_eq!(mode(&blobs.join(&sha[..2]).join(sha)), 0o600);
     assert_eq!(mode(&blobs.join(&sha[..2])), 0o700);

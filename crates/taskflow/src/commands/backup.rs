@@ -132,8 +132,12 @@ pub async fn restore(settings: &Settings, archive: &Path, force: bool) -> Comman
     let (store, created) = create_and_connect(settings).await?;
     // Nothing may be replaced under a running server: it would go on with what it had read
     // and write into the restored data.
-    let Some(claim) = claim_installation(settings, store.as_ref(), true).await? else {
+    let claimed = claim_installation(settings, store.as_ref(), true).await;
+    let Ok(Some(claim)) = claimed else {
         store.close().await;
+        // Refused, it leaves nothing behind: not the data directory it made either.
+        created.undo();
+        claimed?;
         return Err(CommandError::new(format!(
             "restore refused: a taskflow server is using {} (or {}); stop every `taskflow serve` on it first",
             settings.data_dir.display(),

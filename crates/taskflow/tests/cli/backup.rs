@@ -693,6 +693,18 @@ async fn restore_is_refused_while_a_server_uses_the_data(store: TestStore) {
         before,
         "a refused restore changes nothing"
     );
+    if store.backend == Backend::Postgres {
+        // Refused into a data directory that was not there, it leaves none behind.
+        let fresh = tempdir();
+        let new_dir = fresh.path().join("new-data");
+        let out = restore_with_cli(&store.url, &new_dir, &archive, true).await;
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            !new_dir.exists(),
+            "a refused restore left {}",
+            new_dir.display()
+        );
+    }
 
     crate::serve::sigterm(&server.child).await;
     assert!(server.child.wait().await.unwrap().success());
