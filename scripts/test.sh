@@ -2,9 +2,9 @@
 # Runs every check and test Taskflow has, from a fresh clone on Debian with the Rust toolchain.
 # It installs what the tests need when it is missing, idempotently, and stops loudly when it
 # cannot: PostgreSQL's server binaries (for the temporary clusters the tests make), Chromium
-# and ChromeDriver (for the web UI's browser tests), Garage (the S3 server for the object-storage
-# tests), and for the Helm chart helm (in .tools/) and kubernetes-validate, checkov and pytest
-# (in .venv/).
+# and ChromeDriver (for the web UI's browser tests), systemd-analyze (for the unit in dist/),
+# Garage (the S3 server for the object-storage tests), and for the Helm chart helm (in
+# .tools/) and kubernetes-validate, checkov and pytest (in .venv/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +59,16 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
         || die "chromium and chromium-driver installed, but chromium or chromedriver is still not on PATH"
 fi
 echo "browser: $(chromium --version 2>/dev/null | head -n 1), $(chromedriver --version | head -n 1)"
+
+# systemd-analyze, which checks the systemd unit shipped in dist/ (Debian's systemd package).
+if ! command -v systemd-analyze >/dev/null; then
+    step "installing systemd-analyze (apt-get install systemd)"
+    as_root apt-get update -qq || die "apt-get update failed"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null \
+        || die "could not install the systemd package (for systemd-analyze)"
+    command -v systemd-analyze >/dev/null || die "systemd installed, but systemd-analyze is still not on PATH"
+fi
+echo "unit checker: $(systemd-analyze --version | head -n 1)"
 
 # Garage, the S3-compatible object store the object-storage tests run against (one local node
 # per test process). Built from crates.io into ~/.cargo/bin once per machine: about 16 minutes
