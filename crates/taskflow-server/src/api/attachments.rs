@@ -434,8 +434,8 @@ fn content_disposition(name: &FileName) -> HeaderValue {
     tag = "attachments",
     params(("id" = i64, Path, description = "attachment id")),
     responses(
-        (status = 200, description = "the bytes, as uploaded; `ETag` is their SHA-256", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 206, description = "the byte range asked for with `Range`", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "the bytes, as uploaded; `Content-Type` is the media type they were uploaded with (`application/octet-stream` when none was given); `ETag` is their SHA-256", content_type = "*/*", body = Vec<u8>),
+        (status = 206, description = "the byte range asked for with `Range`, with the file's media type", content_type = "*/*", body = Vec<u8>),
         (status = 304, description = "`If-None-Match` matched"),
         (status = 416, body = crate::error::ErrorBody, description = "the range is outside the file; `Content-Range: bytes */SIZE` gives its size"),
         (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")
