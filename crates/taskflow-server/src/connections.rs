@@ -84,19 +84,20 @@ pub struct MinRate<B> {
     began: Instant,
     grace: Duration,
     rate: u64,
-    deadline: Pin<Box<Sleep>>,
+    /// Made the first time the body has to be waited for: a body that is already there (most
+    /// are, arriving with the head) costs no timer.
+    deadline: Option<Pin<Box<Sleep>>>,
 }
 
 impl<B> MinRate<B> {
     pub fn new(inner: B, rate: u64, grace: Duration) -> Self {
-        let began = Instant::now();
         Self {
             inner,
             received: 0,
-            began,
+            began: Instant::now(),
             grace,
             rate: rate.max(1),
-            deadline: Box::pin(tokio::time::sleep_until(began + grace)),
+            deadline: None,
         }
     }
 
@@ -145,23 +146,31 @@ where
                 if let Some(data) = frame.data_ref() {
                     this.received += data.len() as u64;
                     let due = this.due();
-                    this.deadline.as_mut().reset(due);
+                    if let Some(deadline) = this.deadline.as_mut() {
+                        deadline.as_mut().reset(due);
+                    }
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => match this.deadline.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    tracing::info!(
-                        received = this.received,
-                        seconds = this.began.elapsed().as_secs(),
-                        "a request body arrived too slowly; closing its connection"
-                    );
-                    Poll::Ready(Some(Err(Box::new(TooSlow { rate: this.rate }))))
+            Poll::Pending => {
+                let due = this.due();
+                let deadline = this
+                    .deadline
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+                match deadline.as_mut().poll(cx) {
+                    Poll::Ready(()) => {
+                        tracing::info!(
+                            received = this.received,
+                            seconds = this.began.elapsed().as_secs(),
+                            "a request body arrived too slowly; closing its connection"
+                        );
+                        Poll::Ready(Some(Err(Box::new(TooSlow { rate: this.rate }))))
+                    }
+                    Poll::Pending => Poll::Pending,
                 }
-                Poll::Pending => Poll::Pending,
-            },
+            }
         }
     }
 
