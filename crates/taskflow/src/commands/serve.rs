@@ -98,14 +98,26 @@ pub async fn run(settings: &Settings) -> CommandResult {
         project_quota_bytes: settings.project_quota_bytes,
         trash_retention_days: settings.trash_retention_days,
     };
-    let collector = settings.gc_interval.map(|every| {
-        tokio::spawn(collect_garbage(
-            store.clone(),
-            blobs,
-            gc_options(settings, false),
-            every,
-        ))
-    });
+    let collector = match settings.gc_interval {
+        Some(every) => {
+            // gc may run long statements on a large installation: on PostgreSQL it has a pool
+            // of its own, without the time limits of request work.
+            let gc_store = if matches!(settings.database_url, DatabaseUrl::Postgres(_)) {
+                let mut unbounded = settings.clone();
+                unbounded.statement_limits = false;
+                crate::commands::connect_existing(&unbounded).await?
+            } else {
+                store.clone()
+            };
+            Some(tokio::spawn(collect_garbage(
+                gc_store,
+                blobs,
+                gc_options(settings, false),
+                every,
+            )))
+        }
+        None => None,
+    };
     // One signal stops every listener.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let damage = check_integrity_in_background(store.clone(), stop_tx.clone());
