@@ -388,17 +388,21 @@ fn busy(message: &str) -> axum::response::Response {
 }
 
 /// A connection from an address that holds its share already: a short 503 and closed, within
-/// a second whatever the client does.
+/// two seconds whatever the client does. What the client sent meanwhile is read and dropped
+/// first, so closing does not reset the connection before the answer is read.
 async fn turn_away<P: Send>(mut stream: tokio::net::TcpStream, permit: P) {
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const BODY: &str = r#"{"error":{"code":"unavailable","message":"too many connections from this address; close some and try again"}}"#;
     let answer = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 5\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BODY}",
         BODY.len()
     );
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
         stream.write_all(answer.as_bytes()).await?;
-        stream.shutdown().await
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<_, std::io::Error>(())
     })
     .await;
     drop(permit);

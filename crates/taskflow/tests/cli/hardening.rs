@@ -353,7 +353,12 @@ async fn one_address_cannot_take_every_connection() {
     for _ in 0..3 {
         held.push(connect_from("127.0.0.3", address).await);
     }
+    // A client that sends its request at once, as clients do, reads the answer.
     let mut fourth = connect_from("127.0.0.3", address).await;
+    fourth
+        .write_all(b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let mut answer = String::new();
     tokio::time::timeout(Duration::from_secs(5), fourth.read_to_string(&mut answer))
         .await
