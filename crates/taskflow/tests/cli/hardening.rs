@@ -91,6 +91,22 @@ async fn health_time(address: &str) -> Duration {
     started.elapsed()
 }
 
+/// The health check answered within `target` while something ran: nine times in ten (the
+/// test suite runs beside this test on the same cores, and the odd probe waits for them),
+/// and never stalled — no probe took five times as long. A server whose async workers were
+/// taken (the fault this guards against) answered in seconds.
+fn answered_within(mut times: Vec<Duration>, target: Duration, what: &str) {
+    assert!(!times.is_empty(), "/healthz was never asked {what}");
+    times.sort();
+    let p90 = times[(times.len() * 9).div_ceil(10) - 1];
+    let slowest = times[times.len() - 1];
+    assert!(
+        p90 < target && slowest < target * 5,
+        "/healthz {what}: 90 % within {p90:?}, the slowest {slowest:?} ({} probes; target {target:?})",
+        times.len()
+    );
+}
+
 fn form_encoded(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
@@ -140,53 +156,53 @@ async fn nested_markdown_cannot_stall_the_server(store: TestStore) {
         assert!(took < Duration::from_millis(900), "{key} took {took:?}");
     }
     // Four views and four previews at once (previews of new text each time, so none is
-    // cached), with the health check timed meanwhile.
+    // cached), in five waves one after another, with the health check timed meanwhile.
     let address = site.server.address.clone();
-    let mut work = tokio::task::JoinSet::new();
-    for round in 0..4 {
-        let key = keys[round % 2].clone();
-        let (view_key, cookie, view_address) = (key.clone(), site.cookie.clone(), address.clone());
-        work.spawn(async move {
-            let headers = [("Cookie", cookie.as_str())];
-            let path = format!("/t/{view_key}");
-            let reply = raw_http(&view_address, "GET", &path, &headers, "").await;
-            assert_eq!(reply.status, 200);
-        });
-        let preview = format!(
-            "csrf={}&title=Nested&status=todo&priority=none&version=1&action=preview&description={}",
-            site.csrf,
-            form_encoded(&format!("{round}{}", &texts[round % 2][1..]))
-        );
-        let cookie = site.cookie.clone();
-        let address = address.clone();
-        work.spawn(async move {
-            let headers = [
-                ("Cookie", cookie.as_str()),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ];
-            let reply = raw_http(
-                &address,
-                "POST",
-                &format!("/t/{key}/edit"),
-                &headers,
-                &preview,
-            )
-            .await;
-            assert_eq!(reply.status, 200, "{}", reply.body);
-        });
-    }
-    let mut slowest = Duration::ZERO;
-    while !work.is_empty() {
-        slowest = slowest.max(health_time(&address).await);
-        while let Some(done) = work.try_join_next() {
-            done.unwrap();
-        }
+    let (cookie, csrf) = (site.cookie.clone(), site.csrf.clone());
+    let waves = {
+        let (keys, texts, address) = (keys.clone(), texts.clone(), address.clone());
+        tokio::spawn(async move {
+            for wave in 0..5 {
+                let mut work = tokio::task::JoinSet::new();
+                for round in 0..4 {
+                    let key = keys[round % 2].clone();
+                    let (view_key, view_cookie, view_address) =
+                        (key.clone(), cookie.clone(), address.clone());
+                    work.spawn(async move {
+                        let headers = [("Cookie", view_cookie.as_str())];
+                        let path = format!("/t/{view_key}");
+                        let reply = raw_http(&view_address, "GET", &path, &headers, "").await;
+                        assert_eq!(reply.status, 200);
+                    });
+                    let preview = format!(
+                        "csrf={csrf}&title=Nested&status=todo&priority=none&version=1&action=preview&description={}",
+                        form_encoded(&format!("{wave}{round}{}", &texts[round % 2][2..]))
+                    );
+                    let (preview_cookie, preview_address) = (cookie.clone(), address.clone());
+                    work.spawn(async move {
+                        let headers = [
+                            ("Cookie", preview_cookie.as_str()),
+                            ("Content-Type", "application/x-www-form-urlencoded"),
+                        ];
+                        let path = format!("/t/{key}/edit");
+                        let reply =
+                            raw_http(&preview_address, "POST", &path, &headers, &preview).await;
+                        assert_eq!(reply.status, 200, "{}", reply.body);
+                    });
+                }
+                while let Some(done) = work.join_next().await {
+                    done.unwrap();
+                }
+            }
+        })
+    };
+    let mut times = Vec::new();
+    while !waves.is_finished() {
+        times.push(health_time(&address).await);
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert!(
-        slowest < Duration::from_millis(50),
-        "/healthz took {slowest:?} while the pages rendered"
-    );
+    waves.await.unwrap();
+    answered_within(times, Duration::from_millis(50), "while the pages rendered");
 
     // A preview of more than saving accepts is refused, saying the limit.
     let too_long = format!(
@@ -319,17 +335,18 @@ async fn trickling_bodies_are_closed_and_health_answers_meanwhile(store: TestSto
             closed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         });
     }
-    let mut slowest = Duration::ZERO;
+    let mut times = Vec::new();
     while !watchers.is_empty() && began.elapsed() < Duration::from_secs(45) {
-        slowest = slowest.max(health_time(&site.server.address).await);
+        times.push(health_time(&site.server.address).await);
         while watchers.try_join_next().is_some() {}
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let closed = closed.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(closed, 1100, "trickling connections closed by the server");
-    assert!(
-        slowest < Duration::from_millis(100),
-        "/healthz took {slowest:?} while 1 100 bodies trickled"
+    answered_within(
+        times,
+        Duration::from_millis(100),
+        "while 1 100 bodies trickled",
     );
     let data = site._dirs.1.path();
     let left: Vec<_> = std::fs::read_dir(data.join("tmp"))
