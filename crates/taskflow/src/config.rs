@@ -690,6 +690,22 @@ fn duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value.trim()).map_err(|e| format!("{value:?}: {e}"))
 }
 
+/// How long to wait for something before calling it unavailable: at least 100 ms.
+fn wait(value: &str) -> Result<Duration, String> {
+    match duration(value)? {
+        d if d >= Duration::from_millis(100) => Ok(d),
+        _ => Err("must be at least 100ms".to_owned()),
+    }
+}
+
+/// A number of connections: 1 to a million.
+fn connection_count(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        _ => Err(format!("{value:?} is not a number from 1 to 1000000")),
+    }
+}
+
 fn show_duration(d: &Duration) -> String {
     humantime::format_duration(*d).to_string()
 }
@@ -742,14 +758,7 @@ impl Settings {
             .unwrap_or(database_url);
         r.show_as("database_url", database_url.to_string());
         let database_timeout = r
-            .get(
-                "database_timeout",
-                |v| match duration(v)? {
-                    d if d >= Duration::from_millis(100) => Ok(d),
-                    _ => Err("must be at least 100ms".to_owned()),
-                },
-                show_duration,
-            )?
+            .get("database_timeout", wait, show_duration)?
             .expect("has a default");
         let listen = r
             .get("listen", address("127.0.0.1:8080"), ToString::to_string)?
@@ -768,22 +777,12 @@ impl Settings {
             )?
             .expect("has a default");
         let max_connections = r
-            .get(
-                "max_connections",
-                |v| match v.trim().parse::<usize>() {
-                    Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
-                    _ => Err(format!("{v:?} is not a number from 1 to 1000000")),
-                },
-                ToString::to_string,
-            )?
+            .get("max_connections", connection_count, ToString::to_string)?
             .expect("has a default");
         let max_client_connections = r
             .get(
                 "max_client_connections",
-                |v| match v.trim().parse::<usize>() {
-                    Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
-                    _ => Err(format!("{v:?} is not a number from 1 to 1000000")),
-                },
+                connection_count,
                 ToString::to_string,
             )?
             .expect("has a default");
@@ -1008,16 +1007,12 @@ fn s3_settings(r: &mut Resolver<'_>) -> Result<Option<taskflow_blobs::S3Config>,
         |v| Ok(v.trim().to_owned()),
         |_| String::new(),
     )?;
-    let seconds = |v: &str| match duration(v)? {
-        d if d >= Duration::from_millis(100) => Ok(d),
-        _ => Err("must be at least 100ms".to_owned()),
-    };
     let timeouts = taskflow_blobs::S3Timeouts {
         connect: r
-            .get("s3_connect_timeout", seconds, show_duration)?
+            .get("s3_connect_timeout", wait, show_duration)?
             .expect("has a default"),
         response: r
-            .get("s3_timeout", seconds, show_duration)?
+            .get("s3_timeout", wait, show_duration)?
             .expect("has a default"),
     };
     let Some((bucket, bucket_prefix)) = location else {

@@ -25,14 +25,19 @@ impl Answer {
 
     /// The value of the cookie `name` this answer sets.
     pub(crate) fn cookie(&self, name: &str) -> Option<String> {
+        let whole = self.set_cookie(name)?;
+        let pair = whole.split(';').next()?;
+        Some(pair.split_once('=')?.1.to_owned())
+    }
+
+    /// The `Set-Cookie` header setting `name`, whole (with its attributes).
+    pub(crate) fn set_cookie(&self, name: &str) -> Option<String> {
         self.headers
             .get_all("set-cookie")
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .filter_map(|v| v.split(';').next())
-            .filter_map(|pair| pair.split_once('='))
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.to_owned())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
     }
 
     /// The value of the hidden field `name` in the page.
@@ -57,6 +62,17 @@ pub(crate) async fn visit(
     cookie: Option<&str>,
     form: Option<&str>,
 ) -> Answer {
+    visit_state(state(store), method, path, cookie, form).await
+}
+
+/// `visit`, with a server state of the test's making (other settings).
+pub(crate) async fn visit_state(
+    state: taskflow_server::AppState,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+) -> Answer {
     let mut request = Request::builder().method(method).uri(path);
     if let Some(cookie) = cookie {
         request = request.header("cookie", cookie);
@@ -68,10 +84,7 @@ pub(crate) async fn visit(
         None => request.body(Body::empty()),
     }
     .unwrap();
-    let response = taskflow_server::app(state(store))
-        .oneshot(request)
-        .await
-        .unwrap();
+    let response = taskflow_server::app(state).oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.into_body().collect().await.unwrap().to_bytes();

@@ -4,75 +4,14 @@
 //! passwords are long and not common, attachment files are the owner's alone.
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::{Request, StatusCode};
 use taskflow_core::Timestamp;
 use taskflow_core::user::{Password, UserPatch, Username};
 use taskflow_server::AppState;
 use taskflow_testkit::{TestStore, both_backends};
-use tower::ServiceExt;
 
-use crate::pages::{encoded, session_for};
+use crate::pages::{encoded, session_for, visit_state as visit};
 use crate::{call, caller, request, state};
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn location(&self) -> &str {
-        self.headers
-            .get("location")
-            .map_or("", |v| v.to_str().unwrap())
-    }
-
-    /// The `Set-Cookie` header setting `name`, whole.
-    fn set_cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(&format!("{name}=")))
-            .map(str::to_owned)
-    }
-
-    fn cookie(&self, name: &str) -> Option<String> {
-        let whole = self.set_cookie(name)?;
-        let pair = whole.split(';').next()?;
-        Some(pair.split_once('=')?.1.to_owned())
-    }
-}
-
-async fn visit(
-    state: AppState,
-    method: &str,
-    path: &str,
-    cookie: Option<&str>,
-    form: Option<&str>,
-) -> Answer {
-    let mut request = Request::builder().method(method).uri(path);
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    let request = match form {
-        Some(form) => request
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(form.to_owned())),
-        None => request.body(Body::empty()),
-    }
-    .unwrap();
-    let response = taskflow_server::app(state).oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
-}
 
 /// A user who signs in with `password`.
 async fn person(store: &TestStore, name: &str, admin: bool, password: &str) -> crate::Caller {
@@ -88,6 +27,17 @@ async fn person(store: &TestStore, name: &str, admin: bool, password: &str) -> c
         .await
         .unwrap();
     who
+}
+
+/// The sign-in form posted with `cookie` and the form token `token`, as `name`, whose password
+/// (set by `person`) is "<name>'s long password".
+async fn sign_in(store: &TestStore, cookie: &str, token: &str, name: &str) -> crate::pages::Answer {
+    let form = format!(
+        "csrf={}&username={name}&password={}",
+        encoded(token),
+        encoded(&format!("{name}'s long password"))
+    );
+    visit(state(store), "POST", "/login", Some(cookie), Some(&form)).await
 }
 
 async fn password_hash(store: &TestStore, name: &str) -> String {
@@ -186,17 +136,7 @@ async fn sign_in_forms_take_only_tokens_this_installation_issued(store: TestStor
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{planted}");
         assert!(refused.cookie("taskflow_session").is_none());
     }
-    let signed_in = visit(
-        state(&store),
-        "POST",
-        "/login",
-        Some(&format!("taskflow_login={token}")),
-        Some(&format!(
-            "csrf={}&username=cleo&password=cleo%27s+long+password",
-            encoded(&token)
-        )),
-    )
-    .await;
+    let signed_in = sign_in(&store, &format!("taskflow_login={token}"), &token, "cleo").await;
     assert_eq!(
         signed_in.status,
         StatusCode::SEE_OTHER,
@@ -368,17 +308,8 @@ async fn signing_in_ends_the_browsers_old_session(store: TestStore) {
     assert_eq!(form.status, StatusCode::SEE_OTHER, "signed in already");
     let form = visit(state(&store), "GET", "/login", None, None).await;
     let token = form.cookie("taskflow_login").unwrap();
-    let signed_in = visit(
-        state(&store),
-        "POST",
-        "/login",
-        Some(&format!("{old}; taskflow_login={token}")),
-        Some(&format!(
-            "csrf={}&username=kurt&password=kurt%27s+long+password",
-            encoded(&token)
-        )),
-    )
-    .await;
+    let cookies = format!("{old}; taskflow_login={token}");
+    let signed_in = sign_in(&store, &cookies, &token, "kurt").await;
     assert_eq!(
         signed_in.status,
         StatusCode::SEE_OTHER,
