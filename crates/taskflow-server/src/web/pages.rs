@@ -14,7 +14,7 @@ use taskflow_core::project::{NewProject, Project};
 use super::board::QuickForm;
 use super::{PageFrame, Viewer, local, login_form, message, redirect, refusal, render, trouble};
 use crate::access::{parse_key, project_with_role};
-use crate::api::auth::{ClientIp, cookie, same, session_cookie, sign_in};
+use crate::api::auth::{ClientIp, cookie, session_cookie, sign_in};
 use crate::error::ApiError;
 use crate::input::{CreateProject, ListParams};
 use crate::state::AppState;
@@ -302,19 +302,21 @@ pub async fn theme(
     parts: Parts,
     Form(form): Form<ThemeForm>,
 ) -> Response {
-    let trusted = match &viewer {
-        Ok(viewer) => same(&form.csrf, &viewer.session.csrf_token),
-        Err(_) => login_form::accepted(&state, &parts.headers, &form.csrf)
-            .await
-            .unwrap_or(false),
+    // Signed in, the session's token (as every form); signed out, the sign-in form's.
+    let refused = match &viewer {
+        Ok(viewer) => viewer.csrf_refusal(&form.csrf),
+        Err(_) => match login_form::accepted(&state, &parts.headers, &form.csrf).await {
+            Ok(true) => None,
+            _ => Some(message(
+                StatusCode::FORBIDDEN,
+                super::anonymous(&parts),
+                "This form has expired",
+                "The page was open too long or came from elsewhere. Go back, reload it and try again.",
+            )),
+        },
     };
-    if !trusted {
-        return message(
-            StatusCode::FORBIDDEN,
-            super::anonymous(&parts),
-            "This form has expired",
-            "The page was open too long or came from elsewhere. Go back, reload it and try again.",
-        );
+    if let Some(refused) = refused {
+        return refused;
     }
     let next = local(&form.to).to_owned();
     let (value, age) = match form.set.as_str() {
