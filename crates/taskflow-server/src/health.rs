@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use crate::state::AppState;
+use crate::telemetry::{Check, Readiness};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
@@ -24,20 +25,6 @@ pub struct Health {
 )]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
-}
-
-#[derive(Clone, Serialize, utoipa::ToSchema)]
-pub struct Check {
-    name: &'static str,
-    ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-#[derive(Clone, Serialize, utoipa::ToSchema)]
-pub struct Readiness {
-    status: &'static str,
-    checks: Vec<Check>,
 }
 
 fn check(name: &'static str, result: Result<(), String>) -> Check {

@@ -8,9 +8,13 @@ mod connections;
 mod error;
 mod health;
 pub mod input;
+mod markdown;
 pub mod metrics;
 mod passwords;
+mod session;
 mod state;
+mod telemetry;
+mod upload;
 pub mod views;
 pub mod web;
 
@@ -45,8 +49,8 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(idempotency))
         .layer(axum::middleware::from_fn(one_snapshot))
         .layer(axum::middleware::map_response(nosniff))
-        .layer(axum::middleware::from_fn(metrics::track))
-        .layer(TraceLayer::new_for_http().make_span_with(metrics::request_span))
+        .layer(axum::middleware::from_fn(telemetry::track))
+        .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .with_state(state)
 }

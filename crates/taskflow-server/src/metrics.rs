@@ -1,73 +1,16 @@
-//! Prometheus metrics. Requests are counted and timed by *matched route* (`/api/v1/tasks/{id}`),
-//! never by raw path, so the number of series stays bounded.
+//! `/metrics`: Prometheus' text format, with the storage and pool gauges measured when scraped.
+//! Requests are counted by `telemetry::track`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use taskflow_ops::storage::StorageReport;
 
 use crate::state::AppState;
-
-/// The process-wide recorder's handle. Installing is idempotent, so tests that build many
-/// apps in one process share one recorder.
-#[derive(Clone)]
-pub struct Metrics {
-    handle: PrometheusHandle,
-}
-
-impl Metrics {
-    pub fn install() -> Self {
-        static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-        let handle = HANDLE
-            .get_or_init(|| {
-                PrometheusBuilder::new()
-                    .set_buckets_for_metric(
-                        metrics_exporter_prometheus::Matcher::Full(
-                            "http_request_duration_seconds".to_owned(),
-                        ),
-                        &[
-                            0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-                        ],
-                    )
-                    .expect("valid buckets")
-                    .install_recorder()
-                    .expect("the metrics recorder is installed once")
-            })
-            .clone();
-        Self { handle }
-    }
-}
-
-fn route_of(request: &Request) -> String {
-    request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned())
-}
-
-pub fn request_span(request: &Request) -> tracing::Span {
-    tracing::info_span!("request", method = %request.method(), route = %route_of(request))
-}
-
-pub async fn track(request: Request, next: Next) -> Response {
-    let route = route_of(&request);
-    let method = request.method().to_string();
-    let start = Instant::now();
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
-        .record(start.elapsed().as_secs_f64());
-    response
-}
 
 #[utoipa::path(
     get,
@@ -100,7 +43,7 @@ pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMa
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if !crate::api::auth::same(sent.trim(), token) {
+    if !crate::session::same(sent.trim(), token) {
         return crate::error::ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -111,48 +54,34 @@ pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMa
     render_always(State(state)).await
 }
 
-/// The last storage report and when it was made: walking the blob store on every scrape
-/// would cost too much with many attachments.
-#[derive(Clone, Default)]
-pub struct StorageCache {
-    last: Arc<tokio::sync::Mutex<Option<Measured>>>,
-}
-
-/// A report and when it was made.
-type Measured = (Instant, Arc<StorageReport>);
-
-/// How long a storage report is reused.
+/// How long a storage report is reused: walking the blob store on every scrape would cost too
+/// much with many attachments.
 const STORAGE_REFRESH: Duration = Duration::from_secs(10);
 
-impl StorageCache {
-    pub async fn report(&self, state: &AppState) -> Option<Arc<StorageReport>> {
-        let mut last = self.last.lock().await;
-        if let Some((at, report)) = last.as_ref()
-            && at.elapsed() < STORAGE_REFRESH
-        {
-            return Some(report.clone());
+/// The storage report, measured at most every [`STORAGE_REFRESH`].
+async fn storage_report(state: &AppState) -> Option<Arc<StorageReport>> {
+    let mut last = state.storage_cache.lock().await;
+    if let Some((at, report)) = last.as_ref()
+        && at.elapsed() < STORAGE_REFRESH
+    {
+        return Some(report.clone());
+    }
+    let backups = state.backup_dir.as_ref();
+    if state.blobs.as_volume().is_none() {
+        let up = state.blobs.probe().await.is_ok();
+        metrics::gauge!("taskflow_object_store_up").set(if up { 1.0 } else { 0.0 });
+    }
+    let report =
+        taskflow_ops::storage::report(state.store.as_ref(), &state.blobs, &state.data_dir, backups);
+    match report.await {
+        Ok(report) => {
+            let report = Arc::new(report);
+            *last = Some((Instant::now(), report.clone()));
+            Some(report)
         }
-        let backups = state.backup_dir.as_ref();
-        if state.blobs.as_volume().is_none() {
-            let up = state.blobs.probe().await.is_ok();
-            metrics::gauge!("taskflow_object_store_up").set(if up { 1.0 } else { 0.0 });
-        }
-        let report = taskflow_ops::storage::report(
-            state.store.as_ref(),
-            &state.blobs,
-            &state.data_dir,
-            backups,
-        );
-        match report.await {
-            Ok(report) => {
-                let report = Arc::new(report);
-                *last = Some((Instant::now(), report.clone()));
-                Some(report)
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot measure storage for /metrics");
-                None
-            }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot measure storage for /metrics");
+            None
         }
     }
 }
@@ -189,7 +118,7 @@ fn storage_gauges(state: &AppState, report: &StorageReport) {
 }
 
 pub async fn render_always(State(state): State<AppState>) -> Response {
-    if let Some(report) = state.storage_cache.report(&state).await {
+    if let Some(report) = storage_report(&state).await {
         storage_gauges(&state, &report);
     }
     for stats in state.store.pool_stats() {
@@ -200,7 +129,7 @@ pub async fn render_always(State(state): State<AppState>) -> Response {
     }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.handle.render(),
+        state.metrics.render(),
     )
         .into_response()
 }

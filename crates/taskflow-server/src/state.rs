@@ -8,8 +8,7 @@ use std::time::Duration;
 use taskflow_blobs::Blobs;
 use taskflow_core::Store;
 
-use crate::api;
-use crate::metrics;
+use crate::telemetry::{Metrics, Readiness, Recent};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -18,15 +17,15 @@ pub struct AppState {
     /// The data directory, checked for writability by `/readyz`. Shared, as the state is
     /// cloned into every request.
     pub data_dir: Arc<Path>,
-    pub metrics: metrics::Metrics,
+    pub metrics: Metrics,
     pub auth: AuthSettings,
-    pub throttle: Arc<api::LoginThrottle>,
+    pub throttle: Arc<crate::session::LoginThrottle>,
     /// Bounds how many password hashes run at once.
     pub passwords: crate::passwords::Passwords,
     /// The key that signs sign-in forms, read from the database once (`web::login_form`).
     pub login_key: Arc<tokio::sync::OnceCell<Arc<[u8]>>>,
     /// Renders user-written Markdown off the async workers, and remembers it.
-    pub markdown: crate::web::markdown::Renderer,
+    pub markdown: crate::markdown::Renderer,
     /// Who may read `/metrics`, and how projects are named in it.
     pub metrics_access: MetricsAccess,
     /// Attachment bytes: under the data directory or in an object store.
@@ -36,26 +35,26 @@ pub struct AppState {
     /// one is reported on `/metrics`.
     pub backup_dir: Option<taskflow_ops::backup::Shelf>,
     /// The last storage report, reused by `/metrics` for a few seconds.
-    pub storage_cache: metrics::StorageCache,
+    pub storage_cache: Recent<Arc<taskflow_ops::storage::StorageReport>>,
     /// The last readiness answer and when it was made (`/readyz` reuses it briefly).
-    pub readiness: Arc<tokio::sync::Mutex<Option<(std::time::Instant, crate::health::Readiness)>>>,
+    pub readiness: Recent<Readiness>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, data_dir: PathBuf) -> Self {
         Self {
             store,
-            metrics: metrics::Metrics::install(),
+            metrics: Metrics::install(),
             auth: AuthSettings::default(),
-            throttle: Arc::new(api::LoginThrottle::default()),
+            throttle: Arc::new(crate::session::LoginThrottle::default()),
             passwords: crate::passwords::Passwords::default(),
-            markdown: crate::web::markdown::Renderer::default(),
+            markdown: crate::markdown::Renderer::default(),
             login_key: Arc::default(),
             metrics_access: MetricsAccess::default(),
             blobs: Blobs::volume(&data_dir),
             storage: StorageSettings::default(),
             backup_dir: None,
-            storage_cache: metrics::StorageCache::default(),
+            storage_cache: Recent::default(),
             readiness: Arc::default(),
             data_dir: data_dir.into(),
         }

@@ -48,10 +48,15 @@ pub struct LabelRef {
     pub colour: String,
 }
 
+/// The class a label's colour is drawn with: `c-d73a4a` for `#d73a4a`.
+pub fn colour_class(colour: &str) -> String {
+    format!("c-{}", colour.trim_start_matches('#').to_ascii_lowercase())
+}
+
 impl LabelRef {
     /// The class that draws this label in its colour (from the project's `labels.css`).
     pub fn css_class(&self) -> String {
-        crate::web::colour_class(&self.colour)
+        colour_class(&self.colour)
     }
 }
 

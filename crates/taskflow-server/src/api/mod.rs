@@ -18,7 +18,8 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-pub use auth::{CurrentUser, LoginThrottle};
+pub use crate::session::LoginThrottle;
+pub use auth::CurrentUser;
 
 /// The document's frame; the paths come from the handlers' `#[utoipa::path]`.
 #[derive(OpenApi)]
@@ -56,7 +57,7 @@ impl utoipa::Modify for Security {
         components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                auth::SESSION_COOKIE,
+                crate::session::SESSION_COOKIE,
                 "set by POST /api/v1/auth/login; unsafe requests also need X-CSRF-Token",
             ))),
         );

@@ -7,10 +7,11 @@ use taskflow_core::TokenId;
 use taskflow_core::user::{ApiToken, TokenSecret, User, Username};
 
 use crate::access::{admin_only, administered};
-use crate::api::auth::{ClientIp, CurrentUser, confirm_current_password};
+use crate::api::auth::CurrentUser;
 use crate::api::json::{Json, Path};
 use crate::error::ApiError;
 use crate::input::{CreateToken, CreateUser, UpdateUser};
+use crate::session::{ClientIp, confirm_current_password};
 use crate::state::AppState;
 use crate::views::List;
 

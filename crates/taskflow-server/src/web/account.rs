@@ -13,9 +13,9 @@ use taskflow_core::user::{ApiToken, TokenSecret};
 
 use super::problems;
 use super::{PageFrame, Viewer, redirect, refusal, render};
-use crate::api::auth::{ClientIp, confirm_current_password};
 use crate::error::ApiError;
 use crate::input::{CreateToken, UpdateUser};
+use crate::session::{ClientIp, confirm_current_password};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -94,7 +94,7 @@ pub async fn save_account(
                 let mut response = redirect("/login");
                 response.headers_mut().append(
                     SET_COOKIE,
-                    crate::api::auth::cookie(&state, "", std::time::Duration::ZERO),
+                    crate::session::cookie(&state, "", std::time::Duration::ZERO),
                 );
                 response
             }

@@ -15,8 +15,8 @@ use sha2::Sha256;
 use taskflow_core::Timestamp;
 use taskflow_core::user::csrf_token;
 
-use crate::api::auth::cookie_value;
 use crate::error::ApiError;
+use crate::session::cookie_value;
 use crate::state::AppState;
 
 /// How long a sign-in form stays usable.
@@ -95,7 +95,7 @@ pub async fn current_or_new(state: &AppState, headers: &HeaderMap) -> Result<Str
 /// Whether a form's `sent` token is the valid one this browser holds.
 pub async fn accepted(state: &AppState, headers: &HeaderMap, sent: &str) -> Result<bool, ApiError> {
     match cookie_value(headers, cookie_name(state)) {
-        Some(held) if crate::api::auth::same(held, sent) => valid(state, held).await,
+        Some(held) if crate::session::same(held, sent) => valid(state, held).await,
         _ => Ok(false),
     }
 }

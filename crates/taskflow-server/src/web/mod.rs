@@ -7,10 +7,8 @@ mod admin;
 pub mod assets;
 mod board;
 mod login_form;
-pub mod markdown;
 mod pages;
 mod project;
-pub use project::colour_class;
 mod task;
 mod trash;
 
@@ -27,7 +25,7 @@ use axum::routing::{get, post};
 use taskflow_core::StoreError;
 use taskflow_core::user::{Session, User};
 
-use crate::api::auth::{cookie_value, same, session_cookie};
+use crate::session::{cookie_value, same, session_cookie};
 use crate::state::AppState;
 
 /// Every page's policy: nothing inline, nothing from elsewhere.
@@ -207,7 +205,7 @@ impl FromRequestParts<AppState> for Viewer {
         let Some(secret) = session_cookie(&parts.headers) else {
             return Err(signed_out());
         };
-        match crate::api::auth::live_session(state, &secret).await {
+        match crate::session::live_session(state, &secret).await {
             Ok((user, session)) => Ok(Viewer {
                 user,
                 session,

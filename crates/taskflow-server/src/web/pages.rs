@@ -14,9 +14,9 @@ use taskflow_core::project::{NewProject, Project};
 use super::board::QuickForm;
 use super::{PageFrame, Viewer, local, login_form, message, redirect, refusal, render, trouble};
 use crate::access::{parse_key, project_with_role};
-use crate::api::auth::{ClientIp, cookie, session_cookie, sign_in};
 use crate::error::ApiError;
 use crate::input::{CreateProject, ListParams};
+use crate::session::{ClientIp, cookie, session_cookie, sign_in};
 use crate::state::AppState;
 use crate::views::TaskView;
 

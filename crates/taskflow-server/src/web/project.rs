@@ -21,11 +21,6 @@ use crate::input::{CreateLabel, SetMember, UpdateLabel};
 use crate::state::AppState;
 use crate::views::MemberView;
 
-/// The class a label's colour is drawn with: `c-d73a4a` for `#d73a4a`.
-pub fn colour_class(colour: &str) -> String {
-    format!("c-{}", colour.trim_start_matches('#').to_ascii_lowercase())
-}
-
 /// `GET /p/{key}/labels.css`: a rule per label colour of the project, for the pages' chips.
 pub async fn label_styles(
     State(state): State<AppState>,
@@ -43,7 +38,7 @@ pub async fn label_styles(
             colours.dedup();
             let css: String = colours
                 .into_iter()
-                .map(|c| format!(".{} {{ --label: {c}; }}\n", colour_class(c)))
+                .map(|c| format!(".{} {{ --label: {c}; }}\n", crate::views::colour_class(c)))
                 .collect();
             (
                 [
@@ -234,7 +229,7 @@ struct LabelsPage {
 
 impl LabelsPage {
     fn class(&self, label: &Label) -> String {
-        colour_class(label.colour.as_str())
+        crate::views::colour_class(label.colour.as_str())
     }
 
     fn filter(&self, label: &Label) -> String {

@@ -14,12 +14,12 @@ use taskflow_core::task::{ParentFilter, Priority, Status, Task, TaskQuery, TaskS
 use taskflow_core::{ActivityId, CommentId, StoreError};
 
 use super::board::{QuickForm, quick_task};
-use super::markdown::SanitizedHtml;
 use super::problems;
 use super::{PageFrame, Viewer, redirect, refusal, render};
 use crate::access::{deletable_attachment, own_comment, visible_task};
 use crate::error::ApiError;
 use crate::input::{CommentInput, UpdateTask};
+use crate::markdown::SanitizedHtml;
 use crate::state::AppState;
 use crate::views::{ActivityView, AttachmentView, CommentView, TaskView};
 
@@ -864,8 +864,7 @@ pub async fn upload(
     }
     let stored = async {
         let (task, project) = editable_task(&state, &viewer, &key).await?;
-        crate::api::attachments::from_form(&state, &viewer.user, &task, &project, &mut form, None)
-            .await?;
+        crate::upload::from_form(&state, &viewer.user, &task, &project, &mut form, None).await?;
         Ok::<_, ApiError>(task.key().to_string())
     };
     match stored.await {
