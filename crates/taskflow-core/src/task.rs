@@ -293,10 +293,72 @@ pub fn position_between(prev: Option<i64>, next: Option<i64>) -> Option<i64> {
     }
 }
 
+/// A field of a task that a change can name: in a patch's changes, the activity log (by
+/// [`TaskField::name`], the name the API uses) and the sentences pages make of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskField {
+    Title,
+    Description,
+    Status,
+    Priority,
+    DueDate,
+    Assignees,
+    Labels,
+    Parent,
+}
+
+impl TaskField {
+    pub const ALL: [TaskField; 8] = [
+        Self::Title,
+        Self::Description,
+        Self::Status,
+        Self::Priority,
+        Self::DueDate,
+        Self::Assignees,
+        Self::Labels,
+        Self::Parent,
+    ];
+
+    /// The field's name in the API and the activity log: `due_date`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Title => "title",
+            Self::Description => "description",
+            Self::Status => "status",
+            Self::Priority => "priority",
+            Self::DueDate => "due_date",
+            Self::Assignees => "assignees",
+            Self::Labels => "labels",
+            Self::Parent => "parent",
+        }
+    }
+
+    /// The field an activity entry names, if it names one.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Whether its old and new values are short enough to quote in a sentence ("changed the
+    /// priority from high to urgent"); the rest are only named.
+    pub const fn quotable(self) -> bool {
+        matches!(
+            self,
+            Self::Title | Self::Status | Self::Priority | Self::DueDate
+        )
+    }
+}
+
+impl std::fmt::Display for TaskField {
+    /// As a person reads it: `due date`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name().replace('_', " "))
+    }
+}
+
 /// One changed field, as the activity log records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldChange {
-    pub field: &'static str,
+    pub field: TaskField,
     pub old: Option<String>,
     pub new: Option<String>,
 }
@@ -311,6 +373,14 @@ fn list<T: std::fmt::Display>(items: &[T]) -> Option<String> {
     })
 }
 
+/// A set of ids in canonical order, without repeats.
+fn canonical<T: Ord + Clone>(items: &[T]) -> Vec<T> {
+    let mut items = items.to_vec();
+    items.sort();
+    items.dedup();
+    items
+}
+
 /// Applies a patch to a task, returning the changed task (not yet versioned or timestamped)
 /// and what changed. Fields set to their current value are not changes.
 pub fn apply_patch(current: &Task, patch: &TaskPatch) -> (Task, Vec<FieldChange>) {
@@ -321,66 +391,54 @@ pub fn apply_patch(current: &Task, patch: &TaskPatch) -> (Task, Vec<FieldChange>
             changes.push(FieldChange { field, old, new });
         }
     };
+    let text = |t: &dyn std::fmt::Display| Some(t.to_string());
+    let date = |d: Option<Date>| d.map(|d| d.to_string());
+    use TaskField as F;
     if let Some(title) = &patch.title {
-        record(
-            "title",
-            Some(current.title.to_string()),
-            Some(title.to_string()),
-        );
+        record(F::Title, text(&current.title), text(title));
         next.title = title.clone();
     }
     if let Some(description) = &patch.description {
         record(
-            "description",
-            Some(current.description.to_string()),
-            Some(description.to_string()),
+            F::Description,
+            text(&current.description),
+            text(description),
         );
         next.description = description.clone();
     }
     if let Some(status) = patch.status {
         record(
-            "status",
-            Some(current.status.as_str().into()),
-            Some(status.as_str().into()),
+            F::Status,
+            text(&current.status.as_str()),
+            text(&status.as_str()),
         );
         next.status = status;
     }
     if let Some(priority) = patch.priority {
         record(
-            "priority",
-            Some(current.priority.as_str().into()),
-            Some(priority.as_str().into()),
+            F::Priority,
+            text(&current.priority.as_str()),
+            text(&priority.as_str()),
         );
         next.priority = priority;
     }
     if let Some(due) = patch.due_date {
-        record(
-            "due_date",
-            current.due_date.map(|d| d.to_string()),
-            due.map(|d| d.to_string()),
-        );
+        record(F::DueDate, date(current.due_date), date(due));
         next.due_date = due;
     }
     if let Some(assignees) = &patch.assignees {
-        let mut assignees = assignees.clone();
-        assignees.sort();
-        assignees.dedup();
-        record("assignees", list(&current.assignees), list(&assignees));
+        let assignees = canonical(assignees);
+        record(F::Assignees, list(&current.assignees), list(&assignees));
         next.assignees = assignees;
     }
     if let Some(labels) = &patch.labels {
-        let mut labels = labels.clone();
-        labels.sort();
-        labels.dedup();
-        record("labels", list(&current.labels), list(&labels));
+        let labels = canonical(labels);
+        record(F::Labels, list(&current.labels), list(&labels));
         next.labels = labels;
     }
     if let Some(parent) = patch.parent_id {
-        record(
-            "parent",
-            current.parent_id.map(|p| p.to_string()),
-            parent.map(|p| p.to_string()),
-        );
+        let id = |p: Option<TaskId>| p.map(|p| p.to_string());
+        record(F::Parent, id(current.parent_id), id(parent));
         next.parent_id = parent;
     }
     (next, changes)

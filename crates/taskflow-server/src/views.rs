@@ -308,15 +308,24 @@ impl ListItem for TaskView {
             out.extend_from_slice(name);
             serde_json::to_writer(&mut *out, value)
         }
-        value(out, b"{\"key\":", &self.key)?;
-        value(out, b",\"project\":", &self.project)?;
-        value(out, b",\"number\":", &self.number)?;
-        value(out, b",\"title\":", &self.title)?;
-        value(out, b",\"description\":", &self.description)?;
-        value(out, b",\"status\":", &self.status)?;
-        value(out, b",\"position\":", &self.position)?;
-        value(out, b",\"priority\":", &self.priority)?;
-        value(out, b",\"due_date\":", &self.due_date)?;
+        /// Fields written as serde would, each name spelt once (by the field itself).
+        macro_rules! fields {
+            ($first:ident $(, $field:ident)*) => {
+                value(out, concat!("{\"", stringify!($first), "\":").as_bytes(), &self.$first)?;
+                $(value(out, concat!(",\"", stringify!($field), "\":").as_bytes(), &self.$field)?;)*
+            };
+        }
+        fields!(
+            key,
+            project,
+            number,
+            title,
+            description,
+            status,
+            position,
+            priority,
+            due_date
+        );
         out.extend_from_slice(b",\"assignees\":[");
         for (i, p) in self.assignees.iter().enumerate() {
             if i > 0 {

@@ -246,6 +246,7 @@ fn notice(done: &str) -> Option<String> {
 /// An activity entry as a sentence.
 pub(super) fn activity_words(entry: &ActivityView) -> String {
     use taskflow_core::activity::ActivityKind as Kind;
+    use taskflow_core::task::TaskField;
     let who = entry.actor.as_ref().map_or("Someone", |p| &*p.display_name);
     let field = entry.field.as_deref().unwrap_or("");
     let value = |v: &Option<String>| match v.as_deref() {
@@ -257,14 +258,14 @@ pub(super) fn activity_words(entry: &ActivityView) -> String {
     };
     let what = match entry.kind {
         Kind::TaskCreated => "created the task".to_owned(),
-        Kind::TaskUpdated => match field {
-            "title" | "status" | "priority" | "due_date" => format!(
-                "changed the {} from {} to {}",
-                field.replace('_', " "),
+        Kind::TaskUpdated => match TaskField::parse(field) {
+            Some(field) if field.quotable() => format!(
+                "changed the {field} from {} to {}",
                 value(&entry.old_value),
                 value(&entry.new_value)
             ),
-            other => format!("changed the {}", other.replace('_', " ")),
+            Some(field) => format!("changed the {field}"),
+            None => format!("changed the {}", field.replace('_', " ")),
         },
         Kind::TaskMoved => "moved the task on the board".to_owned(),
         Kind::CommentAdded => "commented".to_owned(),

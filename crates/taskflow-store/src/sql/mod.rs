@@ -34,6 +34,8 @@ pub(crate) use d::Time;
 pub(crate) use projects::PROJECT_WITH_ROLE;
 pub(crate) use rows::TaskRow;
 #[allow(unused_imports)]
+pub(crate) use rows::task_columns;
+#[allow(unused_imports)]
 pub(crate) use rows::{
     LinkedTaskRow, ProjectRoleRow, ProjectRow, SessionUserRow, TASK_COLUMN_COUNT, TaskRoleRow,
     TokenUserRow, UserRow,

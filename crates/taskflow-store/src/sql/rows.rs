@@ -198,43 +198,62 @@ impl TryFrom<LabelRow> for Label {
     }
 }
 
-#[derive(FromRow)]
-pub(crate) struct TaskRow {
-    pub(crate) id: i64,
-    pub(crate) project_id: i64,
-    pub(crate) project_key: String,
-    pub(crate) number: i64,
-    pub(crate) title: String,
-    pub(crate) description: String,
-    pub(crate) status: String,
-    pub(crate) position: i64,
-    pub(crate) priority: i16,
-    pub(crate) due_date: Option<Date>,
-    pub(crate) parent_id: Option<i64>,
-    pub(crate) created_by: Option<i64>,
-    pub(crate) created_at: Time,
-    pub(crate) updated_at: Time,
-    pub(crate) version: i64,
-    pub(crate) deleted_at: Option<Time>,
-}
-
-/// The columns `TaskRow` reads, for `FROM tasks t JOIN projects p ON p.id = t.project_id`.
-pub(crate) const TASK_COLUMNS: &str = "t.id, t.project_id, p.key AS project_key, t.number, t.title, \
-    t.description, t.status, t.position, t.priority, t.due_date, t.parent_id, t.created_by, \
-    t.created_at, t.updated_at, t.version, t.deleted_at";
-
-/// How many columns `TASK_COLUMNS` names.
-#[allow(dead_code)] // read by SQLite's direct connections only
-pub(crate) const TASK_COLUMN_COUNT: usize = {
-    let (bytes, mut i, mut n) = (TASK_COLUMNS.as_bytes(), 0, 1);
-    while i < bytes.len() {
-        if bytes[i] == b',' {
-            n += 1;
+/// A task's columns, declared once: each is `TaskRow`'s field, its type and the SQL that reads
+/// it from `tasks t JOIN projects p ON p.id = t.project_id`. `task_row!` below makes the row
+/// type and `TASK_COLUMNS` of it; SQLite's direct reader (`sqlite::direct`) its positions.
+/// A new column is one line here (and its line in `TaskRow::into_task`).
+macro_rules! task_columns {
+    ($then:ident) => {
+        $then! {
+            id: i64 = "t.id",
+            project_id: i64 = "t.project_id",
+            project_key: String = "p.key AS project_key",
+            number: i64 = "t.number",
+            title: String = "t.title",
+            description: String = "t.description",
+            status: String = "t.status",
+            position: i64 = "t.position",
+            priority: i16 = "t.priority",
+            due_date: Option<Date> = "t.due_date",
+            parent_id: Option<i64> = "t.parent_id",
+            created_by: Option<i64> = "t.created_by",
+            created_at: Time = "t.created_at",
+            updated_at: Time = "t.updated_at",
+            version: i64 = "t.version",
+            deleted_at: Option<Time> = "t.deleted_at",
         }
-        i += 1;
-    }
-    n
-};
+    };
+}
+#[allow(unused_imports)] // used by SQLite's direct reader only
+pub(crate) use task_columns;
+
+macro_rules! task_row {
+    ($first:ident: $first_ty:ty = $first_sql:literal
+     $(, $field:ident: $ty:ty = $sql:literal)* $(,)?) => {
+        #[derive(FromRow)]
+        pub(crate) struct TaskRow {
+            pub(crate) $first: $first_ty,
+            $(pub(crate) $field: $ty,)*
+        }
+
+        /// The columns `TaskRow` reads, in its order.
+        pub(crate) const TASK_COLUMNS: &str = concat!($first_sql $(, ", ", $sql)*);
+
+        /// How many columns `TASK_COLUMNS` names.
+        #[allow(dead_code)] // read by SQLite's direct connections only
+        pub(crate) const TASK_COLUMN_COUNT: usize =
+            [stringify!($first) $(, stringify!($field))*].len();
+    };
+}
+task_columns!(task_row);
+
+/// `TASK_COLUMNS` as an `INSERT … RETURNING` of `tasks` names them: unqualified, with the
+/// project's key bound as `$key`.
+pub(crate) fn returning_task_columns(key: &str) -> String {
+    TASK_COLUMNS
+        .replace("p.key AS project_key", &format!("{key} AS project_key"))
+        .replace("t.", "")
+}
 
 /// A `TaskRow` with its assignees and labels, from `LINKED_COLUMNS`.
 #[derive(FromRow)]

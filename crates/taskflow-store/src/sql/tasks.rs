@@ -40,6 +40,16 @@ async fn assemble(conn: &mut Conn, rows: Vec<TaskRow>) -> StoreResult<Vec<Task>>
     link(rows, links)
 }
 
+/// A new task, answered with the row as stored and its project's key.
+static INSERT_TASK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO tasks (project_id, number, title, description, status, position, priority, \
+           due_date, parent_id, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {}",
+        super::rows::returning_task_columns("$12")
+    )
+});
+
 /// A `LINKS` row: `(task_id, is_label, id)`.
 pub(crate) type Link = (i64, bool, i64);
 
@@ -450,29 +460,22 @@ impl TaskStore for Store {
         }
         let position = bottom_position(&mut tx, project).await?;
         // The new row as stored, with its project's key: the answer needs no second read.
-        let row: TaskRow = sqlx::query_as(
-            "INSERT INTO tasks (project_id, number, title, description, status, position, priority, \
-               due_date, parent_id, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
-             RETURNING id, project_id, $12 AS project_key, number, title, description, status, \
-               position, priority, due_date, parent_id, created_by, created_at, updated_at, version, \
-               deleted_at",
-        )
-        .bind(project.0)
-        .bind(number)
-        .bind(new.title.as_str())
-        .bind(new.description.as_str())
-        .bind(new.status.as_str())
-        .bind(position)
-        .bind(new.priority.rank())
-        .bind(new.due_date)
-        .bind(new.parent_id.map(|p| p.0))
-        .bind(actor.0)
-        .bind(d::time(now))
-        .bind(key)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db)?;
+        let row: TaskRow = sqlx::query_as(&INSERT_TASK)
+            .bind(project.0)
+            .bind(number)
+            .bind(new.title.as_str())
+            .bind(new.description.as_str())
+            .bind(new.status.as_str())
+            .bind(position)
+            .bind(new.priority.rank())
+            .bind(new.due_date)
+            .bind(new.parent_id.map(|p| p.0))
+            .bind(actor.0)
+            .bind(d::time(now))
+            .bind(key)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
         let id = TaskId(row.id);
         failpoint("task-create").await;
         let user_ids: Vec<i64> = assignees.iter().map(|u| u.0).collect();
@@ -686,7 +689,7 @@ impl TaskStore for Store {
                 Some(actor),
                 now,
                 NewActivity::new(project, Some(id), ActivityKind::TaskUpdated)
-                    .field(change.field)
+                    .field(change.field.name())
                     .change(change.old, change.new),
             )
             .await?;

@@ -27,7 +27,7 @@ use super::SqliteStore;
 use super::sql::{
     LINKS, Link, LinkedTaskRow, NAMES, NameRow, PROJECT_WITH_ROLE, ProjectRoleRow, ProjectRow,
     SESSION_USER, SessionUserRow, TASK_BY_KEY, TASK_COLUMN_COUNT, TASK_WITH_ROLE, TOKEN_USER,
-    TaskRoleRow, TaskRow, TokenUserRow, UserRow,
+    TaskRoleRow, TaskRow, TokenUserRow, UserRow, task_columns,
 };
 
 /// Idle connections kept for later reads; reads at once beyond it open and close their own.
@@ -252,27 +252,40 @@ fn user(r: &Row) -> rusqlite::Result<UserRow> {
 /// The number of `USER_COLUMNS`.
 const USER: usize = 8;
 
-/// A task from a row whose first columns are `TASK_COLUMNS`, read by position.
-pub(crate) fn task(r: &Row) -> rusqlite::Result<TaskRow> {
-    Ok(TaskRow {
-        id: r.get(0)?,
-        project_id: r.get(1)?,
-        project_key: r.get(2)?,
-        number: r.get(3)?,
-        title: r.get(4)?,
-        description: r.get(5)?,
-        status: r.get(6)?,
-        position: r.get(7)?,
-        priority: r.get(8)?,
-        due_date: date(r, 9)?,
-        parent_id: r.get(10)?,
-        created_by: r.get(11)?,
-        created_at: r.get(12)?,
-        updated_at: r.get(13)?,
-        version: r.get(14)?,
-        deleted_at: r.get(15)?,
-    })
+/// A column's value read by position, as `TaskRow` holds it.
+trait Column: Sized {
+    fn read(r: &Row, at: usize) -> rusqlite::Result<Self>;
 }
+
+macro_rules! column_by_type {
+    ($($ty:ty),*) => {
+        $(impl Column for $ty {
+            fn read(r: &Row, at: usize) -> rusqlite::Result<Self> {
+                r.get(at)
+            }
+        })*
+    };
+}
+column_by_type!(i64, i16, String, Option<i64>);
+
+impl Column for Option<time::Date> {
+    fn read(r: &Row, at: usize) -> rusqlite::Result<Self> {
+        date(r, at)
+    }
+}
+
+macro_rules! direct_task {
+    ($($field:ident: $ty:ty = $sql:literal),* $(,)?) => {
+        /// A task from a row whose first columns are `TASK_COLUMNS`, read by position.
+        pub(crate) fn task(r: &Row) -> rusqlite::Result<TaskRow> {
+            let mut at = 0..;
+            Ok(TaskRow {
+                $($field: Column::read(r, at.next().unwrap_or_default())?,)*
+            })
+        }
+    };
+}
+task_columns!(direct_task);
 
 /// A `YYYY-MM-DD` column, read without `time`'s parser when it has that form (anything else
 /// goes to rusqlite's reading, which rejects what it cannot read).
