@@ -19,7 +19,7 @@ use crate::error::ApiError;
 
 pub use comments::CommentInput;
 pub use projects::{CreateLabel, CreateProject, SetMember, UpdateLabel, UpdateProject};
-pub use tasks::{CreateTask, ListParams, MoveTask, UpdateTask, if_match};
+pub use tasks::{CreateTask, ListParams, MoveTask, TaskDraft, UpdateTask, if_match};
 pub use trash::ItemIn;
 pub use users::{CreateToken, CreateUser, UpdateUser};
 

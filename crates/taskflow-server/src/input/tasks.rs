@@ -43,47 +43,91 @@ pub struct CreateTask {
 }
 
 impl CreateTask {
-    /// The new task this asks for in `project`.
+    /// The new task this asks for in `project`. Every problem is reported, each by its field.
     pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<NewTask, ApiError> {
-        let title = TaskTitle::parse(self.title);
-        let description = Markdown::parse(self.description);
-        let status = self
-            .status
-            .as_deref()
-            .map(Status::parse)
-            .unwrap_or(Ok(Status::Todo));
-        let priority = self
-            .priority
-            .as_deref()
-            .map(Priority::parse)
-            .unwrap_or(Ok(Priority::None));
+        let status = self.status.as_deref().map(Status::parse).transpose();
+        let priority = self.priority.as_deref().map(Priority::parse).transpose();
         let due_date = self
             .due_date
             .as_deref()
             .map(|d| parse_date("due_date", d))
             .transpose();
+        let typed = [
+            status.as_ref().err(),
+            priority.as_ref().err(),
+            due_date.as_ref().err(),
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+        let draft = TaskDraft {
+            title: self.title,
+            description: self.description,
+            status: status.ok().flatten(),
+            priority: priority.ok().flatten(),
+            due_date: due_date.ok().flatten(),
+            assignees: self.assignees,
+            labels: self.labels,
+            parent: self.parent,
+        };
+        draft.resolve_with(store, project, typed).await
+    }
+}
+
+/// A new task with its values typed and its names (people, labels, the parent's key) not yet
+/// looked up: what the API's create hands over once its text is parsed, and what quick add
+/// makes of its line.
+#[derive(Debug, Default)]
+pub struct TaskDraft {
+    pub title: String,
+    pub description: String,
+    pub status: Option<Status>,
+    pub priority: Option<Priority>,
+    pub due_date: Option<Date>,
+    pub assignees: Vec<String>,
+    pub labels: Vec<String>,
+    pub parent: Option<String>,
+}
+
+impl TaskDraft {
+    /// The new task this asks for in `project`.
+    pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<NewTask, ApiError> {
+        self.resolve_with(store, project, Vec::new()).await
+    }
+
+    /// As `resolve`, reporting `earlier` (problems with the typed values' text) among its own,
+    /// in the order of the fields.
+    async fn resolve_with(
+        self,
+        store: &dyn Store,
+        project: &Project,
+        earlier: Vec<ValidationError>,
+    ) -> Result<NewTask, ApiError> {
+        let title = TaskTitle::parse(self.title);
+        let description = Markdown::parse(self.description);
         let assignees = users(store, "assignees", &self.assignees).await?;
         let labels = labels(store, project, "labels", &self.labels).await?;
         let parent = match self.parent.as_deref() {
             Some(raw) => task(store, project, raw, "parent").await?.map(Some),
             None => Ok(None),
         };
-        all_valid([
-            title.as_ref().err(),
-            description.as_ref().err(),
-            status.as_ref().err(),
-            priority.as_ref().err(),
-            due_date.as_ref().err(),
-            assignees.as_ref().err(),
-            labels.as_ref().err(),
-            parent.as_ref().err(),
-        ])?;
+        all_valid(
+            [title.as_ref().err(), description.as_ref().err()]
+                .into_iter()
+                .chain(earlier.iter().map(Some))
+                .chain([
+                    assignees.as_ref().err(),
+                    labels.as_ref().err(),
+                    parent.as_ref().err(),
+                ]),
+        )?;
         Ok(NewTask {
             title: title?,
             description: description?,
-            status: status?,
-            priority: priority?,
-            due_date: due_date?,
+            status: self.status.unwrap_or(Status::Todo),
+            priority: self.priority.unwrap_or(Priority::None),
+            due_date: self.due_date,
             assignees: assignees?,
             labels: labels?,
             parent_id: parent?,

@@ -16,7 +16,7 @@ use taskflow_core::{StoreError, ValidationError};
 use super::pages::viewed_project;
 use super::{PageFrame, Viewer, problems, redirect, refusal, render};
 use crate::error::ApiError;
-use crate::input::CreateTask;
+use crate::input::TaskDraft;
 use crate::state::AppState;
 use crate::views::TaskView;
 
@@ -402,17 +402,16 @@ pub async fn quick_task(
             .collect();
         crate::input::all_valid(errors.iter().map(Some)).unwrap_err()
     })?;
-    let request = CreateTask {
+    let draft = TaskDraft {
         title: quick.title,
-        description: String::new(),
-        status: None,
-        priority: quick.priority.map(|p| p.as_str().to_owned()),
-        due_date: quick.due_date.map(|d| d.to_string()),
+        priority: quick.priority,
+        due_date: quick.due_date,
         assignees: quick.assignees,
         labels: quick.labels,
         parent,
+        ..TaskDraft::default()
     };
-    request.resolve(state.store.as_ref(), project).await
+    draft.resolve(state.store.as_ref(), project).await
 }
 
 /// The viewer's project `key` if they may add and move tasks in it.

@@ -71,17 +71,15 @@ pub async fn seed(settings: &Settings, key: &str, count: u64) -> CommandResult {
                 user.id,
                 project.id,
                 NewTask {
-                    title: TaskTitle::parse(format!("Demo task {i}")).expect("valid"),
                     description: Markdown::parse(format!(
                         "Seeded task number {i}.\n\n- check the volume\n- rotate the logs"
                     ))
                     .expect("valid"),
                     status: Status::ALL[(i % 3) as usize],
                     priority: Priority::ALL[(i % 5) as usize],
-                    due_date: None,
                     assignees: vec![user.id],
                     labels: labels.clone(),
-                    parent_id: None,
+                    ..NewTask::titled(TaskTitle::parse(format!("Demo task {i}")).expect("valid"))
                 },
             )
             .await?;
