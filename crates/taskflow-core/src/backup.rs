@@ -42,6 +42,16 @@ impl TableSpec {
             .map(|(_, kind)| *kind)
     }
 
+    /// The columns the table has at schema `version`: those added later (see [`ADDED_COLUMNS`])
+    /// only from the version that added them, so an older database is exported as it is.
+    pub fn columns_at(&'static self, version: i64) -> impl Iterator<Item = (&'static str, Kind)> {
+        self.columns.iter().copied().filter(move |(column, _)| {
+            ADDED_COLUMNS.iter().all(|(table, added, since)| {
+                (*table, *added) != (self.name, *column) || *since <= version
+            })
+        })
+    }
+
     /// Whether the table has an `id` column filled from a sequence.
     pub fn has_id(&self) -> bool {
         self.columns.first().is_some_and(|(name, _)| *name == "id")
@@ -49,6 +59,10 @@ impl TableSpec {
 }
 
 use Kind::*;
+
+/// Columns added to a table after the table itself: (table, column, the schema version that
+/// added it). An archive from before that version has no such column; it restores as null.
+pub const ADDED_COLUMNS: &[(&str, &str, i64)] = &[];
 
 /// Every table, parents before children.
 pub const TABLES: &[TableSpec] = &[
@@ -388,21 +402,21 @@ pub async fn import_rows(
         };
         record.check().map_err(StoreError::Invalid)?;
         let mut values = Vec::new();
-        for (name, kind) in table.columns {
-            let Some(value) = record.values.get(*name) else {
+        for (name, kind) in table.columns_at(schema_version) {
+            let Some(value) = record.values.get(name) else {
                 continue;
             };
-            if Some(*name) == table.self_ref
+            if Some(name) == table.self_ref
                 && let (Some(id), Some(to)) = (
                     record.values.get("id").and_then(Value::as_i64),
                     value.as_i64(),
                 )
             {
                 links.push((table, name, id, to));
-                values.push((*name, *kind, &Value::Null));
+                values.push((name, kind, &Value::Null));
                 continue;
             }
-            values.push((*name, *kind, value));
+            values.push((name, kind, value));
         }
         target.insert(table, &values).await?;
         slot.1 += 1;

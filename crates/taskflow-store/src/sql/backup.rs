@@ -24,10 +24,9 @@ const DATE: &[time::format_description::BorrowedFormatItem<'static>] =
 
 /// The select list, cast so every integer decodes as a 64-bit one (`priority` is a smallint
 /// on PostgreSQL).
-fn columns(table: &TableSpec) -> String {
+fn columns(table: &'static TableSpec, version: i64) -> String {
     table
-        .columns
-        .iter()
+        .columns_at(version)
         .map(|(name, kind)| match kind {
             Kind::Int => format!("CAST(\"{name}\" AS BIGINT)"),
             _ => format!("\"{name}\""),
@@ -36,9 +35,13 @@ fn columns(table: &TableSpec) -> String {
         .join(", ")
 }
 
-fn neutral(row: &<d::Db as sqlx::Database>::Row, table: &'static TableSpec) -> StoreResult<Record> {
+fn neutral(
+    row: &<d::Db as sqlx::Database>::Row,
+    table: &'static TableSpec,
+    version: i64,
+) -> StoreResult<Record> {
     let mut values = Map::new();
-    for (i, (name, kind)) in table.columns.iter().enumerate() {
+    for (i, (name, kind)) in table.columns_at(version).enumerate() {
         let value = match kind {
             Kind::Int => row.try_get::<Option<i64>, _>(i).map(|v| v.map(Value::from)),
             Kind::Time => row
@@ -56,7 +59,7 @@ fn neutral(row: &<d::Db as sqlx::Database>::Row, table: &'static TableSpec) -> S
         }
         .map_err(db)?
         .unwrap_or(Value::Null);
-        values.insert((*name).to_owned(), value);
+        values.insert(name.to_owned(), value);
     }
     Ok(Record { table, values })
 }
@@ -74,13 +77,13 @@ impl BackupStore for Store {
         for table in tables_at(version) {
             let sql = format!(
                 "SELECT {} FROM \"{}\" ORDER BY {}",
-                columns(table),
+                columns(table, version),
                 table.name,
                 table.order_by
             );
             let mut stream = sqlx::query(&sql).fetch(&mut *tx);
             while let Some(row) = stream.try_next().await.map_err(db)? {
-                rows.send(neutral(&row, table)?)
+                rows.send(neutral(&row, table, version)?)
                     .await
                     .map_err(|_| closed())?;
             }

@@ -500,13 +500,59 @@ async fn a_backup_under_writes_restores_consistently(source: TestStore) {
     assert_eq!(rows["tasks"].len() as u64, in_archive);
 }
 
-/// An archive made at schema version 1 restores into an empty database at version 1, which
-/// is then migrated forward to this build's version.
-async fn an_older_archive_is_migrated_forward(store: TestStore) {
+/// A task written as an older schema stores one: this build's store names the columns of its
+/// own version, which an older table does not have.
+async fn old_task(backend: Backend, url: &str, project: i64, user: i64, title: &str) {
+    let insert = "INSERT INTO tasks (project_id, number, title, status, position, created_by, \
+                  created_at, updated_at) VALUES ($1, 1, $2, 'todo', 0, $3, NOW, NOW)";
+    let bump = "UPDATE projects SET next_task_number = 2 WHERE id = $1";
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            sqlx::query(&insert.replace("NOW", "0"))
+                .bind(project)
+                .bind(title)
+                .bind(user)
+                .execute(&pool)
+                .await
+                .unwrap();
+            sqlx::query(bump)
+                .bind(project)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            sqlx::query(&insert.replace("NOW", "now()"))
+                .bind(project)
+                .bind(title)
+                .bind(user)
+                .execute(&pool)
+                .await
+                .unwrap();
+            sqlx::query(bump)
+                .bind(project)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+/// An archive made at schema `version` holding one task, restored with the command into an
+/// empty database: returns that database (migrated to this build's version), the archive's
+/// header version and tables, and the database's directory.
+async fn restored_from_version(
+    store: &TestStore,
+    version: i64,
+) -> (Arc<dyn Store>, i64, Vec<String>, tempfile::TempDir) {
     let (url, old_dir) = TestStore::unmigrated_url(store.backend).await;
     let old: Arc<dyn Store> = open(store.backend, &url).await;
-    old.migrate_to(1).await.unwrap();
-    assert_eq!(old.schema_version().await.unwrap(), Some(1));
+    old.migrate_to(version).await.unwrap();
+    assert_eq!(old.schema_version().await.unwrap(), Some(version));
     let user = old
         .create_user(taskflow_core::user::NewUser {
             username: taskflow_core::user::Username::parse("veteran").unwrap(),
@@ -529,14 +575,14 @@ async fn an_older_archive_is_migrated_forward(store: TestStore) {
         )
         .await
         .unwrap();
-    let title = taskflow_core::text::TaskTitle::parse("from long ago").unwrap();
-    old.create_task(
-        user.id,
-        project.id,
-        taskflow_core::task::NewTask::titled(title),
+    old_task(
+        store.backend,
+        &url,
+        project.id.0,
+        user.id.0,
+        "from long ago",
     )
-    .await
-    .unwrap();
+    .await;
     let dir = tempdir();
     let (archive, manifest) = backup::create(
         old.as_ref(),
@@ -546,8 +592,7 @@ async fn an_older_archive_is_migrated_forward(store: TestStore) {
     )
     .await
     .unwrap();
-    assert_eq!(manifest.header.schema_version, 1);
-    assert!(manifest.tables.iter().all(|t| t.name != "sessions"));
+    let tables = manifest.tables.iter().map(|t| t.name.to_owned()).collect();
 
     let (target_url, target_dir) = TestStore::unmigrated_url(store.backend).await;
     let out = restore_with_cli(
@@ -563,6 +608,15 @@ async fn an_older_archive_is_migrated_forward(store: TestStore) {
         target.schema_version().await.unwrap(),
         Some(target.latest_schema_version())
     );
+    (target, manifest.header.schema_version, tables, target_dir)
+}
+
+/// An archive made at schema version 1 restores into an empty database at version 1, which
+/// is then migrated forward to this build's version.
+async fn an_older_archive_is_migrated_forward(store: TestStore) {
+    let (target, version, tables, _dir) = restored_from_version(&store, 1).await;
+    assert_eq!(version, 1);
+    assert!(tables.iter().all(|t| t != "sessions"));
     let task = target
         .task_by_key(&taskflow_core::task::TaskKey::parse("OLD-1").unwrap())
         .await
