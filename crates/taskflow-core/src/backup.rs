@@ -62,7 +62,7 @@ use Kind::*;
 
 /// Columns added to a table after the table itself: (table, column, the schema version that
 /// added it). An archive from before that version has no such column; it restores as null.
-pub const ADDED_COLUMNS: &[(&str, &str, i64)] = &[];
+pub const ADDED_COLUMNS: &[(&str, &str, i64)] = &[("tasks", "estimate", 5)];
 
 /// Every table, parents before children.
 pub const TABLES: &[TableSpec] = &[
@@ -177,6 +177,7 @@ pub const TABLES: &[TableSpec] = &[
             ("position", Int),
             ("priority", Int),
             ("due_date", Date),
+            ("estimate", Int),
             ("parent_id", Int),
             ("created_by", Int),
             ("created_at", Time),

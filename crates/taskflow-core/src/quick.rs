@@ -5,6 +5,7 @@
 //! - `#name` adds the label `name`, `@username` assigns that member;
 //! - `due:YYYY-MM-DD` (or `due:today`, `due:tomorrow`) sets the due date;
 //! - `!low`, `!medium`, `!high`, `!urgent` (or `!none`) set the priority;
+//! - `~90m`, `~2h`, `~1h30m`, `~1d` set the estimate (a day is 8 hours);
 //! - every other word is the title, in order; a word starting with `\` is taken as written
 //!   without its backslash, so `\#42` puts `#42` in the title.
 
@@ -12,7 +13,7 @@ use std::fmt;
 
 use time::{Date, Duration};
 
-use crate::task::Priority;
+use crate::task::{Estimate, Priority};
 
 /// What a quick-add line asks for; names are resolved against the project afterwards.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -22,6 +23,7 @@ pub struct QuickAdd {
     pub assignees: Vec<String>,
     pub due_date: Option<Date>,
     pub priority: Option<Priority>,
+    pub estimate: Option<Estimate>,
 }
 
 /// Why a line could not be read, naming the word that was wrong.
@@ -121,6 +123,17 @@ pub fn parse(line: &str, today: Date) -> Result<QuickAdd, Vec<QuickAddError>> {
                     "is not a priority; write !low, !medium, !high or !urgent",
                 )),
             }
+        } else if let Some(effort) = word.strip_prefix('~').filter(|e| !e.is_empty()) {
+            match Estimate::parse(effort) {
+                Ok(_) if quick.estimate.is_some() => {
+                    problems.push(wrong(word, "is a second estimate; give one"));
+                }
+                Ok(estimate) => quick.estimate = Some(estimate),
+                Err(_) => problems.push(wrong(
+                    word,
+                    "is not an estimate; write ~90m, ~2h, ~1h30m or ~1d (a day is 8 hours)",
+                )),
+            }
         } else {
             title.push(word);
         }
@@ -179,8 +192,34 @@ mod tests {
                 assignees: vec!["dev".into()],
                 due_date: Some(date!(2026 - 12 - 24)),
                 priority: Some(Priority::High),
+                estimate: None,
             }
         );
+    }
+
+    #[test]
+    fn a_tilde_gives_the_estimate_in_minutes_hours_or_eight_hour_days() {
+        let minutes = |line: &str| parse(line, TODAY).unwrap().estimate.map(|e| e.minutes());
+        assert_eq!(minutes("Plan ~90m"), Some(90));
+        assert_eq!(minutes("Plan ~2h"), Some(120));
+        assert_eq!(minutes("Plan ~1h30m"), Some(90));
+        assert_eq!(minutes("Plan ~1.5H"), Some(90));
+        assert_eq!(minutes("Plan ~1d"), Some(480));
+        assert_eq!(minutes("Plan ~1d4h"), Some(720));
+        assert_eq!(minutes("Plan"), None);
+        let quick = parse("Plan ~2h the \\~3h week", TODAY).unwrap();
+        assert_eq!(quick.title, "Plan the ~3h week");
+        for bad in [
+            "Plan ~2x",
+            "Plan ~30m1h",
+            "Plan ~0m",
+            "Plan ~20000h",
+            "Plan ~2h ~3h",
+        ] {
+            let problems = parse(bad, TODAY).unwrap_err();
+            assert_eq!(problems.len(), 1, "{bad}: {problems:?}");
+            assert!(problems[0].word.starts_with('~'), "{bad}: {problems:?}");
+        }
     }
 
     #[test]

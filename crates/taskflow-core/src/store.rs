@@ -16,7 +16,7 @@ use crate::comment::Comment;
 use crate::project::{
     Label, LabelPatch, Member, NewLabel, NewProject, Project, ProjectKey, ProjectPatch, Role,
 };
-use crate::task::{NewTask, Page, Task, TaskKey, TaskMove, TaskPatch, TaskQuery};
+use crate::task::{NewTask, Page, Status, Task, TaskKey, TaskMove, TaskPatch, TaskQuery};
 use crate::text::{CommentBody, DisplayName};
 use crate::trash::{PurgeCounts, TrashItem, TrashRef};
 use crate::user::{
@@ -231,6 +231,9 @@ pub trait TaskStore: Send + Sync {
     ) -> StoreResult<()>;
     /// One keyset-paginated page of a project's tasks.
     async fn list_tasks(&self, project: ProjectId, query: &TaskQuery) -> StoreResult<Page<Task>>;
+    /// The estimates of a project's live tasks added up per status, in minutes: only the
+    /// statuses where some task has one.
+    async fn estimate_totals(&self, project: ProjectId) -> StoreResult<Vec<(Status, u64)>>;
 }
 
 #[async_trait]

@@ -143,6 +143,124 @@ impl std::fmt::Display for TaskKey {
 }
 
 // Dates travel as `2026-12-31`, as they are written in requests.
+/// A task's estimated effort, in whole minutes, from one minute to 10 000 hours. Read and
+/// written as people type it: `90m`, `2h`, `1h30m`, `1.5h`, `1d` (a day is 8 working hours,
+/// not 24) or a bare number of minutes; stored and sent by the API as minutes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Estimate(u32);
+
+impl Estimate {
+    /// 10 000 hours.
+    pub const MAX_MINUTES: u32 = 600_000;
+    /// A working day: what `1d` means.
+    pub const DAY_MINUTES: u32 = 8 * 60;
+
+    pub fn from_minutes(minutes: i64) -> Result<Self, ValidationError> {
+        u32::try_from(minutes)
+            .ok()
+            .filter(|m| (1..=Self::MAX_MINUTES).contains(m))
+            .map(Self)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "estimate",
+                    format!(
+                        "an estimate is 1 to {} minutes (10 000 hours), not {minutes}",
+                        Self::MAX_MINUTES
+                    ),
+                )
+            })
+    }
+
+    pub fn minutes(self) -> u32 {
+        self.0
+    }
+
+    /// `90m`, `2h`, `1h30m`, `1.5h`, `1d`, `1d4h` or `90` (minutes); case and spaces between
+    /// the parts do not matter.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        let wrong = || {
+            ValidationError::new(
+                "estimate",
+                format!(
+                    "{text:?} is not an estimate; write minutes, hours or days such as 90m, 2h, \
+                     1h30m or 1d (a day is 8 hours)"
+                ),
+            )
+        };
+        let compact: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        if compact.is_empty() || compact.len() > 32 {
+            return Err(wrong());
+        }
+        if compact.bytes().all(|b| b.is_ascii_digit()) {
+            return compact
+                .parse::<i64>()
+                .map_err(|_| wrong())
+                .and_then(Self::from_minutes);
+        }
+        let mut minutes = 0f64;
+        let mut rest = compact.as_str();
+        let mut last_unit = u32::MAX;
+        while !rest.is_empty() {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(wrong)?;
+            let number: f64 = rest[..end].parse().map_err(|_| wrong())?;
+            let unit = match rest[end..].chars().next() {
+                Some('d') => Self::DAY_MINUTES,
+                Some('h') => 60,
+                Some('m') => 1,
+                _ => return Err(wrong()),
+            };
+            // Largest unit first, each once: `1h30m`, not `30m1h` or `1h1h`.
+            if unit >= last_unit {
+                return Err(wrong());
+            }
+            last_unit = unit;
+            minutes += number * f64::from(unit);
+            rest = &rest[end + 1..];
+        }
+        let rounded = minutes.round();
+        if !rounded.is_finite() || rounded > f64::from(Self::MAX_MINUTES) {
+            return Err(Self::from_minutes(i64::MAX).unwrap_err());
+        }
+        Self::from_minutes(rounded as i64)
+    }
+}
+
+impl std::fmt::Display for Estimate {
+    /// `1d 2h 30m`, largest unit first, zero parts left out.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&effort_text(u64::from(self.0)))
+    }
+}
+
+/// A number of minutes of effort as people read it (`1d 2h 30m`, 8-hour days): an estimate, or
+/// a column's total.
+pub fn effort_text(minutes: u64) -> String {
+    let day = u64::from(Estimate::DAY_MINUTES);
+    let parts = [
+        (minutes / day, "d"),
+        (minutes % day / 60, "h"),
+        (minutes % 60, "m"),
+    ];
+    let text: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect();
+    if text.is_empty() {
+        "0m".to_owned()
+    } else {
+        text.join(" ")
+    }
+}
+
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 
 /// A date as requests write it, `2026-12-31`: what `[year]-[month]-[day]` writes, without the
@@ -199,6 +317,7 @@ pub struct Task {
     /// `YYYY-MM-DD`.
     #[serde(with = "iso_date::option")]
     pub due_date: Option<Date>,
+    pub estimate: Option<Estimate>,
     /// Sorted by id.
     pub assignees: Vec<UserId>,
     /// Sorted by id.
@@ -228,6 +347,7 @@ pub struct NewTask {
     pub status: Status,
     pub priority: Priority,
     pub due_date: Option<Date>,
+    pub estimate: Option<Estimate>,
     pub assignees: Vec<UserId>,
     pub labels: Vec<LabelId>,
     pub parent_id: Option<TaskId>,
@@ -241,6 +361,7 @@ impl NewTask {
             status: Status::Todo,
             priority: Priority::None,
             due_date: None,
+            estimate: None,
             assignees: Vec::new(),
             labels: Vec::new(),
             parent_id: None,
@@ -256,6 +377,7 @@ pub struct TaskPatch {
     pub status: Option<Status>,
     pub priority: Option<Priority>,
     pub due_date: Option<Option<Date>>,
+    pub estimate: Option<Option<Estimate>>,
     pub assignees: Option<Vec<UserId>>,
     pub labels: Option<Vec<LabelId>>,
     pub parent_id: Option<Option<TaskId>>,
@@ -302,18 +424,20 @@ pub enum TaskField {
     Status,
     Priority,
     DueDate,
+    Estimate,
     Assignees,
     Labels,
     Parent,
 }
 
 impl TaskField {
-    pub const ALL: [TaskField; 8] = [
+    pub const ALL: [TaskField; 9] = [
         Self::Title,
         Self::Description,
         Self::Status,
         Self::Priority,
         Self::DueDate,
+        Self::Estimate,
         Self::Assignees,
         Self::Labels,
         Self::Parent,
@@ -327,6 +451,7 @@ impl TaskField {
             Self::Status => "status",
             Self::Priority => "priority",
             Self::DueDate => "due_date",
+            Self::Estimate => "estimate",
             Self::Assignees => "assignees",
             Self::Labels => "labels",
             Self::Parent => "parent",
@@ -343,7 +468,7 @@ impl TaskField {
     pub const fn quotable(self) -> bool {
         matches!(
             self,
-            Self::Title | Self::Status | Self::Priority | Self::DueDate
+            Self::Title | Self::Status | Self::Priority | Self::DueDate | Self::Estimate
         )
     }
 }
@@ -425,6 +550,11 @@ pub fn apply_patch(current: &Task, patch: &TaskPatch) -> (Task, Vec<FieldChange>
     if let Some(due) = patch.due_date {
         record(F::DueDate, date(current.due_date), date(due));
         next.due_date = due;
+    }
+    if let Some(estimate) = patch.estimate {
+        let minutes = |e: Option<Estimate>| e.map(|e| e.minutes().to_string());
+        record(F::Estimate, minutes(current.estimate), minutes(estimate));
+        next.estimate = estimate;
     }
     if let Some(assignees) = &patch.assignees {
         let assignees = canonical(assignees);
@@ -653,6 +783,79 @@ pub struct Page<T> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn estimates_read_as_typed_and_write_largest_unit_first() {
+        let minutes = |text: &str| Estimate::parse(text).map(Estimate::minutes);
+        assert_eq!(minutes("90"), Ok(90));
+        assert_eq!(minutes("90m"), Ok(90));
+        assert_eq!(minutes(" 1h 30m "), Ok(90));
+        assert_eq!(minutes("2H"), Ok(120));
+        assert_eq!(minutes("0.5h"), Ok(30));
+        assert_eq!(minutes("1d"), Ok(Estimate::DAY_MINUTES));
+        assert_eq!(minutes("10000h"), Ok(Estimate::MAX_MINUTES));
+        for bad in [
+            "", "h", "2x", "1m1h", "1h1h", "0", "0m", "10001h", "-5", "1e9d", "..h",
+        ] {
+            let err = Estimate::parse(bad).unwrap_err();
+            assert_eq!(err.field, "estimate", "{bad:?}");
+        }
+        assert!(Estimate::from_minutes(0).is_err());
+        assert!(Estimate::from_minutes(-1).is_err());
+        for (m, text) in [(90, "1h 30m"), (480, "1d"), (750, "1d 4h 30m"), (5, "5m")] {
+            let estimate = Estimate::from_minutes(m).unwrap();
+            assert_eq!(estimate.to_string(), text);
+            assert_eq!(Estimate::parse(text), Ok(estimate), "{text} reads back");
+        }
+        assert_eq!(effort_text(0), "0m");
+        assert_eq!(
+            serde_json::to_string(&Estimate::from_minutes(90).unwrap()).unwrap(),
+            "90"
+        );
+    }
+
+    #[test]
+    fn an_estimate_change_is_recorded_in_minutes() {
+        let task = Task {
+            id: TaskId(1),
+            project_id: ProjectId(1),
+            project_key: ProjectKey::try_from("OPS".to_owned()).unwrap(),
+            number: 1,
+            title: TaskTitle::parse("Plan").unwrap(),
+            description: Markdown::default(),
+            status: Status::Todo,
+            position: 0,
+            priority: Priority::None,
+            due_date: None,
+            estimate: None,
+            assignees: Vec::new(),
+            labels: Vec::new(),
+            parent_id: None,
+            created_by: None,
+            created_at: Timestamp::now(),
+            updated_at: Timestamp::now(),
+            version: 1,
+            deleted_at: None,
+        };
+        let patch = TaskPatch {
+            estimate: Some(Some(Estimate::from_minutes(120).unwrap())),
+            ..TaskPatch::default()
+        };
+        let (next, changes) = apply_patch(&task, &patch);
+        assert_eq!(next.estimate.map(Estimate::minutes), Some(120));
+        assert_eq!(
+            changes,
+            vec![FieldChange {
+                field: TaskField::Estimate,
+                old: None,
+                new: Some("120".into())
+            }]
+        );
+        assert_eq!(TaskField::parse("estimate"), Some(TaskField::Estimate));
+        assert_eq!(TaskField::Estimate.to_string(), "estimate");
+        let (_, unchanged) = apply_patch(&next, &patch);
+        assert!(unchanged.is_empty(), "the same value again is no change");
+    }
 
     #[test]
     fn dates_are_written_and_read_as_requests_write_them() {

@@ -233,6 +233,8 @@ pub struct TaskView {
     /// `YYYY-MM-DD`.
     #[schema(format = Date)]
     pub due_date: Option<String>,
+    /// Estimated effort in minutes.
+    pub estimate: Option<u32>,
     /// By username.
     pub assignees: Vec<Person>,
     /// By name.
@@ -258,6 +260,7 @@ impl TaskView {
             position: task.position,
             priority: task.priority,
             due_date: task.due_date.map(date_text),
+            estimate: task.estimate.map(|e| e.minutes()),
             assignees: names.people(&task.assignees),
             labels: names.labels(&task.labels),
             parent: names.task(task.parent_id),
@@ -324,7 +327,8 @@ impl ListItem for TaskView {
             status,
             position,
             priority,
-            due_date
+            due_date,
+            estimate
         );
         out.extend_from_slice(b",\"assignees\":[");
         for (i, p) in self.assignees.iter().enumerate() {
@@ -595,6 +599,7 @@ mod tests {
             position: -65_536,
             priority: Priority::Urgent,
             due_date: Some("2026-12-31".into()),
+            estimate: Some(90),
             assignees: vec![person("alice", "Alice \"A\""), person("bob", "Bób")],
             labels: vec![LabelRef {
                 name: "bug".into(),
@@ -616,6 +621,7 @@ mod tests {
             position: 0,
             priority: Priority::default(),
             due_date: None,
+            estimate: None,
             assignees: Vec::new(),
             labels: Vec::new(),
             parent: None,

@@ -98,6 +98,7 @@ pub async fn fill(store: &TestStore) {
             status: Status::InProgress,
             priority: Priority::Urgent,
             due_date: Some(time::macros::date!(2026 - 12 - 31)),
+            estimate: Some(taskflow_core::task::Estimate::from_minutes(150).unwrap()),
             assignees: vec![edith.id],
             labels: vec![bug.id],
             ..titled("due soon")

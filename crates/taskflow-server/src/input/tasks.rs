@@ -32,6 +32,8 @@ pub struct CreateTask {
     pub priority: Option<String>,
     /// `YYYY-MM-DD`.
     pub due_date: Option<String>,
+    /// Estimated effort in minutes, 1 to 600000 (10 000 hours).
+    pub estimate: Option<i64>,
     /// Usernames of project members (at most 100).
     #[serde(default)]
     pub assignees: Vec<String>,
@@ -52,10 +54,12 @@ impl CreateTask {
             .as_deref()
             .map(|d| parse_date("due_date", d))
             .transpose();
+        let estimate = self.estimate.map(Estimate::from_minutes).transpose();
         let typed = [
             status.as_ref().err(),
             priority.as_ref().err(),
             due_date.as_ref().err(),
+            estimate.as_ref().err(),
         ]
         .into_iter()
         .flatten()
@@ -67,6 +71,7 @@ impl CreateTask {
             status: status.ok().flatten(),
             priority: priority.ok().flatten(),
             due_date: due_date.ok().flatten(),
+            estimate: estimate.ok().flatten(),
             assignees: self.assignees,
             labels: self.labels,
             parent: self.parent,
@@ -85,6 +90,7 @@ pub struct TaskDraft {
     pub status: Option<Status>,
     pub priority: Option<Priority>,
     pub due_date: Option<Date>,
+    pub estimate: Option<Estimate>,
     pub assignees: Vec<String>,
     pub labels: Vec<String>,
     pub parent: Option<String>,
@@ -128,6 +134,7 @@ impl TaskDraft {
             status: self.status.unwrap_or(Status::Todo),
             priority: self.priority.unwrap_or(Priority::None),
             due_date: self.due_date,
+            estimate: self.estimate,
             assignees: assignees?,
             labels: labels?,
             parent_id: parent?,
@@ -149,6 +156,9 @@ pub struct UpdateTask {
     /// `YYYY-MM-DD`, or `null` to clear it.
     #[serde(default, deserialize_with = "present")]
     pub due_date: Option<Option<String>>,
+    /// Estimated effort in minutes (1 to 600000), or `null` to clear it.
+    #[serde(default, deserialize_with = "present")]
+    pub estimate: Option<Option<i64>>,
     /// Replaces the assignees: usernames of project members.
     pub assignees: Option<Vec<String>>,
     /// Replaces the labels: names of the project's labels.
@@ -173,6 +183,10 @@ impl UpdateTask {
             .due_date
             .map(|d| d.as_deref().map(|d| parse_date("due_date", d)).transpose())
             .transpose();
+        let estimate = self
+            .estimate
+            .map(|e| e.map(Estimate::from_minutes).transpose())
+            .transpose();
         let assignees = match &self.assignees {
             Some(names) => users(store, "assignees", names).await?.map(Some),
             None => Ok(None),
@@ -194,6 +208,7 @@ impl UpdateTask {
             status.as_ref().err(),
             priority.as_ref().err(),
             due_date.as_ref().err(),
+            estimate.as_ref().err(),
             assignees.as_ref().err(),
             labels.as_ref().err(),
             parent.as_ref().err(),
@@ -204,6 +219,7 @@ impl UpdateTask {
             status: status?,
             priority: priority?,
             due_date: due_date?,
+            estimate: estimate?,
             assignees: assignees?,
             labels: labels?,
             parent_id: parent?,

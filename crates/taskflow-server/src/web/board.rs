@@ -10,11 +10,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use taskflow_core::project::{Project, Role};
-use taskflow_core::task::{Cursor, Status, TaskQuery, TaskSort};
+use taskflow_core::task::{Cursor, Status, TaskQuery, TaskSort, effort_text};
 use taskflow_core::{StoreError, ValidationError};
 
 use super::pages::viewed_project;
-use super::{PageFrame, Viewer, problems, redirect, refusal, render};
+use super::{PageFrame, Viewer, problems, redirect, refusal, render, trouble};
 use crate::error::ApiError;
 use crate::input::TaskDraft;
 use crate::state::AppState;
@@ -57,6 +57,9 @@ impl Card {
         if let Some(due) = &view.due_date {
             parts.push(format!("due {due}"));
         }
+        if let Some(minutes) = view.estimate {
+            parts.push(format!("estimate {}", effort_text(minutes.into())));
+        }
         Self {
             meta: parts.join(" · "),
             view,
@@ -76,6 +79,8 @@ struct Column {
     title: &'static str,
     cards: Vec<Card>,
     more: Option<More>,
+    /// Its tasks' estimates added up (`1d 4h`), when any has one.
+    estimate: Option<String>,
 }
 
 /// The quick-add field: what was typed and why it was refused, when it was.
@@ -205,6 +210,10 @@ async fn board_page(
         Ok(found) => found,
         Err(e) => return refusal(frame(), e),
     };
+    let totals = match state.store.estimate_totals(project.id).await {
+        Ok(totals) => totals,
+        Err(e) => return trouble(frame(), e),
+    };
     let mut columns = Vec::new();
     for (column, title) in COLUMNS {
         let (cards, more) = match column_page(state, &project, column, None).await {
@@ -216,6 +225,10 @@ async fn board_page(
             title,
             cards,
             more,
+            estimate: totals
+                .iter()
+                .find(|(status, _)| *status == column)
+                .map(|(_, minutes)| effort_text(*minutes)),
         });
     }
     render(
@@ -406,6 +419,7 @@ pub async fn quick_task(
         title: quick.title,
         priority: quick.priority,
         due_date: quick.due_date,
+        estimate: quick.estimate,
         assignees: quick.assignees,
         labels: quick.labels,
         parent,

@@ -94,6 +94,11 @@ impl TaskPage {
     fn limit(&self) -> String {
         taskflow_ops::human_bytes(self.max_upload)
     }
+
+    /// An estimate in minutes as people read it: `1d 2h 30m` (8-hour days).
+    fn effort(&self, minutes: &u32) -> String {
+        taskflow_core::task::effort_text((*minutes).into())
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -249,8 +254,14 @@ pub(super) fn activity_words(entry: &ActivityView) -> String {
     use taskflow_core::task::TaskField;
     let who = entry.actor.as_ref().map_or("Someone", |p| &*p.display_name);
     let field = entry.field.as_deref().unwrap_or("");
+    let estimate = TaskField::parse(field) == Some(TaskField::Estimate);
     let value = |v: &Option<String>| match v.as_deref() {
         None | Some("") => "nothing".to_owned(),
+        Some(v) if estimate => format!(
+            "“{}”",
+            v.parse()
+                .map_or_else(|_| v.to_owned(), taskflow_core::task::effort_text)
+        ),
         Some(v) if v.chars().count() > 60 => {
             format!("“{}…”", v.chars().take(60).collect::<String>())
         }
@@ -303,6 +314,8 @@ struct Fields {
     status: String,
     priority: String,
     due_date: String,
+    /// As typed (`1h 30m`), or the task's in the same form.
+    estimate: String,
     assignees: Vec<String>,
     labels: Vec<String>,
     parent: String,
@@ -317,6 +330,10 @@ impl Fields {
             status: task.status.as_str().to_owned(),
             priority: task.priority.as_str().to_owned(),
             due_date: task.due_date.clone().unwrap_or_default(),
+            estimate: task
+                .estimate
+                .map(|m| taskflow_core::task::effort_text(m.into()))
+                .unwrap_or_default(),
             assignees: task
                 .assignees
                 .iter()
@@ -439,6 +456,7 @@ impl EditForm {
                 status: String::new(),
                 priority: String::new(),
                 due_date: String::new(),
+                estimate: String::new(),
                 assignees: Vec::new(),
                 labels: Vec::new(),
                 parent: String::new(),
@@ -456,6 +474,7 @@ impl EditForm {
                 "status" => f.status = value,
                 "priority" => f.priority = value,
                 "due_date" => f.due_date = value.trim().to_owned(),
+                "estimate" => f.estimate = value.trim().to_owned(),
                 "assignee" => f.assignees.push(value),
                 "label" => f.labels.push(value),
                 "parent" => f.parent = value.trim().to_uppercase(),
@@ -467,19 +486,25 @@ impl EditForm {
         form
     }
 
-    fn update(&self) -> UpdateTask {
+    /// The change the form asks for; an estimate that cannot be read is refused here, as the
+    /// API takes minutes.
+    fn update(&self) -> Result<UpdateTask, ApiError> {
         let f = &self.fields;
         let optional = |v: &str| (!v.is_empty()).then(|| v.to_owned());
-        UpdateTask {
+        let estimate = optional(&f.estimate)
+            .map(|e| taskflow_core::task::Estimate::parse(&e).map(|e| i64::from(e.minutes())))
+            .transpose()?;
+        Ok(UpdateTask {
             title: Some(f.title.clone()),
             description: Some(f.description.clone()),
             status: Some(f.status.clone()),
             priority: Some(f.priority.clone()),
             due_date: Some(optional(&f.due_date)),
+            estimate: Some(estimate),
             assignees: Some(f.assignees.clone()),
             labels: Some(f.labels.clone()),
             parent: Some(optional(&f.parent)),
-        }
+        })
     }
 }
 
@@ -511,7 +536,11 @@ pub async fn save(
             )),
         }
     } else {
-        match form.update().resolve(state.store.as_ref(), &project).await {
+        let resolved = match form.update() {
+            Ok(update) => update.resolve(state.store.as_ref(), &project).await,
+            Err(e) => Err(e),
+        };
+        match resolved {
             Ok(patch) => state
                 .store
                 .update_task(viewer.user.id, task.id, patch, Some(form.fields.version))

@@ -525,6 +525,139 @@ async fn roles_are_enforced_and_hidden_projects_are_404(store: TestStore) {
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
 
+/// `estimate`: minutes in create, update and every answer; `null` clears it; anything outside
+/// 1 to 600000 minutes is refused by name and changes nothing; each change is in the activity.
+async fn estimates_are_minutes_in_and_out(store: TestStore) {
+    let alice = caller(&store, "alice", false).await;
+    let t = Some(alice.token.as_str());
+    call(
+        state(&store),
+        request(
+            "POST",
+            "/api/v1/projects",
+            t,
+            Some(r#"{"key": "OPS", "name": "Ops"}"#),
+        ),
+    )
+    .await;
+    let (status, _, body) = call(
+        state(&store),
+        request(
+            "POST",
+            "/api/v1/projects/OPS/tasks",
+            t,
+            Some(r#"{"title": "Plan", "estimate": 90}"#),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["estimate"], 90);
+    let (_, _, body) = call(
+        state(&store),
+        request(
+            "POST",
+            "/api/v1/projects/OPS/tasks",
+            t,
+            Some(r#"{"title": "Unplanned"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(
+        body["estimate"],
+        serde_json::Value::Null,
+        "none unless given"
+    );
+
+    for bad in ["0", "-5", "600001", "\"2h\"", "1.5"] {
+        let (status, _, body) = call(
+            state(&store),
+            request(
+                "PATCH",
+                "/api/v1/tasks/OPS-1",
+                t,
+                Some(&format!(r#"{{"estimate": {bad}}}"#)),
+            ),
+        )
+        .await;
+        assert!(status.is_client_error(), "{bad}: {status} {body}");
+        assert!(
+            body.to_string().contains("estimate"),
+            "{bad}: the field is named: {body}"
+        );
+    }
+    let (_, headers, body) = call(
+        state(&store),
+        request("GET", "/api/v1/tasks/OPS-1", t, None),
+    )
+    .await;
+    assert_eq!(
+        (body["estimate"].as_i64(), headers["etag"].to_str().unwrap()),
+        (Some(90), "\"1\""),
+        "nothing changed"
+    );
+
+    let (status, _, body) = call(
+        state(&store),
+        request(
+            "PATCH",
+            "/api/v1/tasks/OPS-1",
+            t,
+            Some(r#"{"estimate": 600000}"#),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["estimate"].as_i64()),
+        (StatusCode::OK, Some(600_000)),
+        "{body}"
+    );
+    let (_, _, list) = call(
+        state(&store),
+        request("GET", "/api/v1/projects/OPS/tasks", t, None),
+    )
+    .await;
+    let estimates: Vec<_> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["estimate"].clone())
+        .collect();
+    assert_eq!(
+        estimates,
+        vec![serde_json::json!(600000), serde_json::Value::Null]
+    );
+
+    let (status, _, body) = call(
+        state(&store),
+        request(
+            "PATCH",
+            "/api/v1/tasks/OPS-1",
+            t,
+            Some(r#"{"estimate": null}"#),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["estimate"]),
+        (StatusCode::OK, &serde_json::Value::Null)
+    );
+    let (_, _, activity) = call(
+        state(&store),
+        request("GET", "/api/v1/tasks/OPS-1/activity", t, None),
+    )
+    .await;
+    let changes: Vec<_> = activity["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["field"] == "estimate")
+        .map(|e| (e["old_value"].clone(), e["new_value"].clone()))
+        .collect();
+    assert_eq!(changes.len(), 2, "{activity}");
+    assert!(changes.contains(&(serde_json::json!("90"), serde_json::json!("600000"))));
+    assert!(changes.contains(&(serde_json::json!("600000"), serde_json::Value::Null)));
+}
+
 both_backends!(
     huge_name_lists_are_refused_quickly,
     requests_without_valid_tokens_are_401,
@@ -532,4 +665,5 @@ both_backends!(
     tasks_carry_etags_and_refuse_stale_updates,
     task_lists_filter_and_paginate,
     roles_are_enforced_and_hidden_projects_are_404,
+    estimates_are_minutes_in_and_out,
 );

@@ -2056,6 +2056,129 @@ fn the_vendored_files_match_their_manifest() {
     assert!(manifest.contains("\t2.0.") && manifest.contains("\t1.15."));
 }
 
+/// The estimate on the pages: quick add's `~2h`, the card and the column's total, the task
+/// page, the edit form (read back as typed, refused in words when it is not an estimate) and
+/// the activity sentence.
+async fn estimates_on_the_board_the_task_page_and_the_form(store: TestStore) {
+    let team = team(&store).await;
+    let board = get(&store, &team.editor, "/p/OPS").await;
+    assert!(
+        !board.body.contains(r#"class="estimate""#),
+        "no total without estimates"
+    );
+    for line in ["Plan the release ~2h", "Write the notes ~1d"] {
+        let added = post(
+            &store,
+            &team.editor,
+            "/p/OPS/tasks",
+            &format!("back=board&line={}", encoded(line)),
+        )
+        .await;
+        assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    }
+    assert_eq!(
+        task(&store, "OPS-2").await.estimate.map(|e| e.minutes()),
+        Some(120)
+    );
+    assert_eq!(
+        task(&store, "OPS-3").await.estimate.map(|e| e.minutes()),
+        Some(480)
+    );
+    let refused = post(
+        &store,
+        &team.editor,
+        "/p/OPS/tasks",
+        &format!("back=board&line={}", encoded("Later ~soon")),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("is not an estimate"),
+        "{}",
+        refused.body
+    );
+
+    let board = get(&store, &team.editor, "/p/OPS").await;
+    let todo = &board.body[board.body.find(r#"id="col-todo""#).unwrap()..];
+    let heading = &todo[..todo.find("</h2>").unwrap()];
+    assert!(
+        heading.contains(r#"<span class="estimate""#) && heading.contains(">1d 2h</span>"),
+        "{heading}"
+    );
+    assert!(
+        board.body.contains("estimate 2h"),
+        "the card says its estimate"
+    );
+    let doing = &board.body[board.body.find(r#"id="col-in_progress""#).unwrap()..];
+    assert!(
+        !doing[..doing.find("</h2>").unwrap()].contains("estimate"),
+        "no total where none has one"
+    );
+
+    let page = get(&store, &team.editor, "/t/OPS-2").await;
+    assert!(
+        page.body.contains("<dt>Estimate</dt><dd>2h</dd>"),
+        "{}",
+        page.body
+    );
+    let form = get(&store, &team.editor, "/t/OPS-2/edit").await;
+    assert_eq!(form.field("estimate"), "2h");
+    let fields = |version: &str, estimate: &str| {
+        format!(
+            "version={version}&title=Plan+the+release&description=&status=todo&priority=none&due_date=&parent=&estimate={}&action=save",
+            encoded(estimate)
+        )
+    };
+    let version = form.field("version");
+    let wrong = post(
+        &store,
+        &team.editor,
+        "/t/OPS-2/edit",
+        &fields(&version, "soon"),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("is not an estimate"), "{}", wrong.body);
+    assert_eq!(wrong.field("estimate"), "soon", "what was typed stays");
+    assert_eq!(
+        task(&store, "OPS-2").await.estimate.map(|e| e.minutes()),
+        Some(120),
+        "nothing changed"
+    );
+    let saved = post(
+        &store,
+        &team.editor,
+        "/t/OPS-2/edit",
+        &fields(&version, "1h 30m"),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(
+        task(&store, "OPS-2").await.estimate.map(|e| e.minutes()),
+        Some(90)
+    );
+    let page = get(&store, &team.editor, "/t/OPS-2").await;
+    assert!(
+        page.body
+            .contains("changed the estimate from “2h” to “1h 30m”"),
+        "{}",
+        page.body
+    );
+    let cleared = post(
+        &store,
+        &team.editor,
+        "/t/OPS-2/edit",
+        &fields(&task(&store, "OPS-2").await.version.to_string(), ""),
+    )
+    .await;
+    assert_eq!(cleared.status, StatusCode::SEE_OTHER, "{}", cleared.body);
+    assert_eq!(
+        task(&store, "OPS-2").await.estimate,
+        None,
+        "an empty field clears it"
+    );
+}
+
 both_backends!(
     every_page_answers_each_role,
     every_form_refuses_a_post_without_its_csrf_field,
@@ -2073,4 +2196,5 @@ both_backends!(
     every_link_from_home_leads_somewhere,
     a_form_posted_after_the_session_ended_comes_back_to_its_page,
     uploads_work_without_javascript,
+    estimates_on_the_board_the_task_page_and_the_form,
 );

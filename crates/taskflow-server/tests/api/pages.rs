@@ -613,6 +613,7 @@ async fn the_task_list_is_a_page_of_the_url(store: TestStore) {
             },
             priority: taskflow_core::task::Priority::None,
             due_date: None,
+            estimate: None,
             assignees: vec![olivia.id],
             labels: vec![],
             parent_id: None,
@@ -799,6 +800,7 @@ async fn the_task_page_renders_markdown_safely(store: TestStore) {
         status: taskflow_core::task::Status::Todo,
         priority: taskflow_core::task::Priority::High,
         due_date: None,
+        estimate: None,
         assignees: vec![olivia.id],
         labels: vec![],
         parent_id: parent,
@@ -886,6 +888,7 @@ async fn my_tasks_span_projects(store: TestStore) {
     let mine = |title: &str, due: Option<time::Date>, status| NewTask {
         assignees: vec![olivia.id],
         due_date: due,
+        estimate: None,
         status,
         ..titled(title)
     };

@@ -8,7 +8,7 @@ use taskflow_core::activity::{ActivityEntry, ActivityKind};
 use taskflow_core::attachment::{Attachment, FileName, MediaType, Sha256Hex};
 use taskflow_core::comment::Comment;
 use taskflow_core::project::{Colour, Label, Member, Project, ProjectKey, Role};
-use taskflow_core::task::{Priority, Status, Task};
+use taskflow_core::task::{Estimate, Priority, Status, Task};
 use taskflow_core::text::{
     CommentBody, DisplayName, LabelName, Markdown, ProjectName, TaskTitle, TokenName,
 };
@@ -215,6 +215,7 @@ macro_rules! task_columns {
             position: i64 = "t.position",
             priority: i16 = "t.priority",
             due_date: Option<Date> = "t.due_date",
+            estimate: Option<i64> = "t.estimate",
             parent_id: Option<i64> = "t.parent_id",
             created_by: Option<i64> = "t.created_by",
             created_at: Time = "t.created_at",
@@ -343,6 +344,11 @@ impl TaskRow {
             position: self.position,
             priority: Priority::from_rank(self.priority.into()).map_err(corrupt)?,
             due_date: self.due_date,
+            estimate: self
+                .estimate
+                .map(Estimate::from_minutes)
+                .transpose()
+                .map_err(corrupt)?,
             assignees,
             labels,
             parent_id: self.parent_id.map(TaskId),

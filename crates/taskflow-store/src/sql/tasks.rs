@@ -44,8 +44,8 @@ async fn assemble(conn: &mut Conn, rows: Vec<TaskRow>) -> StoreResult<Vec<Task>>
 static INSERT_TASK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "INSERT INTO tasks (project_id, number, title, description, status, position, priority, \
-           due_date, parent_id, created_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {}",
+           due_date, parent_id, created_by, created_at, updated_at, estimate) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $13) RETURNING {}",
         super::rows::returning_task_columns("$12")
     )
 });
@@ -473,6 +473,7 @@ impl TaskStore for Store {
             .bind(actor.0)
             .bind(d::time(now))
             .bind(key)
+            .bind(new.estimate.map(|e| i64::from(e.minutes())))
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
@@ -663,7 +664,8 @@ impl TaskStore for Store {
         }
         sqlx::query(
             "UPDATE tasks SET title = $2, description = $3, status = $4, position = $5, priority = $6, \
-               due_date = $7, parent_id = $8, updated_at = $9, version = version + 1 WHERE id = $1",
+               due_date = $7, parent_id = $8, updated_at = $9, estimate = $10, \
+               version = version + 1 WHERE id = $1",
         )
         .bind(id.0)
         .bind(next.title.as_str())
@@ -674,6 +676,7 @@ impl TaskStore for Store {
         .bind(next.due_date)
         .bind(next.parent_id.map(|p| p.0))
         .bind(d::time(now))
+        .bind(next.estimate.map(|e| i64::from(e.minutes())))
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -796,6 +799,25 @@ impl TaskStore for Store {
             .then(|| items.last().map(|t| Cursor::after(query.sort, t).encode()))
             .flatten();
         Ok(Page { items, next })
+    }
+
+    async fn estimate_totals(&self, project: ProjectId) -> StoreResult<Vec<(Status, u64)>> {
+        let mut conn = self.read().await?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, CAST(SUM(estimate) AS BIGINT) FROM tasks \
+             WHERE project_id = $1 AND deleted_at IS NULL AND estimate IS NOT NULL \
+             GROUP BY status",
+        )
+        .bind(project.0)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(status, minutes)| {
+                let status = Status::parse(&status).map_err(super::rows::corrupt)?;
+                Ok((status, u64::try_from(minutes).unwrap_or(0)))
+            })
+            .collect()
     }
 }
 

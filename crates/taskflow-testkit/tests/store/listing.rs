@@ -51,6 +51,7 @@ async fn dataset(
             status: Status::ALL[i % 3],
             priority: Priority::ALL[(i * 7) % 5],
             due_date: dues[i % 6],
+            estimate: None,
             assignees: if i % 4 == 0 { vec![dev.id] } else { vec![] },
             labels: if i % 3 == 1 { vec![bug.id] } else { vec![] },
             parent_id: if i >= 9 {

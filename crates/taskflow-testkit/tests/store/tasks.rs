@@ -77,6 +77,7 @@ async fn create_and_read_tasks(store: TestStore) {
         status: Status::InProgress,
         priority: Priority::High,
         due_date: Some(date!(2026 - 12 - 04)),
+        estimate: None,
         assignees: vec![dev.id, owner.id, dev.id],
         labels: vec![bug.id],
         parent_id: None,
@@ -709,6 +710,82 @@ async fn assigned_tasks_span_projects_by_due_date(store: TestStore) {
     ));
 }
 
+/// An estimate is stored in minutes, changed and cleared by a patch (each a change in the
+/// activity), refused by the database outside its range, and added up per status for live
+/// tasks only.
+async fn estimates_are_kept_changed_and_added_up(store: TestStore) {
+    let (owner, ops) = setup(&store).await;
+    let minutes = |m| Some(Estimate::from_minutes(m).unwrap());
+    let new = |title: &str, estimate| NewTask {
+        estimate,
+        ..NewTask::titled(TaskTitle::parse(title).unwrap())
+    };
+    let a = store
+        .create_task(owner.id, ops.id, new("a", minutes(90)))
+        .await
+        .unwrap();
+    assert_eq!(a.estimate, minutes(90));
+    assert_eq!(store.task(a.id).await.unwrap().estimate, minutes(90));
+    let b = store
+        .create_task(owner.id, ops.id, new("b", minutes(30)))
+        .await
+        .unwrap();
+    let c = store
+        .create_task(owner.id, ops.id, new("c", None))
+        .await
+        .unwrap();
+    let d = store
+        .create_task(owner.id, ops.id, new("d", minutes(480)))
+        .await
+        .unwrap();
+    store
+        .move_task(
+            owner.id,
+            d.id,
+            TaskMove {
+                status: Status::Done,
+                placement: Placement::Top,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let trashed = store
+        .create_task(owner.id, ops.id, new("gone", minutes(600)))
+        .await
+        .unwrap();
+    store.delete_task(owner.id, trashed.id, None).await.unwrap();
+    let mut totals = store.estimate_totals(ops.id).await.unwrap();
+    totals.sort_by_key(|(s, _)| s.as_str());
+    assert_eq!(totals, vec![(Status::Done, 480), (Status::Todo, 120)]);
+
+    let patch = |estimate| TaskPatch {
+        estimate: Some(estimate),
+        ..TaskPatch::default()
+    };
+    let changed = store
+        .update_task(owner.id, c.id, patch(minutes(15)), Some(1))
+        .await
+        .unwrap();
+    assert_eq!((changed.estimate, changed.version), (minutes(15), 2));
+    let cleared = store
+        .update_task(owner.id, b.id, patch(None), None)
+        .await
+        .unwrap();
+    assert_eq!(cleared.estimate, None);
+    let log = store.task_activity(b.id, None, 10).await.unwrap();
+    assert!(
+        log.iter().any(|e| e.field.as_deref() == Some("estimate")
+            && e.old_value.as_deref() == Some("30")
+            && e.new_value.is_none()),
+        "{:?}",
+        log
+    );
+    let mut totals = store.estimate_totals(ops.id).await.unwrap();
+    totals.sort_by_key(|(s, _)| s.as_str());
+    assert_eq!(totals, vec![(Status::Done, 480), (Status::Todo, 105)]);
+}
+
 both_backends!(
     names_are_looked_up_together,
     task_with_its_project_and_role,
@@ -722,4 +799,5 @@ both_backends!(
     board_moves,
     repeated_moves_into_one_gap_renumber_the_column,
     trashed_tasks_are_not_readable_or_writable,
+    estimates_are_kept_changed_and_added_up,
 );

@@ -624,6 +624,31 @@ async fn an_older_archive_is_migrated_forward(store: TestStore) {
     assert_eq!(task.title.as_str(), "from long ago");
 }
 
+/// An archive from before tasks had estimates (schema version 4) restores with none, and the
+/// restored task takes one.
+async fn an_archive_from_before_estimates_restores_without_them(store: TestStore) {
+    let (target, version, _, _dir) = restored_from_version(&store, 4).await;
+    assert_eq!(version, 4);
+    let key = taskflow_core::task::TaskKey::parse("OLD-1").unwrap();
+    let task = target.task_by_key(&key).await.unwrap();
+    assert_eq!(
+        (task.title.as_str(), task.estimate),
+        ("from long ago", None)
+    );
+    let patch = taskflow_core::task::TaskPatch {
+        estimate: Some(Some(
+            taskflow_core::task::Estimate::from_minutes(45).unwrap(),
+        )),
+        ..Default::default()
+    };
+    let user = task.created_by.unwrap();
+    let changed = target
+        .update_task(user, task.id, patch, None)
+        .await
+        .unwrap();
+    assert_eq!(changed.estimate.map(|e| e.minutes()), Some(45));
+}
+
 /// SIGKILL after the archive is written but before it is renamed: nothing with an archive's
 /// name exists, so nothing half-made is ever mistaken for a backup.
 async fn a_crash_while_writing_leaves_no_archive(store: TestStore) {
@@ -980,6 +1005,7 @@ both_backends!(
     an_interrupted_restore_leaves_the_target_as_it_was,
     a_backup_under_writes_restores_consistently,
     an_older_archive_is_migrated_forward,
+    an_archive_from_before_estimates_restores_without_them,
 );
 
 /// `prune` keeps exactly what its options say, and `list` shows the archives newest first.
