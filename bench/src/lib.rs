@@ -31,8 +31,12 @@ pub fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
-/// The release build of the `taskflow` command, built first if it is not up to date.
+/// The release build of the `taskflow` command, built first if it is not up to date; or the
+/// binary `TASKFLOW_BENCH_BINARY` names, as it is (to compare two builds in one run).
 pub fn taskflow_binary() -> std::path::PathBuf {
+    if let Some(binary) = std::env::var_os("TASKFLOW_BENCH_BINARY") {
+        return binary.into();
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = std::process::Command::new(cargo)
         .args(["build", "--release", "--locked", "-p", "taskflow"])
