@@ -324,3 +324,43 @@ pub async fn addable_member(
     }
     Ok(person.map_or(Addable::Unknown, Addable::Yes))
 }
+
+/// A change refused because the project is archived (read-only until unarchived).
+pub fn archived() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "archived",
+        "this project is archived, so it is read-only",
+    )
+}
+
+/// The project `key` names and `user`'s role in it, if they may see it.
+pub async fn viewed_project(
+    state: &AppState,
+    user: &User,
+    key: &str,
+) -> Result<(Project, Role), ApiError> {
+    project_with_role(state, user, &parse_key(key)?, Role::Viewer).await
+}
+
+/// The project `key` names if `user` may add and move tasks in it.
+pub async fn editable_project(
+    state: &AppState,
+    user: &User,
+    key: &str,
+) -> Result<Project, ApiError> {
+    match viewed_project(state, user, key).await? {
+        (project, role) if can_edit(&project, role) => Ok(project),
+        (project, _) if project.archived => Err(archived()),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "viewers cannot change tasks",
+        )),
+    }
+}
+
+/// Whether the viewer may move cards (and add tasks) here.
+pub fn can_edit(project: &Project, role: Role) -> bool {
+    !project.archived && role >= Role::Editor
+}

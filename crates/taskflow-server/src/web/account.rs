@@ -9,10 +9,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use taskflow_core::TokenId;
-use taskflow_core::user::{ApiToken, TokenSecret};
+use taskflow_core::user::TokenSecret;
 
-use super::problems;
-use super::{PageFrame, Viewer, redirect, refusal, render};
+use super::kit::{PageFrame, Viewer, redirect, refusal, render};
+use super::words::{TokenRow, problems};
 use crate::error::ApiError;
 use crate::input::{CreateToken, UpdateUser};
 use crate::session::{ClientIp, confirm_current_password};
@@ -177,28 +177,6 @@ pub async fn save_account(
     }
 }
 
-/// A token as the pages list it.
-pub(super) struct TokenRow {
-    pub id: i64,
-    pub name: String,
-    pub created: String,
-    pub expires: String,
-    pub last_used: String,
-}
-
-impl From<ApiToken> for TokenRow {
-    fn from(token: ApiToken) -> Self {
-        let day = |t: taskflow_core::Timestamp| super::task::when(t);
-        Self {
-            id: token.id.0,
-            name: token.name.to_string(),
-            created: day(token.created_at),
-            expires: token.expires_at.map_or_else(|| "never".to_owned(), day),
-            last_used: token.last_used_at.map_or_else(|| "not yet".to_owned(), day),
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "tokens.html")]
 struct TokensPage {
@@ -309,7 +287,7 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<i64>,
-    Form(form): Form<super::CsrfForm>,
+    Form(form): Form<super::kit::CsrfForm>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;

@@ -12,8 +12,8 @@ use taskflow_core::TokenId;
 use taskflow_core::user::{User, Username};
 use taskflow_ops::human_bytes;
 
-use super::problems;
-use super::{PageFrame, Viewer, redirect, refusal, render};
+use super::kit::{PageFrame, Viewer, redirect, refusal, render};
+use super::words::problems;
 use crate::error::ApiError;
 use crate::input::{CreateUser, UpdateUser};
 use crate::state::AppState;
@@ -181,7 +181,7 @@ pub async fn change_user(
 /// A token with its owner's username, as the page lists it.
 struct TokenRow {
     username: String,
-    token: super::account::TokenRow,
+    token: super::words::TokenRow,
 }
 
 #[derive(Template)]
@@ -226,7 +226,7 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((username, id)): Path<(String, i64)>,
-    Form(form): Form<super::CsrfForm>,
+    Form(form): Form<super::kit::CsrfForm>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;

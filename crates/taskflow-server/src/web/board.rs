@@ -9,14 +9,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
+use taskflow_core::StoreError;
 use taskflow_core::project::{Project, Role};
 use taskflow_core::task::{Cursor, Status, TaskQuery, TaskSort, effort_text};
-use taskflow_core::{StoreError, ValidationError};
 
-use super::pages::viewed_project;
-use super::{PageFrame, Viewer, problems, redirect, refusal, render, trouble};
+use super::kit::{PageFrame, Viewer, redirect, refusal, render, trouble};
+use super::quick::QuickForm;
+use crate::access::can_edit;
+use crate::access::viewed_project;
 use crate::error::ApiError;
-use crate::input::TaskDraft;
 use crate::state::AppState;
 use crate::views::TaskView;
 
@@ -81,13 +82,6 @@ struct Column {
     more: Option<More>,
     /// Its tasks' estimates added up (`1d 4h`), when any has one.
     estimate: Option<String>,
-}
-
-/// The quick-add field: what was typed and why it was refused, when it was.
-#[derive(Default)]
-pub struct QuickForm {
-    pub line: String,
-    pub problems: Vec<String>,
 }
 
 #[derive(Template)]
@@ -156,11 +150,6 @@ async fn column_page(
     Ok((cards.into_iter().map(Card::new).collect(), more))
 }
 
-/// Whether the viewer may move cards (and add tasks) here.
-fn can_edit(project: &Project, role: Role) -> bool {
-    !project.archived && role >= Role::Editor
-}
-
 #[derive(Deserialize)]
 pub struct BoardParams {
     /// Set by a move that could not be made, for the notice.
@@ -197,7 +186,7 @@ pub async fn board(
     .await
 }
 
-async fn board_page(
+pub(super) async fn board_page(
     state: &AppState,
     viewer: &Viewer,
     key: &str,
@@ -206,7 +195,7 @@ async fn board_page(
     quick: QuickForm,
 ) -> Response {
     let frame = || viewer.frame("projects");
-    let (project, role) = match viewed_project(state, viewer, key).await {
+    let (project, role) = match viewed_project(state, &viewer.user, key).await {
         Ok(found) => found,
         Err(e) => return refusal(frame(), e),
     };
@@ -264,7 +253,7 @@ pub async fn cards(
 ) -> Response {
     let frame = || viewer.frame("projects");
     let found = async {
-        let (project, role) = viewed_project(&state, &viewer, &key).await?;
+        let (project, role) = viewed_project(&state, &viewer.user, &key).await?;
         let status = Status::parse(&params.status).map_err(|e| {
             crate::input::bad_query(crate::input::all_valid([Some(&e)]).unwrap_err())
         })?;
@@ -385,113 +374,5 @@ pub async fn move_card(
             redirect(&format!("{board}?moved=conflict#card-{}", task.key()))
         }
         Err(e) => refusal(frame(), e.into()),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct QuickAddForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    line: String,
-    /// `list` to come back to the list; the board otherwise.
-    #[serde(default)]
-    back: String,
-}
-
-/// The task a quick-add line describes, in `project`, under `parent` when given. A line that
-/// cannot be read is refused as the API refuses a body: 422 naming the field, `line`.
-pub async fn quick_task(
-    state: &AppState,
-    project: &Project,
-    line: &str,
-    parent: Option<String>,
-) -> Result<taskflow_core::task::NewTask, ApiError> {
-    let today = taskflow_core::Timestamp::now().datetime().date();
-    let quick = taskflow_core::quick::parse(line, today).map_err(|wrong| {
-        let errors: Vec<ValidationError> = wrong
-            .iter()
-            .map(|p| ValidationError::new("line", p.to_string()))
-            .collect();
-        crate::input::all_valid(errors.iter().map(Some)).unwrap_err()
-    })?;
-    let draft = TaskDraft {
-        title: quick.title,
-        priority: quick.priority,
-        due_date: quick.due_date,
-        estimate: quick.estimate,
-        assignees: quick.assignees,
-        labels: quick.labels,
-        parent,
-        ..TaskDraft::default()
-    };
-    draft.resolve(state.store.as_ref(), project).await
-}
-
-/// The viewer's project `key` if they may add and move tasks in it.
-pub async fn editable_project(
-    state: &AppState,
-    viewer: &Viewer,
-    key: &str,
-) -> Result<Project, ApiError> {
-    match viewed_project(state, viewer, key).await? {
-        (project, role) if can_edit(&project, role) => Ok(project),
-        (project, _) if project.archived => Err(super::archived()),
-        _ => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "viewers cannot change tasks",
-        )),
-    }
-}
-
-/// `POST /p/{key}/tasks`: quick add from the board or the list. A line that cannot be used
-/// comes back in its field with the reasons under it.
-pub async fn quick_add(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Path(key): Path<String>,
-    Form(form): Form<QuickAddForm>,
-) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
-    let created = async {
-        let project = editable_project(&state, &viewer, &key).await?;
-        let new = quick_task(&state, &project, &form.line, None).await?;
-        let task = state
-            .store
-            .create_task(viewer.user.id, project.id, new)
-            .await?;
-        Ok::<_, ApiError>((project.key, task))
-    };
-    let to_list = form.back == "list";
-    match created.await {
-        Ok((project, task)) if to_list => {
-            redirect(&format!("/p/{project}/list#task-{}", task.key()))
-        }
-        Ok((project, task)) => redirect(&format!("/p/{project}#card-{}", task.key())),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            let quick = QuickForm {
-                line: form.line,
-                problems: problems(&e),
-            };
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            if to_list {
-                super::pages::list_page(
-                    &state,
-                    &viewer,
-                    &key,
-                    Default::default(),
-                    None,
-                    status,
-                    quick,
-                )
-                .await
-            } else {
-                board_page(&state, &viewer, &key, status, None, quick).await
-            }
-        }
-        Err(e) => refusal(viewer.frame("projects"), e),
     }
 }

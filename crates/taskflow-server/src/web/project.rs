@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use taskflow_core::project::{Label, Project, Role};
 
-use super::pages::viewed_project;
-use super::problems;
-use super::{PageFrame, Viewer, redirect, refusal, render};
+use super::kit::{PageFrame, Viewer, redirect, refusal, render};
+use super::words::problems;
 use crate::access::label_in;
+use crate::access::viewed_project;
 use crate::access::{Addable, addable_member};
 use crate::error::ApiError;
 use crate::input::{CreateLabel, SetMember, UpdateLabel};
@@ -28,7 +28,7 @@ pub async fn label_styles(
     Path(key): Path<String>,
 ) -> Response {
     let labels = async {
-        let (project, _) = viewed_project(&state, &viewer, &key).await?;
+        let (project, _) = viewed_project(&state, &viewer.user, &key).await?;
         Ok::<_, ApiError>(state.store.labels(project.id).await?)
     };
     match labels.await {
@@ -55,7 +55,7 @@ pub async fn label_styles(
 
 fn owner_only(project: &Project, role: Role) -> Result<(), ApiError> {
     if project.archived {
-        return Err(super::archived());
+        return Err(crate::access::archived());
     }
     if role < Role::Owner {
         return Err(ApiError::new(
@@ -113,7 +113,7 @@ async fn members_page(
     typed: String,
 ) -> Response {
     let page = async {
-        let (project, role) = viewed_project(state, viewer, key).await?;
+        let (project, role) = viewed_project(state, &viewer.user, key).await?;
         let members = state.store.members(project.id).await?;
         Ok::<_, ApiError>(MembersPage {
             page: viewer.frame("projects"),
@@ -156,7 +156,7 @@ pub async fn change_member(
         return refused;
     }
     let changed = async {
-        let (project, role) = viewed_project(&state, &viewer, &key).await?;
+        let (project, role) = viewed_project(&state, &viewer.user, &key).await?;
         owner_only(&project, role)?;
         let name = form.username.trim().trim_start_matches('@');
         let person = match addable_member(&state, &viewer.user, &project, name).await? {
@@ -265,7 +265,7 @@ async fn labels_page(
     typed: (String, String),
 ) -> Response {
     let page = async {
-        let (project, role) = viewed_project(state, viewer, key).await?;
+        let (project, role) = viewed_project(state, &viewer.user, key).await?;
         Ok::<_, ApiError>(LabelsPage {
             page: viewer.frame("projects"),
             project_key: project.key.to_string(),
@@ -308,7 +308,7 @@ pub async fn change_label(
         return refused;
     }
     let changed = async {
-        let project = super::board::editable_project(&state, &viewer, &key).await?;
+        let project = crate::access::editable_project(&state, &viewer.user, &key).await?;
         match form.id {
             None => {
                 let new = CreateLabel {
@@ -370,7 +370,7 @@ pub struct SettingsParams {
 
 /// The project `key` if the viewer owns it (archived or not).
 async fn owned_project(state: &AppState, viewer: &Viewer, key: &str) -> Result<Project, ApiError> {
-    let (project, role) = viewed_project(state, viewer, key).await?;
+    let (project, role) = viewed_project(state, &viewer.user, key).await?;
     if role < Role::Owner {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -524,7 +524,7 @@ pub async fn activity(
     axum::extract::Query(params): axum::extract::Query<ActivityParams>,
 ) -> Response {
     let page = async {
-        let (project, _) = viewed_project(&state, &viewer, &key).await?;
+        let (project, _) = viewed_project(&state, &viewer.user, &key).await?;
         let before = match params.before.as_deref().filter(|b| !b.is_empty()) {
             Some(raw) => Some(taskflow_core::ActivityId(raw.parse().map_err(|_| {
                 ApiError::new(
@@ -572,9 +572,9 @@ pub async fn activity(
                     });
                     ActivityLine {
                         at: e.at.to_string(),
-                        at_words: super::task::when(e.at),
+                        at_words: super::words::when(e.at),
                         task,
-                        words: super::task::activity_words(e),
+                        words: super::words::activity_words(e),
                     }
                 })
                 .collect(),

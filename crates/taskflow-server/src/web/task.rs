@@ -13,9 +13,9 @@ use taskflow_core::project::{Project, Role};
 use taskflow_core::task::{ParentFilter, Priority, Status, Task, TaskQuery, TaskSort};
 use taskflow_core::{ActivityId, CommentId, StoreError};
 
-use super::board::{QuickForm, quick_task};
-use super::problems;
-use super::{PageFrame, Viewer, redirect, refusal, render};
+use super::kit::{PageFrame, Viewer, redirect, refusal, render};
+use super::quick::{QuickForm, quick_task};
+use super::words::{activity_words, problems, when};
 use crate::access::{deletable_attachment, own_comment, visible_task};
 use crate::error::ApiError;
 use crate::input::{CommentInput, UpdateTask};
@@ -25,15 +25,6 @@ use crate::views::{ActivityView, AttachmentView, CommentView, TaskView};
 
 /// How many activity entries the task page shows at a time.
 const ACTIVITY_PAGE: u32 = 20;
-
-/// A time as a person reads it: `2026-12-02 03:31 UTC`.
-pub(super) fn when(at: taskflow_core::Timestamp) -> String {
-    at.datetime()
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute] UTC"
-        ))
-        .unwrap_or_default()
-}
 
 /// A comment as the page shows it.
 struct CommentItem {
@@ -84,7 +75,7 @@ struct TaskPage {
 
 impl TaskPage {
     fn status_label(&self, status: &Status) -> &'static str {
-        super::status_words(*status)
+        super::words::status_words(*status)
     }
 
     fn size(&self, bytes: &i64) -> String {
@@ -248,50 +239,6 @@ fn notice(done: &str) -> Option<String> {
     Some(words.to_owned())
 }
 
-/// An activity entry as a sentence.
-pub(super) fn activity_words(entry: &ActivityView) -> String {
-    use taskflow_core::activity::ActivityKind as Kind;
-    use taskflow_core::task::TaskField;
-    let who = entry.actor.as_ref().map_or("Someone", |p| &*p.display_name);
-    let field = entry.field.as_deref().unwrap_or("");
-    let estimate = TaskField::parse(field) == Some(TaskField::Estimate);
-    let value = |v: &Option<String>| match v.as_deref() {
-        None | Some("") => "nothing".to_owned(),
-        Some(v) if estimate => format!(
-            "“{}”",
-            v.parse()
-                .map_or_else(|_| v.to_owned(), taskflow_core::task::effort_text)
-        ),
-        Some(v) if v.chars().count() > 60 => {
-            format!("“{}…”", v.chars().take(60).collect::<String>())
-        }
-        Some(v) => format!("“{v}”"),
-    };
-    let what = match entry.kind {
-        Kind::TaskCreated => "created the task".to_owned(),
-        Kind::TaskUpdated => match TaskField::parse(field) {
-            Some(field) if field.quotable() => format!(
-                "changed the {field} from {} to {}",
-                value(&entry.old_value),
-                value(&entry.new_value)
-            ),
-            Some(field) => format!("changed the {field}"),
-            None => format!("changed the {}", field.replace('_', " ")),
-        },
-        Kind::TaskMoved => "moved the task on the board".to_owned(),
-        Kind::CommentAdded => "commented".to_owned(),
-        Kind::CommentEdited => "edited a comment".to_owned(),
-        Kind::AttachmentAdded => format!("attached {}", value(&entry.new_value)),
-        Kind::Trashed => "moved something to the trash".to_owned(),
-        Kind::Restored => "restored something from the trash".to_owned(),
-        Kind::Purged => "purged something from the trash".to_owned(),
-        Kind::ProjectCreated | Kind::ProjectUpdated | Kind::MemberChanged => {
-            "changed the project".to_owned()
-        }
-    };
-    format!("{who} {what}.")
-}
-
 /// The task `key` names, if the viewer may change it; the project too.
 async fn editable_task(
     state: &AppState,
@@ -300,7 +247,7 @@ async fn editable_task(
 ) -> Result<(Task, Project), ApiError> {
     let (task, project) = visible_task(state, &viewer.user, key, Role::Editor).await?;
     if project.archived {
-        return Err(super::archived());
+        return Err(crate::access::archived());
     }
     Ok((task, project))
 }
@@ -776,7 +723,7 @@ pub async fn delete_comment(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((key, id)): Path<(String, i64)>,
-    Form(form): Form<super::CsrfForm>,
+    Form(form): Form<super::kit::CsrfForm>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;
@@ -800,7 +747,7 @@ pub async fn delete_attachment(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((key, id)): Path<(String, i64)>,
-    Form(form): Form<super::CsrfForm>,
+    Form(form): Form<super::kit::CsrfForm>,
 ) -> Response {
     if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
         return refused;

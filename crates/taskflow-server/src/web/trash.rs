@@ -12,8 +12,8 @@ use taskflow_core::Timestamp;
 use taskflow_core::project::Role;
 use taskflow_core::trash::{TrashItem, TrashRef};
 
-use super::pages::viewed_project;
-use super::{PageFrame, Viewer, redirect, refusal, render};
+use super::kit::{PageFrame, Viewer, redirect, refusal, render};
+use crate::access::viewed_project;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -83,7 +83,7 @@ fn entry(
         task: item.task.map(|t| t.to_string()),
         summary: item.summary,
         deleted_at: item.deleted_at.to_string(),
-        deleted_words: super::task::when(item.deleted_at),
+        deleted_words: super::words::when(item.deleted_at),
         deleted_by: item.deleted_by.and_then(|id| names.get(&id).cloned()),
         purged_on: day(item.deleted_at.saturating_add(keep)),
         can_restore: role >= Role::Editor,
@@ -135,7 +135,7 @@ async fn project_page(
     status: StatusCode,
 ) -> Response {
     let page = async {
-        let (project, role) = viewed_project(state, viewer, key).await?;
+        let (project, role) = viewed_project(state, &viewer.user, key).await?;
         if role < Role::Editor {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -287,7 +287,7 @@ async fn again(state: &AppState, viewer: &Viewer, back: &str, e: ApiError) -> Re
     if e.status != StatusCode::CONFLICT {
         return refusal(viewer.frame("trash"), e);
     }
-    let problem = Some(super::sentence(&e.message));
+    let problem = Some(super::words::sentence(&e.message));
     match back
         .strip_prefix("/p/")
         .and_then(|r| r.strip_suffix("/trash"))

@@ -1,0 +1,292 @@
+//! What every page is made with: the frame around it, the signed-in viewer, rendering and
+//! redirects, the page that says why something was refused, and the check that keeps every
+//! redirect on this site.
+
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
+};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use taskflow_core::StoreError;
+use taskflow_core::user::{Session, User};
+
+use super::assets;
+use super::words::{problems, sentence};
+use crate::session::{cookie_value, same, session_cookie};
+use crate::state::AppState;
+
+/// Every page's policy: nothing inline, nothing from elsewhere.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub(super) async fn page_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers
+        .entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+/// What the layout of every page needs.
+pub struct PageFrame {
+    /// The signed-in user's display name.
+    pub user: Option<String>,
+    /// The token forms send back in their `csrf` field.
+    pub csrf: String,
+    pub theme: Option<&'static str>,
+    pub assets: &'static assets::Urls,
+    /// This page's path and query, for "come back here" links.
+    pub path: String,
+    /// Which navigation entry is current.
+    pub here: &'static str,
+    /// The viewer administers this installation (the navigation shows Administration).
+    pub admin: bool,
+}
+
+/// A signed-in person looking at a page. Without a valid session a page answers 303 to the
+/// sign-in page, which comes back here afterwards.
+pub struct Viewer {
+    pub user: User,
+    pub session: Session,
+    theme: Option<&'static str>,
+    path: String,
+}
+
+impl Viewer {
+    pub fn frame(&self, here: &'static str) -> PageFrame {
+        PageFrame {
+            user: Some(self.user.display_name.as_str().to_owned()),
+            csrf: self.session.csrf_token.clone(),
+            theme: self.theme,
+            assets: assets::urls(),
+            path: self.path.clone(),
+            here,
+            admin: self.user.is_admin,
+        }
+    }
+
+    /// A form's `csrf` field must be this session's token; otherwise the post is refused with
+    /// this page.
+    pub fn csrf_refusal(&self, sent: &str) -> Option<Response> {
+        if same(sent, &self.session.csrf_token) {
+            return None;
+        }
+        Some(message(
+            StatusCode::FORBIDDEN,
+            self.frame(""),
+            "This form has expired",
+            "The page was open too long or came from elsewhere. Go back, reload it and try again.",
+        ))
+    }
+}
+
+/// The theme cookie: `light` or `dark`; the system's choice when absent.
+fn theme(parts: &Parts) -> Option<&'static str> {
+    match cookie_value(&parts.headers, "taskflow_theme") {
+        Some("light") => Some("light"),
+        Some("dark") => Some("dark"),
+        _ => None,
+    }
+}
+
+fn path_of(parts: &Parts) -> String {
+    parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned())
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let path = path_of(parts);
+        let theme = theme(parts);
+        // A form posted after the session ended comes back to the page it was on.
+        let back = if parts.method == axum::http::Method::GET {
+            path.clone()
+        } else {
+            referring_page(parts).unwrap_or_else(|| "/projects".to_owned())
+        };
+        let signed_out = || {
+            let next = form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>();
+            redirect(&format!("/login?next={next}"))
+        };
+        let Some(secret) = session_cookie(&parts.headers) else {
+            return Err(signed_out());
+        };
+        match crate::session::live_session(state, &secret).await {
+            Ok((user, session)) => Ok(Viewer {
+                user,
+                session,
+                theme,
+                path,
+            }),
+            Err(StoreError::NotFound { .. }) => Err(signed_out()),
+            Err(e) => Err(trouble(anonymous(parts), e)),
+        }
+    }
+}
+
+/// The local page (path and query) a request came from, by its `Referer`, when that is this
+/// site.
+fn referring_page(parts: &Parts) -> Option<String> {
+    let referer = parts
+        .headers
+        .get(axum::http::header::REFERER)?
+        .to_str()
+        .ok()?;
+    let host = parts.headers.get(axum::http::header::HOST)?.to_str().ok()?;
+    let rest = referer
+        .strip_prefix("http://")
+        .or_else(|| referer.strip_prefix("https://"))?
+        .strip_prefix(host)?;
+    is_local(rest).then(|| rest.to_owned())
+}
+
+/// The frame of a page for someone not signed in.
+pub(super) fn anonymous(parts: &Parts) -> PageFrame {
+    PageFrame {
+        user: None,
+        csrf: String::new(),
+        theme: theme(parts),
+        assets: assets::urls(),
+        path: path_of(parts),
+        here: "",
+        admin: false,
+    }
+}
+
+/// 303 See Other to `to`: where every form post ends.
+pub fn redirect(to: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(
+            LOCATION,
+            HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/")),
+        )],
+    )
+        .into_response()
+}
+
+/// A page of this site to go to after a form (`next`, the `Referer`); anything else goes to
+/// the projects. Every redirect whose target comes from a request passes through here.
+pub fn local(next: &str) -> &str {
+    if is_local(next) { next } else { "/projects" }
+}
+
+/// Whether `target` can only mean a path on this site: it starts with one `/`, holds only
+/// printable ASCII without a backslash, and once percent-decoded still holds no control
+/// character or backslash and does not start with `//`. Browsers read a tab, a backslash or a
+/// second slash as the start of another host (`/\tevil.example`, `/\\evil`, `//evil`).
+pub fn is_local(target: &str) -> bool {
+    fn path_start(bytes: &[u8]) -> bool {
+        bytes.first() == Some(&b'/') && !matches!(bytes.get(1), Some(b'/' | b'\\'))
+    }
+    let raw = target.as_bytes();
+    if !path_start(raw) || !raw.iter().all(|b| b.is_ascii_graphic() && *b != b'\\') {
+        return false;
+    }
+    let decoded: Vec<u8> = percent_encoding::percent_decode(raw).collect();
+    path_start(&decoded) && !decoded.iter().any(|b| b.is_ascii_control() || *b == b'\\')
+}
+
+/// A page as HTML with its status.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; it has been logged",
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    page: PageFrame,
+    heading: &'a str,
+    text: &'a str,
+}
+
+/// A page that only says something: an error in words.
+pub fn message(status: StatusCode, page: PageFrame, heading: &str, text: &str) -> Response {
+    render(
+        status,
+        &MessagePage {
+            page,
+            heading,
+            text,
+        },
+    )
+}
+
+/// An error the API would answer, as a page in words.
+pub fn refusal(page: PageFrame, e: crate::error::ApiError) -> Response {
+    let (heading, text) = match e.status {
+        StatusCode::NOT_FOUND => (
+            "Not found",
+            "There is no such page, or you cannot see it.".to_owned(),
+        ),
+        StatusCode::FORBIDDEN => (
+            "Not allowed",
+            "Your role in this project does not allow that.".to_owned(),
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => ("That did not work", problems(&e).join(" ")),
+        StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {
+            ("That did not work", sentence(&e.message))
+        }
+        StatusCode::PRECONDITION_FAILED => (
+            "Someone else changed this meanwhile",
+            format!(
+                "{} Go back and reload the page to see it as it is now.",
+                sentence(&e.message)
+            ),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("That is too large", sentence(&e.message)),
+        StatusCode::TOO_MANY_REQUESTS => (
+            "Too many attempts",
+            format!(
+                "Wait {} and try again.",
+                match e.retry_after.map_or(60, |d| d.as_secs()) {
+                    s if s < 90 => format!("{} seconds", s.max(1)),
+                    s => format!("{} minutes", s.div_ceil(60)),
+                }
+            ),
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "Taskflow cannot reach its database",
+            "Nothing was changed. Try again in a few seconds.".to_owned(),
+        ),
+        StatusCode::INSUFFICIENT_STORAGE => (
+            "The disk is full",
+            "Nothing was changed. An administrator needs to free some space.".to_owned(),
+        ),
+        _ => (
+            "Something went wrong",
+            "The error has been logged. Nothing was changed.".to_owned(),
+        ),
+    };
+    message(e.status, page, heading, &text)
+}
+
+/// A form that sends only its CSRF token (sign out, revoke, delete…).
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// A store error as a page: what the API would answer, in words.
+pub fn trouble(page: PageFrame, e: StoreError) -> Response {
+    refusal(page, e.into())
+}

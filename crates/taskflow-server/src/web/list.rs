@@ -1,0 +1,184 @@
+//! A project's tasks as a list: filters, search, sorting and pages, all in the URL.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::kit::{PageFrame, Viewer, refusal, render, trouble};
+use super::quick::QuickForm;
+use crate::access::viewed_project;
+use crate::input::ListParams;
+use crate::state::AppState;
+use crate::views::TaskView;
+
+#[derive(Template)]
+#[template(path = "list.html")]
+struct ListPage {
+    page: PageFrame,
+    filters: Filters,
+    /// Usernames of the members, for the assignee filter.
+    members: Vec<String>,
+    /// The project's label names, for the label filter.
+    labels: Vec<String>,
+    project_key: String,
+    project_name: String,
+    archived: bool,
+    can_add: bool,
+    owner: bool,
+    quick: QuickForm,
+    tasks: Vec<TaskView>,
+    filtered: bool,
+    next: Option<String>,
+}
+
+/// The filter form's values, as the URL gave them.
+#[derive(Default)]
+struct Filters {
+    q: String,
+    status: String,
+    assignee: String,
+    label: String,
+    due_after: String,
+    due_before: String,
+    top_level: bool,
+    sort: String,
+}
+
+impl Filters {
+    fn of(params: &ListParams) -> Self {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        Self {
+            q: text(&params.q),
+            status: text(&params.status),
+            assignee: text(&params.assignee),
+            label: text(&params.label),
+            due_after: text(&params.due_after),
+            due_before: text(&params.due_before),
+            top_level: params.parent.as_deref() == Some("none"),
+            sort: text(&params.sort),
+        }
+    }
+}
+
+/// The choices of the status and sort filters: (value, words).
+const STATUS_CHOICES: [(&str, &str); 5] = [
+    ("", "any status"),
+    ("todo,in_progress", "not done"),
+    ("todo", "to do"),
+    ("in_progress", "in progress"),
+    ("done", "done"),
+];
+const SORT_CHOICES: [(&str, &str); 4] = [
+    ("", "board order"),
+    ("due_date", "due date"),
+    ("priority", "priority"),
+    ("updated", "recently updated"),
+];
+
+impl ListPage {
+    fn status_choices(&self) -> &'static [(&'static str, &'static str)] {
+        &STATUS_CHOICES
+    }
+
+    fn sort_choices(&self) -> &'static [(&'static str, &'static str)] {
+        &SORT_CHOICES
+    }
+
+    fn status_label(&self, status: &taskflow_core::task::Status) -> &'static str {
+        super::words::status_words(*status)
+    }
+}
+
+/// A project's tasks as a table, filtered and sorted as the API's listing is (the URL is the
+/// view), a page at a time.
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Path(key): axum::extract::Path<String>,
+    uri: axum::http::Uri,
+    Query(params): Query<ListParams>,
+) -> Response {
+    let quick = QuickForm::default();
+    list_page(
+        &state,
+        &viewer,
+        &key,
+        params,
+        uri.query(),
+        StatusCode::OK,
+        quick,
+    )
+    .await
+}
+
+/// The list page for `params`; `query` is the URL's query, kept in the next page's link.
+pub(super) async fn list_page(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    params: ListParams,
+    query: Option<&str>,
+    status: StatusCode,
+    quick: QuickForm,
+) -> Response {
+    let frame = || viewer.frame("projects");
+    let (project, role) = match viewed_project(state, &viewer.user, key).await {
+        Ok(found) => found,
+        Err(e) => return refusal(frame(), e),
+    };
+    let params = params.blanks_as_absent();
+    let filtered = params.filters_anything();
+    let filters = Filters::of(&params);
+    let (members, labels) = match tokio::try_join!(
+        state.store.members(project.id),
+        state.store.labels(project.id)
+    ) {
+        Ok(found) => found,
+        Err(e) => return trouble(frame(), e),
+    };
+    let task_query = match params.resolve(state.store.as_ref(), &project).await {
+        Ok(query) => query,
+        Err(e) => return refusal(frame(), e),
+    };
+    let page = match state.store.list_tasks(project.id, &task_query).await {
+        Ok(page) => page,
+        Err(e) => return trouble(frame(), e),
+    };
+    let tasks = match TaskView::many(state.store.as_ref(), page.items).await {
+        Ok(tasks) => tasks,
+        Err(e) => return refusal(frame(), e),
+    };
+    let next = page.next.map(|cursor| {
+        let kept = query
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("after="))
+            .map(|p| format!("{p}&"))
+            .collect::<String>();
+        let cursor: String = form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
+        format!("/p/{}/list?{kept}after={cursor}", project.key)
+    });
+    let page = ListPage {
+        page: frame(),
+        filters,
+        members: members
+            .into_iter()
+            .map(|m| m.username.as_str().to_owned())
+            .collect(),
+        labels: labels
+            .into_iter()
+            .map(|l| l.name.as_str().to_owned())
+            .collect(),
+        project_key: project.key.as_str().to_owned(),
+        project_name: project.name.as_str().to_owned(),
+        archived: project.archived,
+        can_add: !project.archived && role >= taskflow_core::project::Role::Editor,
+        owner: role == taskflow_core::project::Role::Owner,
+        quick,
+        tasks,
+        filtered,
+        next,
+    };
+    render(status, &page)
+}

@@ -1,0 +1,75 @@
+//! The person's own pages: the tasks assigned to them across projects, and the keyboard
+//! shortcuts.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::kit::{PageFrame, Viewer, refusal, render, trouble};
+use crate::state::AppState;
+use crate::views::TaskView;
+
+#[derive(Template)]
+#[template(path = "my.html")]
+struct MyTasksPage {
+    page: PageFrame,
+    tasks: Vec<TaskView>,
+    done: bool,
+}
+
+impl MyTasksPage {
+    fn status_label(&self, status: &taskflow_core::task::Status) -> &'static str {
+        super::words::status_words(*status)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MyParams {
+    done: Option<String>,
+}
+
+/// What is assigned to the viewer across projects, soonest due first.
+pub async fn my_tasks(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(params): Query<MyParams>,
+) -> Response {
+    let done = params.done.is_some_and(|v| v == "1" || v == "true");
+    let store = state.store.as_ref();
+    let tasks = match store
+        .assigned_tasks(viewer.user.id, done, viewer.user.is_admin, 200)
+        .await
+    {
+        Ok(tasks) => tasks,
+        Err(e) => return trouble(viewer.frame("my"), e),
+    };
+    match TaskView::many(store, tasks).await {
+        Ok(tasks) => render(
+            StatusCode::OK,
+            &MyTasksPage {
+                page: viewer.frame("my"),
+                tasks,
+                done,
+            },
+        ),
+        Err(e) => refusal(viewer.frame("my"), e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "shortcuts.html")]
+struct ShortcutsPage {
+    page: PageFrame,
+}
+
+/// `GET /shortcuts`: the keyboard shortcuts as a page (`?` shows them over any page).
+pub async fn shortcuts(viewer: Viewer) -> Response {
+    render(
+        StatusCode::OK,
+        &ShortcutsPage {
+            page: viewer.frame(""),
+        },
+    )
+}

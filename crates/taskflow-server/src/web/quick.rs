@@ -1,0 +1,58 @@
+//! Quick add: one line (`Fix login #bug @dev due:2026-12-24 !high ~2h`) that becomes a task,
+//! from the board, the list and a task's subtask field. The line is read by
+//! `taskflow_core::quick` and handed to `input` as a typed draft.
+
+use serde::Deserialize;
+use taskflow_core::ValidationError;
+use taskflow_core::project::Project;
+
+use crate::error::ApiError;
+use crate::input::TaskDraft;
+use crate::state::AppState;
+
+/// The quick-add field: what was typed and why it was refused, when it was.
+#[derive(Default)]
+pub struct QuickForm {
+    pub line: String,
+    pub problems: Vec<String>,
+}
+
+#[derive(Deserialize)]
+pub struct QuickAddForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub line: String,
+    /// `list` to come back to the list; the board otherwise.
+    #[serde(default)]
+    pub back: String,
+}
+
+/// The task a quick-add line describes, in `project`, under `parent` when given. A line that
+/// cannot be read is refused as the API refuses a body: 422 naming the field, `line`.
+pub async fn quick_task(
+    state: &AppState,
+    project: &Project,
+    line: &str,
+    parent: Option<String>,
+) -> Result<taskflow_core::task::NewTask, ApiError> {
+    let today = taskflow_core::Timestamp::now().datetime().date();
+    let quick = taskflow_core::quick::parse(line, today).map_err(|wrong| {
+        let errors: Vec<ValidationError> = wrong
+            .iter()
+            .map(|p| ValidationError::new("line", p.to_string()))
+            .collect();
+        crate::input::all_valid(errors.iter().map(Some)).unwrap_err()
+    })?;
+    let draft = TaskDraft {
+        title: quick.title,
+        priority: quick.priority,
+        due_date: quick.due_date,
+        estimate: quick.estimate,
+        assignees: quick.assignees,
+        labels: quick.labels,
+        parent,
+        ..TaskDraft::default()
+    };
+    draft.resolve(state.store.as_ref(), project).await
+}
