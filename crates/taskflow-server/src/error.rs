@@ -7,7 +7,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use taskflow_core::StoreError;
+use taskflow_core::{StoreError, ValidationError};
 
 /// How long a client is asked to wait after a 503.
 const RETRY_AFTER_UNAVAILABLE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -17,6 +17,10 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// For `invalid` and `bad_query`: each field that is wrong and why, in the order of the
+    /// request's fields. Sent as `details.fields`; pages show the messages.
+    pub fields: Vec<ValidationError>,
+    /// Anything else a client may act on (`current_version`, `id`), sent as `details`.
     pub details: Option<Value>,
     /// Sent as `Retry-After` (every 503 has one).
     pub retry_after: Option<std::time::Duration>,
@@ -28,6 +32,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            fields: Vec::new(),
             details: None,
             retry_after: None,
         }
@@ -75,6 +80,9 @@ impl IntoResponse for ApiError {
         if let Some(details) = self.details {
             body["error"]["details"] = details;
         }
+        if !self.fields.is_empty() {
+            body["error"]["details"]["fields"] = json!(self.fields);
+        }
         let mut response = (self.status, Json(body)).into_response();
         let retry_after =
             self.retry_after
@@ -105,9 +113,7 @@ impl From<StoreError> for ApiError {
             },
             // Like every other 422, it names the field that is wrong.
             StoreError::Cycle => Self {
-                details: Some(
-                    json!({ "fields": [{ "field": "parent", "message": err.to_string() }] }),
-                ),
+                fields: vec![ValidationError::new("parent", err.to_string())],
                 ..Self::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid",
@@ -115,8 +121,9 @@ impl From<StoreError> for ApiError {
                 )
             },
             StoreError::Invalid(v) => Self {
-                details: Some(json!({ "fields": [{ "field": v.field, "message": v.message }] })),
-                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", v.to_string())
+                message: v.to_string(),
+                fields: vec![v],
+                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "")
             },
             StoreError::Unavailable(reason) => {
                 tracing::warn!(%reason, "the database is unavailable");

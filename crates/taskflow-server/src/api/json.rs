@@ -2,14 +2,15 @@
 //! says where; a well-formed body of the wrong shape (missing or unknown fields, wrong types)
 //! is 422 naming the field.
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde_json::error::Category;
+use taskflow_core::ValidationError;
 
 use crate::error::ApiError;
-use crate::input::field_in;
 
 /// The largest JSON body read: axum's default body limit, which the API keeps.
 pub const BODY_LIMIT: usize = 2 << 20;
@@ -20,49 +21,95 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(rejection) => Err(reject(rejection)),
+        if !is_json(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as Content-Type: application/json",
+            ));
         }
-    }
-}
-
-fn reject(rejection: JsonRejection) -> ApiError {
-    let detail = std::error::Error::source(&rejection)
-        .map(ToString::to_string)
-        .unwrap_or_else(|| rejection.body_text());
-    match rejection {
-        JsonRejection::JsonSyntaxError(_) => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("malformed JSON: {detail}"),
-        ),
-        JsonRejection::JsonDataError(_) => ApiError {
-            details: Some(
-                json!({ "fields": [{ "field": field_in(&detail, "body"), "message": detail }] }),
-            ),
-            ..ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                format!("the request body does not fit: {detail}"),
-            )
-        },
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as Content-Type: application/json",
-        ),
-        // Too large (413), unreadable body (400)…: the rejection knows its status.
-        other => ApiError::new(
-            other.status(),
-            if other.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // Too large (413) or unreadable (400): the rejection knows its status.
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let code = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 "too_large"
             } else {
                 "bad_request"
-            },
-            other.body_text(),
-        ),
+            };
+            ApiError::new(rejection.status(), code, rejection.body_text())
+        })?;
+        let mut reader = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut reader).map_err(|e| {
+            let detail = e.to_string();
+            let field = field_at(e.path(), e.inner(), "body");
+            match e.inner().classify() {
+                Category::Data => invalid(
+                    field,
+                    detail,
+                    "the request body does not fit",
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                ),
+                _ => malformed(&detail),
+            }
+        })?;
+        reader.end().map_err(|e| malformed(&e.to_string()))?;
+        Ok(Json(value))
     }
+}
+
+/// `application/json`, or a type with the `+json` suffix.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(essence) = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+    else {
+        return false;
+    };
+    essence == "application/json"
+        || essence.starts_with("application/") && essence.ends_with("+json")
+}
+
+fn malformed(detail: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        format!("malformed JSON: {detail}"),
+    )
+}
+
+/// A value of the wrong shape, naming where it is.
+fn invalid(
+    field: String,
+    detail: String,
+    what: &str,
+    status: StatusCode,
+    code: &'static str,
+) -> ApiError {
+    ApiError {
+        fields: vec![ValidationError::new(field, detail.clone())],
+        ..ApiError::new(status, code, format!("{what}: {detail}"))
+    }
+}
+
+/// Where a deserialisation error is: the path `serde_path_to_error` tracked (`labels[0]`,
+/// `colour`), or `whole` when it is about all of the input. A missing field is the one error
+/// serde raises before there is a path to it: it is named in the error itself.
+fn field_at(
+    path: &serde_path_to_error::Path,
+    error: &impl std::fmt::Display,
+    whole: &str,
+) -> String {
+    let path = path.to_string();
+    if path != "." {
+        return path;
+    }
+    let message = error.to_string();
+    message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map_or_else(|| whole.to_owned(), |(name, _)| name.to_owned())
 }
 
 /// Query-string parameters, rejected in the API's error shape (400, naming the problem).
@@ -73,23 +120,22 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &S,
+        _state: &S,
     ) -> Result<Self, ApiError> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(value)| Query(value))
-            .map_err(|rejection| {
-                let detail = std::error::Error::source(&rejection)
-                    .map(ToString::to_string)
-                    .unwrap_or_else(|| rejection.body_text());
-                ApiError {
-                    details: Some(json!({ "fields": [{ "field": field_in(&detail, "query"), "message": detail }] })),
-                    ..ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "bad_query",
-                        format!("the query string does not fit: {detail}"),
-                    )
-                }
+        let query = parts.uri.query().unwrap_or_default();
+        let reader = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(reader)
+            .map(Query)
+            .map_err(|e| {
+                let detail = format!("Failed to deserialize query string: {e}");
+                let field = field_at(e.path(), e.inner(), "query");
+                invalid(
+                    field,
+                    detail,
+                    "the query string does not fit",
+                    StatusCode::BAD_REQUEST,
+                    "bad_query",
+                )
             })
     }
 }

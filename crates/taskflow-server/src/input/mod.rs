@@ -12,7 +12,6 @@ mod users;
 
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::json;
 use taskflow_core::ValidationError;
 
 use crate::error::ApiError;
@@ -37,7 +36,7 @@ pub fn all_valid<'a>(
         .collect::<Vec<_>>()
         .join("; ");
     Err(ApiError {
-        details: Some(json!({ "fields": errors })),
+        fields: errors.into_iter().cloned().collect(),
         ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
     })
 }
@@ -52,24 +51,6 @@ pub fn bad_query(err: ApiError) -> ApiError {
         status: StatusCode::BAD_REQUEST,
         code: "bad_query",
         ..err
-    }
-}
-
-/// The field a serde message is about: `unknown field `x``, `missing field `x``, or a path
-/// before the message (`labels[0]: invalid type…`); `whole` when it is about all of it.
-pub fn field_in(message: &str, whole: &str) -> String {
-    for marker in ["unknown field `", "missing field `", "duplicate field `"] {
-        if let Some(rest) = message.split_once(marker).map(|(_, rest)| rest)
-            && let Some((name, _)) = rest.split_once('`')
-        {
-            return name.to_owned();
-        }
-    }
-    match message.split_once(": ") {
-        Some((path, _)) if !path.is_empty() && !path.contains(' ') && path != "." => {
-            path.to_owned()
-        }
-        _ => whole.to_owned(),
     }
 }
 

@@ -21,19 +21,10 @@ pub fn sentence(text: &str) -> String {
 
 /// Why a request was refused, one sentence per field when the API names fields.
 pub fn problems(e: &ApiError) -> Vec<String> {
-    let fields = e
-        .details
-        .as_ref()
-        .and_then(|d| d.get("fields"))
-        .and_then(|f| f.as_array());
-    match fields {
-        Some(fields) if !fields.is_empty() => fields
-            .iter()
-            .filter_map(|f| f.get("message").and_then(|m| m.as_str()))
-            .map(sentence)
-            .collect(),
-        _ => vec![sentence(&e.message)],
+    if e.fields.is_empty() {
+        return vec![sentence(&e.message)];
     }
+    e.fields.iter().map(|f| sentence(&f.message)).collect()
 }
 
 /// A task's status as a person reads it.
