@@ -2,7 +2,6 @@
 //! sessions end), signing out everywhere, and API tokens (the secret shown once).
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
@@ -11,7 +10,7 @@ use serde::Deserialize;
 use taskflow_core::TokenId;
 use taskflow_core::user::TokenSecret;
 
-use super::kit::{PageFrame, Viewer, redirect, refusal, render};
+use super::kit::{OnlyToken, PageFrame, Posted, Viewer, redirect, refusal, render};
 use super::words::{TokenRow, problems};
 use crate::error::ApiError;
 use crate::input::{CreateToken, UpdateUser};
@@ -62,8 +61,6 @@ pub async fn account(
 
 #[derive(Deserialize)]
 pub struct AccountForm {
-    #[serde(default)]
-    csrf: String,
     /// `name`, `password` or `everywhere`.
     #[serde(default)]
     action: String,
@@ -80,14 +77,10 @@ pub struct AccountForm {
 /// `POST /account`: saves the display name, changes the password, or signs out everywhere.
 pub async fn save_account(
     State(state): State<AppState>,
-    viewer: Viewer,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Form(form): Form<AccountForm>,
+    Posted { viewer, form }: Posted<AccountForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     match form.action.as_str() {
         "everywhere" => match state.store.delete_user_sessions(viewer.user.id).await {
             Ok(_) => {
@@ -224,8 +217,6 @@ pub async fn tokens(
 #[derive(Deserialize)]
 pub struct TokenForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
     /// Days; empty for a token that does not expire.
     #[serde(default)]
@@ -236,12 +227,8 @@ pub struct TokenForm {
 /// only as a hash), so this answers with the page rather than a redirect.
 pub async fn create_token(
     State(state): State<AppState>,
-    viewer: Viewer,
-    Form(form): Form<TokenForm>,
+    Posted { viewer, form }: Posted<TokenForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let created = async {
         let days = match form.expires_in_days.trim() {
             "" | "never" => None,
@@ -285,13 +272,9 @@ pub async fn create_token(
 /// `POST /settings/tokens/{id}/revoke`.
 pub async fn revoke_token(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(id): Path<i64>,
-    Form(form): Form<super::kit::CsrfForm>,
+    Posted { viewer, .. }: Posted<OnlyToken>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     match state.store.revoke_token(viewer.user.id, TokenId(id)).await {
         Ok(()) => redirect("/settings/tokens?done=revoked"),
         Err(e) => refusal(viewer.frame("account"), e.into()),

@@ -3,7 +3,6 @@
 //! reports it, with a bar per project.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,7 +11,7 @@ use taskflow_core::TokenId;
 use taskflow_core::user::{User, Username};
 use taskflow_ops::human_bytes;
 
-use super::kit::{PageFrame, Viewer, redirect, refusal, render};
+use super::kit::{OnlyToken, PageFrame, Posted, Viewer, redirect, refusal, render};
 use super::words::problems;
 use crate::error::ApiError;
 use crate::input::{CreateUser, UpdateUser};
@@ -85,8 +84,6 @@ pub async fn users(
 
 #[derive(Deserialize)]
 pub struct UserForm {
-    #[serde(default)]
-    csrf: String,
     /// `create`, `disable`, `enable`, `admin`, `unadmin` or `password`.
     #[serde(default)]
     action: String,
@@ -103,12 +100,8 @@ pub struct UserForm {
 /// `POST /admin/users`.
 pub async fn change_user(
     State(state): State<AppState>,
-    viewer: Viewer,
-    Form(form): Form<UserForm>,
+    Posted { viewer, form }: Posted<UserForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let changed = async {
         admins_only(&viewer)?;
         if form.action == "create" {
@@ -224,13 +217,9 @@ pub async fn tokens(
 /// `POST /admin/tokens/{username}/{id}/revoke`.
 pub async fn revoke_token(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((username, id)): Path<(String, i64)>,
-    Form(form): Form<super::kit::CsrfForm>,
+    Posted { viewer, .. }: Posted<OnlyToken>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let revoked = async {
         admins_only(&viewer)?;
         let owner = Username::parse(&username).map_err(|_| ApiError::not_found("user"))?;

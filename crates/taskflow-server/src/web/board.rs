@@ -4,7 +4,6 @@
 //! Quick add (shared with the list) lives here too.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -13,7 +12,7 @@ use taskflow_core::StoreError;
 use taskflow_core::project::{Project, Role};
 use taskflow_core::task::{Cursor, Status, TaskQuery, TaskSort, effort_text};
 
-use super::kit::{PageFrame, Viewer, redirect, refusal, render, trouble};
+use super::kit::{PageFrame, Posted, Viewer, redirect, refusal, render, trouble};
 use super::quick::QuickForm;
 use crate::access::can_edit;
 use crate::access::viewed_project;
@@ -326,8 +325,6 @@ pub async fn card(
 #[derive(Deserialize)]
 pub struct MoveForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     task: String,
     #[serde(default)]
     status: String,
@@ -339,13 +336,9 @@ pub struct MoveForm {
 /// at that card. A task changed meanwhile is not moved, and the board says so.
 pub async fn move_card(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(key): Path<String>,
-    Form(form): Form<MoveForm>,
+    Posted { viewer, form }: Posted<MoveForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let frame = || viewer.frame("projects");
     let (task, project) =
         match crate::access::visible_task(&state, &viewer.user, &form.task, Role::Editor).await {

@@ -3,7 +3,8 @@
 //! redirect on this site.
 
 use askama::Template;
-use axum::extract::FromRequestParts;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
 };
@@ -13,8 +14,11 @@ use axum::response::{IntoResponse, Response};
 use taskflow_core::StoreError;
 use taskflow_core::user::{Session, User};
 
+use serde::de::DeserializeOwned;
+
 use super::assets;
 use super::words::{problems, sentence};
+use crate::error::ApiError;
 use crate::session::{cookie_value, same, session_cookie};
 use crate::state::AppState;
 
@@ -32,6 +36,7 @@ pub(super) async fn page_headers(mut response: Response) -> Response {
 }
 
 /// What the layout of every page needs.
+#[derive(Clone)]
 pub struct PageFrame {
     /// The signed-in user's display name.
     pub user: Option<String>,
@@ -70,17 +75,187 @@ impl Viewer {
     }
 
     /// A form's `csrf` field must be this session's token; otherwise the post is refused with
-    /// this page.
-    pub fn csrf_refusal(&self, sent: &str) -> Option<Response> {
+    /// this page. Only the extractors below ask.
+    fn csrf_refusal(&self, sent: &str) -> Option<Response> {
         if same(sent, &self.session.csrf_token) {
             return None;
         }
-        Some(message(
-            StatusCode::FORBIDDEN,
-            self.frame(""),
-            "This form has expired",
-            "The page was open too long or came from elsewhere. Go back, reload it and try again.",
-        ))
+        Some(expired(self.frame("")))
+    }
+}
+
+/// The page a post with a missing or wrong token gets; nothing was changed.
+fn expired(frame: PageFrame) -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        frame,
+        "This form has expired",
+        "The page was open too long or came from elsewhere. Go back, reload it and try again.",
+    )
+}
+
+/// The value of the field `name` in a form body, if it is there.
+fn field(body: &[u8], name: &str) -> Option<String> {
+    form_urlencoded::parse(body)
+        .find(|(n, _)| n == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// A form body read into `T` with `serde_html_form` (a repeated field, such as a checkbox,
+/// fills a `Vec`); one that does not fit is refused as the API refuses a body, naming its field.
+fn read_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let reader = serde_html_form::Deserializer::new(form_urlencoded::parse(body));
+    serde_path_to_error::deserialize(reader).map_err(|e| {
+        let field = e.path().to_string();
+        taskflow_core::ValidationError::new(field, e.inner().to_string()).into()
+    })
+}
+
+/// The body of a posted form, or the page saying why it could not be read.
+async fn form_body(
+    request: Request,
+    state: &AppState,
+    frame: impl FnOnce() -> PageFrame,
+) -> Result<Bytes, Response> {
+    Bytes::from_request(request, state).await.map_err(|e| {
+        refusal(
+            frame(),
+            ApiError::new(e.status(), "bad_request", e.body_text()),
+        )
+    })
+}
+
+/// A form posted by someone signed in. Its `csrf` field is checked against their session
+/// before any handler runs: a post without it, or with another session's, gets the "This form
+/// has expired" page and changes nothing. The other fields are `T`.
+pub struct Posted<T> {
+    pub viewer: Viewer,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, state).await?;
+        let body = form_body(Request::from_parts(parts, body), state, || viewer.frame("")).await?;
+        if let Some(refused) = viewer.csrf_refusal(&field(&body, "csrf").unwrap_or_default()) {
+            return Err(refused);
+        }
+        let form = read_form(&body).map_err(|e| refusal(viewer.frame(""), e))?;
+        Ok(Posted { viewer, form })
+    }
+}
+
+/// A form anyone may post (the colour scheme): signed in, checked against the session's token
+/// as `Posted` is; signed out, against the sign-in form's.
+pub struct PostedByAnyone<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for PostedByAnyone<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, state).await.ok();
+        let frame = anonymous(&parts);
+        let headers = parts.headers.clone();
+        let body = form_body(Request::from_parts(parts, body), state, || frame.clone()).await?;
+        let sent = field(&body, "csrf").unwrap_or_default();
+        match &viewer {
+            Some(viewer) => {
+                if let Some(refused) = viewer.csrf_refusal(&sent) {
+                    return Err(refused);
+                }
+            }
+            None => {
+                if !matches!(
+                    super::login_form::accepted(state, &headers, &sent).await,
+                    Ok(true)
+                ) {
+                    return Err(expired(frame));
+                }
+            }
+        }
+        let form = read_form(&body).map_err(|e| refusal(frame, e))?;
+        Ok(PostedByAnyone(form))
+    }
+}
+
+/// The sign-in form, posted. Its `csrf` field must be the sign-in token this browser holds
+/// (`login_form`), checked before the handler runs. `frame` is the signed-out frame carrying
+/// that token, for drawing the form again.
+pub struct SignInPosted<T> {
+    pub frame: PageFrame,
+    pub headers: axum::http::HeaderMap,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for SignInPosted<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (parts, body) = request.into_parts();
+        let frame = anonymous(&parts);
+        let headers = parts.headers.clone();
+        let body = form_body(Request::from_parts(parts, body), state, || frame.clone()).await?;
+        let token = field(&body, "csrf").unwrap_or_default();
+        match super::login_form::accepted(state, &headers, &token).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(message(
+                    StatusCode::FORBIDDEN,
+                    frame,
+                    "This sign-in form has expired",
+                    "Open the sign-in page again and sign in from there.",
+                ));
+            }
+            Err(e) => return Err(refusal(frame, e)),
+        }
+        let form = read_form(&body).map_err(|e| refusal(frame.clone(), e))?;
+        Ok(SignInPosted {
+            frame: PageFrame {
+                csrf: token,
+                ..frame
+            },
+            headers,
+            form,
+        })
+    }
+}
+
+/// A file posted with a form (`multipart/form-data`) by someone signed in. The form's first
+/// part must be its `csrf` field, checked as `Posted` checks it before any byte of the file is
+/// read; the rest of the form is the handler's to stream.
+pub struct PostedFile {
+    pub viewer: Viewer,
+    pub form: Multipart,
+}
+
+impl FromRequest<AppState> for PostedFile {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, state).await?;
+        let mut form = Multipart::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|e| {
+                refusal(
+                    viewer.frame(""),
+                    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()),
+                )
+            })?;
+        let sent = match form.next_field().await {
+            Ok(Some(field)) if field.name() == Some("csrf") => {
+                field.text().await.unwrap_or_default()
+            }
+            _ => String::new(),
+        };
+        if let Some(refused) = viewer.csrf_refusal(&sent) {
+            return Err(refused);
+        }
+        Ok(PostedFile { viewer, form })
     }
 }
 
@@ -279,12 +454,9 @@ pub fn refusal(page: PageFrame, e: crate::error::ApiError) -> Response {
     message(e.status, page, heading, &text)
 }
 
-/// A form that sends only its CSRF token (sign out, revoke, delete…).
+/// A form that sends only its CSRF token (sign out, revoke, delete…): `Posted<OnlyToken>`.
 #[derive(serde::Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    pub csrf: String,
-}
+pub struct OnlyToken {}
 
 /// A store error as a page: what the API would answer, in words.
 pub fn trouble(page: PageFrame, e: StoreError) -> Response {

@@ -21,7 +21,7 @@ mod login_form;
 mod quick;
 mod words;
 
-pub use kit::{CSP, is_local};
+pub use kit::{CSP, Posted, is_local};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -32,7 +32,7 @@ use axum::routing::{get, post};
 use crate::access::editable_project;
 use crate::error::ApiError;
 use crate::state::AppState;
-use kit::{Viewer, redirect, refusal};
+use kit::{redirect, refusal};
 use quick::{QuickAddForm, QuickForm, quick_task};
 use words::problems;
 
@@ -117,13 +117,9 @@ pub fn router() -> Router<AppState> {
 /// that answers with either of two pages, so it is made here, above both).
 async fn quick_add(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(key): Path<String>,
-    axum::Form(form): axum::Form<QuickAddForm>,
+    Posted { viewer, form }: Posted<QuickAddForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let created = async {
         let project = editable_project(&state, &viewer.user, &key).await?;
         let new = quick_task(&state, &project, &form.line, None).await?;

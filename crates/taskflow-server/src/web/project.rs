@@ -3,7 +3,6 @@
 //! small per-project stylesheet, never from a `style` attribute.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -11,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use taskflow_core::project::{Label, Project, Role};
 
-use super::kit::{PageFrame, Viewer, redirect, refusal, render};
+use super::kit::{PageFrame, Posted, Viewer, redirect, refusal, render};
 use super::words::problems;
 use crate::access::label_in;
 use crate::access::viewed_project;
@@ -134,8 +133,6 @@ async fn members_page(
 #[derive(Deserialize)]
 pub struct MemberForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     username: String,
     #[serde(default)]
     role: String,
@@ -148,13 +145,9 @@ pub struct MemberForm {
 /// cannot be demoted or removed; the page says so next to the list.
 pub async fn change_member(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(key): Path<String>,
-    Form(form): Form<MemberForm>,
+    Posted { viewer, form }: Posted<MemberForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let changed = async {
         let (project, role) = viewed_project(&state, &viewer.user, &key).await?;
         owner_only(&project, role)?;
@@ -284,8 +277,6 @@ async fn labels_page(
 
 #[derive(Deserialize)]
 pub struct LabelForm {
-    #[serde(default)]
-    csrf: String,
     /// Absent for a new label.
     id: Option<i64>,
     #[serde(default)]
@@ -300,13 +291,9 @@ pub struct LabelForm {
 /// `POST /p/{key}/labels`: creates, renames and recolours, or deletes a label.
 pub async fn change_label(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(key): Path<String>,
-    Form(form): Form<LabelForm>,
+    Posted { viewer, form }: Posted<LabelForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let changed = async {
         let project = crate::access::editable_project(&state, &viewer.user, &key).await?;
         match form.id {
@@ -408,8 +395,6 @@ pub async fn settings(
 #[derive(Deserialize)]
 pub struct SettingsForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     name: String,
     #[serde(default)]
     description: String,
@@ -421,13 +406,9 @@ pub struct SettingsForm {
 /// `POST /p/{key}/settings`.
 pub async fn save_settings(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(key): Path<String>,
-    Form(form): Form<SettingsForm>,
+    Posted { viewer, form }: Posted<SettingsForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let description = form.description.replace("\r\n", "\n");
     let done = async {
         let project = owned_project(&state, &viewer, &key).await?;

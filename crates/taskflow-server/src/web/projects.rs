@@ -1,14 +1,13 @@
 //! The projects page: every project the person can see, and a new one.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use taskflow_core::project::{NewProject, Project};
 
-use super::kit::{PageFrame, Viewer, message, redirect, render, trouble};
+use super::kit::{PageFrame, Posted, Viewer, message, redirect, render, trouble};
 use crate::error::ApiError;
 use crate::input::CreateProject;
 use crate::state::AppState;
@@ -75,8 +74,6 @@ pub async fn projects(
 #[derive(Deserialize)]
 pub struct NewProjectForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     key: String,
     #[serde(default)]
     name: String,
@@ -84,12 +81,8 @@ pub struct NewProjectForm {
 
 pub async fn create_project(
     State(state): State<AppState>,
-    viewer: Viewer,
-    Form(form): Form<NewProjectForm>,
+    Posted { viewer, form }: Posted<NewProjectForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let typed = (form.key.clone(), form.name.clone());
     let input = CreateProject {
         key: form.key.trim().to_uppercase(),

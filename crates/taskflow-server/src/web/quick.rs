@@ -20,8 +20,6 @@ pub struct QuickForm {
 #[derive(Deserialize)]
 pub struct QuickAddForm {
     #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
     pub line: String,
     /// `list` to come back to the list; the board otherwise.
     #[serde(default)]

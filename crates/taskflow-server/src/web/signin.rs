@@ -1,7 +1,6 @@
 //! The front door: sign in and out, and the colour scheme.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
@@ -10,7 +9,10 @@ use axum::response::Response;
 use serde::Deserialize;
 use taskflow_core::StoreError;
 
-use super::kit::{PageFrame, Viewer, local, message, redirect, refusal, render, trouble};
+use super::kit::{
+    OnlyToken, PageFrame, Posted, PostedByAnyone, SignInPosted, Viewer, local, redirect, refusal,
+    render, trouble,
+};
 use super::login_form;
 use crate::error::ApiError;
 use crate::session::{ClientIp, cookie, session_cookie, sign_in};
@@ -73,8 +75,6 @@ pub async fn login_page(
 #[derive(Deserialize)]
 pub struct LoginForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     next: String,
     #[serde(default)]
     username: String,
@@ -85,24 +85,14 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    parts: Parts,
-    Form(form): Form<LoginForm>,
+    SignInPosted {
+        frame,
+        headers,
+        form,
+    }: SignInPosted<LoginForm>,
 ) -> Response {
     let next = local(&form.next).to_owned();
-    match login_form::accepted(&state, &parts.headers, &form.csrf).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return message(
-                StatusCode::FORBIDDEN,
-                super::kit::anonymous(&parts),
-                "This sign-in form has expired",
-                "Open the sign-in page again and sign in from there.",
-            );
-        }
-        Err(e) => return refusal(super::kit::anonymous(&parts), e),
-    }
-    let token = form.csrf.clone();
-    match sign_in(&state, &form.username, form.password, ip, &parts.headers).await {
+    match sign_in(&state, &form.username, form.password, ip, &headers).await {
         Ok((_, secret, _)) => {
             let mut response = redirect(&next);
             response.headers_mut().append(
@@ -113,8 +103,9 @@ pub async fn login(
         }
         Err(e) => {
             let (status, problem) = login_problem(&e);
+            let token = frame.csrf.clone();
             let page = LoginPage {
-                page: login_frame(&parts, token.clone()),
+                page: frame,
                 problem: Some(problem),
                 next,
                 username: form.username,
@@ -149,13 +140,9 @@ fn login_problem(e: &ApiError) -> (StatusCode, String) {
 /// Ends this browser's session.
 pub async fn logout(
     State(state): State<AppState>,
-    viewer: Viewer,
     headers: HeaderMap,
-    Form(form): Form<super::kit::CsrfForm>,
+    Posted { viewer, .. }: Posted<OnlyToken>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     if let Some(secret) = session_cookie(&headers) {
         match state.store.delete_session(&secret.hash()).await {
             Ok(()) | Err(StoreError::NotFound { .. }) => {}
@@ -172,8 +159,6 @@ pub async fn logout(
 #[derive(Deserialize)]
 pub struct ThemeForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     set: String,
     /// The page to go back to.
     #[serde(default)]
@@ -185,26 +170,8 @@ pub struct ThemeForm {
 /// so no other site, and no image in a task, can change it.
 pub async fn theme(
     State(state): State<AppState>,
-    viewer: Result<Viewer, Response>,
-    parts: Parts,
-    Form(form): Form<ThemeForm>,
+    PostedByAnyone(form): PostedByAnyone<ThemeForm>,
 ) -> Response {
-    // Signed in, the session's token (as every form); signed out, the sign-in form's.
-    let refused = match &viewer {
-        Ok(viewer) => viewer.csrf_refusal(&form.csrf),
-        Err(_) => match login_form::accepted(&state, &parts.headers, &form.csrf).await {
-            Ok(true) => None,
-            _ => Some(message(
-                StatusCode::FORBIDDEN,
-                super::kit::anonymous(&parts),
-                "This form has expired",
-                "The page was open too long or came from elsewhere. Go back, reload it and try again.",
-            )),
-        },
-    };
-    if let Some(refused) = refused {
-        return refused;
-    }
     let next = local(&form.to).to_owned();
     let (value, age) = match form.set.as_str() {
         "light" | "dark" => (form.set.as_str(), "31536000"),

@@ -4,7 +4,6 @@
 //! activity a page at a time.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -13,7 +12,7 @@ use taskflow_core::project::{Project, Role};
 use taskflow_core::task::{ParentFilter, Priority, Status, Task, TaskQuery, TaskSort};
 use taskflow_core::{ActivityId, CommentId, StoreError};
 
-use super::kit::{PageFrame, Viewer, redirect, refusal, render};
+use super::kit::{OnlyToken, PageFrame, Posted, PostedFile, Viewer, redirect, refusal, render};
 use super::quick::{QuickForm, quick_task};
 use super::words::{activity_words, problems, when};
 use crate::access::{deletable_attachment, own_comment, visible_task};
@@ -385,52 +384,57 @@ pub async fn edit_form(
     }
 }
 
-/// The edit form as posted. Checkboxes arrive as repeated fields, so this is read from the
-/// pairs rather than through serde.
+/// The edit form as posted; checkboxes arrive as repeated fields (`assignee`, `label`).
+#[derive(Deserialize)]
+pub struct EditPost {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    due_date: String,
+    #[serde(default)]
+    estimate: String,
+    #[serde(default)]
+    assignee: Vec<String>,
+    #[serde(default)]
+    label: Vec<String>,
+    #[serde(default)]
+    parent: String,
+    /// Taken as text: a version that is not a number is a stale one.
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    action: String,
+}
+
+/// The edit form's values, tidied as the form means them, and whether it asks for a preview.
 struct EditForm {
-    csrf: String,
     fields: Fields,
     preview: bool,
 }
 
 impl EditForm {
-    fn read(body: &[u8]) -> Self {
-        let mut form = EditForm {
-            csrf: String::new(),
+    fn read(post: EditPost) -> Self {
+        EditForm {
             fields: Fields {
-                title: String::new(),
-                description: String::new(),
-                status: String::new(),
-                priority: String::new(),
-                due_date: String::new(),
-                estimate: String::new(),
-                assignees: Vec::new(),
-                labels: Vec::new(),
-                parent: String::new(),
-                version: -1,
+                title: post.title,
+                description: post.description.replace("\r\n", "\n"),
+                status: post.status,
+                priority: post.priority,
+                due_date: post.due_date.trim().to_owned(),
+                estimate: post.estimate.trim().to_owned(),
+                assignees: post.assignee,
+                labels: post.label,
+                parent: post.parent.trim().to_uppercase(),
+                version: post.version.trim().parse().unwrap_or(-1),
             },
-            preview: false,
-        };
-        for (name, value) in form_urlencoded::parse(body) {
-            let value = value.into_owned();
-            let f = &mut form.fields;
-            match name.as_ref() {
-                "csrf" => form.csrf = value,
-                "title" => f.title = value,
-                "description" => f.description = value.replace("\r\n", "\n"),
-                "status" => f.status = value,
-                "priority" => f.priority = value,
-                "due_date" => f.due_date = value.trim().to_owned(),
-                "estimate" => f.estimate = value.trim().to_owned(),
-                "assignee" => f.assignees.push(value),
-                "label" => f.labels.push(value),
-                "parent" => f.parent = value.trim().to_uppercase(),
-                "version" => f.version = value.trim().parse().unwrap_or(-1),
-                "action" => form.preview = value == "preview",
-                _ => {}
-            }
+            preview: post.action == "preview",
         }
-        form
     }
 
     /// The change the form asks for; an estimate that cannot be read is refused here, as the
@@ -460,14 +464,10 @@ impl EditForm {
 /// form comes back with what was typed and says so.
 pub async fn save(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(key): Path<String>,
-    body: axum::body::Bytes,
+    Posted { viewer, form }: Posted<EditPost>,
 ) -> Response {
-    let form = EditForm::read(&body);
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
+    let form = EditForm::read(form);
     let frame = || viewer.frame("projects");
     let (task, project) = match editable_task(&state, &viewer, &key).await {
         Ok(found) => found,
@@ -540,21 +540,15 @@ pub async fn save(
 #[derive(Deserialize)]
 pub struct LineForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     line: String,
 }
 
 /// `POST /t/{key}/subtasks`: a subtask by quick add.
 pub async fn add_subtask(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(key): Path<String>,
-    Form(form): Form<LineForm>,
+    Posted { viewer, form }: Posted<LineForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let created = async {
         let (task, project) = editable_task(&state, &viewer, &key).await?;
         let new = quick_task(&state, &project, &form.line, Some(task.key().to_string())).await?;
@@ -589,21 +583,15 @@ pub async fn add_subtask(
 #[derive(Deserialize)]
 pub struct CommentPost {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     body: String,
 }
 
 /// `POST /t/{key}/comments`: a new comment.
 pub async fn add_comment(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(key): Path<String>,
-    Form(form): Form<CommentPost>,
+    Posted { viewer, form }: Posted<CommentPost>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let body = form.body.replace("\r\n", "\n");
     let added = async {
         let (task, _) = editable_task(&state, &viewer, &key).await?;
@@ -685,13 +673,9 @@ pub async fn comment_form(
 /// `POST /t/{key}/comments/{id}/edit`.
 pub async fn edit_comment(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((key, id)): Path<(String, i64)>,
-    Form(form): Form<CommentPost>,
+    Posted { viewer, form }: Posted<CommentPost>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let body = form.body.replace("\r\n", "\n");
     let edited = async {
         let (comment, key) = changeable_comment(&state, &viewer, &key, id).await?;
@@ -721,13 +705,9 @@ pub async fn edit_comment(
 /// `POST /t/{key}/comments/{id}/delete`.
 pub async fn delete_comment(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((key, id)): Path<(String, i64)>,
-    Form(form): Form<super::kit::CsrfForm>,
+    Posted { viewer, .. }: Posted<OnlyToken>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let deleted = async {
         let (comment, key) = changeable_comment(&state, &viewer, &key, id).await?;
         state
@@ -745,13 +725,9 @@ pub async fn delete_comment(
 /// `POST /t/{key}/attachments/{id}/delete`: to the project's trash.
 pub async fn delete_attachment(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((key, id)): Path<(String, i64)>,
-    Form(form): Form<super::kit::CsrfForm>,
+    Posted { viewer, .. }: Posted<OnlyToken>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let deleted = async {
         let (task, _) = editable_task(&state, &viewer, &key).await?;
         let attachment = deletable_attachment(&state, &viewer.user, id).await?;
@@ -773,21 +749,15 @@ pub async fn delete_attachment(
 
 #[derive(Deserialize)]
 pub struct DeleteForm {
-    #[serde(default)]
-    csrf: String,
     version: Option<i64>,
 }
 
 /// `POST /t/{key}/delete`: the task and its subtasks to the project's trash, then the board.
 pub async fn delete_task(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(key): Path<String>,
-    Form(form): Form<DeleteForm>,
+    Posted { viewer, form }: Posted<DeleteForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let deleted = async {
         let (task, project) = editable_task(&state, &viewer, &key).await?;
         match state
@@ -816,29 +786,10 @@ pub async fn delete_task(
 /// words; nothing is stored.
 pub async fn upload(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(key): Path<String>,
-    request: axum::extract::Request,
+    PostedFile { viewer, mut form }: PostedFile,
 ) -> Response {
-    use axum::extract::FromRequest;
     let frame = || viewer.frame("projects");
-    let mut form = match axum::extract::Multipart::from_request(request, &state).await {
-        Ok(form) => form,
-        Err(e) => {
-            return refusal(
-                frame(),
-                ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()),
-            );
-        }
-    };
-    // The token comes first, so nothing is read from a forged form.
-    let csrf = match form.next_field().await {
-        Ok(Some(field)) if field.name() == Some("csrf") => field.text().await.unwrap_or_default(),
-        _ => String::new(),
-    };
-    if let Some(refused) = viewer.csrf_refusal(&csrf) {
-        return refused;
-    }
     let stored = async {
         let (task, project) = editable_task(&state, &viewer, &key).await?;
         crate::upload::from_form(&state, &viewer.user, &task, &project, &mut form, None).await?;

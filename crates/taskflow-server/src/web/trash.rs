@@ -3,7 +3,6 @@
 //! it; editors restore, owners purge after a confirmation page.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,7 +11,7 @@ use taskflow_core::Timestamp;
 use taskflow_core::project::Role;
 use taskflow_core::trash::{TrashItem, TrashRef};
 
-use super::kit::{PageFrame, Viewer, redirect, refusal, render};
+use super::kit::{PageFrame, Posted, Viewer, redirect, refusal, render};
 use crate::access::viewed_project;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -226,8 +225,6 @@ async fn all_page(
 
 #[derive(Deserialize)]
 pub struct ItemForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default, rename = "type")]
     kind: String,
     #[serde(default)]
@@ -301,12 +298,8 @@ async fn again(state: &AppState, viewer: &Viewer, back: &str, e: ApiError) -> Re
 /// the trash waits for it, and the page says so.
 pub async fn restore(
     State(state): State<AppState>,
-    viewer: Viewer,
-    Form(form): Form<ItemForm>,
+    Posted { viewer, form }: Posted<ItemForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let back = form.back();
     let restored = async {
         let item = trashed(&state, &viewer, &form, Role::Editor).await?;
@@ -344,7 +337,6 @@ pub async fn confirm_purge(
     Query(params): Query<PurgeParams>,
 ) -> Response {
     let form = ItemForm {
-        csrf: String::new(),
         kind: params.kind,
         id: params.id,
         back: params.back,
@@ -365,12 +357,8 @@ pub async fn confirm_purge(
 /// `POST /trash/purge`: removes an item (and what it holds) for good.
 pub async fn purge(
     State(state): State<AppState>,
-    viewer: Viewer,
-    Form(form): Form<ItemForm>,
+    Posted { viewer, form }: Posted<ItemForm>,
 ) -> Response {
-    if let Some(refused) = viewer.csrf_refusal(&form.csrf) {
-        return refused;
-    }
     let back = form.back();
     let purged = async {
         let item = trashed(&state, &viewer, &form, Role::Owner).await?;
