@@ -12,7 +12,7 @@ use taskflow_core::{StoreError, ValidationError};
 /// How long a client is asked to wait after a 503.
 const RETRY_AFTER_UNAVAILABLE: std::time::Duration = std::time::Duration::from_secs(5);
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,

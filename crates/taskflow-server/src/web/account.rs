@@ -10,7 +10,7 @@ use serde::Deserialize;
 use taskflow_core::TokenId;
 use taskflow_core::user::TokenSecret;
 
-use super::kit::{OnlyToken, PageFrame, Posted, Viewer, redirect, refusal, render};
+use super::kit::{OnlyToken, PageFrame, Posted, Refused, Viewer, redirect, render};
 use super::words::{TokenRow, problems};
 use crate::error::ApiError;
 use crate::input::{CreateToken, UpdateUser};
@@ -80,94 +80,96 @@ pub async fn save_account(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Posted { viewer, form }: Posted<AccountForm>,
-) -> Response {
+) -> Result<Response, Refused> {
     match form.action.as_str() {
-        "everywhere" => match state.store.delete_user_sessions(viewer.user.id).await {
-            Ok(_) => {
-                let mut response = redirect("/login");
-                response.headers_mut().append(
-                    SET_COOKIE,
-                    crate::session::cookie(&state, "", std::time::Duration::ZERO),
-                );
-                response
+        "everywhere" => {
+            state.store.delete_user_sessions(viewer.user.id).await?;
+            let mut response = redirect("/login");
+            response.headers_mut().append(
+                SET_COOKIE,
+                crate::session::cookie(&state, "", std::time::Duration::ZERO),
+            );
+            Ok(response)
+        }
+        "password" => match change_password(&state, &viewer, &form, ip, &headers).await {
+            Ok(()) => Ok(redirect("/account?done=password")),
+            Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+                let mut page = account_page(&viewer, None);
+                page.password_problem = Some(problems(&e).join(" "));
+                Ok(render(e.status, &page))
             }
-            Err(e) => refusal(viewer.frame("account"), e.into()),
+            Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
+                let minutes = e.retry_after.map_or(15, |d| d.as_secs().div_ceil(60));
+                let mut page = account_page(&viewer, None);
+                page.password_problem = Some(format!(
+                    "Too many wrong passwords. Try again in {minutes} minutes."
+                ));
+                Ok(render(e.status, &page))
+            }
+            Err(e) => Err(e.into()),
         },
-        "password" => {
-            let changed = async {
-                if form.new_password != form.repeat_password {
-                    return Err(crate::input::all_valid([Some(
-                        &taskflow_core::ValidationError::new(
-                            "repeat_password",
-                            "the two new passwords are not the same",
-                        ),
-                    )])
-                    .unwrap_err());
-                }
-                let keep = confirm_current_password(
-                    &state,
-                    &viewer.user,
-                    Some(form.current_password.clone()),
-                    ip,
-                    &headers,
-                )
-                .await?;
-                let patch = UpdateUser {
-                    display_name: None,
-                    password: Some(form.new_password.clone()),
-                    current_password: None,
-                    is_admin: None,
-                    is_disabled: None,
-                }
-                .resolve(&state.passwords, keep)
-                .await?;
-                state.store.update_user(viewer.user.id, patch).await?;
-                Ok::<_, ApiError>(())
-            };
-            match changed.await {
-                Ok(()) => redirect("/account?done=password"),
-                Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-                    let mut page = account_page(&viewer, None);
-                    page.password_problem = Some(problems(&e).join(" "));
-                    render(e.status, &page)
-                }
-                Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
-                    let minutes = e.retry_after.map_or(15, |d| d.as_secs().div_ceil(60));
-                    let mut page = account_page(&viewer, None);
-                    page.password_problem = Some(format!(
-                        "Too many wrong passwords. Try again in {minutes} minutes."
-                    ));
-                    render(e.status, &page)
-                }
-                Err(e) => refusal(viewer.frame("account"), e),
+        _ => match save_name(&state, &viewer, &form).await {
+            Ok(()) => Ok(redirect("/account?done=name")),
+            Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+                let mut page = account_page(&viewer, None);
+                page.display_name = form.display_name;
+                page.name_problem = Some(problems(&e).join(" "));
+                Ok(render(e.status, &page))
             }
-        }
-        _ => {
-            let saved = async {
-                let patch = UpdateUser {
-                    display_name: Some(form.display_name.trim().to_owned()),
-                    password: None,
-                    current_password: None,
-                    is_admin: None,
-                    is_disabled: None,
-                }
-                .resolve(&state.passwords, None)
-                .await?;
-                state.store.update_user(viewer.user.id, patch).await?;
-                Ok::<_, ApiError>(())
-            };
-            match saved.await {
-                Ok(()) => redirect("/account?done=name"),
-                Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-                    let mut page = account_page(&viewer, None);
-                    page.display_name = form.display_name;
-                    page.name_problem = Some(problems(&e).join(" "));
-                    render(e.status, &page)
-                }
-                Err(e) => refusal(viewer.frame("account"), e),
-            }
-        }
+            Err(e) => Err(e.into()),
+        },
     }
+}
+
+/// A new password, given twice, with the current one.
+async fn change_password(
+    state: &AppState,
+    viewer: &Viewer,
+    form: &AccountForm,
+    ip: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    if form.new_password != form.repeat_password {
+        return Err(taskflow_core::ValidationError::new(
+            "repeat_password",
+            "the two new passwords are not the same",
+        )
+        .into());
+    }
+    let keep = confirm_current_password(
+        state,
+        &viewer.user,
+        Some(form.current_password.clone()),
+        ip,
+        headers,
+    )
+    .await?;
+    let patch = UpdateUser {
+        display_name: None,
+        password: Some(form.new_password.clone()),
+        current_password: None,
+        is_admin: None,
+        is_disabled: None,
+    }
+    .resolve(&state.passwords, keep)
+    .await?;
+    state.store.update_user(viewer.user.id, patch).await?;
+    Ok(())
+}
+
+/// A new display name.
+async fn save_name(state: &AppState, viewer: &Viewer, form: &AccountForm) -> Result<(), ApiError> {
+    let patch = UpdateUser {
+        display_name: Some(form.display_name.trim().to_owned()),
+        password: None,
+        current_password: None,
+        is_admin: None,
+        is_disabled: None,
+    }
+    .resolve(&state.passwords, None)
+    .await?;
+    state.store.update_user(viewer.user.id, patch).await?;
+    Ok(())
 }
 
 #[derive(Template)]
@@ -188,20 +190,18 @@ async fn tokens_page(
     created: Option<(String, String)>,
     problem: Option<String>,
     notice: Option<String>,
-) -> Response {
-    match state.store.tokens(viewer.user.id).await {
-        Ok(tokens) => render(
-            status,
-            &TokensPage {
-                page: viewer.frame("account"),
-                tokens: tokens.into_iter().map(TokenRow::from).collect(),
-                created,
-                problem,
-                notice,
-            },
-        ),
-        Err(e) => refusal(viewer.frame("account"), e.into()),
-    }
+) -> Result<Response, Refused> {
+    let tokens = state.store.tokens(viewer.user.id).await?;
+    Ok(render(
+        status,
+        &TokensPage {
+            page: viewer.frame("account"),
+            tokens: tokens.into_iter().map(TokenRow::from).collect(),
+            created,
+            problem,
+            notice,
+        },
+    ))
 }
 
 /// `GET /settings/tokens`.
@@ -209,7 +209,7 @@ pub async fn tokens(
     State(state): State<AppState>,
     viewer: Viewer,
     axum::extract::Query(params): axum::extract::Query<AccountParams>,
-) -> Response {
+) -> Result<Response, Refused> {
     let notice = (params.done.as_deref() == Some("revoked")).then(|| "Revoked.".to_owned());
     tokens_page(&state, &viewer, StatusCode::OK, None, None, notice).await
 }
@@ -228,28 +228,9 @@ pub struct TokenForm {
 pub async fn create_token(
     State(state): State<AppState>,
     Posted { viewer, form }: Posted<TokenForm>,
-) -> Response {
-    let created = async {
-        let days = match form.expires_in_days.trim() {
-            "" | "never" => None,
-            days => Some(days.parse::<u32>().map_err(|_| {
-                crate::input::all_valid([Some(&taskflow_core::ValidationError::new(
-                    "expires_in_days",
-                    "choose how many days the token lasts",
-                ))])
-                .unwrap_err()
-            })?),
-        };
-        let secret = TokenSecret::generate();
-        let new = CreateToken {
-            name: form.name.trim().to_owned(),
-            expires_in_days: days,
-        }
-        .into_new_token(viewer.user.id, secret.hash())?;
-        let token = state.store.create_token(new).await?;
-        Ok::<_, ApiError>((token.name.to_string(), secret.expose().to_owned()))
-    };
-    match created.await {
+) -> Result<Response, Refused> {
+    let created = new_token(&state, &viewer, &form).await;
+    match created {
         Ok(created) => {
             tokens_page(
                 &state,
@@ -265,8 +246,34 @@ pub async fn create_token(
             let problem = Some(problems(&e).join(" "));
             tokens_page(&state, &viewer, e.status, None, problem, None).await
         }
-        Err(e) => refusal(viewer.frame("account"), e),
+        Err(e) => Err(e.into()),
     }
+}
+
+/// A token as the form asks for it: its name and its secret, shown this once.
+async fn new_token(
+    state: &AppState,
+    viewer: &Viewer,
+    form: &TokenForm,
+) -> Result<(String, String), ApiError> {
+    let days = match form.expires_in_days.trim() {
+        "" | "never" => None,
+        days => Some(days.parse::<u32>().map_err(|_| {
+            crate::input::all_valid([Some(&taskflow_core::ValidationError::new(
+                "expires_in_days",
+                "choose how many days the token lasts",
+            ))])
+            .unwrap_err()
+        })?),
+    };
+    let secret = TokenSecret::generate();
+    let new = CreateToken {
+        name: form.name.trim().to_owned(),
+        expires_in_days: days,
+    }
+    .into_new_token(viewer.user.id, secret.hash())?;
+    let token = state.store.create_token(new).await?;
+    Ok((token.name.to_string(), secret.expose().to_owned()))
 }
 
 /// `POST /settings/tokens/{id}/revoke`.
@@ -274,9 +281,10 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Posted { viewer, .. }: Posted<OnlyToken>,
-) -> Response {
-    match state.store.revoke_token(viewer.user.id, TokenId(id)).await {
-        Ok(()) => redirect("/settings/tokens?done=revoked"),
-        Err(e) => refusal(viewer.frame("account"), e.into()),
-    }
+) -> Result<Response, Refused> {
+    state
+        .store
+        .revoke_token(viewer.user.id, TokenId(id))
+        .await?;
+    Ok(redirect("/settings/tokens?done=revoked"))
 }

@@ -11,7 +11,7 @@ use taskflow_core::TokenId;
 use taskflow_core::user::{User, Username};
 use taskflow_ops::human_bytes;
 
-use super::kit::{OnlyToken, PageFrame, Posted, Viewer, redirect, refusal, render};
+use super::kit::{OnlyToken, PageFrame, Posted, Refused, Viewer, redirect, render};
 use super::words::problems;
 use crate::error::ApiError;
 use crate::input::{CreateUser, UpdateUser};
@@ -44,22 +44,19 @@ async fn users_page(
     notice: Option<String>,
     problem: Option<String>,
     typed: (String, String),
-) -> Response {
-    let page = async {
-        admins_only(viewer)?;
-        Ok::<_, ApiError>(UsersPage {
+) -> Result<Response, Refused> {
+    admins_only(viewer)?;
+    Ok(render(
+        status,
+        &UsersPage {
             page: viewer.frame("admin"),
             users: state.store.list_users().await?,
             me: viewer.user.username.to_string(),
             notice,
             problem,
             typed,
-        })
-    };
-    match page.await {
-        Ok(page) => render(status, &page),
-        Err(e) => refusal(viewer.frame("admin"), e),
-    }
+        },
+    ))
 }
 
 /// `GET /admin/users`.
@@ -67,7 +64,7 @@ pub async fn users(
     State(state): State<AppState>,
     viewer: Viewer,
     axum::extract::Query(params): axum::extract::Query<DoneParams>,
-) -> Response {
+) -> Result<Response, Refused> {
     let notice = params
         .done
         .map(|who| format!("Saved the changes to {who}."));
@@ -101,61 +98,10 @@ pub struct UserForm {
 pub async fn change_user(
     State(state): State<AppState>,
     Posted { viewer, form }: Posted<UserForm>,
-) -> Response {
-    let changed = async {
-        admins_only(&viewer)?;
-        if form.action == "create" {
-            let display_name = form.display_name.trim();
-            let new = CreateUser {
-                username: form.username.trim().to_owned(),
-                display_name: (!display_name.is_empty()).then(|| display_name.to_owned()),
-                password: form.password.clone(),
-                is_admin: form.is_admin.is_some(),
-            }
-            .resolve(&state.passwords)
-            .await?;
-            let user = state.store.create_user(new).await?;
-            return Ok::<_, ApiError>(user.username.to_string());
-        }
-        let target = Username::parse(&form.username).map_err(|_| ApiError::not_found("user"))?;
-        let target = state.store.user_by_username(&target).await?;
-        if target.id == viewer.user.id && form.action == "password" {
-            // As everywhere else, changing one's own password needs the current one.
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                "change your own password on your account page, which asks for the current one",
-            ));
-        }
-        if target.id == viewer.user.id && matches!(form.action.as_str(), "disable" | "unadmin") {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                "you cannot disable yourself or take away your own administration; ask another administrator",
-            ));
-        }
-        let mut change = UpdateUser {
-            display_name: None,
-            password: None,
-            current_password: None,
-            is_admin: None,
-            is_disabled: None,
-        };
-        match form.action.as_str() {
-            "disable" => change.is_disabled = Some(true),
-            "enable" => change.is_disabled = Some(false),
-            "admin" => change.is_admin = Some(true),
-            "unadmin" => change.is_admin = Some(false),
-            "password" => change.password = Some(form.password.clone()),
-            _ => return Err(ApiError::not_found("action")),
-        }
-        // A reset password ends every session of that user, so a lost device is signed out.
-        let patch = change.resolve(&state.passwords, None).await?;
-        state.store.update_user(target.id, patch).await?;
-        Ok(target.username.to_string())
-    };
-    match changed.await {
-        Ok(who) => redirect(&format!("/admin/users?done={who}")),
+) -> Result<Response, Refused> {
+    let changed = change(&state, &viewer, &form).await;
+    match changed {
+        Ok(who) => Ok(redirect(&format!("/admin/users?done={who}"))),
         Err(e)
             if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
         {
@@ -167,8 +113,62 @@ pub async fn change_user(
             let problem = Some(problems(&e).join(" "));
             users_page(&state, &viewer, e.status, None, problem, typed).await
         }
-        Err(e) => refusal(viewer.frame("admin"), e),
+        Err(e) => Err(e.into()),
     }
+}
+
+/// What an administration form asks for; the username it was done to.
+async fn change(state: &AppState, viewer: &Viewer, form: &UserForm) -> Result<String, ApiError> {
+    admins_only(viewer)?;
+    if form.action == "create" {
+        let display_name = form.display_name.trim();
+        let new = CreateUser {
+            username: form.username.trim().to_owned(),
+            display_name: (!display_name.is_empty()).then(|| display_name.to_owned()),
+            password: form.password.clone(),
+            is_admin: form.is_admin.is_some(),
+        }
+        .resolve(&state.passwords)
+        .await?;
+        let user = state.store.create_user(new).await?;
+        return Ok(user.username.to_string());
+    }
+    let target = Username::parse(&form.username).map_err(|_| ApiError::not_found("user"))?;
+    let target = state.store.user_by_username(&target).await?;
+    if target.id == viewer.user.id && form.action == "password" {
+        // As everywhere else, changing one's own password needs the current one.
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "change your own password on your account page, which asks for the current one",
+        ));
+    }
+    if target.id == viewer.user.id && matches!(form.action.as_str(), "disable" | "unadmin") {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "you cannot disable yourself or take away your own administration; ask another administrator",
+        ));
+    }
+    let mut change = UpdateUser {
+        display_name: None,
+        password: None,
+        current_password: None,
+        is_admin: None,
+        is_disabled: None,
+    };
+    match form.action.as_str() {
+        "disable" => change.is_disabled = Some(true),
+        "enable" => change.is_disabled = Some(false),
+        "admin" => change.is_admin = Some(true),
+        "unadmin" => change.is_admin = Some(false),
+        "password" => change.password = Some(form.password.clone()),
+        _ => return Err(ApiError::not_found("action")),
+    }
+    // A reset password ends every session of that user, so a lost device is signed out.
+    let patch = change.resolve(&state.passwords, None).await?;
+    state.store.update_user(target.id, patch).await?;
+    Ok(target.username.to_string())
 }
 
 /// A token with its owner's username, as the page lists it.
@@ -190,28 +190,25 @@ pub async fn tokens(
     State(state): State<AppState>,
     viewer: Viewer,
     axum::extract::Query(params): axum::extract::Query<DoneParams>,
-) -> Response {
-    let page = async {
-        admins_only(&viewer)?;
-        let mut rows = Vec::new();
-        for user in state.store.list_users().await? {
-            for token in state.store.tokens(user.id).await? {
-                rows.push(TokenRow {
-                    username: user.username.to_string(),
-                    token: token.into(),
-                });
-            }
+) -> Result<Response, Refused> {
+    admins_only(&viewer)?;
+    let mut rows = Vec::new();
+    for user in state.store.list_users().await? {
+        for token in state.store.tokens(user.id).await? {
+            rows.push(TokenRow {
+                username: user.username.to_string(),
+                token: token.into(),
+            });
         }
-        Ok::<_, ApiError>(TokensPage {
+    }
+    Ok(render(
+        StatusCode::OK,
+        &TokensPage {
             page: viewer.frame("admin"),
             tokens: rows,
             notice: params.done.is_some(),
-        })
-    };
-    match page.await {
-        Ok(page) => render(StatusCode::OK, &page),
-        Err(e) => refusal(viewer.frame("admin"), e),
-    }
+        },
+    ))
 }
 
 /// `POST /admin/tokens/{username}/{id}/revoke`.
@@ -219,18 +216,12 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     Path((username, id)): Path<(String, i64)>,
     Posted { viewer, .. }: Posted<OnlyToken>,
-) -> Response {
-    let revoked = async {
-        admins_only(&viewer)?;
-        let owner = Username::parse(&username).map_err(|_| ApiError::not_found("user"))?;
-        let owner = state.store.user_by_username(&owner).await?;
-        state.store.revoke_token(owner.id, TokenId(id)).await?;
-        Ok::<_, ApiError>(())
-    };
-    match revoked.await {
-        Ok(()) => redirect("/admin/tokens?done=revoked"),
-        Err(e) => refusal(viewer.frame("admin"), e),
-    }
+) -> Result<Response, Refused> {
+    admins_only(&viewer)?;
+    let owner = Username::parse(&username).map_err(|_| ApiError::not_found("user"))?;
+    let owner = state.store.user_by_username(&owner).await?;
+    state.store.revoke_token(owner.id, TokenId(id)).await?;
+    Ok(redirect("/admin/tokens?done=revoked"))
 }
 
 /// One project's share of the attachments.
@@ -262,43 +253,44 @@ struct StoragePage {
 }
 
 /// `GET /admin/storage`: what `taskflow storage` reports.
-pub async fn storage(State(state): State<AppState>, viewer: Viewer) -> Response {
-    let page = async {
-        admins_only(&viewer)?;
-        let report = taskflow_ops::storage::report(
-            state.store.as_ref(),
-            &state.blobs,
-            &state.data_dir,
-            state.backup_dir.as_ref(),
-        )
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "the storage report failed");
-            ApiError::internal()
-        })?;
-        let largest = report
-            .projects
-            .iter()
-            .map(|p| p.bytes)
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let v = &report.volume;
-        let last_backup = match &report.backups {
-            None => "unknown: TASKFLOW_BACKUP_DIR is not set".to_owned(),
-            Some((dir, None)) => format!("none yet in {dir}"),
-            Some((_, Some(last))) => format!(
-                "{} ({}, {})",
-                last.time
-                    .format(time::macros::format_description!(
-                        "[year]-[month]-[day] [hour]:[minute] UTC"
-                    ))
-                    .unwrap_or_default(),
-                last.name,
-                human_bytes(last.bytes)
-            ),
-        };
-        Ok::<_, ApiError>(StoragePage {
+pub async fn storage(State(state): State<AppState>, viewer: Viewer) -> Result<Response, Refused> {
+    admins_only(&viewer)?;
+    let report = taskflow_ops::storage::report(
+        state.store.as_ref(),
+        &state.blobs,
+        &state.data_dir,
+        state.backup_dir.as_ref(),
+    )
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "the storage report failed");
+        ApiError::internal()
+    })?;
+    let largest = report
+        .projects
+        .iter()
+        .map(|p| p.bytes)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let v = &report.volume;
+    let last_backup = match &report.backups {
+        None => "unknown: TASKFLOW_BACKUP_DIR is not set".to_owned(),
+        Some((dir, None)) => format!("none yet in {dir}"),
+        Some((_, Some(last))) => format!(
+            "{} ({}, {})",
+            last.time
+                .format(time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute] UTC"
+                ))
+                .unwrap_or_default(),
+            last.name,
+            human_bytes(last.bytes)
+        ),
+    };
+    Ok(render(
+        StatusCode::OK,
+        &StoragePage {
             page: viewer.frame("admin"),
             backend: report.backend,
             data_dir: report.data_dir.display().to_string(),
@@ -329,10 +321,6 @@ pub async fn storage(State(state): State<AppState>, viewer: Viewer) -> Response 
                     share: p.bytes * 1000 / largest,
                 })
                 .collect(),
-        })
-    };
-    match page.await {
-        Ok(page) => render(StatusCode::OK, &page),
-        Err(e) => refusal(viewer.frame("admin"), e),
-    }
+        },
+    ))
 }

@@ -12,7 +12,7 @@ use taskflow_core::StoreError;
 use taskflow_core::project::{Project, Role};
 use taskflow_core::task::{Cursor, Status, TaskQuery, TaskSort, effort_text};
 
-use super::kit::{PageFrame, Posted, Viewer, redirect, refusal, render, trouble};
+use super::kit::{PageFrame, Posted, Refused, Viewer, redirect, render};
 use super::quick::QuickForm;
 use crate::access::can_edit;
 use crate::access::viewed_project;
@@ -163,7 +163,7 @@ pub async fn board(
     viewer: Viewer,
     Path(key): Path<String>,
     Query(params): Query<BoardParams>,
-) -> Response {
+) -> Result<Response, Refused> {
     let notice = match (params.moved.as_deref(), params.deleted) {
         (Some("conflict"), _) => Some(
             "Someone else changed that task meanwhile, so it was not moved. The board shows it as it is now; move it again if you still want to."
@@ -192,22 +192,12 @@ pub(super) async fn board_page(
     status: StatusCode,
     notice: Option<String>,
     quick: QuickForm,
-) -> Response {
-    let frame = || viewer.frame("projects");
-    let (project, role) = match viewed_project(state, &viewer.user, key).await {
-        Ok(found) => found,
-        Err(e) => return refusal(frame(), e),
-    };
-    let totals = match state.store.estimate_totals(project.id).await {
-        Ok(totals) => totals,
-        Err(e) => return trouble(frame(), e),
-    };
+) -> Result<Response, Refused> {
+    let (project, role) = viewed_project(state, &viewer.user, key).await?;
+    let totals = state.store.estimate_totals(project.id).await?;
     let mut columns = Vec::new();
     for (column, title) in COLUMNS {
-        let (cards, more) = match column_page(state, &project, column, None).await {
-            Ok(page) => page,
-            Err(e) => return refusal(frame(), e),
-        };
+        let (cards, more) = column_page(state, &project, column, None).await?;
         columns.push(Column {
             status: column.as_str(),
             title,
@@ -219,10 +209,10 @@ pub(super) async fn board_page(
                 .map(|(_, minutes)| effort_text(*minutes)),
         });
     }
-    render(
+    Ok(render(
         status,
         &BoardPage {
-            page: frame(),
+            page: viewer.frame("projects"),
             project_key: project.key.as_str().to_owned(),
             project_name: project.name.as_str().to_owned(),
             archived: project.archived,
@@ -233,7 +223,7 @@ pub(super) async fn board_page(
             quick,
             choices: &CHOICES,
         },
-    )
+    ))
 }
 
 #[derive(Deserialize)]
@@ -249,43 +239,35 @@ pub async fn cards(
     viewer: Viewer,
     Path(key): Path<String>,
     Query(params): Query<CardsParams>,
-) -> Response {
-    let frame = || viewer.frame("projects");
-    let found = async {
-        let (project, role) = viewed_project(&state, &viewer.user, &key).await?;
-        let status = Status::parse(&params.status).map_err(|e| {
-            crate::input::bad_query(crate::input::all_valid([Some(&e)]).unwrap_err())
+) -> Result<Response, Refused> {
+    let (project, role) = viewed_project(&state, &viewer.user, &key).await?;
+    let status = Status::parse(&params.status)
+        .map_err(|e| crate::input::bad_query(crate::input::all_valid([Some(&e)]).unwrap_err()))?;
+    let after = params
+        .after
+        .as_deref()
+        .map(|c| Cursor::decode(c, TaskSort::Position))
+        .transpose()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                "that cursor is not from this board",
+            )
         })?;
-        let after = params
-            .after
-            .as_deref()
-            .map(|c| Cursor::decode(c, TaskSort::Position))
-            .transpose()
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad_query",
-                    "that cursor is not from this board",
-                )
-            })?;
-        let (cards, more) = column_page(&state, &project, status, after).await?;
-        Ok::<_, ApiError>((project, role, status, cards, more))
-    };
-    match found.await {
-        Ok((project, role, status, cards, more)) => render(
-            StatusCode::OK,
-            &CardsFragment {
-                page: frame(),
-                project_key: project.key.as_str().to_owned(),
-                status: status.as_str(),
-                cards,
-                more,
-                can_move: can_edit(&project, role),
-                choices: &CHOICES,
-            },
-        ),
-        Err(e) => refusal(frame(), e),
-    }
+    let (cards, more) = column_page(&state, &project, status, after).await?;
+    Ok(render(
+        StatusCode::OK,
+        &CardsFragment {
+            page: viewer.frame("projects"),
+            project_key: project.key.as_str().to_owned(),
+            status: status.as_str(),
+            cards,
+            more,
+            can_move: can_edit(&project, role),
+            choices: &CHOICES,
+        },
+    ))
 }
 
 /// `GET /p/{key}/card/{task}`: one card as it is now, to replace a stale one on the board.
@@ -293,33 +275,25 @@ pub async fn card(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((key, task)): Path<(String, String)>,
-) -> Response {
-    let frame = || viewer.frame("projects");
-    let found = async {
-        let (task, project, role) =
-            crate::access::visible_task_with_role(&state, &viewer.user, &task, Role::Viewer)
-                .await?;
-        if project.key.as_str() != key {
-            return Err(ApiError::not_found("task"));
-        }
-        let view = TaskView::one(state.store.as_ref(), task).await?;
-        Ok((project, role, view))
-    };
-    match found.await {
-        Ok((project, role, view)) => render(
-            StatusCode::OK,
-            &CardsFragment {
-                page: frame(),
-                project_key: project.key.as_str().to_owned(),
-                status: view.status.as_str(),
-                cards: vec![Card::new(view)],
-                more: None,
-                can_move: can_edit(&project, role),
-                choices: &CHOICES,
-            },
-        ),
-        Err(e) => refusal(frame(), e),
+) -> Result<Response, Refused> {
+    let (task, project, role) =
+        crate::access::visible_task_with_role(&state, &viewer.user, &task, Role::Viewer).await?;
+    if project.key.as_str() != key {
+        return Err(ApiError::not_found("task").into());
     }
+    let view = TaskView::one(state.store.as_ref(), task).await?;
+    Ok(render(
+        StatusCode::OK,
+        &CardsFragment {
+            page: viewer.frame("projects"),
+            project_key: project.key.as_str().to_owned(),
+            status: view.status.as_str(),
+            cards: vec![Card::new(view)],
+            more: None,
+            can_move: can_edit(&project, role),
+            choices: &CHOICES,
+        },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -338,34 +312,30 @@ pub async fn move_card(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Posted { viewer, form }: Posted<MoveForm>,
-) -> Response {
-    let frame = || viewer.frame("projects");
+) -> Result<Response, Refused> {
     let (task, project) =
-        match crate::access::visible_task(&state, &viewer.user, &form.task, Role::Editor).await {
-            Ok(found) if found.1.key.as_str() == key => found,
-            Ok(_) => return refusal(frame(), ApiError::not_found("task")),
-            Err(e) => return refusal(frame(), e),
-        };
+        crate::access::visible_task(&state, &viewer.user, &form.task, Role::Editor).await?;
+    if project.key.as_str() != key {
+        return Err(ApiError::not_found("task").into());
+    }
     let request = crate::input::MoveTask {
         status: form.status,
         after: None,
         before: None,
         position: form.position,
     };
-    let to = match request.resolve(state.store.as_ref(), &project).await {
-        Ok(to) => to,
-        Err(e) => return refusal(frame(), e),
-    };
+    let to = request.resolve(state.store.as_ref(), &project).await?;
     let board = format!("/p/{}", project.key);
     match state
         .store
         .move_task(viewer.user.id, task.id, to, form.version)
         .await
     {
-        Ok(moved) => redirect(&format!("{board}#card-{}", moved.key())),
-        Err(StoreError::VersionMismatch { .. }) => {
-            redirect(&format!("{board}?moved=conflict#card-{}", task.key()))
-        }
-        Err(e) => refusal(frame(), e.into()),
+        Ok(moved) => Ok(redirect(&format!("{board}#card-{}", moved.key()))),
+        Err(StoreError::VersionMismatch { .. }) => Ok(redirect(&format!(
+            "{board}?moved=conflict#card-{}",
+            task.key()
+        ))),
+        Err(e) => Err(e.into()),
     }
 }

@@ -295,12 +295,19 @@ impl FromRequestParts<AppState> for Viewer {
             return Err(signed_out());
         };
         match crate::session::live_session(state, &secret).await {
-            Ok((user, session)) => Ok(Viewer {
-                user,
-                session,
-                theme,
-                path,
-            }),
+            Ok((user, session)) => {
+                let viewer = Viewer {
+                    user,
+                    session,
+                    theme,
+                    path,
+                };
+                // A refusal this request ends in is drawn in this person's frame.
+                if let Some(slot) = parts.extensions.get::<FrameSlot>() {
+                    slot.fill(viewer.frame(""));
+                }
+                Ok(viewer)
+            }
             Err(StoreError::NotFound { .. }) => Err(signed_out()),
             Err(e) => Err(trouble(anonymous(parts), e)),
         }
@@ -457,6 +464,65 @@ pub fn refusal(page: PageFrame, e: crate::error::ApiError) -> Response {
 /// A form that sends only its CSRF token (sign out, revoke, delete…): `Posted<OnlyToken>`.
 #[derive(serde::Deserialize)]
 pub struct OnlyToken {}
+
+/// Why a page's request was refused, on its way to being drawn: handlers answer
+/// `Result<Response, Refused>` and use `?` on what `input`, `access` and the store return. The
+/// page in words (`refusal`) is drawn by `draw_refusals` around the handler, in the frame of the
+/// person who asked (or a signed-out one).
+#[derive(Debug)]
+pub struct Refused(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for Refused {
+    fn from(e: E) -> Self {
+        Refused(e.into())
+    }
+}
+
+/// A refusal in a response's extensions, not yet drawn.
+#[derive(Clone)]
+struct Undrawn(ApiError);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let mut response = self.0.status.into_response();
+        response.extensions_mut().insert(Undrawn(self.0));
+        response
+    }
+}
+
+/// Where the viewer's frame is left for `draw_refusals`, one per request.
+#[derive(Clone, Default)]
+struct FrameSlot(std::sync::Arc<std::sync::Mutex<Option<PageFrame>>>);
+
+impl FrameSlot {
+    fn fill(&self, frame: PageFrame) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(frame);
+    }
+
+    fn take(&self) -> Option<PageFrame> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+/// Draws every `Refused` a page handler answers as the page in words, in the frame of the
+/// signed-in viewer when the handler had one.
+pub(super) async fn draw_refusals(mut request: Request, next: axum::middleware::Next) -> Response {
+    let slot = FrameSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let (parts, body) = request.into_parts();
+    let signed_out = anonymous(&parts);
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    match response.extensions_mut().remove::<Undrawn>() {
+        Some(Undrawn(e)) => refusal(slot.take().unwrap_or(signed_out), e),
+        None => response,
+    }
+}
 
 /// A store error as a page: what the API would answer, in words.
 pub fn trouble(page: PageFrame, e: StoreError) -> Response {

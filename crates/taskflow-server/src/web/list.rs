@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::kit::{PageFrame, Viewer, refusal, render, trouble};
+use super::kit::{PageFrame, Refused, Viewer, render};
 use super::quick::QuickForm;
 use crate::access::viewed_project;
 use crate::input::ListParams;
@@ -98,7 +98,7 @@ pub async fn list(
     axum::extract::Path(key): axum::extract::Path<String>,
     uri: axum::http::Uri,
     Query(params): Query<ListParams>,
-) -> Response {
+) -> Result<Response, Refused> {
     let quick = QuickForm::default();
     list_page(
         &state,
@@ -121,34 +121,18 @@ pub(super) async fn list_page(
     query: Option<&str>,
     status: StatusCode,
     quick: QuickForm,
-) -> Response {
-    let frame = || viewer.frame("projects");
-    let (project, role) = match viewed_project(state, &viewer.user, key).await {
-        Ok(found) => found,
-        Err(e) => return refusal(frame(), e),
-    };
+) -> Result<Response, Refused> {
+    let (project, role) = viewed_project(state, &viewer.user, key).await?;
     let params = params.blanks_as_absent();
     let filtered = params.filters_anything();
     let filters = Filters::of(&params);
-    let (members, labels) = match tokio::try_join!(
+    let (members, labels) = tokio::try_join!(
         state.store.members(project.id),
         state.store.labels(project.id)
-    ) {
-        Ok(found) => found,
-        Err(e) => return trouble(frame(), e),
-    };
-    let task_query = match params.resolve(state.store.as_ref(), &project).await {
-        Ok(query) => query,
-        Err(e) => return refusal(frame(), e),
-    };
-    let page = match state.store.list_tasks(project.id, &task_query).await {
-        Ok(page) => page,
-        Err(e) => return trouble(frame(), e),
-    };
-    let tasks = match TaskView::many(state.store.as_ref(), page.items).await {
-        Ok(tasks) => tasks,
-        Err(e) => return refusal(frame(), e),
-    };
+    )?;
+    let task_query = params.resolve(state.store.as_ref(), &project).await?;
+    let page = state.store.list_tasks(project.id, &task_query).await?;
+    let tasks = TaskView::many(state.store.as_ref(), page.items).await?;
     let next = page.next.map(|cursor| {
         let kept = query
             .unwrap_or("")
@@ -160,7 +144,7 @@ pub(super) async fn list_page(
         format!("/p/{}/list?{kept}after={cursor}", project.key)
     });
     let page = ListPage {
-        page: frame(),
+        page: viewer.frame("projects"),
         filters,
         members: members
             .into_iter()
@@ -180,5 +164,5 @@ pub(super) async fn list_page(
         filtered,
         next,
     };
-    render(status, &page)
+    Ok(render(status, &page))
 }

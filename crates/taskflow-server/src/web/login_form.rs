@@ -37,12 +37,12 @@ fn cookie_name(state: &AppState) -> &'static str {
 async fn key(state: &AppState) -> Result<Arc<[u8]>, ApiError> {
     let key = state
         .login_key
-        .get_or_try_init(|| async {
-            let secret = state
-                .store
-                .server_secret(KEY_NAME, &format!("{}{}", csrf_token(), csrf_token()))
-                .await?;
-            Ok::<_, ApiError>(Arc::from(secret.into_bytes()))
+        .get_or_try_init(|| {
+            let made = format!("{}{}", csrf_token(), csrf_token());
+            async move {
+                let secret = state.store.server_secret(KEY_NAME, &made).await?;
+                Ok::<_, taskflow_core::StoreError>(Arc::from(secret.into_bytes()))
+            }
         })
         .await?;
     Ok(key.clone())

@@ -21,7 +21,7 @@ mod login_form;
 mod quick;
 mod words;
 
-pub use kit::{CSP, Posted, is_local};
+pub use kit::{CSP, Posted, Refused, is_local};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -29,11 +29,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use crate::access::editable_project;
-use crate::error::ApiError;
 use crate::state::AppState;
-use kit::{redirect, refusal};
-use quick::{QuickAddForm, QuickForm, quick_task};
+use kit::redirect;
+use quick::{QuickAddForm, QuickForm};
 use words::problems;
 
 pub fn router() -> Router<AppState> {
@@ -107,6 +105,7 @@ pub fn router() -> Router<AppState> {
         .route("/trash/restore", post(trash::restore))
         .route("/trash/purge", get(trash::confirm_purge).post(trash::purge))
         .route("/assets/{version}/{name}", get(assets::asset))
+        .layer(axum::middleware::from_fn(kit::draw_refusals))
         .layer(axum::middleware::map_response(kit::page_headers))
         // Pages and assets are text that shrinks to a fifth; browsers all take gzip.
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
@@ -119,22 +118,19 @@ async fn quick_add(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Posted { viewer, form }: Posted<QuickAddForm>,
-) -> Response {
-    let created = async {
-        let project = editable_project(&state, &viewer.user, &key).await?;
-        let new = quick_task(&state, &project, &form.line, None).await?;
-        let task = state
-            .store
-            .create_task(viewer.user.id, project.id, new)
-            .await?;
-        Ok::<_, ApiError>((project.key, task))
-    };
+) -> Result<Response, Refused> {
     let to_list = form.back == "list";
-    match created.await {
-        Ok((project, task)) if to_list => {
-            redirect(&format!("/p/{project}/list#task-{}", task.key()))
-        }
-        Ok((project, task)) => redirect(&format!("/p/{project}#card-{}", task.key())),
+    match quick::add(&state, &viewer.user, &key, &form.line).await {
+        Ok(task) if to_list => Ok(redirect(&format!(
+            "/p/{}/list#task-{}",
+            task.project_key,
+            task.key()
+        ))),
+        Ok(task) => Ok(redirect(&format!(
+            "/p/{}#card-{}",
+            task.project_key,
+            task.key()
+        ))),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let quick = QuickForm {
                 line: form.line,
@@ -156,6 +152,6 @@ async fn quick_add(
                 board::board_page(&state, &viewer, &key, status, None, quick).await
             }
         }
-        Err(e) => refusal(viewer.frame("projects"), e),
+        Err(e) => Err(e.into()),
     }
 }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::kit::{PageFrame, Viewer, refusal, render, trouble};
+use super::kit::{PageFrame, Refused, Viewer, render};
 use crate::state::AppState;
 use crate::views::TaskView;
 
@@ -35,27 +35,21 @@ pub async fn my_tasks(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(params): Query<MyParams>,
-) -> Response {
+) -> Result<Response, Refused> {
     let done = params.done.is_some_and(|v| v == "1" || v == "true");
     let store = state.store.as_ref();
-    let tasks = match store
+    let tasks = store
         .assigned_tasks(viewer.user.id, done, viewer.user.is_admin, 200)
-        .await
-    {
-        Ok(tasks) => tasks,
-        Err(e) => return trouble(viewer.frame("my"), e),
-    };
-    match TaskView::many(store, tasks).await {
-        Ok(tasks) => render(
-            StatusCode::OK,
-            &MyTasksPage {
-                page: viewer.frame("my"),
-                tasks,
-                done,
-            },
-        ),
-        Err(e) => refusal(viewer.frame("my"), e),
-    }
+        .await?;
+    let tasks = TaskView::many(store, tasks).await?;
+    Ok(render(
+        StatusCode::OK,
+        &MyTasksPage {
+            page: viewer.frame("my"),
+            tasks,
+            done,
+        },
+    ))
 }
 
 #[derive(Template)]

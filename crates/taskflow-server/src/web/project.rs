@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use taskflow_core::project::{Label, Project, Role};
 
-use super::kit::{PageFrame, Posted, Viewer, redirect, refusal, render};
+use super::kit::{PageFrame, Posted, Refused, Viewer, redirect, render};
 use super::words::problems;
 use crate::access::label_in;
 use crate::access::viewed_project;
@@ -26,11 +26,11 @@ pub async fn label_styles(
     viewer: Viewer,
     Path(key): Path<String>,
 ) -> Response {
-    let labels = async {
-        let (project, _) = viewed_project(&state, &viewer.user, &key).await?;
-        Ok::<_, ApiError>(state.store.labels(project.id).await?)
+    let labels = match viewed_project(&state, &viewer.user, &key).await {
+        Ok((project, _)) => state.store.labels(project.id).await.map_err(ApiError::from),
+        Err(e) => Err(e),
     };
-    match labels.await {
+    match labels {
         Ok(labels) => {
             let mut colours: Vec<&str> = labels.iter().map(|l| l.colour.as_str()).collect();
             colours.sort_unstable();
@@ -99,7 +99,7 @@ pub async fn members(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(key): Path<String>,
-) -> Response {
+) -> Result<Response, Refused> {
     members_page(&state, &viewer, &key, StatusCode::OK, None, String::new()).await
 }
 
@@ -110,11 +110,12 @@ async fn members_page(
     status: StatusCode,
     problem: Option<String>,
     typed: String,
-) -> Response {
-    let page = async {
-        let (project, role) = viewed_project(state, &viewer.user, key).await?;
-        let members = state.store.members(project.id).await?;
-        Ok::<_, ApiError>(MembersPage {
+) -> Result<Response, Refused> {
+    let (project, role) = viewed_project(state, &viewer.user, key).await?;
+    let members = state.store.members(project.id).await?;
+    Ok(render(
+        status,
+        &MembersPage {
             page: viewer.frame("projects"),
             project_key: project.key.to_string(),
             project_name: project.name.to_string(),
@@ -122,12 +123,8 @@ async fn members_page(
             can_manage: owner_only(&project, role).is_ok(),
             problem,
             typed,
-        })
-    };
-    match page.await {
-        Ok(page) => render(status, &page),
-        Err(e) => refusal(viewer.frame("projects"), e),
-    }
+        },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -147,35 +144,9 @@ pub async fn change_member(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Posted { viewer, form }: Posted<MemberForm>,
-) -> Response {
-    let changed = async {
-        let (project, role) = viewed_project(&state, &viewer.user, &key).await?;
-        owner_only(&project, role)?;
-        let name = form.username.trim().trim_start_matches('@');
-        let person = match addable_member(&state, &viewer.user, &project, name).await? {
-            Addable::Yes(person) => person,
-            Addable::Unknown => return Err(not_addable(name, false)),
-            Addable::AdministratorsOnly => return Err(not_addable(name, true)),
-        };
-        if form.action == "remove" {
-            state
-                .store
-                .remove_member(viewer.user.id, project.id, person.id)
-                .await?;
-        } else {
-            let role: Role = SetMember {
-                role: form.role.clone(),
-            }
-            .try_into()?;
-            state
-                .store
-                .set_member(viewer.user.id, project.id, person.id, role)
-                .await?;
-        }
-        Ok::<_, ApiError>(project.key.to_string())
-    };
-    match changed.await {
-        Ok(key) => redirect(&format!("/p/{key}/members")),
+) -> Result<Response, Refused> {
+    match change_membership(&state, &viewer, &key, &form).await {
+        Ok(key) => Ok(redirect(&format!("/p/{key}/members"))),
         Err(e)
             if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
         {
@@ -190,8 +161,41 @@ pub async fn change_member(
             )
             .await
         }
-        Err(e) => refusal(viewer.frame("projects"), e),
+        Err(e) => Err(e.into()),
     }
+}
+
+/// The change a members form asks for; the project's key when made.
+async fn change_membership(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    form: &MemberForm,
+) -> Result<String, ApiError> {
+    let (project, role) = viewed_project(state, &viewer.user, key).await?;
+    owner_only(&project, role)?;
+    let name = form.username.trim().trim_start_matches('@');
+    let person = match addable_member(state, &viewer.user, &project, name).await? {
+        Addable::Yes(person) => person,
+        Addable::Unknown => return Err(not_addable(name, false)),
+        Addable::AdministratorsOnly => return Err(not_addable(name, true)),
+    };
+    if form.action == "remove" {
+        state
+            .store
+            .remove_member(viewer.user.id, project.id, person.id)
+            .await?;
+    } else {
+        let role: Role = SetMember {
+            role: form.role.clone(),
+        }
+        .try_into()?;
+        state
+            .store
+            .set_member(viewer.user.id, project.id, person.id, role)
+            .await?;
+    }
+    Ok(project.key.to_string())
 }
 
 /// A person who cannot be added, in words that are the same whether they exist or not.
@@ -237,7 +241,7 @@ pub async fn labels(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(key): Path<String>,
-) -> Response {
+) -> Result<Response, Refused> {
     labels_page(
         &state,
         &viewer,
@@ -256,10 +260,11 @@ async fn labels_page(
     status: StatusCode,
     problem: Option<String>,
     typed: (String, String),
-) -> Response {
-    let page = async {
-        let (project, role) = viewed_project(state, &viewer.user, key).await?;
-        Ok::<_, ApiError>(LabelsPage {
+) -> Result<Response, Refused> {
+    let (project, role) = viewed_project(state, &viewer.user, key).await?;
+    Ok(render(
+        status,
+        &LabelsPage {
             page: viewer.frame("projects"),
             project_key: project.key.to_string(),
             project_name: project.name.to_string(),
@@ -267,12 +272,8 @@ async fn labels_page(
             can_edit: !project.archived && role >= Role::Editor,
             problem,
             typed,
-        })
-    };
-    match page.await {
-        Ok(page) => render(status, &page),
-        Err(e) => refusal(viewer.frame("projects"), e),
-    }
+        },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -293,36 +294,9 @@ pub async fn change_label(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Posted { viewer, form }: Posted<LabelForm>,
-) -> Response {
-    let changed = async {
-        let project = crate::access::editable_project(&state, &viewer.user, &key).await?;
-        match form.id {
-            None => {
-                let new = CreateLabel {
-                    name: form.name.trim().to_owned(),
-                    colour: form.colour.clone(),
-                }
-                .try_into()?;
-                state.store.create_label(project.id, new).await?;
-            }
-            Some(id) => {
-                let label = label_in(&state, project.id, id).await?;
-                if form.action == "delete" {
-                    state.store.delete_label(label.id).await?;
-                } else {
-                    let patch = UpdateLabel {
-                        name: Some(form.name.trim().to_owned()),
-                        colour: Some(form.colour.clone()),
-                    }
-                    .try_into()?;
-                    state.store.update_label(label.id, patch).await?;
-                }
-            }
-        }
-        Ok::<_, ApiError>(project.key.to_string())
-    };
-    match changed.await {
-        Ok(key) => redirect(&format!("/p/{key}/labels")),
+) -> Result<Response, Refused> {
+    match change_labels(&state, &viewer, &key, &form).await {
+        Ok(key) => Ok(redirect(&format!("/p/{key}/labels"))),
         Err(e)
             if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
         {
@@ -334,8 +308,42 @@ pub async fn change_label(
             let problem = problems(&e).join(" ");
             labels_page(&state, &viewer, &key, e.status, Some(problem), typed).await
         }
-        Err(e) => refusal(viewer.frame("projects"), e),
+        Err(e) => Err(e.into()),
     }
+}
+
+/// The change a labels form asks for; the project's key when made.
+async fn change_labels(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    form: &LabelForm,
+) -> Result<String, ApiError> {
+    let project = crate::access::editable_project(state, &viewer.user, key).await?;
+    match form.id {
+        None => {
+            let new = CreateLabel {
+                name: form.name.trim().to_owned(),
+                colour: form.colour.clone(),
+            }
+            .try_into()?;
+            state.store.create_label(project.id, new).await?;
+        }
+        Some(id) => {
+            let label = label_in(state, project.id, id).await?;
+            if form.action == "delete" {
+                state.store.delete_label(label.id).await?;
+            } else {
+                let patch = UpdateLabel {
+                    name: Some(form.name.trim().to_owned()),
+                    colour: Some(form.colour.clone()),
+                }
+                .try_into()?;
+                state.store.update_label(label.id, patch).await?;
+            }
+        }
+    }
+    Ok(project.key.to_string())
 }
 
 #[derive(Template)]
@@ -374,22 +382,20 @@ pub async fn settings(
     viewer: Viewer,
     Path(key): Path<String>,
     axum::extract::Query(params): axum::extract::Query<SettingsParams>,
-) -> Response {
-    match owned_project(&state, &viewer, &key).await {
-        Ok(project) => render(
-            StatusCode::OK,
-            &SettingsPage {
-                page: viewer.frame("projects"),
-                project_key: project.key.to_string(),
-                name: project.name.to_string(),
-                description: project.description.as_str().to_owned(),
-                archived: project.archived,
-                problem: None,
-                saved: params.saved.is_some(),
-            },
-        ),
-        Err(e) => refusal(viewer.frame("projects"), e),
-    }
+) -> Result<Response, Refused> {
+    let project = owned_project(&state, &viewer, &key).await?;
+    Ok(render(
+        StatusCode::OK,
+        &SettingsPage {
+            page: viewer.frame("projects"),
+            project_key: project.key.to_string(),
+            name: project.name.to_string(),
+            description: project.description.as_str().to_owned(),
+            archived: project.archived,
+            problem: None,
+            saved: params.saved.is_some(),
+        },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -408,52 +414,13 @@ pub async fn save_settings(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Posted { viewer, form }: Posted<SettingsForm>,
-) -> Response {
+) -> Result<Response, Refused> {
     let description = form.description.replace("\r\n", "\n");
-    let done = async {
-        let project = owned_project(&state, &viewer, &key).await?;
-        let change = |patch: crate::input::UpdateProject| patch.try_into();
-        match form.action.as_str() {
-            "trash" => {
-                state
-                    .store
-                    .delete_project(viewer.user.id, project.id)
-                    .await?;
-                return Ok::<_, ApiError>("/trash?done=trashed".to_owned());
-            }
-            "archive" | "unarchive" => {
-                let patch = change(crate::input::UpdateProject {
-                    name: None,
-                    description: None,
-                    archived: Some(form.action == "archive"),
-                })?;
-                state
-                    .store
-                    .update_project(viewer.user.id, project.id, patch)
-                    .await?;
-            }
-            _ => {
-                let patch = change(crate::input::UpdateProject {
-                    name: Some(form.name.clone()),
-                    description: Some(description.clone()),
-                    archived: None,
-                })?;
-                state
-                    .store
-                    .update_project(viewer.user.id, project.id, patch)
-                    .await?;
-            }
-        }
-        Ok(format!("/p/{}/settings?saved=1", project.key))
-    };
-    match done.await {
-        Ok(to) => redirect(&to),
+    match apply_settings(&state, &viewer, &key, &form, &description).await {
+        Ok(to) => Ok(redirect(&to)),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            let archived = match owned_project(&state, &viewer, &key).await {
-                Ok(project) => project.archived,
-                Err(e) => return refusal(viewer.frame("projects"), e),
-            };
-            render(
+            let archived = owned_project(&state, &viewer, &key).await?.archived;
+            Ok(render(
                 e.status,
                 &SettingsPage {
                     page: viewer.frame("projects"),
@@ -464,10 +431,54 @@ pub async fn save_settings(
                     problem: Some(problems(&e).join(" ")),
                     saved: false,
                 },
-            )
+            ))
         }
-        Err(e) => refusal(viewer.frame("projects"), e),
+        Err(e) => Err(e.into()),
     }
+}
+
+/// What a settings form asks for; where to go once it is done.
+async fn apply_settings(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    form: &SettingsForm,
+    description: &str,
+) -> Result<String, ApiError> {
+    let project = owned_project(state, viewer, key).await?;
+    let change = |patch: crate::input::UpdateProject| patch.try_into();
+    match form.action.as_str() {
+        "trash" => {
+            state
+                .store
+                .delete_project(viewer.user.id, project.id)
+                .await?;
+            return Ok("/trash?done=trashed".to_owned());
+        }
+        "archive" | "unarchive" => {
+            let patch = change(crate::input::UpdateProject {
+                name: None,
+                description: None,
+                archived: Some(form.action == "archive"),
+            })?;
+            state
+                .store
+                .update_project(viewer.user.id, project.id, patch)
+                .await?;
+        }
+        _ => {
+            let patch = change(crate::input::UpdateProject {
+                name: Some(form.name.clone()),
+                description: Some(description.to_owned()),
+                archived: None,
+            })?;
+            state
+                .store
+                .update_project(viewer.user.id, project.id, patch)
+                .await?;
+        }
+    }
+    Ok(format!("/p/{}/settings?saved=1", project.key))
 }
 
 /// One entry of the activity page.
@@ -503,42 +514,43 @@ pub async fn activity(
     viewer: Viewer,
     Path(key): Path<String>,
     axum::extract::Query(params): axum::extract::Query<ActivityParams>,
-) -> Response {
-    let page = async {
-        let (project, _) = viewed_project(&state, &viewer.user, &key).await?;
-        let before = match params.before.as_deref().filter(|b| !b.is_empty()) {
-            Some(raw) => Some(taskflow_core::ActivityId(raw.parse().map_err(|_| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad_query",
-                    "before must be an entry id from this page's \"older\" link",
-                )
-            })?)),
-            None => None,
-        };
-        let entries = state
-            .store
-            .project_activity(project.id, before, ACTIVITY_PAGE)
-            .await?;
-        let list =
-            crate::views::ActivityView::page(state.store.as_ref(), entries, ACTIVITY_PAGE).await?;
-        // Tasks since moved to the trash or purged are named, not linked.
-        let mut live = std::collections::HashMap::new();
-        for key in list.items.iter().filter_map(|e| e.task.as_deref()) {
-            if live.contains_key(key) {
-                continue;
-            }
-            let found = match taskflow_core::task::TaskKey::parse(key) {
-                Ok(parsed) => match state.store.task_by_key(&parsed).await {
-                    Ok(_) => true,
-                    Err(taskflow_core::StoreError::NotFound { .. }) => false,
-                    Err(e) => return Err(e.into()),
-                },
-                Err(_) => false,
-            };
-            live.insert(key.to_owned(), found);
+) -> Result<Response, Refused> {
+    let (project, _) = viewed_project(&state, &viewer.user, &key).await?;
+    let before = match params.before.as_deref().filter(|b| !b.is_empty()) {
+        Some(raw) => Some(taskflow_core::ActivityId(raw.parse().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                "before must be an entry id from this page's \"older\" link",
+            )
+        })?)),
+        None => None,
+    };
+    let entries = state
+        .store
+        .project_activity(project.id, before, ACTIVITY_PAGE)
+        .await?;
+    let list =
+        crate::views::ActivityView::page(state.store.as_ref(), entries, ACTIVITY_PAGE).await?;
+    // Tasks since moved to the trash or purged are named, not linked.
+    let mut live = std::collections::HashMap::new();
+    for key in list.items.iter().filter_map(|e| e.task.as_deref()) {
+        if live.contains_key(key) {
+            continue;
         }
-        Ok::<_, ApiError>(ActivityPage {
+        let found = match taskflow_core::task::TaskKey::parse(key) {
+            Ok(parsed) => match state.store.task_by_key(&parsed).await {
+                Ok(_) => true,
+                Err(taskflow_core::StoreError::NotFound { .. }) => false,
+                Err(e) => return Err(e.into()),
+            },
+            Err(_) => false,
+        };
+        live.insert(key.to_owned(), found);
+    }
+    Ok(render(
+        StatusCode::OK,
+        &ActivityPage {
             page: viewer.frame("projects"),
             older: list
                 .next
@@ -561,10 +573,6 @@ pub async fn activity(
                 .collect(),
             project_key: project.key.to_string(),
             project_name: project.name.to_string(),
-        })
-    };
-    match page.await {
-        Ok(page) => render(StatusCode::OK, &page),
-        Err(e) => refusal(viewer.frame("projects"), e),
-    }
+        },
+    ))
 }

@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use taskflow_core::project::{NewProject, Project};
 
-use super::kit::{PageFrame, Posted, Viewer, message, redirect, render, trouble};
+use super::kit::{PageFrame, Posted, Refused, Viewer, message, redirect, render};
 use crate::error::ApiError;
 use crate::input::CreateProject;
 use crate::state::AppState;
@@ -35,12 +35,9 @@ async fn projects_page(
     status: StatusCode,
     problem: Option<String>,
     form: (String, String),
-) -> Response {
+) -> Result<Response, Refused> {
     let member = (!viewer.user.is_admin).then_some(viewer.user.id);
-    let projects = match state.store.list_projects(member, archived).await {
-        Ok(projects) => projects,
-        Err(e) => return trouble(viewer.frame("projects"), e),
-    };
+    let projects = state.store.list_projects(member, archived).await?;
     let page = ProjectsPage {
         page: viewer.frame("projects"),
         projects,
@@ -49,7 +46,7 @@ async fn projects_page(
         form_key: form.0,
         form_name: form.1,
     };
-    render(status, &page)
+    Ok(render(status, &page))
 }
 
 /// The projects the viewer is a member of (every project, for administrators); archived ones
@@ -58,7 +55,7 @@ pub async fn projects(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(params): Query<ProjectsParams>,
-) -> Response {
+) -> Result<Response, Refused> {
     let archived = params.archived.is_some_and(|v| v == "1" || v == "true");
     projects_page(
         &state,
@@ -82,7 +79,7 @@ pub struct NewProjectForm {
 pub async fn create_project(
     State(state): State<AppState>,
     Posted { viewer, form }: Posted<NewProjectForm>,
-) -> Response {
+) -> Result<Response, Refused> {
     let typed = (form.key.clone(), form.name.clone());
     let input = CreateProject {
         key: form.key.trim().to_uppercase(),
@@ -99,18 +96,18 @@ pub async fn create_project(
         Err(e) => Err(e),
     };
     match created {
-        Ok(_) => redirect("/projects"),
+        Ok(_) => Ok(redirect("/projects")),
         Err(e)
             if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
         {
             let problem = super::words::sentence(&e.message);
             projects_page(&state, &viewer, false, e.status, Some(problem), typed).await
         }
-        Err(e) => message(
+        Err(e) => Ok(message(
             e.status,
             viewer.frame("projects"),
             "The project was not created",
             &e.message,
-        ),
+        )),
     }
 }

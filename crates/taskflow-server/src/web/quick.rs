@@ -54,3 +54,15 @@ pub async fn quick_task(
     };
     draft.resolve(state.store.as_ref(), project).await
 }
+
+/// A task added by a quick-add line to the project `key`, if `user` may add tasks there.
+pub async fn add(
+    state: &AppState,
+    user: &taskflow_core::user::User,
+    key: &str,
+    line: &str,
+) -> Result<taskflow_core::task::Task, ApiError> {
+    let project = crate::access::editable_project(state, user, key).await?;
+    let new = quick_task(state, &project, line, None).await?;
+    Ok(state.store.create_task(user.id, project.id, new).await?)
+}

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use taskflow_core::StoreError;
 
 use super::kit::{
-    OnlyToken, PageFrame, Posted, PostedByAnyone, SignInPosted, Viewer, local, redirect, refusal,
-    render, trouble,
+    OnlyToken, PageFrame, Posted, PostedByAnyone, Refused, SignInPosted, Viewer, local, redirect,
+    render,
 };
 use super::login_form;
 use crate::error::ApiError;
@@ -54,22 +54,23 @@ pub async fn login_page(
     viewer: Result<Viewer, Response>,
     Query(params): Query<NextParam>,
     parts: Parts,
-) -> Response {
+) -> Result<Response, Refused> {
     let next = local(params.next.as_deref().unwrap_or("/projects")).to_owned();
     if viewer.is_ok() {
-        return redirect(&next);
+        return Ok(redirect(&next));
     }
-    let token = match login_form::current_or_new(&state, &parts.headers).await {
-        Ok(token) => token,
-        Err(e) => return refusal(super::kit::anonymous(&parts), e),
-    };
+    let token = login_form::current_or_new(&state, &parts.headers).await?;
     let page = LoginPage {
         page: login_frame(&parts, token.clone()),
         problem: None,
         next,
         username: String::new(),
     };
-    login_form::set_cookie(&state, render(StatusCode::OK, &page), &token)
+    Ok(login_form::set_cookie(
+        &state,
+        render(StatusCode::OK, &page),
+        &token,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -141,19 +142,19 @@ fn login_problem(e: &ApiError) -> (StatusCode, String) {
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Posted { viewer, .. }: Posted<OnlyToken>,
-) -> Response {
+    Posted { .. }: Posted<OnlyToken>,
+) -> Result<Response, Refused> {
     if let Some(secret) = session_cookie(&headers) {
         match state.store.delete_session(&secret.hash()).await {
             Ok(()) | Err(StoreError::NotFound { .. }) => {}
-            Err(e) => return trouble(viewer.frame(""), e),
+            Err(e) => return Err(e.into()),
         }
     }
     let mut response = redirect("/login");
     response
         .headers_mut()
         .append(SET_COOKIE, cookie(&state, "", std::time::Duration::ZERO));
-    response
+    Ok(response)
 }
 
 #[derive(Deserialize)]

@@ -12,7 +12,7 @@ use taskflow_core::project::{Project, Role};
 use taskflow_core::task::{ParentFilter, Priority, Status, Task, TaskQuery, TaskSort};
 use taskflow_core::{ActivityId, CommentId, StoreError};
 
-use super::kit::{OnlyToken, PageFrame, Posted, PostedFile, Viewer, redirect, refusal, render};
+use super::kit::{OnlyToken, PageFrame, Posted, PostedFile, Refused, Viewer, redirect, render};
 use super::quick::{QuickForm, quick_task};
 use super::words::{activity_words, problems, when};
 use crate::access::{deletable_attachment, own_comment, visible_task};
@@ -104,7 +104,7 @@ pub async fn task_page(
     viewer: Viewer,
     Path(key): Path<String>,
     Query(params): Query<TaskParams>,
-) -> Response {
+) -> Result<Response, Refused> {
     let forms = (QuickForm::default(), CommentForm::default());
     show(&state, &viewer, &key, params, StatusCode::OK, forms).await
 }
@@ -116,11 +116,9 @@ async fn show(
     params: TaskParams,
     status: StatusCode,
     forms: (QuickForm, CommentForm),
-) -> Response {
-    match gather(state, viewer, key, params, forms).await {
-        Ok(page) => render(status, &page),
-        Err(e) => refusal(viewer.frame("projects"), e),
-    }
+) -> Result<Response, Refused> {
+    let page = gather(state, viewer, key, params, forms).await?;
+    Ok(render(status, &page))
 }
 
 async fn gather(
@@ -373,15 +371,10 @@ pub async fn edit_form(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(key): Path<String>,
-) -> Response {
-    let page = async {
-        let (task, project) = editable_task(&state, &viewer, &key).await?;
-        edit_page(&state, &viewer, task, &project, None).await
-    };
-    match page.await {
-        Ok(page) => render(StatusCode::OK, &page),
-        Err(e) => refusal(viewer.frame("projects"), e),
-    }
+) -> Result<Response, Refused> {
+    let (task, project) = editable_task(&state, &viewer, &key).await?;
+    let page = edit_page(&state, &viewer, task, &project, None).await?;
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// The edit form as posted; checkboxes arrive as repeated fields (`assignee`, `label`).
@@ -466,13 +459,9 @@ pub async fn save(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Posted { viewer, form }: Posted<EditPost>,
-) -> Response {
+) -> Result<Response, Refused> {
     let form = EditForm::read(form);
-    let frame = || viewer.frame("projects");
-    let (task, project) = match editable_task(&state, &viewer, &key).await {
-        Ok(found) => found,
-        Err(e) => return refusal(frame(), e),
-    };
+    let (task, project) = editable_task(&state, &viewer, &key).await?;
     let task_key = task.key().to_string();
     let outcome = if form.preview {
         // A preview renders only what saving would accept.
@@ -497,7 +486,7 @@ pub async fn save(
         }
     };
     let failure = match outcome {
-        Ok(_) => return redirect(&format!("/t/{task_key}?done=saved")),
+        Ok(_) => return Ok(redirect(&format!("/t/{task_key}?done=saved"))),
         Err(failure) => failure,
     };
     let preview = match (&failure, form.preview) {
@@ -508,31 +497,23 @@ pub async fn save(
         None => (StatusCode::OK, Vec::new(), false),
         Some(e) if e.status == StatusCode::PRECONDITION_FAILED => (e.status, Vec::new(), true),
         Some(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => (e.status, problems(&e), false),
-        Some(e) => return refusal(frame(), e),
+        Some(e) => return Err(e.into()),
     };
     let mut fields = form.fields;
     // After a conflict the form keeps what was typed but carries the version saved meanwhile,
     // so saving it again (after reading the notice) is a deliberate choice.
     let current = if conflict {
-        match state.store.task(task.id).await {
-            Ok(current) => {
-                fields.version = current.version;
-                current
-            }
-            Err(e) => return refusal(frame(), e.into()),
-        }
+        let current = state.store.task(task.id).await?;
+        fields.version = current.version;
+        current
     } else {
         task
     };
-    match edit_page(&state, &viewer, current, &project, Some(fields)).await {
-        Ok(mut page) => {
-            page.problems = problems_found;
-            page.conflict = conflict;
-            page.preview_html = preview;
-            render(status, &page)
-        }
-        Err(e) => refusal(frame(), e),
-    }
+    let mut page = edit_page(&state, &viewer, current, &project, Some(fields)).await?;
+    page.problems = problems_found;
+    page.conflict = conflict;
+    page.preview_html = preview;
+    Ok(render(status, &page))
 }
 
 // ---- Subtasks, comments, attachments, the trash ----
@@ -548,18 +529,10 @@ pub async fn add_subtask(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Posted { viewer, form }: Posted<LineForm>,
-) -> Response {
-    let created = async {
-        let (task, project) = editable_task(&state, &viewer, &key).await?;
-        let new = quick_task(&state, &project, &form.line, Some(task.key().to_string())).await?;
-        state
-            .store
-            .create_task(viewer.user.id, project.id, new)
-            .await?;
-        Ok::<_, ApiError>(task.key().to_string())
-    };
-    match created.await {
-        Ok(key) => redirect(&format!("/t/{key}#subtasks")),
+) -> Result<Response, Refused> {
+    let created = new_subtask(&state, &viewer, &key, &form).await;
+    match created {
+        Ok(key) => Ok(redirect(&format!("/t/{key}#subtasks"))),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let quick = QuickForm {
                 line: form.line,
@@ -576,8 +549,24 @@ pub async fn add_subtask(
             )
             .await
         }
-        Err(e) => refusal(viewer.frame("projects"), e),
+        Err(e) => Err(e.into()),
     }
+}
+
+/// A subtask of the task `key` from a quick-add line; the task's key.
+async fn new_subtask(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    form: &LineForm,
+) -> Result<String, ApiError> {
+    let (task, project) = editable_task(state, viewer, key).await?;
+    let new = quick_task(state, &project, &form.line, Some(task.key().to_string())).await?;
+    state
+        .store
+        .create_task(viewer.user.id, project.id, new)
+        .await?;
+    Ok(task.key().to_string())
 }
 
 #[derive(Deserialize)]
@@ -591,19 +580,11 @@ pub async fn add_comment(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Posted { viewer, form }: Posted<CommentPost>,
-) -> Response {
+) -> Result<Response, Refused> {
     let body = form.body.replace("\r\n", "\n");
-    let added = async {
-        let (task, _) = editable_task(&state, &viewer, &key).await?;
-        let text = CommentInput { body: body.clone() }.try_into()?;
-        let comment = state
-            .store
-            .add_comment(viewer.user.id, task.id, text)
-            .await?;
-        Ok::<_, ApiError>((task.key().to_string(), comment.id))
-    };
-    match added.await {
-        Ok((key, id)) => redirect(&format!("/t/{key}#comment-{id}")),
+    let added = new_comment(&state, &viewer, &key, &body).await;
+    match added {
+        Ok((key, id)) => Ok(redirect(&format!("/t/{key}#comment-{id}"))),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             let comment = CommentForm {
                 body,
@@ -620,8 +601,27 @@ pub async fn add_comment(
             )
             .await
         }
-        Err(e) => refusal(viewer.frame("projects"), e),
+        Err(e) => Err(e.into()),
     }
+}
+
+/// A comment on the task `key`; the task's key and the comment.
+async fn new_comment(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    body: &str,
+) -> Result<(String, CommentId), ApiError> {
+    let (task, _) = editable_task(state, viewer, key).await?;
+    let text = CommentInput {
+        body: body.to_owned(),
+    }
+    .try_into()?;
+    let comment = state
+        .store
+        .add_comment(viewer.user.id, task.id, text)
+        .await?;
+    Ok((task.key().to_string(), comment.id))
 }
 
 #[derive(Template)]
@@ -654,20 +654,18 @@ pub async fn comment_form(
     State(state): State<AppState>,
     viewer: Viewer,
     Path((key, id)): Path<(String, i64)>,
-) -> Response {
-    match changeable_comment(&state, &viewer, &key, id).await {
-        Ok((comment, key)) => render(
-            StatusCode::OK,
-            &CommentEditPage {
-                page: viewer.frame("projects"),
-                key,
-                id,
-                body: comment.body.as_str().to_owned(),
-                problem: None,
-            },
-        ),
-        Err(e) => refusal(viewer.frame("projects"), e),
-    }
+) -> Result<Response, Refused> {
+    let (comment, key) = changeable_comment(&state, &viewer, &key, id).await?;
+    Ok(render(
+        StatusCode::OK,
+        &CommentEditPage {
+            page: viewer.frame("projects"),
+            key,
+            id,
+            body: comment.body.as_str().to_owned(),
+            problem: None,
+        },
+    ))
 }
 
 /// `POST /t/{key}/comments/{id}/edit`.
@@ -675,20 +673,12 @@ pub async fn edit_comment(
     State(state): State<AppState>,
     Path((key, id)): Path<(String, i64)>,
     Posted { viewer, form }: Posted<CommentPost>,
-) -> Response {
+) -> Result<Response, Refused> {
     let body = form.body.replace("\r\n", "\n");
-    let edited = async {
-        let (comment, key) = changeable_comment(&state, &viewer, &key, id).await?;
-        let text = CommentInput { body: body.clone() }.try_into()?;
-        state
-            .store
-            .edit_comment(viewer.user.id, comment.id, text)
-            .await?;
-        Ok::<_, ApiError>(key)
-    };
-    match edited.await {
-        Ok(key) => redirect(&format!("/t/{key}#comment-{id}")),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => render(
+    let edited = changed_comment(&state, &viewer, &key, id, &body).await;
+    match edited {
+        Ok(key) => Ok(redirect(&format!("/t/{key}#comment-{id}"))),
+        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => Ok(render(
             e.status,
             &CommentEditPage {
                 page: viewer.frame("projects"),
@@ -697,9 +687,29 @@ pub async fn edit_comment(
                 body,
                 problem: problems(&e).into_iter().next(),
             },
-        ),
-        Err(e) => refusal(viewer.frame("projects"), e),
+        )),
+        Err(e) => Err(e.into()),
     }
+}
+
+/// The comment `id` with a new text; the task's key.
+async fn changed_comment(
+    state: &AppState,
+    viewer: &Viewer,
+    key: &str,
+    id: i64,
+    body: &str,
+) -> Result<String, ApiError> {
+    let (comment, key) = changeable_comment(state, viewer, key, id).await?;
+    let text = CommentInput {
+        body: body.to_owned(),
+    }
+    .try_into()?;
+    state
+        .store
+        .edit_comment(viewer.user.id, comment.id, text)
+        .await?;
+    Ok(key)
 }
 
 /// `POST /t/{key}/comments/{id}/delete`.
@@ -707,19 +717,13 @@ pub async fn delete_comment(
     State(state): State<AppState>,
     Path((key, id)): Path<(String, i64)>,
     Posted { viewer, .. }: Posted<OnlyToken>,
-) -> Response {
-    let deleted = async {
-        let (comment, key) = changeable_comment(&state, &viewer, &key, id).await?;
-        state
-            .store
-            .delete_comment(viewer.user.id, CommentId(comment.id.0))
-            .await?;
-        Ok::<_, ApiError>(key)
-    };
-    match deleted.await {
-        Ok(key) => redirect(&format!("/t/{key}?done=comment-deleted#comments")),
-        Err(e) => refusal(viewer.frame("projects"), e),
-    }
+) -> Result<Response, Refused> {
+    let (comment, key) = changeable_comment(&state, &viewer, &key, id).await?;
+    state
+        .store
+        .delete_comment(viewer.user.id, CommentId(comment.id.0))
+        .await?;
+    Ok(redirect(&format!("/t/{key}?done=comment-deleted#comments")))
 }
 
 /// `POST /t/{key}/attachments/{id}/delete`: to the project's trash.
@@ -727,24 +731,20 @@ pub async fn delete_attachment(
     State(state): State<AppState>,
     Path((key, id)): Path<(String, i64)>,
     Posted { viewer, .. }: Posted<OnlyToken>,
-) -> Response {
-    let deleted = async {
-        let (task, _) = editable_task(&state, &viewer, &key).await?;
-        let attachment = deletable_attachment(&state, &viewer.user, id).await?;
-        if attachment.task_id != task.id {
-            return Err(ApiError::not_found("attachment"));
-        }
-
-        state
-            .store
-            .delete_attachment(viewer.user.id, attachment.id)
-            .await?;
-        Ok(task.key().to_string())
-    };
-    match deleted.await {
-        Ok(key) => redirect(&format!("/t/{key}?done=attachment-deleted#attachments")),
-        Err(e) => refusal(viewer.frame("projects"), e),
+) -> Result<Response, Refused> {
+    let (task, _) = editable_task(&state, &viewer, &key).await?;
+    let attachment = deletable_attachment(&state, &viewer.user, id).await?;
+    if attachment.task_id != task.id {
+        return Err(ApiError::not_found("attachment").into());
     }
+    state
+        .store
+        .delete_attachment(viewer.user.id, attachment.id)
+        .await?;
+    let key = task.key().to_string();
+    Ok(redirect(&format!(
+        "/t/{key}?done=attachment-deleted#attachments"
+    )))
 }
 
 #[derive(Deserialize)]
@@ -757,26 +757,21 @@ pub async fn delete_task(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Posted { viewer, form }: Posted<DeleteForm>,
-) -> Response {
-    let deleted = async {
-        let (task, project) = editable_task(&state, &viewer, &key).await?;
-        match state
-            .store
-            .delete_task(viewer.user.id, task.id, form.version)
-            .await
-        {
-            Ok(()) => Ok((project.key.to_string(), task.key().to_string())),
-            Err(StoreError::VersionMismatch { .. }) => Err(ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "version_mismatch",
-                "someone else changed this task after the page was opened, so it was not deleted; look at it again and delete it if you still want to",
-            )),
-            Err(e) => Err(e.into()),
-        }
-    };
-    match deleted.await {
-        Ok((project, task)) => redirect(&format!("/p/{project}?deleted={task}")),
-        Err(e) => refusal(viewer.frame("projects"), e),
+) -> Result<Response, Refused> {
+    let (task, project) = editable_task(&state, &viewer, &key).await?;
+    match state
+        .store
+        .delete_task(viewer.user.id, task.id, form.version)
+        .await
+    {
+        Ok(()) => Ok(redirect(&format!("/p/{}?deleted={}", project.key, task.key()))),
+        Err(StoreError::VersionMismatch { .. }) => Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "version_mismatch",
+            "someone else changed this task after the page was opened, so it was not deleted; look at it again and delete it if you still want to",
+        )
+        .into()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -788,15 +783,11 @@ pub async fn upload(
     State(state): State<AppState>,
     Path(key): Path<String>,
     PostedFile { viewer, mut form }: PostedFile,
-) -> Response {
-    let frame = || viewer.frame("projects");
-    let stored = async {
-        let (task, project) = editable_task(&state, &viewer, &key).await?;
-        crate::upload::from_form(&state, &viewer.user, &task, &project, &mut form, None).await?;
-        Ok::<_, ApiError>(task.key().to_string())
-    };
-    match stored.await {
-        Ok(key) => redirect(&format!("/t/{key}?done=uploaded#attachments")),
-        Err(e) => refusal(frame(), e),
-    }
+) -> Result<Response, Refused> {
+    let (task, project) = editable_task(&state, &viewer, &key).await?;
+    crate::upload::from_form(&state, &viewer.user, &task, &project, &mut form, None).await?;
+    Ok(redirect(&format!(
+        "/t/{}?done=uploaded#attachments",
+        task.key()
+    )))
 }

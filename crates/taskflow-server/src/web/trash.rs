@@ -11,7 +11,7 @@ use taskflow_core::Timestamp;
 use taskflow_core::project::Role;
 use taskflow_core::trash::{TrashItem, TrashRef};
 
-use super::kit::{PageFrame, Posted, Viewer, redirect, refusal, render};
+use super::kit::{PageFrame, Posted, Refused, Viewer, redirect, render};
 use crate::access::viewed_project;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -113,7 +113,7 @@ pub async fn project_trash(
     viewer: Viewer,
     Path(key): Path<String>,
     Query(params): Query<TrashParams>,
-) -> Response {
+) -> Result<Response, Refused> {
     project_page(
         &state,
         &viewer,
@@ -132,34 +132,30 @@ async fn project_page(
     notice: Option<String>,
     problem: Option<String>,
     status: StatusCode,
-) -> Response {
-    let page = async {
-        let (project, role) = viewed_project(state, &viewer.user, key).await?;
-        if role < Role::Editor {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "viewers cannot see the trash",
-            ));
-        }
-        let items = state.store.trash(Some(project.id)).await?;
-        let names = deleters(state, &items).await?;
-        Ok(TrashPage {
-            page: viewer.frame("projects"),
-            back: format!("/p/{}/trash", project.key),
-            project: Some((project.key.to_string(), project.name.to_string())),
-            entries: items
-                .into_iter()
-                .map(|i| entry(state, i, role, &names))
-                .collect(),
-            notice,
-            problem,
-        })
-    };
-    match page.await {
-        Ok(page) => render(status, &page),
-        Err(e) => refusal(viewer.frame("projects"), e),
+) -> Result<Response, Refused> {
+    let (project, role) = viewed_project(state, &viewer.user, key).await?;
+    if role < Role::Editor {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "viewers cannot see the trash",
+        )
+        .into());
     }
+    let items = state.store.trash(Some(project.id)).await?;
+    let names = deleters(state, &items).await?;
+    let page = TrashPage {
+        page: viewer.frame("projects"),
+        back: format!("/p/{}/trash", project.key),
+        project: Some((project.key.to_string(), project.name.to_string())),
+        entries: items
+            .into_iter()
+            .map(|i| entry(state, i, role, &names))
+            .collect(),
+        notice,
+        problem,
+    };
+    Ok(render(status, &page))
 }
 
 /// `GET /trash`: everything in the trash of the projects the viewer owns (every project's, for
@@ -168,7 +164,7 @@ pub async fn all_trash(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(params): Query<TrashParams>,
-) -> Response {
+) -> Result<Response, Refused> {
     all_page(
         &state,
         &viewer,
@@ -185,42 +181,36 @@ async fn all_page(
     notice: Option<String>,
     problem: Option<String>,
     status: StatusCode,
-) -> Response {
-    let page = async {
-        let mut roles = std::collections::HashMap::new();
-        let mut owned = Vec::new();
-        for item in state.store.trash(None).await? {
-            let role = match roles.get(&item.project_id) {
-                Some(role) => *role,
-                None => {
-                    let role =
-                        crate::access::trash_role(state, &viewer.user, item.project_id).await?;
-                    roles.insert(item.project_id, role);
-                    role
-                }
-            };
-            if role == Some(Role::Owner) {
-                owned.push(item);
+) -> Result<Response, Refused> {
+    let mut roles = std::collections::HashMap::new();
+    let mut owned = Vec::new();
+    for item in state.store.trash(None).await? {
+        let role = match roles.get(&item.project_id) {
+            Some(role) => *role,
+            None => {
+                let role = crate::access::trash_role(state, &viewer.user, item.project_id).await?;
+                roles.insert(item.project_id, role);
+                role
             }
+        };
+        if role == Some(Role::Owner) {
+            owned.push(item);
         }
-        let names = deleters(state, &owned).await?;
-        let entries = owned
-            .into_iter()
-            .map(|i| entry(state, i, Role::Owner, &names))
-            .collect();
-        Ok::<_, ApiError>(TrashPage {
-            page: viewer.frame("trash"),
-            project: None,
-            entries,
-            notice,
-            problem,
-            back: "/trash".to_owned(),
-        })
-    };
-    match page.await {
-        Ok(page) => render(status, &page),
-        Err(e) => refusal(viewer.frame("trash"), e),
     }
+    let names = deleters(state, &owned).await?;
+    let entries = owned
+        .into_iter()
+        .map(|i| entry(state, i, Role::Owner, &names))
+        .collect();
+    let page = TrashPage {
+        page: viewer.frame("trash"),
+        project: None,
+        entries,
+        notice,
+        problem,
+        back: "/trash".to_owned(),
+    };
+    Ok(render(status, &page))
 }
 
 #[derive(Deserialize)]
@@ -280,9 +270,14 @@ async fn trashed(
 }
 
 /// The trash page again, with a refusal in words next to the list.
-async fn again(state: &AppState, viewer: &Viewer, back: &str, e: ApiError) -> Response {
+async fn again(
+    state: &AppState,
+    viewer: &Viewer,
+    back: &str,
+    e: ApiError,
+) -> Result<Response, Refused> {
     if e.status != StatusCode::CONFLICT {
-        return refusal(viewer.frame("trash"), e);
+        return Err(e.into());
     }
     let problem = Some(super::words::sentence(&e.message));
     match back
@@ -299,17 +294,18 @@ async fn again(state: &AppState, viewer: &Viewer, back: &str, e: ApiError) -> Re
 pub async fn restore(
     State(state): State<AppState>,
     Posted { viewer, form }: Posted<ItemForm>,
-) -> Response {
+) -> Result<Response, Refused> {
     let back = form.back();
-    let restored = async {
-        let item = trashed(&state, &viewer, &form, Role::Editor).await?;
-        state.store.restore(viewer.user.id, item.item).await?;
-        Ok::<_, ApiError>(())
-    };
-    match restored.await {
-        Ok(()) => redirect(&format!("{back}?done=restored")),
+    match restore_item(&state, &viewer, &form).await {
+        Ok(()) => Ok(redirect(&format!("{back}?done=restored"))),
         Err(e) => again(&state, &viewer, &back, e).await,
     }
+}
+
+async fn restore_item(state: &AppState, viewer: &Viewer, form: &ItemForm) -> Result<(), ApiError> {
+    let item = trashed(state, viewer, form, Role::Editor).await?;
+    state.store.restore(viewer.user.id, item.item).await?;
+    Ok(())
 }
 
 #[derive(Template)]
@@ -335,39 +331,38 @@ pub async fn confirm_purge(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(params): Query<PurgeParams>,
-) -> Response {
+) -> Result<Response, Refused> {
     let form = ItemForm {
         kind: params.kind,
         id: params.id,
         back: params.back,
     };
-    match trashed(&state, &viewer, &form, Role::Owner).await {
-        Ok(item) => render(
-            StatusCode::OK,
-            &PurgePage {
-                page: viewer.frame("trash"),
-                entry: entry(&state, item, Role::Owner, &Default::default()),
-                back: form.back(),
-            },
-        ),
-        Err(e) => refusal(viewer.frame("trash"), e),
-    }
+    let item = trashed(&state, &viewer, &form, Role::Owner).await?;
+    Ok(render(
+        StatusCode::OK,
+        &PurgePage {
+            page: viewer.frame("trash"),
+            entry: entry(&state, item, Role::Owner, &Default::default()),
+            back: form.back(),
+        },
+    ))
 }
 
 /// `POST /trash/purge`: removes an item (and what it holds) for good.
 pub async fn purge(
     State(state): State<AppState>,
     Posted { viewer, form }: Posted<ItemForm>,
-) -> Response {
+) -> Result<Response, Refused> {
     let back = form.back();
-    let purged = async {
-        let item = trashed(&state, &viewer, &form, Role::Owner).await?;
-        let counts = state.store.purge(viewer.user.id, item.item).await?;
-        tracing::info!(project = %item.project_key, item = ?item.item, purged = counts.total(), "purged from the trash");
-        Ok::<_, ApiError>(())
-    };
-    match purged.await {
-        Ok(()) => redirect(&format!("{back}?done=purged")),
+    match purge_item(&state, &viewer, &form).await {
+        Ok(()) => Ok(redirect(&format!("{back}?done=purged"))),
         Err(e) => again(&state, &viewer, &back, e).await,
     }
+}
+
+async fn purge_item(state: &AppState, viewer: &Viewer, form: &ItemForm) -> Result<(), ApiError> {
+    let item = trashed(state, viewer, form, Role::Owner).await?;
+    let counts = state.store.purge(viewer.user.id, item.item).await?;
+    tracing::info!(project = %item.project_key, item = ?item.item, purged = counts.total(), "purged from the trash");
+    Ok(())
 }
