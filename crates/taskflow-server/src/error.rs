@@ -186,6 +186,23 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::internal().into_response()
 }
 
+/// The failures every operation may answer with, listed once for the OpenAPI document: any
+/// 4XX, and 503 or 507 from the server.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // a document only
+pub enum Failures {
+    #[response(
+        status = "4XX",
+        description = "an error; see the error table in docs/api.md"
+    )]
+    Client(ErrorBody),
+    #[response(
+        status = "5XX",
+        description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full"
+    )]
+    Server(ErrorBody),
+}
+
 /// The error shape, as the OpenAPI document describes it (responses are built from
 /// `ApiError`).
 #[derive(utoipa::ToSchema)]

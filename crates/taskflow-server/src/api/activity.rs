@@ -58,7 +58,7 @@ impl ActivityParams {
     path = "/tasks/{key}/activity",
     tag = "activity",
     params(("key" = String, Path, description = "task key, e.g. OPS-42"), ActivityParams),
-    responses((status = 200, body = List<ActivityView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<ActivityView>), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn task(
@@ -79,7 +79,7 @@ pub async fn task(
     path = "/projects/{key}/activity",
     tag = "activity",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ActivityParams),
-    responses((status = 200, body = List<ActivityView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<ActivityView>), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn project(

@@ -38,7 +38,7 @@ pub struct UploadParams {
     path = "/tasks/{key}/attachments",
     tag = "attachments",
     params(("key" = String, Path, description = "task key, e.g. OPS-42")),
-    responses((status = 200, body = List<AttachmentView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<AttachmentView>), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -71,7 +71,7 @@ pub async fn list(
         (status = 201, body = AttachmentView, description = "stored durably; `Location` is its metadata"),
         (status = 413, body = crate::error::ErrorBody, description = "larger than TASKFLOW_MAX_UPLOAD_BYTES"),
         (status = 507, body = crate::error::ErrorBody, description = "the data volume is below its free-space minimum, or the project's quota is used up"),
-        (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")
+        crate::error::Failures
     ),
     security(("bearer" = []), ("session" = []))
 )]
@@ -102,7 +102,7 @@ pub async fn upload(
     path = "/attachments/{id}",
     tag = "attachments",
     params(("id" = i64, Path, description = "attachment id")),
-    responses((status = 200, body = AttachmentView), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = AttachmentView), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn get(
@@ -122,7 +122,7 @@ pub async fn get(
     path = "/attachments/{id}",
     tag = "attachments",
     params(("id" = i64, Path, description = "attachment id")),
-    responses((status = 204, description = "moved to the trash; the bytes stay until it is purged"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 204, description = "moved to the trash; the bytes stay until it is purged"), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn delete(
@@ -221,7 +221,7 @@ fn content_disposition(name: &FileName) -> HeaderValue {
         (status = 206, description = "the byte range asked for with `Range`, with the file's media type", content_type = "*/*", body = Vec<u8>),
         (status = 304, description = "`If-None-Match` matched"),
         (status = 416, body = crate::error::ErrorBody, description = "the range is outside the file; `Content-Range: bytes */SIZE` gives its size"),
-        (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")
+        crate::error::Failures
     ),
     security(("bearer" = []), ("session" = []))
 )]

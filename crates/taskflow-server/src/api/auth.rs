@@ -91,7 +91,7 @@ impl FromRequestParts<AppState> for CurrentUser {
     operation_id = "auth_me",
     path = "/me",
     tag = "users",
-    responses((status = 200, body = User), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = User), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn me(CurrentUser(user): CurrentUser) -> axum::Json<User> {
@@ -119,7 +119,7 @@ pub struct SessionInfo {
     path = "/auth/login",
     tag = "auth",
     request_body = Login,
-    responses((status = 200, body = SessionInfo, description = "logged in; sets the session cookie"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full"))
+    responses((status = 200, body = SessionInfo, description = "logged in; sets the session cookie"), crate::error::Failures)
 )]
 pub async fn login(
     State(state): State<AppState>,
@@ -173,7 +173,7 @@ pub async fn session(
     operation_id = "auth_logout",
     path = "/auth/logout",
     tag = "auth",
-    responses((status = 204, description = "logged out; clears the cookie"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 204, description = "logged out; clears the cookie"), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn logout(

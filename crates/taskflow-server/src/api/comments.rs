@@ -21,7 +21,7 @@ use crate::views::{CommentView, List};
     path = "/tasks/{key}/comments",
     tag = "comments",
     params(("key" = String, Path, description = "task key, e.g. OPS-42")),
-    responses((status = 200, body = List<CommentView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<CommentView>), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -43,7 +43,7 @@ pub async fn list(
     tag = "comments",
     params(("key" = String, Path, description = "task key, e.g. OPS-42"), ("Idempotency-Key" = Option<String>, Header, description = "a key of the client's (1 to 255 visible ASCII characters): the same create sent again with it within a day makes nothing and answers with what the first made")),
     request_body = CommentInput,
-    responses((status = 201, body = CommentView), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 201, body = CommentView), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn create(
@@ -70,7 +70,7 @@ pub async fn create(
     tag = "comments",
     params(("id" = i64, Path, description = "comment id")),
     request_body = CommentInput,
-    responses((status = 200, body = CommentView), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = CommentView), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn edit(
@@ -93,7 +93,7 @@ pub async fn edit(
     path = "/comments/{id}",
     tag = "comments",
     params(("id" = i64, Path, description = "comment id")),
-    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 204), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn delete(

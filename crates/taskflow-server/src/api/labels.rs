@@ -18,7 +18,7 @@ use crate::views::List;
     path = "/projects/{key}/labels",
     tag = "labels",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
-    responses((status = 200, body = List<Label>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<Label>), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -37,7 +37,7 @@ pub async fn list(
     tag = "labels",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
     request_body = CreateLabel,
-    responses((status = 201, body = Label), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 201, body = Label), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn create(
@@ -61,7 +61,7 @@ pub async fn create(
     tag = "labels",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ("id" = i64, Path, description = "label id")),
     request_body = UpdateLabel,
-    responses((status = 200, body = Label), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = Label), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn update(
@@ -82,7 +82,7 @@ pub async fn update(
     path = "/projects/{key}/labels/{id}",
     tag = "labels",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ("id" = i64, Path, description = "label id")),
-    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 204), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn delete(

@@ -19,7 +19,7 @@ use crate::views::{List, MemberView};
     path = "/projects/{key}/members",
     tag = "projects",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
-    responses((status = 200, body = List<MemberView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<MemberView>), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -41,7 +41,7 @@ pub async fn list(
     tag = "projects",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ("username" = String, Path)),
     request_body = SetMember,
-    responses((status = 200, body = MemberView), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = MemberView), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn put(
@@ -80,7 +80,7 @@ pub async fn put(
     path = "/projects/{key}/members/{username}",
     tag = "projects",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ("username" = String, Path)),
-    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 204), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn remove(

@@ -15,7 +15,7 @@ use crate::views::List;
     operation_id = "projects_list",
     path = "/projects",
     tag = "projects",
-    responses((status = 200, body = List<Project>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<Project>), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -32,7 +32,7 @@ pub async fn list(
     path = "/projects",
     tag = "projects",
     request_body = CreateProject,
-    responses((status = 201, body = Project), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 201, body = Project), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn create(
@@ -53,7 +53,7 @@ pub async fn create(
     path = "/projects/{key}",
     tag = "projects",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
-    responses((status = 200, body = Project), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = Project), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn get(
@@ -74,7 +74,7 @@ pub async fn get(
     tag = "projects",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
     request_body = UpdateProject,
-    responses((status = 200, body = Project), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = Project), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn update(
@@ -100,7 +100,7 @@ pub async fn update(
     path = "/projects/{key}",
     tag = "projects",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
-    responses((status = 204, description = "moved to the trash"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 204, description = "moved to the trash"), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn delete(

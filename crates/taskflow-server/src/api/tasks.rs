@@ -33,7 +33,7 @@ async fn with_etag(state: &AppState, status: StatusCode, task: Task) -> Result<R
     tag = "tasks",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ("Idempotency-Key" = Option<String>, Header, description = "a key of the client's (1 to 255 visible ASCII characters): the same create sent again with it within a day makes nothing and answers with what the first made")),
     request_body = CreateTask,
-    responses((status = 201, body = TaskView, headers(("ETag" = String, description = "the task's version"))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 201, body = TaskView, headers(("ETag" = String, description = "the task's version"))), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn create(
@@ -58,7 +58,7 @@ pub async fn create(
     path = "/tasks/{key}",
     tag = "tasks",
     params(("key" = String, Path, description = "task key, e.g. OPS-42")),
-    responses((status = 200, body = TaskView, headers(("ETag" = String))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = TaskView, headers(("ETag" = String))), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn get(
@@ -77,7 +77,7 @@ pub async fn get(
     tag = "tasks",
     params(("key" = String, Path, description = "task key, e.g. OPS-42"), ("If-Match" = Option<String>, Header, description = "the ETag this change is based on")),
     request_body = UpdateTask,
-    responses((status = 200, body = TaskView, headers(("ETag" = String))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = TaskView, headers(("ETag" = String))), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn update(
@@ -103,7 +103,7 @@ pub async fn update(
     path = "/tasks/{key}",
     tag = "tasks",
     params(("key" = String, Path, description = "task key, e.g. OPS-42"), ("If-Match" = Option<String>, Header)),
-    responses((status = 204, description = "moved to the trash with its subtasks"), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 204, description = "moved to the trash with its subtasks"), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn delete(
@@ -124,7 +124,7 @@ pub async fn delete(
     path = "/projects/{key}/tasks",
     tag = "tasks",
     params(("key" = String, Path, description = "project key, e.g. OPS"), ListParams),
-    responses((status = 200, body = List<TaskView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<TaskView>), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -149,7 +149,7 @@ pub async fn list(
     tag = "tasks",
     params(("key" = String, Path, description = "task key, e.g. OPS-42"), ("If-Match" = Option<String>, Header)),
     request_body = MoveTask,
-    responses((status = 200, body = TaskView, headers(("ETag" = String))), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = TaskView, headers(("ETag" = String))), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn move_task(

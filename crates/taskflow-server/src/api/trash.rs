@@ -21,7 +21,7 @@ use crate::views::{List, TrashItemView};
     path = "/projects/{key}/trash",
     tag = "trash",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
-    responses((status = 200, body = List<TrashItemView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<TrashItemView>), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -43,7 +43,7 @@ pub async fn list(
     tag = "trash",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
     request_body = ItemIn,
-    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 204), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn restore(
@@ -65,7 +65,7 @@ pub async fn restore(
     tag = "trash",
     params(("key" = String, Path, description = "project key, e.g. OPS")),
     request_body = ItemIn,
-    responses((status = 200, body = PurgeCounts), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = PurgeCounts), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn purge(
@@ -87,7 +87,7 @@ pub async fn purge(
     operation_id = "trash_list_all",
     path = "/trash",
     tag = "trash",
-    responses((status = 200, body = List<TrashItemView>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<TrashItemView>), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list_all(
@@ -120,7 +120,7 @@ pub async fn list_all(
     path = "/trash/restore",
     tag = "trash",
     request_body = ItemIn,
-    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 204), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn restore_any(
@@ -139,7 +139,7 @@ pub async fn restore_any(
     path = "/trash/purge",
     tag = "trash",
     request_body = ItemIn,
-    responses((status = 200, body = PurgeCounts), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = PurgeCounts), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn purge_any(

@@ -20,7 +20,7 @@ use crate::views::List;
     operation_id = "users_list",
     path = "/users",
     tag = "users",
-    responses((status = 200, body = List<User>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<User>), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn list(
@@ -37,7 +37,7 @@ pub async fn list(
     path = "/users",
     tag = "users",
     request_body = CreateUser,
-    responses((status = 201, body = User), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 201, body = User), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn create(
@@ -67,7 +67,7 @@ pub async fn create(
     tag = "users",
     params(("username" = String, Path)),
     request_body = UpdateUser,
-    responses((status = 200, body = User), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = User), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn update(
@@ -103,7 +103,7 @@ pub async fn update(
     operation_id = "users_tokens",
     path = "/me/tokens",
     tag = "users",
-    responses((status = 200, body = List<ApiToken>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<ApiToken>), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn tokens(
@@ -127,7 +127,7 @@ pub struct CreatedToken {
     path = "/me/tokens",
     tag = "users",
     request_body = CreateToken,
-    responses((status = 201, body = CreatedToken), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 201, body = CreatedToken), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn create_token(
@@ -161,7 +161,7 @@ async fn issue_token(
     path = "/me/tokens/{id}",
     tag = "users",
     params(("id" = i64, Path, description = "token id")),
-    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 204), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn revoke_token(
@@ -179,7 +179,7 @@ pub async fn revoke_token(
     path = "/users/{username}/tokens",
     tag = "users",
     params(("username" = String, Path)),
-    responses((status = 200, body = List<ApiToken>), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 200, body = List<ApiToken>), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn user_tokens(
@@ -198,7 +198,7 @@ pub async fn user_tokens(
     tag = "users",
     params(("username" = String, Path)),
     request_body = CreateToken,
-    responses((status = 201, body = CreatedToken), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 201, body = CreatedToken), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn create_user_token(
@@ -217,7 +217,7 @@ pub async fn create_user_token(
     path = "/users/{username}/tokens/{id}",
     tag = "users",
     params(("username" = String, Path), ("id" = i64, Path, description = "token id")),
-    responses((status = 204), (status = "4XX", body = crate::error::ErrorBody, description = "an error; see the error table in docs/api.md"), (status = "5XX", body = crate::error::ErrorBody, description = "the server could not answer: 503 `unavailable` when the database is (see `Retry-After`), 507 `insufficient_storage` when its disk is full")),
+    responses((status = 204), crate::error::Failures),
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn revoke_user_token(
