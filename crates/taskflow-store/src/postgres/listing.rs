@@ -8,7 +8,8 @@ use taskflow_core::task::*;
 use taskflow_core::*;
 
 use super::PgStore;
-use super::sql::{Link, PROJECT_LIVE, TaskRow, db, links, push_filtered};
+use super::sql::tasks::links;
+use super::sql::{Link, PROJECT_LIVE, TaskRow, db, push_filtered};
 
 /// Tasks without a due date sort as if due on this day (matches the `tasks_by_due` index).
 const NO_DUE_DATE: &str = "DATE '9999-12-31'";

@@ -312,16 +312,16 @@ impl PgStore {
     fn direct_token_user(
         &self,
         _hash: &str,
-        _now: sql::Time,
-    ) -> Option<StoreResult<Option<sql::TokenUserRow>>> {
+        _now: dialect::Time,
+    ) -> Option<StoreResult<Option<sql::rows::TokenUserRow>>> {
         None
     }
 
     fn direct_session_user(
         &self,
         _hash: &str,
-        _now: sql::Time,
-    ) -> Option<StoreResult<Option<sql::SessionUserRow>>> {
+        _now: dialect::Time,
+    ) -> Option<StoreResult<Option<sql::rows::SessionUserRow>>> {
         None
     }
 
@@ -329,7 +329,7 @@ impl PgStore {
         &self,
         _key: &str,
         _user: i64,
-    ) -> Option<StoreResult<Option<sql::ProjectRoleRow>>> {
+    ) -> Option<StoreResult<Option<sql::rows::ProjectRoleRow>>> {
         None
     }
 
@@ -337,7 +337,7 @@ impl PgStore {
         &self,
         _project: &str,
         _number: i64,
-    ) -> Option<StoreResult<Option<sql::LinkedTaskRow>>> {
+    ) -> Option<StoreResult<Option<sql::rows::LinkedTaskRow>>> {
         None
     }
 
@@ -346,7 +346,7 @@ impl PgStore {
         _project: &str,
         _number: i64,
         _user: i64,
-    ) -> Option<StoreResult<Option<sql::TaskRoleRow>>> {
+    ) -> Option<StoreResult<Option<sql::rows::TaskRoleRow>>> {
         None
     }
 
@@ -355,7 +355,7 @@ impl PgStore {
         _users: &[i64],
         _label_projects: &[i64],
         _tasks: &[i64],
-    ) -> Option<StoreResult<Vec<sql::NameRow>>> {
+    ) -> Option<StoreResult<Vec<sql::tasks::NameRow>>> {
         None
     }
 }

@@ -76,7 +76,7 @@ pub(crate) fn name_rows(n: u8) -> String {
 }
 
 /// Pushes ` IN (…)` matching any of `values`, bound as one JSON array.
-pub(crate) fn push_one_of(q: &mut impl super::sql::Sink, values: Vec<&'static str>) {
+pub(crate) fn push_one_of(q: &mut impl super::sql::tasks::Sink, values: Vec<&'static str>) {
     let values = serde_json::to_string(&values).expect("strings serialise");
     q.sql(" IN (SELECT value FROM json_each(")
         .text(values)

@@ -24,11 +24,13 @@ use taskflow_core::store::snapshot;
 use taskflow_core::{StoreError, StoreResult};
 
 use super::SqliteStore;
-use super::sql::{
-    LINKS, Link, LinkedTaskRow, NAMES, NameRow, PROJECT_WITH_ROLE, ProjectRoleRow, ProjectRow,
-    SESSION_USER, SessionUserRow, TASK_BY_KEY, TASK_COLUMN_COUNT, TASK_WITH_ROLE, TOKEN_USER,
-    TaskRoleRow, TaskRow, TokenUserRow, UserRow, task_columns,
+use super::sql::projects::PROJECT_WITH_ROLE;
+use super::sql::rows::{
+    LinkedTaskRow, ProjectRoleRow, ProjectRow, SessionUserRow, TASK_COLUMN_COUNT, TaskRoleRow,
+    TaskRow, TokenUserRow, UserRow, task_columns,
 };
+use super::sql::tasks::{LINKS, Link, NAMES, NameRow, TASK_BY_KEY, TASK_WITH_ROLE};
+use super::sql::users::{SESSION_USER, TOKEN_USER};
 
 /// Idle connections kept for later reads; reads at once beyond it open and close their own.
 const KEEP: usize = 8;

@@ -13,7 +13,8 @@ use taskflow_core::*;
 
 use super::SqliteStore;
 use super::direct::{begin, commit, links, task};
-use super::sql::{Link, PROJECT_LIVE, Sink, TaskRow, push_filtered};
+use super::sql::tasks::Sink;
+use super::sql::{Link, PROJECT_LIVE, TaskRow, push_filtered};
 
 /// Tasks without a due date sort as if due on this day (matches the `tasks_by_due` index).
 const NO_DUE_DATE: &str = "'9999-12-31'";
