@@ -333,6 +333,9 @@ pub struct PoolStats {
     pub max: u32,
 }
 
+/// A request run by `StoreAdmin::in_one_snapshot`.
+pub type RequestFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+
 /// Schema and connection management.
 #[async_trait]
 pub trait StoreAdmin: Send + Sync {
@@ -366,6 +369,17 @@ pub trait StoreAdmin: Send + Sync {
     async fn server_secret(&self, name: &str, candidate: &str) -> StoreResult<String>;
     /// Forgets the creates made with an `Idempotency-Key` before `before`; how many.
     async fn delete_expired_idempotency_keys(&self, before: Timestamp) -> StoreResult<u64>;
+    /// Runs a read-only request (the server's `GET` and `HEAD`) so that its reads see one
+    /// state of the database, where the backend can do that cheaply: SQLite reads the request's
+    /// lookups in one read transaction, begun by its first read and ended when the request
+    /// ends or writes (`sqlite::direct`). The default runs the request as it is.
+    fn in_one_snapshot<'a>(&'a self, request: RequestFuture<'a>) -> RequestFuture<'a> {
+        request
+    }
+    /// Ends the running request's snapshot, if it has one; its later reads begin another. Work
+    /// that goes on for long (walking the blob store) calls it first, as a read transaction
+    /// keeps SQLite from checkpointing its WAL past it.
+    fn end_snapshot(&self) {}
     /// Closes the connections, waiting for in-flight work.
     async fn close(&self);
     /// Claims the database until the returned guard is dropped: shared by every serving
@@ -462,48 +476,5 @@ pub mod once {
     /// The key of the request being run, if it sent one.
     pub fn current() -> Option<Once> {
         ONCE.try_with(Clone::clone).ok()
-    }
-}
-
-/// One snapshot for all of a read-only request's reads.
-///
-/// The server runs each `GET` and `HEAD` inside `in_one_snapshot`. A backend that can read a
-/// request's statements in one read transaction keeps that transaction in the request's slot:
-/// the request's reads then see one state of the database, and pay for beginning and ending a
-/// transaction once instead of once per statement. What the slot holds is the backend's own;
-/// dropping it ends the transaction, which happens when the request's future ends (answered or
-/// cancelled). A backend ends it early when the request writes, so that it reads its writes.
-pub mod snapshot {
-    use std::any::Any;
-    use std::cell::RefCell;
-    use std::future::Future;
-
-    type Slot = Option<Box<dyn Any + Send>>;
-
-    tokio::task_local! {
-        static SLOT: RefCell<Slot>;
-    }
-
-    /// Runs `request` with a slot for its snapshot, dropped (ending the snapshot) when the
-    /// future completes or is dropped.
-    pub async fn in_one_snapshot<F: Future>(request: F) -> F::Output {
-        SLOT.scope(RefCell::new(None), request).await
-    }
-
-    /// Runs `f` on the slot of the request being run; None outside `in_one_snapshot`, on a
-    /// thread other than the request's (a blocking task), or while the slot is in use.
-    pub fn with_slot<R>(f: impl FnOnce(&mut Slot) -> R) -> Option<R> {
-        SLOT.try_with(|slot| slot.try_borrow_mut().ok().map(|mut slot| f(&mut slot)))
-            .ok()
-            .flatten()
-    }
-
-    /// Ends the running request's snapshot, if it has one; its later reads begin another. A
-    /// request that goes on to work for long (walking the blob store, say) calls it first:
-    /// while a read transaction is open, SQLite cannot checkpoint its WAL past it.
-    pub fn end() {
-        // The slot's content is dropped outside the borrow: its drop may read the slot too.
-        let taken = with_slot(Option::take);
-        drop(taken);
     }
 }

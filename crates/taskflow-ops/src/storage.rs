@@ -39,7 +39,7 @@ pub async fn report(
 ) -> Result<StorageReport, OpsError> {
     // Walking the blob store can take a while: a request that asks for this report must not
     // hold its read snapshot meanwhile.
-    taskflow_core::store::snapshot::end();
+    store.end_snapshot();
     let database_bytes = store.database_bytes().await?;
     let projects = store.attachment_usage().await?;
     let data_dir = data_dir.to_owned();

@@ -47,7 +47,10 @@ pub fn app(state: AppState) -> Router {
     };
     router
         .layer(axum::middleware::from_fn(idempotency))
-        .layer(axum::middleware::from_fn(one_snapshot))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            one_snapshot,
+        ))
         .layer(axum::middleware::map_response(nosniff))
         .layer(axum::middleware::from_fn(telemetry::track))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
@@ -56,18 +59,26 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// A `GET` or `HEAD` reads from one snapshot of the database where the store can
-/// (`taskflow_core::store::snapshot`): its reads agree with each other, and cost less. The
+/// (`StoreAdmin::in_one_snapshot`): its reads agree with each other, and cost less. The
 /// snapshot ends with the handler, before a body such as a download is streamed.
 async fn one_snapshot(
+    axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::http::Method;
-    if matches!(*request.method(), Method::GET | Method::HEAD) {
-        taskflow_core::store::snapshot::in_one_snapshot(next.run(request)).await
-    } else {
-        next.run(request).await
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
     }
+    let mut answer = None;
+    let slot = &mut answer;
+    state
+        .store
+        .in_one_snapshot(Box::pin(async move {
+            *slot = Some(next.run(request).await);
+        }))
+        .await;
+    answer.expect("the request ran to its answer")
 }
 
 /// A `POST` with an `Idempotency-Key` runs with the key (`taskflow_core::store::once`): the

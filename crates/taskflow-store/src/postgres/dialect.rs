@@ -1,6 +1,7 @@
 //! What PostgreSQL does its own way, named for the shared queries in `sql/`.
 
 use taskflow_core::backup::TableSpec;
+use taskflow_core::store::RequestFuture;
 use taskflow_core::{StoreResult, Timestamp};
 use time::OffsetDateTime;
 
@@ -167,3 +168,11 @@ pub(crate) async fn after_import(
     }
     Ok(())
 }
+
+/// Each read is a round trip to the server whichever way it is sent: a request's reads run as
+/// they are, each in its own statement's snapshot.
+pub(crate) fn in_one_snapshot(request: RequestFuture<'_>) -> RequestFuture<'_> {
+    request
+}
+
+pub(crate) fn end_snapshot() {}

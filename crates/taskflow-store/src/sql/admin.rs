@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
-use taskflow_core::store::{Claim, Lock, PoolStats, StoreAdmin};
+use taskflow_core::store::{Claim, Lock, PoolStats, RequestFuture, StoreAdmin};
 use taskflow_core::{StoreError, StoreResult, Timestamp};
 
 use super::{MIGRATOR, Store, d, db};
@@ -94,6 +94,14 @@ impl StoreAdmin for Store {
 
     async fn lock(&self, lock: Lock) -> StoreResult<Option<Claim>> {
         self.advisory_lock(lock).await
+    }
+
+    fn in_one_snapshot<'a>(&'a self, request: RequestFuture<'a>) -> RequestFuture<'a> {
+        d::in_one_snapshot(request)
+    }
+
+    fn end_snapshot(&self) {
+        d::end_snapshot();
     }
 
     fn pool_stats(&self) -> Vec<PoolStats> {

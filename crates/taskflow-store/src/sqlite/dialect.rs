@@ -1,6 +1,7 @@
 //! What SQLite does its own way, named for the shared queries in `sql/`.
 
 use taskflow_core::backup::TableSpec;
+use taskflow_core::store::RequestFuture;
 use taskflow_core::{StoreResult, Timestamp};
 
 use super::SqliteStore;
@@ -123,10 +124,10 @@ impl SqliteStore {
     }
 
     /// The single writer connection's pool, for single-statement writes. Like `write`, it ends
-    /// the running request's read snapshot (`taskflow_core::store::snapshot::end`), so that
+    /// the running request's read snapshot (`direct::end_snapshot`), so that
     /// its later reads see its writes.
     pub fn writer(&self) -> &sqlx::SqlitePool {
-        taskflow_core::store::snapshot::end();
+        super::direct::end_snapshot();
         &self.writer
     }
 
@@ -140,9 +141,9 @@ impl SqliteStore {
     /// its own: a caller that goes away while it begins (a client hanging up drops the
     /// request's future) cannot leave the one writer connection inside a transaction nothing
     /// owns; the finished transaction is dropped instead, which rolls it back. It ends the
-    /// running request's read snapshot first (`taskflow_core::store::snapshot::end`).
+    /// running request's read snapshot first (`direct::end_snapshot`).
     pub(crate) async fn write(&self) -> StoreResult<Transaction> {
-        taskflow_core::store::snapshot::end();
+        super::direct::end_snapshot();
         let writer = self.writer.clone();
         tokio::spawn(async move { begin_immediate(&writer).await })
             .await
@@ -185,4 +186,13 @@ pub(crate) async fn after_import(
     _tables: impl Iterator<Item = &'static TableSpec>,
 ) -> StoreResult<()> {
     Ok(())
+}
+
+/// A `GET`'s direct reads in one read transaction (`direct::in_one_snapshot`).
+pub(crate) fn in_one_snapshot(request: RequestFuture<'_>) -> RequestFuture<'_> {
+    Box::pin(super::direct::in_one_snapshot(request))
+}
+
+pub(crate) fn end_snapshot() {
+    super::direct::end_snapshot();
 }

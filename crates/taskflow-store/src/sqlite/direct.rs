@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, named_params};
-use taskflow_core::store::snapshot;
 use taskflow_core::{StoreError, StoreResult};
 
 use super::SqliteStore;
@@ -97,15 +96,11 @@ impl Direct {
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> StoreResult<T> {
         let mut read = Some(read);
-        let in_snapshot = snapshot::with_slot(|slot| {
-            let snapshot = slot
-                .get_or_insert_with(|| {
-                    Box::new(Snapshot {
-                        direct: Arc::clone(self),
-                        conn: None,
-                    })
-                })
-                .downcast_mut::<Snapshot>()?;
+        let in_snapshot = with_snapshot(|slot| {
+            let snapshot = slot.get_or_insert_with(|| Snapshot {
+                direct: Arc::clone(self),
+                conn: None,
+            });
             // A request reads one store; another store's reads go their own way.
             if !Arc::ptr_eq(&snapshot.direct, self) {
                 return None;
@@ -134,7 +129,7 @@ impl Direct {
         // with every request in a burst of searches holding one, more connections were open at
         // once than there are turns, and each grows a page cache as it serves searches. The
         // request's later reads begin another snapshot.
-        snapshot::end();
+        end_snapshot();
         let _turn = self.blocking.acquire().await.expect("never closed");
         let direct = Arc::clone(self);
         tokio::task::spawn_blocking(move || direct.read(read))
@@ -148,7 +143,7 @@ impl Direct {
     }
 }
 
-/// A request's snapshot (`taskflow_core::store::snapshot`): a connection inside a read
+/// A request's snapshot (`in_one_snapshot`): a connection inside a read
 /// transaction, begun by the request's first direct read and ended (and the connection kept)
 /// when the request ends, writes, or waits for a blocking read. A request's token, its project
 /// and role, its task or page and the names the answer refers to are then read from one state
@@ -179,7 +174,7 @@ impl Snapshot {
     }
 }
 
-/// Ending a snapshot (`taskflow_core::store::snapshot::end`, or the request's end) ends its
+/// Ending a snapshot (`end_snapshot`, or the request's end) ends its
 /// transaction and keeps the connection.
 impl Drop for Snapshot {
     fn drop(&mut self) {
@@ -189,6 +184,36 @@ impl Drop for Snapshot {
             self.direct.keep(conn);
         }
     }
+}
+
+tokio::task_local! {
+    /// The running request's snapshot, once its first direct read has begun it. The slot is
+    /// the request's (`in_one_snapshot`), so a snapshot is never shared between requests, and
+    /// ends with the request's future, answered or cancelled.
+    static SNAPSHOT: std::cell::RefCell<Option<Snapshot>>;
+}
+
+/// Runs `request` (a `GET` or `HEAD`, through `StoreAdmin::in_one_snapshot`) with a slot for
+/// its snapshot.
+pub(crate) async fn in_one_snapshot<F: std::future::Future>(request: F) -> F::Output {
+    SNAPSHOT.scope(std::cell::RefCell::new(None), request).await
+}
+
+/// Runs `f` on the running request's snapshot slot; `None` outside `in_one_snapshot`, on a
+/// thread other than the request's (a blocking task), or while the slot is in use.
+fn with_snapshot<R>(f: impl FnOnce(&mut Option<Snapshot>) -> R) -> Option<R> {
+    SNAPSHOT
+        .try_with(|slot| slot.try_borrow_mut().ok().map(|mut slot| f(&mut slot)))
+        .ok()
+        .flatten()
+}
+
+/// Ends the running request's snapshot, if it has one; its later reads begin another.
+pub(crate) fn end_snapshot() {
+    // Dropped outside the borrow: ending it keeps its connection, which takes the lock of the
+    // idle list, not the slot, but nothing is gained by holding both.
+    let taken = with_snapshot(Option::take);
+    drop(taken);
 }
 
 /// Begins a read transaction (deferred: its snapshot is taken by its first read).
@@ -571,7 +596,7 @@ mod tests {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
-            .block_on(snapshot::in_one_snapshot(request))
+            .block_on(in_one_snapshot(request))
     }
 
     #[test]
@@ -589,7 +614,7 @@ mod tests {
                 direct.idle.lock().unwrap().is_empty(),
                 "the snapshot holds it"
             );
-            snapshot::end();
+            end_snapshot();
             assert_eq!(direct.idle.lock().unwrap().len(), 1, "ended and kept");
             assert_eq!(direct.read(seven).unwrap(), 8, "a write's snapshot is new");
         });
