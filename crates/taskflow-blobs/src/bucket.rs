@@ -11,7 +11,7 @@ use object_store::aws::AmazonS3;
 use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 
-use crate::object::{S3Config, S3Problem, client};
+use crate::object_blobs::{S3Config, S3Problem, client};
 
 /// Parts of an archive being written: up to 10 000 of them make an archive of 160 GB. Two are
 /// in flight at a time, so a writer holds at most three parts in memory.

@@ -1,5 +1,5 @@
-//! Where attachments' bytes live: on the data volume (`fs`) or in S3-compatible object storage
-//! (`object`). Both keep the same promises:
+//! Where attachments' bytes live: on the data volume (`volume_blobs`) or in S3-compatible object
+//! storage (`object_blobs`). Both keep the same promises:
 //!
 //! - content is stored under its SHA-256, once, and never changed;
 //! - an upload streams with bounded memory, its size limit enforced as it goes;
@@ -10,10 +10,10 @@
 //!   left behind (`tmp/`) is removed by `gc`.
 
 mod bucket;
-mod fs;
 mod locks;
-mod object;
+mod object_blobs;
 mod volume;
+mod volume_blobs;
 
 use std::fmt;
 use std::io;
@@ -27,13 +27,13 @@ use futures_util::stream::BoxStream;
 use taskflow_core::attachment::Sha256Hex;
 
 pub use bucket::{Bucket, BucketFile, BucketWriter, parse_s3_url};
-pub use fs::{BlobStore, VolumeUpload};
 pub use locks::{StoreLocker, open_blobs};
-pub use object::{
+pub use object_blobs::{
     ObjectBlobs, ObjectUpload, PART_BYTES, ProblemKind, S3Config, S3Problem, S3Timeouts, TMP_FLOOR,
     normalise_prefix,
 };
 pub use volume::{Filesystem, Ownership, Volume, available_bytes};
+pub use volume_blobs::{VolumeBlobs, VolumeUpload};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -179,7 +179,7 @@ pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
 /// The blob store a server or command uses: the data volume's or an object store.
 #[derive(Debug, Clone)]
 pub enum Blobs {
-    Volume(BlobStore),
+    Volume(VolumeBlobs),
     Object(ObjectBlobs),
 }
 
@@ -228,10 +228,10 @@ async fn blocking<T: Send + 'static>(
 impl Blobs {
     /// The volume's blob store under `data_dir`.
     pub fn volume(data_dir: impl Into<PathBuf>) -> Self {
-        Blobs::Volume(BlobStore::new(data_dir))
+        Blobs::Volume(VolumeBlobs::new(data_dir))
     }
 
-    pub fn as_volume(&self) -> Option<&BlobStore> {
+    pub fn as_volume(&self) -> Option<&VolumeBlobs> {
         match self {
             Blobs::Volume(v) => Some(v),
             Blobs::Object(_) => None,

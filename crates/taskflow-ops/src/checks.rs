@@ -6,7 +6,7 @@ use std::fmt;
 use std::io;
 use std::path::Path;
 
-use taskflow_blobs::{BlobStore, Blobs, Filesystem, Ownership, ProblemKind, Volume};
+use taskflow_blobs::{Blobs, Filesystem, Ownership, ProblemKind, Volume, VolumeBlobs};
 use taskflow_core::Store;
 
 use crate::human_bytes;
@@ -298,7 +298,7 @@ pub fn free_space(dir: &Path, min_free: u64) -> Check {
 }
 
 /// Leftovers in `tmp/` (uploads a crash interrupted); removed at start and by `gc`.
-pub fn leftovers(blobs: &BlobStore) -> Check {
+pub fn leftovers(blobs: &VolumeBlobs) -> Check {
     const NAME: &str = "tmp";
     match blobs.sweep_tmp(std::time::Duration::from_secs(60), true) {
         Ok(sweep) if sweep.files == 0 => Check::ok(NAME, "no abandoned uploads"),

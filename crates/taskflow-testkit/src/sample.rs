@@ -1,6 +1,6 @@
 //! A small installation that uses every table and every kind of value: for backup round trips.
 
-use taskflow_blobs::{BlobStore, Limits};
+use taskflow_blobs::{Limits, VolumeBlobs};
 use taskflow_core::attachment::{FileName, MediaType, NewAttachment};
 use taskflow_core::project::{Colour, NewLabel, NewProject, ProjectKey, ProjectPatch, Role};
 use taskflow_core::task::{NewTask, Priority, Status, TaskPatch};
@@ -15,7 +15,7 @@ pub async fn put_blob(
     data_dir: &std::path::Path,
     content: &[u8],
 ) -> taskflow_core::attachment::Sha256Hex {
-    let blobs = BlobStore::new(data_dir);
+    let blobs = VolumeBlobs::new(data_dir);
     let limits = Limits {
         max_bytes: u64::MAX,
         min_free_bytes: 0,

@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use taskflow_blobs::{BlobStore, Blobs, Limits};
+use taskflow_blobs::{Blobs, Limits, VolumeBlobs};
 use taskflow_core::Store;
 use taskflow_core::attachment::Sha256Hex;
 use tokio::sync::{mpsc, oneshot};
@@ -88,7 +88,7 @@ impl BlobSink for Put {
 
 /// Finishes or undoes what an interrupted restore left in the staging directory: files the
 /// database refers to are moved into place (the restore committed), the rest are removed.
-pub async fn recover_staging(store: &dyn Store, blobs: &BlobStore) -> Result<u64, OpsError> {
+pub async fn recover_staging(store: &dyn Store, blobs: &VolumeBlobs) -> Result<u64, OpsError> {
     let staging = blobs.staging_dir();
     if !staging.exists() {
         return Ok(0);

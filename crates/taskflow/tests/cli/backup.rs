@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use taskflow_blobs::{BlobStore, Blobs};
+use taskflow_blobs::{Blobs, VolumeBlobs};
 use taskflow_core::Store;
 use taskflow_ops::backup::{self, Progress, TableEntry};
 use taskflow_testkit::{Backend, TestStore, both_backends, open, sample, tempdir};
@@ -22,7 +22,7 @@ use crate::{run, stderr, stdout, taskflow};
 async fn snapshot(store: &dyn Store, data_dir: &Path) -> (Vec<TableEntry>, Vec<String>) {
     let version = store.schema_version().await.unwrap().unwrap();
     let tables = backup::table_digests(store, version).await.unwrap();
-    let mut files: Vec<String> = BlobStore::new(data_dir)
+    let mut files: Vec<String> = VolumeBlobs::new(data_dir)
         .list()
         .unwrap()
         .into_iter()
@@ -344,7 +344,7 @@ async fn an_interrupted_restore_leaves_the_target_as_it_was(source: TestStore) {
     );
     let reopened = target.reopen().await;
     assert_eq!(snapshot(reopened.as_ref(), &target.data_dir).await, before);
-    assert!(BlobStore::new(&target.data_dir).path(&kept).is_file());
+    assert!(VolumeBlobs::new(&target.data_dir).path(&kept).is_file());
     // The next restore clears the dead one's staging and succeeds.
     let out = restore_with_cli(&target.url, &target.data_dir, &archive, true).await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -421,7 +421,7 @@ async fn a_backup_under_writes_restores_consistently(source: TestStore) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     let dir = tempdir();
-    let blobs = BlobStore::new(&source.data_dir);
+    let blobs = VolumeBlobs::new(&source.data_dir);
     let (archive, manifest) = backup::create(
         source.store.as_ref(),
         &Blobs::Volume(blobs.clone()),
@@ -468,7 +468,7 @@ async fn a_backup_under_writes_restores_consistently(source: TestStore) {
         done.unwrap();
         rows
     };
-    let target_blobs = BlobStore::new(&target.data_dir);
+    let target_blobs = VolumeBlobs::new(&target.data_dir);
     for row in &rows[attachments.name] {
         let sha256 =
             taskflow_core::attachment::Sha256Hex::parse(row["sha256"].as_str().unwrap()).unwrap();

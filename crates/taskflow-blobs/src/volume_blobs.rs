@@ -36,7 +36,7 @@ const BATCH_BYTES: usize = 256 * 1024;
 const READ_BYTES: u64 = 128 * 1024;
 
 #[derive(Debug, Clone)]
-pub struct BlobStore {
+pub struct VolumeBlobs {
     /// Shared: the store is cloned into every request's state.
     dirs: Arc<Dirs>,
 }
@@ -49,7 +49,7 @@ struct Dirs {
     lock: PathBuf,
 }
 
-impl BlobStore {
+impl VolumeBlobs {
     /// The blob store under `data_dir`. Creates nothing; `prepare` does.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         let data_dir = data_dir.into();
@@ -344,7 +344,7 @@ pub struct VolumeUpload {
     written: u64,
     unchecked: u64,
     limits: Limits,
-    store: BlobStore,
+    store: VolumeBlobs,
     done: bool,
 }
 
@@ -555,11 +555,11 @@ mod tests {
         min_free_bytes: 0,
     };
 
-    fn tmp_files(store: &BlobStore) -> usize {
+    fn tmp_files(store: &VolumeBlobs) -> usize {
         std::fs::read_dir(store.tmp_dir()).unwrap().count()
     }
 
-    async fn put(store: &BlobStore, content: &[u8]) -> Stored {
+    async fn put(store: &VolumeBlobs, content: &[u8]) -> Stored {
         let mut upload = store.begin(ROOMY, None).await.unwrap();
         for chunk in content.chunks(7) {
             upload.write(chunk).await.unwrap();
@@ -570,7 +570,7 @@ mod tests {
     #[tokio::test]
     async fn content_is_stored_once_under_its_digest() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::new(dir.path());
+        let store = VolumeBlobs::new(dir.path());
         store.prepare().unwrap();
         let a = put(&store, b"hello, world").await;
         let b = put(&store, b"hello, world").await;
@@ -598,7 +598,7 @@ mod tests {
     #[tokio::test]
     async fn large_uploads_round_trip_across_batches() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::new(dir.path());
+        let store = VolumeBlobs::new(dir.path());
         store.prepare().unwrap();
         let limits = Limits {
             max_bytes: 4 * BATCH_BYTES as u64,
@@ -636,7 +636,7 @@ mod tests {
     #[tokio::test]
     async fn over_the_limit_or_abandoned_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::new(dir.path());
+        let store = VolumeBlobs::new(dir.path());
         store.prepare().unwrap();
         let limits = Limits {
             max_bytes: 10,
@@ -664,7 +664,7 @@ mod tests {
     #[tokio::test]
     async fn the_free_space_minimum_is_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::new(dir.path());
+        let store = VolumeBlobs::new(dir.path());
         store.prepare().unwrap();
         let available = available_bytes(dir.path()).unwrap();
         let limits = Limits {
@@ -681,7 +681,7 @@ mod tests {
     #[tokio::test]
     async fn sweeps_spare_uploads_in_progress() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::new(dir.path());
+        let store = VolumeBlobs::new(dir.path());
         store.prepare().unwrap();
         std::fs::write(store.tmp_dir().join("upload-crashed"), b"partial").unwrap();
         let mut live = store.begin(ROOMY, None).await.unwrap();
