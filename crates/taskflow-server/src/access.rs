@@ -3,7 +3,6 @@
 //! handler reaches through a project (tasks, comments, attachments, labels, trash) is checked
 //! here, through the project it belongs to.
 
-use axum::http::StatusCode;
 use taskflow_core::attachment::Attachment;
 use taskflow_core::comment::Comment;
 use taskflow_core::project::{Label, Project, ProjectKey, Role};
@@ -12,7 +11,7 @@ use taskflow_core::trash::TrashRef;
 use taskflow_core::user::{User, Username};
 use taskflow_core::{AttachmentId, CommentId, LabelId, ProjectId};
 
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::state::AppState;
 
 /// The project, if `user` holds at least `needed` in it (administrators hold every role).
@@ -21,7 +20,7 @@ pub async fn project_for(
     user: &User,
     key: &ProjectKey,
     needed: Role,
-) -> Result<Project, ApiError> {
+) -> Result<Project, Refusal> {
     Ok(project_with_role(state, user, key, needed).await?.0)
 }
 
@@ -32,7 +31,7 @@ pub async fn project_with_role(
     user: &User,
     key: &ProjectKey,
     needed: Role,
-) -> Result<(Project, Role), ApiError> {
+) -> Result<(Project, Role), Refusal> {
     let (project, role) = state.store.project_with_role(key, user.id).await?;
     let role = allowed(user, role, needed)?;
     Ok((project, role))
@@ -43,7 +42,7 @@ pub async fn check_role(
     user: &User,
     project: &Project,
     needed: Role,
-) -> Result<Role, ApiError> {
+) -> Result<Role, Refusal> {
     if user.is_admin {
         return Ok(Role::Owner);
     }
@@ -56,16 +55,15 @@ pub async fn check_role(
 
 /// The role `user` acts with, given their membership `role`, if it is at least `needed`:
 /// administrators hold every role; a non-member is told the project is not there.
-fn allowed(user: &User, role: Option<Role>, needed: Role) -> Result<Role, ApiError> {
+fn allowed(user: &User, role: Option<Role>, needed: Role) -> Result<Role, Refusal> {
     if user.is_admin {
         return Ok(Role::Owner);
     }
     match role {
-        None => Err(ApiError::not_found("project")),
+        None => Err(Refusal::not_found("project")),
         Some(role) if role >= needed => Ok(role),
-        Some(role) => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        Some(role) => Err(Refusal::new(
+            Kind::Forbidden,
             format!(
                 "this needs the {} role; you are a {}",
                 needed.as_str(),
@@ -75,8 +73,8 @@ fn allowed(user: &User, role: Option<Role>, needed: Role) -> Result<Role, ApiErr
     }
 }
 
-pub fn parse_key(raw: &str) -> Result<ProjectKey, ApiError> {
-    ProjectKey::parse(raw).map_err(|_| ApiError::not_found("project"))
+pub fn parse_key(raw: &str) -> Result<ProjectKey, Refusal> {
+    ProjectKey::parse(raw).map_err(|_| Refusal::not_found("project"))
 }
 
 /// A task the caller can see with at least the `needed` role (404 when they cannot see it,
@@ -86,7 +84,7 @@ pub async fn visible_task(
     user: &User,
     raw_key: &str,
     needed: Role,
-) -> Result<(Task, Project), ApiError> {
+) -> Result<(Task, Project), Refusal> {
     let (task, project, _) = visible_task_with_role(state, user, raw_key, needed).await?;
     Ok((task, project))
 }
@@ -97,13 +95,13 @@ pub async fn visible_task_with_role(
     user: &User,
     raw_key: &str,
     needed: Role,
-) -> Result<(Task, Project, Role), ApiError> {
-    let key = TaskKey::parse(raw_key).map_err(|_| ApiError::not_found("task"))?;
+) -> Result<(Task, Project, Role), Refusal> {
+    let key = TaskKey::parse(raw_key).map_err(|_| Refusal::not_found("task"))?;
     // A task in a project that is not there, or that the caller cannot see, is not there
     // either.
-    let hidden = |e: ApiError| {
-        if e.status == StatusCode::NOT_FOUND {
-            ApiError::not_found("task")
+    let hidden = |e: Refusal| {
+        if e.kind == Kind::NotFound {
+            Refusal::not_found("task")
         } else {
             e
         }
@@ -119,27 +117,26 @@ pub async fn visible_task_with_role(
             project_with_role(state, user, &key.project, needed)
                 .await
                 .map_err(hidden)?;
-            Err(ApiError::not_found("task"))
+            Err(Refusal::not_found("task"))
         }
     }
 }
 
 /// A comment the caller may change: theirs, or any in a project they own.
-pub async fn own_comment(state: &AppState, user: &User, id: i64) -> Result<Comment, ApiError> {
+pub async fn own_comment(state: &AppState, user: &User, id: i64) -> Result<Comment, Refusal> {
     let comment = state.store.comment(CommentId(id)).await?;
     let task = state.store.task(comment.task_id).await?;
     let project = state.store.project(task.project_id).await?;
     let role = match check_role(state, user, &project, Role::Viewer).await {
         Ok(role) => role,
-        Err(e) if e.status == StatusCode::NOT_FOUND => return Err(ApiError::not_found("comment")),
+        Err(e) if e.kind == Kind::NotFound => return Err(Refusal::not_found("comment")),
         Err(e) => return Err(e),
     };
     if comment.author_id == Some(user.id) && role >= Role::Editor || role == Role::Owner {
         Ok(comment)
     } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        Err(Refusal::new(
+            Kind::Forbidden,
             "only the author or a project owner can change a comment",
         ))
     }
@@ -151,15 +148,14 @@ pub async fn deletable_attachment(
     state: &AppState,
     user: &User,
     id: i64,
-) -> Result<Attachment, ApiError> {
+) -> Result<Attachment, Refusal> {
     let (attachment, role) = visible_attachment(state, user, id, Role::Viewer).await?;
     let own = attachment.uploaded_by == Some(user.id) && role >= Role::Editor;
     if own || role == Role::Owner {
         Ok(attachment)
     } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        Err(Refusal::new(
+            Kind::Forbidden,
             "only the uploader or a project owner can delete an attachment",
         ))
     }
@@ -171,13 +167,13 @@ pub async fn visible_attachment(
     user: &User,
     id: i64,
     needed: Role,
-) -> Result<(Attachment, Role), ApiError> {
+) -> Result<(Attachment, Role), Refusal> {
     let attachment = state.store.attachment(AttachmentId(id)).await?;
     let task = state.store.task(attachment.task_id).await?;
     let project = state.store.project(task.project_id).await?;
     match check_role(state, user, &project, needed).await {
         Ok(role) => Ok((attachment, role)),
-        Err(e) if e.status == StatusCode::NOT_FOUND => Err(ApiError::not_found("attachment")),
+        Err(e) if e.kind == Kind::NotFound => Err(Refusal::not_found("attachment")),
         Err(e) => Err(e),
     }
 }
@@ -187,34 +183,29 @@ pub async fn label_in(
     state: &AppState,
     project: taskflow_core::ProjectId,
     id: i64,
-) -> Result<Label, ApiError> {
+) -> Result<Label, Refusal> {
     match state.store.label(LabelId(id)).await {
         Ok(label) if label.project_id == project => Ok(label),
-        Ok(_) => Err(ApiError::not_found("label")),
+        Ok(_) => Err(Refusal::not_found("label")),
         Err(e) => Err(e.into()),
     }
 }
 
-pub fn admin_only(user: &User) -> Result<(), ApiError> {
+pub fn admin_only(user: &User) -> Result<(), Refusal> {
     if user.is_admin {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        Err(Refusal::new(
+            Kind::Forbidden,
             "only administrators manage users",
         ))
     }
 }
 
 /// The user named in the path, for an administrator.
-pub async fn administered(
-    state: &AppState,
-    admin: &User,
-    username: &str,
-) -> Result<User, ApiError> {
+pub async fn administered(state: &AppState, admin: &User, username: &str) -> Result<User, Refusal> {
     admin_only(admin)?;
-    let name = Username::parse(username).map_err(|_| ApiError::not_found("user"))?;
+    let name = Username::parse(username).map_err(|_| Refusal::not_found("user"))?;
     Ok(state.store.user_by_username(&name).await?)
 }
 
@@ -223,13 +214,13 @@ pub async fn item_in(
     state: &AppState,
     project: &Project,
     item: TrashRef,
-) -> Result<TrashRef, ApiError> {
+) -> Result<TrashRef, Refusal> {
     let trash = state.store.trash(Some(project.id)).await?;
     trash
         .iter()
         .find(|t| t.item == item)
         .map(|t| t.item)
-        .ok_or_else(|| ApiError::not_found("item in this project's trash"))
+        .ok_or_else(|| Refusal::not_found("item in this project's trash"))
 }
 
 /// `user`'s role for the trash of `project`: administrators act as owners; `None` for
@@ -238,7 +229,7 @@ pub async fn trash_role(
     state: &AppState,
     user: &User,
     project: ProjectId,
-) -> Result<Option<Role>, ApiError> {
+) -> Result<Option<Role>, Refusal> {
     if user.is_admin {
         return Ok(Some(Role::Owner));
     }
@@ -246,15 +237,14 @@ pub async fn trash_role(
 }
 
 /// Whether `user` owns (or administers) the project; non-members get 404, other members 403.
-pub async fn owns(state: &AppState, user: &User, project: ProjectId) -> Result<(), ApiError> {
+pub async fn owns(state: &AppState, user: &User, project: ProjectId) -> Result<(), Refusal> {
     match trash_role(state, user, project).await? {
         Some(Role::Owner) => Ok(()),
-        Some(_) => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        Some(_) => Err(Refusal::new(
+            Kind::Forbidden,
             "only the project's owners manage its trash here",
         )),
-        None => Err(ApiError::not_found("item in the trash")),
+        None => Err(Refusal::not_found("item in the trash")),
     }
 }
 
@@ -262,14 +252,14 @@ pub async fn owns(state: &AppState, user: &User, project: ProjectId) -> Result<(
 pub async fn find_trashed(
     state: &AppState,
     wanted: TrashRef,
-) -> Result<taskflow_core::trash::TrashItem, ApiError> {
+) -> Result<taskflow_core::trash::TrashItem, Refusal> {
     state
         .store
         .trash(None)
         .await?
         .into_iter()
         .find(|t| t.item == wanted)
-        .ok_or_else(|| ApiError::not_found("item in the trash"))
+        .ok_or_else(|| Refusal::not_found("item in the trash"))
 }
 
 /// The trashed item and its project, checked to belong to a project the caller owns.
@@ -277,7 +267,7 @@ pub async fn owned_item(
     state: &AppState,
     user: &User,
     wanted: TrashRef,
-) -> Result<TrashRef, ApiError> {
+) -> Result<TrashRef, Refusal> {
     let found = find_trashed(state, wanted).await?;
     owns(state, user, found.project_id).await?;
     Ok(found.item)
@@ -299,7 +289,7 @@ pub async fn addable_member(
     actor: &User,
     project: &Project,
     name: &str,
-) -> Result<Addable, ApiError> {
+) -> Result<Addable, Refusal> {
     let person = match Username::parse(name) {
         Ok(username) => match state.store.user_by_username(&username).await {
             Ok(user) => Some(user),
@@ -326,10 +316,9 @@ pub async fn addable_member(
 }
 
 /// A change refused because the project is archived (read-only until unarchived).
-pub fn archived() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "archived",
+pub fn archived() -> Refusal {
+    Refusal::new(
+        Kind::Archived,
         "this project is archived, so it is read-only",
     )
 }
@@ -339,7 +328,7 @@ pub async fn viewed_project(
     state: &AppState,
     user: &User,
     key: &str,
-) -> Result<(Project, Role), ApiError> {
+) -> Result<(Project, Role), Refusal> {
     project_with_role(state, user, &parse_key(key)?, Role::Viewer).await
 }
 
@@ -348,15 +337,11 @@ pub async fn editable_project(
     state: &AppState,
     user: &User,
     key: &str,
-) -> Result<Project, ApiError> {
+) -> Result<Project, Refusal> {
     match viewed_project(state, user, key).await? {
         (project, role) if can_edit(&project, role) => Ok(project),
         (project, _) if project.archived => Err(archived()),
-        _ => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "viewers cannot change tasks",
-        )),
+        _ => Err(Refusal::new(Kind::Forbidden, "viewers cannot change tasks")),
     }
 }
 

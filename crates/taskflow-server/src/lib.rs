@@ -30,7 +30,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use error::ApiError;
+pub use error::{Kind, Refusal};
 pub use state::{AppState, AuthSettings, MetricsAccess, StorageSettings};
 
 pub fn app(state: AppState) -> Router {
@@ -88,7 +88,7 @@ async fn idempotency(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::http::{Method, StatusCode, header};
+    use axum::http::{Method, header};
     use axum::response::IntoResponse;
     use sha2::{Digest, Sha256};
     use taskflow_core::store::once::{Once, with_key};
@@ -104,9 +104,8 @@ async fn idempotency(
             key.to_owned()
         }
         _ => {
-            return ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
+            return Refusal::new(
+                Kind::BadRequest,
                 "Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID, say)",
             )
             .into_response();
@@ -136,9 +135,8 @@ async fn idempotency(
     let request = if content_type.starts_with("application/json") {
         let (parts, body) = request.into_parts();
         let Ok(bytes) = axum::body::to_bytes(body, api::json::BODY_LIMIT).await else {
-            return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+            return Refusal::new(
+                Kind::TooLarge,
                 "the request body is too large or could not be read",
             )
             .into_response();
@@ -391,13 +389,9 @@ fn probe_only(
 /// 503 with `Retry-After`, in the API's error shape.
 fn busy(message: &str) -> axum::response::Response {
     use axum::response::IntoResponse;
-    ApiError {
+    Refusal {
         retry_after: Some(Duration::from_secs(5)),
-        ..ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            message,
-        )
+        ..Refusal::new(Kind::Unavailable, message)
     }
     .into_response()
 }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use taskflow_ops::storage::StorageReport;
 
+use crate::error::Kind;
 use crate::state::AppState;
 
 #[utoipa::path(
@@ -26,7 +27,6 @@ use crate::state::AppState;
     security(("metrics_token" = []))
 )]
 pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    use axum::http::StatusCode;
     let access = &state.metrics_access;
     let Some(token) = access.token.as_deref() else {
         let words = if access.own_listener {
@@ -35,8 +35,7 @@ pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMa
             "metrics are off: set TASKFLOW_METRICS_TOKEN to read them here with a bearer token, \
              or TASKFLOW_METRICS_LISTEN to serve them on an address of their own"
         };
-        return crate::error::ApiError::new(StatusCode::NOT_FOUND, "metrics_off", words)
-            .into_response();
+        return crate::error::Refusal::new(Kind::MetricsOff, words).into_response();
     };
     let sent = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -44,9 +43,8 @@ pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMa
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     if !crate::session::same(sent.trim(), token) {
-        return crate::error::ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
+        return crate::error::Refusal::new(
+            Kind::Unauthorized,
             "metrics need Authorization: Bearer with TASKFLOW_METRICS_TOKEN",
         )
         .into_response();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use taskflow_core::user::{Password, PasswordHash};
 use tokio::sync::Semaphore;
 
-use crate::error::ApiError;
+use crate::error::Refusal;
 
 #[derive(Clone)]
 pub struct Passwords {
@@ -31,25 +31,25 @@ impl Passwords {
     }
 
     /// Hashes a new password.
-    pub async fn hash(&self, password: Password) -> Result<PasswordHash, ApiError> {
+    pub async fn hash(&self, password: Password) -> Result<PasswordHash, Refusal> {
         self.run(move || password.hash()).await
     }
 
     /// Checks a candidate password against a stored hash.
-    pub async fn verify(&self, hash: PasswordHash, candidate: String) -> Result<bool, ApiError> {
+    pub async fn verify(&self, hash: PasswordHash, candidate: String) -> Result<bool, Refusal> {
         self.run(move || hash.verify(&candidate)).await
     }
 
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, Refusal> {
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| ApiError::internal())?;
+            .map_err(|_| Refusal::internal())?;
         // The permit moves with the work: a request that is cancelled while its hash runs
         // still holds its place until the hash is done.
         tokio::task::spawn_blocking(move || {
@@ -58,6 +58,6 @@ impl Passwords {
             done
         })
         .await
-        .map_err(|_| ApiError::internal())
+        .map_err(|_| Refusal::internal())
     }
 }

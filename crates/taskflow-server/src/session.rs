@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue};
 use ipnet::IpNet;
 use taskflow_core::user::{
     LoginAttempt, LoginCounts, NewSession, PasswordHash, Session, TokenSecret, User, Username,
@@ -16,14 +16,14 @@ use taskflow_core::user::{
 };
 use taskflow_core::{StoreError, Timestamp};
 
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "taskflow_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-pub(crate) fn unauthorized(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+pub(crate) fn unauthorized(message: &str) -> Refusal {
+    Refusal::new(Kind::Unauthorized, message)
 }
 
 /// The value of the cookie `name` the request carries.
@@ -130,7 +130,7 @@ fn attempt_for(state: &AppState, typed: &str, ip: Option<IpAddr>) -> LoginAttemp
 }
 
 /// Counts the attempt, refuses it past a limit and otherwise waits the delay it owes.
-pub(crate) async fn admit(state: &AppState, attempt: &LoginAttempt) -> Result<(), ApiError> {
+pub(crate) async fn admit(state: &AppState, attempt: &LoginAttempt) -> Result<(), Refusal> {
     let counts = state.store.count_login_attempt(attempt).await?;
     if state.throttle.refuses(counts) {
         tracing::warn!(
@@ -140,13 +140,9 @@ pub(crate) async fn admit(state: &AppState, attempt: &LoginAttempt) -> Result<()
             address_failures = counts.address,
             "login refused: too many failed attempts"
         );
-        return Err(ApiError {
+        return Err(Refusal {
             retry_after: Some(state.throttle.window),
-            ..ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                "too many failed logins; try again later",
-            )
+            ..Refusal::new(Kind::Throttled, "too many failed logins; try again later")
         });
     }
     tokio::time::sleep(state.throttle.delay(counts.user.saturating_sub(1))).await;
@@ -162,7 +158,7 @@ pub(crate) async fn confirm_current_password(
     current: Option<String>,
     ip: Option<IpAddr>,
     headers: &HeaderMap,
-) -> Result<Option<taskflow_core::user::TokenHash>, ApiError> {
+) -> Result<Option<taskflow_core::user::TokenHash>, Refusal> {
     let field = |message: &str| {
         crate::input::all_valid([Some(&taskflow_core::ValidationError::new(
             "current_password",
@@ -255,7 +251,7 @@ pub(crate) async fn sign_in(
     password: String,
     ip: Option<IpAddr>,
     headers: &HeaderMap,
-) -> Result<(User, TokenSecret, Session), ApiError> {
+) -> Result<(User, TokenSecret, Session), Refusal> {
     let attempt = attempt_for(state, username, ip);
     admit(state, &attempt).await?;
     let user = match Username::parse(username) {

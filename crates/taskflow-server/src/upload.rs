@@ -4,8 +4,8 @@
 //! words here.
 
 use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::HeaderMap;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderMap, StatusCode};
 use http_body_util::BodyExt;
 use taskflow_blobs::{BlobError, Limits, Upload};
 use taskflow_core::attachment::{Attachment, FileName, MediaType, NewAttachment};
@@ -14,7 +14,7 @@ use taskflow_core::task::Task;
 use taskflow_core::user::User;
 use taskflow_core::{AttachmentId, StoreError, ValidationError};
 
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::state::AppState;
 
 /// Receives the file a request carries for `task`: a raw body (its `Content-Type` is the
@@ -27,7 +27,7 @@ pub(crate) async fn receive(
     project: &Project,
     request: Request,
     name: Option<String>,
-) -> Result<Attachment, ApiError> {
+) -> Result<Attachment, Refusal> {
     let is_multipart = request
         .headers()
         .get(CONTENT_TYPE)
@@ -64,7 +64,7 @@ pub(crate) async fn receive(
 }
 
 /// The upload's limit, and whether the project's quota (rather than the per-file limit) set it.
-async fn limits(state: &AppState, project: &Project) -> Result<(Limits, bool), ApiError> {
+async fn limits(state: &AppState, project: &Project) -> Result<(Limits, bool), Refusal> {
     let max = state.storage.max_upload_bytes;
     let mut limits = Limits {
         max_bytes: max,
@@ -82,11 +82,10 @@ async fn limits(state: &AppState, project: &Project) -> Result<(Limits, bool), A
     Ok((limits, false))
 }
 
-fn blob_error(err: BlobError, project: &Project, quota: Option<u64>, by_quota: bool) -> ApiError {
+fn blob_error(err: BlobError, project: &Project, quota: Option<u64>, by_quota: bool) -> Refusal {
     match err {
-        BlobError::TooLarge { .. } if by_quota => ApiError::new(
-            StatusCode::INSUFFICIENT_STORAGE,
-            "quota_exceeded",
+        BlobError::TooLarge { .. } if by_quota => Refusal::new(
+            Kind::QuotaExceeded,
             format!(
                 "project {} would exceed its attachment quota of {} bytes; purge its trash or \
                  delete attachments",
@@ -94,39 +93,36 @@ fn blob_error(err: BlobError, project: &Project, quota: Option<u64>, by_quota: b
                 quota.unwrap_or(0)
             ),
         ),
-        BlobError::TooLarge { limit } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+        BlobError::TooLarge { limit } => Refusal::new(
+            Kind::TooLarge,
             format!("attachments may be at most {limit} bytes"),
         ),
-        BlobError::VolumeFull { .. } => ApiError::new(
-            StatusCode::INSUFFICIENT_STORAGE,
-            "insufficient_storage",
+        BlobError::VolumeFull { .. } => Refusal::new(
+            Kind::Full,
             "the data volume is too full to accept this upload; an operator has been told",
         ),
         BlobError::ObjectStore(problem) => object_store_unavailable(&problem),
         BlobError::LockUnavailable(problem) => {
             tracing::error!(%problem, "cannot take the blob lock");
-            ApiError::unavailable("the database is unavailable; try again shortly")
+            Refusal::unavailable("the database is unavailable; try again shortly")
         }
         BlobError::Io(e) => {
             tracing::error!(error = %e, "attachment upload failed");
-            ApiError::internal()
+            Refusal::internal()
         }
     }
 }
 
 /// The object store could not be used: 503 (try again), logged with what is wrong for the
 /// operator; the client learns that file storage is unavailable, not the store's details.
-pub(crate) fn object_store_unavailable(problem: &taskflow_blobs::S3Problem) -> ApiError {
+pub(crate) fn object_store_unavailable(problem: &taskflow_blobs::S3Problem) -> Refusal {
     tracing::error!(problem = %problem, "the object store failed");
-    ApiError::unavailable("file storage is unavailable right now; try again shortly")
+    Refusal::unavailable("file storage is unavailable right now; try again shortly")
 }
 
-fn interrupted(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "bad_request",
+fn interrupted(e: impl std::fmt::Display) -> Refusal {
+    Refusal::new(
+        Kind::BadRequest,
         format!("the upload could not be read: {e}"),
     )
 }
@@ -148,7 +144,7 @@ pub(crate) async fn from_form(
     project: &Project,
     form: &mut Multipart,
     fallback_name: Option<String>,
-) -> Result<Attachment, ApiError> {
+) -> Result<Attachment, Refusal> {
     let (limits, by_quota) = limits(state, project).await?;
     let fail = |e| blob_error(e, project, state.storage.project_quota_bytes, by_quota);
     let mut field = loop {
@@ -192,8 +188,8 @@ async fn finish(
     upload: Upload,
     name: FileName,
     media_type: Option<String>,
-    fail: impl Fn(BlobError) -> ApiError,
-) -> Result<Attachment, ApiError> {
+    fail: impl Fn(BlobError) -> Refusal,
+) -> Result<Attachment, Refusal> {
     let media_type = media_type
         .and_then(|m| MediaType::parse(m).ok())
         .unwrap_or_else(MediaType::octet_stream);
@@ -207,7 +203,7 @@ async fn finish(
 
 enum Commit {
     Blob(BlobError),
-    Api(ApiError),
+    Api(Refusal),
 }
 
 /// Places the bytes durably, then records the row; the blob lock keeps `gc` from collecting the

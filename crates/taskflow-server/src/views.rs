@@ -18,7 +18,7 @@ use taskflow_core::trash::TrashItem;
 use taskflow_core::user::User;
 use taskflow_core::{LabelId, ProjectId, Store, TaskId, Timestamp, UserId};
 
-use crate::error::ApiError;
+use crate::error::Refusal;
 
 // Shared strings: an answer names the same few people on many of its items, and each mention
 // is a copy of the names looked up once.
@@ -89,10 +89,10 @@ pub struct JsonBytes(Vec<u8>);
 
 impl JsonBytes {
     /// The bytes written, or the logged 500 when they could not be.
-    pub fn written(written: serde_json::Result<Vec<u8>>) -> Result<Self, ApiError> {
+    pub fn written(written: serde_json::Result<Vec<u8>>) -> Result<Self, Refusal> {
         written.map(Self).map_err(|err| {
             tracing::error!(error = %err, "an answer could not be written as JSON");
-            ApiError::internal()
+            Refusal::internal()
         })
     }
 }
@@ -155,7 +155,7 @@ impl Names {
         users: impl IntoIterator<Item = UserId>,
         label_projects: impl IntoIterator<Item = ProjectId>,
         tasks: impl IntoIterator<Item = TaskId>,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, Refusal> {
         fn distinct<T: Ord>(ids: impl IntoIterator<Item = T>) -> Vec<T> {
             ids.into_iter()
                 .collect::<BTreeSet<_>>()
@@ -272,13 +272,13 @@ impl TaskView {
     }
 
     /// This task as one JSON answer.
-    pub fn to_json(&self) -> Result<JsonBytes, ApiError> {
+    pub fn to_json(&self) -> Result<JsonBytes, Refusal> {
         let mut out = Vec::with_capacity(512);
         JsonBytes::written(self.write_json(&mut out).map(|()| out))
     }
 
     /// The views of these tasks, their names looked up together.
-    pub async fn many(store: &dyn Store, tasks: Vec<Task>) -> Result<Vec<Self>, ApiError> {
+    pub async fn many(store: &dyn Store, tasks: Vec<Task>) -> Result<Vec<Self>, Refusal> {
         let names = Names::load(
             store,
             tasks
@@ -291,7 +291,7 @@ impl TaskView {
         Ok(tasks.into_iter().map(|t| Self::new(t, &names)).collect())
     }
 
-    pub async fn one(store: &dyn Store, task: Task) -> Result<Self, ApiError> {
+    pub async fn one(store: &dyn Store, task: Task) -> Result<Self, Refusal> {
         let mut views = Self::many(store, vec![task]).await?;
         Ok(views.pop().expect("one task in, one view out"))
     }
@@ -376,7 +376,7 @@ pub struct CommentView {
 }
 
 impl CommentView {
-    pub async fn many(store: &dyn Store, comments: Vec<Comment>) -> Result<Vec<Self>, ApiError> {
+    pub async fn many(store: &dyn Store, comments: Vec<Comment>) -> Result<Vec<Self>, Refusal> {
         let names = Names::load(
             store,
             comments.iter().filter_map(|c| c.author_id),
@@ -397,7 +397,7 @@ impl CommentView {
             .collect())
     }
 
-    pub async fn one(store: &dyn Store, comment: Comment) -> Result<Self, ApiError> {
+    pub async fn one(store: &dyn Store, comment: Comment) -> Result<Self, Refusal> {
         let mut views = Self::many(store, vec![comment]).await?;
         Ok(views.pop().expect("one comment in, one view out"))
     }
@@ -425,7 +425,7 @@ impl AttachmentView {
     pub async fn many(
         store: &dyn Store,
         attachments: Vec<Attachment>,
-    ) -> Result<Vec<Self>, ApiError> {
+    ) -> Result<Vec<Self>, Refusal> {
         let names = Names::load(
             store,
             attachments.iter().filter_map(|a| a.uploaded_by),
@@ -449,7 +449,7 @@ impl AttachmentView {
             .collect())
     }
 
-    pub async fn one(store: &dyn Store, attachment: Attachment) -> Result<Self, ApiError> {
+    pub async fn one(store: &dyn Store, attachment: Attachment) -> Result<Self, Refusal> {
         let mut views = Self::many(store, vec![attachment]).await?;
         Ok(views.pop().expect("one attachment in, one view out"))
     }
@@ -477,7 +477,7 @@ impl ActivityView {
         store: &dyn Store,
         entries: Vec<ActivityEntry>,
         limit: u32,
-    ) -> Result<List<Self>, ApiError> {
+    ) -> Result<List<Self>, Refusal> {
         let names = Names::load(
             store,
             entries.iter().filter_map(|e| e.actor_id),
@@ -525,7 +525,7 @@ pub struct TrashItemView {
 
 impl TrashItemView {
     /// The views of `items`, with who deleted each.
-    pub async fn many(store: &dyn Store, items: Vec<TrashItem>) -> Result<Vec<Self>, ApiError> {
+    pub async fn many(store: &dyn Store, items: Vec<TrashItem>) -> Result<Vec<Self>, Refusal> {
         let names = Names::load(store, items.iter().filter_map(|i| i.deleted_by), [], []).await?;
         Ok(items
             .into_iter()
@@ -555,7 +555,7 @@ pub struct MemberView {
 }
 
 impl MemberView {
-    pub async fn many(store: &dyn Store, members: Vec<Member>) -> Result<Vec<Self>, ApiError> {
+    pub async fn many(store: &dyn Store, members: Vec<Member>) -> Result<Vec<Self>, Refusal> {
         let names = Names::load(store, members.iter().map(|m| m.user_id), [], []).await?;
         Ok(members
             .into_iter()

@@ -8,7 +8,7 @@ use taskflow_core::project::Role;
 use crate::access::{parse_key, project_for, visible_task};
 use crate::api::auth::CurrentUser;
 use crate::api::json::{Path, Query};
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::state::AppState;
 use crate::views::{ActivityView, List};
 
@@ -27,7 +27,7 @@ pub struct ActivityParams {
 impl ActivityParams {
     /// The page asked for: entries before this one, this many. Bad values are 400 `bad_query`
     /// naming the parameter.
-    fn page(&self) -> Result<(Option<ActivityId>, u32), ApiError> {
+    fn page(&self) -> Result<(Option<ActivityId>, u32), Refusal> {
         use taskflow_core::ValidationError;
         let before = match self.before.as_deref().map(str::trim) {
             None => Ok(None),
@@ -66,7 +66,7 @@ pub async fn task(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Query(params): Query<ActivityParams>,
-) -> Result<List<ActivityView>, ApiError> {
+) -> Result<List<ActivityView>, Refusal> {
     let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
     let (before, limit) = params.page()?;
     let entries = state.store.task_activity(task.id, before, limit).await?;
@@ -87,7 +87,7 @@ pub async fn project(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Query(params): Query<ActivityParams>,
-) -> Result<List<ActivityView>, ApiError> {
+) -> Result<List<ActivityView>, Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
     let (before, limit) = params.page()?;
     let entries = state

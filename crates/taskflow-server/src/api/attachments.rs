@@ -20,7 +20,7 @@ use crate::access::{deletable_attachment, visible_attachment, visible_task};
 use crate::api::after_commit;
 use crate::api::auth::CurrentUser;
 use crate::api::json::{Path, Query};
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::state::AppState;
 use crate::views::{AttachmentView, List};
 
@@ -45,7 +45,7 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<List<AttachmentView>, ApiError> {
+) -> Result<List<AttachmentView>, Refusal> {
     let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
     let attachments = state.store.attachments(task.id).await?;
     Ok(List::all(
@@ -81,7 +81,7 @@ pub async fn upload(
     Path(key): Path<String>,
     Query(params): Query<UploadParams>,
     request: Request,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let (task, project) = visible_task(&state, &user, &key, Role::Editor).await?;
     let attachment =
         crate::upload::receive(&state, &user, &task, &project, request, params.name).await?;
@@ -109,7 +109,7 @@ pub async fn get(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<axum::Json<AttachmentView>, ApiError> {
+) -> Result<axum::Json<AttachmentView>, Refusal> {
     let (attachment, _) = visible_attachment(&state, &user, id, Role::Viewer).await?;
     Ok(axum::Json(
         AttachmentView::one(state.store.as_ref(), attachment).await?,
@@ -129,7 +129,7 @@ pub async fn delete(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Refusal> {
     let attachment = deletable_attachment(&state, &user, id).await?;
     state
         .store
@@ -230,7 +230,7 @@ pub async fn content(
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let (attachment, _) = visible_attachment(&state, &user, id, Role::Viewer).await?;
     let etag = format!("\"{}\"", attachment.sha256.as_str());
     let etag_value = HeaderValue::from_str(&etag).expect("hex digits");
@@ -261,9 +261,8 @@ pub async fn content(
             return Ok((
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 common,
-                ApiError::new(
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    "range_not_satisfiable",
+                Refusal::new(
+                    Kind::RangeNotSatisfiable,
                     format!("the file has {len} bytes"),
                 ),
             )
@@ -302,7 +301,7 @@ pub async fn content(
             e => {
                 tracing::error!(attachment = id, sha256 = attachment.sha256.as_str(), error = %e,
                     "an attachment's content is missing or unreadable; run `taskflow doctor`");
-                ApiError::internal()
+                Refusal::internal()
             }
         })?;
     common.insert(

@@ -14,7 +14,7 @@ use taskflow_core::user::{TokenSecret, User};
 use taskflow_core::{StoreError, Timestamp};
 
 use crate::api::json::Json;
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::session::{
     CSRF_HEADER, ClientIp, cookie, live_session, same, session_cookie, sign_in, unauthorized,
 };
@@ -25,10 +25,10 @@ use crate::state::AppState;
 pub struct CurrentUser(pub User);
 
 impl FromRequestParts<AppState> for CurrentUser {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
     #[tracing::instrument(skip_all)]
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Refusal> {
         if let Some(header) = parts.headers.get(AUTHORIZATION) {
             let presented = header
                 .to_str()
@@ -75,9 +75,8 @@ impl FromRequestParts<AppState> for CurrentUser {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
             if !same(sent, &session.csrf_token) {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "csrf",
+                return Err(Refusal::new(
+                    Kind::Csrf,
                     "missing or wrong X-CSRF-Token for a cookie-authenticated request",
                 ));
             }
@@ -126,7 +125,7 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Json(body): Json<Login>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let (user, secret, session) =
         sign_in(&state, &body.username, body.password, ip, &headers).await?;
     let info = SessionInfo {
@@ -155,7 +154,7 @@ pub async fn login(
 pub async fn session(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<axum::Json<SessionInfo>, ApiError> {
+) -> Result<axum::Json<SessionInfo>, Refusal> {
     let secret = session_cookie(&headers).ok_or_else(|| unauthorized("not logged in"))?;
     match live_session(&state, &secret).await {
         Ok((user, session)) => Ok(axum::Json(SessionInfo {
@@ -180,7 +179,7 @@ pub async fn logout(
     State(state): State<AppState>,
     CurrentUser(_user): CurrentUser,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     if let Some(secret) = session_cookie(&headers) {
         match state.store.delete_session(&secret.hash()).await {
             Ok(()) | Err(StoreError::NotFound { .. }) => {}

@@ -10,7 +10,7 @@ use crate::access::{own_comment, visible_task};
 use crate::api::after_commit;
 use crate::api::auth::CurrentUser;
 use crate::api::json::{Json, Path};
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::input::CommentInput;
 use crate::state::AppState;
 use crate::views::{CommentView, List};
@@ -28,7 +28,7 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<List<CommentView>, ApiError> {
+) -> Result<List<CommentView>, Refusal> {
     let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
     let comments = state.store.comments(task.id).await?;
     Ok(List::all(
@@ -51,7 +51,7 @@ pub async fn create(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Json(body): Json<CommentInput>,
-) -> Result<(StatusCode, axum::Json<CommentView>), ApiError> {
+) -> Result<(StatusCode, axum::Json<CommentView>), Refusal> {
     let (task, _) = visible_task(&state, &user, &key, Role::Editor).await?;
     let body = body.try_into()?;
     let comment = match state.store.add_comment(user.id, task.id, body).await {
@@ -78,7 +78,7 @@ pub async fn edit(
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
     Json(body): Json<CommentInput>,
-) -> Result<axum::Json<CommentView>, ApiError> {
+) -> Result<axum::Json<CommentView>, Refusal> {
     let comment = own_comment(&state, &user, id).await?;
     let body = body.try_into()?;
     let edited = state.store.edit_comment(user.id, comment.id, body).await?;
@@ -100,7 +100,7 @@ pub async fn delete(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Refusal> {
     let comment = own_comment(&state, &user, id).await?;
     state.store.delete_comment(user.id, comment.id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 use taskflow_core::ValidationError;
 
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 
 /// The largest JSON body read: axum's default body limit, which the API keeps.
 pub const BODY_LIMIT: usize = 2 << 20;
@@ -18,24 +18,23 @@ pub const BODY_LIMIT: usize = 2 << 20;
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, Refusal> {
         if !is_json(req.headers()) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+            return Err(Refusal::new(
+                Kind::UnsupportedMediaType,
                 "send the body as Content-Type: application/json",
             ));
         }
         // Too large (413) or unreadable (400): the rejection knows its status.
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            let code = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                "too_large"
+            let kind = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Kind::TooLarge
             } else {
-                "bad_request"
+                Kind::BadRequest
             };
-            ApiError::new(rejection.status(), code, rejection.body_text())
+            Refusal::new(kind, rejection.body_text())
         })?;
         let mut reader = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut reader).map_err(|e| {
@@ -46,8 +45,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                     field,
                     detail,
                     "the request body does not fit",
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid",
+                    Kind::Invalid,
                 ),
                 _ => malformed(&detail),
             }
@@ -71,25 +69,15 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
         || essence.starts_with("application/") && essence.ends_with("+json")
 }
 
-fn malformed(detail: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "malformed_json",
-        format!("malformed JSON: {detail}"),
-    )
+fn malformed(detail: &str) -> Refusal {
+    Refusal::new(Kind::MalformedJson, format!("malformed JSON: {detail}"))
 }
 
 /// A value of the wrong shape, naming where it is.
-fn invalid(
-    field: String,
-    detail: String,
-    what: &str,
-    status: StatusCode,
-    code: &'static str,
-) -> ApiError {
-    ApiError {
+fn invalid(field: String, detail: String, what: &str, kind: Kind) -> Refusal {
+    Refusal {
         fields: vec![ValidationError::new(field, detail.clone())],
-        ..ApiError::new(status, code, format!("{what}: {detail}"))
+        ..Refusal::new(kind, format!("{what}: {detail}"))
     }
 }
 
@@ -116,12 +104,12 @@ fn field_at(
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Query<T> {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         _state: &S,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, Refusal> {
         let query = parts.uri.query().unwrap_or_default();
         let reader = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(reader)
@@ -133,8 +121,7 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
                     field,
                     detail,
                     "the query string does not fit",
-                    StatusCode::BAD_REQUEST,
-                    "bad_query",
+                    Kind::BadQuery,
                 )
             })
     }
@@ -145,19 +132,18 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
 pub struct Path<T>(pub T);
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> axum::extract::FromRequestParts<S> for Path<T> {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         state: &S,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, Refusal> {
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Path(value))
             .map_err(|rejection| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
+                Refusal::new(
+                    Kind::NotFound,
                     format!("no such resource: {}", rejection.body_text()),
                 )
             })

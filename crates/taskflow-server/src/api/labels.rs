@@ -7,7 +7,7 @@ use taskflow_core::project::{Label, Role};
 use crate::access::{label_in, parse_key, project_for};
 use crate::api::auth::CurrentUser;
 use crate::api::json::{Json, Path};
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::input::{CreateLabel, UpdateLabel};
 use crate::state::AppState;
 use crate::views::List;
@@ -25,7 +25,7 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<List<Label>, ApiError> {
+) -> Result<List<Label>, Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
     Ok(List::all(state.store.labels(project.id).await?))
 }
@@ -45,7 +45,7 @@ pub async fn create(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Json(body): Json<CreateLabel>,
-) -> Result<(StatusCode, axum::Json<Label>), ApiError> {
+) -> Result<(StatusCode, axum::Json<Label>), Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Editor).await?;
     let label = state
         .store
@@ -69,7 +69,7 @@ pub async fn update(
     CurrentUser(user): CurrentUser,
     Path((key, id)): Path<(String, i64)>,
     Json(body): Json<UpdateLabel>,
-) -> Result<axum::Json<Label>, ApiError> {
+) -> Result<axum::Json<Label>, Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Editor).await?;
     let label = label_in(&state, project.id, id).await?;
     let patch = body.try_into()?;
@@ -89,7 +89,7 @@ pub async fn delete(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path((key, id)): Path<(String, i64)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Editor).await?;
     let label = label_in(&state, project.id, id).await?;
     state.store.delete_label(label.id).await?;

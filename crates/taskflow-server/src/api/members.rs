@@ -8,7 +8,7 @@ use taskflow_core::user::Username;
 use crate::access::{parse_key, project_for};
 use crate::api::auth::CurrentUser;
 use crate::api::json::{Json, Path};
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::input::SetMember;
 use crate::state::AppState;
 use crate::views::{List, MemberView};
@@ -26,7 +26,7 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<List<MemberView>, ApiError> {
+) -> Result<List<MemberView>, Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
     let members = state.store.members(project.id).await?;
     Ok(List::all(
@@ -49,16 +49,15 @@ pub async fn put(
     CurrentUser(user): CurrentUser,
     Path((key, username)): Path<(String, String)>,
     Json(body): Json<SetMember>,
-) -> Result<axum::Json<MemberView>, ApiError> {
+) -> Result<axum::Json<MemberView>, Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Owner).await?;
     let role = body.try_into()?;
     let member = match crate::access::addable_member(&state, &user, &project, &username).await? {
         crate::access::Addable::Yes(member) => member,
-        crate::access::Addable::Unknown => return Err(ApiError::not_found("user")),
+        crate::access::Addable::Unknown => return Err(Refusal::not_found("user")),
         crate::access::Addable::AdministratorsOnly => {
-            return Err(ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "forbidden",
+            return Err(Refusal::new(
+                Kind::Forbidden,
                 "only administrators add people to projects on this installation",
             ));
         }
@@ -87,9 +86,9 @@ pub async fn remove(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path((key, username)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Owner).await?;
-    let member = Username::parse(&username).map_err(|_| ApiError::not_found("member"))?;
+    let member = Username::parse(&username).map_err(|_| Refusal::not_found("member"))?;
     let member = state.store.user_by_username(&member).await?;
     state
         .store

@@ -110,12 +110,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Builds the answer to a write that has committed. Whatever goes wrong now, the write stands:
 /// a failure is answered `committed` (503), never as a failure that changed nothing.
 pub(crate) async fn after_commit<T>(
-    answer: impl std::future::Future<Output = Result<T, crate::error::ApiError>>,
-) -> Result<T, crate::error::ApiError> {
+    answer: impl std::future::Future<Output = Result<T, crate::error::Refusal>>,
+) -> Result<T, crate::error::Refusal> {
     taskflow_core::failpoint::failpoint("write-committed").await;
     answer.await.map_err(|e| {
-        tracing::warn!(status = %e.status, error = %e.message,
+        tracing::warn!(status = %e.status(), error = %e.message,
             "a write committed, but its answer could not be built");
-        crate::error::ApiError::committed()
+        crate::error::Refusal::committed()
     })
 }

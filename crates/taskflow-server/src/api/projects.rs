@@ -5,7 +5,7 @@ use taskflow_core::project::{Project, Role};
 use crate::access::{parse_key, project_for};
 use crate::api::auth::CurrentUser;
 use crate::api::json::{Json, Path};
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::input::{CreateProject, UpdateProject};
 use crate::state::AppState;
 use crate::views::List;
@@ -21,7 +21,7 @@ use crate::views::List;
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<List<Project>, ApiError> {
+) -> Result<List<Project>, Refusal> {
     let member = (!user.is_admin).then_some(user.id);
     Ok(List::all(state.store.list_projects(member, true).await?))
 }
@@ -39,7 +39,7 @@ pub async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Json(body): Json<CreateProject>,
-) -> Result<(StatusCode, axum::Json<Project>), ApiError> {
+) -> Result<(StatusCode, axum::Json<Project>), Refusal> {
     let project = state
         .store
         .create_project(user.id, body.try_into()?)
@@ -60,7 +60,7 @@ pub async fn get(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<axum::Json<Project>, ApiError> {
+) -> Result<axum::Json<Project>, Refusal> {
     let key = parse_key(&key)?;
     Ok(axum::Json(
         project_for(&state, &user, &key, Role::Viewer).await?,
@@ -82,7 +82,7 @@ pub async fn update(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Json(body): Json<UpdateProject>,
-) -> Result<axum::Json<Project>, ApiError> {
+) -> Result<axum::Json<Project>, Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Owner).await?;
     let patch = body.try_into()?;
     Ok(axum::Json(
@@ -107,7 +107,7 @@ pub async fn delete(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Owner).await?;
     state.store.delete_project(user.id, project.id).await?;
     Ok(StatusCode::NO_CONTENT)

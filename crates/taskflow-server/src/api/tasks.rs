@@ -13,13 +13,13 @@ use crate::access::{parse_key, project_for, visible_task};
 use crate::api::after_commit;
 use crate::api::auth::CurrentUser;
 use crate::api::json::{Json, Path, Query};
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::input::{CreateTask, ListParams, MoveTask, UpdateTask, if_match};
 use crate::state::AppState;
 use crate::views::{List, TaskView};
 
 /// A task with its `ETag`, its names looked up.
-async fn with_etag(state: &AppState, status: StatusCode, task: Task) -> Result<Response, ApiError> {
+async fn with_etag(state: &AppState, status: StatusCode, task: Task) -> Result<Response, Refusal> {
     let etag =
         HeaderValue::from_str(&format!("\"{}\"", task.version)).expect("digits are a valid header");
     let view = TaskView::one(state.store.as_ref(), task).await?;
@@ -41,7 +41,7 @@ pub async fn create(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Json(body): Json<CreateTask>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Editor).await?;
     let new = body.resolve(state.store.as_ref(), &project).await?;
     let task = match state.store.create_task(user.id, project.id, new).await {
@@ -65,7 +65,7 @@ pub async fn get(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let (task, _) = visible_task(&state, &user, &key, Role::Viewer).await?;
     with_etag(&state, StatusCode::OK, task).await
 }
@@ -86,7 +86,7 @@ pub async fn update(
     Path(key): Path<String>,
     headers: HeaderMap,
     Json(body): Json<UpdateTask>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let expected = if_match(&headers)?;
     let (task, project) = visible_task(&state, &user, &key, Role::Editor).await?;
     let patch = body.resolve(state.store.as_ref(), &project).await?;
@@ -111,7 +111,7 @@ pub async fn delete(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Refusal> {
     let expected = if_match(&headers)?;
     let (task, _) = visible_task(&state, &user, &key, Role::Editor).await?;
     state.store.delete_task(user.id, task.id, expected).await?;
@@ -132,7 +132,7 @@ pub async fn list(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Query(params): Query<ListParams>,
-) -> Result<List<TaskView>, ApiError> {
+) -> Result<List<TaskView>, Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Viewer).await?;
     let query = params.resolve(state.store.as_ref(), &project).await?;
     let page = state.store.list_tasks(project.id, &query).await?;
@@ -158,7 +158,7 @@ pub async fn move_task(
     Path(key): Path<String>,
     headers: HeaderMap,
     Json(body): Json<MoveTask>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Refusal> {
     let expected = if_match(&headers)?;
     let (task, project) = visible_task(&state, &user, &key, Role::Editor).await?;
     let to = body.resolve(state.store.as_ref(), &project).await?;

@@ -10,7 +10,7 @@ use taskflow_core::trash::PurgeCounts;
 use crate::access::{item_in, owned_item, owns, parse_key, project_for};
 use crate::api::auth::CurrentUser;
 use crate::api::json::{Json, Path};
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::input::ItemIn;
 use crate::state::AppState;
 use crate::views::{List, TrashItemView};
@@ -28,7 +28,7 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
-) -> Result<List<TrashItemView>, ApiError> {
+) -> Result<List<TrashItemView>, Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Editor).await?;
     let items = state.store.trash(Some(project.id)).await?;
     Ok(List::all(
@@ -51,7 +51,7 @@ pub async fn restore(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Json(body): Json<ItemIn>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Editor).await?;
     let item = item_in(&state, &project, body.into()).await?;
     state.store.restore(user.id, item).await?;
@@ -73,7 +73,7 @@ pub async fn purge(
     CurrentUser(user): CurrentUser,
     Path(key): Path<String>,
     Json(body): Json<ItemIn>,
-) -> Result<axum::Json<PurgeCounts>, ApiError> {
+) -> Result<axum::Json<PurgeCounts>, Refusal> {
     let project = project_for(&state, &user, &parse_key(&key)?, Role::Owner).await?;
     let item = item_in(&state, &project, body.into()).await?;
     let counts = state.store.purge(user.id, item).await?;
@@ -93,7 +93,7 @@ pub async fn purge(
 pub async fn list_all(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<List<TrashItemView>, ApiError> {
+) -> Result<List<TrashItemView>, Refusal> {
     let mut owned = std::collections::HashMap::new();
     let mut items = Vec::new();
     for item in state.store.trash(None).await? {
@@ -127,7 +127,7 @@ pub async fn restore_any(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Json(body): Json<ItemIn>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Refusal> {
     let item = owned_item(&state, &user, body.into()).await?;
     state.store.restore(user.id, item).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -146,7 +146,7 @@ pub async fn purge_any(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Json(body): Json<ItemIn>,
-) -> Result<axum::Json<PurgeCounts>, ApiError> {
+) -> Result<axum::Json<PurgeCounts>, Refusal> {
     let item = owned_item(&state, &user, body.into()).await?;
     let counts = state.store.purge(user.id, item).await?;
     tracing::info!(?item, purged = counts.total(), "purged from the trash");

@@ -9,7 +9,7 @@ use taskflow_core::user::{ApiToken, TokenSecret, User, Username};
 use crate::access::{admin_only, administered};
 use crate::api::auth::CurrentUser;
 use crate::api::json::{Json, Path};
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::input::{CreateToken, CreateUser, UpdateUser};
 use crate::session::{ClientIp, confirm_current_password};
 use crate::state::AppState;
@@ -26,7 +26,7 @@ use crate::views::List;
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<List<User>, ApiError> {
+) -> Result<List<User>, Refusal> {
     admin_only(&user)?;
     Ok(List::all(state.store.list_users().await?))
 }
@@ -44,7 +44,7 @@ pub async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Json(body): Json<CreateUser>,
-) -> Result<(StatusCode, axum::Json<User>), ApiError> {
+) -> Result<(StatusCode, axum::Json<User>), Refusal> {
     admin_only(&user)?;
     Ok((
         StatusCode::CREATED,
@@ -77,15 +77,14 @@ pub async fn update(
     headers: HeaderMap,
     Path(username): Path<String>,
     Json(body): Json<UpdateUser>,
-) -> Result<axum::Json<User>, ApiError> {
-    let target = Username::parse(&username).map_err(|_| ApiError::not_found("user"))?;
+) -> Result<axum::Json<User>, Refusal> {
+    let target = Username::parse(&username).map_err(|_| Refusal::not_found("user"))?;
     let target = state.store.user_by_username(&target).await?;
     if target.id != user.id {
         admin_only(&user)?;
     } else if !user.is_admin && body.changes_roles() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        return Err(Refusal::new(
+            Kind::Forbidden,
             "only administrators change roles",
         ));
     }
@@ -109,7 +108,7 @@ pub async fn update(
 pub async fn tokens(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<List<ApiToken>, ApiError> {
+) -> Result<List<ApiToken>, Refusal> {
     Ok(List::all(state.store.tokens(user.id).await?))
 }
 
@@ -134,7 +133,7 @@ pub async fn create_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Json(body): Json<CreateToken>,
-) -> Result<(StatusCode, axum::Json<CreatedToken>), ApiError> {
+) -> Result<(StatusCode, axum::Json<CreatedToken>), Refusal> {
     issue_token(&state, &user, body).await
 }
 
@@ -142,7 +141,7 @@ async fn issue_token(
     state: &AppState,
     owner: &User,
     body: CreateToken,
-) -> Result<(StatusCode, axum::Json<CreatedToken>), ApiError> {
+) -> Result<(StatusCode, axum::Json<CreatedToken>), Refusal> {
     let secret = TokenSecret::generate();
     let new = body.into_new_token(owner.id, secret.hash())?;
     let token = state.store.create_token(new).await?;
@@ -168,7 +167,7 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Refusal> {
     state.store.revoke_token(user.id, TokenId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -186,7 +185,7 @@ pub async fn user_tokens(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(username): Path<String>,
-) -> Result<List<ApiToken>, ApiError> {
+) -> Result<List<ApiToken>, Refusal> {
     let target = administered(&state, &user, &username).await?;
     Ok(List::all(state.store.tokens(target.id).await?))
 }
@@ -206,7 +205,7 @@ pub async fn create_user_token(
     CurrentUser(user): CurrentUser,
     Path(username): Path<String>,
     Json(body): Json<CreateToken>,
-) -> Result<(StatusCode, axum::Json<CreatedToken>), ApiError> {
+) -> Result<(StatusCode, axum::Json<CreatedToken>), Refusal> {
     let target = administered(&state, &user, &username).await?;
     issue_token(&state, &target, body).await
 }
@@ -224,7 +223,7 @@ pub async fn revoke_user_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path((username, id)): Path<(String, i64)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Refusal> {
     let target = administered(&state, &user, &username).await?;
     state.store.revoke_token(target.id, TokenId(id)).await?;
     Ok(StatusCode::NO_CONTENT)

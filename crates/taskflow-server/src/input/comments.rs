@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use taskflow_core::text::CommentBody;
 
-use crate::error::ApiError;
+use crate::error::Refusal;
 
 /// A comment's text, for a new comment or an edit.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -14,9 +14,9 @@ pub struct CommentInput {
 }
 
 impl TryFrom<CommentInput> for CommentBody {
-    type Error = ApiError;
+    type Error = Refusal;
 
-    fn try_from(input: CommentInput) -> Result<Self, ApiError> {
+    fn try_from(input: CommentInput) -> Result<Self, Refusal> {
         Ok(CommentBody::parse(input.body)?)
     }
 }

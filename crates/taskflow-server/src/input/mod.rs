@@ -10,11 +10,10 @@ mod tasks;
 mod trash;
 mod users;
 
-use axum::http::StatusCode;
 use serde::Deserialize;
 use taskflow_core::ValidationError;
 
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 
 pub use comments::CommentInput;
 pub use projects::{CreateLabel, CreateProject, SetMember, UpdateLabel, UpdateProject};
@@ -25,7 +24,7 @@ pub use users::{CreateToken, CreateUser, UpdateUser};
 /// Succeeds when no field failed; otherwise one 422 listing every failed field.
 pub fn all_valid<'a>(
     results: impl IntoIterator<Item = Option<&'a ValidationError>>,
-) -> Result<(), ApiError> {
+) -> Result<(), Refusal> {
     let errors: Vec<&ValidationError> = results.into_iter().flatten().collect();
     if errors.is_empty() {
         return Ok(());
@@ -35,21 +34,20 @@ pub fn all_valid<'a>(
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ");
-    Err(ApiError {
+    Err(Refusal {
         fields: errors.into_iter().cloned().collect(),
-        ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+        ..Refusal::new(Kind::Invalid, message)
     })
 }
 
 /// A query string's problems are the request's, not its body's: 400 `bad_query`, listing
 /// each parameter that is wrong as `all_valid` lists fields.
-pub fn bad_query(err: ApiError) -> ApiError {
-    if err.status != StatusCode::UNPROCESSABLE_ENTITY {
+pub fn bad_query(err: Refusal) -> Refusal {
+    if err.kind != Kind::Invalid {
         return err;
     }
-    ApiError {
-        status: StatusCode::BAD_REQUEST,
-        code: "bad_query",
+    Refusal {
+        kind: Kind::BadQuery,
         ..err
     }
 }

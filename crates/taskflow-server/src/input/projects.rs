@@ -7,7 +7,7 @@ use taskflow_core::project::{
 use taskflow_core::text::{LabelName, Markdown, ProjectName};
 
 use super::all_valid;
-use crate::error::ApiError;
+use crate::error::Refusal;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -23,9 +23,9 @@ pub struct CreateProject {
 }
 
 impl TryFrom<CreateProject> for NewProject {
-    type Error = ApiError;
+    type Error = Refusal;
 
-    fn try_from(body: CreateProject) -> Result<Self, ApiError> {
+    fn try_from(body: CreateProject) -> Result<Self, Refusal> {
         let key = ProjectKey::parse(&body.key);
         let name = ProjectName::parse(body.name);
         let description = Markdown::parse(body.description);
@@ -54,9 +54,9 @@ pub struct UpdateProject {
 }
 
 impl TryFrom<UpdateProject> for ProjectPatch {
-    type Error = ApiError;
+    type Error = Refusal;
 
-    fn try_from(body: UpdateProject) -> Result<Self, ApiError> {
+    fn try_from(body: UpdateProject) -> Result<Self, Refusal> {
         let name = body.name.map(ProjectName::parse).transpose();
         let description = body.description.map(Markdown::parse).transpose();
         all_valid([name.as_ref().err(), description.as_ref().err()])?;
@@ -76,9 +76,9 @@ pub struct SetMember {
 }
 
 impl TryFrom<SetMember> for Role {
-    type Error = ApiError;
+    type Error = Refusal;
 
-    fn try_from(body: SetMember) -> Result<Self, ApiError> {
+    fn try_from(body: SetMember) -> Result<Self, Refusal> {
         Ok(Role::parse(&body.role)?)
     }
 }
@@ -93,9 +93,9 @@ pub struct CreateLabel {
 }
 
 impl TryFrom<CreateLabel> for NewLabel {
-    type Error = ApiError;
+    type Error = Refusal;
 
-    fn try_from(body: CreateLabel) -> Result<Self, ApiError> {
+    fn try_from(body: CreateLabel) -> Result<Self, Refusal> {
         let name = LabelName::parse(body.name);
         let colour = Colour::parse(body.colour);
         all_valid([name.as_ref().err(), colour.as_ref().err()])?;
@@ -116,9 +116,9 @@ pub struct UpdateLabel {
 }
 
 impl TryFrom<UpdateLabel> for LabelPatch {
-    type Error = ApiError;
+    type Error = Refusal;
 
-    fn try_from(body: UpdateLabel) -> Result<Self, ApiError> {
+    fn try_from(body: UpdateLabel) -> Result<Self, Refusal> {
         let name = body.name.map(LabelName::parse).transpose();
         let colour = body.colour.map(Colour::parse).transpose();
         all_valid([name.as_ref().err(), colour.as_ref().err()])?;

@@ -1,8 +1,8 @@
 //! Task requests: create, update, list and move, with usernames, label names and task keys
 //! resolved into ids.
 
+use axum::http::HeaderMap;
 use axum::http::header::IF_MATCH;
-use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use taskflow_core::project::Project;
 use taskflow_core::task::*;
@@ -12,11 +12,11 @@ use taskflow_core::{LabelId, Store, StoreError, TaskId, UserId, ValidationError}
 use time::Date;
 
 use super::{all_valid, present};
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 
 /// A lookup's outcome: an id, or a validation error for the field that named it; the outer
 /// error is the store failing.
-type Resolved<T> = Result<Result<T, ValidationError>, ApiError>;
+type Resolved<T> = Result<Result<T, ValidationError>, Refusal>;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -46,7 +46,7 @@ pub struct CreateTask {
 
 impl CreateTask {
     /// The new task this asks for in `project`. Every problem is reported, each by its field.
-    pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<NewTask, ApiError> {
+    pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<NewTask, Refusal> {
         let status = self.status.as_deref().map(Status::parse).transpose();
         let priority = self.priority.as_deref().map(Priority::parse).transpose();
         let due_date = self
@@ -98,7 +98,7 @@ pub struct TaskDraft {
 
 impl TaskDraft {
     /// The new task this asks for in `project`.
-    pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<NewTask, ApiError> {
+    pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<NewTask, Refusal> {
         self.resolve_with(store, project, Vec::new()).await
     }
 
@@ -109,7 +109,7 @@ impl TaskDraft {
         store: &dyn Store,
         project: &Project,
         earlier: Vec<ValidationError>,
-    ) -> Result<NewTask, ApiError> {
+    ) -> Result<NewTask, Refusal> {
         let title = TaskTitle::parse(self.title);
         let description = Markdown::parse(self.description);
         let assignees = users(store, "assignees", &self.assignees).await?;
@@ -170,11 +170,7 @@ pub struct UpdateTask {
 
 impl UpdateTask {
     /// The change this asks for to a task of `project`.
-    pub async fn resolve(
-        self,
-        store: &dyn Store,
-        project: &Project,
-    ) -> Result<TaskPatch, ApiError> {
+    pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<TaskPatch, Refusal> {
         let title = self.title.map(TaskTitle::parse).transpose();
         let description = self.description.map(Markdown::parse).transpose();
         let status = self.status.as_deref().map(Status::parse).transpose();
@@ -287,11 +283,7 @@ impl ListParams {
 
     /// The listing of `project` these parameters ask for. A bad value is a 400 `bad_query`
     /// naming each parameter that is wrong.
-    pub async fn resolve(
-        self,
-        store: &dyn Store,
-        project: &Project,
-    ) -> Result<TaskQuery, ApiError> {
+    pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<TaskQuery, Refusal> {
         self.resolve_fields(store, project)
             .await
             .map_err(super::bad_query)
@@ -301,7 +293,7 @@ impl ListParams {
         self,
         store: &dyn Store,
         project: &Project,
-    ) -> Result<TaskQuery, ApiError> {
+    ) -> Result<TaskQuery, Refusal> {
         // Each problem is named by the parameter it came from.
         let at =
             |param: &'static str| move |e: ValidationError| ValidationError::new(param, e.message);
@@ -430,7 +422,7 @@ pub struct MoveTask {
 
 impl MoveTask {
     /// Where this asks a task of `project` to go on the board.
-    pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<TaskMove, ApiError> {
+    pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<TaskMove, Refusal> {
         let status = Status::parse(&self.status);
         let placement = match (
             self.after.as_deref(),
@@ -463,7 +455,7 @@ impl MoveTask {
 }
 
 /// The version an `If-Match` header asks for: `None` when absent or `*`.
-pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, Refusal> {
     let Some(value) = headers.get(IF_MATCH) else {
         return Ok(None);
     };
@@ -477,9 +469,8 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
         .parse()
         .map(Some)
         .map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
+            Refusal::new(
+                Kind::BadRequest,
                 "If-Match must be an ETag from this API, like \"3\"",
             )
         })

@@ -6,7 +6,7 @@ use taskflow_core::user::{NewToken, NewUser, Password, TokenHash, UserPatch, Use
 use taskflow_core::{Timestamp, UserId};
 
 use super::all_valid;
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::passwords::Passwords;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -22,7 +22,7 @@ pub struct CreateUser {
 impl CreateUser {
     /// The user this asks for; the password is hashed here and a missing display name is the
     /// username.
-    pub async fn resolve(self, passwords: &Passwords) -> Result<NewUser, ApiError> {
+    pub async fn resolve(self, passwords: &Passwords) -> Result<NewUser, Refusal> {
         let username = Username::parse(&self.username);
         let display_name =
             DisplayName::parse(self.display_name.unwrap_or_else(|| self.username.clone()));
@@ -66,7 +66,7 @@ impl UpdateUser {
         self,
         passwords: &Passwords,
         keep_session: Option<TokenHash>,
-    ) -> Result<UserPatch, ApiError> {
+    ) -> Result<UserPatch, Refusal> {
         let display_name = self.display_name.map(DisplayName::parse).transpose();
         let password = self.password.map(Password::parse).transpose();
         all_valid([display_name.as_ref().err(), password.as_ref().err()])?;
@@ -94,7 +94,7 @@ pub struct CreateToken {
 
 impl CreateToken {
     /// The token this asks for, for `owner`, stored as `hash` of its secret.
-    pub fn into_new_token(self, owner: UserId, hash: TokenHash) -> Result<NewToken, ApiError> {
+    pub fn into_new_token(self, owner: UserId, hash: TokenHash) -> Result<NewToken, Refusal> {
         let name = TokenName::parse(self.name)?;
         let expires_at = self.expires_in_days.map(|d| {
             Timestamp::now().saturating_add(std::time::Duration::from_secs(u64::from(d) * 86_400))

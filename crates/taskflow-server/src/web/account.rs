@@ -12,7 +12,7 @@ use taskflow_core::user::TokenSecret;
 
 use super::kit::{OnlyToken, PageFrame, Posted, Refused, Viewer, redirect, render};
 use super::words::{TokenRow, problems};
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::input::{CreateToken, UpdateUser};
 use crate::session::{ClientIp, confirm_current_password};
 use crate::state::AppState;
@@ -93,28 +93,28 @@ pub async fn save_account(
         }
         "password" => match change_password(&state, &viewer, &form, ip, &headers).await {
             Ok(()) => Ok(redirect("/account?done=password")),
-            Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            Err(e) if e.kind == Kind::Invalid => {
                 let mut page = account_page(&viewer, None);
                 page.password_problem = Some(problems(&e).join(" "));
-                Ok(render(e.status, &page))
+                Ok(render(e.status(), &page))
             }
-            Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
+            Err(e) if e.kind == Kind::Throttled => {
                 let minutes = e.retry_after.map_or(15, |d| d.as_secs().div_ceil(60));
                 let mut page = account_page(&viewer, None);
                 page.password_problem = Some(format!(
                     "Too many wrong passwords. Try again in {minutes} minutes."
                 ));
-                Ok(render(e.status, &page))
+                Ok(render(e.status(), &page))
             }
             Err(e) => Err(e.into()),
         },
         _ => match save_name(&state, &viewer, &form).await {
             Ok(()) => Ok(redirect("/account?done=name")),
-            Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            Err(e) if e.kind == Kind::Invalid => {
                 let mut page = account_page(&viewer, None);
                 page.display_name = form.display_name;
                 page.name_problem = Some(problems(&e).join(" "));
-                Ok(render(e.status, &page))
+                Ok(render(e.status(), &page))
             }
             Err(e) => Err(e.into()),
         },
@@ -128,7 +128,7 @@ async fn change_password(
     form: &AccountForm,
     ip: Option<std::net::IpAddr>,
     headers: &HeaderMap,
-) -> Result<(), ApiError> {
+) -> Result<(), Refusal> {
     if form.new_password != form.repeat_password {
         return Err(taskflow_core::ValidationError::new(
             "repeat_password",
@@ -158,7 +158,7 @@ async fn change_password(
 }
 
 /// A new display name.
-async fn save_name(state: &AppState, viewer: &Viewer, form: &AccountForm) -> Result<(), ApiError> {
+async fn save_name(state: &AppState, viewer: &Viewer, form: &AccountForm) -> Result<(), Refusal> {
     let patch = UpdateUser {
         display_name: Some(form.display_name.trim().to_owned()),
         password: None,
@@ -242,9 +242,9 @@ pub async fn create_token(
             )
             .await
         }
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+        Err(e) if e.kind == Kind::Invalid => {
             let problem = Some(problems(&e).join(" "));
-            tokens_page(&state, &viewer, e.status, None, problem, None).await
+            tokens_page(&state, &viewer, e.status(), None, problem, None).await
         }
         Err(e) => Err(e.into()),
     }
@@ -255,7 +255,7 @@ async fn new_token(
     state: &AppState,
     viewer: &Viewer,
     form: &TokenForm,
-) -> Result<(String, String), ApiError> {
+) -> Result<(String, String), Refusal> {
     let days = match form.expires_in_days.trim() {
         "" | "never" => None,
         days => Some(days.parse::<u32>().map_err(|_| {

@@ -13,11 +13,11 @@ use taskflow_ops::human_bytes;
 
 use super::kit::{OnlyToken, PageFrame, Posted, Refused, Viewer, redirect, render};
 use super::words::problems;
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::input::{CreateUser, UpdateUser};
 use crate::state::AppState;
 
-fn admins_only(viewer: &Viewer) -> Result<(), ApiError> {
+fn admins_only(viewer: &Viewer) -> Result<(), Refusal> {
     crate::access::admin_only(&viewer.user)
 }
 
@@ -102,23 +102,21 @@ pub async fn change_user(
     let changed = change(&state, &viewer, &form).await;
     match changed {
         Ok(who) => Ok(redirect(&format!("/admin/users?done={who}"))),
-        Err(e)
-            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
-        {
+        Err(e) if e.kind == Kind::Invalid || e.kind.is_conflict() => {
             let typed = if form.action == "create" {
                 (form.username, form.display_name)
             } else {
                 Default::default()
             };
             let problem = Some(problems(&e).join(" "));
-            users_page(&state, &viewer, e.status, None, problem, typed).await
+            users_page(&state, &viewer, e.status(), None, problem, typed).await
         }
         Err(e) => Err(e.into()),
     }
 }
 
 /// What an administration form asks for; the username it was done to.
-async fn change(state: &AppState, viewer: &Viewer, form: &UserForm) -> Result<String, ApiError> {
+async fn change(state: &AppState, viewer: &Viewer, form: &UserForm) -> Result<String, Refusal> {
     admins_only(viewer)?;
     if form.action == "create" {
         let display_name = form.display_name.trim();
@@ -133,20 +131,18 @@ async fn change(state: &AppState, viewer: &Viewer, form: &UserForm) -> Result<St
         let user = state.store.create_user(new).await?;
         return Ok(user.username.to_string());
     }
-    let target = Username::parse(&form.username).map_err(|_| ApiError::not_found("user"))?;
+    let target = Username::parse(&form.username).map_err(|_| Refusal::not_found("user"))?;
     let target = state.store.user_by_username(&target).await?;
     if target.id == viewer.user.id && form.action == "password" {
         // As everywhere else, changing one's own password needs the current one.
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
+        return Err(Refusal::new(
+            Kind::Conflict,
             "change your own password on your account page, which asks for the current one",
         ));
     }
     if target.id == viewer.user.id && matches!(form.action.as_str(), "disable" | "unadmin") {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
+        return Err(Refusal::new(
+            Kind::Conflict,
             "you cannot disable yourself or take away your own administration; ask another administrator",
         ));
     }
@@ -163,7 +159,7 @@ async fn change(state: &AppState, viewer: &Viewer, form: &UserForm) -> Result<St
         "admin" => change.is_admin = Some(true),
         "unadmin" => change.is_admin = Some(false),
         "password" => change.password = Some(form.password.clone()),
-        _ => return Err(ApiError::not_found("action")),
+        _ => return Err(Refusal::not_found("action")),
     }
     // A reset password ends every session of that user, so a lost device is signed out.
     let patch = change.resolve(&state.passwords, None).await?;
@@ -218,7 +214,7 @@ pub async fn revoke_token(
     Posted { viewer, .. }: Posted<OnlyToken>,
 ) -> Result<Response, Refused> {
     admins_only(&viewer)?;
-    let owner = Username::parse(&username).map_err(|_| ApiError::not_found("user"))?;
+    let owner = Username::parse(&username).map_err(|_| Refusal::not_found("user"))?;
     let owner = state.store.user_by_username(&owner).await?;
     state.store.revoke_token(owner.id, TokenId(id)).await?;
     Ok(redirect("/admin/tokens?done=revoked"))
@@ -264,7 +260,7 @@ pub async fn storage(State(state): State<AppState>, viewer: Viewer) -> Result<Re
     .await
     .map_err(|e| {
         tracing::error!(error = %e, "the storage report failed");
-        ApiError::internal()
+        Refusal::internal()
     })?;
     let largest = report
         .projects

@@ -16,7 +16,7 @@ use super::kit::{PageFrame, Posted, Refused, Viewer, redirect, render};
 use super::quick::QuickForm;
 use crate::access::can_edit;
 use crate::access::viewed_project;
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::state::AppState;
 use crate::views::TaskView;
 
@@ -130,7 +130,7 @@ async fn column_page(
     project: &Project,
     status: Status,
     after: Option<Cursor>,
-) -> Result<(Vec<Card>, Option<More>), ApiError> {
+) -> Result<(Vec<Card>, Option<More>), Refusal> {
     let store = state.store.as_ref();
     let mut query = TaskQuery::new(TaskSort::Position);
     query.filter.statuses = vec![status];
@@ -248,13 +248,7 @@ pub async fn cards(
         .as_deref()
         .map(|c| Cursor::decode(c, TaskSort::Position))
         .transpose()
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_query",
-                "that cursor is not from this board",
-            )
-        })?;
+        .map_err(|_| Refusal::new(Kind::BadQuery, "that cursor is not from this board"))?;
     let (cards, more) = column_page(&state, &project, status, after).await?;
     Ok(render(
         StatusCode::OK,
@@ -279,7 +273,7 @@ pub async fn card(
     let (task, project, role) =
         crate::access::visible_task_with_role(&state, &viewer.user, &task, Role::Viewer).await?;
     if project.key.as_str() != key {
-        return Err(ApiError::not_found("task").into());
+        return Err(Refusal::not_found("task").into());
     }
     let view = TaskView::one(state.store.as_ref(), task).await?;
     Ok(render(
@@ -316,7 +310,7 @@ pub async fn move_card(
     let (task, project) =
         crate::access::visible_task(&state, &viewer.user, &form.task, Role::Editor).await?;
     if project.key.as_str() != key {
-        return Err(ApiError::not_found("task").into());
+        return Err(Refusal::not_found("task").into());
     }
     let request = crate::input::MoveTask {
         status: form.status,

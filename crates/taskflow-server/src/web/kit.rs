@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 
 use super::assets;
 use super::words::{problems, sentence};
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::session::{cookie_value, same, session_cookie};
 use crate::state::AppState;
 
@@ -103,7 +103,7 @@ fn field(body: &[u8], name: &str) -> Option<String> {
 
 /// A form body read into `T` with `serde_html_form` (a repeated field, such as a checkbox,
 /// fills a `Vec`); one that does not fit is refused as the API refuses a body, naming its field.
-fn read_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+fn read_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, Refusal> {
     let reader = serde_html_form::Deserializer::new(form_urlencoded::parse(body));
     serde_path_to_error::deserialize(reader).map_err(|e| {
         let field = e.path().to_string();
@@ -118,10 +118,12 @@ async fn form_body(
     frame: impl FnOnce() -> PageFrame,
 ) -> Result<Bytes, Response> {
     Bytes::from_request(request, state).await.map_err(|e| {
-        refusal(
-            frame(),
-            ApiError::new(e.status(), "bad_request", e.body_text()),
-        )
+        let kind = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Kind::TooLarge
+        } else {
+            Kind::BadRequest
+        };
+        refusal(frame(), Refusal::new(kind, e.body_text()))
     })
 }
 
@@ -243,7 +245,7 @@ impl FromRequest<AppState> for PostedFile {
             .map_err(|e| {
                 refusal(
                     viewer.frame(""),
-                    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()),
+                    Refusal::new(Kind::BadRequest, e.body_text()),
                 )
             })?;
         let sent = match form.next_field().await {
@@ -413,29 +415,34 @@ pub fn message(status: StatusCode, page: PageFrame, heading: &str, text: &str) -
 }
 
 /// An error the API would answer, as a page in words.
-pub fn refusal(page: PageFrame, e: crate::error::ApiError) -> Response {
-    let (heading, text) = match e.status {
-        StatusCode::NOT_FOUND => (
+pub fn refusal(page: PageFrame, e: Refusal) -> Response {
+    let (heading, text) = match e.kind {
+        Kind::NotFound | Kind::MetricsOff | Kind::MethodNotAllowed => (
             "Not found",
             "There is no such page, or you cannot see it.".to_owned(),
         ),
-        StatusCode::FORBIDDEN => (
+        Kind::Forbidden | Kind::Csrf | Kind::Unauthorized => (
             "Not allowed",
             "Your role in this project does not allow that.".to_owned(),
         ),
-        StatusCode::UNPROCESSABLE_ENTITY => ("That did not work", problems(&e).join(" ")),
-        StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {
-            ("That did not work", sentence(&e.message))
-        }
-        StatusCode::PRECONDITION_FAILED => (
+        Kind::Invalid | Kind::KeyReused => ("That did not work", problems(&e).join(" ")),
+        Kind::BadQuery
+        | Kind::BadRequest
+        | Kind::MalformedJson
+        | Kind::UnsupportedMediaType
+        | Kind::RangeNotSatisfiable
+        | Kind::Conflict
+        | Kind::Archived
+        | Kind::KeyUsed => ("That did not work", sentence(&e.message)),
+        Kind::Stale => (
             "Someone else changed this meanwhile",
             format!(
                 "{} Go back and reload the page to see it as it is now.",
                 sentence(&e.message)
             ),
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => ("That is too large", sentence(&e.message)),
-        StatusCode::TOO_MANY_REQUESTS => (
+        Kind::TooLarge => ("That is too large", sentence(&e.message)),
+        Kind::Throttled => (
             "Too many attempts",
             format!(
                 "Wait {} and try again.",
@@ -445,20 +452,27 @@ pub fn refusal(page: PageFrame, e: crate::error::ApiError) -> Response {
                 }
             ),
         ),
-        StatusCode::SERVICE_UNAVAILABLE => (
+        Kind::Unavailable => (
             "Taskflow cannot reach its database",
             "Nothing was changed. Try again in a few seconds.".to_owned(),
         ),
-        StatusCode::INSUFFICIENT_STORAGE => (
+        Kind::Committed => (
+            "Saved, but not shown",
+            "The change was saved, but the page could not be drawn. Reload it in a moment \
+             instead of sending the form again."
+                .to_owned(),
+        ),
+        Kind::Full => (
             "The disk is full",
             "Nothing was changed. An administrator needs to free some space.".to_owned(),
         ),
-        _ => (
+        Kind::QuotaExceeded => ("The project's storage is full", sentence(&e.message)),
+        Kind::Internal => (
             "Something went wrong",
             "The error has been logged. Nothing was changed.".to_owned(),
         ),
     };
-    message(e.status, page, heading, &text)
+    message(e.status(), page, heading, &text)
 }
 
 /// A form that sends only its CSRF token (sign out, revoke, delete…): `Posted<OnlyToken>`.
@@ -470,9 +484,9 @@ pub struct OnlyToken {}
 /// page in words (`refusal`) is drawn by `draw_refusals` around the handler, in the frame of the
 /// person who asked (or a signed-out one).
 #[derive(Debug)]
-pub struct Refused(pub ApiError);
+pub struct Refused(pub Refusal);
 
-impl<E: Into<ApiError>> From<E> for Refused {
+impl<E: Into<Refusal>> From<E> for Refused {
     fn from(e: E) -> Self {
         Refused(e.into())
     }
@@ -480,11 +494,11 @@ impl<E: Into<ApiError>> From<E> for Refused {
 
 /// A refusal in a response's extensions, not yet drawn.
 #[derive(Clone)]
-struct Undrawn(ApiError);
+struct Undrawn(Refusal);
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
-        let mut response = self.0.status.into_response();
+        let mut response = self.0.status().into_response();
         response.extensions_mut().insert(Undrawn(self.0));
         response
     }

@@ -15,7 +15,7 @@ use sha2::Sha256;
 use taskflow_core::Timestamp;
 use taskflow_core::user::csrf_token;
 
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::session::cookie_value;
 use crate::state::AppState;
 
@@ -34,7 +34,7 @@ fn cookie_name(state: &AppState) -> &'static str {
 }
 
 /// The installation's signing key, read (or made) once per process.
-async fn key(state: &AppState) -> Result<Arc<[u8]>, ApiError> {
+async fn key(state: &AppState) -> Result<Arc<[u8]>, Refusal> {
     let key = state
         .login_key
         .get_or_try_init(|| {
@@ -57,7 +57,7 @@ fn mac(key: &[u8], nonce: &str, expiry: i64) -> Hmac<Sha256> {
 }
 
 /// A new token, good for a day.
-async fn issue(state: &AppState) -> Result<String, ApiError> {
+async fn issue(state: &AppState) -> Result<String, Refusal> {
     let key = key(state).await?;
     let nonce = csrf_token();
     let expiry = (Timestamp::now().unix_micros() / 1_000_000) + LIFETIME_SECS;
@@ -66,7 +66,7 @@ async fn issue(state: &AppState) -> Result<String, ApiError> {
 }
 
 /// Whether `token` is one this installation issued, not yet expired.
-async fn valid(state: &AppState, token: &str) -> Result<bool, ApiError> {
+async fn valid(state: &AppState, token: &str) -> Result<bool, Refusal> {
     let mut parts = token.splitn(3, '.');
     let (Some(nonce), Some(expiry), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
         return Ok(false);
@@ -83,7 +83,7 @@ async fn valid(state: &AppState, token: &str) -> Result<bool, ApiError> {
 
 /// The token this browser holds, if it is a valid one; else a new one. The page that shows the
 /// form carries it, and `set_cookie` gives it to the browser.
-pub async fn current_or_new(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+pub async fn current_or_new(state: &AppState, headers: &HeaderMap) -> Result<String, Refusal> {
     if let Some(held) = cookie_value(headers, cookie_name(state))
         && valid(state, held).await?
     {
@@ -93,7 +93,7 @@ pub async fn current_or_new(state: &AppState, headers: &HeaderMap) -> Result<Str
 }
 
 /// Whether a form's `sent` token is the valid one this browser holds.
-pub async fn accepted(state: &AppState, headers: &HeaderMap, sent: &str) -> Result<bool, ApiError> {
+pub async fn accepted(state: &AppState, headers: &HeaderMap, sent: &str) -> Result<bool, Refusal> {
     match cookie_value(headers, cookie_name(state)) {
         Some(held) if crate::session::same(held, sent) => valid(state, held).await,
         _ => Ok(false),

@@ -29,6 +29,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 
+use crate::error::Kind;
 use crate::state::AppState;
 use kit::redirect;
 use quick::{QuickAddForm, QuickForm};
@@ -131,7 +132,7 @@ async fn quick_add(
             task.project_key,
             task.key()
         ))),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+        Err(e) if e.kind == Kind::Invalid => {
             let quick = QuickForm {
                 line: form.line,
                 problems: problems(&e),

@@ -15,7 +15,7 @@ use super::words::problems;
 use crate::access::label_in;
 use crate::access::viewed_project;
 use crate::access::{Addable, addable_member};
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::input::{CreateLabel, SetMember, UpdateLabel};
 use crate::state::AppState;
 use crate::views::MemberView;
@@ -27,7 +27,7 @@ pub async fn label_styles(
     Path(key): Path<String>,
 ) -> Response {
     let labels = match viewed_project(&state, &viewer.user, &key).await {
-        Ok((project, _)) => state.store.labels(project.id).await.map_err(ApiError::from),
+        Ok((project, _)) => state.store.labels(project.id).await.map_err(Refusal::from),
         Err(e) => Err(e),
     };
     match labels {
@@ -48,18 +48,17 @@ pub async fn label_styles(
             )
                 .into_response()
         }
-        Err(e) => (e.status, "").into_response(),
+        Err(e) => (e.status(), "").into_response(),
     }
 }
 
-fn owner_only(project: &Project, role: Role) -> Result<(), ApiError> {
+fn owner_only(project: &Project, role: Role) -> Result<(), Refusal> {
     if project.archived {
         return Err(crate::access::archived());
     }
     if role < Role::Owner {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        return Err(Refusal::new(
+            Kind::Forbidden,
             "only the project's owners manage its members",
         ));
     }
@@ -147,15 +146,13 @@ pub async fn change_member(
 ) -> Result<Response, Refused> {
     match change_membership(&state, &viewer, &key, &form).await {
         Ok(key) => Ok(redirect(&format!("/p/{key}/members"))),
-        Err(e)
-            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
-        {
+        Err(e) if e.kind == Kind::Invalid || e.kind.is_conflict() => {
             let problem = problems(&e).join(" ");
             members_page(
                 &state,
                 &viewer,
                 &key,
-                e.status,
+                e.status(),
                 Some(problem),
                 form.username,
             )
@@ -171,7 +168,7 @@ async fn change_membership(
     viewer: &Viewer,
     key: &str,
     form: &MemberForm,
-) -> Result<String, ApiError> {
+) -> Result<String, Refusal> {
     let (project, role) = viewed_project(state, &viewer.user, key).await?;
     owner_only(&project, role)?;
     let name = form.username.trim().trim_start_matches('@');
@@ -199,7 +196,7 @@ async fn change_membership(
 }
 
 /// A person who cannot be added, in words that are the same whether they exist or not.
-fn not_addable(name: &str, administrators_only: bool) -> ApiError {
+fn not_addable(name: &str, administrators_only: bool) -> Refusal {
     let words = if administrators_only {
         format!("only an administrator can add people to projects here; ask one to add {name:?}")
     } else {
@@ -297,16 +294,14 @@ pub async fn change_label(
 ) -> Result<Response, Refused> {
     match change_labels(&state, &viewer, &key, &form).await {
         Ok(key) => Ok(redirect(&format!("/p/{key}/labels"))),
-        Err(e)
-            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
-        {
+        Err(e) if e.kind == Kind::Invalid || e.kind.is_conflict() => {
             let typed = if form.id.is_none() {
                 (form.name, form.colour)
             } else {
                 Default::default()
             };
             let problem = problems(&e).join(" ");
-            labels_page(&state, &viewer, &key, e.status, Some(problem), typed).await
+            labels_page(&state, &viewer, &key, e.status(), Some(problem), typed).await
         }
         Err(e) => Err(e.into()),
     }
@@ -318,7 +313,7 @@ async fn change_labels(
     viewer: &Viewer,
     key: &str,
     form: &LabelForm,
-) -> Result<String, ApiError> {
+) -> Result<String, Refusal> {
     let project = crate::access::editable_project(state, &viewer.user, key).await?;
     match form.id {
         None => {
@@ -364,12 +359,11 @@ pub struct SettingsParams {
 }
 
 /// The project `key` if the viewer owns it (archived or not).
-async fn owned_project(state: &AppState, viewer: &Viewer, key: &str) -> Result<Project, ApiError> {
+async fn owned_project(state: &AppState, viewer: &Viewer, key: &str) -> Result<Project, Refusal> {
     let (project, role) = viewed_project(state, &viewer.user, key).await?;
     if role < Role::Owner {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        return Err(Refusal::new(
+            Kind::Forbidden,
             "only the project's owners change its settings",
         ));
     }
@@ -418,10 +412,10 @@ pub async fn save_settings(
     let description = form.description.replace("\r\n", "\n");
     match apply_settings(&state, &viewer, &key, &form, &description).await {
         Ok(to) => Ok(redirect(&to)),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+        Err(e) if e.kind == Kind::Invalid => {
             let archived = owned_project(&state, &viewer, &key).await?.archived;
             Ok(render(
-                e.status,
+                e.status(),
                 &SettingsPage {
                     page: viewer.frame("projects"),
                     project_key: key.to_uppercase(),
@@ -444,7 +438,7 @@ async fn apply_settings(
     key: &str,
     form: &SettingsForm,
     description: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, Refusal> {
     let project = owned_project(state, viewer, key).await?;
     let change = |patch: crate::input::UpdateProject| patch.try_into();
     match form.action.as_str() {
@@ -518,9 +512,8 @@ pub async fn activity(
     let (project, _) = viewed_project(&state, &viewer.user, &key).await?;
     let before = match params.before.as_deref().filter(|b| !b.is_empty()) {
         Some(raw) => Some(taskflow_core::ActivityId(raw.parse().map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_query",
+            Refusal::new(
+                Kind::BadQuery,
                 "before must be an entry id from this page's \"older\" link",
             )
         })?)),

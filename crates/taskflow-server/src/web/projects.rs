@@ -8,7 +8,7 @@ use serde::Deserialize;
 use taskflow_core::project::{NewProject, Project};
 
 use super::kit::{PageFrame, Posted, Refused, Viewer, message, redirect, render};
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::input::CreateProject;
 use crate::state::AppState;
 
@@ -86,25 +86,23 @@ pub async fn create_project(
         name: form.name,
         description: String::new(),
     };
-    let new: Result<NewProject, ApiError> = input.try_into();
+    let new: Result<NewProject, Refusal> = input.try_into();
     let created = match new {
         Ok(new) => state
             .store
             .create_project(viewer.user.id, new)
             .await
-            .map_err(ApiError::from),
+            .map_err(Refusal::from),
         Err(e) => Err(e),
     };
     match created {
         Ok(_) => Ok(redirect("/projects")),
-        Err(e)
-            if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT =>
-        {
+        Err(e) if e.kind == Kind::Invalid || e.kind.is_conflict() => {
             let problem = super::words::sentence(&e.message);
-            projects_page(&state, &viewer, false, e.status, Some(problem), typed).await
+            projects_page(&state, &viewer, false, e.status(), Some(problem), typed).await
         }
         Err(e) => Ok(message(
-            e.status,
+            e.status(),
             viewer.frame("projects"),
             "The project was not created",
             &e.message,

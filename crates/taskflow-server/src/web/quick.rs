@@ -6,7 +6,7 @@ use serde::Deserialize;
 use taskflow_core::ValidationError;
 use taskflow_core::project::Project;
 
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::input::TaskDraft;
 use crate::state::AppState;
 
@@ -33,7 +33,7 @@ pub async fn quick_task(
     project: &Project,
     line: &str,
     parent: Option<String>,
-) -> Result<taskflow_core::task::NewTask, ApiError> {
+) -> Result<taskflow_core::task::NewTask, Refusal> {
     let today = taskflow_core::Timestamp::now().datetime().date();
     let quick = taskflow_core::quick::parse(line, today).map_err(|wrong| {
         let errors: Vec<ValidationError> = wrong
@@ -61,7 +61,7 @@ pub async fn add(
     user: &taskflow_core::user::User,
     key: &str,
     line: &str,
-) -> Result<taskflow_core::task::Task, ApiError> {
+) -> Result<taskflow_core::task::Task, Refusal> {
     let project = crate::access::editable_project(state, user, key).await?;
     let new = quick_task(state, &project, line, None).await?;
     Ok(state.store.create_task(user.id, project.id, new).await?)

@@ -14,7 +14,7 @@ use super::kit::{
     render,
 };
 use super::login_form;
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::session::{ClientIp, cookie, session_cookie, sign_in};
 use crate::state::AppState;
 
@@ -117,25 +117,25 @@ pub async fn login(
 }
 
 /// Why a sign-in failed, in words.
-fn login_problem(e: &ApiError) -> (StatusCode, String) {
-    let words = match e.status {
-        StatusCode::UNAUTHORIZED => "Wrong username or password.".to_owned(),
-        StatusCode::TOO_MANY_REQUESTS => {
+fn login_problem(e: &Refusal) -> (StatusCode, String) {
+    let words = match e.kind {
+        Kind::Unauthorized => "Wrong username or password.".to_owned(),
+        Kind::Throttled => {
             let minutes = e.retry_after.map_or(15, |d| d.as_secs().div_ceil(60));
             format!(
                 "Too many failed sign-ins from here. Try again in {minutes} minutes, or ask an administrator to unlock your account."
             )
         }
-        StatusCode::SERVICE_UNAVAILABLE => {
+        Kind::Unavailable => {
             "Taskflow cannot reach its database just now; try again in a few seconds.".to_owned()
         }
-        StatusCode::INSUFFICIENT_STORAGE => {
+        Kind::Full => {
             "The disk is full, so no one can sign in; an administrator needs to free space."
                 .to_owned()
         }
         _ => "Signing in failed; the error has been logged.".to_owned(),
     };
-    (e.status, words)
+    (e.status(), words)
 }
 
 /// Ends this browser's session.

@@ -16,7 +16,7 @@ use super::kit::{OnlyToken, PageFrame, Posted, PostedFile, Refused, Viewer, redi
 use super::quick::{QuickForm, quick_task};
 use super::words::{activity_words, problems, when};
 use crate::access::{deletable_attachment, own_comment, visible_task};
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::input::{CommentInput, UpdateTask};
 use crate::markdown::SanitizedHtml;
 use crate::state::AppState;
@@ -127,7 +127,7 @@ async fn gather(
     key: &str,
     params: TaskParams,
     (quick, comment): (QuickForm, CommentForm),
-) -> Result<TaskPage, ApiError> {
+) -> Result<TaskPage, Refusal> {
     let store = state.store.as_ref();
     let (task, project, role) =
         crate::access::visible_task_with_role(state, &viewer.user, key, Role::Viewer).await?;
@@ -135,9 +135,8 @@ async fn gather(
     let owner = !project.archived && role == Role::Owner;
     let before = match params.activity.as_deref() {
         Some(raw) => Some(ActivityId(raw.parse().map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_query",
+            Refusal::new(
+                Kind::BadQuery,
                 "activity must be an entry id from this page's \"older\" link",
             )
         })?)),
@@ -241,7 +240,7 @@ async fn editable_task(
     state: &AppState,
     viewer: &Viewer,
     key: &str,
-) -> Result<(Task, Project), ApiError> {
+) -> Result<(Task, Project), Refusal> {
     let (task, project) = visible_task(state, &viewer.user, key, Role::Editor).await?;
     if project.archived {
         return Err(crate::access::archived());
@@ -336,7 +335,7 @@ async fn edit_page(
     task: Task,
     project: &Project,
     fields: Option<Fields>,
-) -> Result<EditPage, ApiError> {
+) -> Result<EditPage, Refusal> {
     let store = state.store.as_ref();
     let (members, labels) = tokio::try_join!(store.members(project.id), store.labels(project.id))?;
     let people = store
@@ -432,7 +431,7 @@ impl EditForm {
 
     /// The change the form asks for; an estimate that cannot be read is refused here, as the
     /// API takes minutes.
-    fn update(&self) -> Result<UpdateTask, ApiError> {
+    fn update(&self) -> Result<UpdateTask, Refusal> {
         let f = &self.fields;
         let optional = |v: &str| (!v.is_empty()).then(|| v.to_owned());
         let estimate = optional(&f.estimate)
@@ -481,7 +480,7 @@ pub async fn save(
                 .store
                 .update_task(viewer.user.id, task.id, patch, Some(form.fields.version))
                 .await
-                .map_err(|e| Some(ApiError::from(e))),
+                .map_err(|e| Some(Refusal::from(e))),
             Err(e) => Err(Some(e)),
         }
     };
@@ -495,8 +494,8 @@ pub async fn save(
     };
     let (status, problems_found, conflict) = match failure {
         None => (StatusCode::OK, Vec::new(), false),
-        Some(e) if e.status == StatusCode::PRECONDITION_FAILED => (e.status, Vec::new(), true),
-        Some(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => (e.status, problems(&e), false),
+        Some(e) if e.kind == Kind::Stale => (e.status(), Vec::new(), true),
+        Some(e) if e.kind == Kind::Invalid => (e.status(), problems(&e), false),
         Some(e) => return Err(e.into()),
     };
     let mut fields = form.fields;
@@ -533,7 +532,7 @@ pub async fn add_subtask(
     let created = new_subtask(&state, &viewer, &key, &form).await;
     match created {
         Ok(key) => Ok(redirect(&format!("/t/{key}#subtasks"))),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+        Err(e) if e.kind == Kind::Invalid => {
             let quick = QuickForm {
                 line: form.line,
                 problems: problems(&e),
@@ -544,7 +543,7 @@ pub async fn add_subtask(
                 &viewer,
                 &key,
                 TaskParams::default(),
-                e.status,
+                e.status(),
                 forms,
             )
             .await
@@ -559,7 +558,7 @@ async fn new_subtask(
     viewer: &Viewer,
     key: &str,
     form: &LineForm,
-) -> Result<String, ApiError> {
+) -> Result<String, Refusal> {
     let (task, project) = editable_task(state, viewer, key).await?;
     let new = quick_task(state, &project, &form.line, Some(task.key().to_string())).await?;
     state
@@ -585,7 +584,7 @@ pub async fn add_comment(
     let added = new_comment(&state, &viewer, &key, &body).await;
     match added {
         Ok((key, id)) => Ok(redirect(&format!("/t/{key}#comment-{id}"))),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+        Err(e) if e.kind == Kind::Invalid => {
             let comment = CommentForm {
                 body,
                 problem: problems(&e).into_iter().next(),
@@ -596,7 +595,7 @@ pub async fn add_comment(
                 &viewer,
                 &key,
                 TaskParams::default(),
-                e.status,
+                e.status(),
                 forms,
             )
             .await
@@ -611,7 +610,7 @@ async fn new_comment(
     viewer: &Viewer,
     key: &str,
     body: &str,
-) -> Result<(String, CommentId), ApiError> {
+) -> Result<(String, CommentId), Refusal> {
     let (task, _) = editable_task(state, viewer, key).await?;
     let text = CommentInput {
         body: body.to_owned(),
@@ -640,11 +639,11 @@ async fn changeable_comment(
     viewer: &Viewer,
     key: &str,
     id: i64,
-) -> Result<(taskflow_core::comment::Comment, String), ApiError> {
+) -> Result<(taskflow_core::comment::Comment, String), Refusal> {
     let (task, _) = editable_task(state, viewer, key).await?;
     let comment = own_comment(state, &viewer.user, id).await?;
     if comment.task_id != task.id {
-        return Err(ApiError::not_found("comment"));
+        return Err(Refusal::not_found("comment"));
     }
     Ok((comment, task.key().to_string()))
 }
@@ -678,8 +677,8 @@ pub async fn edit_comment(
     let edited = changed_comment(&state, &viewer, &key, id, &body).await;
     match edited {
         Ok(key) => Ok(redirect(&format!("/t/{key}#comment-{id}"))),
-        Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => Ok(render(
-            e.status,
+        Err(e) if e.kind == Kind::Invalid => Ok(render(
+            e.status(),
             &CommentEditPage {
                 page: viewer.frame("projects"),
                 key,
@@ -699,7 +698,7 @@ async fn changed_comment(
     key: &str,
     id: i64,
     body: &str,
-) -> Result<String, ApiError> {
+) -> Result<String, Refusal> {
     let (comment, key) = changeable_comment(state, viewer, key, id).await?;
     let text = CommentInput {
         body: body.to_owned(),
@@ -735,7 +734,7 @@ pub async fn delete_attachment(
     let (task, _) = editable_task(&state, &viewer, &key).await?;
     let attachment = deletable_attachment(&state, &viewer.user, id).await?;
     if attachment.task_id != task.id {
-        return Err(ApiError::not_found("attachment").into());
+        return Err(Refusal::not_found("attachment").into());
     }
     state
         .store
@@ -765,9 +764,8 @@ pub async fn delete_task(
         .await
     {
         Ok(()) => Ok(redirect(&format!("/p/{}?deleted={}", project.key, task.key()))),
-        Err(StoreError::VersionMismatch { .. }) => Err(ApiError::new(
-            StatusCode::PRECONDITION_FAILED,
-            "version_mismatch",
+        Err(StoreError::VersionMismatch { .. }) => Err(Refusal::new(
+            Kind::Stale,
             "someone else changed this task after the page was opened, so it was not deleted; look at it again and delete it if you still want to",
         )
         .into()),

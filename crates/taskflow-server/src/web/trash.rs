@@ -13,7 +13,7 @@ use taskflow_core::trash::{TrashItem, TrashRef};
 
 use super::kit::{PageFrame, Posted, Refused, Viewer, redirect, render};
 use crate::access::viewed_project;
-use crate::error::ApiError;
+use crate::error::{Kind, Refusal};
 use crate::state::AppState;
 
 /// One item as the page shows it.
@@ -55,7 +55,7 @@ fn day(at: Timestamp) -> String {
 async fn deleters(
     state: &AppState,
     items: &[TrashItem],
-) -> Result<std::collections::HashMap<taskflow_core::UserId, String>, ApiError> {
+) -> Result<std::collections::HashMap<taskflow_core::UserId, String>, Refusal> {
     let mut ids: Vec<_> = items.iter().filter_map(|i| i.deleted_by).collect();
     ids.sort_unstable_by_key(|id| id.0);
     ids.dedup();
@@ -135,12 +135,7 @@ async fn project_page(
 ) -> Result<Response, Refused> {
     let (project, role) = viewed_project(state, &viewer.user, key).await?;
     if role < Role::Editor {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "viewers cannot see the trash",
-        )
-        .into());
+        return Err(Refusal::new(Kind::Forbidden, "viewers cannot see the trash").into());
     }
     let items = state.store.trash(Some(project.id)).await?;
     let names = deleters(state, &items).await?;
@@ -249,16 +244,15 @@ async fn trashed(
     viewer: &Viewer,
     form: &ItemForm,
     needed: Role,
-) -> Result<TrashItem, ApiError> {
+) -> Result<TrashItem, Refusal> {
     let wanted = form
         .item()
-        .ok_or_else(|| ApiError::not_found("item in the trash"))?;
+        .ok_or_else(|| Refusal::not_found("item in the trash"))?;
     let found = crate::access::find_trashed(state, wanted).await?;
     match crate::access::trash_role(state, &viewer.user, found.project_id).await? {
-        None => Err(ApiError::not_found("item in the trash")),
-        Some(role) if role < needed => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+        None => Err(Refusal::not_found("item in the trash")),
+        Some(role) if role < needed => Err(Refusal::new(
+            Kind::Forbidden,
             if needed == Role::Owner {
                 "only the project's owners purge from its trash"
             } else {
@@ -274,9 +268,9 @@ async fn again(
     state: &AppState,
     viewer: &Viewer,
     back: &str,
-    e: ApiError,
+    e: Refusal,
 ) -> Result<Response, Refused> {
-    if e.status != StatusCode::CONFLICT {
+    if !e.kind.is_conflict() {
         return Err(e.into());
     }
     let problem = Some(super::words::sentence(&e.message));
@@ -284,8 +278,8 @@ async fn again(
         .strip_prefix("/p/")
         .and_then(|r| r.strip_suffix("/trash"))
     {
-        Some(key) => project_page(state, viewer, key, None, problem, e.status).await,
-        None => all_page(state, viewer, None, problem, e.status).await,
+        Some(key) => project_page(state, viewer, key, None, problem, e.status()).await,
+        None => all_page(state, viewer, None, problem, e.status()).await,
     }
 }
 
@@ -302,7 +296,7 @@ pub async fn restore(
     }
 }
 
-async fn restore_item(state: &AppState, viewer: &Viewer, form: &ItemForm) -> Result<(), ApiError> {
+async fn restore_item(state: &AppState, viewer: &Viewer, form: &ItemForm) -> Result<(), Refusal> {
     let item = trashed(state, viewer, form, Role::Editor).await?;
     state.store.restore(viewer.user.id, item.item).await?;
     Ok(())
@@ -360,7 +354,7 @@ pub async fn purge(
     }
 }
 
-async fn purge_item(state: &AppState, viewer: &Viewer, form: &ItemForm) -> Result<(), ApiError> {
+async fn purge_item(state: &AppState, viewer: &Viewer, form: &ItemForm) -> Result<(), Refusal> {
     let item = trashed(state, viewer, form, Role::Owner).await?;
     let counts = state.store.purge(viewer.user.id, item.item).await?;
     tracing::info!(project = %item.project_key, item = ?item.item, purged = counts.total(), "purged from the trash");

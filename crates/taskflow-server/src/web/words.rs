@@ -3,7 +3,7 @@
 
 use taskflow_core::user::ApiToken;
 
-use crate::error::ApiError;
+use crate::error::Refusal;
 use crate::views::ActivityView;
 
 /// A message as a sentence: a capital first letter and a full stop.
@@ -20,7 +20,7 @@ pub fn sentence(text: &str) -> String {
 }
 
 /// Why a request was refused, one sentence per field when the API names fields.
-pub fn problems(e: &ApiError) -> Vec<String> {
+pub fn problems(e: &Refusal) -> Vec<String> {
     if e.fields.is_empty() {
         return vec![sentence(&e.message)];
     }
