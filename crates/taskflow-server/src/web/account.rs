@@ -145,11 +145,8 @@ async fn change_password(
     )
     .await?;
     let patch = UpdateUser {
-        display_name: None,
         password: Some(form.new_password.clone()),
-        current_password: None,
-        is_admin: None,
-        is_disabled: None,
+        ..UpdateUser::default()
     }
     .resolve(&state.passwords, keep)
     .await?;
@@ -161,10 +158,7 @@ async fn change_password(
 async fn save_name(state: &AppState, viewer: &Viewer, form: &AccountForm) -> Result<(), Refusal> {
     let patch = UpdateUser {
         display_name: Some(form.display_name.trim().to_owned()),
-        password: None,
-        current_password: None,
-        is_admin: None,
-        is_disabled: None,
+        ..UpdateUser::default()
     }
     .resolve(&state.passwords, None)
     .await?;

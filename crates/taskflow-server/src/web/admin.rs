@@ -146,13 +146,7 @@ async fn change(state: &AppState, viewer: &Viewer, form: &UserForm) -> Result<St
             "you cannot disable yourself or take away your own administration; ask another administrator",
         ));
     }
-    let mut change = UpdateUser {
-        display_name: None,
-        password: None,
-        current_password: None,
-        is_admin: None,
-        is_disabled: None,
-    };
+    let mut change = UpdateUser::default();
     match form.action.as_str() {
         "disable" => change.is_disabled = Some(true),
         "enable" => change.is_disabled = Some(false),

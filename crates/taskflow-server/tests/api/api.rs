@@ -529,93 +529,60 @@ async fn roles_are_enforced_and_hidden_projects_are_404(store: TestStore) {
 /// 1 to 600000 minutes is refused by name and changes nothing; each change is in the activity.
 async fn estimates_are_minutes_in_and_out(store: TestStore) {
     let alice = caller(&store, "alice", false).await;
-    let t = Some(alice.token.as_str());
-    call(
-        state(&store),
-        request(
-            "POST",
-            "/api/v1/projects",
-            t,
-            Some(r#"{"key": "OPS", "name": "Ops"}"#),
-        ),
+    crate::project_with(&store, alice.user.id, "OPS").await;
+    let send = |method: &'static str, path: &'static str, body: Option<String>| {
+        let st = state(&store);
+        let token = alice.token.clone();
+        async move { call(st, request(method, path, Some(&token), body.as_deref())).await }
+    };
+    let tasks = "/api/v1/projects/OPS/tasks";
+    let (status, _, body) = send(
+        "POST",
+        tasks,
+        Some(r#"{"title": "Plan", "estimate": 90}"#.into()),
     )
     .await;
-    let (status, _, body) = call(
-        state(&store),
-        request(
-            "POST",
-            "/api/v1/projects/OPS/tasks",
-            t,
-            Some(r#"{"title": "Plan", "estimate": 90}"#),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["estimate"], 90);
-    let (_, _, body) = call(
-        state(&store),
-        request(
-            "POST",
-            "/api/v1/projects/OPS/tasks",
-            t,
-            Some(r#"{"title": "Unplanned"}"#),
-        ),
-    )
-    .await;
+    assert_eq!(
+        (status, &body["estimate"]),
+        (StatusCode::CREATED, &serde_json::json!(90)),
+        "{body}"
+    );
+    let (_, _, body) = send("POST", tasks, Some(r#"{"title": "Unplanned"}"#.into())).await;
     assert_eq!(
         body["estimate"],
         serde_json::Value::Null,
         "none unless given"
     );
 
-    for bad in ["0", "-5", "600001", "\"2h\"", "1.5"] {
-        let (status, _, body) = call(
-            state(&store),
-            request(
-                "PATCH",
-                "/api/v1/tasks/OPS-1",
-                t,
-                Some(&format!(r#"{{"estimate": {bad}}}"#)),
-            ),
+    let patch = |estimate: &str| {
+        send(
+            "PATCH",
+            "/api/v1/tasks/OPS-1",
+            Some(format!(r#"{{"estimate": {estimate}}}"#)),
         )
-        .await;
+    };
+    for bad in ["0", "-5", "600001", "\"2h\"", "1.5"] {
+        let (status, _, body) = patch(bad).await;
         assert!(status.is_client_error(), "{bad}: {status} {body}");
         assert!(
             body.to_string().contains("estimate"),
             "{bad}: the field is named: {body}"
         );
     }
-    let (_, headers, body) = call(
-        state(&store),
-        request("GET", "/api/v1/tasks/OPS-1", t, None),
-    )
-    .await;
+    let (_, headers, body) = send("GET", "/api/v1/tasks/OPS-1", None).await;
     assert_eq!(
         (body["estimate"].as_i64(), headers["etag"].to_str().unwrap()),
         (Some(90), "\"1\""),
         "nothing changed"
     );
 
-    let (status, _, body) = call(
-        state(&store),
-        request(
-            "PATCH",
-            "/api/v1/tasks/OPS-1",
-            t,
-            Some(r#"{"estimate": 600000}"#),
-        ),
-    )
-    .await;
+    let (status, _, body) = patch("600000").await;
     assert_eq!(
         (status, body["estimate"].as_i64()),
         (StatusCode::OK, Some(600_000)),
         "{body}"
     );
-    let (_, _, list) = call(
-        state(&store),
-        request("GET", "/api/v1/projects/OPS/tasks", t, None),
-    )
-    .await;
+    let (_, _, list) = send("GET", tasks, None).await;
     let estimates: Vec<_> = list["items"]
         .as_array()
         .unwrap()
@@ -627,25 +594,12 @@ async fn estimates_are_minutes_in_and_out(store: TestStore) {
         vec![serde_json::json!(600000), serde_json::Value::Null]
     );
 
-    let (status, _, body) = call(
-        state(&store),
-        request(
-            "PATCH",
-            "/api/v1/tasks/OPS-1",
-            t,
-            Some(r#"{"estimate": null}"#),
-        ),
-    )
-    .await;
+    let (status, _, body) = patch("null").await;
     assert_eq!(
         (status, &body["estimate"]),
         (StatusCode::OK, &serde_json::Value::Null)
     );
-    let (_, _, activity) = call(
-        state(&store),
-        request("GET", "/api/v1/tasks/OPS-1/activity", t, None),
-    )
-    .await;
+    let (_, _, activity) = send("GET", "/api/v1/tasks/OPS-1/activity", None).await;
     let changes: Vec<_> = activity["items"]
         .as_array()
         .unwrap()

@@ -502,43 +502,26 @@ async fn a_backup_under_writes_restores_consistently(source: TestStore) {
 /// A task written as an older schema stores one: this build's store names the columns of its
 /// own version, which an older table does not have.
 async fn old_task(backend: Backend, url: &str, project: i64, user: i64, title: &str) {
-    let insert = "INSERT INTO tasks (project_id, number, title, status, position, created_by, \
-                  created_at, updated_at) VALUES ($1, 1, $2, 'todo', 0, $3, NOW, NOW)";
-    let bump = "UPDATE projects SET next_task_number = 2 WHERE id = $1";
+    let now = match backend {
+        Backend::Sqlite => "0",
+        Backend::Postgres => "now()",
+    };
+    let sql = format!(
+        "INSERT INTO tasks (project_id, number, title, status, position, created_by, created_at, \
+         updated_at) VALUES ({project}, 1, '{title}', 'todo', 0, {user}, {now}, {now}); \
+         UPDATE projects SET next_task_number = 2 WHERE id = {project}"
+    );
     match backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-            sqlx::query(&insert.replace("NOW", "0"))
-                .bind(project)
-                .bind(title)
-                .bind(user)
-                .execute(&pool)
-                .await
-                .unwrap();
-            sqlx::query(bump)
-                .bind(project)
-                .execute(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(url).await.unwrap();
-            sqlx::query(&insert.replace("NOW", "now()"))
-                .bind(project)
-                .bind(title)
-                .bind(user)
-                .execute(&pool)
-                .await
-                .unwrap();
-            sqlx::query(bump)
-                .bind(project)
-                .execute(&pool)
-                .await
-                .unwrap();
-            pool.close().await;
-        }
+        Backend::Sqlite => sqlx::raw_sql(&sql)
+            .execute(&sqlx::SqlitePool::connect(url).await.unwrap())
+            .await
+            .map(drop),
+        Backend::Postgres => sqlx::raw_sql(&sql)
+            .execute(&sqlx::PgPool::connect(url).await.unwrap())
+            .await
+            .map(drop),
     }
+    .unwrap();
 }
 
 /// An archive made at schema `version` holding one task, restored with the command into an
