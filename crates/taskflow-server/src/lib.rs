@@ -48,7 +48,7 @@ pub fn app(state: AppState) -> Router {
     router
         .layer(axum::middleware::from_fn(idempotency))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.store.clone(),
             one_snapshot,
         ))
         .layer(axum::middleware::map_response(nosniff))
@@ -62,7 +62,7 @@ pub fn app(state: AppState) -> Router {
 /// (`StoreAdmin::in_one_snapshot`): its reads agree with each other, and cost less. The
 /// snapshot ends with the handler, before a body such as a download is streamed.
 async fn one_snapshot(
-    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::State(store): axum::extract::State<std::sync::Arc<dyn taskflow_core::Store>>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -72,8 +72,7 @@ async fn one_snapshot(
     }
     let mut answer = None;
     let slot = &mut answer;
-    state
-        .store
+    store
         .in_one_snapshot(Box::pin(async move {
             *slot = Some(next.run(request).await);
         }))
