@@ -222,10 +222,10 @@ pub async fn fill(store: &TestStore, project: ProjectId, owner: i64, tasks: i64)
             let mut tx = pool.begin().await.unwrap();
             sqlx::query(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
-                 INSERT INTO tasks (project_id, number, title, description, status, position, priority, \
+                 INSERT INTO tasks (project_id, number, title, description, status_id, position, priority, \
                    due_date, created_by, created_at, updated_at) \
                  SELECT ?2, i, 'Bulk task ' || i, 'generated description for task ' || i || ' deploy', \
-                   CASE i % 3 WHEN 0 THEN 'todo' WHEN 1 THEN 'in_progress' ELSE 'done' END, \
+                   (SELECT id FROM statuses WHERE project_id = ?2 AND position = i % 3), \
                    i * 65536, i % 5, \
                    CASE WHEN i % 4 = 0 THEN NULL ELSE date('2026-01-01', '+' || (i % 700) || ' days') END, \
                    ?3, 1700000000000000 + i, 1700000000000000 + i FROM n",
@@ -255,10 +255,10 @@ pub async fn fill(store: &TestStore, project: ProjectId, owner: i64, tasks: i64)
             let pool = sqlx::PgPool::connect(&store.url).await.unwrap();
             let mut tx = pool.begin().await.unwrap();
             sqlx::query(
-                "INSERT INTO tasks (project_id, number, title, description, status, position, priority, \
+                "INSERT INTO tasks (project_id, number, title, description, status_id, position, priority, \
                    due_date, created_by, created_at, updated_at) \
                  SELECT $2, i, 'Bulk task ' || i, 'generated description for task ' || i || ' deploy', \
-                   (ARRAY['todo', 'in_progress', 'done'])[i % 3 + 1], \
+                   (SELECT id FROM statuses WHERE project_id = $2 AND position = i % 3), \
                    i * 65536, i % 5, \
                    CASE WHEN i % 4 = 0 THEN NULL ELSE DATE '2026-01-01' + (i % 700)::int END, \
                    $3, to_timestamp(1700000000 + i / 1000000.0), to_timestamp(1700000000 + i / 1000000.0) \

@@ -11,6 +11,9 @@ pub enum ActivityKind {
     ProjectCreated,
     ProjectUpdated,
     MemberChanged,
+    /// A status added (`field` `added`), renamed (`renamed`) or removed (`removed`, the new
+    /// value the status its tasks moved to) in the project's workflow.
+    WorkflowChanged,
     TaskCreated,
     /// One entry per changed field, with its old and new value.
     TaskUpdated,
@@ -24,10 +27,11 @@ pub enum ActivityKind {
 }
 
 impl ActivityKind {
-    const NAMES: [(ActivityKind, &'static str); 12] = [
+    const NAMES: [(ActivityKind, &'static str); 13] = [
         (Self::ProjectCreated, "project_created"),
         (Self::ProjectUpdated, "project_updated"),
         (Self::MemberChanged, "member_changed"),
+        (Self::WorkflowChanged, "workflow_changed"),
         (Self::TaskCreated, "task_created"),
         (Self::TaskUpdated, "task_updated"),
         (Self::TaskMoved, "task_moved"),

@@ -43,12 +43,20 @@ impl TableSpec {
     }
 
     /// The columns the table has at schema `version`: those added later (see [`ADDED_COLUMNS`])
-    /// only from the version that added them, so an older database is exported as it is.
+    /// only from the version that added them, those since removed (see [`REMOVED_COLUMNS`])
+    /// only before the version that removed them, so an older database is exported as it is.
     pub fn columns_at(&'static self, version: i64) -> impl Iterator<Item = (&'static str, Kind)> {
         self.columns.iter().copied().filter(move |(column, _)| {
-            ADDED_COLUMNS.iter().all(|(table, added, since)| {
-                (*table, *added) != (self.name, *column) || *since <= version
-            })
+            let this =
+                |(table, named, _): &&(&str, &str, i64)| (*table, *named) == (self.name, *column);
+            ADDED_COLUMNS
+                .iter()
+                .filter(this)
+                .all(|(_, _, since)| *since <= version)
+                && REMOVED_COLUMNS
+                    .iter()
+                    .filter(this)
+                    .all(|(_, _, until)| version < *until)
         })
     }
 
@@ -62,7 +70,13 @@ use Kind::*;
 
 /// Columns added to a table after the table itself: (table, column, the schema version that
 /// added it). An archive from before that version has no such column; it restores as null.
-pub const ADDED_COLUMNS: &[(&str, &str, i64)] = &[("tasks", "estimate", 5)];
+pub const ADDED_COLUMNS: &[(&str, &str, i64)] =
+    &[("tasks", "estimate", 5), ("tasks", "status_id", 6)];
+
+/// Columns a later schema removed: (table, column, the schema version that removed it). Only an
+/// archive from before that version has it; the migration to that version carries its values
+/// over (a task's `status` text became a `status_id`, a row of the new `statuses`).
+pub const REMOVED_COLUMNS: &[(&str, &str, i64)] = &[("tasks", "status", 6)];
 
 /// Every table, parents before children.
 pub const TABLES: &[TableSpec] = &[
@@ -166,6 +180,22 @@ pub const TABLES: &[TableSpec] = &[
         since: 1,
     },
     TableSpec {
+        name: "statuses",
+        columns: &[
+            ("id", Int),
+            ("project_id", Int),
+            ("name", Text),
+            ("name_key", Text),
+            ("colour", Text),
+            ("category", Text),
+            ("position", Int),
+            ("wip_limit", Int),
+        ],
+        order_by: "id",
+        self_ref: None,
+        since: 6,
+    },
+    TableSpec {
         name: "tasks",
         columns: &[
             ("id", Int),
@@ -174,6 +204,7 @@ pub const TABLES: &[TableSpec] = &[
             ("title", Text),
             ("description", Text),
             ("status", Text),
+            ("status_id", Int),
             ("position", Int),
             ("priority", Int),
             ("due_date", Date),

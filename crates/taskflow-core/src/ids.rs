@@ -22,6 +22,7 @@ id_type!(
     TokenId,
     ProjectId,
     LabelId,
+    StatusId,
     TaskId,
     CommentId,
     ActivityId,

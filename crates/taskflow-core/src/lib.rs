@@ -30,6 +30,7 @@ pub mod text;
 pub mod timestamp;
 pub mod trash;
 pub mod user;
+pub mod workflow;
 
 pub use error::{StoreError, StoreResult, ValidationError};
 pub use ids::*;

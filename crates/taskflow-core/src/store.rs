@@ -16,16 +16,17 @@ use crate::comment::Comment;
 use crate::project::{
     Label, LabelPatch, Member, NewLabel, NewProject, Project, ProjectKey, ProjectPatch, Role,
 };
-use crate::task::{NewTask, Page, Status, Task, TaskKey, TaskMove, TaskPatch, TaskQuery};
+use crate::task::{NewTask, Page, Task, TaskKey, TaskMove, TaskPatch, TaskQuery};
 use crate::text::{CommentBody, DisplayName};
 use crate::trash::{PurgeCounts, TrashItem, TrashRef};
 use crate::user::{
     ApiToken, LoginAttempt, LoginCounts, NewSession, NewToken, NewUser, Session, TokenHash, User,
     UserPatch, Username,
 };
+use crate::workflow::{NewStatus, Status, StatusPatch, Workflow};
 use crate::{
-    ActivityId, AttachmentId, CommentId, LabelId, ProjectId, StoreResult, TaskId, Timestamp,
-    TokenId, UserId,
+    ActivityId, AttachmentId, CommentId, LabelId, ProjectId, StatusId, StoreResult, TaskId,
+    Timestamp, TokenId, UserId,
 };
 
 #[async_trait]
@@ -233,7 +234,40 @@ pub trait TaskStore: Send + Sync {
     async fn list_tasks(&self, project: ProjectId, query: &TaskQuery) -> StoreResult<Page<Task>>;
     /// The estimates of a project's live tasks added up per status, in minutes: only the
     /// statuses where some task has one.
-    async fn estimate_totals(&self, project: ProjectId) -> StoreResult<Vec<(Status, u64)>>;
+    async fn estimate_totals(&self, project: ProjectId) -> StoreResult<Vec<(StatusId, u64)>>;
+    /// How many live tasks each status of a project holds: only the statuses holding some.
+    async fn status_counts(&self, project: ProjectId) -> StoreResult<Vec<(StatusId, u64)>>;
+}
+
+/// A project's workflow. Every change keeps it whole (`Workflow::check`): one that would leave
+/// no open or no completed status, or two statuses of one name, is refused and writes nothing.
+#[async_trait]
+pub trait WorkflowStore: Send + Sync {
+    /// A project's statuses in board order.
+    async fn workflow(&self, project: ProjectId) -> StoreResult<Workflow>;
+    async fn create_status(
+        &self,
+        actor: UserId,
+        project: ProjectId,
+        new: NewStatus,
+    ) -> StoreResult<Status>;
+    async fn update_status(
+        &self,
+        actor: UserId,
+        project: ProjectId,
+        id: StatusId,
+        patch: StatusPatch,
+    ) -> StoreResult<Status>;
+    /// Deletes a status, first moving every task in it (trashed ones too) to the bottom of
+    /// `move_to`, in one transaction; answers how many moved. A status holding tasks needs
+    /// `move_to`.
+    async fn delete_status(
+        &self,
+        actor: UserId,
+        project: ProjectId,
+        id: StatusId,
+        move_to: Option<StatusId>,
+    ) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -419,6 +453,7 @@ pub trait Store:
     + SessionStore
     + ProjectStore
     + LabelStore
+    + WorkflowStore
     + TaskStore
     + CommentStore
     + ActivityStore
@@ -435,6 +470,7 @@ impl<T> Store for T where
         + SessionStore
         + ProjectStore
         + LabelStore
+        + WorkflowStore
         + TaskStore
         + CommentStore
         + ActivityStore

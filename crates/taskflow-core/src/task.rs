@@ -6,40 +6,8 @@ use time::Date;
 
 use crate::project::ProjectKey;
 use crate::text::{Markdown, TaskTitle};
-use crate::{LabelId, ProjectId, TaskId, Timestamp, UserId, ValidationError};
-
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Todo,
-    InProgress,
-    Done,
-}
-
-impl Status {
-    pub const ALL: [Status; 3] = [Status::Todo, Status::InProgress, Status::Done];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Todo => "todo",
-            Status::InProgress => "in_progress",
-            Status::Done => "done",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Self, ValidationError> {
-        Status::ALL
-            .into_iter()
-            .find(|s| s.as_str() == value)
-            .ok_or_else(|| {
-                ValidationError::new(
-                    "status",
-                    format!("unknown status {value:?}; expected todo, in_progress or done"),
-                )
-            })
-    }
-}
+use crate::workflow::TaskStatus;
+use crate::{LabelId, ProjectId, StatusId, TaskId, Timestamp, UserId, ValidationError};
 
 /// Stored as its rank (0–4) so sorting by priority is sorting by a number.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -261,8 +229,6 @@ pub fn effort_text(minutes: u64) -> String {
     }
 }
 
-time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
-
 /// A date as requests write it, `2026-12-31`: what `[year]-[month]-[day]` writes, without the
 /// formatting machinery for the years 0–9999 every stored date is in.
 pub fn date_text(date: Date) -> String {
@@ -301,8 +267,7 @@ pub fn parse_date_text(text: &str) -> Option<Date> {
     Date::from_calendar_date(year, month, day).ok()
 }
 
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Task {
     pub id: TaskId,
     pub project_id: ProjectId,
@@ -310,12 +275,10 @@ pub struct Task {
     pub number: i64,
     pub title: TaskTitle,
     pub description: Markdown,
-    pub status: Status,
+    pub status: TaskStatus,
     /// Order on the board within its status column, ascending.
     pub position: i64,
     pub priority: Priority,
-    /// `YYYY-MM-DD`.
-    #[serde(with = "iso_date::option")]
     pub due_date: Option<Date>,
     pub estimate: Option<Estimate>,
     /// Sorted by id.
@@ -344,7 +307,8 @@ impl Task {
 pub struct NewTask {
     pub title: TaskTitle,
     pub description: Markdown,
-    pub status: Status,
+    /// One of the project's statuses; its first not yet started one when none.
+    pub status: Option<StatusId>,
     pub priority: Priority,
     pub due_date: Option<Date>,
     pub estimate: Option<Estimate>,
@@ -358,7 +322,7 @@ impl NewTask {
         Self {
             title,
             description: Markdown::default(),
-            status: Status::Todo,
+            status: None,
             priority: Priority::None,
             due_date: None,
             estimate: None,
@@ -374,7 +338,8 @@ impl NewTask {
 pub struct TaskPatch {
     pub title: Option<TaskTitle>,
     pub description: Option<Markdown>,
-    pub status: Option<Status>,
+    /// One of the task's project's statuses.
+    pub status: Option<TaskStatus>,
     pub priority: Option<Priority>,
     pub due_date: Option<Option<Date>>,
     pub estimate: Option<Option<Estimate>>,
@@ -394,7 +359,8 @@ pub enum Placement {
 
 #[derive(Debug, Clone, Copy)]
 pub struct TaskMove {
-    pub status: Status,
+    /// One of the task's project's statuses.
+    pub status: StatusId,
     pub placement: Placement,
 }
 
@@ -531,13 +497,11 @@ pub fn apply_patch(current: &Task, patch: &TaskPatch) -> (Task, Vec<FieldChange>
         );
         next.description = description.clone();
     }
-    if let Some(status) = patch.status {
-        record(
-            F::Status,
-            text(&current.status.as_str()),
-            text(&status.as_str()),
-        );
-        next.status = status;
+    if let Some(status) = &patch.status
+        && status.id != current.status.id
+    {
+        record(F::Status, text(&current.status.name), text(&status.name));
+        next.status = status.clone();
     }
     if let Some(priority) = patch.priority {
         record(
@@ -631,7 +595,7 @@ pub enum ParentFilter {
 #[derive(Debug, Clone, Default)]
 pub struct TaskFilter {
     /// Any of these statuses; empty means all.
-    pub statuses: Vec<Status>,
+    pub statuses: Vec<StatusId>,
     pub assignee: Option<UserId>,
     pub label: Option<LabelId>,
     /// Due strictly before this date (tasks without a due date are excluded).
@@ -823,7 +787,11 @@ mod tests {
             number: 1,
             title: TaskTitle::parse("Plan").unwrap(),
             description: Markdown::default(),
-            status: Status::Todo,
+            status: TaskStatus {
+                id: StatusId(1),
+                name: crate::text::StatusName::parse("To do").unwrap(),
+                category: crate::workflow::Category::Unstarted,
+            },
             position: 0,
             priority: Priority::None,
             due_date: None,

@@ -139,6 +139,10 @@ text_type!(
     LabelName, field = "name", min = 1, max = 50, single_line = true, trim = true
 );
 text_type!(
+    /// The name of a status in a project's workflow: a board column's heading.
+    StatusName, field = "name", min = 1, max = 40, single_line = true, trim = true
+);
+text_type!(
     /// A comment's Markdown body.
     CommentBody, field = "body", min = 1, max = 50_000, single_line = false, trim = false
 );

@@ -135,7 +135,7 @@
     fresh.appendChild(note);
     card.replaceWith(fresh);
     const status = fresh.querySelector("select[name=status]");
-    const home = status ? board.querySelector('ol.cards[data-status="' + status.value + '"]') : null;
+    const home = status ? board.querySelector('ol.cards[data-status="' + CSS.escape(status.value) + '"]') : null;
     if (home && home !== fresh.parentElement) {
       fresh.remove();
       home.insertBefore(fresh, cardsOf(home)[0] || home.querySelector(".more"));

@@ -13,9 +13,10 @@ use taskflow_core::activity::{ActivityEntry, ActivityKind};
 use taskflow_core::attachment::Attachment;
 use taskflow_core::comment::Comment;
 use taskflow_core::project::{Member, Role};
-use taskflow_core::task::{Priority, Status, Task, TaskKey, date_text};
+use taskflow_core::task::{Priority, Task, TaskKey, date_text};
 use taskflow_core::trash::TrashItem;
 use taskflow_core::user::User;
+use taskflow_core::workflow::Category;
 use taskflow_core::{LabelId, ProjectId, Store, TaskId, Timestamp, UserId};
 
 use crate::error::Refusal;
@@ -132,6 +133,7 @@ impl<T: ListItem> IntoResponse for List<T> {
 
 impl ListItem for taskflow_core::project::Project {}
 impl ListItem for taskflow_core::project::Label {}
+impl ListItem for taskflow_core::workflow::Status {}
 impl ListItem for User {}
 impl ListItem for taskflow_core::user::ApiToken {}
 impl ListItem for CommentView {}
@@ -226,7 +228,11 @@ pub struct TaskView {
     /// Markdown.
     #[schema(value_type = String)]
     pub description: taskflow_core::text::Markdown,
-    pub status: Status,
+    /// The name of its status, one of its project's (`GET /projects/{key}/statuses`).
+    #[schema(value_type = String)]
+    pub status: taskflow_core::text::StatusName,
+    /// What kind of step its status is: `completed` and `cancelled` are closed, the rest open.
+    pub status_category: Category,
     /// Order on the board within its status column, ascending.
     pub position: i64,
     pub priority: Priority,
@@ -256,7 +262,8 @@ impl TaskView {
             number: task.number,
             title: task.title,
             description: task.description,
-            status: task.status,
+            status: task.status.name,
+            status_category: task.status.category,
             position: task.position,
             priority: task.priority,
             due_date: task.due_date.map(date_text),
@@ -325,6 +332,7 @@ impl ListItem for TaskView {
             title,
             description,
             status,
+            status_category,
             position,
             priority,
             due_date,
@@ -578,7 +586,7 @@ impl MemberView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use taskflow_core::text::{Markdown, TaskTitle};
+    use taskflow_core::text::{Markdown, StatusName, TaskTitle};
 
     fn person(username: &str, display_name: &str) -> Person {
         Person {
@@ -595,7 +603,8 @@ mod tests {
             number: 42,
             title: TaskTitle::parse("Quote \" back\\slash é ✓ </script>").unwrap(),
             description: Markdown::parse("# Notes\n\n\t- \"a\"\r\n- \u{2028}").unwrap(),
-            status: Status::InProgress,
+            status: StatusName::parse("Review \"2\" ✓").unwrap(),
+            status_category: Category::Started,
             position: -65_536,
             priority: Priority::Urgent,
             due_date: Some("2026-12-31".into()),
@@ -617,7 +626,8 @@ mod tests {
             number: 1,
             title: TaskTitle::parse("Fix it").unwrap(),
             description: Markdown::default(),
-            status: Status::Todo,
+            status: StatusName::parse("To do").unwrap(),
+            status_category: Category::Unstarted,
             position: 0,
             priority: Priority::default(),
             due_date: None,

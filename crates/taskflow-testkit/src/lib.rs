@@ -210,6 +210,42 @@ pub async fn open(backend: Backend, url: &str) -> Arc<dyn Store> {
     }
 }
 
+/// The id of the status `name` names in `project`'s workflow (`To do`, `In progress` and
+/// `Done` in a new project; `todo` and `in_progress` name the first two).
+pub async fn status_id(
+    store: &dyn Store,
+    project: taskflow_core::ProjectId,
+    name: &str,
+) -> taskflow_core::StatusId {
+    let workflow = store.workflow(project).await.expect("read the workflow");
+    match workflow.find(name) {
+        Some(status) => status.id,
+        None => panic!("no status {name:?}; the project has {}", workflow.names()),
+    }
+}
+
+/// The three statuses a new project starts with: To do, In progress, Done.
+pub async fn default_statuses(
+    store: &dyn Store,
+    project: taskflow_core::ProjectId,
+) -> [taskflow_core::StatusId; 3] {
+    [
+        status_id(store, project, "To do").await,
+        status_id(store, project, "In progress").await,
+        status_id(store, project, "Done").await,
+    ]
+}
+
+/// The status `name` names in `project`, as a task carries it (for a `TaskPatch`).
+pub async fn task_status(
+    store: &dyn Store,
+    project: taskflow_core::ProjectId,
+    name: &str,
+) -> taskflow_core::workflow::TaskStatus {
+    let workflow = store.workflow(project).await.expect("read the workflow");
+    workflow.find(name).expect("a status of the project").into()
+}
+
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("taskflow-test-")

@@ -3,9 +3,10 @@
 use taskflow_blobs::{Limits, VolumeBlobs};
 use taskflow_core::attachment::{FileName, MediaType, NewAttachment};
 use taskflow_core::project::{Colour, NewLabel, NewProject, ProjectKey, ProjectPatch, Role};
-use taskflow_core::task::{NewTask, Priority, Status, TaskPatch};
-use taskflow_core::text::{CommentBody, LabelName, Markdown, ProjectName, TaskTitle};
+use taskflow_core::task::{NewTask, Priority, TaskPatch};
+use taskflow_core::text::{CommentBody, LabelName, Markdown, ProjectName, StatusName, TaskTitle};
 use taskflow_core::user::{LoginAttempt, NewSession, TokenSecret, csrf_token};
+use taskflow_core::workflow::{Category, NewStatus, WipLimit};
 use taskflow_core::{Store, Timestamp};
 
 use crate::TestStore;
@@ -26,7 +27,7 @@ pub async fn put_blob(
 }
 
 /// Users (an administrator with a token, an editor with a browser session), a project with
-/// members, labels, subtasks (a child older than its parent), a due date, assignees, comments
+/// members, labels, a status of its own (with a limit), subtasks (a child older than its parent), a due date, assignees, comments
 /// (one trashed), attachments with their files (one trashed), an archived project, a trashed
 /// project and task, a failed login, and the activity all of that logged.
 pub async fn fill(store: &TestStore) {
@@ -70,6 +71,20 @@ pub async fn fill(store: &TestStore) {
         )
         .await
         .unwrap();
+    let review = db
+        .create_status(
+            olivia.id,
+            ops.id,
+            NewStatus {
+                name: StatusName::parse("Review ✓").unwrap(),
+                colour: Colour::parse("#8250df").unwrap(),
+                category: Category::Started,
+                wip_limit: Some(WipLimit::new(3).unwrap()),
+                position: Some(2),
+            },
+        )
+        .await
+        .unwrap();
     let titled = |t: &str| NewTask::titled(TaskTitle::parse(t).unwrap());
     let child = db
         .create_task(olivia.id, ops.id, titled("older child"))
@@ -95,7 +110,7 @@ pub async fn fill(store: &TestStore) {
         ops.id,
         NewTask {
             description: Markdown::parse("with **everything**").unwrap(),
-            status: Status::InProgress,
+            status: Some(review.id),
             priority: Priority::Urgent,
             due_date: Some(time::macros::date!(2026 - 12 - 31)),
             estimate: Some(taskflow_core::task::Estimate::from_minutes(150).unwrap()),

@@ -8,6 +8,7 @@ pub(crate) mod json;
 mod labels;
 mod members;
 mod projects;
+mod statuses;
 mod tasks;
 mod trash;
 mod users;
@@ -87,6 +88,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(members::put, members::remove))
         .routes(routes!(labels::list, labels::create))
         .routes(routes!(labels::update, labels::delete))
+        .routes(routes!(statuses::list, statuses::create))
+        .routes(routes!(statuses::update, statuses::delete))
         .routes(routes!(tasks::list, tasks::create))
         .routes(routes!(activity::project))
         .routes(routes!(trash::list))

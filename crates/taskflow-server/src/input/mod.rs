@@ -9,6 +9,7 @@ mod projects;
 mod tasks;
 mod trash;
 mod users;
+mod workflow;
 
 use serde::Deserialize;
 use taskflow_core::ValidationError;
@@ -20,6 +21,7 @@ pub use projects::{CreateLabel, CreateProject, SetMember, UpdateLabel, UpdatePro
 pub use tasks::{CreateTask, ListParams, MoveTask, TaskDraft, UpdateTask, if_match};
 pub use trash::ItemIn;
 pub use users::{CreateToken, CreateUser, UpdateUser};
+pub use workflow::{CreateStatus, DeleteStatus, UpdateStatus, category_colour};
 
 /// Succeeds when no field failed; otherwise one 422 listing every failed field.
 pub fn all_valid<'a>(

@@ -8,6 +8,7 @@ use taskflow_core::project::Project;
 use taskflow_core::task::*;
 use taskflow_core::text::{Markdown, TaskTitle};
 use taskflow_core::user::Username;
+use taskflow_core::workflow::TaskStatus;
 use taskflow_core::{LabelId, Store, StoreError, TaskId, UserId, ValidationError};
 use time::Date;
 
@@ -26,7 +27,9 @@ pub struct CreateTask {
     /// Markdown; empty when not given.
     #[serde(default)]
     pub description: String,
-    /// `todo` (the default), `in_progress` or `done`.
+    /// The name of one of the project's statuses (case, spaces, hyphens and underscores do
+    /// not matter: `in_progress` names "In progress"); its first not-started status when left
+    /// out.
     pub status: Option<String>,
     /// `none` (the default), `low`, `medium`, `high` or `urgent`.
     pub priority: Option<String>,
@@ -47,7 +50,6 @@ pub struct CreateTask {
 impl CreateTask {
     /// The new task this asks for in `project`. Every problem is reported, each by its field.
     pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<NewTask, Refusal> {
-        let status = self.status.as_deref().map(Status::parse).transpose();
         let priority = self.priority.as_deref().map(Priority::parse).transpose();
         let due_date = self
             .due_date
@@ -56,7 +58,6 @@ impl CreateTask {
             .transpose();
         let estimate = self.estimate.map(Estimate::from_minutes).transpose();
         let typed = [
-            status.as_ref().err(),
             priority.as_ref().err(),
             due_date.as_ref().err(),
             estimate.as_ref().err(),
@@ -68,7 +69,7 @@ impl CreateTask {
         let draft = TaskDraft {
             title: self.title,
             description: self.description,
-            status: status.ok().flatten(),
+            status: self.status,
             priority: priority.ok().flatten(),
             due_date: due_date.ok().flatten(),
             estimate: estimate.ok().flatten(),
@@ -87,7 +88,8 @@ impl CreateTask {
 pub struct TaskDraft {
     pub title: String,
     pub description: String,
-    pub status: Option<Status>,
+    /// A status's name.
+    pub status: Option<String>,
     pub priority: Option<Priority>,
     pub due_date: Option<Date>,
     pub estimate: Option<Estimate>,
@@ -112,6 +114,10 @@ impl TaskDraft {
     ) -> Result<NewTask, Refusal> {
         let title = TaskTitle::parse(self.title);
         let description = Markdown::parse(self.description);
+        let status = match self.status.as_deref() {
+            Some(name) => status(store, project, "status", name).await?.map(Some),
+            None => Ok(None),
+        };
         let assignees = users(store, "assignees", &self.assignees).await?;
         let labels = labels(store, project, "labels", &self.labels).await?;
         let parent = match self.parent.as_deref() {
@@ -119,19 +125,23 @@ impl TaskDraft {
             None => Ok(None),
         };
         all_valid(
-            [title.as_ref().err(), description.as_ref().err()]
-                .into_iter()
-                .chain(earlier.iter().map(Some))
-                .chain([
-                    assignees.as_ref().err(),
-                    labels.as_ref().err(),
-                    parent.as_ref().err(),
-                ]),
+            [
+                title.as_ref().err(),
+                description.as_ref().err(),
+                status.as_ref().err(),
+            ]
+            .into_iter()
+            .chain(earlier.iter().map(Some))
+            .chain([
+                assignees.as_ref().err(),
+                labels.as_ref().err(),
+                parent.as_ref().err(),
+            ]),
         )?;
         Ok(NewTask {
             title: title?,
             description: description?,
-            status: self.status.unwrap_or(Status::Todo),
+            status: status?.map(|s| s.id),
             priority: self.priority.unwrap_or(Priority::None),
             due_date: self.due_date,
             estimate: self.estimate,
@@ -149,7 +159,7 @@ pub struct UpdateTask {
     pub title: Option<String>,
     /// Markdown.
     pub description: Option<String>,
-    /// `todo`, `in_progress` or `done`.
+    /// The name of one of the project's statuses.
     pub status: Option<String>,
     /// `none`, `low`, `medium`, `high` or `urgent`.
     pub priority: Option<String>,
@@ -173,7 +183,10 @@ impl UpdateTask {
     pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<TaskPatch, Refusal> {
         let title = self.title.map(TaskTitle::parse).transpose();
         let description = self.description.map(Markdown::parse).transpose();
-        let status = self.status.as_deref().map(Status::parse).transpose();
+        let status = match self.status.as_deref() {
+            Some(name) => status(store, project, "status", name).await?.map(Some),
+            None => Ok(None),
+        };
         let priority = self.priority.as_deref().map(Priority::parse).transpose();
         let due_date = self
             .due_date
@@ -226,7 +239,8 @@ impl UpdateTask {
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Comma-separated statuses.
+    /// Comma-separated: status names (any of them), or categories (`backlog`, `unstarted`,
+    /// `started`, `completed`, `cancelled`: every status of one).
     pub status: Option<String>,
     pub assignee: Option<String>,
     pub label: Option<String>,
@@ -303,17 +317,13 @@ impl ListParams {
             .map(TaskSort::parse)
             .unwrap_or(Ok(TaskSort::Position))
             .map_err(at("sort"));
-        let statuses: Result<Vec<Status>, ValidationError> = self
-            .status
-            .as_deref()
-            .map(|s| {
-                s.split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(Status::parse)
-                    .collect()
-            })
-            .unwrap_or(Ok(Vec::new()))
-            .map_err(at("status"));
+        let statuses = match self.status.as_deref() {
+            Some(values) => store
+                .workflow(project.id)
+                .await?
+                .matching("status", values.split(',').filter(|s| !s.trim().is_empty())),
+            None => Ok(Vec::new()),
+        };
         let assignee = match self.assignee {
             Some(name) => users(store, "assignee", &[name])
                 .await?
@@ -410,7 +420,7 @@ impl ListParams {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveTask {
-    /// The column: `todo`, `in_progress` or `done`.
+    /// The column: the name of one of the project's statuses.
     pub status: String,
     /// Put the task right after this one (a task key) in the column…
     pub after: Option<String>,
@@ -423,7 +433,7 @@ pub struct MoveTask {
 impl MoveTask {
     /// Where this asks a task of `project` to go on the board.
     pub async fn resolve(self, store: &dyn Store, project: &Project) -> Result<TaskMove, Refusal> {
-        let status = Status::parse(&self.status);
+        let status = status(store, project, "status", &self.status).await?;
         let placement = match (
             self.after.as_deref(),
             self.before.as_deref(),
@@ -448,7 +458,7 @@ impl MoveTask {
         };
         all_valid([status.as_ref().err(), placement.as_ref().err()])?;
         Ok(TaskMove {
-            status: status?,
+            status: status?.id,
             placement: placement?,
         })
     }
@@ -560,6 +570,17 @@ async fn labels(
         }
     }
     Ok(Ok(ids))
+}
+
+/// The status of `project` a name names.
+async fn status(
+    store: &dyn Store,
+    project: &Project,
+    field: &str,
+    name: &str,
+) -> Resolved<TaskStatus> {
+    let workflow = store.workflow(project.id).await?;
+    Ok(workflow.resolve(field, name).map(TaskStatus::from))
 }
 
 /// The task a key names, if it is in `project`; otherwise a validation error for `field`.

@@ -10,7 +10,8 @@ use axum::response::Response;
 use serde::Deserialize;
 use taskflow_core::StoreError;
 use taskflow_core::project::{Project, Role};
-use taskflow_core::task::{Cursor, Status, TaskQuery, TaskSort, effort_text};
+use taskflow_core::task::{Cursor, TaskQuery, TaskSort, effort_text};
+use taskflow_core::workflow::{Status, Workflow};
 
 use super::kit::{PageFrame, Posted, Refused, Viewer, redirect, render};
 use super::quick::QuickForm;
@@ -19,20 +20,6 @@ use crate::access::viewed_project;
 use crate::error::{Kind, Refusal};
 use crate::state::AppState;
 use crate::views::TaskView;
-
-/// The columns, in order, with their headings.
-const COLUMNS: [(Status, &str); 3] = [
-    (Status::Todo, "To do"),
-    (Status::InProgress, "In progress"),
-    (Status::Done, "Done"),
-];
-
-/// The "Move…" form's column choices: (value, words).
-const CHOICES: [(&str, &str); 3] = [
-    ("todo", "To do"),
-    ("in_progress", "In progress"),
-    ("done", "Done"),
-];
 
 /// How many cards a column shows at first, and loads each time after.
 pub const COLUMN_PAGE: u32 = 50;
@@ -73,14 +60,29 @@ pub struct More {
     pub fragment: String,
 }
 
-/// One column of the board.
+/// One column of the board: a status of the project's workflow.
 struct Column {
-    status: &'static str,
-    title: &'static str,
+    /// The status's id, for the page's element ids.
+    id: i64,
+    /// The status's name: its heading, and what a move names.
+    name: String,
+    /// The class that draws it in its colour (from the project's `labels.css`).
+    colour: String,
+    category: &'static str,
+    /// How many live tasks it holds.
+    count: u64,
+    wip_limit: Option<u32>,
     cards: Vec<Card>,
     more: Option<More>,
     /// Its tasks' estimates added up (`1d 4h`), when any has one.
     estimate: Option<String>,
+}
+
+impl Column {
+    /// It holds more tasks than its limit.
+    fn over_limit(&self) -> bool {
+        self.wip_limit.is_some_and(|l| self.count > u64::from(l))
+    }
 }
 
 #[derive(Template)]
@@ -96,7 +98,8 @@ struct BoardPage {
     owner: bool,
     notice: Option<String>,
     quick: QuickForm,
-    choices: &'static [(&'static str, &'static str)],
+    /// The statuses' names, for each card's "Move…" form.
+    choices: Vec<String>,
 }
 
 /// Cards on their own: the next page of a column, or one card as it is now.
@@ -105,11 +108,11 @@ struct BoardPage {
 struct CardsFragment {
     page: PageFrame,
     project_key: String,
-    status: &'static str,
+    status: String,
     cards: Vec<Card>,
     more: Option<More>,
     can_move: bool,
-    choices: &'static [(&'static str, &'static str)],
+    choices: Vec<String>,
 }
 
 impl BoardPage {
@@ -128,19 +131,20 @@ impl CardsFragment {
 async fn column_page(
     state: &AppState,
     project: &Project,
-    status: Status,
+    status: &Status,
     after: Option<Cursor>,
 ) -> Result<(Vec<Card>, Option<More>), Refusal> {
     let store = state.store.as_ref();
     let mut query = TaskQuery::new(TaskSort::Position);
-    query.filter.statuses = vec![status];
+    query.filter.statuses = vec![status.id];
     query.limit = COLUMN_PAGE;
     query.after = after;
     let page = store.list_tasks(project.id, &query).await?;
     let cards = TaskView::many(store, page.items).await?;
     let more = page.next.map(|cursor| {
         let cursor: String = form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
-        let status = status.as_str();
+        let status: String =
+            form_urlencoded::byte_serialize(status.name.as_str().as_bytes()).collect();
         More {
             href: format!("/p/{}/list?status={status}&after={cursor}", project.key),
             fragment: format!("/p/{}/cards?status={status}&after={cursor}", project.key),
@@ -194,19 +198,31 @@ pub(super) async fn board_page(
     quick: QuickForm,
 ) -> Result<Response, Refused> {
     let (project, role) = viewed_project(state, &viewer.user, key).await?;
-    let totals = state.store.estimate_totals(project.id).await?;
+    let store = state.store.as_ref();
+    let (workflow, counts, totals) = tokio::try_join!(
+        store.workflow(project.id),
+        store.status_counts(project.id),
+        store.estimate_totals(project.id)
+    )?;
+    let of = |numbers: &[(taskflow_core::StatusId, u64)], status: &Status| {
+        numbers
+            .iter()
+            .find(|(s, _)| *s == status.id)
+            .map(|(_, n)| *n)
+    };
     let mut columns = Vec::new();
-    for (column, title) in COLUMNS {
-        let (cards, more) = column_page(state, &project, column, None).await?;
+    for status in workflow.statuses() {
+        let (cards, more) = column_page(state, &project, status, None).await?;
         columns.push(Column {
-            status: column.as_str(),
-            title,
+            id: status.id.0,
+            name: status.name.to_string(),
+            colour: crate::views::colour_class(status.colour.as_str()),
+            category: status.category.as_str(),
+            count: of(&counts, status).unwrap_or(0),
+            wip_limit: status.wip_limit.map(|l| l.get()),
             cards,
             more,
-            estimate: totals
-                .iter()
-                .find(|(status, _)| *status == column)
-                .map(|(_, minutes)| effort_text(*minutes)),
+            estimate: of(&totals, status).map(effort_text),
         });
     }
     Ok(render(
@@ -221,9 +237,18 @@ pub(super) async fn board_page(
             owner: role == Role::Owner,
             notice,
             quick,
-            choices: &CHOICES,
+            choices: names(&workflow),
         },
     ))
+}
+
+/// The statuses' names in board order.
+fn names(workflow: &Workflow) -> Vec<String> {
+    workflow
+        .statuses()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -241,7 +266,9 @@ pub async fn cards(
     Query(params): Query<CardsParams>,
 ) -> Result<Response, Refused> {
     let (project, role) = viewed_project(&state, &viewer.user, &key).await?;
-    let status = Status::parse(&params.status)
+    let workflow = state.store.workflow(project.id).await?;
+    let status = workflow
+        .resolve("status", &params.status)
         .map_err(|e| crate::input::bad_query(crate::input::all_valid([Some(&e)]).unwrap_err()))?;
     let after = params
         .after
@@ -255,11 +282,11 @@ pub async fn cards(
         &CardsFragment {
             page: viewer.frame("projects"),
             project_key: project.key.as_str().to_owned(),
-            status: status.as_str(),
+            status: status.name.to_string(),
             cards,
             more,
             can_move: can_edit(&project, role),
-            choices: &CHOICES,
+            choices: names(&workflow),
         },
     ))
 }
@@ -275,17 +302,19 @@ pub async fn card(
     if project.key.as_str() != key {
         return Err(Refusal::not_found("task").into());
     }
-    let view = TaskView::one(state.store.as_ref(), task).await?;
+    let (view, workflow) = tokio::try_join!(TaskView::one(state.store.as_ref(), task), async {
+        Ok(state.store.workflow(project.id).await?)
+    })?;
     Ok(render(
         StatusCode::OK,
         &CardsFragment {
             page: viewer.frame("projects"),
             project_key: project.key.as_str().to_owned(),
-            status: view.status.as_str(),
+            status: view.status.to_string(),
             cards: vec![Card::new(view)],
             more: None,
             can_move: can_edit(&project, role),
-            choices: &CHOICES,
+            choices: names(&workflow),
         },
     ))
 }

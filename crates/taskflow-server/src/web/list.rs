@@ -21,6 +21,8 @@ struct ListPage {
     members: Vec<String>,
     /// The project's label names, for the label filter.
     labels: Vec<String>,
+    /// The status filter's choices: (value, words, chosen), the groups then the statuses.
+    status_choices: Vec<(String, String, bool)>,
     project_key: String,
     project_name: String,
     archived: bool,
@@ -61,14 +63,14 @@ impl Filters {
     }
 }
 
-/// The choices of the status and sort filters: (value, words).
-const STATUS_CHOICES: [(&str, &str); 5] = [
+/// The choices of the status filter before the project's statuses: (value, words).
+const STATUS_GROUPS: [(&str, &str); 3] = [
     ("", "any status"),
-    ("todo,in_progress", "not done"),
-    ("todo", "to do"),
-    ("in_progress", "in progress"),
-    ("done", "done"),
+    ("backlog,unstarted,started", "open"),
+    ("completed,cancelled", "closed"),
 ];
+
+/// The choices of the sort: (value, words).
 const SORT_CHOICES: [(&str, &str); 4] = [
     ("", "board order"),
     ("due_date", "due date"),
@@ -77,16 +79,8 @@ const SORT_CHOICES: [(&str, &str); 4] = [
 ];
 
 impl ListPage {
-    fn status_choices(&self) -> &'static [(&'static str, &'static str)] {
-        &STATUS_CHOICES
-    }
-
     fn sort_choices(&self) -> &'static [(&'static str, &'static str)] {
         &SORT_CHOICES
-    }
-
-    fn status_label(&self, status: &taskflow_core::task::Status) -> &'static str {
-        super::words::status_words(*status)
     }
 }
 
@@ -126,10 +120,29 @@ pub(super) async fn list_page(
     let params = params.blanks_as_absent();
     let filtered = params.filters_anything();
     let filters = Filters::of(&params);
-    let (members, labels) = tokio::try_join!(
+    let (members, labels, workflow) = tokio::try_join!(
         state.store.members(project.id),
-        state.store.labels(project.id)
+        state.store.labels(project.id),
+        state.store.workflow(project.id)
     )?;
+    // A status named as the URL spells it (`status=done`) is chosen as "Done".
+    let chosen = workflow
+        .find(&filters.status)
+        .map_or_else(|| filters.status.clone(), |s| s.name.to_string());
+    let status_choices = STATUS_GROUPS
+        .iter()
+        .map(|(value, words)| ((*value).to_owned(), (*words).to_owned()))
+        .chain(
+            workflow
+                .statuses()
+                .iter()
+                .map(|s| (s.name.to_string(), s.name.to_string())),
+        )
+        .map(|(value, words)| {
+            let selected = value == chosen;
+            (value, words, selected)
+        })
+        .collect();
     let task_query = params.resolve(state.store.as_ref(), &project).await?;
     let page = state.store.list_tasks(project.id, &task_query).await?;
     let tasks = TaskView::many(state.store.as_ref(), page.items).await?;
@@ -154,6 +167,7 @@ pub(super) async fn list_page(
             .into_iter()
             .map(|l| l.name.as_str().to_owned())
             .collect(),
+        status_choices,
         project_key: project.key.as_str().to_owned(),
         project_name: project.name.as_str().to_owned(),
         archived: project.archived,

@@ -13,6 +13,7 @@ mod projects;
 mod signin;
 mod task;
 mod trash;
+mod workflow;
 
 // What pages are made with.
 pub mod assets;
@@ -81,6 +82,10 @@ pub fn router() -> Router<AppState> {
             get(project::labels).post(project::change_label),
         )
         .route("/p/{key}/labels.css", get(project::label_styles))
+        .route(
+            "/p/{key}/workflow",
+            get(workflow::workflow).post(workflow::change),
+        )
         .route(
             "/p/{key}/settings",
             get(project::settings).post(project::save_settings),

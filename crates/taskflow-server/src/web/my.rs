@@ -19,12 +19,6 @@ struct MyTasksPage {
     done: bool,
 }
 
-impl MyTasksPage {
-    fn status_label(&self, status: &taskflow_core::task::Status) -> &'static str {
-        super::words::status_words(*status)
-    }
-}
-
 #[derive(Deserialize)]
 pub struct MyParams {
     done: Option<String>,

@@ -20,19 +20,28 @@ use crate::input::{CreateLabel, SetMember, UpdateLabel};
 use crate::state::AppState;
 use crate::views::MemberView;
 
-/// `GET /p/{key}/labels.css`: a rule per label colour of the project, for the pages' chips.
+/// `GET /p/{key}/labels.css`: a rule per colour of the project's labels and statuses, for the
+/// pages' chips and column headings.
 pub async fn label_styles(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(key): Path<String>,
 ) -> Response {
-    let labels = match viewed_project(&state, &viewer.user, &key).await {
-        Ok((project, _)) => state.store.labels(project.id).await.map_err(Refusal::from),
+    let colours = match viewed_project(&state, &viewer.user, &key).await {
+        Ok((project, _)) => {
+            let store = state.store.as_ref();
+            tokio::try_join!(store.labels(project.id), store.workflow(project.id))
+                .map_err(Refusal::from)
+        }
         Err(e) => Err(e),
     };
-    match labels {
-        Ok(labels) => {
-            let mut colours: Vec<&str> = labels.iter().map(|l| l.colour.as_str()).collect();
+    match colours {
+        Ok((labels, workflow)) => {
+            let mut colours: Vec<&str> = labels
+                .iter()
+                .map(|l| l.colour.as_str())
+                .chain(workflow.statuses().iter().map(|s| s.colour.as_str()))
+                .collect();
             colours.sort_unstable();
             colours.dedup();
             let css: String = colours

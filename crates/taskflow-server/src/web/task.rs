@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use taskflow_core::project::{Project, Role};
-use taskflow_core::task::{ParentFilter, Priority, Status, Task, TaskQuery, TaskSort};
+use taskflow_core::task::{ParentFilter, Priority, Task, TaskQuery, TaskSort};
 use taskflow_core::{ActivityId, CommentId, StoreError};
 
 use super::kit::{OnlyToken, PageFrame, Posted, PostedFile, Refused, Viewer, redirect, render};
@@ -73,10 +73,6 @@ struct TaskPage {
 }
 
 impl TaskPage {
-    fn status_label(&self, status: &Status) -> &'static str {
-        super::words::status_words(*status)
-    }
-
     fn size(&self, bytes: &i64) -> String {
         taskflow_ops::human_bytes(u64::try_from(*bytes).unwrap_or(0))
     }
@@ -299,23 +295,15 @@ struct EditPage {
     /// (username, display name)
     members: Vec<(String, String)>,
     labels: Vec<String>,
+    /// The project's statuses' names, in board order.
+    statuses: Vec<String>,
     problems: Vec<String>,
     /// Someone else saved the task after this form was opened.
     conflict: bool,
     preview_html: Option<SanitizedHtml>,
 }
 
-const STATUSES: [(&str, &str); 3] = [
-    ("todo", "To do"),
-    ("in_progress", "In progress"),
-    ("done", "Done"),
-];
-
 impl EditPage {
-    fn statuses(&self) -> &'static [(&'static str, &'static str)] {
-        &STATUSES
-    }
-
     fn priorities(&self) -> [&'static str; 5] {
         Priority::ALL.map(|p| p.as_str())
     }
@@ -337,7 +325,11 @@ async fn edit_page(
     fields: Option<Fields>,
 ) -> Result<EditPage, Refusal> {
     let store = state.store.as_ref();
-    let (members, labels) = tokio::try_join!(store.members(project.id), store.labels(project.id))?;
+    let (members, labels, workflow) = tokio::try_join!(
+        store.members(project.id),
+        store.labels(project.id),
+        store.workflow(project.id)
+    )?;
     let people = store
         .users_by_id(&members.iter().map(|m| m.user_id).collect::<Vec<_>>())
         .await?;
@@ -359,6 +351,11 @@ async fn edit_page(
         fields: fields.unwrap_or_else(|| Fields::of(&view)),
         members,
         labels: labels.into_iter().map(|l| l.name.to_string()).collect(),
+        statuses: workflow
+            .statuses()
+            .iter()
+            .map(|s| s.name.to_string())
+            .collect(),
         problems: Vec::new(),
         conflict: false,
         preview_html: None,

@@ -27,15 +27,6 @@ pub fn problems(e: &Refusal) -> Vec<String> {
     e.fields.iter().map(|f| sentence(&f.message)).collect()
 }
 
-/// A task's status as a person reads it.
-pub fn status_words(status: taskflow_core::task::Status) -> &'static str {
-    match status {
-        taskflow_core::task::Status::Todo => "to do",
-        taskflow_core::task::Status::InProgress => "in progress",
-        taskflow_core::task::Status::Done => "done",
-    }
-}
-
 /// A time as a person reads it: `2026-12-02 03:31 UTC`.
 pub fn when(at: taskflow_core::Timestamp) -> String {
     at.datetime()
@@ -75,13 +66,31 @@ pub fn activity_words(entry: &ActivityView) -> String {
             Some(field) => format!("changed the {field}"),
             None => format!("changed the {}", field.replace('_', " ")),
         },
-        Kind::TaskMoved => "moved the task on the board".to_owned(),
+        Kind::TaskMoved => format!(
+            "moved the task from {} to {}",
+            value(&entry.old_value),
+            value(&entry.new_value)
+        ),
         Kind::CommentAdded => "commented".to_owned(),
         Kind::CommentEdited => "edited a comment".to_owned(),
         Kind::AttachmentAdded => format!("attached {}", value(&entry.new_value)),
         Kind::Trashed => "moved something to the trash".to_owned(),
         Kind::Restored => "restored something from the trash".to_owned(),
         Kind::Purged => "purged something from the trash".to_owned(),
+        Kind::WorkflowChanged => match (field, &entry.new_value) {
+            ("added", _) => format!("added the status {}", value(&entry.new_value)),
+            ("renamed", _) => format!(
+                "renamed the status {} to {}",
+                value(&entry.old_value),
+                value(&entry.new_value)
+            ),
+            (_, Some(to)) if !to.is_empty() => format!(
+                "removed the status {} and moved its tasks to {}",
+                value(&entry.old_value),
+                value(&entry.new_value)
+            ),
+            _ => format!("removed the status {}", value(&entry.old_value)),
+        },
         Kind::ProjectCreated | Kind::ProjectUpdated | Kind::MemberChanged => {
             "changed the project".to_owned()
         }

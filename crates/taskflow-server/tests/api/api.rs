@@ -264,7 +264,7 @@ async fn tasks_carry_etags_and_refuse_stale_updates(store: TestStore) {
             body["status"].as_str(),
             &body["due_date"]
         ),
-        ("\"2\"", Some("in_progress"), &serde_json::Value::Null)
+        ("\"2\"", Some("In progress"), &serde_json::Value::Null)
     );
 
     let mut stale = request(

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use sha2::{Digest, Sha256};
 use taskflow_core::project::Role;
-use taskflow_core::task::{NewTask, Status, TaskKey};
+use taskflow_core::task::{NewTask, TaskKey};
 use taskflow_core::text::TaskTitle;
 use taskflow_core::user::Username;
 use taskflow_core::{ProjectId, UserId};
@@ -121,6 +121,7 @@ async fn every_page_answers_each_role(store: TestStore) {
         ("/p/OPS/list?q=login&status=todo", true),
         ("/p/OPS/cards?status=todo", true),
         ("/p/OPS/card/OPS-1", true),
+        ("/p/OPS/workflow", true),
         ("/t/OPS-1", true),
         ("/t/OPS-1/edit", false),
         (comment_edit.as_str(), false),
@@ -215,6 +216,7 @@ async fn every_form_refuses_a_post_without_its_csrf_field(store: TestStore) {
         ("/t/OPS-1/delete", String::new()),
         ("/p/OPS/members", "username=sam&role=owner".to_owned()),
         ("/p/OPS/labels", "name=sneaky&colour=%23000000".to_owned()),
+        ("/p/OPS/workflow", "name=Sneaky".to_owned()),
         ("/p/OPS/settings", "action=trash".to_owned()),
         ("/trash/restore", "type=task&id=1".to_owned()),
         ("/trash/purge", "type=task&id=1".to_owned()),
@@ -421,7 +423,7 @@ async fn the_task_form_saves_every_field_and_catches_conflicts(store: TestStore)
         now.description.as_str(),
         "**Steps**\n\n<script>alert(1)</script>"
     );
-    assert_eq!(now.status, Status::InProgress);
+    assert_eq!(now.status.name.as_str(), "In progress");
     assert_eq!(now.priority, taskflow_core::task::Priority::Urgent);
     assert_eq!(now.due_date.unwrap().to_string(), "2027-01-15");
     assert_eq!(now.assignees.len(), 2);
@@ -433,7 +435,7 @@ async fn the_task_form_saves_every_field_and_catches_conflicts(store: TestStore)
         "Saved.",
         "urgent",
         "2027-01-15",
-        "in progress",
+        "In progress",
         "edgar",
         "bug",
     ] {
@@ -718,11 +720,14 @@ async fn the_board_loads_more_and_refreshes_one_card(store: TestStore) {
         .and_then(|rest| rest.split('"').next())
         .expect("a load-more link")
         .replace("&#38;", "&");
-    assert!(more.starts_with("/p/OPS/cards?status=todo&after="));
+    assert!(
+        more.starts_with("/p/OPS/cards?status=To+do&after="),
+        "{more}"
+    );
     assert!(
         board
             .body
-            .contains(r#"href="/p/OPS/list?status=todo&#38;after="#),
+            .contains(r#"href="/p/OPS/list?status=To+do&#38;after="#),
         "the same without JavaScript"
     );
     let rest = get(&store, &team.owner, &more).await;
@@ -2099,7 +2104,9 @@ async fn estimates_on_the_board_the_task_page_and_the_form(store: TestStore) {
     );
 
     let board = get(&store, &team.editor, "/p/OPS").await;
-    let todo = &board.body[board.body.find(r#"id="col-todo""#).unwrap()..];
+    let [todo, doing, _] =
+        taskflow_testkit::default_statuses(store.store.as_ref(), team.project).await;
+    let todo = &board.body[board.body.find(&format!(r#"id="col-{todo}""#)).unwrap()..];
     let heading = &todo[..todo.find("</h2>").unwrap()];
     assert!(
         heading.contains(r#"<span class="estimate""#) && heading.contains(">1d 2h</span>"),
@@ -2109,7 +2116,7 @@ async fn estimates_on_the_board_the_task_page_and_the_form(store: TestStore) {
         board.body.contains("estimate 2h"),
         "the card says its estimate"
     );
-    let doing = &board.body[board.body.find(r#"id="col-in_progress""#).unwrap()..];
+    let doing = &board.body[board.body.find(&format!(r#"id="col-{doing}""#)).unwrap()..];
     assert!(
         !doing[..doing.find("</h2>").unwrap()].contains("estimate"),
         "no total where none has one"
@@ -2179,7 +2186,161 @@ async fn estimates_on_the_board_the_task_page_and_the_form(store: TestStore) {
     );
 }
 
+/// Owners shape the workflow from its page: add a status, rename it and set a limit, move
+/// it, and delete it with its tasks going where they say; a refused change redraws the page
+/// (which a reload opens), and editors and viewers only look.
+async fn owners_shape_the_workflow_from_its_page(store: TestStore) {
+    let team = team(&store).await;
+    let names = || async { store.workflow(team.project).await.unwrap().names() };
+    let page = get(&store, &team.editor, "/p/OPS/workflow").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("To do") && !page.body.contains("New status"));
+    assert_eq!(
+        post(&store, &team.editor, "/p/OPS/workflow", "name=Review")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let added = post(
+        &store,
+        &team.owner,
+        "/p/OPS/workflow",
+        "name=Review&category=started&wip_limit=2",
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    assert_eq!(added.location(), "/p/OPS/workflow");
+    assert_eq!(names().await, "To do, In progress, Done, Review");
+    let review = taskflow_testkit::status_id(store.store.as_ref(), team.project, "Review").await;
+
+    let taken = post(
+        &store,
+        &team.owner,
+        "/p/OPS/workflow",
+        "name=to+do&category=started&wip_limit=",
+    )
+    .await;
+    assert_eq!(
+        taken.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        taken.body
+    );
+    assert!(
+        taken.body.contains("already has that name"),
+        "{}",
+        taken.body
+    );
+    assert!(
+        taken
+            .body
+            .contains(r#"id="new-status" name="name" value="to do""#),
+        "the typed name stays: {}",
+        taken.body
+    );
+    let bad_limit = post(
+        &store,
+        &team.owner,
+        "/p/OPS/workflow",
+        "name=QA&wip_limit=lots",
+    )
+    .await;
+    assert_eq!(bad_limit.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad_limit.body.contains("whole number"),
+        "{}",
+        bad_limit.body
+    );
+
+    let renamed = post(
+        &store,
+        &team.owner,
+        "/p/OPS/workflow",
+        &format!("id={review}&name=In+review&category=started&colour=%238250df&wip_limit=1"),
+    )
+    .await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{}", renamed.body);
+    let left = post(
+        &store,
+        &team.owner,
+        "/p/OPS/workflow",
+        &format!("id={review}&action=left"),
+    )
+    .await;
+    assert_eq!(left.status, StatusCode::SEE_OTHER);
+    assert_eq!(names().await, "To do, In progress, In review, Done");
+
+    // Two tasks in review: over its limit of one, which the board says.
+    store
+        .create_task(
+            team.owner.id,
+            team.project,
+            NewTask::titled(TaskTitle::parse("Second").unwrap()),
+        )
+        .await
+        .unwrap();
+    for key in ["OPS-1", "OPS-2"] {
+        let moved = post(
+            &store,
+            &team.owner,
+            "/p/OPS/move",
+            &format!("task={key}&status=in+review&position=bottom"),
+        )
+        .await;
+        assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+    }
+    let board = get(&store, &team.viewer, "/p/OPS").await;
+    assert!(
+        board.body.contains(r#"class="column over-limit""#)
+            && board.body.contains("over its limit of 1"),
+        "{}",
+        board.body
+    );
+    let page = get(&store, &team.owner, "/p/OPS/workflow").await;
+    assert!(page.body.contains("2 tasks · limit 1"), "{}", page.body);
+    assert!(
+        page.body.contains(r#"<label for="move-"#),
+        "delete asks where they go"
+    );
+
+    let deleted = post(
+        &store,
+        &team.owner,
+        "/p/OPS/workflow",
+        &format!("id={review}&action=delete&move_to=Done"),
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+    assert_eq!(names().await, "To do, In progress, Done");
+    assert_eq!(task(&store, "OPS-1").await.status.name.as_str(), "Done");
+    assert_eq!(task(&store, "OPS-2").await.status.name.as_str(), "Done");
+    let activity = get(&store, &team.owner, "/p/OPS/activity").await;
+    assert!(
+        activity
+            .body
+            .contains("removed the status “In review” and moved its tasks to “Done”"),
+        "{}",
+        activity.body
+    );
+    let done = taskflow_testkit::status_id(store.store.as_ref(), team.project, "Done").await;
+    let last = post(
+        &store,
+        &team.owner,
+        "/p/OPS/workflow",
+        &format!("id={done}&action=delete&move_to=To+do"),
+    )
+    .await;
+    assert_eq!(last.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        last.body.contains("at least one completed status"),
+        "{}",
+        last.body
+    );
+    assert_eq!(names().await, "To do, In progress, Done", "nothing changed");
+}
+
 both_backends!(
+    owners_shape_the_workflow_from_its_page,
     every_page_answers_each_role,
     every_form_refuses_a_post_without_its_csrf_field,
     quick_add_makes_a_task_or_says_why_not,

@@ -15,6 +15,8 @@ struct Fixture {
     store: TestStore,
     callers: [Option<Caller>; 5],
     label: i64,
+    /// "In progress", which holds no task.
+    status: i64,
     comment: i64,
     attachment: i64,
     trashed_task: i64,
@@ -84,6 +86,7 @@ async fn fixture(backend: Backend) -> Fixture {
         )
         .await
         .unwrap();
+    let status = taskflow_testkit::status_id(store.store.as_ref(), project, "In progress").await;
     Fixture {
         store,
         callers: [
@@ -94,6 +97,7 @@ async fn fixture(backend: Backend) -> Fixture {
             Some(owner),
         ],
         label: label.id.0,
+        status: status.0,
         comment: comment.id.0,
         attachment: attachment.id.0,
         trashed_task: doomed.id.0,
@@ -101,7 +105,8 @@ async fn fixture(backend: Backend) -> Fixture {
 }
 
 /// (method, path, body, expected status for anonymous, non-member, viewer, editor, owner).
-/// `{label}`, `{comment}`, `{attachment}` and `{trashed}` are filled from the fixture.
+/// `{label}`, `{status}`, `{comment}`, `{attachment}` and `{trashed}` are filled from the
+/// fixture.
 #[rustfmt::skip]
 pub const ROWS: &[(&str, &str, Option<&str>, [u16; 5])] = &[
     ("GET", "/api/v1/me", None, [401, 200, 200, 200, 200]),
@@ -130,6 +135,10 @@ pub const ROWS: &[(&str, &str, Option<&str>, [u16; 5])] = &[
     ("POST", "/api/v1/projects/OPS/labels", Some(r##"{"name":"ux","colour":"#000000"}"##), [401, 404, 403, 201, 201]),
     ("PATCH", "/api/v1/projects/OPS/labels/{label}", Some(r#"{"name":"defect"}"#), [401, 404, 403, 200, 200]),
     ("DELETE", "/api/v1/projects/OPS/labels/{label}", None, [401, 404, 403, 204, 204]),
+    ("GET", "/api/v1/projects/OPS/statuses", None, [401, 404, 200, 200, 200]),
+    ("POST", "/api/v1/projects/OPS/statuses", Some(r#"{"name":"Review","wip_limit":3}"#), [401, 404, 403, 403, 201]),
+    ("PATCH", "/api/v1/projects/OPS/statuses/{status}", Some(r#"{"name":"Doing","position":0}"#), [401, 404, 403, 403, 200]),
+    ("DELETE", "/api/v1/projects/OPS/statuses/{status}", None, [401, 404, 403, 403, 204]),
     ("GET", "/api/v1/projects/OPS/tasks", None, [401, 404, 200, 200, 200]),
     ("POST", "/api/v1/projects/OPS/tasks", Some(r#"{"title":"new"}"#), [401, 404, 403, 201, 201]),
     ("GET", "/api/v1/projects/OPS/activity", None, [401, 404, 200, 200, 200]),
@@ -168,6 +177,7 @@ async fn run_matrix(backend: Backend) {
                 let f = fixture(backend).await;
                 let fill = |s: &str| {
                     s.replace("{label}", &f.label.to_string())
+                        .replace("{status}", &f.status.to_string())
                         .replace("{comment}", &f.comment.to_string())
                         .replace("{attachment}", &f.attachment.to_string())
                         .replace("{trashed}", &f.trashed_task.to_string())

@@ -81,7 +81,8 @@ fn answers_that_differ_from_the_document_are_refused() {
     let task = |due: Value, extra: Option<(&str, Value)>| {
         let mut task = serde_json::json!({
             "key": "OPS-1", "project": "OPS", "number": 1,
-            "title": "t", "description": "", "status": "todo", "position": 0,
+            "title": "t", "description": "", "status": "To do",
+            "status_category": "unstarted", "position": 0,
             "priority": "none", "due_date": due,
             "assignees": [{"username": "ann", "display_name": "Ann"}],
             "labels": [{"name": "bug", "colour": "#ff0000"}],

@@ -607,9 +607,9 @@ async fn the_task_list_is_a_page_of_the_url(store: TestStore) {
             title: taskflow_core::text::TaskTitle::parse(title).unwrap(),
             description: taskflow_core::text::Markdown::default(),
             status: if i == 2 {
-                taskflow_core::task::Status::Done
+                Some(taskflow_testkit::status_id(store.store.as_ref(), project, "Done").await)
             } else {
-                taskflow_core::task::Status::Todo
+                None
             },
             priority: taskflow_core::task::Priority::None,
             due_date: None,
@@ -737,7 +737,7 @@ async fn the_task_list_is_a_page_of_the_url(store: TestStore) {
     assert!(
         chosen
             .body
-            .contains(r#"<option value="done" selected>done</option>"#),
+            .contains(r#"<option value="Done" selected>Done</option>"#),
         "{}",
         chosen.body
     );
@@ -797,7 +797,7 @@ async fn the_task_page_renders_markdown_safely(store: TestStore) {
     let new = |title: &str, description: &str, parent| taskflow_core::task::NewTask {
         title: taskflow_core::text::TaskTitle::parse(title).unwrap(),
         description: taskflow_core::text::Markdown::parse(description).unwrap(),
-        status: taskflow_core::task::Status::Todo,
+        status: None,
         priority: taskflow_core::task::Priority::High,
         due_date: None,
         estimate: None,
@@ -875,7 +875,7 @@ async fn the_task_page_renders_markdown_safely(store: TestStore) {
 /// "My tasks" lists what is assigned to the viewer across projects, soonest due first, done
 /// ones on request; signed-out visitors are sent to sign in.
 async fn my_tasks_span_projects(store: TestStore) {
-    use taskflow_core::task::{NewTask, Status};
+    use taskflow_core::task::NewTask;
     let (cookie, _) = signed_in(&store, "olivia", false).await;
     let olivia = store
         .user_by_username(&taskflow_core::user::Username::parse("olivia").unwrap())
@@ -896,11 +896,7 @@ async fn my_tasks_span_projects(store: TestStore) {
         .create_task(
             olivia.id,
             ops,
-            mine(
-                "ops later",
-                Some(time::macros::date!(2027 - 01 - 05)),
-                Status::Todo,
-            ),
+            mine("ops later", Some(time::macros::date!(2027 - 01 - 05)), None),
         )
         .await
         .unwrap();
@@ -911,13 +907,21 @@ async fn my_tasks_span_projects(store: TestStore) {
             mine(
                 "web sooner",
                 Some(time::macros::date!(2026 - 12 - 20)),
-                Status::Todo,
+                None,
             ),
         )
         .await
         .unwrap();
     store
-        .create_task(olivia.id, web, mine("web done", None, Status::Done))
+        .create_task(
+            olivia.id,
+            web,
+            mine(
+                "web done",
+                None,
+                Some(taskflow_testkit::status_id(store.store.as_ref(), web, "Done").await),
+            ),
+        )
         .await
         .unwrap();
     store
@@ -952,7 +956,7 @@ async fn my_tasks_span_projects(store: TestStore) {
 /// the board), viewers see no such form, a stale version moves nothing and says why, and a
 /// post without its token is refused.
 async fn the_board_moves_cards_without_javascript(store: TestStore) {
-    use taskflow_core::task::{NewTask, Status};
+    use taskflow_core::task::NewTask;
     let (owner_cookie, csrf) = signed_in(&store, "olivia", false).await;
     let (viewer_cookie, viewer_csrf) = signed_in(&store, "victor", false).await;
     let (stranger, _) = signed_in(&store, "sam", false).await;
@@ -974,18 +978,20 @@ async fn the_board_moves_cards_without_javascript(store: TestStore) {
         )
         .await
         .unwrap();
+    let [todo, doing, done] =
+        taskflow_testkit::default_statuses(store.store.as_ref(), project).await;
     for (title, status) in [
-        ("first card", Status::Todo),
-        ("second card", Status::Todo),
-        ("busy card", Status::InProgress),
+        ("first card", todo),
+        ("second card", todo),
+        ("busy card", doing),
     ] {
         let new = NewTask {
-            status,
+            status: Some(status),
             ..NewTask::titled(taskflow_core::text::TaskTitle::parse(title).unwrap())
         };
         store.create_task(olivia.id, project, new).await.unwrap();
     }
-    let column = |page: &Answer, id: &str| -> String {
+    let column = |page: &Answer, id: taskflow_core::StatusId| -> String {
         let start = page
             .body
             .find(&format!(r#"id="col-{id}""#))
@@ -1001,10 +1007,9 @@ async fn the_board_moves_cards_without_javascript(store: TestStore) {
     assert_eq!(board.status, StatusCode::OK, "{}", board.body);
     assert_no_inline_code(&board);
     assert!(
-        column(&board, "todo").contains("first card")
-            && column(&board, "todo").contains("second card")
+        column(&board, todo).contains("first card") && column(&board, todo).contains("second card")
     );
-    assert!(column(&board, "in_progress").contains("busy card"));
+    assert!(column(&board, doing).contains("busy card"));
     assert!(
         board.body.contains(r#"action="/p/OPS/move""#),
         "an owner can move cards"
@@ -1083,8 +1088,8 @@ async fn the_board_moves_cards_without_javascript(store: TestStore) {
         notice.body
     );
     assert_eq!(
-        store.task(first.id).await.unwrap().status,
-        Status::Todo,
+        store.task(first.id).await.unwrap().status.id,
+        todo,
         "nothing moved"
     );
 
@@ -1100,11 +1105,10 @@ async fn the_board_moves_cards_without_javascript(store: TestStore) {
         (moved.status, moved.location()),
         (StatusCode::SEE_OTHER, "/p/OPS#card-OPS-1")
     );
-    assert_eq!(store.task(first.id).await.unwrap().status, Status::Done);
+    assert_eq!(store.task(first.id).await.unwrap().status.id, done);
     let after = visit(&store, "GET", "/p/OPS", Some(&owner_cookie), None).await;
     assert!(
-        column(&after, "done").contains("first card")
-            && !column(&after, "todo").contains("first card")
+        column(&after, done).contains("first card") && !column(&after, todo).contains("first card")
     );
     let elsewhere = visit(
         &store,

@@ -63,11 +63,6 @@ pub(crate) fn name_rows(n: u8) -> String {
     format!("SELECT unnest(${n}::text[]) AS name")
 }
 
-/// Pushes ` = ANY(…)` matching any of `values`, bound as one `text[]`.
-pub(crate) fn push_one_of(q: &mut sqlx::QueryBuilder<'static, Db>, values: Vec<&'static str>) {
-    q.push(" = ANY(").push_bind(values).push(")");
-}
-
 /// What a database error's code says about the database itself.
 pub(crate) enum Condition {
     Full,

@@ -21,6 +21,7 @@ pub(crate) mod tasks;
 mod trash;
 pub(crate) mod users;
 mod warm;
+pub(crate) mod workflow;
 
 // What every query needs from the driver: its errors told apart, commits that finish.
 mod driver;

@@ -145,6 +145,7 @@ impl ProjectStore for Store {
         if added.rows_affected() == 0 {
             return Err(StoreError::not_found("user"));
         }
+        super::workflow::add_default_statuses(&mut tx, project.id).await?;
         record(
             &mut tx,
             Some(actor),

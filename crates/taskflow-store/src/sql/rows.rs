@@ -8,11 +8,12 @@ use taskflow_core::activity::{ActivityEntry, ActivityKind};
 use taskflow_core::attachment::{Attachment, FileName, MediaType, Sha256Hex};
 use taskflow_core::comment::Comment;
 use taskflow_core::project::{Colour, Label, Member, Project, ProjectKey, Role};
-use taskflow_core::task::{Estimate, Priority, Status, Task};
+use taskflow_core::task::{Estimate, Priority, Task};
 use taskflow_core::text::{
-    CommentBody, DisplayName, LabelName, Markdown, ProjectName, TaskTitle, TokenName,
+    CommentBody, DisplayName, LabelName, Markdown, ProjectName, StatusName, TaskTitle, TokenName,
 };
 use taskflow_core::user::{ApiToken, PasswordHash, Session, User, Username};
+use taskflow_core::workflow::{Category, Status, TaskStatus, WipLimit};
 use taskflow_core::*;
 use time::Date;
 
@@ -198,6 +199,40 @@ impl TryFrom<LabelRow> for Label {
     }
 }
 
+#[derive(FromRow)]
+pub(crate) struct StatusRow {
+    id: i64,
+    project_id: i64,
+    name: String,
+    colour: String,
+    category: String,
+    position: i64,
+    wip_limit: Option<i64>,
+}
+
+/// The columns `StatusRow` reads.
+pub(crate) const STATUS_COLUMNS: &str =
+    "id, project_id, name, colour, category, position, wip_limit";
+
+impl TryFrom<StatusRow> for Status {
+    type Error = StoreError;
+    fn try_from(r: StatusRow) -> StoreResult<Status> {
+        Ok(Status {
+            id: StatusId(r.id),
+            project_id: ProjectId(r.project_id),
+            name: StatusName::parse(r.name).map_err(corrupt)?,
+            colour: Colour::parse(&r.colour).map_err(corrupt)?,
+            category: Category::parse(&r.category).map_err(corrupt)?,
+            position: r.position,
+            wip_limit: r
+                .wip_limit
+                .map(WipLimit::new)
+                .transpose()
+                .map_err(corrupt)?,
+        })
+    }
+}
+
 /// A task's columns, declared once: each is `TaskRow`'s field, its type and the SQL that reads
 /// it from `tasks t JOIN projects p ON p.id = t.project_id`. `task_row!` below makes the row
 /// type and `TASK_COLUMNS` of it; SQLite's direct reader (`sqlite::direct`) its positions.
@@ -211,7 +246,11 @@ macro_rules! task_columns {
             number: i64 = "t.number",
             title: String = "t.title",
             description: String = "t.description",
-            status: String = "t.status",
+            status_id: i64 = "t.status_id",
+            status_name: String =
+                "(SELECT s.name FROM statuses s WHERE s.id = t.status_id) AS status_name",
+            status_category: String =
+                "(SELECT s.category FROM statuses s WHERE s.id = t.status_id) AS status_category",
             position: i64 = "t.position",
             priority: i16 = "t.priority",
             due_date: Option<Date> = "t.due_date",
@@ -340,7 +379,11 @@ impl TaskRow {
             number: self.number,
             title: TaskTitle::parse(self.title).map_err(corrupt)?,
             description: Markdown::parse(self.description).map_err(corrupt)?,
-            status: Status::parse(&self.status).map_err(corrupt)?,
+            status: TaskStatus {
+                id: StatusId(self.status_id),
+                name: StatusName::parse(self.status_name).map_err(corrupt)?,
+                category: Category::parse(&self.status_category).map_err(corrupt)?,
+            },
             position: self.position,
             priority: Priority::from_rank(self.priority.into()).map_err(corrupt)?,
             due_date: self.due_date,

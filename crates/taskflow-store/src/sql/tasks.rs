@@ -5,6 +5,7 @@ use taskflow_core::failpoint::failpoint;
 use taskflow_core::project::{Project, ProjectKey, Role};
 use taskflow_core::store::TaskStore;
 use taskflow_core::task::*;
+use taskflow_core::workflow::TaskStatus;
 use taskflow_core::*;
 
 use super::activity::record;
@@ -13,10 +14,15 @@ use super::projects::{role_of_user, writable_project};
 use super::rows::{
     LINKED_COLUMNS, LinkedTaskRow, PROJECT_OF_TASK_COLUMNS, TASK_COLUMNS, TaskRoleRow, TaskRow,
 };
+use super::workflow::{default_status, status_in};
 use super::{Store, commit, d, db, listing};
 
 /// Where tasks are live: neither they nor their project are in the trash.
 pub(crate) const LIVE: &str = "t.deleted_at IS NULL AND p.deleted_at IS NULL";
+
+/// Where a task `t` is open: its status is neither completed nor cancelled.
+const OPEN: &str = "EXISTS (SELECT 1 FROM statuses s WHERE s.id = t.status_id \
+     AND s.category NOT IN ('completed', 'cancelled'))";
 
 /// The assignees (`is_label` false) and labels of the tasks whose ids are the JSON array or
 /// id array `$1`, in no order (`link` sorts them). The ids drive the join, one index seek
@@ -43,7 +49,7 @@ async fn assemble(conn: &mut Conn, rows: Vec<TaskRow>) -> StoreResult<Vec<Task>>
 /// A new task, answered with the row as stored and its project's key.
 static INSERT_TASK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "INSERT INTO tasks (project_id, number, title, description, status, position, priority, \
+        "INSERT INTO tasks (project_id, number, title, description, status_id, position, priority, \
            due_date, parent_id, created_by, created_at, updated_at, estimate) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $13) RETURNING {}",
         super::rows::returning_task_columns("$12")
@@ -324,10 +330,10 @@ async fn bottom_position(conn: &mut Conn, project: ProjectId) -> StoreResult<i64
 async fn neighbours(
     conn: &mut Conn,
     task: &Task,
-    status: Status,
+    status: &TaskStatus,
     placement: Placement,
 ) -> StoreResult<(Option<i64>, Option<i64>)> {
-    let column = "project_id = $1 AND status = $2 AND deleted_at IS NULL AND id <> $3";
+    let column = "project_id = $1 AND status_id = $2 AND deleted_at IS NULL AND id <> $3";
     let edge = |order: &str| {
         format!(
             "SELECT position FROM tasks WHERE {column} ORDER BY position {order}, id {order} LIMIT 1"
@@ -347,7 +353,7 @@ async fn neighbours(
                 "SELECT position FROM tasks WHERE {column} AND id = $4"
             ))
             .bind(task.project_id.0)
-            .bind(status.as_str())
+            .bind(status.id.0)
             .bind(task.id.0)
             .bind(anchor.0)
             .fetch_optional(&mut *conn)
@@ -358,7 +364,7 @@ async fn neighbours(
                     "placement",
                     format!(
                         "task {anchor} is not another task in the {} column",
-                        status.as_str()
+                        status.name
                     ),
                 )
             })?;
@@ -388,12 +394,12 @@ async fn neighbours(
 async fn column_edge(
     conn: &mut Conn,
     task: &Task,
-    status: Status,
+    status: &TaskStatus,
     sql: &str,
 ) -> StoreResult<Option<i64>> {
     sqlx::query_scalar(sql)
         .bind(task.project_id.0)
-        .bind(status.as_str())
+        .bind(status.id.0)
         .bind(task.id.0)
         .fetch_optional(conn)
         .await
@@ -401,15 +407,19 @@ async fn column_edge(
 }
 
 /// Spreads a column's positions `POSITION_STEP` apart again, keeping its order.
-async fn renumber_column(conn: &mut Conn, project: ProjectId, status: Status) -> StoreResult<()> {
+async fn renumber_column(
+    conn: &mut Conn,
+    project: ProjectId,
+    status: &TaskStatus,
+) -> StoreResult<()> {
     sqlx::query(
         "UPDATE tasks SET position = r.rn * $3 FROM ( \
              SELECT id, row_number() OVER (ORDER BY position, id) AS rn FROM tasks \
-             WHERE project_id = $1 AND status = $2 AND deleted_at IS NULL) AS r \
+             WHERE project_id = $1 AND status_id = $2 AND deleted_at IS NULL) AS r \
          WHERE tasks.id = r.id",
     )
     .bind(project.0)
-    .bind(status.as_str())
+    .bind(status.id.0)
     .bind(POSITION_STEP)
     .execute(conn)
     .await
@@ -458,6 +468,10 @@ impl TaskStore for Store {
         if let Some(parent) = new.parent_id {
             check_parent(&mut tx, project, None, parent).await?;
         }
+        let status = match new.status {
+            Some(id) => status_in(&mut tx, project, id).await?.id,
+            None => default_status(&mut tx, project).await?,
+        };
         let position = bottom_position(&mut tx, project).await?;
         // The new row as stored, with its project's key: the answer needs no second read.
         let row: TaskRow = sqlx::query_as(&INSERT_TASK)
@@ -465,7 +479,7 @@ impl TaskStore for Store {
             .bind(number)
             .bind(new.title.as_str())
             .bind(new.description.as_str())
-            .bind(new.status.as_str())
+            .bind(status.0)
             .bind(position)
             .bind(new.priority.rank())
             .bind(new.due_date)
@@ -557,7 +571,7 @@ impl TaskStore for Store {
         let rows: Vec<TaskRow> = sqlx::query_as(&format!(
             "SELECT {TASK_COLUMNS} FROM task_assignees a \
              JOIN tasks t ON t.id = a.task_id JOIN projects p ON p.id = t.project_id \
-             WHERE a.user_id = $1 AND {LIVE} AND ($2 OR t.status <> 'done') \
+             WHERE a.user_id = $1 AND {LIVE} AND ($2 OR {OPEN}) \
                AND ($3 OR EXISTS (SELECT 1 FROM project_members m \
                                   WHERE m.project_id = t.project_id AND m.user_id = $1)) \
              ORDER BY t.due_date IS NULL, t.due_date, t.updated_at DESC, t.id \
@@ -637,7 +651,7 @@ impl TaskStore for Store {
         let mut tx = self.write().await?;
         let current = fetch_task(&mut tx, id, true).await?;
         check_version(&current, expected_version)?;
-        let (next, changes) = apply_patch(&current, &patch);
+        let (mut next, changes) = apply_patch(&current, &patch);
         if changes.is_empty() {
             return Ok(current);
         }
@@ -651,26 +665,29 @@ impl TaskStore for Store {
         let mut position = current.position;
         // A new parent or column needs the project locked (trees and columns cannot change
         // underneath); any change needs it writable.
-        let relocating = next.parent_id != current.parent_id || next.status != current.status;
+        let relocating = next.parent_id != current.parent_id || next.status.id != current.status.id;
         writable_project(&mut tx, project, relocating).await?;
+        if next.status.id != current.status.id {
+            next.status = status_in(&mut tx, project, next.status.id).await?;
+        }
         if let Some(parent) = next
             .parent_id
             .filter(|_| next.parent_id != current.parent_id)
         {
             check_parent(&mut tx, project, Some(id), parent).await?;
         }
-        if next.status != current.status {
+        if next.status.id != current.status.id {
             position = bottom_position(&mut tx, project).await?;
         }
         sqlx::query(
-            "UPDATE tasks SET title = $2, description = $3, status = $4, position = $5, priority = $6, \
+            "UPDATE tasks SET title = $2, description = $3, status_id = $4, position = $5, priority = $6, \
                due_date = $7, parent_id = $8, updated_at = $9, estimate = $10, \
                version = version + 1 WHERE id = $1",
         )
         .bind(id.0)
         .bind(next.title.as_str())
         .bind(next.description.as_str())
-        .bind(next.status.as_str())
+        .bind(next.status.id.0)
         .bind(position)
         .bind(next.priority.rank())
         .bind(next.due_date)
@@ -715,22 +732,23 @@ impl TaskStore for Store {
         check_version(&current, expected_version)?;
         // Board moves in a project are serialised, so two moves never pick the same slot.
         writable_project(&mut tx, current.project_id, true).await?;
-        let (prev, next) = neighbours(&mut tx, &current, to.status, to.placement).await?;
+        let status = status_in(&mut tx, current.project_id, to.status).await?;
+        let (prev, next) = neighbours(&mut tx, &current, &status, to.placement).await?;
         let position = match position_between(prev, next) {
             Some(p) => p,
             None => {
-                renumber_column(&mut tx, current.project_id, to.status).await?;
-                let (prev, next) = neighbours(&mut tx, &current, to.status, to.placement).await?;
+                renumber_column(&mut tx, current.project_id, &status).await?;
+                let (prev, next) = neighbours(&mut tx, &current, &status, to.placement).await?;
                 position_between(prev, next).ok_or_else(|| {
                     StoreError::Backend("no free board position after renumbering".into())
                 })?
             }
         };
         sqlx::query(
-            "UPDATE tasks SET status = $2, position = $3, updated_at = $4, version = version + 1 WHERE id = $1",
+            "UPDATE tasks SET status_id = $2, position = $3, updated_at = $4, version = version + 1 WHERE id = $1",
         )
         .bind(id.0)
-        .bind(to.status.as_str())
+        .bind(status.id.0)
         .bind(position)
         .bind(d::time(now))
         .execute(&mut *tx)
@@ -743,8 +761,8 @@ impl TaskStore for Store {
             NewActivity::new(current.project_id, Some(id), ActivityKind::TaskMoved)
                 .field("status")
                 .change(
-                    Some(current.status.as_str().into()),
-                    Some(to.status.as_str().into()),
+                    Some(current.status.name.to_string()),
+                    Some(status.name.to_string()),
                 ),
         )
         .await?;
@@ -801,24 +819,46 @@ impl TaskStore for Store {
         Ok(Page { items, next })
     }
 
-    async fn estimate_totals(&self, project: ProjectId) -> StoreResult<Vec<(Status, u64)>> {
-        let mut conn = self.read().await?;
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT status, CAST(SUM(estimate) AS BIGINT) FROM tasks \
+    async fn estimate_totals(&self, project: ProjectId) -> StoreResult<Vec<(StatusId, u64)>> {
+        per_status(
+            self,
+            "SELECT status_id, CAST(SUM(estimate) AS BIGINT) FROM tasks \
              WHERE project_id = $1 AND deleted_at IS NULL AND estimate IS NOT NULL \
-             GROUP BY status",
+             GROUP BY status_id",
+            project,
         )
+        .await
+    }
+
+    async fn status_counts(&self, project: ProjectId) -> StoreResult<Vec<(StatusId, u64)>> {
+        // From `tasks_by_status_position` alone: an index entry per live task, no rows.
+        per_status(
+            self,
+            "SELECT status_id, count(*) FROM tasks \
+             WHERE project_id = $1 AND deleted_at IS NULL GROUP BY status_id",
+            project,
+        )
+        .await
+    }
+}
+
+/// A number per status of `project`, as `sql` (binding the project as `$1`) answers them.
+async fn per_status(
+    store: &Store,
+    sql: &str,
+    project: ProjectId,
+) -> StoreResult<Vec<(StatusId, u64)>> {
+    let mut conn = store.read().await?;
+    let rows: Result<Vec<(i64, i64)>, _> = sqlx::query_as(sql)
         .bind(project.0)
         .fetch_all(&mut *conn)
         .await
-        .map_err(db)?;
-        rows.into_iter()
-            .map(|(status, minutes)| {
-                let status = Status::parse(&status).map_err(super::rows::corrupt)?;
-                Ok((status, u64::try_from(minutes).unwrap_or(0)))
-            })
-            .collect()
-    }
+        .map_err(db);
+    Ok(conn
+        .done(rows)?
+        .into_iter()
+        .map(|(status, n)| (StatusId(status), u64::try_from(n).unwrap_or(0)))
+        .collect())
 }
 
 /// Whether the project `$1` is live. A listing reads only a live project's tasks, so only an
@@ -831,12 +871,10 @@ pub(crate) const PROJECT_LIVE: &str =
 pub(crate) trait Sink {
     fn sql(&mut self, text: &str) -> &mut Self;
     fn int(&mut self, value: i64) -> &mut Self;
-    // SQLite binds a list of names as JSON text; PostgreSQL as an array.
+    // Only SQLite's search binds text (its FTS5 query).
     #[allow(dead_code)]
     fn text(&mut self, value: String) -> &mut Self;
     fn date(&mut self, value: time::Date) -> &mut Self;
-    /// Matches any of `values`, as the dialect binds a list of names.
-    fn one_of(&mut self, values: Vec<&'static str>) -> &mut Self;
 }
 
 impl Sink for QueryBuilder<'static, d::Db> {
@@ -852,10 +890,6 @@ impl Sink for QueryBuilder<'static, d::Db> {
     fn date(&mut self, value: time::Date) -> &mut Self {
         self.push_bind(value)
     }
-    fn one_of(&mut self, values: Vec<&'static str>) -> &mut Self {
-        d::push_one_of(self, values);
-        self
-    }
 }
 
 /// Pushes a listing's select and every filter but text search (which each backend's listing
@@ -870,9 +904,12 @@ pub(crate) fn push_filtered(q: &mut impl Sink, project: ProjectId, f: &TaskFilte
          WHERE p.id = t.project_id AND {LIVE} AND t.project_id = "
     ))
     .int(project.0);
-    if !f.statuses.is_empty() {
-        q.sql(" AND t.status")
-            .one_of(f.statuses.iter().map(|s| s.as_str()).collect());
+    if let Some((first, rest)) = f.statuses.split_first() {
+        q.sql(" AND t.status_id IN (").int(first.0);
+        for status in rest {
+            q.sql(", ").int(status.0);
+        }
+        q.sql(")");
     }
     if let Some(user) = f.assignee {
         q.sql(

@@ -76,14 +76,6 @@ pub(crate) fn name_rows(n: u8) -> String {
     format!("SELECT value AS name FROM json_each(${n})")
 }
 
-/// Pushes ` IN (…)` matching any of `values`, bound as one JSON array.
-pub(crate) fn push_one_of(q: &mut impl super::sql::tasks::Sink, values: Vec<&'static str>) {
-    let values = serde_json::to_string(&values).expect("strings serialise");
-    q.sql(" IN (SELECT value FROM json_each(")
-        .text(values)
-        .sql("))");
-}
-
 /// What a database error's code says about the database itself.
 pub(crate) enum Condition {
     Full,

@@ -297,10 +297,6 @@ impl Sink for Statement {
     fn date(&mut self, value: time::Date) -> &mut Self {
         self.bind(Value::Text(value.to_string()))
     }
-    fn one_of(&mut self, values: Vec<&'static str>) -> &mut Self {
-        super::dialect::push_one_of(self, values);
-        self
-    }
 }
 
 /// How a listing query applies a search.

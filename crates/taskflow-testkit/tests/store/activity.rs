@@ -1,5 +1,5 @@
 use taskflow_core::activity::ActivityKind;
-use taskflow_core::task::{Placement, Priority, Status, TaskMove, TaskPatch};
+use taskflow_core::task::{Placement, Priority, TaskMove, TaskPatch};
 use taskflow_core::text::{CommentBody, TaskTitle};
 use taskflow_testkit::{TestStore, both_backends};
 
@@ -48,7 +48,7 @@ async fn activity_records_who_changed_what(store: TestStore) {
             editor.id,
             t.id,
             TaskMove {
-                status: Status::Done,
+                status: taskflow_testkit::status_id(store.store.as_ref(), ops.id, "Done").await,
                 placement: Placement::Top,
             },
             None,
@@ -112,8 +112,8 @@ async fn activity_records_who_changed_what(store: TestStore) {
     assert!(summary.contains(&(
         ActivityKind::TaskMoved,
         s("status"),
-        s("todo"),
-        s("done"),
+        s("To do"),
+        s("Done"),
         e
     )));
     assert_eq!(summary.last().unwrap().0, ActivityKind::CommentAdded);

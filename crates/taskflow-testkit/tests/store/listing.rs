@@ -26,6 +26,7 @@ async fn dataset(
         .await
         .unwrap();
     let bug = label(store, ops.id, "bug").await;
+    let statuses = taskflow_testkit::default_statuses(store.store.as_ref(), ops.id).await;
     let mut tasks = Vec::new();
     let dues = [
         Some(date!(2026 - 12 - 01)),
@@ -48,7 +49,7 @@ async fn dataset(
             title: TaskTitle::parse(format!("Task {i} {}", ["alpha", "beta", "gamma"][i % 3]))
                 .unwrap(),
             description: Markdown::parse(descriptions[i % 6]).unwrap(),
-            status: Status::ALL[i % 3],
+            status: Some(statuses[i % 3]),
             priority: Priority::ALL[(i * 7) % 5],
             due_date: dues[i % 6],
             estimate: None,
@@ -186,6 +187,8 @@ async fn pagination_edges(store: TestStore) {
 
 async fn filters(store: TestStore) {
     let (project, tasks, dev, bug) = dataset(&store).await;
+    let [todo, doing, done] =
+        taskflow_testkit::default_statuses(store.store.as_ref(), project).await;
     let check = |filter: TaskFilter, pred: Box<dyn Fn(&Task) -> bool>, what: &'static str| {
         let store = store.store.clone();
         let tasks = tasks.clone();
@@ -211,19 +214,19 @@ async fn filters(store: TestStore) {
     };
     check(
         TaskFilter {
-            statuses: vec![Status::Done],
+            statuses: vec![done],
             ..Default::default()
         },
-        Box::new(|t| t.status == Status::Done),
+        Box::new(move |t| t.status.id == done),
         "status",
     )
     .await;
     check(
         TaskFilter {
-            statuses: vec![Status::Todo, Status::Done],
+            statuses: vec![todo, done],
             ..Default::default()
         },
-        Box::new(|t| t.status != Status::InProgress),
+        Box::new(move |t| t.status.id != doing),
         "statuses",
     )
     .await;
@@ -284,13 +287,13 @@ async fn filters(store: TestStore) {
     .await;
     check(
         TaskFilter {
-            statuses: vec![Status::Todo],
+            statuses: vec![todo],
             assignee: Some(dev),
             parent: Some(ParentFilter::TopLevel),
             ..Default::default()
         },
         Box::new(move |t| {
-            t.status == Status::Todo && t.assignees.contains(&dev) && t.parent_id.is_none()
+            t.status.id == todo && t.assignees.contains(&dev) && t.parent_id.is_none()
         }),
         "combined",
     )
@@ -375,10 +378,12 @@ async fn bulk(store: &TestStore, project: ProjectId, owner: i64, count: i64, tit
     };
     let statements = [
         format!(
-            "INSERT INTO tasks (project_id, number, title, description, status, position, \
+            "INSERT INTO tasks (project_id, number, title, description, status_id, position, \
                created_by, created_at, updated_at) \
              WITH RECURSIVE n (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {count}) \
-             SELECT {project}, i + 1, {title}, '', 'todo', (i + 1) * 65536, {owner}, {time}, {time} \
+             SELECT {project}, i + 1, {title}, '', \
+               (SELECT id FROM statuses WHERE project_id = {project} AND name_key = 'todo'), \
+               (i + 1) * 65536, {owner}, {time}, {time} \
              FROM n",
             project = project.0,
         ),

@@ -11,6 +11,7 @@ mod schema;
 mod tasks;
 mod trash;
 mod users;
+mod workflow;
 
 use taskflow_core::project::{Colour, Label, NewLabel, NewProject, Project, ProjectKey};
 use taskflow_core::task::{NewTask, Task};

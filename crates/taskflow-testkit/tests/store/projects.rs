@@ -277,7 +277,7 @@ async fn trashed_project_is_hidden(store: TestStore) {
 /// with a conflict that says why, reads keep working, and unarchiving lifts it.
 async fn archived_projects_are_read_only(store: TestStore) {
     use taskflow_core::attachment::{FileName, MediaType, NewAttachment, Sha256Hex};
-    use taskflow_core::task::{Placement, Status, TaskMove, TaskPatch};
+    use taskflow_core::task::{Placement, TaskMove, TaskPatch};
     use taskflow_core::text::{CommentBody, TaskTitle};
     let (owner, ops) = setup(&store).await;
     let task = crate::task(&store, owner.id, ops.id, "kept").await;
@@ -313,7 +313,7 @@ async fn archived_projects_are_read_only(store: TestStore) {
         ..Default::default()
     };
     let to_done = TaskMove {
-        status: Status::Done,
+        status: taskflow_testkit::status_id(store.store.as_ref(), ops.id, "Done").await,
         placement: Placement::Bottom,
     };
     read_only(

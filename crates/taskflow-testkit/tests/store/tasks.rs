@@ -74,7 +74,9 @@ async fn create_and_read_tasks(store: TestStore) {
     let new = NewTask {
         title: TaskTitle::parse("Rotate the certificates").unwrap(),
         description: Markdown::parse("Before **Friday**.\n\n- api\n- web").unwrap(),
-        status: Status::InProgress,
+        status: Some(
+            taskflow_testkit::status_id(store.store.as_ref(), ops.id, "In progress").await,
+        ),
         priority: Priority::High,
         due_date: Some(date!(2026 - 12 - 04)),
         estimate: None,
@@ -85,7 +87,10 @@ async fn create_and_read_tasks(store: TestStore) {
     let t = store.create_task(owner.id, ops.id, new).await.unwrap();
     assert_eq!(t.key().to_string(), "OPS-1");
     assert_eq!(t.title.as_str(), "Rotate the certificates");
-    assert_eq!((t.status, t.priority), (Status::InProgress, Priority::High));
+    assert_eq!(
+        (t.status.name.as_str(), t.priority),
+        ("In progress", Priority::High)
+    );
     assert_eq!(t.due_date, Some(date!(2026 - 12 - 04)));
     let mut expected_assignees = vec![owner.id, dev.id];
     expected_assignees.sort();
@@ -244,14 +249,16 @@ async fn status_change_goes_to_bottom_of_new_column(store: TestStore) {
             owner.id,
             a.id,
             TaskPatch {
-                status: Some(Status::Done),
+                status: Some(
+                    taskflow_testkit::task_status(store.store.as_ref(), ops.id, "Done").await,
+                ),
                 ..Default::default()
             },
             None,
         )
         .await
         .unwrap();
-    assert_eq!(a2.status, Status::Done);
+    assert_eq!(a2.status.name.as_str(), "Done");
     assert!(a2.position > b.position);
 }
 
@@ -453,7 +460,9 @@ async fn board_moves(store: TestStore) {
     for name in ["a", "b", "c"] {
         ids.push(task(&store, owner.id, ops.id, name).await.id);
     }
-    let column = |store: &TestStore, status: Status| {
+    let [todo, doing, done] =
+        taskflow_testkit::default_statuses(store.store.as_ref(), ops.id).await;
+    let column = |store: &TestStore, status: taskflow_core::StatusId| {
         let store = store.store.clone();
         async move {
             let mut q = TaskQuery::new(TaskSort::Position);
@@ -468,54 +477,34 @@ async fn board_moves(store: TestStore) {
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(column(&store, Status::Todo).await, ["a", "b", "c"]);
+    assert_eq!(column(&store, todo).await, ["a", "b", "c"]);
     let mv = |status, placement| TaskMove { status, placement };
     store
-        .move_task(owner.id, ids[2], mv(Status::Todo, Placement::Top), None)
+        .move_task(owner.id, ids[2], mv(todo, Placement::Top), None)
         .await
         .unwrap();
-    assert_eq!(column(&store, Status::Todo).await, ["c", "a", "b"]);
+    assert_eq!(column(&store, todo).await, ["c", "a", "b"]);
     store
-        .move_task(
-            owner.id,
-            ids[2],
-            mv(Status::Todo, Placement::After(ids[0])),
-            None,
-        )
+        .move_task(owner.id, ids[2], mv(todo, Placement::After(ids[0])), None)
         .await
         .unwrap();
-    assert_eq!(column(&store, Status::Todo).await, ["a", "c", "b"]);
+    assert_eq!(column(&store, todo).await, ["a", "c", "b"]);
     store
-        .move_task(
-            owner.id,
-            ids[1],
-            mv(Status::Todo, Placement::Before(ids[0])),
-            None,
-        )
+        .move_task(owner.id, ids[1], mv(todo, Placement::Before(ids[0])), None)
         .await
         .unwrap();
-    assert_eq!(column(&store, Status::Todo).await, ["b", "a", "c"]);
+    assert_eq!(column(&store, todo).await, ["b", "a", "c"]);
     let moved = store
-        .move_task(
-            owner.id,
-            ids[0],
-            mv(Status::InProgress, Placement::Bottom),
-            Some(1),
-        )
+        .move_task(owner.id, ids[0], mv(doing, Placement::Bottom), Some(1))
         .await
         .unwrap();
-    assert_eq!((moved.status, moved.version), (Status::InProgress, 2));
-    assert_eq!(column(&store, Status::Todo).await, ["b", "c"]);
-    assert_eq!(column(&store, Status::InProgress).await, ["a"]);
+    assert_eq!((moved.status.id, moved.version), (doing, 2));
+    assert_eq!(column(&store, todo).await, ["b", "c"]);
+    assert_eq!(column(&store, doing).await, ["a"]);
 
     // Anchors must be in the target column; stale versions are refused.
     let err = store
-        .move_task(
-            owner.id,
-            ids[1],
-            mv(Status::Done, Placement::After(ids[2])),
-            None,
-        )
+        .move_task(owner.id, ids[1], mv(done, Placement::After(ids[2])), None)
         .await
         .unwrap_err();
     assert!(
@@ -523,7 +512,7 @@ async fn board_moves(store: TestStore) {
         "{err:?}"
     );
     let err = store
-        .move_task(owner.id, ids[0], mv(Status::Done, Placement::Top), Some(1))
+        .move_task(owner.id, ids[0], mv(done, Placement::Top), Some(1))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::VersionMismatch { current: 2 }));
@@ -533,6 +522,7 @@ async fn repeated_moves_into_one_gap_renumber_the_column(store: TestStore) {
     let (owner, ops) = setup(&store).await;
     let first = task(&store, owner.id, ops.id, "first").await;
     let last = task(&store, owner.id, ops.id, "last").await;
+    let todo = first.status.id;
     // Each move halves the gap after `first`; after ~16 moves it is gone and the column
     // must be renumbered without losing the order.
     let mut expected = vec!["first".to_owned()];
@@ -544,7 +534,7 @@ async fn repeated_moves_into_one_gap_renumber_the_column(store: TestStore) {
                 owner.id,
                 t.id,
                 TaskMove {
-                    status: Status::Todo,
+                    status: todo,
                     placement: Placement::After(first.id),
                 },
                 None,
@@ -614,7 +604,9 @@ async fn assigned_tasks_span_projects_by_due_date(store: TestStore) {
             .await
             .unwrap();
     }
-    let assigned = |title: &str, due: Option<time::Date>, status: Status| NewTask {
+    let [_, web_doing, web_done] =
+        taskflow_testkit::default_statuses(store.store.as_ref(), web.id).await;
+    let assigned = |title: &str, due: Option<time::Date>, status| NewTask {
         assignees: vec![alice.id],
         due_date: due,
         status,
@@ -623,32 +615,24 @@ async fn assigned_tasks_span_projects_by_due_date(store: TestStore) {
     let add = async |project: &taskflow_core::project::Project, new: NewTask| {
         store.create_task(owner.id, project.id, new).await.unwrap()
     };
-    add(
-        &ops,
-        assigned("later", Some(date!(2027 - 03 - 01)), Status::Todo),
-    )
-    .await;
+    add(&ops, assigned("later", Some(date!(2027 - 03 - 01)), None)).await;
     add(
         &web,
-        assigned("soon", Some(date!(2026 - 12 - 20)), Status::InProgress),
+        assigned("soon", Some(date!(2026 - 12 - 20)), Some(web_doing)),
     )
     .await;
-    add(&ops, assigned("whenever", None, Status::Todo)).await;
+    add(&ops, assigned("whenever", None, None)).await;
     add(
         &web,
-        assigned("finished", Some(date!(2026 - 12 - 01)), Status::Done),
+        assigned("finished", Some(date!(2026 - 12 - 01)), Some(web_done)),
     )
     .await;
     add(&ops, titled("not hers")).await;
-    let trashed = add(
-        &ops,
-        assigned("trashed", Some(date!(2026 - 12 - 02)), Status::Todo),
-    )
-    .await;
+    let trashed = add(&ops, assigned("trashed", Some(date!(2026 - 12 - 02)), None)).await;
     store.delete_task(owner.id, trashed.id, None).await.unwrap();
     add(
         &other,
-        assigned("left behind", Some(date!(2026 - 12 - 03)), Status::Todo),
+        assigned("left behind", Some(date!(2026 - 12 - 03)), None),
     )
     .await;
     store
@@ -715,6 +699,7 @@ async fn assigned_tasks_span_projects_by_due_date(store: TestStore) {
 /// tasks only.
 async fn estimates_are_kept_changed_and_added_up(store: TestStore) {
     let (owner, ops) = setup(&store).await;
+    let [todo, _, done] = taskflow_testkit::default_statuses(store.store.as_ref(), ops.id).await;
     let minutes = |m| Some(Estimate::from_minutes(m).unwrap());
     let new = |title: &str, estimate| NewTask {
         estimate,
@@ -743,7 +728,7 @@ async fn estimates_are_kept_changed_and_added_up(store: TestStore) {
             owner.id,
             d.id,
             TaskMove {
-                status: Status::Done,
+                status: done,
                 placement: Placement::Top,
             },
             None,
@@ -756,8 +741,8 @@ async fn estimates_are_kept_changed_and_added_up(store: TestStore) {
         .unwrap();
     store.delete_task(owner.id, trashed.id, None).await.unwrap();
     let mut totals = store.estimate_totals(ops.id).await.unwrap();
-    totals.sort_by_key(|(s, _)| s.as_str());
-    assert_eq!(totals, vec![(Status::Done, 480), (Status::Todo, 120)]);
+    totals.sort();
+    assert_eq!(totals, vec![(todo, 120), (done, 480)]);
 
     let patch = |estimate| TaskPatch {
         estimate: Some(estimate),
@@ -782,8 +767,11 @@ async fn estimates_are_kept_changed_and_added_up(store: TestStore) {
         log
     );
     let mut totals = store.estimate_totals(ops.id).await.unwrap();
-    totals.sort_by_key(|(s, _)| s.as_str());
-    assert_eq!(totals, vec![(Status::Done, 480), (Status::Todo, 105)]);
+    totals.sort();
+    assert_eq!(totals, vec![(todo, 105), (done, 480)]);
+    let mut counts = store.status_counts(ops.id).await.unwrap();
+    counts.sort();
+    assert_eq!(counts, vec![(todo, 3), (done, 1)], "live tasks only");
 }
 
 both_backends!(

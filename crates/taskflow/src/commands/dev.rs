@@ -5,7 +5,7 @@ use std::io::Write;
 
 use taskflow_core::StoreError;
 use taskflow_core::project::{Colour, NewLabel, NewProject, ProjectKey};
-use taskflow_core::task::{NewTask, Priority, Status};
+use taskflow_core::task::{NewTask, Priority};
 use taskflow_core::text::{DisplayName, LabelName, Markdown, ProjectName, TaskTitle};
 use taskflow_core::user::{NewUser, Password, Username};
 
@@ -64,6 +64,13 @@ pub async fn seed(settings: &Settings, key: &str, count: u64) -> CommandResult {
         .into_iter()
         .map(|l| l.id)
         .collect();
+    let statuses: Vec<_> = store
+        .workflow(project.id)
+        .await?
+        .statuses()
+        .iter()
+        .map(|s| s.id)
+        .collect();
     let mut stdout = std::io::stdout().lock();
     for i in 0..count {
         let task = store
@@ -75,7 +82,7 @@ pub async fn seed(settings: &Settings, key: &str, count: u64) -> CommandResult {
                         "Seeded task number {i}.\n\n- check the volume\n- rotate the logs"
                     ))
                     .expect("valid"),
-                    status: Status::ALL[(i % 3) as usize],
+                    status: statuses.get(i as usize % statuses.len().max(1)).copied(),
                     priority: Priority::ALL[(i % 5) as usize],
                     assignees: vec![user.id],
                     labels: labels.clone(),

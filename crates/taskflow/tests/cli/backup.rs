@@ -499,17 +499,26 @@ async fn a_backup_under_writes_restores_consistently(source: TestStore) {
     assert_eq!(rows["tasks"].len() as u64, in_archive);
 }
 
-/// A task written as an older schema stores one: this build's store names the columns of its
-/// own version, which an older table does not have.
-async fn old_task(backend: Backend, url: &str, project: i64, user: i64, title: &str) {
+/// A project `OLD` owned by `user`, with a task to do (`title`) and one in progress that was
+/// moved there, written as an older schema stores them: this build's store names the columns
+/// and tables of its own version, which an older database does not have.
+async fn old_project(backend: Backend, url: &str, user: i64, title: &str) {
     let now = match backend {
         Backend::Sqlite => "0",
         Backend::Postgres => "now()",
     };
     let sql = format!(
-        "INSERT INTO tasks (project_id, number, title, status, position, created_by, created_at, \
-         updated_at) VALUES ({project}, 1, '{title}', 'todo', 0, {user}, {now}, {now}); \
-         UPDATE projects SET next_task_number = 2 WHERE id = {project}"
+        "INSERT INTO projects (id, key, name, next_task_number, created_at, updated_at) \
+           VALUES (1, 'OLD', 'Old', 3, {now}, {now}); \
+         INSERT INTO project_members (project_id, user_id, role, added_at) \
+           VALUES (1, {user}, 'owner', {now}); \
+         INSERT INTO tasks (project_id, number, title, status, position, created_by, created_at, \
+           updated_at) VALUES (1, 1, '{title}', 'todo', 0, {user}, {now}, {now}); \
+         INSERT INTO tasks (project_id, number, title, status, position, created_by, created_at, \
+           updated_at) VALUES (1, 2, 'under way', 'in_progress', 65536, {user}, {now}, {now}); \
+         INSERT INTO activity (project_id, task_id, actor_id, at, kind, field, old_value, new_value) \
+           SELECT 1, id, {user}, {now}, 'task_moved', 'status', 'todo', 'in_progress' \
+           FROM tasks WHERE number = 2"
     );
     match backend {
         Backend::Sqlite => sqlx::raw_sql(&sql)
@@ -546,25 +555,7 @@ async fn restored_from_version(
         })
         .await
         .unwrap();
-    let project = old
-        .create_project(
-            user.id,
-            taskflow_core::project::NewProject {
-                key: taskflow_core::project::ProjectKey::parse("OLD").unwrap(),
-                name: taskflow_core::text::ProjectName::parse("Old").unwrap(),
-                description: taskflow_core::text::Markdown::default(),
-            },
-        )
-        .await
-        .unwrap();
-    old_task(
-        store.backend,
-        &url,
-        project.id.0,
-        user.id.0,
-        "from long ago",
-    )
-    .await;
+    old_project(store.backend, &url, user.id.0, "from long ago").await;
     let dir = tempdir();
     let (archive, manifest) = backup::create(
         old.as_ref(),
@@ -629,6 +620,58 @@ async fn an_archive_from_before_estimates_restores_without_them(store: TestStore
         .await
         .unwrap();
     assert_eq!(changed.estimate.map(|e| e.minutes()), Some(45));
+}
+
+/// An archive from before projects had workflows of their own (schema version 5) restores
+/// with the three statuses every project had: each task keeps its status, the activity log
+/// names them as people read them, and the project's workflow can change.
+async fn an_archive_from_before_workflows_restores_with_three_statuses(store: TestStore) {
+    let (target, version, tables, _dir) = restored_from_version(&store, 5).await;
+    assert_eq!(version, 5);
+    assert!(tables.iter().all(|t| t != "statuses"));
+    let key = |k: &str| taskflow_core::task::TaskKey::parse(k).unwrap();
+    let first = target.task_by_key(&key("OLD-1")).await.unwrap();
+    let second = target.task_by_key(&key("OLD-2")).await.unwrap();
+    let workflow = target.workflow(first.project_id).await.unwrap();
+    assert_eq!(workflow.names(), "To do, In progress, Done");
+    assert_eq!(first.status.name.as_str(), "To do");
+    assert_eq!(
+        (second.status.name.as_str(), second.status.category),
+        ("In progress", taskflow_core::workflow::Category::Started)
+    );
+    let log = target.task_activity(second.id, None, 10).await.unwrap();
+    assert_eq!(
+        (log[0].old_value.as_deref(), log[0].new_value.as_deref()),
+        (Some("To do"), Some("In progress"))
+    );
+    let user = first.created_by.unwrap();
+    let review = target
+        .create_status(
+            user,
+            first.project_id,
+            taskflow_core::workflow::NewStatus {
+                name: taskflow_core::text::StatusName::parse("Review").unwrap(),
+                colour: taskflow_core::project::Colour::parse("#8250df").unwrap(),
+                category: taskflow_core::workflow::Category::Started,
+                wip_limit: None,
+                position: None,
+            },
+        )
+        .await
+        .unwrap();
+    let moved = target
+        .move_task(
+            user,
+            first.id,
+            taskflow_core::task::TaskMove {
+                status: review.id,
+                placement: taskflow_core::task::Placement::Top,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.status.name.as_str(), "Review");
 }
 
 /// SIGKILL after the archive is written but before it is renamed: nothing with an archive's
@@ -988,6 +1031,7 @@ both_backends!(
     a_backup_under_writes_restores_consistently,
     an_older_archive_is_migrated_forward,
     an_archive_from_before_estimates_restores_without_them,
+    an_archive_from_before_workflows_restores_with_three_statuses,
 );
 
 /// `prune` keeps exactly what its options say, and `list` shows the archives newest first.

@@ -444,7 +444,7 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
             // OPS-1 from To do to In progress, between OPS-4 and OPS-5.
             drag(c, "OPS-1", "OPS-4").await?;
             until(c, "the move's announcement", "return document.getElementById('announce').textContent.includes('OPS-1 moved to In progress')").await?;
-            let shown = cards_in(c, "in_progress").await?;
+            let shown = cards_in(c, "In progress").await?;
             if shown != ["OPS-4", "OPS-1", "OPS-5"] {
                 return Err(format!("the page shows in progress as {shown:?}"));
             }
@@ -465,7 +465,7 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
                     .for_element(Locator::Css(".board[data-editable]"))
                     .await,
             )?;
-            let shown = cards_in(c, "in_progress").await?;
+            let shown = cards_in(c, "In progress").await?;
             if shown != ["OPS-4", "OPS-1", "OPS-5"] {
                 return Err(format!("after a reload, in progress is {shown:?}"));
             }
@@ -486,7 +486,7 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
             Ok(())
         })
         .await;
-    assert_eq!(site.task("OPS-2").await["status"], "in_progress");
+    assert_eq!(site.task("OPS-2").await["status"], "In progress");
     assert_eq!(site.column("in_progress").await[0], "OPS-2");
 
     // Someone else changes OPS-3 after the page was drawn: moving it is refused, the card is
@@ -505,13 +505,13 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
             step("focus", c.execute("document.getElementById('card-OPS-3').focus(); return true", vec![]).await)?;
             step("Alt+→", card.send_keys(&format!("{}{}", char::from(Key::Alt), char::from(Key::Right))).await)?;
             until(c, "the refusal's announcement", "return document.getElementById('announce').textContent.includes('OPS-3 was not moved: someone else changed it')").await?;
-            until(c, "the fresh card", "const card = document.getElementById('card-OPS-3'); return card && card.closest('ol').dataset.status === 'todo' && card.textContent.includes('password today') && card.querySelector('.card-notice') !== null").await?;
+            until(c, "the fresh card", "const card = document.getElementById('card-OPS-3'); return card && card.closest('ol').dataset.status === 'To do' && card.textContent.includes('password today') && card.querySelector('.card-notice') !== null").await?;
             Ok(())
         })
         .await;
     assert_eq!(
         site.task("OPS-3").await["status"],
-        "todo",
+        "To do",
         "the stale move changed nothing"
     );
 
@@ -525,7 +525,7 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
             step("focus", c.execute("document.getElementById('card-OPS-6').focus(); return true", vec![]).await)?;
             step("Alt+←", card.send_keys(&format!("{}{}", char::from(Key::Alt), char::from(Key::Left))).await)?;
             until(c, "the refusal in words", "return document.getElementById('announce').textContent.includes('OPS-6 was not moved. That is gone')").await?;
-            let back = cards_in(c, "done").await?;
+            let back = cards_in(c, "Done").await?;
             if back != ["OPS-6"] {
                 return Err(format!("the done column is {back:?} after the refusal"));
             }
@@ -1047,9 +1047,9 @@ async fn a_phone_moves_a_card_through_its_form(store: TestStore) {
             }
             click(c, "#card-OPS-2 summary").await?;
             let select = step("to", c.find(Locator::Id("to-OPS-2")).await)?;
-            step("choose done", select.select_by_value("done").await)?;
+            step("choose done", select.select_by_value("Done").await)?;
             click(c, "#card-OPS-2 form button").await?;
-            until(c, "OPS-2 in done", "const card = document.getElementById('card-OPS-2'); return card && card.closest('ol').dataset.status === 'done'").await?;
+            until(c, "OPS-2 in done", "const card = document.getElementById('card-OPS-2'); return card && card.closest('ol').dataset.status === 'Done'").await?;
             let target = js(c, "const r = document.querySelector('#card-OPS-1 summary').getBoundingClientRect(); return r.height").await?;
             if target.as_f64().unwrap_or(0.0) < 32.0 {
                 return Err(format!("the Move… control is {target} px tall"));
@@ -1057,7 +1057,7 @@ async fn a_phone_moves_a_card_through_its_form(store: TestStore) {
             Ok(())
         })
         .await;
-    assert_eq!(site.task("OPS-2").await["status"], "done");
+    assert_eq!(site.task("OPS-2").await["status"], "Done");
 
     // A column of more than 50 cards: "Load more" brings the rest in place.
     for n in 0..50 {
@@ -1075,10 +1075,10 @@ async fn a_phone_moves_a_card_through_its_form(store: TestStore) {
             open(c, "board", &format!("{base}/p/OPS")).await?;
             // The board was the page before as well: under load the old page can still be the
             // one a script first sees, so the count is awaited (it must be exactly 50).
-            until(c, "50 cards in To do at first", "return document.querySelectorAll('ol[data-status=\"todo\"] > .card-item').length === 50").await?;
-            click(c, "ol[data-status='todo'] .more a").await?;
-            until(c, "51 cards", "return document.querySelectorAll('ol[data-status=\"todo\"] > .card-item').length === 51").await?;
-            let rest = js(c, "return [document.querySelectorAll('ol[data-status=\"todo\"] .more').length, location.pathname, document.querySelector('#col-todo .count').textContent]").await?;
+            until(c, "50 cards in To do at first", "return document.querySelectorAll('ol[data-status=\"To do\"] > .card-item').length === 50").await?;
+            click(c, "ol[data-status='To do'] .more a").await?;
+            until(c, "51 cards", "return document.querySelectorAll('ol[data-status=\"To do\"] > .card-item').length === 51").await?;
+            let rest = js(c, "return [document.querySelectorAll('ol[data-status=\"To do\"] .more').length, location.pathname, document.querySelector('ol[data-status=\"To do\"]').closest('section').querySelector('.count').textContent]").await?;
             if rest != json!([0, "/p/OPS", "51"]) {
                 return Err(format!("after loading more: {rest}"));
             }
