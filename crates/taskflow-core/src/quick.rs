@@ -66,14 +66,28 @@ const MAX_PROBLEMS: usize = 10;
 /// Reads `line`; `today` is the date `due:today` means. Every problem in the line is reported,
 /// not only the first (up to ten). The work is linear in the line's length, which is bounded.
 pub fn parse(line: &str, today: Date) -> Result<QuickAdd, Vec<QuickAddError>> {
+    let (quick, problems) = read(line, today);
+    if problems.is_empty() {
+        Ok(quick)
+    } else {
+        Err(problems)
+    }
+}
+
+/// What `parse` reads, with its problems: the rest of a line that has some (its names, say)
+/// can still be checked, so that one try reports everything wrong with it.
+pub fn read(line: &str, today: Date) -> (QuickAdd, Vec<QuickAddError>) {
     if line.len() > MAX_LINE_BYTES {
-        return Err(vec![wrong(
-            "",
-            format!(
-                "the line is too long: at most {MAX_LINE_BYTES} bytes (about as many characters) \
+        return (
+            QuickAdd::default(),
+            vec![wrong(
+                "",
+                format!(
+                    "the line is too long: at most {MAX_LINE_BYTES} bytes (about as many characters) \
                  can be added at once; put long text in the description"
-            ),
-        )]);
+                ),
+            )],
+        );
     }
     let mut quick = QuickAdd::default();
     let mut title = Vec::new();
@@ -145,15 +159,12 @@ pub fn parse(line: &str, today: Date) -> Result<QuickAdd, Vec<QuickAddError>> {
             "the task needs a title: some words that are not #labels, @people, due: or !priority",
         ));
     }
-    if problems.is_empty() {
-        return Ok(quick);
-    }
     if problems.len() > MAX_PROBLEMS {
         let more = problems.len() - (MAX_PROBLEMS - 1);
         problems.truncate(MAX_PROBLEMS - 1);
         problems.push(wrong("", format!("and {more} more problems")));
     }
-    Err(problems)
+    (quick, problems)
 }
 
 fn strip_prefix_ignore_case<'a>(word: &'a str, prefix: &str) -> Option<&'a str> {

@@ -85,7 +85,7 @@ pub fn name_key(name: &str) -> String {
         .collect()
 }
 
-/// A limit on the tasks in a status at once, from 1 to `MAX`.
+/// A limit on the tasks in a status at once: 1 to 999.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]

@@ -50,6 +50,27 @@ fn cleaner() -> &'static ammonia::Builder<'static> {
         builder
             .add_tags(["input"])
             .add_tag_attributes("input", ["type", "checked", "disabled"])
+            // A table column's alignment, and a code block's language: classes the renderer
+            // wrote, and only those (`aligned` below; a fence's first word).
+            .add_tag_attributes("th", ["class"])
+            .add_tag_attributes("td", ["class"])
+            .add_tag_attributes("code", ["class"])
+            .attribute_filter(|element, attribute, value| match (element, attribute) {
+                ("th" | "td", "class") => ALIGNMENTS
+                    .iter()
+                    .any(|(_, class)| value == *class)
+                    .then_some(value.into()),
+                ("code", "class") => value
+                    .strip_prefix("language-")
+                    .filter(|lang| {
+                        (1..=40).contains(&lang.len())
+                            && lang
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b"+-_.#".contains(&b))
+                    })
+                    .map(|_| value.into()),
+                _ => Some(value.into()),
+            })
             .link_rel(Some("noopener noreferrer nofollow"))
             .url_schemes(["http", "https", "mailto"].into_iter().collect());
         builder
@@ -69,7 +90,26 @@ pub fn render(markdown: &str) -> SanitizedHtml {
     });
     let mut unsafe_html = String::with_capacity(markdown.len() + markdown.len() / 4);
     html::push_html(&mut unsafe_html, Flatten::new(events));
-    SanitizedHtml(cleaner().clean(&unsafe_html).to_string().into())
+    SanitizedHtml(cleaner().clean(&aligned(unsafe_html)).to_string().into())
+}
+
+/// The renderer's alignment of a table column (`|---:|`) and the class that draws it: pages
+/// allow no `style` attribute.
+const ALIGNMENTS: [(&str, &str); 3] = [
+    (" style=\"text-align: left\">", "align-left"),
+    (" style=\"text-align: center\">", "align-center"),
+    (" style=\"text-align: right\">", "align-right"),
+];
+
+/// The renderer's HTML with its table alignments as classes. Only the renderer writes a
+/// quoted attribute: everything written in the text reaches this point escaped.
+fn aligned(html: String) -> String {
+    if !html.contains(" style=\"text-align: ") {
+        return html;
+    }
+    ALIGNMENTS.iter().fold(html, |html, (style, class)| {
+        html.replace(style, &format!(" class=\"{class}\">"))
+    })
 }
 
 /// Drops the tags of elements nested deeper than [`MAX_DEPTH`], keeping what is inside them;
@@ -346,6 +386,41 @@ mod tests {
             "{}",
             link.as_str()
         );
+    }
+
+    #[test]
+    fn table_alignment_and_code_languages_are_kept_as_classes_only_the_renderer_writes() {
+        let html = render(
+            "| left | middle | right |\n|:---|:---:|---:|\n| a | b | 1 |\n\n```rust\nfn main() {}\n```",
+        );
+        let html = html.as_str();
+        for part in [
+            r#"<th class="align-left">left</th>"#,
+            r#"<th class="align-center">middle</th>"#,
+            r#"<td class="align-right">1</td>"#,
+            r#"<code class="language-rust">"#,
+        ] {
+            assert!(html.contains(part), "{part} missing from {html}");
+        }
+        assert!(!html.contains("style="), "{html}");
+        // Written by hand, the same attributes are text; a strange fence loses its class.
+        for payload in [
+            "<td class=\"align-left\">x</td>",
+            "<code class=\"language-x card\">y</code>",
+            "| a |\n|---|\n| <span class=\"align-left\">x</span> |",
+        ] {
+            let html = render(payload);
+            for element in ["<td class", "<code class", "<span"] {
+                assert!(
+                    !html.as_str().contains(element),
+                    "{payload}: {}",
+                    html.as_str()
+                );
+            }
+        }
+        let odd = render("```x\"onclick=alert(1)\nbody\n```");
+        assert!(!odd.as_str().contains("class="), "{}", odd.as_str());
+        assert!(!odd.as_str().contains("onclick="), "{}", odd.as_str());
     }
 
     #[test]

@@ -180,7 +180,7 @@ pub(crate) async fn confirm_current_password(
             &attempt,
             "wrong current password when changing the password",
         );
-        return Err(field("is not your current password"));
+        return Err(field("that is not your current password"));
     }
     state
         .store

@@ -18,7 +18,7 @@ use crate::error::{Kind, Refusal};
 
 pub use comments::CommentInput;
 pub use projects::{CreateLabel, CreateProject, SetMember, UpdateLabel, UpdateProject};
-pub use tasks::{CreateTask, ListParams, MoveTask, TaskDraft, UpdateTask, if_match};
+pub use tasks::{CreateTask, ListParams, MoveTask, TaskDraft, UpdateTask, if_match, name_problems};
 pub use trash::ItemIn;
 pub use users::{CreateToken, CreateUser, UpdateUser};
 pub use workflow::{CreateStatus, DeleteStatus, UpdateStatus, category_colour};

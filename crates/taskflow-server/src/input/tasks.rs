@@ -118,7 +118,7 @@ impl TaskDraft {
             Some(name) => status(store, project, "status", name).await?.map(Some),
             None => Ok(None),
         };
-        let assignees = users(store, "assignees", &self.assignees).await?;
+        let assignees = members(store, project, "assignees", &self.assignees).await?;
         let labels = labels(store, project, "labels", &self.labels).await?;
         let parent = match self.parent.as_deref() {
             Some(raw) => task(store, project, raw, "parent").await?.map(Some),
@@ -197,7 +197,7 @@ impl UpdateTask {
             .map(|e| e.map(Estimate::from_minutes).transpose())
             .transpose();
         let assignees = match &self.assignees {
-            Some(names) => users(store, "assignees", names).await?.map(Some),
+            Some(names) => members(store, project, "assignees", names).await?.map(Some),
             None => Ok(None),
         };
         let labels = match &self.labels {
@@ -509,8 +509,8 @@ fn too_many(field: &str, names: &[String]) -> Option<ValidationError> {
     })
 }
 
-/// The users these names belong to, in their order, found with one query. The first name that
-/// is not a username, or that no user has, is the error.
+/// The users these names belong to, in their order, found with one query. Every name that is
+/// not a username, or that no user has, is named in the one error.
 async fn users(store: &dyn Store, field: &str, names: &[String]) -> Resolved<Vec<UserId>> {
     if let Some(too_many) = too_many(field, names) {
         return Ok(Err(too_many));
@@ -523,27 +523,82 @@ async fn users(store: &dyn Store, field: &str, names: &[String]) -> Resolved<Vec
         store.users_named(&wanted).await?
     };
     let mut ids = Vec::with_capacity(names.len());
+    let mut problems = Vec::new();
     for (name, username) in names.iter().zip(&parsed) {
-        let Some(username) = username else {
-            return Ok(Err(ValidationError::new(
-                field,
-                format!("{name:?} is not a username"),
-            )));
-        };
-        match found.iter().find(|u| u.username == *username) {
+        match username
+            .as_ref()
+            .and_then(|u| found.iter().find(|f| f.username == *u))
+        {
             Some(user) => ids.push(user.id),
-            None => {
-                return Ok(Err(ValidationError::new(
-                    field,
-                    format!("no user named {name:?}"),
-                )));
-            }
+            None if username.is_none() => problems.push(format!("{name:?} is not a username")),
+            None => problems.push(format!("no user is named {name:?}")),
         }
     }
-    Ok(Ok(ids))
+    Ok(all_named(field, ids, problems))
 }
 
-/// The labels of `project` these names belong to, in their order.
+/// The members of `project` these usernames name, in their order: every name that is no
+/// user's, or a user's who is not a member, is named in the one error.
+async fn members(
+    store: &dyn Store,
+    project: &Project,
+    field: &str,
+    names: &[String],
+) -> Resolved<Vec<UserId>> {
+    if names.is_empty() {
+        return Ok(Ok(Vec::new()));
+    }
+    let ids = match users(store, field, names).await? {
+        Ok(ids) => ids,
+        Err(e) => return Ok(Err(e)),
+    };
+    let members = store.members(project.id).await?;
+    let outsiders: Vec<String> = ids
+        .iter()
+        .zip(names)
+        .filter(|(id, _)| !members.iter().any(|m| m.user_id == **id))
+        .map(|(_, name)| {
+            format!(
+                "the user {} is not a member of {}",
+                name.trim(),
+                project.key
+            )
+        })
+        .collect();
+    Ok(all_named(field, ids, outsiders))
+}
+
+/// What is wrong with these assignees' and labels' names in `project`, if anything: for a
+/// request that has other problems, so all of them are reported at once.
+pub async fn name_problems(
+    store: &dyn Store,
+    project: &Project,
+    assignees: &[String],
+    label_names: &[String],
+) -> Result<Vec<ValidationError>, Refusal> {
+    let people = members(store, project, "assignees", assignees).await?;
+    let labelled = labels(store, project, "labels", label_names).await?;
+    Ok([people.err(), labelled.err()]
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// The ids, or one error for `field` naming every problem.
+fn all_named<T>(
+    field: &str,
+    ids: Vec<T>,
+    problems: Vec<String>,
+) -> Result<Vec<T>, ValidationError> {
+    if problems.is_empty() {
+        Ok(ids)
+    } else {
+        Err(ValidationError::new(field, problems.join("; ")))
+    }
+}
+
+/// The labels of `project` these names belong to, in their order; every name that is not one
+/// is named in the one error.
 async fn labels(
     store: &dyn Store,
     project: &Project,
@@ -558,18 +613,18 @@ async fn labels(
     }
     let labels = store.labels(project.id).await?;
     let mut ids = Vec::with_capacity(names.len());
+    let mut problems = Vec::new();
     for name in names {
-        match labels.iter().find(|l| l.name.as_str() == name) {
+        match labels.iter().find(|l| l.name.as_str() == name.trim()) {
             Some(label) => ids.push(label.id),
-            None => {
-                return Ok(Err(ValidationError::new(
-                    field,
-                    format!("no label {name:?} in this project"),
-                )));
-            }
+            None => problems.push(format!(
+                "there is no label {:?} in {}",
+                name.trim(),
+                project.key
+            )),
         }
     }
-    Ok(Ok(ids))
+    Ok(all_named(field, ids, problems))
 }
 
 /// The status of `project` a name names.

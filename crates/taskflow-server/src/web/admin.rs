@@ -34,7 +34,25 @@ struct UsersPage {
 
 #[derive(Deserialize, Default)]
 pub struct DoneParams {
+    /// What was done (the form's action), for the notice.
     done: Option<String>,
+    /// To whom.
+    who: Option<String>,
+}
+
+/// The notice after `action` was done to `who`.
+fn done_words(action: &str, who: &str) -> Option<String> {
+    Some(match action {
+        "create" => {
+            format!("Created the account {who}. They can sign in with the password you chose.")
+        }
+        "disable" => format!("Disabled {who}: they are signed out and cannot sign in."),
+        "enable" => format!("{who} can sign in again."),
+        "admin" => format!("{who} is now an administrator."),
+        "unadmin" => format!("{who} is no longer an administrator."),
+        "password" => format!("Set a new password for {who}; their sessions have ended."),
+        _ => return None,
+    })
 }
 
 async fn users_page(
@@ -65,9 +83,10 @@ pub async fn users(
     viewer: Viewer,
     axum::extract::Query(params): axum::extract::Query<DoneParams>,
 ) -> Result<Response, Refused> {
-    let notice = params
-        .done
-        .map(|who| format!("Saved the changes to {who}."));
+    let notice = match (params.done.as_deref(), params.who.as_deref()) {
+        (Some(action), Some(who)) => done_words(action, who),
+        _ => None,
+    };
     users_page(
         &state,
         &viewer,
@@ -101,7 +120,10 @@ pub async fn change_user(
 ) -> Result<Response, Refused> {
     let changed = change(&state, &viewer, &form).await;
     match changed {
-        Ok(who) => Ok(redirect(&format!("/admin/users?done={who}"))),
+        Ok(who) => Ok(redirect(&format!(
+            "/admin/users?done={}&who={who}",
+            form.action
+        ))),
         Err(e) if e.kind == Kind::Invalid || e.kind.is_conflict() => {
             let typed = if form.action == "create" {
                 (form.username, form.display_name)

@@ -35,13 +35,19 @@ pub async fn quick_task(
     parent: Option<String>,
 ) -> Result<taskflow_core::task::NewTask, Refusal> {
     let today = taskflow_core::Timestamp::now().datetime().date();
-    let quick = taskflow_core::quick::parse(line, today).map_err(|wrong| {
-        let errors: Vec<ValidationError> = wrong
+    let (quick, wrong) = taskflow_core::quick::read(line, today);
+    if !wrong.is_empty() {
+        // The names are checked too, so one try reports everything wrong with the line.
+        let mut errors: Vec<ValidationError> = wrong
             .iter()
             .map(|p| ValidationError::new("line", p.to_string()))
             .collect();
-        crate::input::all_valid(errors.iter().map(Some)).unwrap_err()
-    })?;
+        let store = state.store.as_ref();
+        errors.extend(
+            crate::input::name_problems(store, project, &quick.assignees, &quick.labels).await?,
+        );
+        return Err(crate::input::all_valid(errors.iter().map(Some)).unwrap_err());
+    }
     let draft = TaskDraft {
         title: quick.title,
         priority: quick.priority,

@@ -316,12 +316,22 @@ async fn quick_add_makes_a_task_or_says_why_not(store: TestStore) {
         (
             "board",
             "Tidy #nope",
-            vec!["No label &#34;nope&#34; in this project."],
+            vec!["There is no label &#34;nope&#34; in OPS."],
         ),
         (
             "board",
             "Tidy @nobody",
-            vec!["No user named &#34;nobody&#34;."],
+            vec!["No user is named &#34;nobody&#34;."],
+        ),
+        // Every problem of a line at once, people by name (never an internal id).
+        (
+            "board",
+            "Tidy #nope @sam due:2026-13-01",
+            vec![
+                "There is no label &#34;nope&#34; in OPS.",
+                "The user sam is not a member of OPS.",
+                "“due:2026-13-01” is not a date",
+            ],
         ),
     ] {
         let refused = post(
@@ -1451,7 +1461,7 @@ async fn the_account_page_changes_name_password_sessions_and_tokens(store: TestS
     let wrong = post(&store, &me, "/account", "action=password&current_password=guess&new_password=a+new+password&repeat_password=a+new+password").await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        wrong.body.contains("Is not your current password."),
+        wrong.body.contains("That is not your current password."),
         "{}",
         wrong.body
     );
@@ -1588,7 +1598,14 @@ async fn administrators_manage_users_tokens_and_see_storage(store: TestStore) {
         "action=create&username=zoe&display_name=Zo%C3%AB&password=a+long+password",
     )
     .await;
-    assert_eq!(made.location(), "/admin/users?done=zoe");
+    assert_eq!(made.location(), "/admin/users?done=create&who=zoe");
+    let notice = get(&store, &root, made.location()).await;
+    assert!(
+        notice.body.contains("Created the account zoe.")
+            && !notice.body.contains("Saved the changes"),
+        "{}",
+        notice.body
+    );
     let zoe = store
         .user_by_username(&Username::parse("zoe").unwrap())
         .await

@@ -469,7 +469,7 @@ async fn password_changes_and_disabling_end_sessions(store: TestStore) {
         ),
         (
             r#"{"password":"a new long password","current_password":"not it at all"}"#,
-            "is not your current password",
+            "that is not your current password",
         ),
     ] {
         let (status, _, answer) = call(state(&store), change(body)).await;

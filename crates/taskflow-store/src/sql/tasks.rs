@@ -206,9 +206,10 @@ async fn first_outside(
 async fn check_labels(conn: &mut Conn, project: ProjectId, labels: &[LabelId]) -> StoreResult<()> {
     let ids: Vec<i64> = labels.iter().map(|l| l.0).collect();
     match first_outside(conn, "labels", "id", project, &ids).await? {
-        Some(unknown) => Err(StoreError::invalid(
+        // The server names labels before it asks; a label deleted meanwhile ends here.
+        Some(_) => Err(StoreError::invalid(
             "labels",
-            format!("label {} does not exist in this project", LabelId(unknown)),
+            "a label given is no longer in this project",
         )),
         None => Ok(()),
     }
@@ -218,9 +219,10 @@ async fn check_labels(conn: &mut Conn, project: ProjectId, labels: &[LabelId]) -
 async fn check_assignees(conn: &mut Conn, project: ProjectId, users: &[UserId]) -> StoreResult<()> {
     let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
     match first_outside(conn, "project_members", "user_id", project, &ids).await? {
-        Some(outsider) => Err(StoreError::invalid(
+        // The server checks membership by name before it asks; one removed meanwhile ends here.
+        Some(_) => Err(StoreError::invalid(
             "assignees",
-            format!("user {} is not a member of this project", UserId(outsider)),
+            "someone assigned is no longer a member of this project",
         )),
         None => Ok(()),
     }
@@ -243,7 +245,7 @@ async fn check_parent(
     if parent_project != Some(project.0) {
         return Err(StoreError::invalid(
             "parent_id",
-            format!("task {parent} does not exist in this project"),
+            "the parent task is not a live task of this project",
         ));
     }
     let Some(task) = task else { return Ok(()) };
@@ -363,7 +365,7 @@ async fn neighbours(
                 StoreError::invalid(
                     "placement",
                     format!(
-                        "task {anchor} is not another task in the {} column",
+                        "the task to place it by is not another task in the {} column",
                         status.name
                     ),
                 )
