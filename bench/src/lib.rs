@@ -202,7 +202,7 @@ pub async fn owner_and_project(
         .create_user(NewUser {
             username: Username::parse("bench").unwrap(),
             display_name: DisplayName::parse("Bench").unwrap(),
-            password_hash: Password::parse("benchmark!").unwrap().hash(),
+            password_hash: Password::parse("benchmark password!").unwrap().hash(),
             is_admin: admin,
         })
         .await

@@ -73,6 +73,10 @@ use Kind::*;
 pub const ADDED_COLUMNS: &[(&str, &str, i64)] =
     &[("tasks", "estimate", 5), ("tasks", "status_id", 6)];
 
+/// Columns the database keeps itself, from other rows (by triggers): left out of archives, and
+/// counted again by a restore as its rows arrive.
+pub const DERIVED_COLUMNS: &[(&str, &str)] = &[("statuses", "live_tasks")];
+
 /// Columns a later schema removed: (table, column, the schema version that removed it). Only an
 /// archive from before that version has it; the migration to that version carries its values
 /// over (a task's `status` text became a `status_id`, a row of the new `statuses`).

@@ -235,8 +235,8 @@ pub trait TaskStore: Send + Sync {
     /// The estimates of a project's live tasks added up per status, in minutes: only the
     /// statuses where some task has one.
     async fn estimate_totals(&self, project: ProjectId) -> StoreResult<Vec<(StatusId, u64)>>;
-    /// How many live tasks each status of a project holds: only the statuses holding some.
-    async fn status_counts(&self, project: ProjectId) -> StoreResult<Vec<(StatusId, u64)>>;
+    /// The live subtasks, comments and attachments of each of `tasks`, in one query.
+    async fn task_counts(&self, tasks: &[TaskId]) -> StoreResult<Vec<crate::task::TaskCounts>>;
 }
 
 /// A project's workflow. Every change keeps it whole (`Workflow::check`): one that would leave

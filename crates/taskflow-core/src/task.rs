@@ -303,6 +303,18 @@ impl Task {
     }
 }
 
+/// What a card counts of a task: its live subtasks (and how many of them are closed), its
+/// comments and its attachments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskCounts {
+    pub task: TaskId,
+    pub subtasks: u32,
+    /// Subtasks in a completed or cancelled status.
+    pub subtasks_closed: u32,
+    pub comments: u32,
+    pub attachments: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewTask {
     pub title: TaskTitle,

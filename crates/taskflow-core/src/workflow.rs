@@ -128,6 +128,16 @@ pub struct Status {
     pub position: i64,
     /// At most this many live tasks are meant to be in it; the board says when there are more.
     pub wip_limit: Option<WipLimit>,
+    /// How many live tasks it holds now.
+    pub tasks: u64,
+}
+
+impl Status {
+    /// It holds more tasks than its limit.
+    pub fn over_limit(&self) -> bool {
+        self.wip_limit
+            .is_some_and(|l| self.tasks > u64::from(l.get()))
+    }
 }
 
 /// A task's status as the task carries it.
@@ -315,6 +325,7 @@ mod tests {
                 category,
                 position: i as i64,
                 wip_limit: None,
+                tasks: 0,
             })
             .collect(),
         )

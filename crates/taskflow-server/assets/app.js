@@ -92,12 +92,66 @@
     return { position: "top" };
   }
 
-  function recount(board) {
-    board.querySelectorAll("ol.cards").forEach(function (list) {
-      const count = list.parentElement.querySelector(".count");
-      if (!count) return;
-      const more = list.querySelector(".more") ? "+" : "";
-      count.textContent = String(cardsOf(list).length) + more;
+  // A column's heading counts every task in it (not only the cards loaded): a move changes
+  // two columns' counts by one, and may take one over its limit or back under it.
+  function shift(from, to) {
+    if (from === to) return;
+    [[from, -1], [to, 1]].forEach(function (pair) {
+      const list = pair[0];
+      const count = Math.max(0, Number(list.dataset.count || "0") + pair[1]);
+      list.dataset.count = String(count);
+      const section = list.closest("section");
+      const shown = section && section.querySelector(".count .n");
+      if (shown) shown.textContent = String(count);
+      const limit = Number(list.dataset.limit || "0");
+      if (section && limit > 0) {
+        section.classList.toggle("over-limit", count > limit);
+        const over = section.querySelector(".over");
+        if (over) over.hidden = count <= limit;
+      }
+    });
+  }
+
+  // One tab stop per card: the card itself. Its link and menu stay clickable; the keyboard
+  // reaches them through the card (Enter opens it, `m` its menu), and arrow keys move between
+  // cards.
+  function tabStops(root) {
+    root.querySelectorAll(".card-item a.title, .card-item summary").forEach(function (el) {
+      el.setAttribute("tabindex", "-1");
+    });
+  }
+
+  function arrows(board) {
+    board.addEventListener("keydown", function (event) {
+      if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+      const card = event.target;
+      if (!card.classList || !card.classList.contains("card-item")) return;
+      const lists = Array.from(board.querySelectorAll("ol.cards"));
+      const list = card.parentElement;
+      const cards = cardsOf(list);
+      const index = cards.indexOf(card);
+      let next = null;
+      switch (event.key) {
+        case "ArrowUp": next = cards[index - 1]; break;
+        case "ArrowDown": next = cards[index + 1]; break;
+        case "ArrowLeft":
+        case "ArrowRight": {
+          const step = event.key === "ArrowLeft" ? -1 : 1;
+          for (let i = lists.indexOf(list) + step; i >= 0 && i < lists.length && !next; i += step) {
+            const there = cardsOf(lists[i]);
+            next = there[Math.min(index, there.length - 1)] || null;
+          }
+          break;
+        }
+        case "Home": next = cards[0]; break;
+        case "End": next = cards[cards.length - 1]; break;
+        default: return;
+      }
+      event.preventDefault();
+      if (next) {
+        next.focus();
+        next.scrollIntoView({ block: "nearest", inline: "nearest" });
+      }
     });
   }
 
@@ -154,20 +208,19 @@
     card.removeAttribute("aria-busy");
     if (answer.status === 200 && answer.body) {
       settle(card, list, answer.body.version);
+      shift(from, list);
       const position = cardsOf(list).indexOf(card) + 1;
-      announce(key + " moved to " + columnTitle(list) + ", position " + position + " of " + cardsOf(list).length + ".");
-      recount(board);
+      announce(key + " moved to " + columnTitle(list) + ", position " + position + " of " + (list.dataset.count || cardsOf(list).length) + ".");
       return card;
     }
     if (answer.status === 412) {
       const fresh = await refresh(board, card, from, index);
+      tabStops(fresh.parentElement || board);
       announce(key + " was not moved: someone else changed it meanwhile. The board shows it as it is now.");
-      recount(board);
       return fresh;
     }
     putBack(card, from, index);
     announce(key + " was not moved. " + words(answer.status, answer.body));
-    recount(board);
     return card;
   }
 
@@ -375,7 +428,7 @@
           return;
         }
         case "m": {
-          const menu = current && current.querySelector("details.move");
+          const menu = current && current.querySelector("details.card-menu");
           if (menu) {
             event.preventDefault();
             menu.open = true;
@@ -402,11 +455,16 @@
   document.addEventListener("DOMContentLoaded", function () {
     shortcuts();
     document.documentElement.classList.add("js");
+    const anyBoard = document.querySelector(".board");
+    if (anyBoard) {
+      tabStops(anyBoard);
+      arrows(anyBoard);
+      document.body.addEventListener("htmx:afterSwap", function () { tabStops(anyBoard); });
+    }
     const board = document.querySelector(".board[data-editable]");
     if (board) {
       dragging(board);
       keyboard(board);
-      document.body.addEventListener("htmx:afterSwap", function () { recount(board); });
     }
     document.querySelectorAll("form.upload[data-task]").forEach(uploads);
     document.querySelectorAll("button[data-copy]").forEach(function (button) {

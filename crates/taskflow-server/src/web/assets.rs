@@ -42,6 +42,10 @@ pub const ASSETS: [Asset; 4] = [
     },
 ];
 
+/// The icons (a vendored set: `assets/vendor/MANIFEST.tsv`), as `<symbol>`s that every page
+/// carries inline.
+pub const ICONS: &str = include_str!("../../assets/vendor/icons.svg");
+
 /// The URLs the pages link to, one per asset.
 pub struct Urls {
     pub css: String,

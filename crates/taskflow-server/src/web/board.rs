@@ -21,38 +21,10 @@ use crate::error::{Kind, Refusal};
 use crate::state::AppState;
 use crate::views::TaskView;
 
+pub use super::card::Card;
+
 /// How many cards a column shows at first, and loads each time after.
 pub const COLUMN_PAGE: u32 = 50;
-
-/// A card: the task and its second line.
-pub struct Card {
-    pub view: TaskView,
-    /// Priority, assignees and due date, those that are set.
-    pub meta: String,
-}
-
-impl Card {
-    fn new(view: TaskView) -> Self {
-        let mut parts = Vec::new();
-        if view.priority.as_str() != "none" {
-            parts.push(format!("{} priority", view.priority.as_str()));
-        }
-        if !view.assignees.is_empty() {
-            let names: Vec<&str> = view.assignees.iter().map(|p| &*p.display_name).collect();
-            parts.push(names.join(", "));
-        }
-        if let Some(due) = &view.due_date {
-            parts.push(format!("due {due}"));
-        }
-        if let Some(minutes) = view.estimate {
-            parts.push(format!("estimate {}", effort_text(minutes.into())));
-        }
-        Self {
-            meta: parts.join(" · "),
-            view,
-        }
-    }
-}
 
 /// The rest of a column: the list view of it without JavaScript, the next cards with it.
 pub struct More {
@@ -133,6 +105,7 @@ async fn column_page(
     project: &Project,
     status: &Status,
     after: Option<Cursor>,
+    today: time::Date,
 ) -> Result<(Vec<Card>, Option<More>), Refusal> {
     let store = state.store.as_ref();
     let mut query = TaskQuery::new(TaskSort::Position);
@@ -140,7 +113,10 @@ async fn column_page(
     query.limit = COLUMN_PAGE;
     query.after = after;
     let page = store.list_tasks(project.id, &query).await?;
-    let cards = TaskView::many(store, page.items).await?;
+    let ids: Vec<taskflow_core::TaskId> = page.items.iter().map(|t| t.id).collect();
+    let (views, counts) = tokio::try_join!(TaskView::many(store, page.items), async {
+        Ok(store.task_counts(&ids).await?)
+    })?;
     let more = page.next.map(|cursor| {
         let cursor: String = form_urlencoded::byte_serialize(cursor.as_bytes()).collect();
         let status: String =
@@ -150,7 +126,15 @@ async fn column_page(
             fragment: format!("/p/{}/cards?status={status}&after={cursor}", project.key),
         }
     });
-    Ok((cards.into_iter().map(Card::new).collect(), more))
+    let cards = views
+        .into_iter()
+        .zip(ids)
+        .map(|(view, id)| {
+            let counts = counts.iter().find(|c| c.task == id).copied();
+            Card::new(view, counts, today)
+        })
+        .collect();
+    Ok((cards, more))
 }
 
 #[derive(Deserialize)]
@@ -199,30 +183,26 @@ pub(super) async fn board_page(
 ) -> Result<Response, Refused> {
     let (project, role) = viewed_project(state, &viewer.user, key).await?;
     let store = state.store.as_ref();
-    let (workflow, counts, totals) = tokio::try_join!(
+    let (workflow, totals) = tokio::try_join!(
         store.workflow(project.id),
-        store.status_counts(project.id),
         store.estimate_totals(project.id)
     )?;
-    let of = |numbers: &[(taskflow_core::StatusId, u64)], status: &Status| {
-        numbers
-            .iter()
-            .find(|(s, _)| *s == status.id)
-            .map(|(_, n)| *n)
-    };
     let mut columns = Vec::new();
     for status in workflow.statuses() {
-        let (cards, more) = column_page(state, &project, status, None).await?;
+        let (cards, more) = column_page(state, &project, status, None, viewer.today()).await?;
         columns.push(Column {
             id: status.id.0,
             name: status.name.to_string(),
             colour: crate::views::colour_class(status.colour.as_str()),
             category: status.category.as_str(),
-            count: of(&counts, status).unwrap_or(0),
+            count: status.tasks,
             wip_limit: status.wip_limit.map(|l| l.get()),
             cards,
             more,
-            estimate: of(&totals, status).map(effort_text),
+            estimate: totals
+                .iter()
+                .find(|(s, _)| *s == status.id)
+                .map(|(_, minutes)| effort_text(*minutes)),
         });
     }
     Ok(render(
@@ -276,7 +256,7 @@ pub async fn cards(
         .map(|c| Cursor::decode(c, TaskSort::Position))
         .transpose()
         .map_err(|_| Refusal::new(Kind::BadQuery, "that cursor is not from this board"))?;
-    let (cards, more) = column_page(&state, &project, status, after).await?;
+    let (cards, more) = column_page(&state, &project, status, after, viewer.today()).await?;
     Ok(render(
         StatusCode::OK,
         &CardsFragment {
@@ -302,16 +282,19 @@ pub async fn card(
     if project.key.as_str() != key {
         return Err(Refusal::not_found("task").into());
     }
-    let (view, workflow) = tokio::try_join!(TaskView::one(state.store.as_ref(), task), async {
-        Ok(state.store.workflow(project.id).await?)
-    })?;
+    let id = task.id;
+    let (view, workflow, counts) = tokio::try_join!(
+        TaskView::one(state.store.as_ref(), task),
+        async { Ok(state.store.workflow(project.id).await?) },
+        async { Ok(state.store.task_counts(&[id]).await?) }
+    )?;
     Ok(render(
         StatusCode::OK,
         &CardsFragment {
             page: viewer.frame("projects"),
             project_key: project.key.as_str().to_owned(),
             status: view.status.to_string(),
-            cards: vec![Card::new(view)],
+            cards: vec![Card::new(view, counts.first().copied(), viewer.today())],
             more: None,
             can_move: can_edit(&project, role),
             choices: names(&workflow),

@@ -50,6 +50,10 @@ pub struct PageFrame {
     pub here: &'static str,
     /// The viewer administers this installation (the navigation shows Administration).
     pub admin: bool,
+    /// The icons the page draws (`<use href="#i-calendar">`), as one hidden sprite of inline
+    /// symbols (a vendored file, not anyone's text): the page's own, so the content security
+    /// policy needs no exception.
+    pub icons_html: &'static str,
 }
 
 /// A signed-in person looking at a page. Without a valid session a page answers 303 to the
@@ -62,6 +66,11 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// The viewer's date today: what "due today" means to them.
+    pub fn today(&self) -> time::Date {
+        taskflow_core::Timestamp::now().datetime().date()
+    }
+
     pub fn frame(&self, here: &'static str) -> PageFrame {
         PageFrame {
             user: Some(self.user.display_name.as_str().to_owned()),
@@ -71,6 +80,7 @@ impl Viewer {
             path: self.path.clone(),
             here,
             admin: self.user.is_admin,
+            icons_html: super::assets::ICONS,
         }
     }
 
@@ -342,6 +352,7 @@ pub(super) fn anonymous(parts: &Parts) -> PageFrame {
         path: path_of(parts),
         here: "",
         admin: false,
+        icons_html: super::assets::ICONS,
     }
 }
 

@@ -6,6 +6,7 @@
 mod account;
 mod admin;
 mod board;
+mod card;
 mod list;
 mod my;
 mod project;

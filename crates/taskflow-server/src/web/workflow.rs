@@ -92,17 +92,14 @@ async fn page(
 ) -> Result<Response, Refused> {
     let (project, role) = viewed_project(state, &viewer.user, key).await?;
     let store = state.store.as_ref();
-    let (workflow, counts) =
-        tokio::try_join!(store.workflow(project.id), store.status_counts(project.id))?;
-    let rows = workflow
+    let rows = store
+        .workflow(project.id)
+        .await?
         .0
         .into_iter()
         .map(|status| Row {
             colour_class: crate::views::colour_class(status.colour.as_str()),
-            tasks: counts
-                .iter()
-                .find(|(id, _)| *id == status.id)
-                .map_or(0, |(_, n)| *n),
+            tasks: status.tasks,
             status,
         })
         .collect();

@@ -1219,7 +1219,16 @@ async fn members_and_labels_are_managed_by_form(store: TestStore) {
         )
         .await
         .unwrap();
-    for path in ["/p/OPS", "/p/OPS/list", "/t/OPS-1"] {
+    // On a card a label is a chip (the card is the one thing to focus); elsewhere a filter.
+    let board = get(&store, &team.viewer, "/p/OPS").await;
+    assert!(
+        board
+            .body
+            .contains(r#"<span class="label c-112233">hotfix</span>"#),
+        "{}",
+        board.body
+    );
+    for path in ["/p/OPS/list", "/t/OPS-1"] {
         let page = get(&store, &team.viewer, path).await;
         assert!(
             page.body
@@ -2067,10 +2076,11 @@ fn the_vendored_files_match_their_manifest() {
     assert!(
         listed.contains(&"htmx.min.js".to_owned())
             && listed.contains(&"Sortable.min.js".to_owned())
+            && listed.contains(&"icons.svg".to_owned())
     );
     for entry in std::fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        if name.ends_with(".js") {
+        if name.ends_with(".js") || name.ends_with(".svg") {
             assert!(listed.contains(&name), "{name} is not in the manifest");
         }
     }
@@ -2130,7 +2140,7 @@ async fn estimates_on_the_board_the_task_page_and_the_form(store: TestStore) {
         "{heading}"
     );
     assert!(
-        board.body.contains("estimate 2h"),
+        board.body.contains(r#"title="estimated 2h""#),
         "the card says its estimate"
     );
     let doing = &board.body[board.body.find(&format!(r#"id="col-{doing}""#)).unwrap()..];

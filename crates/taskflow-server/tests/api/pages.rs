@@ -467,7 +467,7 @@ async fn stored_text_is_escaped(store: TestStore) {
     for raw in [
         "<script>",
         "<img",
-        "<svg",
+        "<svg onload",
         "<a href=\"javascript",
         "<div hx-get",
     ] {
@@ -848,7 +848,7 @@ async fn the_task_page_renders_markdown_safely(store: TestStore) {
         for raw in [
             "<script>",
             "<img",
-            "<svg",
+            "<svg onload",
             "javascript:",
             "<div hx-get",
             "<b>ship",

@@ -11,6 +11,9 @@ CREATE TABLE statuses (
     category   TEXT NOT NULL CHECK (category IN ('backlog', 'unstarted', 'started', 'completed', 'cancelled')),
     position   BIGINT NOT NULL,
     wip_limit  BIGINT CHECK (wip_limit BETWEEN 1 AND 999),
+    -- How many live tasks it holds, kept by the trigger below: a board's column counts are
+    -- one row each, not a count of every task (not in backups: a restore counts its rows).
+    live_tasks BIGINT NOT NULL DEFAULT 0,
     UNIQUE (project_id, name_key)
 );
 
@@ -38,6 +41,26 @@ CREATE INDEX tasks_estimate ON tasks (project_id, status_id, estimate)
     WHERE deleted_at IS NULL AND estimate IS NOT NULL;
 -- Every task of a status, trashed ones too: what deleting a status moves.
 CREATE INDEX tasks_status ON tasks (status_id);
+
+UPDATE statuses s SET live_tasks = (
+    SELECT count(*) FROM tasks t WHERE t.status_id = s.id AND t.deleted_at IS NULL);
+CREATE FUNCTION tasks_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('DELETE', 'UPDATE') AND OLD.deleted_at IS NULL THEN
+        UPDATE statuses SET live_tasks = live_tasks - 1 WHERE id = OLD.status_id;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.deleted_at IS NULL THEN
+        UPDATE statuses SET live_tasks = live_tasks + 1 WHERE id = NEW.status_id;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER tasks_count_insert_delete AFTER INSERT OR DELETE ON tasks
+    FOR EACH ROW EXECUTE FUNCTION tasks_count();
+CREATE TRIGGER tasks_count_update AFTER UPDATE OF status_id, deleted_at ON tasks
+    FOR EACH ROW WHEN (OLD.status_id IS DISTINCT FROM NEW.status_id
+                       OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL))
+    EXECUTE FUNCTION tasks_count();
 
 -- The activity log names statuses as people read them.
 UPDATE activity SET

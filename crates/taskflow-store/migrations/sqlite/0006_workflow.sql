@@ -11,6 +11,9 @@ CREATE TABLE statuses (
     category   TEXT NOT NULL CHECK (category IN ('backlog', 'unstarted', 'started', 'completed', 'cancelled')),
     position   INTEGER NOT NULL,
     wip_limit  INTEGER CHECK (wip_limit BETWEEN 1 AND 999),
+    -- How many live tasks it holds, kept by the triggers below: a board's column counts are
+    -- one row each, not a count of every task (not in backups: a restore counts its rows).
+    live_tasks INTEGER NOT NULL DEFAULT 0,
     UNIQUE (project_id, name_key)
 ) STRICT;
 
@@ -44,6 +47,22 @@ CREATE INDEX tasks_estimate ON tasks (project_id, status_id, estimate)
     WHERE deleted_at IS NULL AND estimate IS NOT NULL;
 -- Every task of a status, trashed ones too: what deleting a status moves.
 CREATE INDEX tasks_status ON tasks (status_id);
+
+UPDATE statuses SET live_tasks = (
+    SELECT count(*) FROM tasks t WHERE t.status_id = statuses.id AND t.deleted_at IS NULL);
+CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks
+WHEN new.deleted_at IS NULL BEGIN
+    UPDATE statuses SET live_tasks = live_tasks + 1 WHERE id = new.status_id;
+END;
+CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks
+WHEN old.deleted_at IS NULL BEGIN
+    UPDATE statuses SET live_tasks = live_tasks - 1 WHERE id = old.status_id;
+END;
+CREATE TRIGGER tasks_count_update AFTER UPDATE OF status_id, deleted_at ON tasks
+WHEN old.status_id IS NOT new.status_id OR (old.deleted_at IS NULL) <> (new.deleted_at IS NULL) BEGIN
+    UPDATE statuses SET live_tasks = live_tasks - 1 WHERE id = old.status_id AND old.deleted_at IS NULL;
+    UPDATE statuses SET live_tasks = live_tasks + 1 WHERE id = new.status_id AND new.deleted_at IS NULL;
+END;
 
 -- The activity log names statuses as people read them.
 UPDATE activity SET

@@ -208,11 +208,12 @@ pub(crate) struct StatusRow {
     category: String,
     position: i64,
     wip_limit: Option<i64>,
+    live_tasks: i64,
 }
 
 /// The columns `StatusRow` reads.
 pub(crate) const STATUS_COLUMNS: &str =
-    "id, project_id, name, colour, category, position, wip_limit";
+    "id, project_id, name, colour, category, position, wip_limit, live_tasks";
 
 impl TryFrom<StatusRow> for Status {
     type Error = StoreError;
@@ -229,6 +230,8 @@ impl TryFrom<StatusRow> for Status {
                 .map(WipLimit::new)
                 .transpose()
                 .map_err(corrupt)?,
+            // Kept by triggers; never shown below nothing, should one drift.
+            tasks: u64::try_from(r.live_tasks).unwrap_or(0),
         })
     }
 }

@@ -130,6 +130,22 @@ pub(crate) static NAMES: std::sync::LazyLock<String> = std::sync::LazyLock::new(
     )
 });
 
+/// Per task of the ids in `$1`: its live subtasks, those closed, its live comments and
+/// attachments; each an index range (`tasks_by_parent`, `comments_task`, `attachments_task`).
+static TASK_COUNTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT i.id, \
+           (SELECT count(*) FROM tasks s WHERE s.parent_id = i.id AND s.deleted_at IS NULL), \
+           (SELECT count(*) FROM tasks s JOIN statuses st ON st.id = s.status_id \
+              WHERE s.parent_id = i.id AND s.deleted_at IS NULL \
+                AND st.category IN ('completed', 'cancelled')), \
+           (SELECT count(*) FROM comments c WHERE c.task_id = i.id AND c.deleted_at IS NULL), \
+           (SELECT count(*) FROM attachments a WHERE a.task_id = i.id AND a.deleted_at IS NULL) \
+         FROM ({}) i",
+        d::id_rows(1)
+    )
+});
+
 /// A row of `NAMES`.
 pub(crate) type NameRow = (i32, i64, i64, String, String);
 
@@ -832,15 +848,30 @@ impl TaskStore for Store {
         .await
     }
 
-    async fn status_counts(&self, project: ProjectId) -> StoreResult<Vec<(StatusId, u64)>> {
-        // From `tasks_by_status_position` alone: an index entry per live task, no rows.
-        per_status(
-            self,
-            "SELECT status_id, count(*) FROM tasks \
-             WHERE project_id = $1 AND deleted_at IS NULL GROUP BY status_id",
-            project,
-        )
-        .await
+    async fn task_counts(&self, tasks: &[TaskId]) -> StoreResult<Vec<TaskCounts>> {
+        if tasks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.read().await?;
+        let rows: Result<Vec<(i64, i64, i64, i64, i64)>, _> = sqlx::query_as(&TASK_COUNTS)
+            .bind(d::ids(tasks.iter().map(|t| t.0)))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db);
+        let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(conn
+            .done(rows)?
+            .into_iter()
+            .map(
+                |(task, subtasks, closed, comments, attachments)| TaskCounts {
+                    task: TaskId(task),
+                    subtasks: count(subtasks),
+                    subtasks_closed: count(closed),
+                    comments: count(comments),
+                    attachments: count(attachments),
+                },
+            )
+            .collect())
     }
 }
 

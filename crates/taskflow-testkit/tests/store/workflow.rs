@@ -234,6 +234,18 @@ async fn deleting_a_status_moves_its_tasks(store: TestStore) {
         .map(|t| t.title.to_string())
         .collect();
     assert_eq!(column, ["finished", "first", "second"], "below, in order");
+    let held = |workflow: taskflow_core::workflow::Workflow| {
+        workflow
+            .statuses()
+            .iter()
+            .map(|s| s.tasks)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        held(store.workflow(ops.id).await.unwrap()),
+        [0, 0, 3],
+        "live tasks counted as they move; the trashed one is not"
+    );
     let first = store.task(in_review[0].id).await.unwrap();
     assert_eq!(
         first.version,
@@ -254,6 +266,7 @@ async fn deleting_a_status_moves_its_tasks(store: TestStore) {
         done,
         "the trashed task came back in the status its group went to"
     );
+    assert_eq!(held(store.workflow(ops.id).await.unwrap()), [0, 0, 4]);
     let log = store.project_activity(ops.id, None, 5).await.unwrap();
     assert_eq!(
         (

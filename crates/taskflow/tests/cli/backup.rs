@@ -634,6 +634,8 @@ async fn an_archive_from_before_workflows_restores_with_three_statuses(store: Te
     let second = target.task_by_key(&key("OLD-2")).await.unwrap();
     let workflow = target.workflow(first.project_id).await.unwrap();
     assert_eq!(workflow.names(), "To do, In progress, Done");
+    let held: Vec<u64> = workflow.statuses().iter().map(|s| s.tasks).collect();
+    assert_eq!(held, [1, 1, 0], "the restore counted each status's tasks");
     assert_eq!(first.status.name.as_str(), "To do");
     assert_eq!(
         (second.status.name.as_str(), second.status.category),

@@ -342,7 +342,7 @@ async fn accessible(c: &Client, page: &str) -> Result<(), String> {
 async fn drag(c: &Client, key: &str, after: &str) -> Result<(), String> {
     let handle = step(
         "the dragged card",
-        c.find(Locator::Css(&format!("#card-{key} .meta"))).await,
+        c.find(Locator::Css(&format!("#card-{key} .card-top .key"))).await,
     )?;
     let target = step(
         "the target card",
