@@ -86,7 +86,7 @@ async fn measure(backend: Backend, tasks: i64) -> Figures {
         response.into_body().collect().await.unwrap().to_bytes()
     };
     let html = String::from_utf8_lossy(&plain).into_owned();
-    let cards = html.matches(r#"class="card-item""#).count();
+    let cards = html.matches(r#"<li class="card-item"#).count();
     assert_eq!(cards, 150, "3 columns × 50 cards");
     let mut assets_gzip = 0;
     for link in html

@@ -44,23 +44,47 @@ CREATE INDEX tasks_status ON tasks (status_id);
 
 UPDATE statuses s SET live_tasks = (
     SELECT count(*) FROM tasks t WHERE t.status_id = s.id AND t.deleted_at IS NULL);
+-- Counted a statement at a time, from the rows it changed: a statement that moves or deletes
+-- thousands of tasks updates each status's row once. (Updated once per row, a row updated
+-- many times in one transaction leaves a chain of versions each later update walks.) A
+-- restore inserts row by row, so it sets `taskflow.recount` to `later` and counts once at the
+-- end.
 CREATE FUNCTION tasks_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('DELETE', 'UPDATE') AND OLD.deleted_at IS NULL THEN
-        UPDATE statuses SET live_tasks = live_tasks - 1 WHERE id = OLD.status_id;
+    IF current_setting('taskflow.recount', true) = 'later' THEN
+        RETURN NULL;
     END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.deleted_at IS NULL THEN
-        UPDATE statuses SET live_tasks = live_tasks + 1 WHERE id = NEW.status_id;
+    IF TG_OP = 'INSERT' THEN
+        UPDATE statuses s SET live_tasks = s.live_tasks + n.c
+        FROM (SELECT status_id, count(*) AS c FROM new_rows WHERE deleted_at IS NULL
+              GROUP BY status_id) n
+        WHERE s.id = n.status_id;
+    ELSIF TG_OP = 'DELETE' THEN
+        UPDATE statuses s SET live_tasks = s.live_tasks - o.c
+        FROM (SELECT status_id, count(*) AS c FROM old_rows WHERE deleted_at IS NULL
+              GROUP BY status_id) o
+        WHERE s.id = o.status_id;
+    ELSE
+        UPDATE statuses s SET live_tasks = s.live_tasks + d.c
+        FROM (SELECT status_id, sum(c) AS c FROM (
+                  SELECT status_id, count(*) AS c FROM new_rows WHERE deleted_at IS NULL
+                  GROUP BY status_id
+                  UNION ALL
+                  SELECT status_id, -count(*) FROM old_rows WHERE deleted_at IS NULL
+                  GROUP BY status_id) x
+              GROUP BY status_id HAVING sum(c) <> 0) d
+        WHERE s.id = d.status_id;
     END IF;
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER tasks_count_insert_delete AFTER INSERT OR DELETE ON tasks
-    FOR EACH ROW EXECUTE FUNCTION tasks_count();
-CREATE TRIGGER tasks_count_update AFTER UPDATE OF status_id, deleted_at ON tasks
-    FOR EACH ROW WHEN (OLD.status_id IS DISTINCT FROM NEW.status_id
-                       OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL))
-    EXECUTE FUNCTION tasks_count();
+CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tasks_count();
+CREATE TRIGGER tasks_count_update AFTER UPDATE ON tasks
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION tasks_count();
+CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION tasks_count();
 
 -- The activity log names statuses as people read them.
 UPDATE activity SET

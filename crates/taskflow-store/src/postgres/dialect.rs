@@ -148,6 +148,16 @@ impl PgStore {
 }
 
 /// After a restore: later inserts must not collide with restored ids.
+/// Before a restore's rows: the statuses' task counts are counted once at the end (see
+/// `tasks_count` in the migration that made them), not a row at a time.
+pub(crate) async fn before_import(conn: &mut Conn) -> StoreResult<()> {
+    sqlx::query("SET LOCAL taskflow.recount = 'later'")
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
 pub(crate) async fn after_import(
     conn: &mut Conn,
     tables: impl Iterator<Item = &'static TableSpec>,

@@ -102,9 +102,20 @@ impl BackupStore for Store {
             .fetch_one(&mut *tx)
             .await
             .map_err(db)?;
+        d::before_import(&mut tx).await?;
         let counts =
             import_rows(&mut items, version, has_data, replace, &mut Target(&mut tx)).await?;
         d::after_import(&mut tx, tables_at(version)).await?;
+        if tables_at(version).any(|t| t.name == "statuses") {
+            // The counts the database keeps (`DERIVED_COLUMNS`), of the rows just restored.
+            sqlx::query(
+                "UPDATE statuses SET live_tasks = (SELECT count(*) FROM tasks t \
+                 WHERE t.status_id = statuses.id AND t.deleted_at IS NULL)",
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
         taskflow_core::failpoint::failpoint("restore-commit").await;
         commit(tx).await?;
         Ok(counts)

@@ -342,7 +342,8 @@ async fn accessible(c: &Client, page: &str) -> Result<(), String> {
 async fn drag(c: &Client, key: &str, after: &str) -> Result<(), String> {
     let handle = step(
         "the dragged card",
-        c.find(Locator::Css(&format!("#card-{key} .card-top .key"))).await,
+        c.find(Locator::Css(&format!("#card-{key} .card-top .key")))
+            .await,
     )?;
     let target = step(
         "the target card",
@@ -1088,7 +1089,210 @@ async fn a_phone_moves_a_card_through_its_form(store: TestStore) {
     browser.client.clone().close().await.ok();
 }
 
+/// The names of the project's statuses, in board order, and each one's limit.
+async fn statuses(site: &Site) -> Vec<(String, Value)> {
+    let (code, list) = site
+        .api("GET", "/api/v1/projects/OPS/statuses", Value::Null)
+        .await;
+    assert_eq!(code, 200, "{list}");
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["wip_limit"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// An owner shapes the workflow on its page (adds a status with a limit, renames it, moves it,
+/// deletes it with its tasks going where asked), the board shows a column over its limit, and
+/// a board of 21 cards is one tab stop per card with arrow keys between them; the cards'
+/// height and how many fit above the fold are measured.
+async fn the_workflow_and_the_cards_in_a_browser(store: TestStore) {
+    let _permits = SESSIONS.acquire_many(2).await.unwrap();
+    let site = site(&store).await;
+    let base = site.base.clone();
+    let (status, _) = site
+        .api(
+            "POST",
+            "/api/v1/projects",
+            json!({"key": "OPS", "name": "Operations"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (code, _) = site
+        .api(
+            "POST",
+            "/api/v1/projects/OPS/labels",
+            json!({"name": "infra", "colour": "#0969da"}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    for (i, column) in ["todo", "in_progress", "done"].iter().enumerate() {
+        for n in 0..7 {
+            let body = json!({
+                "title": format!("Task {n} of {column}: check the backups"),
+                "status": column,
+                "labels": ["infra"],
+                "assignees": ["admin"],
+                "due_date": format!("2027-0{}-1{n}", i + 1),
+                "estimate": 90,
+            });
+            let (code, task) = site.api("POST", "/api/v1/projects/OPS/tasks", body).await;
+            assert_eq!(code, 201, "{task}");
+        }
+    }
+    let browser = browser(1366, 900).await;
+    let c = &browser.client;
+
+    browser
+        .check("workflow-page", async {
+            sign_in(c, &base).await?;
+            open(c, "the workflow", &format!("{base}/p/OPS/workflow")).await?;
+            accessible(c, "the workflow page").await?;
+            fill(c, "new-status", "Review").await?;
+            fill(c, "new-limit", "1").await?;
+            click(c, "form.card button[type=submit]").await?;
+            until(
+                c,
+                "Review listed",
+                "return document.querySelector('.status-list').textContent.includes('Review')",
+            )
+            .await?;
+            nothing_ran(c, "the workflow page").await?;
+            Ok(())
+        })
+        .await;
+    assert_eq!(
+        statuses(&site).await,
+        [
+            ("To do".to_owned(), Value::Null),
+            ("In progress".to_owned(), Value::Null),
+            ("Done".to_owned(), Value::Null),
+            ("Review".to_owned(), json!(1)),
+        ]
+    );
+    let review = {
+        let (_, list) = site
+            .api("GET", "/api/v1/projects/OPS/statuses", Value::Null)
+            .await;
+        list["items"][3]["id"].as_i64().unwrap()
+    };
+    browser
+        .check("workflow-rename-and-move", async {
+            let name = step("its name", c.find(Locator::Id(&format!("name-{review}"))).await)?;
+            step("clear", name.clear().await)?;
+            step("type", name.send_keys("In review").await)?;
+            click(c, &format!("#status-{review} button[value=save]")).await?;
+            until(c, "renamed", &format!("return document.querySelector('#status-{review} h2').textContent.includes('In review')")).await?;
+            click(c, &format!("#status-{review} button[value=left]")).await?;
+            until(c, "moved left", "return Array.from(document.querySelectorAll('.status-list h2')).map(h => h.textContent.trim()).join('|') === 'To do|In progress|In review|Done'").await?;
+            Ok(())
+        })
+        .await;
+    assert_eq!(
+        statuses(&site)
+            .await
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect::<Vec<_>>(),
+        ["To do", "In progress", "In review", "Done"]
+    );
+
+    // Two tasks in review, over its limit of one: the board says so.
+    for key in ["OPS-1", "OPS-2"] {
+        let (code, task) = site
+            .api(
+                "POST",
+                &format!("/api/v1/tasks/{key}/move"),
+                json!({"status": "in review"}),
+            )
+            .await;
+        assert_eq!(code, 200, "{task}");
+    }
+    browser
+        .check("board-over-limit", async {
+            open(c, "the board", &format!("{base}/p/OPS")).await?;
+            let over = js(c, "const s = document.querySelector('ol[data-status=\"In review\"]').closest('section'); return [s.classList.contains('over-limit'), !s.querySelector('.over').hidden, s.querySelector('.count').textContent.trim()]").await?;
+            if over != json!([true, true, "2 / 1"]) {
+                return Err(format!("the column over its limit shows {over}"));
+            }
+            accessible(c, "the board with a column over its limit").await?;
+            Ok(())
+        })
+        .await;
+
+    browser
+        .check("workflow-delete", async {
+            open(c, "the workflow", &format!("{base}/p/OPS/workflow")).await?;
+            let select = step(
+                "move to",
+                c.find(Locator::Id(&format!("move-{review}"))).await,
+            )?;
+            step("choose Done", select.select_by_value("Done").await)?;
+            click(c, &format!("#status-{review} form.status-delete button")).await?;
+            until(
+                c,
+                "deleted",
+                "return !document.querySelector('.status-list').textContent.includes('In review')",
+            )
+            .await?;
+            Ok(())
+        })
+        .await;
+    assert_eq!(site.task("OPS-1").await["status"], "Done");
+    assert_eq!(site.task("OPS-2").await["status"], "Done");
+
+    // Put the board back to seven cards a column (OPS-1 first), then measure it.
+    for key in ["OPS-2", "OPS-1"] {
+        let (code, _) = site
+            .api(
+                "POST",
+                &format!("/api/v1/tasks/{key}/move"),
+                json!({"status": "To do", "position": "top"}),
+            )
+            .await;
+        assert_eq!(code, 200);
+    }
+    browser
+        .check("board-tab-stops", async {
+            // The viewport, not the window, is 1366 × 900.
+            let chrome = js(c, "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]").await?;
+            let (dw, dh) = (chrome[0].as_u64().unwrap_or(0), chrome[1].as_u64().unwrap_or(0));
+            step("size", c.set_window_size((1366 + dw) as u32, (900 + dh) as u32).await)?;
+            open(c, "the board", &format!("{base}/p/OPS")).await?;
+            nothing_ran(c, "the board").await?;
+            let stops = js(c, "const all = Array.from(document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]')).filter(e => e.tabIndex >= 0 && !e.disabled && e.checkVisibility({visibilityProperty: true})); return [all.filter(e => e.closest('.board')).length, document.querySelectorAll('.board .card-item').length, all.length]").await?;
+            if stops[0] != stops[1] || stops[1] != json!(21) {
+                return Err(format!("the board's tab stops and cards: {stops}"));
+            }
+            let metrics = js(c, "const cards = Array.from(document.querySelectorAll('.board .card-item')); const h = cards.map(e => e.getBoundingClientRect().height); const first = document.querySelector('ol[data-status=\"To do\"]'); const visible = Array.from(first.children).filter(e => e.classList.contains('card-item') && e.getBoundingClientRect().bottom <= window.innerHeight).length; return {height: Math.round(h.reduce((a, b) => a + b, 0) / h.length), above_fold: visible, viewport: [window.innerWidth, window.innerHeight]}").await?;
+            println!("board of 21 cards at 1366x900: {} tab stops on the page, {} in the board; card height {} px, {} cards of To do above the fold (viewport {})", stops[2], stops[0], metrics["height"], metrics["above_fold"], metrics["viewport"]);
+            if metrics["above_fold"].as_u64().unwrap_or(0) < 6 {
+                return Err(format!("fewer than six cards of a column above the fold: {metrics}"));
+            }
+            // Arrow keys go from card to card.
+            step("focus", c.execute("document.getElementById('card-OPS-1').focus(); return true", vec![]).await)?;
+            let card = step("OPS-1", c.find(Locator::Css("#card-OPS-1")).await)?;
+            step("↓", card.send_keys(&char::from(Key::Down).to_string()).await)?;
+            let below = js(c, "return document.activeElement.dataset.key").await?;
+            step("→", c.active_element().await.map_err(|e| e.to_string())?.send_keys(&char::from(Key::Right).to_string()).await)?;
+            let right = js(c, "return [document.activeElement.dataset.key, document.activeElement.closest('ol').dataset.status]").await?;
+            if below != json!("OPS-2") || right[1] != json!("In progress") {
+                return Err(format!("arrow keys went to {below}, then {right}"));
+            }
+            Ok(())
+        })
+        .await;
+    browser.client.clone().close().await.ok();
+}
+
 both_backends!(
+    the_workflow_and_the_cards_in_a_browser,
     the_everyday_path_in_a_browser,
     the_rest_of_the_ui_in_a_browser,
     a_phone_moves_a_card_through_its_form,
