@@ -60,16 +60,21 @@ pub async fn browser(width: u32, height: u32) -> Browser {
         .await
         .expect("chromedriver listens");
     let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".to_owned(),
-        serde_json::json!({
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                format!("--window-size={width},{height}")
-            ]
-        }),
-    );
+    let mut options = serde_json::json!({
+        "binary": chromium,
+        "args": [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            format!("--window-size={width},{height}")
+        ]
+    });
+    // A headless window is at least 500 px wide: a phone's size is a phone's screen, emulated
+    // (touch, the viewport meta tag, device pixels).
+    if width < 500 {
+        options["mobileEmulation"] = serde_json::json!({
+            "deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0, "touch": true, "mobile": true}
+        });
+    }
+    capabilities.insert("goog:chromeOptions".to_owned(), options);
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
         .connect(&format!("http://127.0.0.1:{port}"))
@@ -1086,8 +1091,91 @@ async fn a_phone_moves_a_card_through_its_form(store: TestStore) {
             nothing_ran(c, "the board after load more").await
         })
         .await;
+    long_words(&site).await;
+    browser
+        .check("phone-long-words", async {
+            no_page_scrolls_sideways(c, &base, &WIDE_PAGES).await?;
+            // A card's key stays whole on one line: `OPS-53`, not `OPS-` and `53`.
+            open(c, "the board", &format!("{base}/p/OPS")).await?;
+            let one_line = js(c, "const k = document.querySelector('#card-OPS-1 .key'); return [k.getBoundingClientRect().height < 2 * parseFloat(getComputedStyle(k).fontSize), k.getBoundingClientRect().height]").await?;
+            if one_line[0] != json!(true) {
+                return Err(format!("the card's key takes more than a line: {one_line}"));
+            }
+            Ok(())
+        })
+        .await;
     browser.client.clone().close().await.ok();
 }
+
+/// Someone with a 32-character username and a 100-character name, a 50-character label and a
+/// task titled with one unbroken word of 300 characters, all in OPS: what must wrap.
+async fn long_words(site: &Site) {
+    let username = "u".repeat(32);
+    let (code, user) = site
+        .api(
+            "POST",
+            "/api/v1/users",
+            json!({"username": username, "display_name": "D".repeat(100), "password": "a long enough password"}),
+        )
+        .await;
+    assert_eq!(code, 201, "{user}");
+    let (code, _) = site
+        .api(
+            "PUT",
+            &format!("/api/v1/projects/OPS/members/{username}"),
+            json!({"role": "editor"}),
+        )
+        .await;
+    assert_eq!(code, 200);
+    let label = "l".repeat(50);
+    let (code, _) = site
+        .api(
+            "POST",
+            "/api/v1/projects/OPS/labels",
+            json!({"name": label, "colour": "#123456"}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let (code, task) = site
+        .api(
+            "POST",
+            "/api/v1/projects/OPS/tasks",
+            json!({"title": "y".repeat(300), "description": "y".repeat(300), "labels": [label], "assignees": [username]}),
+        )
+        .await;
+    assert_eq!(code, 201, "{task}");
+}
+
+/// No page among `pages` is wider than the window.
+async fn no_page_scrolls_sideways(c: &Client, base: &str, pages: &[&str]) -> Result<(), String> {
+    for page in pages {
+        open(c, page, &format!("{base}{page}")).await?;
+        let width = js(
+            c,
+            "return [document.documentElement.clientWidth, document.documentElement.scrollWidth]",
+        )
+        .await?;
+        if width[0] != width[1] {
+            return Err(format!("{page} is wider than the window: {width}"));
+        }
+    }
+    Ok(())
+}
+
+const WIDE_PAGES: [&str; 12] = [
+    "/projects",
+    "/t/OPS-53",
+    "/my",
+    "/p/OPS",
+    "/p/OPS/list",
+    "/p/OPS/members",
+    "/p/OPS/labels",
+    "/p/OPS/workflow",
+    "/p/OPS/activity",
+    "/admin/users",
+    "/admin/storage",
+    "/trash",
+];
 
 /// The names of the project's statuses, in board order, and each one's limit.
 async fn statuses(site: &Site) -> Vec<(String, Value)> {
@@ -1286,6 +1374,16 @@ async fn the_workflow_and_the_cards_in_a_browser(store: TestStore) {
                 return Err(format!("arrow keys went to {below}, then {right}"));
             }
             Ok(())
+        })
+        .await;
+    long_words(&site).await;
+    browser
+        .check("wide-long-words", async {
+            let pages: Vec<&str> = WIDE_PAGES
+                .iter()
+                .map(|p| if *p == "/t/OPS-53" { "/t/OPS-22" } else { p })
+                .collect();
+            no_page_scrolls_sideways(c, &base, &pages).await
         })
         .await;
     browser.client.clone().close().await.ok();
