@@ -143,6 +143,8 @@ pub struct BoardParams {
     moved: Option<String>,
     /// Set after a task went to the trash, for the notice.
     deleted: Option<String>,
+    /// A quick-add line that was refused, back in its field.
+    quick: Option<String>,
 }
 
 /// The board page.
@@ -162,15 +164,15 @@ pub async fn board(
         )),
         _ => None,
     };
-    board_page(
-        &state,
-        &viewer,
-        &key,
-        StatusCode::OK,
-        notice,
-        QuickForm::default(),
-    )
-    .await
+    let quick = match params.quick.as_deref() {
+        // Someone who cannot add tasks here gets the page without the line.
+        Some(line) => match crate::access::editable_project(&state, &viewer.user, &key).await {
+            Ok(project) => QuickForm::again(&state, &project, Some(line), None).await?,
+            Err(_) => QuickForm::default(),
+        },
+        None => QuickForm::default(),
+    };
+    board_page(&state, &viewer, &key, StatusCode::OK, notice, quick).await
 }
 
 pub(super) async fn board_page(

@@ -91,9 +91,17 @@ pub async fn list(
     viewer: Viewer,
     axum::extract::Path(key): axum::extract::Path<String>,
     uri: axum::http::Uri,
-    Query(params): Query<ListParams>,
+    Query(mut params): Query<ListParams>,
 ) -> Result<Response, Refused> {
-    let quick = QuickForm::default();
+    // A quick-add line that was refused, back in its field; not a filter.
+    let quick = match params.unknown.remove("quick") {
+        // Someone who cannot add tasks here gets the page without the line.
+        Some(line) => match crate::access::editable_project(&state, &viewer.user, &key).await {
+            Ok(project) => QuickForm::again(&state, &project, Some(&line), None).await?,
+            Err(_) => QuickForm::default(),
+        },
+        None => QuickForm::default(),
+    };
     list_page(
         &state,
         &viewer,
@@ -150,7 +158,7 @@ pub(super) async fn list_page(
         let kept = query
             .unwrap_or("")
             .split('&')
-            .filter(|p| !p.is_empty() && !p.starts_with("after="))
+            .filter(|p| !p.is_empty() && !p.starts_with("after=") && !p.starts_with("quick="))
             .map(|p| format!("{p}&"))
             .collect::<String>();
         let cursor: String = form_urlencoded::byte_serialize(cursor.as_bytes()).collect();

@@ -27,15 +27,13 @@ pub use kit::{CSP, Posted, Refused, is_local};
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::error::Kind;
 use crate::state::AppState;
 use kit::redirect;
-use quick::{QuickAddForm, QuickForm};
-use words::problems;
+use quick::QuickAddForm;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,15 +46,15 @@ pub fn router() -> Router<AppState> {
         )
         .route("/theme", post(signin::theme))
         .route("/p/{key}", get(board::board))
-        .route("/p/{key}/move", post(board::move_card))
-        .route("/p/{key}/tasks", post(quick_add))
+        .route("/p/{key}/move", get(to_board).post(board::move_card))
+        .route("/p/{key}/tasks", get(to_board).post(quick_add))
         .route("/p/{key}/cards", get(board::cards))
         .route("/p/{key}/card/{task}", get(board::card))
         .route("/p/{key}/list", get(list::list))
         .route("/t/{key}", get(task::task_page))
         .route("/t/{key}/edit", get(task::edit_form).post(task::save))
-        .route("/t/{key}/subtasks", post(task::add_subtask))
-        .route("/t/{key}/comments", post(task::add_comment))
+        .route("/t/{key}/subtasks", get(to_task).post(task::add_subtask))
+        .route("/t/{key}/comments", get(to_task).post(task::add_comment))
         .route(
             "/t/{key}/comments/{id}/edit",
             get(task::comment_form).post(task::edit_comment),
@@ -66,10 +64,12 @@ pub fn router() -> Router<AppState> {
             "/t/{key}/attachments/{id}/delete",
             post(task::delete_attachment),
         )
-        .route("/t/{key}/delete", post(task::delete_task))
+        .route("/t/{key}/delete", get(to_task).post(task::delete_task))
         .route(
             "/t/{key}/attachments",
-            post(task::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+            get(to_task)
+                .post(task::upload)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/my", get(my::my_tasks))
         .route("/shortcuts", get(my::shortcuts))
@@ -121,6 +121,17 @@ pub fn router() -> Router<AppState> {
 /// `POST /p/{key}/tasks`: quick add from the board or the list. A line that cannot be used
 /// comes back in its field with the reasons under it, on the page it came from (the one route
 /// that answers with either of two pages, so it is made here, above both).
+/// A form's address opened as a page (reloaded, bookmarked, typed): the page the form is on,
+/// never the API's refusal of a method.
+async fn to_board(Path(key): Path<String>) -> Response {
+    redirect(&format!("/p/{}", key.to_uppercase()))
+}
+
+/// As `to_board`, for a task's forms.
+async fn to_task(Path(key): Path<String>) -> Response {
+    redirect(&format!("/t/{}", key.to_uppercase()))
+}
+
 async fn quick_add(
     State(state): State<AppState>,
     Path(key): Path<String>,
@@ -138,26 +149,15 @@ async fn quick_add(
             task.project_key,
             task.key()
         ))),
+        // Back to the page with the line in its address: a reload or a bookmark opens the
+        // page (not this form's address), and the page says again what is wrong with it.
         Err(e) if e.kind == Kind::Invalid => {
-            let quick = QuickForm {
-                line: form.line,
-                problems: problems(&e),
-            };
-            let status = StatusCode::UNPROCESSABLE_ENTITY;
-            if to_list {
-                list::list_page(
-                    &state,
-                    &viewer,
-                    &key,
-                    Default::default(),
-                    None,
-                    status,
-                    quick,
-                )
-                .await
+            let page = if to_list {
+                format!("/p/{}/list", key.to_uppercase())
             } else {
-                board::board_page(&state, &viewer, &key, status, None, quick).await
-            }
+                format!("/p/{}", key.to_uppercase())
+            };
+            Ok(redirect(&quick::again_at(&page, "quick", &form.line)))
         }
         Err(e) => Err(e.into()),
     }

@@ -17,6 +17,38 @@ pub struct QuickForm {
     pub problems: Vec<String>,
 }
 
+impl QuickForm {
+    /// A line that was refused, brought back by a page's `quick` (or `subtask`) parameter:
+    /// read again (nothing is written) so the field says what is wrong with it now. A refused
+    /// form redirects to such an address, so reloading or bookmarking it opens the page, and
+    /// the line outlives a detour (to create the label it named, say).
+    pub async fn again(
+        state: &AppState,
+        project: &Project,
+        line: Option<&str>,
+        parent: Option<String>,
+    ) -> Result<Self, Refusal> {
+        let Some(line) = line.filter(|l| !l.trim().is_empty()) else {
+            return Ok(Self::default());
+        };
+        let problems = match quick_task(state, project, line, parent).await {
+            Ok(_) => Vec::new(),
+            Err(e) if e.kind == crate::error::Kind::Invalid => super::words::problems(&e),
+            Err(e) => return Err(e),
+        };
+        Ok(Self {
+            line: line.to_owned(),
+            problems,
+        })
+    }
+}
+
+/// Where a refused line goes back to: `page` (a path) with the line in `param`, at the field.
+pub fn again_at(page: &str, param: &str, line: &str) -> String {
+    let line: String = form_urlencoded::byte_serialize(line.as_bytes()).collect();
+    format!("{page}?{param}={line}#quick-line")
+}
+
 #[derive(Deserialize)]
 pub struct QuickAddForm {
     #[serde(default)]

@@ -93,6 +93,8 @@ pub struct TaskParams {
     activity: Option<String>,
     /// What a form just did, for the notice.
     done: Option<String>,
+    /// A subtask line that was refused, back in its field.
+    subtask: Option<String>,
 }
 
 pub async fn task_page(
@@ -101,7 +103,18 @@ pub async fn task_page(
     Path(key): Path<String>,
     Query(params): Query<TaskParams>,
 ) -> Result<Response, Refused> {
-    let forms = (QuickForm::default(), CommentForm::default());
+    let quick = match params.subtask.as_deref() {
+        // Someone who cannot add tasks here gets the page without the line.
+        Some(line) => match editable_task(&state, &viewer, &key).await {
+            Ok((task, project)) => {
+                let parent = Some(task.key().to_string());
+                QuickForm::again(&state, &project, Some(line), parent).await?
+            }
+            Err(_) => QuickForm::default(),
+        },
+        None => QuickForm::default(),
+    };
+    let forms = (quick, CommentForm::default());
     show(&state, &viewer, &key, params, StatusCode::OK, forms).await
 }
 
@@ -529,22 +542,12 @@ pub async fn add_subtask(
     let created = new_subtask(&state, &viewer, &key, &form).await;
     match created {
         Ok(key) => Ok(redirect(&format!("/t/{key}#subtasks"))),
-        Err(e) if e.kind == Kind::Invalid => {
-            let quick = QuickForm {
-                line: form.line,
-                problems: problems(&e),
-            };
-            let forms = (quick, CommentForm::default());
-            show(
-                &state,
-                &viewer,
-                &key,
-                TaskParams::default(),
-                e.status(),
-                forms,
-            )
-            .await
-        }
+        // Back to the task with the line in its address (see `QuickForm::again`).
+        Err(e) if e.kind == Kind::Invalid => Ok(redirect(&super::quick::again_at(
+            &format!("/t/{}", key.to_uppercase()),
+            "subtask",
+            &form.line,
+        ))),
         Err(e) => Err(e.into()),
     }
 }

@@ -341,7 +341,26 @@ async fn quick_add_makes_a_task_or_says_why_not(store: TestStore) {
             &format!("back={back}&line={}", encoded(line)),
         )
         .await;
-        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{line}");
+        // Back to the page, the line in its address: a reload or a bookmark opens the page.
+        assert_eq!(
+            refused.status,
+            StatusCode::SEE_OTHER,
+            "{line}: {}",
+            refused.body
+        );
+        let page = if back == "list" {
+            "/p/OPS/list?"
+        } else {
+            "/p/OPS?"
+        };
+        assert!(
+            refused.location().starts_with(page) && refused.location().ends_with("#quick-line"),
+            "{}",
+            refused.location()
+        );
+        let again = refused.location().split('#').next().unwrap().to_owned();
+        let refused = get(&store, &team.editor, &again).await;
+        assert_eq!(refused.status, StatusCode::OK, "{again}");
         assert_no_inline_code(&refused);
         let typed = refused.field("line");
         assert_eq!(typed, line.replace('"', "&#34;"), "the line is kept");
@@ -368,6 +387,53 @@ async fn quick_add_makes_a_task_or_says_why_not(store: TestStore) {
         .await
         .unwrap();
     assert_eq!(all.items.len(), 3, "nothing was added by a refused line");
+
+    // The line outlives a trip to create the label it named: back at its address, it is fine.
+    let refused = post(
+        &store,
+        &team.editor,
+        "/p/OPS/tasks",
+        "back=board&line=Tidy+%23chores",
+    )
+    .await;
+    let again = refused.location().split('#').next().unwrap().to_owned();
+    assert!(
+        get(&store, &team.editor, &again)
+            .await
+            .body
+            .contains("There is no label")
+    );
+    let made = post(
+        &store,
+        &team.editor,
+        "/p/OPS/labels",
+        "name=chores&colour=%23112233",
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER);
+    let back = get(&store, &team.editor, &again).await;
+    assert_eq!(back.field("line"), "Tidy #chores");
+    assert!(!back.body.contains("There is no label"), "{}", back.body);
+    assert!(!back.body.contains(r#"aria-invalid="true""#));
+    // A viewer given such an address sees the page, without the line.
+    let seen = get(&store, &team.viewer, &again).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    // A form's own address, reloaded or bookmarked, opens the page it is on.
+    for (form, page) in [
+        ("/p/OPS/tasks", "/p/OPS"),
+        ("/p/OPS/move", "/p/OPS"),
+        ("/t/OPS-1/comments", "/t/OPS-1"),
+        ("/t/OPS-1/subtasks", "/t/OPS-1"),
+        ("/t/OPS-1/attachments", "/t/OPS-1"),
+        ("/t/OPS-1/delete", "/t/OPS-1"),
+    ] {
+        let opened = get(&store, &team.editor, form).await;
+        assert_eq!(
+            (opened.status, opened.location()),
+            (StatusCode::SEE_OTHER, page),
+            "{form}"
+        );
+    }
 
     // A viewer cannot add; neither can someone outside the project.
     let viewer = post(&store, &team.viewer, "/p/OPS/tasks", "line=Mine").await;
@@ -637,8 +703,12 @@ async fn subtasks_attachments_and_the_trash_by_form(store: TestStore) {
             .contains("Check the cookie flags")
     );
     let refused = post(&store, &team.editor, "/t/OPS-1/subtasks", "line=%21high").await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.body.contains("The task needs a title"));
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert_eq!(refused.location(), "/t/OPS-1?subtask=%21high#quick-line");
+    let again = get(&store, &team.editor, "/t/OPS-1?subtask=%21high").await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(again.body.contains("The task needs a title"));
+    assert_eq!(again.field("line"), "!high");
 
     // An attachment uploaded through the API, deleted by its uploader from the page.
     let upload = Request::builder()
@@ -2123,7 +2193,13 @@ async fn estimates_on_the_board_the_task_page_and_the_form(store: TestStore) {
         &format!("back=board&line={}", encoded("Later ~soon")),
     )
     .await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    let refused = get(
+        &store,
+        &team.editor,
+        refused.location().split('#').next().unwrap(),
+    )
+    .await;
     assert!(
         refused.body.contains("is not an estimate"),
         "{}",
