@@ -282,6 +282,41 @@
     });
   }
 
+  // ---- Checklists in a task's description: editors tick items in place ----
+
+  function checklists(box) {
+    box.querySelectorAll("input[data-check]").forEach(function (input) {
+      input.disabled = false;
+      input.addEventListener("change", async function () {
+        const body = new URLSearchParams({
+          csrf: csrf(), index: input.dataset.check, checked: String(input.checked), version: box.dataset.version,
+        });
+        input.disabled = true;
+        let response = null;
+        try {
+          response = await fetch(box.dataset.checks, {
+            method: "POST", credentials: "same-origin", body: body,
+            headers: { "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json" },
+          });
+        } catch (_) { response = null; }
+        input.disabled = false;
+        if (response && response.ok) {
+          const answer = await response.json();
+          box.dataset.version = String(answer.version);
+          // The page's other forms for this task carry the version they would change.
+          document.querySelectorAll('input[name="version"]').forEach(function (field) { field.value = String(answer.version); });
+          announce((input.checked ? "Ticked: " : "Unticked: ") + input.getAttribute("aria-label") + ".");
+          return;
+        }
+        input.checked = !input.checked;
+        const status = response ? response.status : 0;
+        announce(status === 412
+          ? "Someone else changed this task meanwhile, so that was not changed. Reload the page to see it as it is."
+          : words(status, null));
+      });
+    });
+  }
+
   // ---- Uploads on the task page ----
 
   function uploads(form) {
@@ -467,6 +502,7 @@
       keyboard(board);
     }
     document.querySelectorAll("form.upload[data-task]").forEach(uploads);
+    document.querySelectorAll("[data-checks]").forEach(checklists);
     document.querySelectorAll("button[data-copy]").forEach(function (button) {
       button.addEventListener("click", function () {
         const field = document.getElementById(button.dataset.copy);

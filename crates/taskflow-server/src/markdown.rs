@@ -49,7 +49,10 @@ fn cleaner() -> &'static ammonia::Builder<'static> {
         let mut builder = ammonia::Builder::default();
         builder
             .add_tags(["input"])
-            .add_tag_attributes("input", ["type", "checked", "disabled"])
+            .add_tag_attributes(
+                "input",
+                ["type", "checked", "disabled", "aria-label", "data-check"],
+            )
             // A table column's alignment, and a code block's language: classes the renderer
             // wrote, and only those (`aligned` below; a fence's first word).
             .add_tag_attributes("th", ["class"])
@@ -89,7 +92,7 @@ pub fn render(markdown: &str) -> SanitizedHtml {
         other => other,
     });
     let mut unsafe_html = String::with_capacity(markdown.len() + markdown.len() / 4);
-    html::push_html(&mut unsafe_html, Flatten::new(events));
+    html::push_html(&mut unsafe_html, Checklists::new(Flatten::new(events)));
     SanitizedHtml(cleaner().clean(&aligned(unsafe_html)).to_string().into())
 }
 
@@ -162,6 +165,125 @@ impl<'a, I: Iterator<Item = Event<'a>>> Iterator for Flatten<'a, I> {
             }
         }
     }
+}
+
+/// The most characters of an item's text its checkbox is named by.
+const CHECK_LABEL_CHARS: usize = 200;
+
+/// Task-list checkboxes named by their item's text (`aria-label`: a checkbox with no name is
+/// one a screen reader cannot say) and numbered in the text's order (`data-check`, what
+/// [`toggle_check`] takes). The item's first line is read ahead to name it.
+struct Checklists<'a, I> {
+    events: I,
+    ahead: VecDeque<Event<'a>>,
+    count: usize,
+}
+
+impl<'a, I: Iterator<Item = Event<'a>>> Checklists<'a, I> {
+    fn new(events: I) -> Self {
+        Self {
+            events,
+            ahead: VecDeque::new(),
+            count: 0,
+        }
+    }
+}
+
+impl<'a, I: Iterator<Item = Event<'a>>> Iterator for Checklists<'a, I> {
+    type Item = Event<'a>;
+
+    fn next(&mut self) -> Option<Event<'a>> {
+        if let Some(event) = self.ahead.pop_front() {
+            return Some(event);
+        }
+        let checked = match self.events.next()? {
+            Event::TaskListMarker(checked) => checked,
+            other => return Some(other),
+        };
+        // The item's first line, read ahead (and given back after the box) to name it.
+        let mut label = String::new();
+        for event in self.events.by_ref() {
+            let stop = matches!(
+                event,
+                Event::End(TagEnd::Item | TagEnd::Paragraph)
+                    | Event::Start(Tag::List(_))
+                    | Event::SoftBreak
+                    | Event::HardBreak
+            );
+            if let Event::Text(text) | Event::Code(text) = &event
+                && label.len() < CHECK_LABEL_CHARS * 4
+            {
+                label.push_str(text);
+            }
+            self.ahead.push_back(event);
+            if stop {
+                break;
+            }
+        }
+        let label: String = label.trim().chars().take(CHECK_LABEL_CHARS).collect();
+        let label = if label.is_empty() {
+            "a checklist item".to_owned()
+        } else {
+            label
+        };
+        let n = self.count;
+        self.count += 1;
+        Some(Event::Html(
+            format!(
+                "<input type=\"checkbox\" disabled{} data-check=\"{n}\" aria-label=\"{}\">",
+                if checked { " checked" } else { "" },
+                attribute(&label)
+            )
+            .into(),
+        ))
+    }
+}
+
+/// Text as an attribute's value, escaped.
+fn attribute(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The Markdown with its checklist item `index` (as `data-check` numbers them) ticked or not;
+/// `None` when it has no such item. Only the item's `[ ]` or `[x]` changes.
+pub fn toggle_check(markdown: &str, index: usize, checked: bool) -> Option<String> {
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let mut depth = 0usize;
+    let mut seen = 0usize;
+    for (event, range) in Parser::new_ext(markdown, options).into_offset_iter() {
+        match event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            // Numbered as `render` shows them: not past the depth it flattens.
+            Event::TaskListMarker(_) if depth <= MAX_DEPTH => {
+                if seen == index {
+                    let marker = markdown.get(range.clone())?;
+                    let open = marker.find('[')?;
+                    let close = marker.rfind(']')?;
+                    let mut out = String::with_capacity(markdown.len());
+                    out.push_str(&markdown[..range.start + open]);
+                    out.push_str(if checked { "[x]" } else { "[ ]" });
+                    out.push_str(&markdown[range.start + close + 1..]);
+                    return Some(out);
+                }
+                seen += 1;
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn ends_a_line(end: TagEnd) -> bool {
@@ -385,6 +507,36 @@ mod tests {
                 .contains(r#"rel="noopener noreferrer nofollow""#),
             "{}",
             link.as_str()
+        );
+    }
+
+    #[test]
+    fn checklist_boxes_are_named_by_their_item_and_numbered() {
+        let md = "- [ ] Buy **milk** & eggs\n- [x] Call \"Bob\"\n\n```\n- [ ] not a box\n```\n\n1. [ ] third\n";
+        let html = render(md);
+        let html = html.as_str();
+        for part in [
+            r#"<input type="checkbox" disabled="" data-check="0" aria-label="Buy milk &amp; eggs">"#,
+            r#"<input type="checkbox" disabled="" checked="" data-check="1" aria-label="Call &quot;Bob&quot;">"#,
+            r#"data-check="2" aria-label="third""#,
+        ] {
+            assert!(html.contains(part), "{part} missing from {html}");
+        }
+        assert_eq!(html.matches("<input").count(), 3, "{html}");
+        let ticked = super::toggle_check(md, 0, true).unwrap();
+        assert!(ticked.starts_with("- [x] Buy **milk**"), "{ticked}");
+        let unticked = super::toggle_check(md, 1, false).unwrap();
+        assert!(unticked.contains("- [ ] Call"), "{unticked}");
+        let third = super::toggle_check(md, 2, true).unwrap();
+        assert!(
+            third.contains("1. [x] third") && third.contains("- [ ] not a box"),
+            "{third}"
+        );
+        assert_eq!(super::toggle_check(md, 3, true), None);
+        assert_eq!(
+            super::toggle_check(md, 0, false).as_deref(),
+            Some(md),
+            "unticking what is not ticked changes nothing"
         );
     }
 

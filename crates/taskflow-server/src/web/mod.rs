@@ -65,6 +65,7 @@ pub fn router() -> Router<AppState> {
             post(task::delete_attachment),
         )
         .route("/t/{key}/delete", get(to_task).post(task::delete_task))
+        .route("/t/{key}/check", get(to_task).post(task::check))
         .route(
             "/t/{key}/attachments",
             get(to_task)

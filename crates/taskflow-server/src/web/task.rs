@@ -751,6 +751,59 @@ pub struct DeleteForm {
     version: Option<i64>,
 }
 
+#[derive(Deserialize)]
+pub struct CheckForm {
+    /// Which checklist item of the description, as the page numbers them (`data-check`).
+    index: usize,
+    /// `true` to tick it, anything else to untick it.
+    #[serde(default)]
+    checked: String,
+    /// The version the page showed.
+    version: i64,
+}
+
+/// `POST /t/{key}/check`: ticks or unticks one checklist item of the description, with the
+/// version the page showed (the page's script sends it; the edit form does the same without
+/// it). Answers the task's new version; 412 when someone changed the task meanwhile, and
+/// nothing is written.
+pub async fn check(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Posted { viewer, form }: Posted<CheckForm>,
+) -> Result<Response, Refused> {
+    let (task, _) = editable_task(&state, &viewer, &key).await?;
+    let ticked = form.checked == "true";
+    let text = crate::markdown::toggle_check(task.description.as_str(), form.index, ticked)
+        .ok_or_else(|| {
+            Refusal::new(
+                Kind::Invalid,
+                "the description has no such checklist item; reload the task to see it as it is",
+            )
+        })?;
+    let patch = taskflow_core::task::TaskPatch {
+        description: Some(
+            taskflow_core::text::Markdown::parse(text)
+                .map_err(|e| crate::input::all_valid([Some(&e)]).expect_err("one error given"))?,
+        ),
+        ..Default::default()
+    };
+    match state
+        .store
+        .update_task(viewer.user.id, task.id, patch, Some(form.version))
+        .await
+    {
+        Ok(now) => Ok(axum::response::IntoResponse::into_response(axum::Json(
+            serde_json::json!({ "version": now.version }),
+        ))),
+        Err(StoreError::VersionMismatch { .. }) => Err(Refusal::new(
+            Kind::Stale,
+            "someone else changed this task meanwhile, so the item was not ticked; reload it to see it as it is",
+        )
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `POST /t/{key}/delete`: the task and its subtasks to the project's trash, then the board.
 pub async fn delete_task(
     State(state): State<AppState>,

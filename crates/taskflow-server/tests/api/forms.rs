@@ -217,6 +217,10 @@ async fn every_form_refuses_a_post_without_its_csrf_field(store: TestStore) {
         ("/p/OPS/members", "username=sam&role=owner".to_owned()),
         ("/p/OPS/labels", "name=sneaky&colour=%23000000".to_owned()),
         ("/p/OPS/workflow", "name=Sneaky".to_owned()),
+        (
+            "/t/OPS-1/check",
+            "index=0&checked=true&version=1".to_owned(),
+        ),
         ("/p/OPS/settings", "action=trash".to_owned()),
         ("/trash/restore", "type=task&id=1".to_owned()),
         ("/trash/purge", "type=task&id=1".to_owned()),
@@ -2442,7 +2446,82 @@ async fn owners_shape_the_workflow_from_its_page(store: TestStore) {
     assert_eq!(names().await, "To do, In progress, Done", "nothing changed");
 }
 
+/// Editors tick a description's checklist in place with the version the page showed; a stale
+/// version, a viewer and an item that is not there change nothing.
+async fn checklists_are_ticked_in_place(store: TestStore) {
+    let team = team(&store).await;
+    let first = task(&store, "OPS-1").await;
+    let ticked = store
+        .update_task(
+            team.owner.id,
+            first.id,
+            taskflow_core::task::TaskPatch {
+                description: Some(
+                    taskflow_core::text::Markdown::parse("Steps:\n\n- [ ] back up\n- [ ] upgrade")
+                        .unwrap(),
+                ),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let page = get(&store, &team.editor, "/t/OPS-1").await;
+    assert!(
+        page.body
+            .contains(r#"<input type="checkbox" disabled="" data-check="1" aria-label="upgrade">"#)
+            && page.body.contains(r#"data-checks="/t/OPS-1/check""#),
+        "{}",
+        page.body
+    );
+    let seen = get(&store, &team.viewer, "/t/OPS-1").await;
+    assert!(
+        seen.body.contains(r#"aria-label="upgrade""#) && !seen.body.contains("data-checks"),
+        "a viewer sees the list, read-only"
+    );
+    let check = |version: i64| format!("index=1&checked=true&version={version}");
+    let done = post(
+        &store,
+        &team.editor,
+        "/t/OPS-1/check",
+        &check(ticked.version),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let answer: serde_json::Value = serde_json::from_str(&done.body).unwrap();
+    assert_eq!(answer["version"], ticked.version + 1);
+    let now = task(&store, "OPS-1").await;
+    assert_eq!(
+        now.description.as_str(),
+        "Steps:\n\n- [ ] back up\n- [x] upgrade"
+    );
+    let stale = post(
+        &store,
+        &team.editor,
+        "/t/OPS-1/check",
+        &check(ticked.version),
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    let viewer = post(&store, &team.viewer, "/t/OPS-1/check", &check(now.version)).await;
+    assert_eq!(viewer.status, StatusCode::FORBIDDEN);
+    let missing = post(
+        &store,
+        &team.editor,
+        "/t/OPS-1/check",
+        &format!("index=7&checked=true&version={}", now.version),
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        task(&store, "OPS-1").await.version,
+        now.version,
+        "nothing changed"
+    );
+}
+
 both_backends!(
+    checklists_are_ticked_in_place,
     owners_shape_the_workflow_from_its_page,
     every_page_answers_each_role,
     every_form_refuses_a_post_without_its_csrf_field,

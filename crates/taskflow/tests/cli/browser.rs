@@ -1376,6 +1376,59 @@ async fn the_workflow_and_the_cards_in_a_browser(store: TestStore) {
             Ok(())
         })
         .await;
+    // A checklist (with a table and code beside it): ticked by an editor, read-only for a
+    // viewer, named for screen readers.
+    let description = "Steps:\n\n- [ ] back up the volume\n- [ ] upgrade\n\n| step | minutes |\n|:---|---:|\n| back up | 5 |\n\n```sh\ntaskflow backup create\n```";
+    let (code, _) = site
+        .api("PATCH", "/api/v1/tasks/OPS-3", json!({"description": description}))
+        .await;
+    assert_eq!(code, 200);
+    browser
+        .check("checklist-ticked", async {
+            open(c, "the task", &format!("{base}/t/OPS-3")).await?;
+            nothing_ran(c, "the task with a checklist").await?;
+            accessible(c, "a task with a checklist, a table and code").await?;
+            click(c, "#description input[data-check='0']").await?;
+            until(c, "the tick's announcement", "return document.getElementById('announce').textContent.includes('Ticked: back up the volume')").await?;
+            Ok(())
+        })
+        .await;
+    assert!(
+        site.task("OPS-3").await["description"]
+            .as_str()
+            .unwrap()
+            .contains("- [x] back up the volume\n- [ ] upgrade"),
+        "the tick was saved"
+    );
+    let (code, _) = site
+        .api(
+            "POST",
+            "/api/v1/users",
+            json!({"username": "vera", "password": "vera's long password"}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let (code, _) = site
+        .api(
+            "PUT",
+            "/api/v1/projects/OPS/members/vera",
+            json!({"role": "viewer"}),
+        )
+        .await;
+    assert_eq!(code, 200);
+    let viewer = browser_signed_in_as(&base, "vera", "vera's long password").await;
+    let v = &viewer.client;
+    viewer
+        .check("checklist-read-only", async {
+            open(v, "the task", &format!("{base}/t/OPS-3")).await?;
+            let boxes = js(v, "return Array.from(document.querySelectorAll('#description input[data-check]')).map(b => [b.disabled, b.checked, b.getAttribute('aria-label')])").await?;
+            if boxes != json!([[true, true, "back up the volume"], [true, false, "upgrade"]]) {
+                return Err(format!("a viewer's checklist: {boxes}"));
+            }
+            accessible(v, "a viewer's task with a checklist").await
+        })
+        .await;
+    viewer.client.clone().close().await.ok();
     long_words(&site).await;
     browser
         .check("wide-long-words", async {
