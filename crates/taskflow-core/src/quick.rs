@@ -3,7 +3,10 @@
 //! subtask field all send their line here.
 //!
 //! - `#name` adds the label `name`, `@username` assigns that member;
-//! - `due:YYYY-MM-DD` (or `due:today`, `due:tomorrow`) sets the due date;
+//! - `due:` sets the due date, written as people say it (see [`due`]): `due:2026-12-24`,
+//!   `due:today`, `due:tomorrow`, `due:fri` (the coming Friday, today on a Friday),
+//!   `due:next-week` (next Monday), `due:dec24` or `due:24dec` (the next 24 December),
+//!   `due:+3d`, `due:+2w`, `due:+1m`;
 //! - `!low`, `!medium`, `!high`, `!urgent` (or `!none`) set the priority;
 //! - `~90m`, `~2h`, `~1h30m`, `~1d` set the estimate (a day is 8 hours);
 //! - every other word is the title, in order; a word starting with `\` is taken as written
@@ -123,7 +126,8 @@ pub fn read(line: &str, today: Date) -> (QuickAdd, Vec<QuickAddError>) {
                 Some(date) => quick.due_date = Some(date),
                 None => problems.push(wrong(
                     word,
-                    "is not a date; write due:YYYY-MM-DD, due:today or due:tomorrow",
+                    "is not a date; write due:2026-12-24, due:today, due:tomorrow, due:fri, \
+                     due:next-week, due:dec24 or due:+3d",
                 )),
             }
         } else if let Some(level) = word.strip_prefix('!').filter(|l| !l.is_empty()) {
@@ -173,21 +177,208 @@ fn strip_prefix_ignore_case<'a>(word: &'a str, prefix: &str) -> Option<&'a str> 
         .then(|| &word[prefix.len()..])
 }
 
-fn due(when: &str, today: Date) -> Option<Date> {
-    match when.to_ascii_lowercase().as_str() {
-        "today" => Some(today),
-        "tomorrow" => today.checked_add(Duration::DAY),
-        _ => Date::parse(
-            when,
-            time::macros::format_description!("[year]-[month]-[day]"),
-        )
-        .ok(),
+const WEEKDAYS: [(&str, time::Weekday); 7] = [
+    ("monday", time::Weekday::Monday),
+    ("tuesday", time::Weekday::Tuesday),
+    ("wednesday", time::Weekday::Wednesday),
+    ("thursday", time::Weekday::Thursday),
+    ("friday", time::Weekday::Friday),
+    ("saturday", time::Weekday::Saturday),
+    ("sunday", time::Weekday::Sunday),
+];
+
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// `name` as a prefix of one of `names` at least three letters long (`fri`, `frid`, `friday`).
+fn named<T: Copy>(name: &str, names: impl IntoIterator<Item = (&'static str, T)>) -> Option<T> {
+    if name.len() < 3 {
+        return None;
     }
+    names
+        .into_iter()
+        .find(|(full, _)| full.starts_with(name))
+        .map(|(_, value)| value)
+}
+
+/// A due date as people write it, read on `today` (the person's date, in their time zone):
+///
+/// - `2026-12-24`; `today`, `tomorrow`;
+/// - a weekday (`fri`, `friday`): the coming one, or today when it is that day;
+/// - `next-week`: next week's Monday;
+/// - a month and a day (`dec24`, `24dec`, `december-24`): the next such date, today included;
+/// - `+3d`, `+2w`, `+1m`: days, weeks or months from today (the 31st plus a month is the
+///   last day of the next month).
+pub fn due(when: &str, today: Date) -> Option<Date> {
+    let when = when.to_ascii_lowercase();
+    match when.as_str() {
+        "today" => return Some(today),
+        "tomorrow" => return today.checked_add(Duration::DAY),
+        "next-week" | "nextweek" => {
+            let to_monday = 7 - i64::from(today.weekday().number_days_from_monday());
+            return today.checked_add(Duration::days(to_monday));
+        }
+        _ => {}
+    }
+    if let Ok(date) = Date::parse(
+        &when,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    ) {
+        return Some(date);
+    }
+    if let Some(count) = when.strip_prefix('+') {
+        let split = count.find(|c: char| !c.is_ascii_digit())?;
+        let (number, unit) = count.split_at(split);
+        let n: i64 = number.parse().ok().filter(|n| (1..=3660).contains(n))?;
+        return match unit {
+            "d" | "day" | "days" => today.checked_add(Duration::days(n)),
+            "w" | "week" | "weeks" => today.checked_add(Duration::weeks(n)),
+            "m" | "month" | "months" => add_months(today, n),
+            _ => None,
+        };
+    }
+    if let Some(weekday) = named(&when, WEEKDAYS) {
+        let ahead = (i64::from(weekday.number_days_from_monday())
+            - i64::from(today.weekday().number_days_from_monday()))
+        .rem_euclid(7);
+        return today.checked_add(Duration::days(ahead));
+    }
+    // A month and a day, either way round, a hyphen between them or not.
+    let letters: String = when.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+    let digits: String = when.chars().filter(|c| c.is_ascii_digit()).collect();
+    let tidy = when.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && (when.starts_with(|c: char| c.is_ascii_alphabetic())
+            && when
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic() || c == '-')
+                .chars()
+                .all(|c| c.is_ascii_digit())
+            || when.starts_with(|c: char| c.is_ascii_digit())
+                && when
+                    .trim_start_matches(|c: char| c.is_ascii_digit() || c == '-')
+                    .chars()
+                    .all(|c| c.is_ascii_alphabetic()));
+    if !tidy || digits.is_empty() || digits.len() > 2 {
+        return None;
+    }
+    let month = named(
+        &letters,
+        MONTHS.iter().enumerate().map(|(i, m)| (*m, i as u8 + 1)),
+    )?;
+    let month = time::Month::try_from(month).ok()?;
+    let day: u8 = digits.parse().ok()?;
+    // This year's, unless it has passed; then next year's (a 29 February waits for a leap year).
+    (today.year()..=today.year() + 8)
+        .filter_map(|year| Date::from_calendar_date(year, month, day).ok())
+        .find(|date| *date >= today)
+}
+
+/// `n` calendar months after `date`, on the same day or the month's last.
+fn add_months(date: Date, n: i64) -> Option<Date> {
+    let index = i64::from(date.year()) * 12 + i64::from(u8::from(date.month())) - 1 + n;
+    let year = i32::try_from(index.div_euclid(12)).ok()?;
+    let month = time::Month::try_from(u8::try_from(index.rem_euclid(12) + 1).ok()?).ok()?;
+    let last = time::util::days_in_year_month(year, month);
+    Date::from_calendar_date(year, month, date.day().min(last)).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn due_dates_read_as_people_write_them() {
+        use time::macros::date;
+        // Monday 7 December 2026.
+        let today = date!(2026 - 12 - 07);
+        for (when, expected) in [
+            ("today", date!(2026 - 12 - 07)),
+            ("tomorrow", date!(2026 - 12 - 08)),
+            ("mon", date!(2026 - 12 - 07)),
+            ("fri", date!(2026 - 12 - 11)),
+            ("Friday", date!(2026 - 12 - 11)),
+            ("sun", date!(2026 - 12 - 13)),
+            ("next-week", date!(2026 - 12 - 14)),
+            ("dec24", date!(2026 - 12 - 24)),
+            ("24dec", date!(2026 - 12 - 24)),
+            ("december-24", date!(2026 - 12 - 24)),
+            ("dec7", date!(2026 - 12 - 07)),
+            ("dec6", date!(2027 - 12 - 06)),
+            ("jan3", date!(2027 - 01 - 03)),
+            ("+3d", date!(2026 - 12 - 10)),
+            ("+4w", date!(2027 - 01 - 04)),
+            ("+1m", date!(2027 - 01 - 07)),
+            ("2027-02-28", date!(2027 - 02 - 28)),
+        ] {
+            assert_eq!(due(when, today), Some(expected), "{when}");
+        }
+        // Edges: the end of a month, of a year, a leap day.
+        assert_eq!(
+            due("+1m", date!(2027 - 01 - 31)),
+            Some(date!(2027 - 02 - 28))
+        );
+        assert_eq!(
+            due("+1m", date!(2028 - 01 - 31)),
+            Some(date!(2028 - 02 - 29))
+        );
+        assert_eq!(
+            due("+12m", date!(2026 - 12 - 31)),
+            Some(date!(2027 - 12 - 31))
+        );
+        assert_eq!(
+            due("tomorrow", date!(2026 - 12 - 31)),
+            Some(date!(2027 - 01 - 01))
+        );
+        assert_eq!(
+            due("fri", date!(2026 - 12 - 31)),
+            Some(date!(2027 - 01 - 01))
+        );
+        assert_eq!(
+            due("next-week", date!(2027 - 01 - 03)),
+            Some(date!(2027 - 01 - 04))
+        );
+        assert_eq!(
+            due("feb29", date!(2027 - 03 - 01)),
+            Some(date!(2028 - 02 - 29))
+        );
+        assert_eq!(
+            due("+1d", date!(2028 - 02 - 28)),
+            Some(date!(2028 - 02 - 29))
+        );
+        // Whose today: late on the 31st in New York is already the 1st in Tokyo.
+        assert_eq!(
+            due("today", date!(2027 - 01 - 01)),
+            Some(date!(2027 - 01 - 01))
+        );
+        for bad in [
+            "",
+            "fr",
+            "dec",
+            "dec32",
+            "feb30x",
+            "+0d",
+            "+3y",
+            "+d",
+            "next",
+            "24",
+            "de24c",
+            "2026-13-01",
+            "decc24",
+        ] {
+            assert_eq!(due(bad, today), None, "{bad}");
+        }
+    }
     use time::macros::date;
 
     const TODAY: Date = date!(2026 - 12 - 02);
@@ -330,7 +521,7 @@ mod tests {
         let problems = parse("Fix due:2026-13-01 !soon due:someday", TODAY).unwrap_err();
         let words: Vec<&str> = problems.iter().map(|p| p.word.as_str()).collect();
         assert_eq!(words, ["due:2026-13-01", "!soon", "due:someday"]);
-        assert!(problems[0].to_string().contains("due:YYYY-MM-DD"));
+        assert!(problems[0].to_string().contains("due:fri"));
         assert!(problems[1].to_string().contains("!high"));
     }
 

@@ -1380,7 +1380,11 @@ async fn the_workflow_and_the_cards_in_a_browser(store: TestStore) {
     // viewer, named for screen readers.
     let description = "Steps:\n\n- [ ] back up the volume\n- [ ] upgrade\n\n| step | minutes |\n|:---|---:|\n| back up | 5 |\n\n```sh\ntaskflow backup create\n```";
     let (code, _) = site
-        .api("PATCH", "/api/v1/tasks/OPS-3", json!({"description": description}))
+        .api(
+            "PATCH",
+            "/api/v1/tasks/OPS-3",
+            json!({"description": description}),
+        )
         .await;
     assert_eq!(code, 200);
     browser
