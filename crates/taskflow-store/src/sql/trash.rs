@@ -226,8 +226,12 @@ impl TrashStore for Store {
                FROM projects WHERE deleted_at IS NOT NULL AND ($1 IS NULL OR id = $1) \
              UNION ALL \
              SELECT 'task', t.id, t.project_id, p.key, t.number, p.key || '-' || t.number || ' ' || t.title, t.deleted_at, \
-                    (SELECT a.actor_id FROM activity a WHERE a.task_id = t.id AND a.kind = 'trashed' \
-                       AND a.field = 'task' ORDER BY a.id DESC LIMIT 1) \
+                    COALESCE( \
+                      (SELECT a.actor_id FROM activity a WHERE a.task_id = t.id AND a.kind = 'trashed' \
+                         AND a.field = 'task' ORDER BY a.id DESC LIMIT 1), \
+                      (SELECT a.actor_id FROM activity a WHERE a.project_id = t.project_id \
+                         AND a.kind = 'trashed' AND a.field = 'task' AND a.at = t.deleted_at \
+                         ORDER BY a.id DESC LIMIT 1)) \
                FROM tasks t JOIN projects p ON p.id = t.project_id \
                WHERE t.deleted_at IS NOT NULL AND ($1 IS NULL OR t.project_id = $1) \
              UNION ALL \

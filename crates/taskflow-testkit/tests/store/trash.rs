@@ -41,13 +41,12 @@ async fn task_trash_and_restore_with_subtasks(store: TestStore) {
             t.title
         );
     }
-    let items: Vec<TrashRef> = store
-        .trash(Some(ops.id))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|i| i.item)
-        .collect();
+    let trash = store.trash(Some(ops.id)).await.unwrap();
+    assert!(
+        trash.iter().all(|i| i.deleted_by == Some(owner.id)),
+        "a subtask that went with its parent was trashed by whoever trashed the parent: {trash:?}"
+    );
+    let items: Vec<TrashRef> = trash.into_iter().map(|i| i.item).collect();
     assert_eq!(items.len(), 3);
     assert!(items.contains(&TrashRef::Task(child.id)));
 
