@@ -289,7 +289,7 @@ fn add_months(date: Date, n: i64) -> Option<Date> {
     let index = i64::from(date.year()) * 12 + i64::from(u8::from(date.month())) - 1 + n;
     let year = i32::try_from(index.div_euclid(12)).ok()?;
     let month = time::Month::try_from(u8::try_from(index.rem_euclid(12) + 1).ok()?).ok()?;
-    let last = time::util::days_in_year_month(year, month);
+    let last = month.length(year);
     Date::from_calendar_date(year, month, date.day().min(last)).ok()
 }
 
