@@ -70,8 +70,11 @@ use Kind::*;
 
 /// Columns added to a table after the table itself: (table, column, the schema version that
 /// added it). An archive from before that version has no such column; it restores as null.
-pub const ADDED_COLUMNS: &[(&str, &str, i64)] =
-    &[("tasks", "estimate", 5), ("tasks", "status_id", 6)];
+pub const ADDED_COLUMNS: &[(&str, &str, i64)] = &[
+    ("tasks", "estimate", 5),
+    ("tasks", "status_id", 6),
+    ("users", "time_zone", 7),
+];
 
 /// Columns the database keeps itself, from other rows (by triggers): left out of archives, and
 /// counted again by a restore as its rows arrive.
@@ -95,6 +98,7 @@ pub const TABLES: &[TableSpec] = &[
             ("is_disabled", Bool),
             ("created_at", Time),
             ("updated_at", Time),
+            ("time_zone", Text),
         ],
         order_by: "id",
         self_ref: None,

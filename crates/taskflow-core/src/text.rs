@@ -139,6 +139,10 @@ text_type!(
     LabelName, field = "name", min = 1, max = 50, single_line = true, trim = true
 );
 text_type!(
+    /// A time zone's IANA name (`Europe/Berlin`); the server checks that it knows the zone.
+    TimeZoneName, field = "time_zone", min = 1, max = 64, single_line = true, trim = true
+);
+text_type!(
     /// The name of a status in a project's workflow: a board column's heading.
     StatusName, field = "name", min = 1, max = 40, single_line = true, trim = true
 );

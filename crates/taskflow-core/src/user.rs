@@ -174,6 +174,9 @@ pub struct User {
     pub password_hash: PasswordHash,
     pub is_admin: bool,
     pub is_disabled: bool,
+    /// Their time zone, when they chose one; otherwise their browser's is used.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub time_zone: Option<crate::text::TimeZoneName>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -196,6 +199,8 @@ pub struct UserPatch {
     pub is_disabled: Option<bool>,
     /// The session that changes its own user's password stays signed in.
     pub keep_session: Option<TokenHash>,
+    /// `Some(None)` goes back to the browser's time zone.
+    pub time_zone: Option<Option<crate::text::TimeZoneName>>,
 }
 
 /// One login attempt, counted before its password is checked so that concurrent guesses

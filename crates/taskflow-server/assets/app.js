@@ -282,6 +282,45 @@
     });
   }
 
+  // ---- Time: the browser's zone for the server, and "2 h ago" for people ----
+
+  // Tells the server this browser's time zone (a cookie), for a person who has not chosen one:
+  // what "today" means on their cards, and the zone of the times pages show.
+  function browserZone() {
+    let zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (_) { zone = ""; }
+    if (!/^[A-Za-z0-9_+\/-]{1,64}$/.test(zone)) return;
+    const told = document.cookie.split("; ").find(function (c) { return c.indexOf("taskflow_tz=") === 0; });
+    if (told !== "taskflow_tz=" + zone) {
+      document.cookie = "taskflow_tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
+    }
+  }
+
+  // A recent time as people say it ("just now", "5 min ago", "2 h ago", "yesterday", "3 days
+  // ago"); the exact time, in the person's zone as the server wrote it, stays on hover.
+  function ago(element) {
+    const at = Date.parse(element.getAttribute("datetime"));
+    if (isNaN(at)) return;
+    if (!element.dataset.exact) element.dataset.exact = element.textContent;
+    const seconds = Math.round((Date.now() - at) / 1000);
+    const minutes = Math.floor(seconds / 60);
+    const hours = Math.floor(minutes / 60);
+    const days = Math.floor(hours / 24);
+    let said = null;
+    if (seconds < -60) said = null;
+    else if (seconds < 45) said = "just now";
+    else if (minutes < 60) said = Math.max(1, minutes) + " min ago";
+    else if (hours < 24) said = hours + " h ago";
+    else if (days === 1) said = "yesterday";
+    else if (days < 7) said = days + " days ago";
+    element.textContent = said || element.dataset.exact;
+    element.title = element.dataset.exact;
+  }
+
+  function agos() {
+    document.querySelectorAll("time[data-ago]").forEach(ago);
+  }
+
   // ---- Checklists in a task's description: editors tick items in place ----
 
   function checklists(box) {
@@ -487,7 +526,11 @@
     }
   }
 
+  browserZone();
+
   document.addEventListener("DOMContentLoaded", function () {
+    agos();
+    window.setInterval(agos, 60000);
     shortcuts();
     document.documentElement.classList.add("js");
     const anyBoard = document.querySelector(".board");

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use taskflow_core::text::{DisplayName, TokenName};
 use taskflow_core::user::{NewToken, NewUser, Password, TokenHash, UserPatch, Username};
-use taskflow_core::{Timestamp, UserId};
+use taskflow_core::{Timestamp, UserId, ValidationError};
 
 use super::all_valid;
 use crate::error::Refusal;
@@ -52,6 +52,22 @@ pub struct UpdateUser {
     pub is_admin: Option<bool>,
     /// Disabling ends every session of the user.
     pub is_disabled: Option<bool>,
+    /// An IANA time zone (`Europe/Berlin`): what "today" means to them and the times pages
+    /// show. `null` goes back to the browser's own.
+    #[serde(default, deserialize_with = "super::present")]
+    pub time_zone: Option<Option<String>>,
+}
+
+/// A time zone this server knows, by its IANA name (`Europe/Berlin`, `UTC`).
+pub fn time_zone(name: &str) -> Result<taskflow_core::text::TimeZoneName, ValidationError> {
+    let name = name.trim();
+    match jiff::tz::TimeZone::get(name) {
+        Ok(_) => taskflow_core::text::TimeZoneName::parse(name),
+        Err(_) => Err(ValidationError::new(
+            "time_zone",
+            format!("{name:?} is not a time zone this server knows; use a name like Europe/Berlin"),
+        )),
+    }
 }
 
 impl UpdateUser {
@@ -69,7 +85,15 @@ impl UpdateUser {
     ) -> Result<UserPatch, Refusal> {
         let display_name = self.display_name.map(DisplayName::parse).transpose();
         let password = self.password.map(Password::parse).transpose();
-        all_valid([display_name.as_ref().err(), password.as_ref().err()])?;
+        let zone = self
+            .time_zone
+            .map(|z| z.as_deref().map(time_zone).transpose())
+            .transpose();
+        all_valid([
+            display_name.as_ref().err(),
+            password.as_ref().err(),
+            zone.as_ref().err(),
+        ])?;
         let password_hash = match password? {
             Some(password) => Some(passwords.hash(password).await?),
             None => None,
@@ -80,6 +104,7 @@ impl UpdateUser {
             is_admin: self.is_admin,
             is_disabled: self.is_disabled,
             keep_session,
+            time_zone: zone?,
         })
     }
 }

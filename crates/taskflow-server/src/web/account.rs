@@ -26,6 +26,23 @@ struct AccountPage {
     notice: Option<String>,
     name_problem: Option<String>,
     password_problem: Option<String>,
+    /// The zone they chose; empty for their browser's.
+    time_zone: String,
+    /// The zone the pages use now, and the time there.
+    zone_now: String,
+}
+
+impl AccountPage {
+    /// Every zone this server knows, by name.
+    fn zones(&self) -> Vec<String> {
+        let mut zones: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|name| name.as_str().to_owned())
+            .filter(|name| name.contains('/') || name == "UTC")
+            .collect();
+        zones.sort();
+        zones
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -41,6 +58,13 @@ fn account_page(viewer: &Viewer, notice: Option<String>) -> AccountPage {
         notice,
         name_problem: None,
         password_problem: None,
+        time_zone: viewer
+            .user
+            .time_zone
+            .as_ref()
+            .map(|z| z.to_string())
+            .unwrap_or_default(),
+        zone_now: viewer.when(taskflow_core::Timestamp::now()),
     }
 }
 
@@ -54,6 +78,7 @@ pub async fn account(
         Some("password") => {
             Some("Your password is changed; every other session has ended.".to_owned())
         }
+        Some("zone") => Some("Your time zone is saved.".to_owned()),
         _ => None,
     };
     render(StatusCode::OK, &account_page(&viewer, notice))
@@ -72,6 +97,9 @@ pub struct AccountForm {
     new_password: String,
     #[serde(default)]
     repeat_password: String,
+    /// Empty for the browser's own.
+    #[serde(default)]
+    time_zone: String,
 }
 
 /// `POST /account`: saves the display name, changes the password, or signs out everywhere.
@@ -90,6 +118,17 @@ pub async fn save_account(
                 crate::session::cookie(&state, "", std::time::Duration::ZERO),
             );
             Ok(response)
+        }
+        "zone" => {
+            let zone = Some(form.time_zone.trim().to_owned()).filter(|z| !z.is_empty());
+            let patch = UpdateUser {
+                time_zone: Some(zone),
+                ..UpdateUser::default()
+            }
+            .resolve(&state.passwords, None)
+            .await?;
+            state.store.update_user(viewer.user.id, patch).await?;
+            Ok(redirect("/account?done=zone"))
         }
         "password" => match change_password(&state, &viewer, &form, ip, &headers).await {
             Ok(()) => Ok(redirect("/account?done=password")),
@@ -190,7 +229,10 @@ async fn tokens_page(
         status,
         &TokensPage {
             page: viewer.frame("account"),
-            tokens: tokens.into_iter().map(TokenRow::from).collect(),
+            tokens: tokens
+                .into_iter()
+                .map(|t| TokenRow::new(t, &viewer.zone()))
+                .collect(),
             created,
             problem,
             notice,

@@ -209,7 +209,7 @@ pub async fn tokens(
         for token in state.store.tokens(user.id).await? {
             rows.push(TokenRow {
                 username: user.username.to_string(),
-                token: token.into(),
+                token: super::words::TokenRow::new(token, &viewer.zone()),
             });
         }
     }

@@ -167,7 +167,9 @@ pub async fn board(
     let quick = match params.quick.as_deref() {
         // Someone who cannot add tasks here gets the page without the line.
         Some(line) => match crate::access::editable_project(&state, &viewer.user, &key).await {
-            Ok(project) => QuickForm::again(&state, &project, Some(line), None).await?,
+            Ok(project) => {
+                QuickForm::again(&state, &project, Some(line), None, viewer.today()).await?
+            }
             Err(_) => QuickForm::default(),
         },
         None => QuickForm::default(),

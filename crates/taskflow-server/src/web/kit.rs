@@ -63,12 +63,37 @@ pub struct Viewer {
     pub session: Session,
     theme: Option<&'static str>,
     path: String,
+    /// The browser's time zone, as its script last said (the `taskflow_tz` cookie).
+    browser_zone: Option<String>,
 }
 
 impl Viewer {
-    /// The viewer's date today: what "due today" means to them.
+    /// The viewer's time zone: the one they chose on their account page, else their browser's,
+    /// else UTC.
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        self.user
+            .time_zone
+            .as_ref()
+            .map(|z| z.as_str())
+            .or(self.browser_zone.as_deref())
+            .and_then(|name| jiff::tz::TimeZone::get(name).ok())
+            .unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+
+    /// The viewer's date today, in their time zone: what "due today" means to them.
     pub fn today(&self) -> time::Date {
-        taskflow_core::Timestamp::now().datetime().date()
+        let now = jiff::Timestamp::now().to_zoned(self.zone()).date();
+        time::Date::from_calendar_date(
+            i32::from(now.year()),
+            time::Month::try_from(now.month() as u8).unwrap_or(time::Month::January),
+            now.day() as u8,
+        )
+        .unwrap_or_else(|_| taskflow_core::Timestamp::now().datetime().date())
+    }
+
+    /// A time as the viewer reads it, in their zone: `2026-12-02 14:31 CET`.
+    pub fn when(&self, at: taskflow_core::Timestamp) -> String {
+        super::words::when_in(at, &self.zone())
     }
 
     pub fn frame(&self, here: &'static str) -> PageFrame {
@@ -313,6 +338,9 @@ impl FromRequestParts<AppState> for Viewer {
                     session,
                     theme,
                     path,
+                    browser_zone: cookie_value(&parts.headers, "taskflow_tz")
+                        .filter(|z| z.len() <= 64)
+                        .map(str::to_owned),
                 };
                 // A refusal this request ends in is drawn in this person's frame.
                 if let Some(slot) = parts.extensions.get::<FrameSlot>() {

@@ -97,7 +97,9 @@ pub async fn list(
     let quick = match params.unknown.remove("quick") {
         // Someone who cannot add tasks here gets the page without the line.
         Some(line) => match crate::access::editable_project(&state, &viewer.user, &key).await {
-            Ok(project) => QuickForm::again(&state, &project, Some(&line), None).await?,
+            Ok(project) => {
+                QuickForm::again(&state, &project, Some(&line), None, viewer.today()).await?
+            }
             Err(_) => QuickForm::default(),
         },
         None => QuickForm::default(),

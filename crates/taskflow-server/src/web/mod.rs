@@ -139,7 +139,7 @@ async fn quick_add(
     Posted { viewer, form }: Posted<QuickAddForm>,
 ) -> Result<Response, Refused> {
     let to_list = form.back == "list";
-    match quick::add(&state, &viewer.user, &key, &form.line).await {
+    match quick::add(&state, &viewer.user, &key, &form.line, viewer.today()).await {
         Ok(task) if to_list => Ok(redirect(&format!(
             "/p/{}/list#task-{}",
             task.project_key,

@@ -567,7 +567,7 @@ pub async fn activity(
                     });
                     ActivityLine {
                         at: e.at.to_string(),
-                        at_words: super::words::when(e.at),
+                        at_words: viewer.when(e.at),
                         task,
                         words: super::words::activity_words(e),
                     }

@@ -27,11 +27,12 @@ impl QuickForm {
         project: &Project,
         line: Option<&str>,
         parent: Option<String>,
+        today: time::Date,
     ) -> Result<Self, Refusal> {
         let Some(line) = line.filter(|l| !l.trim().is_empty()) else {
             return Ok(Self::default());
         };
-        let problems = match quick_task(state, project, line, parent).await {
+        let problems = match quick_task(state, project, line, parent, today).await {
             Ok(_) => Vec::new(),
             Err(e) if e.kind == crate::error::Kind::Invalid => super::words::problems(&e),
             Err(e) => return Err(e),
@@ -58,15 +59,16 @@ pub struct QuickAddForm {
     pub back: String,
 }
 
-/// The task a quick-add line describes, in `project`, under `parent` when given. A line that
-/// cannot be read is refused as the API refuses a body: 422 naming the field, `line`.
+/// The task a quick-add line describes, in `project`, under `parent` when given; `today` is
+/// the person's date (what `due:today` and `due:fri` count from). A line that cannot be read is
+/// refused as the API refuses a body: 422 naming the field, `line`.
 pub async fn quick_task(
     state: &AppState,
     project: &Project,
     line: &str,
     parent: Option<String>,
+    today: time::Date,
 ) -> Result<taskflow_core::task::NewTask, Refusal> {
-    let today = taskflow_core::Timestamp::now().datetime().date();
     let (quick, wrong) = taskflow_core::quick::read(line, today);
     if !wrong.is_empty() {
         // The names are checked too, so one try reports everything wrong with the line.
@@ -99,8 +101,9 @@ pub async fn add(
     user: &taskflow_core::user::User,
     key: &str,
     line: &str,
+    today: time::Date,
 ) -> Result<taskflow_core::task::Task, Refusal> {
     let project = crate::access::editable_project(state, user, key).await?;
-    let new = quick_task(state, &project, line, None).await?;
+    let new = quick_task(state, &project, line, None, today).await?;
     Ok(state.store.create_task(user.id, project.id, new).await?)
 }

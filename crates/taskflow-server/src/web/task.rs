@@ -14,7 +14,7 @@ use taskflow_core::{ActivityId, CommentId, StoreError};
 
 use super::kit::{OnlyToken, PageFrame, Posted, PostedFile, Refused, Viewer, redirect, render};
 use super::quick::{QuickForm, quick_task};
-use super::words::{activity_words, problems, when};
+use super::words::{activity_words, problems};
 use crate::access::{deletable_attachment, own_comment, visible_task};
 use crate::error::{Kind, Refusal};
 use crate::input::{CommentInput, UpdateTask};
@@ -108,7 +108,7 @@ pub async fn task_page(
         Some(line) => match editable_task(&state, &viewer, &key).await {
             Ok((task, project)) => {
                 let parent = Some(task.key().to_string());
-                QuickForm::again(&state, &project, Some(line), parent).await?
+                QuickForm::again(&state, &project, Some(line), parent, viewer.today()).await?
             }
             Err(_) => QuickForm::default(),
         },
@@ -181,7 +181,7 @@ async fn gather(
                 |p| p.display_name.to_string(),
             ),
             at: c.created_at.to_string(),
-            at_words: when(c.created_at),
+            at_words: viewer.when(c.created_at),
             edited: c.updated_at != c.created_at,
             body_html,
         })
@@ -207,7 +207,7 @@ async fn gather(
         .into_iter()
         .map(|entry| ActivityItem {
             at: entry.at.to_string(),
-            at_words: when(entry.at),
+            at_words: viewer.when(entry.at),
             words: activity_words(&entry),
         })
         .collect();
@@ -560,7 +560,8 @@ async fn new_subtask(
     form: &LineForm,
 ) -> Result<String, Refusal> {
     let (task, project) = editable_task(state, viewer, key).await?;
-    let new = quick_task(state, &project, &form.line, Some(task.key().to_string())).await?;
+    let parent = Some(task.key().to_string());
+    let new = quick_task(state, &project, &form.line, parent, viewer.today()).await?;
     state
         .store
         .create_task(viewer.user.id, project.id, new)

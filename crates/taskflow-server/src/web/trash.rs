@@ -68,6 +68,7 @@ async fn deleters(
 
 fn entry(
     state: &AppState,
+    viewer: &Viewer,
     item: TrashItem,
     role: Role,
     names: &std::collections::HashMap<taskflow_core::UserId, String>,
@@ -82,7 +83,7 @@ fn entry(
         task: item.task.map(|t| t.to_string()),
         summary: item.summary,
         deleted_at: item.deleted_at.to_string(),
-        deleted_words: super::words::when(item.deleted_at),
+        deleted_words: viewer.when(item.deleted_at),
         deleted_by: item.deleted_by.and_then(|id| names.get(&id).cloned()),
         purged_on: day(item.deleted_at.saturating_add(keep)),
         can_restore: role >= Role::Editor,
@@ -145,7 +146,7 @@ async fn project_page(
         project: Some((project.key.to_string(), project.name.to_string())),
         entries: items
             .into_iter()
-            .map(|i| entry(state, i, role, &names))
+            .map(|i| entry(state, viewer, i, role, &names))
             .collect(),
         notice,
         problem,
@@ -195,7 +196,7 @@ async fn all_page(
     let names = deleters(state, &owned).await?;
     let entries = owned
         .into_iter()
-        .map(|i| entry(state, i, Role::Owner, &names))
+        .map(|i| entry(state, viewer, i, Role::Owner, &names))
         .collect();
     let page = TrashPage {
         page: viewer.frame("trash"),
@@ -336,7 +337,7 @@ pub async fn confirm_purge(
         StatusCode::OK,
         &PurgePage {
             page: viewer.frame("trash"),
-            entry: entry(&state, item, Role::Owner, &Default::default()),
+            entry: entry(&state, &viewer, item, Role::Owner, &Default::default()),
             back: form.back(),
         },
     ))

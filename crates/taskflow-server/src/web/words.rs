@@ -41,13 +41,20 @@ pub fn problems(e: &Refusal) -> Vec<String> {
         .collect()
 }
 
-/// A time as a person reads it: `2026-12-02 03:31 UTC`.
-pub fn when(at: taskflow_core::Timestamp) -> String {
-    at.datetime()
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute] UTC"
-        ))
-        .unwrap_or_default()
+/// A time as a person reads it in `zone`: `2026-12-02 14:31 CET`.
+pub fn when_in(at: taskflow_core::Timestamp, zone: &jiff::tz::TimeZone) -> String {
+    let Ok(instant) = jiff::Timestamp::from_microsecond(at.unix_micros()) else {
+        return String::new();
+    };
+    let local = instant.to_zoned(zone.clone());
+    let abbreviation = local.offset();
+    let name = zone.to_offset_info(instant).abbreviation().to_owned();
+    let name = if name.is_empty() {
+        abbreviation.to_string()
+    } else {
+        name
+    };
+    format!("{} {name}", local.strftime("%Y-%m-%d %H:%M"))
 }
 
 /// An activity entry as a sentence.
@@ -152,9 +159,10 @@ pub struct TokenRow {
     pub last_used: String,
 }
 
-impl From<ApiToken> for TokenRow {
-    fn from(token: ApiToken) -> Self {
-        let day = |t: taskflow_core::Timestamp| when(t);
+impl TokenRow {
+    /// The token, its times in `zone`.
+    pub fn new(token: ApiToken, zone: &jiff::tz::TimeZone) -> Self {
+        let day = |t: taskflow_core::Timestamp| when_in(t, zone);
         Self {
             id: token.id.0,
             name: token.name.to_string(),

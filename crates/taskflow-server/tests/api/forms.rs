@@ -2520,7 +2520,101 @@ async fn checklists_are_ticked_in_place(store: TestStore) {
     );
 }
 
+/// A person's time zone (chosen on the account page, else their browser's) is what "today"
+/// means on their cards and the zone of the times pages show.
+async fn today_and_times_are_the_persons(store: TestStore) {
+    let team = team(&store).await;
+    // Kiritimati is UTC+14 and Pago Pago UTC-11, neither with summer time: their dates always
+    // differ.
+    let kiritimati = (time::OffsetDateTime::now_utc() + time::Duration::hours(14)).date();
+    let first = task(&store, "OPS-1").await;
+    store
+        .update_task(
+            team.owner.id,
+            first.id,
+            taskflow_core::task::TaskPatch {
+                due_date: Some(Some(kiritimati)),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let chip = |page: &Answer| -> String {
+        let at = page.body.find(r#"<time class="due"#).expect("a due chip");
+        page.body[at..].split("</time>").next().unwrap().to_owned()
+    };
+    let saved = post(
+        &store,
+        &team.editor,
+        "/account",
+        "action=zone&time_zone=Pacific%2FKiritimati",
+    )
+    .await;
+    assert_eq!(saved.location(), "/account?done=zone");
+    let account = get(&store, &team.editor, "/account?done=zone").await;
+    assert!(
+        account.body.contains("Your time zone is saved.")
+            && account
+                .body
+                .contains("<option selected>Pacific/Kiritimati</option>"),
+        "{}",
+        account.body
+    );
+    let board = get(&store, &team.editor, "/p/OPS").await;
+    assert!(chip(&board).contains("Today"), "{}", chip(&board));
+    let page = get(&store, &team.editor, "/t/OPS-1").await;
+    assert!(
+        page.body.contains(" +14</time>"),
+        "times in the person's zone: {}",
+        page.body
+    );
+
+    let saved = post(
+        &store,
+        &team.editor,
+        "/account",
+        "action=zone&time_zone=Pacific%2FPago_Pago",
+    )
+    .await;
+    assert_eq!(saved.location(), "/account?done=zone");
+    let board = get(&store, &team.editor, "/p/OPS").await;
+    assert!(!chip(&board).contains("Today"), "{}", chip(&board));
+
+    // Without a choice, the browser's zone (its script's cookie); without either, UTC.
+    let saved = post(&store, &team.editor, "/account", "action=zone&time_zone=").await;
+    assert_eq!(saved.location(), "/account?done=zone");
+    let browser = visit(
+        &store,
+        "GET",
+        "/p/OPS",
+        Some(&format!(
+            "{}; taskflow_tz=Pacific/Kiritimati",
+            team.editor.cookie
+        )),
+        None,
+    )
+    .await;
+    assert!(chip(&browser).contains("Today"), "{}", chip(&browser));
+    let page = get(&store, &team.editor, "/t/OPS-1").await;
+    assert!(page.body.contains(" UTC</time>"), "{}", page.body);
+    let bad = post(
+        &store,
+        &team.editor,
+        "/account",
+        "action=zone&time_zone=Mars%2FOlympus",
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains("not a time zone this server knows"),
+        "{}",
+        bad.body
+    );
+}
+
 both_backends!(
+    today_and_times_are_the_persons,
     checklists_are_ticked_in_place,
     owners_shape_the_workflow_from_its_page,
     every_page_answers_each_role,

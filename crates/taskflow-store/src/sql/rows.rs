@@ -41,6 +41,7 @@ pub(crate) struct UserRow {
     pub(crate) is_disabled: bool,
     pub(crate) created_at: Time,
     pub(crate) updated_at: Time,
+    pub(crate) time_zone: Option<String>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -53,6 +54,11 @@ impl TryFrom<UserRow> for User {
             password_hash: PasswordHash::from_stored(r.password_hash),
             is_admin: r.is_admin,
             is_disabled: r.is_disabled,
+            time_zone: r
+                .time_zone
+                .map(taskflow_core::text::TimeZoneName::parse)
+                .transpose()
+                .map_err(corrupt)?,
             created_at: ts(r.created_at),
             updated_at: ts(r.updated_at),
         })

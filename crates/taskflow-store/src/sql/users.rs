@@ -11,11 +11,11 @@ use taskflow_core::*;
 use super::rows::{SessionRow, SessionUserRow, TokenRow, TokenUserRow, UserRow};
 use super::{Store, d, db, is_unique_violation};
 
-const USER_COLUMNS: &str =
-    "id, username, display_name, password_hash, is_admin, is_disabled, created_at, updated_at";
+const USER_COLUMNS: &str = "id, username, display_name, password_hash, is_admin, is_disabled, \
+     created_at, updated_at, time_zone";
 /// `USER_COLUMNS` of the table aliased `u`.
 const USER_COLUMNS_OF_U: &str = "u.id, u.username, u.display_name, u.password_hash, u.is_admin, \
-     u.is_disabled, u.created_at, u.updated_at";
+     u.is_disabled, u.created_at, u.updated_at, u.time_zone";
 /// A live token (hash `$1`, at time `$2`) with its enabled user; on every API request's path.
 pub(crate) static TOKEN_USER: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -132,7 +132,8 @@ impl UserStore for Store {
                password_hash = COALESCE($3, password_hash), \
                is_admin = COALESCE($4, is_admin), \
                is_disabled = COALESCE($5, is_disabled), \
-               updated_at = $6 \
+               updated_at = $6, \
+               time_zone = CASE WHEN $7 THEN $8 ELSE time_zone END \
              WHERE id = $1 RETURNING {USER_COLUMNS}"
         ))
         .bind(id.0)
@@ -141,6 +142,13 @@ impl UserStore for Store {
         .bind(patch.is_admin)
         .bind(patch.is_disabled)
         .bind(now)
+        .bind(patch.time_zone.is_some())
+        .bind(
+            patch
+                .time_zone
+                .as_ref()
+                .and_then(|z| z.as_ref().map(|z| z.as_str())),
+        )
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?

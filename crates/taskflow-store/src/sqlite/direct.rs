@@ -262,6 +262,7 @@ fn user(r: &Row) -> rusqlite::Result<UserRow> {
             "is_disabled",
             "created_at",
             "updated_at",
+            "time_zone",
         ],
     );
     Ok(UserRow {
@@ -273,11 +274,12 @@ fn user(r: &Row) -> rusqlite::Result<UserRow> {
         is_disabled: r.get(5)?,
         created_at: r.get(6)?,
         updated_at: r.get(7)?,
+        time_zone: r.get(8)?,
     })
 }
 
 /// The number of `USER_COLUMNS`.
-const USER: usize = 8;
+const USER: usize = 9;
 
 /// A column's value read by position, as `TaskRow` holds it.
 trait Column: Sized {

@@ -499,16 +499,23 @@ async fn a_backup_under_writes_restores_consistently(source: TestStore) {
     assert_eq!(rows["tasks"].len() as u64, in_archive);
 }
 
-/// A project `OLD` owned by `user`, with a task to do (`title`) and one in progress that was
-/// moved there, written as an older schema stores them: this build's store names the columns
-/// and tables of its own version, which an older database does not have.
-async fn old_project(backend: Backend, url: &str, user: i64, title: &str) {
-    let now = match backend {
-        Backend::Sqlite => "0",
-        Backend::Postgres => "now()",
+/// An administrator `veteran` (user 1) and a project `OLD` they own, with a task to do
+/// (`title`) and one in progress that was moved there, written as an older schema stores them:
+/// this build's store names the columns and tables of its own version, which an older
+/// database does not have.
+async fn old_project(backend: Backend, url: &str, title: &str) {
+    let (now, yes) = match backend {
+        Backend::Sqlite => ("0", "1"),
+        Backend::Postgres => ("now()", "TRUE"),
     };
+    let user = 1;
+    let hash = taskflow_core::user::Password::parse("long enough pw")
+        .unwrap()
+        .hash();
     let sql = format!(
-        "INSERT INTO projects (id, key, name, next_task_number, created_at, updated_at) \
+        "INSERT INTO users (id, username, display_name, password_hash, is_admin, created_at, \
+           updated_at) VALUES (1, 'veteran', 'Veteran', '{}', {yes}, {now}, {now}); \
+         INSERT INTO projects (id, key, name, next_task_number, created_at, updated_at) \
            VALUES (1, 'OLD', 'Old', 3, {now}, {now}); \
          INSERT INTO project_members (project_id, user_id, role, added_at) \
            VALUES (1, {user}, 'owner', {now}); \
@@ -518,7 +525,8 @@ async fn old_project(backend: Backend, url: &str, user: i64, title: &str) {
            updated_at) VALUES (1, 2, 'under way', 'in_progress', 65536, {user}, {now}, {now}); \
          INSERT INTO activity (project_id, task_id, actor_id, at, kind, field, old_value, new_value) \
            SELECT 1, id, {user}, {now}, 'task_moved', 'status', 'todo', 'in_progress' \
-           FROM tasks WHERE number = 2"
+           FROM tasks WHERE number = 2",
+        hash.as_str()
     );
     match backend {
         Backend::Sqlite => sqlx::raw_sql(&sql)
@@ -544,18 +552,7 @@ async fn restored_from_version(
     let old: Arc<dyn Store> = open(store.backend, &url).await;
     old.migrate_to(version).await.unwrap();
     assert_eq!(old.schema_version().await.unwrap(), Some(version));
-    let user = old
-        .create_user(taskflow_core::user::NewUser {
-            username: taskflow_core::user::Username::parse("veteran").unwrap(),
-            display_name: taskflow_core::text::DisplayName::parse("Veteran").unwrap(),
-            password_hash: taskflow_core::user::Password::parse("long enough pw")
-                .unwrap()
-                .hash(),
-            is_admin: true,
-        })
-        .await
-        .unwrap();
-    old_project(store.backend, &url, user.id.0, "from long ago").await;
+    old_project(store.backend, &url, "from long ago").await;
     let dir = tempdir();
     let (archive, manifest) = backup::create(
         old.as_ref(),

@@ -34,6 +34,11 @@ fn installed(program: &str) -> std::path::PathBuf {
 }
 
 pub async fn browser(width: u32, height: u32) -> Browser {
+    browser_in(width, height, None).await
+}
+
+/// A Chromium whose clock is in time zone `zone` (`TZ`), when given.
+pub async fn browser_in(width: u32, height: u32, zone: Option<&str>) -> Browser {
     let chromium = installed("chromium");
     let chromedriver = installed("chromedriver");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -41,7 +46,11 @@ pub async fn browser(width: u32, height: u32) -> Browser {
         .local_addr()
         .unwrap()
         .port();
-    let driver = tokio::process::Command::new(chromedriver)
+    let mut driver = tokio::process::Command::new(chromedriver);
+    if let Some(zone) = zone {
+        driver.env("TZ", zone);
+    }
+    let driver = driver
         .arg(format!("--port={port}"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -1512,7 +1521,80 @@ async fn the_workflow_and_the_cards_in_a_browser(store: TestStore) {
     browser.client.clone().close().await.ok();
 }
 
+/// In a browser whose clock is in Tokyo, with no zone chosen: the browser tells the server its
+/// zone, a card due on Tokyo's today says "Today", and a comment made a moment ago says "just
+/// now" with its exact time, in Tokyo's zone, on hover.
+async fn times_in_the_persons_zone_in_a_browser(store: TestStore) {
+    let _permits = SESSIONS.acquire_many(1).await.unwrap();
+    let site = site(&store).await;
+    let base = site.base.clone();
+    let (status, _) = site
+        .api(
+            "POST",
+            "/api/v1/projects",
+            json!({"key": "OPS", "name": "Operations"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let tokyo = (time::OffsetDateTime::now_utc() + time::Duration::hours(9)).date();
+    let due = format!(
+        "{:04}-{:02}-{:02}",
+        tokyo.year(),
+        u8::from(tokyo.month()),
+        tokyo.day()
+    );
+    let (code, task) = site
+        .api(
+            "POST",
+            "/api/v1/projects/OPS/tasks",
+            json!({"title": "Call the bank", "due_date": due}),
+        )
+        .await;
+    assert_eq!(code, 201, "{task}");
+    let browser = browser_in(1280, 900, Some("Asia/Tokyo")).await;
+    let c = &browser.client;
+    browser
+        .check("times-in-tokyo", async {
+            sign_in(c, &base).await?;
+            let zone = js(c, "return Intl.DateTimeFormat().resolvedOptions().timeZone").await?;
+            if zone != json!("Asia/Tokyo") {
+                return Err(format!("the browser's zone is {zone}"));
+            }
+            open(c, "the board", &format!("{base}/p/OPS")).await?;
+            let chip = js(
+                c,
+                "return document.querySelector('#card-OPS-1 .due').textContent",
+            )
+            .await?;
+            if !chip.as_str().unwrap_or("").contains("Today") {
+                return Err(format!("the card due today in Tokyo says {chip}"));
+            }
+            Ok(())
+        })
+        .await;
+    let (code, comment) = site
+        .api(
+            "POST",
+            "/api/v1/tasks/OPS-1/comments",
+            json!({"body": "Done, they call back on Monday."}),
+        )
+        .await;
+    assert_eq!(code, 201, "{comment}");
+    browser
+        .check("times-ago", async {
+            open(c, "the task", &format!("{base}/t/OPS-1")).await?;
+            let said = js(c, "const t = document.querySelector('.comment time[data-ago]'); return [t.textContent, t.title]").await?;
+            if said[0] != json!("just now") || !said[1].as_str().unwrap_or("").ends_with(" JST") {
+                return Err(format!("a comment made just now reads {said}"));
+            }
+            accessible(c, "the task with a recent comment").await
+        })
+        .await;
+    browser.client.clone().close().await.ok();
+}
+
 both_backends!(
+    times_in_the_persons_zone_in_a_browser,
     the_workflow_and_the_cards_in_a_browser,
     the_everyday_path_in_a_browser,
     the_rest_of_the_ui_in_a_browser,
