@@ -1289,10 +1289,33 @@ async fn the_workflow_and_the_cards_in_a_browser(store: TestStore) {
         )
         .await;
     assert_eq!(code, 201);
+    const TITLES: [&str; 21] = [
+        "Rotate the database password",
+        "Renew the TLS certificates",
+        "Move the nightly backup to 02:00",
+        "Write the on-call handbook",
+        "Archive last year's logs",
+        "Test a restore on staging",
+        "Retire the old build server",
+        "Upgrade PostgreSQL to 17",
+        "Add disk alerts to the dashboard",
+        "Review the firewall rules",
+        "Document the release checklist",
+        "Tune the search index",
+        "Shorten the deploy pipeline",
+        "Set up the status page",
+        "Migrate DNS to the new provider",
+        "Patch the kernel on all hosts",
+        "Replace the expiring API keys",
+        "Enable two-factor for admins",
+        "Clean up unused volumes",
+        "Check the backup restore times",
+        "Update the runbooks",
+    ];
     for (i, column) in ["todo", "in_progress", "done"].iter().enumerate() {
         for n in 0..7 {
             let body = json!({
-                "title": format!("Task {n} of {column}: check the backups"),
+                "title": TITLES[i * 7 + n],
                 "status": column,
                 "labels": ["infra"],
                 "assignees": ["admin"],
