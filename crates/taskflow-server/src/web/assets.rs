@@ -19,7 +19,7 @@ pub struct Asset {
 }
 
 /// Everything under `/assets/`.
-pub const ASSETS: [Asset; 4] = [
+pub const ASSETS: [Asset; 5] = [
     Asset {
         name: "app.css",
         content_type: "text/css; charset=utf-8",
@@ -40,6 +40,11 @@ pub const ASSETS: [Asset; 4] = [
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../assets/vendor/Sortable.min.js"),
     },
+    Asset {
+        name: "favicon.svg",
+        content_type: "image/svg+xml",
+        body: include_bytes!("../../assets/favicon.svg"),
+    },
 ];
 
 /// The icons (a vendored set: `assets/vendor/MANIFEST.tsv`), as `<symbol>`s that every page
@@ -52,6 +57,7 @@ pub struct Urls {
     pub app: String,
     pub htmx: String,
     pub sortable: String,
+    pub favicon: String,
 }
 
 fn url(asset: &Asset) -> String {
@@ -62,12 +68,13 @@ fn url(asset: &Asset) -> String {
 pub fn urls() -> &'static Urls {
     static URLS: OnceLock<Urls> = OnceLock::new();
     URLS.get_or_init(|| {
-        let [css, app, htmx, sortable] = ASSETS.each_ref().map(url);
+        let [css, app, htmx, sortable, favicon] = ASSETS.each_ref().map(url);
         Urls {
             css,
             app,
             htmx,
             sortable,
+            favicon,
         }
     })
 }
@@ -77,7 +84,13 @@ pub fn urls() -> &'static Urls {
 pub async fn asset(Path((version, name)): Path<(String, String)>) -> Response {
     let wanted = format!("/assets/{version}/{name}");
     let urls = urls();
-    let current = [&urls.css, &urls.app, &urls.htmx, &urls.sortable];
+    let current = [
+        &urls.css,
+        &urls.app,
+        &urls.htmx,
+        &urls.sortable,
+        &urls.favicon,
+    ];
     match ASSETS.iter().zip(current).find(|(_, url)| **url == wanted) {
         Some((found, _)) => (
             [

@@ -13,7 +13,7 @@ use taskflow_core::project::{Project, Role};
 use taskflow_core::task::{Cursor, TaskQuery, TaskSort, effort_text};
 use taskflow_core::workflow::{Status, Workflow};
 
-use super::kit::{PageFrame, Posted, Refused, Viewer, redirect, render};
+use super::kit::{PageFrame, Posted, ProjectNav, Refused, Viewer, redirect, render};
 use super::quick::QuickForm;
 use crate::access::can_edit;
 use crate::access::viewed_project;
@@ -61,13 +61,12 @@ impl Column {
 #[template(path = "board.html")]
 struct BoardPage {
     page: PageFrame,
+    nav: ProjectNav,
     project_key: String,
     project_name: String,
     archived: bool,
     columns: Vec<Column>,
     can_move: bool,
-    /// The viewer owns the project (its settings are theirs to change).
-    owner: bool,
     notice: Option<String>,
     quick: QuickForm,
     /// The statuses' names, for each card's "Move…" form.
@@ -213,12 +212,12 @@ pub(super) async fn board_page(
         status,
         &BoardPage {
             page: viewer.frame("projects"),
+            nav: ProjectNav::new(&project, role, "board"),
             project_key: project.key.as_str().to_owned(),
             project_name: project.name.as_str().to_owned(),
             archived: project.archived,
             columns,
             can_move: can_edit(&project, role),
-            owner: role == Role::Owner,
             notice,
             quick,
             choices: names(&workflow),

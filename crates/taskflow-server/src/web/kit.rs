@@ -56,6 +56,59 @@ pub struct PageFrame {
     pub icons_html: &'static str,
 }
 
+/// A project's pages, as every one of them links to the others (`_project_nav.html`): the same
+/// entries in the same order, those the viewer's role can use.
+pub struct ProjectNav {
+    pub key: String,
+    /// The page this is: `board`, `list`, `workflow`, `labels`, `members`, `activity`, `trash`
+    /// or `settings`.
+    pub here: &'static str,
+    /// The viewer can change the project's tasks (the trash is theirs to use).
+    pub editor: bool,
+    /// The viewer owns the project (its settings are theirs).
+    pub owner: bool,
+}
+
+impl ProjectNav {
+    pub fn new(
+        project: &taskflow_core::project::Project,
+        role: taskflow_core::project::Role,
+        here: &'static str,
+    ) -> Self {
+        use taskflow_core::project::Role;
+        Self {
+            key: project.key.to_string(),
+            here,
+            editor: role >= Role::Editor,
+            owner: role == Role::Owner,
+        }
+    }
+
+    /// Whether `page` is this one.
+    pub fn is(&self, page: &str) -> bool {
+        page == self.here
+    }
+
+    /// The entries: (page, its address, its name), those this viewer may open.
+    pub fn entries(&self) -> Vec<(&'static str, String, &'static str)> {
+        let base = format!("/p/{}", self.key);
+        [
+            ("board", String::new(), "Board", true),
+            ("list", "/list".to_owned(), "List", true),
+            ("workflow", "/workflow".to_owned(), "Workflow", true),
+            ("labels", "/labels".to_owned(), "Labels", true),
+            ("members", "/members".to_owned(), "Members", true),
+            ("activity", "/activity".to_owned(), "Activity", true),
+            ("trash", "/trash".to_owned(), "Trash", self.editor),
+            ("settings", "/settings".to_owned(), "Settings", self.owner),
+        ]
+        .into_iter()
+        .filter(|(.., shown)| *shown)
+        .map(|(page, path, name, _)| (page, format!("{base}{path}"), name))
+        .collect()
+    }
+}
+
 /// A signed-in person looking at a page. Without a valid session a page answers 303 to the
 /// sign-in page, which comes back here afterwards.
 pub struct Viewer {

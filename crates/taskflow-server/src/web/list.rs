@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::kit::{PageFrame, Refused, Viewer, render};
+use super::kit::{PageFrame, ProjectNav, Refused, Viewer, render};
 use super::quick::QuickForm;
 use crate::access::viewed_project;
 use crate::input::ListParams;
@@ -16,6 +16,7 @@ use crate::views::TaskView;
 #[template(path = "list.html")]
 struct ListPage {
     page: PageFrame,
+    nav: ProjectNav,
     filters: Filters,
     /// Usernames of the members, for the assignee filter.
     members: Vec<String>,
@@ -27,7 +28,6 @@ struct ListPage {
     project_name: String,
     archived: bool,
     can_add: bool,
-    owner: bool,
     quick: QuickForm,
     tasks: Vec<TaskView>,
     filtered: bool,
@@ -168,6 +168,7 @@ pub(super) async fn list_page(
     });
     let page = ListPage {
         page: viewer.frame("projects"),
+        nav: ProjectNav::new(&project, role, "list"),
         filters,
         members: members
             .into_iter()
@@ -182,7 +183,6 @@ pub(super) async fn list_page(
         project_name: project.name.as_str().to_owned(),
         archived: project.archived,
         can_add: !project.archived && role >= taskflow_core::project::Role::Editor,
-        owner: role == taskflow_core::project::Role::Owner,
         quick,
         tasks,
         filtered,

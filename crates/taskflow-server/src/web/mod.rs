@@ -150,6 +150,29 @@ async fn quick_add(
             task.project_key,
             task.key()
         ))),
+        // A line too long to read is too long for an address: the page says so here, and the
+        // field comes back empty.
+        Err(e) if e.kind == Kind::Invalid && quick::too_long(&form.line) => {
+            let quick = quick::QuickForm {
+                line: String::new(),
+                problems: words::problems(&e),
+            };
+            let status = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            if to_list {
+                list::list_page(
+                    &state,
+                    &viewer,
+                    &key,
+                    Default::default(),
+                    None,
+                    status,
+                    quick,
+                )
+                .await
+            } else {
+                board::board_page(&state, &viewer, &key, status, None, quick).await
+            }
+        }
         // Back to the page with the line in its address: a reload or a bookmark opens the
         // page (not this form's address), and the page says again what is wrong with it.
         Err(e) if e.kind == Kind::Invalid => {

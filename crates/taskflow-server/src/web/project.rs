@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use taskflow_core::project::{Label, Project, Role};
 
-use super::kit::{PageFrame, Posted, Refused, Viewer, redirect, render};
+use super::kit::{PageFrame, Posted, ProjectNav, Refused, Viewer, redirect, render};
 use super::words::problems;
 use crate::access::label_in;
 use crate::access::viewed_project;
@@ -78,6 +78,7 @@ fn owner_only(project: &Project, role: Role) -> Result<(), Refusal> {
 #[template(path = "members.html")]
 struct MembersPage {
     page: PageFrame,
+    nav: ProjectNav,
     project_key: String,
     project_name: String,
     members: Vec<MemberView>,
@@ -125,6 +126,7 @@ async fn members_page(
         status,
         &MembersPage {
             page: viewer.frame("projects"),
+            nav: ProjectNav::new(&project, role, "members"),
             project_key: project.key.to_string(),
             project_name: project.name.to_string(),
             members: MemberView::many(state.store.as_ref(), members).await?,
@@ -221,6 +223,7 @@ fn not_addable(name: &str, administrators_only: bool) -> Refusal {
 #[template(path = "labels.html")]
 struct LabelsPage {
     page: PageFrame,
+    nav: ProjectNav,
     project_key: String,
     project_name: String,
     labels: Vec<Label>,
@@ -272,6 +275,7 @@ async fn labels_page(
         status,
         &LabelsPage {
             page: viewer.frame("projects"),
+            nav: ProjectNav::new(&project, role, "labels"),
             project_key: project.key.to_string(),
             project_name: project.name.to_string(),
             labels: state.store.labels(project.id).await?,
@@ -497,6 +501,7 @@ struct ActivityLine {
 #[template(path = "activity.html")]
 struct ActivityPage {
     page: PageFrame,
+    nav: ProjectNav,
     project_key: String,
     project_name: String,
     entries: Vec<ActivityLine>,
@@ -518,7 +523,7 @@ pub async fn activity(
     Path(key): Path<String>,
     axum::extract::Query(params): axum::extract::Query<ActivityParams>,
 ) -> Result<Response, Refused> {
-    let (project, _) = viewed_project(&state, &viewer.user, &key).await?;
+    let (project, role) = viewed_project(&state, &viewer.user, &key).await?;
     let before = match params.before.as_deref().filter(|b| !b.is_empty()) {
         Some(raw) => Some(taskflow_core::ActivityId(raw.parse().map_err(|_| {
             Refusal::new(
@@ -554,6 +559,7 @@ pub async fn activity(
         StatusCode::OK,
         &ActivityPage {
             page: viewer.frame("projects"),
+            nav: ProjectNav::new(&project, role, "activity"),
             older: list
                 .next
                 .map(|id| format!("/p/{}/activity?before={id}", project.key)),

@@ -44,6 +44,12 @@ impl QuickForm {
     }
 }
 
+/// A line longer than any quick add reads (`MAX_LINE_BYTES`): refused where it was posted, and
+/// never put in an address.
+pub fn too_long(line: &str) -> bool {
+    line.len() > taskflow_core::quick::MAX_LINE_BYTES
+}
+
 /// Where a refused line goes back to: `page` (a path) with the line in `param`, at the field.
 pub fn again_at(page: &str, param: &str, line: &str) -> String {
     let line: String = form_urlencoded::byte_serialize(line.as_bytes()).collect();

@@ -542,6 +542,23 @@ pub async fn add_subtask(
     let created = new_subtask(&state, &viewer, &key, &form).await;
     match created {
         Ok(key) => Ok(redirect(&format!("/t/{key}#subtasks"))),
+        // A line too long to read is too long for an address: refused here, the field empty.
+        Err(e) if e.kind == Kind::Invalid && super::quick::too_long(&form.line) => {
+            let quick = QuickForm {
+                line: String::new(),
+                problems: problems(&e),
+            };
+            let forms = (quick, CommentForm::default());
+            show(
+                &state,
+                &viewer,
+                &key,
+                TaskParams::default(),
+                e.status(),
+                forms,
+            )
+            .await
+        }
         // Back to the task with the line in its address (see `QuickForm::again`).
         Err(e) if e.kind == Kind::Invalid => Ok(redirect(&super::quick::again_at(
             &format!("/t/{}", key.to_uppercase()),

@@ -11,7 +11,7 @@ use taskflow_core::StatusId;
 use taskflow_core::project::Role;
 use taskflow_core::workflow::{Category, Status, StatusPatch};
 
-use super::kit::{PageFrame, Posted, Refused, Viewer, redirect, render};
+use super::kit::{PageFrame, Posted, ProjectNav, Refused, Viewer, redirect, render};
 use super::words::problems;
 use crate::access::viewed_project;
 use crate::error::{Kind, Refusal};
@@ -30,6 +30,7 @@ struct Row {
 #[template(path = "workflow.html")]
 struct WorkflowPage {
     page: PageFrame,
+    nav: ProjectNav,
     project_key: String,
     project_name: String,
     rows: Vec<Row>,
@@ -107,6 +108,7 @@ async fn page(
         status,
         &WorkflowPage {
             page: viewer.frame("projects"),
+            nav: ProjectNav::new(&project, role, "workflow"),
             project_key: project.key.to_string(),
             project_name: project.name.to_string(),
             rows,

@@ -377,9 +377,9 @@ async fn quick_add_makes_a_task_or_says_why_not(store: TestStore) {
             );
         }
         let heading = if back == "list" {
-            "<strong>List</strong>"
+            r#"<strong aria-current="page">List</strong>"#
         } else {
-            "<strong>Board</strong>"
+            r#"<strong aria-current="page">Board</strong>"#
         };
         assert!(refused.body.contains(heading), "back on the {back}");
     }
@@ -2613,7 +2613,59 @@ async fn today_and_times_are_the_persons(store: TestStore) {
     );
 }
 
+/// Every page of a project links to the others the same way, the page itself marked, the
+/// trash for editors and the settings for owners.
+async fn a_project_s_pages_share_one_navigation(store: TestStore) {
+    let team = team(&store).await;
+    let nav = |page: &Answer| -> String {
+        let at = page
+            .body
+            .find(r#"<nav class="views" aria-label="Project">"#)
+            .expect("the project's navigation");
+        page.body[at..].split("</nav>").next().unwrap().to_owned()
+    };
+    for (path, here) in [
+        ("/p/OPS", "Board"),
+        ("/p/OPS/list", "List"),
+        ("/p/OPS/workflow", "Workflow"),
+        ("/p/OPS/labels", "Labels"),
+        ("/p/OPS/members", "Members"),
+        ("/p/OPS/activity", "Activity"),
+    ] {
+        let owner = nav(&get(&store, &team.owner, path).await);
+        assert!(
+            owner.contains(&format!(r#"<strong aria-current="page">{here}</strong>"#))
+                && owner.contains(r#"href="/p/OPS/trash""#)
+                && owner.contains(r#"href="/p/OPS/settings""#),
+            "{path}: {owner}"
+        );
+        let names: Vec<&str> = owner
+            .split(['>', '<'])
+            .filter(|t| {
+                [
+                    "Board", "List", "Workflow", "Labels", "Members", "Activity", "Trash",
+                    "Settings",
+                ]
+                .contains(t)
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Board", "List", "Workflow", "Labels", "Members", "Activity", "Trash", "Settings"
+            ],
+            "{path}"
+        );
+        let viewer = nav(&get(&store, &team.viewer, path).await);
+        assert!(
+            !viewer.contains("/p/OPS/trash") && !viewer.contains("/p/OPS/settings"),
+            "{path} for a viewer: {viewer}"
+        );
+    }
+}
+
 both_backends!(
+    a_project_s_pages_share_one_navigation,
     today_and_times_are_the_persons,
     checklists_are_ticked_in_place,
     owners_shape_the_workflow_from_its_page,

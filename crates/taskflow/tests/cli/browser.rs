@@ -759,6 +759,9 @@ async fn the_everyday_path_in_a_browser(store: TestStore) {
     browser
         .check("everyday-dark", async {
             open(c, "board", &format!("{base}/p/OPS")).await?;
+            // In the person's menu, with their account, tokens and signing out.
+            click(c, "details.user-menu summary").await?;
+            accessible(c, "the board with the person's menu open").await?;
             click(c, "form.theme button[value='dark']").await?;
             until(
                 c,
