@@ -282,6 +282,279 @@
     });
   }
 
+  // ---- Editing in place: one field of a card, a list row or the task page ----
+
+  const FIELD_WORDS = { status: "status", assignees: "assignees", labels: "labels", priority: "priority", due: "due date", estimate: "estimate", title: "title", description: "description" };
+  const NOW_AS_IT_IS = "Someone else changed this task meanwhile, so that was not changed. This is how it is now.";
+
+  // The item a link or key press changes: a card, a row, or the task page's top.
+  function editItem(from) {
+    const item = from && from.closest ? from.closest("[data-in][data-key]") : null;
+    return item || document.getElementById("task-top");
+  }
+
+  // Server-drawn HTML (this site's own fragment) as nodes; a template parses rows and list
+  // items where they stand.
+  function nodes(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    return template.content;
+  }
+
+  function taskVersion(version) {
+    document.querySelectorAll("#task-top, [data-checks]").forEach(function (el) { el.dataset.version = String(version); });
+    document.querySelectorAll('input[name="version"]').forEach(function (field) { field.value = String(version); });
+  }
+
+  // Puts each element of an answer in place of the page's element with its id; a card whose
+  // status changed goes to the top of its new column. Answers the item, as it is now.
+  function swapIn(html, itemId) {
+    const old = document.getElementById(itemId);
+    const from = old && old.classList.contains("card-item") ? old.parentElement : null;
+    Array.from(nodes(html).children).forEach(function (el) {
+      const there = el.id && document.getElementById(el.id);
+      if (!there) return;
+      const fresh = document.importNode(el, true);
+      there.replaceWith(fresh);
+      fresh.querySelectorAll("[data-checks]").forEach(checklists);
+    });
+    const now = document.getElementById(itemId);
+    if (now && from && now.dataset.status !== from.dataset.status) {
+      const board = from.closest(".board");
+      const to = board && board.querySelector('ol.cards[data-status="' + CSS.escape(now.dataset.status) + '"]');
+      if (to) {
+        to.insertBefore(now, cardsOf(to)[0] || to.querySelector(".more"));
+        shift(from, to);
+      }
+    }
+    if (now && now.classList.contains("card-item")) tabStops(now.parentElement);
+    return now;
+  }
+
+  function noteOn(item, text) {
+    if (!item) return;
+    const note = document.createElement("p");
+    note.className = "card-notice";
+    note.setAttribute("role", "status");
+    note.textContent = text;
+    const host = item.querySelector(".title-cell") || item;
+    host.appendChild(note);
+  }
+
+  function dialogHost() {
+    let dialog = document.getElementById("edit-dialog");
+    if (dialog) return dialog;
+    dialog = document.createElement("dialog");
+    dialog.id = "edit-dialog";
+    dialog.className = "edit-dialog";
+    dialog.addEventListener("click", function (event) { if (event.target === dialog) dialog.close(); });
+    dialog.addEventListener("close", function () {
+      dialog.replaceChildren();
+      const back = document.getElementById(dialog.dataset.item || "");
+      if (back) (back.classList.contains("card-item") ? back : back.querySelector("a[data-edit-field]") || back).focus();
+    });
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+
+  // Next to what opened it on a wide screen; a sheet at the bottom on a phone (CSS).
+  function placeNear(dialog, anchor) {
+    dialog.style.left = "";
+    dialog.style.top = "";
+    if (window.matchMedia("(max-width: 600px)").matches || !anchor) return;
+    const r = anchor.getBoundingClientRect();
+    dialog.style.left = Math.max(8, Math.min(r.left, window.innerWidth - 340)) + "px";
+    dialog.style.top = Math.max(8, Math.min(r.bottom + 4, window.innerHeight - 380)) + "px";
+  }
+
+  function shownChoices(form) {
+    return Array.from(form.querySelectorAll(".menu-choices li")).filter(function (li) { return !li.hidden; })
+      .map(function (li) { return li.querySelector("button, input"); });
+  }
+
+  function closeEditor(form) {
+    const dialog = form.closest("dialog");
+    if (dialog) { dialog.close(); return; }
+    const shown = form.previousElementSibling && form.previousElementSibling.hidden ? form.previousElementSibling : null;
+    form.remove();
+    if (shown) shown.hidden = false;
+    const top = document.getElementById("task-top");
+    const link = top && (document.querySelector('a[data-edit-field="' + form.dataset.field + '"]'));
+    if (link) link.focus();
+  }
+
+  // The menu's keys: type to filter, arrows between choices, Enter to choose (or tick).
+  function wireMenu(form, itemId) {
+    const filter = form.querySelector(".menu-filter");
+    const many = form.dataset.kind === "many";
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      saveField(form, itemId, event.submitter);
+    });
+    form.querySelectorAll("[data-menu-close]").forEach(function (button) {
+      button.addEventListener("click", function () { closeEditor(form); });
+    });
+    if (many) {
+      form.querySelectorAll(".menu-choices input").forEach(function (box) {
+        box.addEventListener("change", function () { saveField(form, itemId, null); });
+      });
+    }
+    if (filter) {
+      filter.addEventListener("input", function () {
+        const words = filter.value.trim().toLowerCase();
+        let any = false;
+        form.querySelectorAll(".menu-choices li").forEach(function (li) {
+          li.hidden = words !== "" && li.textContent.toLowerCase().indexOf(words) === -1;
+          any = any || !li.hidden;
+        });
+        form.querySelector(".menu-none").hidden = any;
+      });
+    }
+    form.addEventListener("keydown", function (event) {
+      const choices = shownChoices(form);
+      const at = choices.indexOf(event.target);
+      if (event.key === "Escape" && !form.closest("dialog")) { event.preventDefault(); closeEditor(form); return; }
+      if (event.key === "Enter" && event.target === filter) {
+        event.preventDefault();
+        const first = choices[0];
+        if (!first) return;
+        if (many) { first.checked = !first.checked; first.dispatchEvent(new Event("change")); filter.select(); } else { first.click(); }
+        return;
+      }
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.tagName === "TEXTAREA") {
+        event.preventDefault();
+        form.requestSubmit();
+        return;
+      }
+      if (event.key === "Enter" && many && at !== -1) {
+        event.preventDefault();
+        event.target.checked = !event.target.checked;
+        event.target.dispatchEvent(new Event("change"));
+        return;
+      }
+      if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+      if (event.target !== filter && at === -1) return;
+      event.preventDefault();
+      const next = event.key === "ArrowDown" ? choices[at + 1] : (at <= 0 ? filter : choices[at - 1]);
+      if (next) next.focus();
+    });
+  }
+
+  function focusIn(form) {
+    const first = form.querySelector(".menu-filter, #menu-text, .menu-choices button");
+    if (first) {
+      first.focus();
+      if (first.select && first.tagName !== "BUTTON") first.select();
+    }
+  }
+
+  // Saves one field with the version the page showed, and puts the answer in place.
+  async function saveField(form, itemId, submitter) {
+    const item = document.getElementById(itemId);
+    const data = submitter ? new FormData(form, submitter) : new FormData(form);
+    if (item && item.dataset.version) data.set("version", item.dataset.version);
+    const key = item ? item.dataset.key : "";
+    const what = FIELD_WORDS[form.dataset.field] || "field";
+    form.setAttribute("aria-busy", "true");
+    let response = null;
+    try {
+      response = await fetch(form.action, {
+        method: "POST", credentials: "same-origin", body: new URLSearchParams(data),
+        headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Taskflow-Fragment": "1" },
+      });
+    } catch (_) { response = null; }
+    form.removeAttribute("aria-busy");
+    const status = response ? response.status : 0;
+    if (status === 200 || status === 412) {
+      const version = response.headers.get("X-Task-Version");
+      const stays = form.dataset.kind === "many" && status === 200 && form.isConnected;
+      const now = swapIn(await response.text(), itemId);
+      if (version && itemId === "task-top") taskVersion(version);
+      if (status === 412) {
+        noteOn(now, NOW_AS_IT_IS);
+        announce(key + ": " + NOW_AS_IT_IS);
+      } else {
+        announce(key + ": " + what + " saved.");
+      }
+      if (stays) return;
+      if (form.isConnected) closeEditor(form);
+      else if (now && now.classList.contains("card-item")) now.focus();
+      else {
+        const link = document.querySelector('a[data-edit-field="' + form.dataset.field + '"]');
+        if (link) link.focus();
+      }
+      return;
+    }
+    if (status === 422) {
+      const fresh = nodes(await response.text()).querySelector("form.edit-menu");
+      if (fresh) {
+        form.replaceWith(fresh);
+        wireMenu(fresh, itemId);
+        focusIn(fresh);
+        const problem = fresh.querySelector(".problem");
+        if (problem) announce(problem.textContent);
+      }
+      return;
+    }
+    const said = key + ": the " + what + " was not saved. " + words(status, null);
+    let problem = form.querySelector(".problem");
+    if (!problem) {
+      problem = document.createElement("p");
+      problem.className = "problem";
+      problem.setAttribute("role", "alert");
+      form.appendChild(problem);
+    }
+    problem.textContent = said;
+  }
+
+  // Opens the menu for `field` of `item`, by `anchor` (the link clicked, or the item).
+  async function openEditor(item, field, anchor) {
+    if (!item || !item.id) return;
+    const url = "/t/" + encodeURIComponent(item.dataset.key) + "/menu/" + field + "?in=" + item.dataset.in;
+    let response = null;
+    try {
+      response = await fetch(url, { credentials: "same-origin", headers: { "X-Taskflow-Fragment": "1" } });
+    } catch (_) { response = null; }
+    if (!response || !response.ok) {
+      announce(item.dataset.key + ": " + words(response ? response.status : 0, null));
+      return;
+    }
+    const form = nodes(await response.text()).querySelector("form.edit-menu");
+    if (!form) return;
+    if (field === "title" || field === "description") {
+      const shown = field === "title"
+        ? item.querySelector(".heading")
+        : document.querySelector("#task-description .description-body, #task-description > .empty");
+      if (!shown) return;
+      const open = shown.parentElement.querySelector("form.edit-menu");
+      if (open) { focusIn(open); return; }
+      form.classList.add("inline");
+      shown.after(form);
+      // The shown part sits just before the form, hidden, so cancelling finds it there.
+      shown.hidden = true;
+    } else {
+      const dialog = dialogHost();
+      if (dialog.open) dialog.close();
+      dialog.dataset.item = item.id;
+      dialog.replaceChildren(form);
+      placeNear(dialog, anchor && anchor.isConnected && anchor.offsetParent ? anchor : item);
+      dialog.showModal();
+    }
+    wireMenu(form, item.id);
+    focusIn(form);
+  }
+
+  function editing() {
+    document.addEventListener("click", function (event) {
+      const link = event.target.closest ? event.target.closest("a[data-edit-field]") : null;
+      if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+      event.preventDefault();
+      const menu = link.closest("details");
+      if (menu) menu.open = false;
+      openEditor(editItem(link), link.dataset.editField, link.closest("details") ? link.closest("[data-in]") : link);
+    });
+  }
+
   // ---- Time: the browser's zone for the server, and "2 h ago" for people ----
 
   // Tells the server this browser's time zone (a cookie), for a person who has not chosen one:
@@ -341,9 +614,8 @@
         input.disabled = false;
         if (response && response.ok) {
           const answer = await response.json();
-          box.dataset.version = String(answer.version);
-          // The page's other forms for this task carry the version they would change.
-          document.querySelectorAll('input[name="version"]').forEach(function (field) { field.value = String(answer.version); });
+          // The page's other forms and menus for this task carry the version they would change.
+          taskVersion(answer.version);
           announce((input.checked ? "Ticked: " : "Unticked: ") + input.getAttribute("aria-label") + ".");
           return;
         }
@@ -453,7 +725,7 @@
     let pending = null;
     document.addEventListener("keydown", function (event) {
       if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-      if (typing(event.target)) return;
+      if (typing(event.target) || event.target.closest("dialog, form.edit-menu")) return;
       const sheet = document.getElementById("shortcuts");
       if (sheet && sheet.open) return;
       const key = event.key;
@@ -511,6 +783,18 @@
           }
           return;
         }
+        case "s":
+        case "a":
+        case "l":
+        case "p":
+        case "d": {
+          const field = { s: "status", a: "assignees", l: "labels", p: "priority", d: "due" }[key];
+          const item = current || document.getElementById("task-top");
+          if (!item || !item.querySelector('a[data-edit-field="' + field + '"]')) return;
+          event.preventDefault();
+          openEditor(item, field, item);
+          return;
+        }
         case "g":
           pending = "g";
           window.setTimeout(function () { pending = null; }, 1500);
@@ -532,6 +816,7 @@
     agos();
     window.setInterval(agos, 60000);
     shortcuts();
+    editing();
     document.documentElement.classList.add("js");
     const anyBoard = document.querySelector(".board");
     if (anyBoard) {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use taskflow_core::StoreError;
 use taskflow_core::project::{Project, Role};
 use taskflow_core::task::{Cursor, TaskQuery, TaskSort, effort_text};
-use taskflow_core::workflow::{Status, Workflow};
+use taskflow_core::workflow::Status;
 
 use super::kit::{PageFrame, Posted, ProjectNav, Refused, Viewer, redirect, render};
 use super::quick::QuickForm;
@@ -21,16 +21,10 @@ use crate::error::{Kind, Refusal};
 use crate::state::AppState;
 use crate::views::TaskView;
 
-pub use super::card::Card;
+pub use super::card::{Card, CardsFragment, More};
 
 /// How many cards a column shows at first, and loads each time after.
 pub const COLUMN_PAGE: u32 = 50;
-
-/// The rest of a column: the list view of it without JavaScript, the next cards with it.
-pub struct More {
-    pub href: String,
-    pub fragment: String,
-}
 
 /// One column of the board: a status of the project's workflow.
 struct Column {
@@ -74,25 +68,7 @@ struct BoardPage {
 }
 
 /// Cards on their own: the next page of a column, or one card as it is now.
-#[derive(Template)]
-#[template(path = "cards.html")]
-struct CardsFragment {
-    page: PageFrame,
-    project_key: String,
-    status: String,
-    cards: Vec<Card>,
-    more: Option<More>,
-    can_move: bool,
-    choices: Vec<String>,
-}
-
 impl BoardPage {
-    fn same(&self, a: &str, b: &str) -> bool {
-        a == b
-    }
-}
-
-impl CardsFragment {
     fn same(&self, a: &str, b: &str) -> bool {
         a == b
     }
@@ -220,18 +196,9 @@ pub(super) async fn board_page(
             can_move: can_edit(&project, role),
             notice,
             quick,
-            choices: names(&workflow),
+            choices: super::card::status_names(&workflow),
         },
     ))
-}
-
-/// The statuses' names in board order.
-fn names(workflow: &Workflow) -> Vec<String> {
-    workflow
-        .statuses()
-        .iter()
-        .map(|s| s.name.to_string())
-        .collect()
 }
 
 #[derive(Deserialize)]
@@ -269,7 +236,7 @@ pub async fn cards(
             cards,
             more,
             can_move: can_edit(&project, role),
-            choices: names(&workflow),
+            choices: super::card::status_names(&workflow),
         },
     ))
 }
@@ -285,24 +252,8 @@ pub async fn card(
     if project.key.as_str() != key {
         return Err(Refusal::not_found("task").into());
     }
-    let id = task.id;
-    let (view, workflow, counts) = tokio::try_join!(
-        TaskView::one(state.store.as_ref(), task),
-        async { Ok(state.store.workflow(project.id).await?) },
-        async { Ok(state.store.task_counts(&[id]).await?) }
-    )?;
-    Ok(render(
-        StatusCode::OK,
-        &CardsFragment {
-            page: viewer.frame("projects"),
-            project_key: project.key.as_str().to_owned(),
-            status: view.status.to_string(),
-            cards: vec![Card::new(view, counts.first().copied(), viewer.today())],
-            more: None,
-            can_move: can_edit(&project, role),
-            choices: names(&workflow),
-        },
-    ))
+    let fragment = CardsFragment::one(&state, &viewer, &project, role, task).await?;
+    Ok(render(StatusCode::OK, &fragment))
 }
 
 #[derive(Deserialize)]

@@ -3,10 +3,15 @@
 //! tomorrow in the viewer's time zone, and what it holds (subtasks done of all, comments,
 //! attachments).
 
-use taskflow_core::task::{Priority, TaskCounts};
-use taskflow_core::workflow::Category;
+use askama::Template;
+use taskflow_core::project::{Project, Role};
+use taskflow_core::task::{Priority, Task, TaskCounts};
+use taskflow_core::workflow::{Category, Workflow};
 use time::Date;
 
+use super::kit::{PageFrame, Viewer};
+use crate::error::Refusal;
+use crate::state::AppState;
 use crate::views::{Person, TaskView};
 
 /// Someone a card is assigned to: initials in a colour of their own, their name on hover and to
@@ -120,6 +125,67 @@ impl DueChip {
             words: format!("due {full}{said}"),
         }
     }
+}
+
+/// The rest of a column: the list view of it without JavaScript, the next cards with it.
+pub struct More {
+    pub href: String,
+    pub fragment: String,
+}
+
+/// Cards without their page: a column's next ones, or one card as it is now.
+#[derive(Template)]
+#[template(path = "cards.html")]
+pub struct CardsFragment {
+    pub page: PageFrame,
+    pub project_key: String,
+    pub status: String,
+    pub cards: Vec<Card>,
+    pub more: Option<More>,
+    pub can_move: bool,
+    /// The project's statuses' names, for the "Move…" form.
+    pub choices: Vec<String>,
+}
+
+impl CardsFragment {
+    fn same(&self, a: &str, b: &str) -> bool {
+        a == b
+    }
+
+    /// `task`'s card as it is now.
+    pub async fn one(
+        state: &AppState,
+        viewer: &Viewer,
+        project: &Project,
+        role: Role,
+        task: Task,
+    ) -> Result<Self, Refusal> {
+        let id = task.id;
+        let (view, workflow, counts) = tokio::try_join!(
+            TaskView::one(state.store.as_ref(), task),
+            async { Ok(state.store.workflow(project.id).await?) },
+            async { Ok(state.store.task_counts(&[id]).await?) }
+        )?;
+        let card = Card::new(view, counts.first().copied(), viewer.today());
+        Ok(Self {
+            page: viewer.frame("projects"),
+            project_key: project.key.as_str().to_owned(),
+            status: card.view.status.to_string(),
+            cards: vec![card],
+            more: None,
+            can_move: crate::access::can_edit(project, role),
+            choices: status_names(&workflow),
+        })
+    }
+}
+
+/// The project's statuses' names, in board order.
+pub fn status_names(workflow: &Workflow) -> Vec<String> {
+    workflow
+        .statuses()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect()
 }
 
 /// A card: the task and what its face shows.

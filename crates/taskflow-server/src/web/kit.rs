@@ -471,6 +471,28 @@ pub fn is_local(target: &str) -> bool {
     path_start(&decoded) && !decoded.iter().any(|b| b.is_ascii_control() || *b == b'\\')
 }
 
+/// A project's members as (username, display name), in the store's order.
+pub async fn members_named(
+    state: &AppState,
+    project: &taskflow_core::project::Project,
+) -> Result<Vec<(String, String)>, Refusal> {
+    let members = state.store.members(project.id).await?;
+    let people = state
+        .store
+        .users_by_id(&members.iter().map(|m| m.user_id).collect::<Vec<_>>())
+        .await?;
+    Ok(members
+        .iter()
+        .map(|m| {
+            let name = people
+                .iter()
+                .find(|u| u.id == m.user_id)
+                .map_or_else(|| m.username.to_string(), |u| u.display_name.to_string());
+            (m.username.to_string(), name)
+        })
+        .collect())
+}
+
 /// A page as HTML with its status.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {

@@ -28,6 +28,8 @@ struct ListPage {
     project_name: String,
     archived: bool,
     can_add: bool,
+    /// Rows change in place (the viewer may edit tasks here).
+    can_edit: bool,
     quick: QuickForm,
     tasks: Vec<TaskView>,
     filtered: bool,
@@ -182,7 +184,8 @@ pub(super) async fn list_page(
         project_key: project.key.as_str().to_owned(),
         project_name: project.name.as_str().to_owned(),
         archived: project.archived,
-        can_add: !project.archived && role >= taskflow_core::project::Role::Editor,
+        can_add: crate::access::can_edit(&project, role),
+        can_edit: crate::access::can_edit(&project, role),
         quick,
         tasks,
         filtered,

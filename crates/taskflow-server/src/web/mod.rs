@@ -7,6 +7,7 @@ mod account;
 mod admin;
 mod board;
 mod card;
+mod edit;
 mod list;
 mod my;
 mod project;
@@ -53,6 +54,8 @@ pub fn router() -> Router<AppState> {
         .route("/p/{key}/list", get(list::list))
         .route("/t/{key}", get(task::task_page))
         .route("/t/{key}/edit", get(task::edit_form).post(task::save))
+        .route("/t/{key}/menu/{field}", get(edit::menu))
+        .route("/t/{key}/set", get(to_task).post(edit::set))
         .route("/t/{key}/subtasks", get(to_task).post(task::add_subtask))
         .route("/t/{key}/comments", get(to_task).post(task::add_comment))
         .route(

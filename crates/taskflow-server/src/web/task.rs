@@ -80,11 +80,6 @@ impl TaskPage {
     fn limit(&self) -> String {
         taskflow_ops::human_bytes(self.max_upload)
     }
-
-    /// An estimate in minutes as people read it: `1d 2h 30m` (8-hour days).
-    fn effort(&self, minutes: &u32) -> String {
-        taskflow_core::task::effort_text((*minutes).into())
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -339,23 +334,10 @@ async fn edit_page(
 ) -> Result<EditPage, Refusal> {
     let store = state.store.as_ref();
     let (members, labels, workflow) = tokio::try_join!(
-        store.members(project.id),
-        store.labels(project.id),
-        store.workflow(project.id)
+        super::kit::members_named(state, project),
+        async { Ok(store.labels(project.id).await?) },
+        async { Ok(store.workflow(project.id).await?) }
     )?;
-    let people = store
-        .users_by_id(&members.iter().map(|m| m.user_id).collect::<Vec<_>>())
-        .await?;
-    let members = members
-        .iter()
-        .map(|m| {
-            let name = people
-                .iter()
-                .find(|u| u.id == m.user_id)
-                .map_or_else(|| m.username.to_string(), |u| u.display_name.to_string());
-            (m.username.to_string(), name)
-        })
-        .collect();
     let view = TaskView::one(store, task).await?;
     Ok(EditPage {
         page: viewer.frame("projects"),

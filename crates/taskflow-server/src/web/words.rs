@@ -19,6 +19,11 @@ pub fn sentence(text: &str) -> String {
     out
 }
 
+/// An estimate in minutes as people read it: `1d 2h 30m` (8-hour days).
+pub fn effort(minutes: &u32) -> String {
+    taskflow_core::task::effort_text((*minutes).into())
+}
+
 /// Why a request was refused, one sentence per field when the API names fields. A message
 /// that does not say what it is about (`must not be empty`) is said of its field: "The title
 /// must not be empty."
