@@ -315,6 +315,7 @@
       const there = el.id && document.getElementById(el.id);
       if (!there) return;
       const fresh = document.importNode(el, true);
+      if (there.classList.contains("chosen")) fresh.classList.add("chosen");
       there.replaceWith(fresh);
       fresh.querySelectorAll("[data-checks]").forEach(checklists);
     });
@@ -348,13 +349,17 @@
     dialog.id = "edit-dialog";
     dialog.className = "edit-dialog";
     dialog.addEventListener("click", function (event) { if (event.target === dialog) dialog.close(); });
-    dialog.addEventListener("close", function () {
-      dialog.replaceChildren();
-      const back = document.getElementById(dialog.dataset.item || "");
-      if (back) (back.classList.contains("card-item") ? back : back.querySelector("a[data-edit-field]") || back).focus();
-    });
+    dialog.addEventListener("close", function () { dialog.replaceChildren(); focusBack(dialog.dataset.item); });
     document.body.appendChild(dialog);
     return dialog;
+  }
+
+  // The focus back on the item a menu changed (drawn again meanwhile, perhaps), unless it went
+  // elsewhere already.
+  function focusBack(itemId) {
+    const back = document.getElementById(itemId || "");
+    if (!back || back.contains(document.activeElement) && document.activeElement !== document.body) return;
+    (back.classList.contains("card-item") ? back : back.querySelector("a[data-edit-field]") || back).focus();
   }
 
   // Next to what opened it on a wide screen; a sheet at the bottom on a phone (CSS).
@@ -374,7 +379,11 @@
 
   function closeEditor(form) {
     const dialog = form.closest("dialog");
-    if (dialog) { dialog.close(); return; }
+    if (dialog) {
+      dialog.close();
+      focusBack(dialog.dataset.item);
+      return;
+    }
     const shown = form.previousElementSibling && form.previousElementSibling.hidden ? form.previousElementSibling : null;
     form.remove();
     if (shown) shown.hidden = false;

@@ -221,6 +221,13 @@ async fn every_form_refuses_a_post_without_its_csrf_field(store: TestStore) {
             "/t/OPS-1/check",
             "index=0&checked=true&version=1".to_owned(),
         ),
+        (
+            "/t/OPS-1/set",
+            format!(
+                "field=title&in=task&value=Sneaky&version={}",
+                before.version
+            ),
+        ),
         ("/p/OPS/settings", "action=trash".to_owned()),
         ("/trash/restore", "type=task&id=1".to_owned()),
         ("/trash/purge", "type=task&id=1".to_owned()),
@@ -2231,7 +2238,7 @@ async fn estimates_on_the_board_the_task_page_and_the_form(store: TestStore) {
 
     let page = get(&store, &team.editor, "/t/OPS-2").await;
     assert!(
-        page.body.contains("<dt>Estimate</dt><dd>2h</dd>"),
+        page.body.contains(r#"data-edit-field="estimate" title="Change the estimate">2h</a>"#),
         "{}",
         page.body
     );
@@ -2664,7 +2671,265 @@ async fn a_project_s_pages_share_one_navigation(store: TestStore) {
     }
 }
 
+/// One field posted as a page's menu posts it (`X-Taskflow-Fragment`): the item drawn again.
+async fn set_field(store: &TestStore, who: &Person, fields: &str) -> Answer {
+    let body = format!("csrf={}&{fields}", encoded(&who.csrf));
+    crate::pages::visit_with(
+        crate::state(store),
+        "POST",
+        "/t/OPS-1/set",
+        Some(&who.cookie),
+        Some(&body),
+        &[("x-taskflow-fragment", "1")],
+    )
+    .await
+}
+
+/// One field changes in place: its menu names people and labels (never an id), a change
+/// answers with the card, the row or the task's parts and the new version, a stale version is
+/// 412 with the item as it is now, an unreadable value is 422 with the menu saying why and
+/// nothing changed, viewers and strangers cannot, and a plain post goes back to the page.
+async fn one_field_changes_in_place(store: TestStore) {
+    let team = team(&store).await;
+    let first = task(&store, "OPS-1").await;
+    let menu = get(&store, &team.editor, "/t/OPS-1/menu/assignees?in=card").await;
+    assert_eq!(menu.status, StatusCode::OK, "{}", menu.body);
+    assert!(
+        menu.body.contains(r#"value="edgar""#)
+            && menu.body.contains(r#"action="/t/OPS-1/set""#)
+            && menu.body.contains(r#"name="in" value="card""#),
+        "{}",
+        menu.body
+    );
+    for (path, status) in [
+        ("/t/OPS-1/menu/colour?in=card", StatusCode::BAD_REQUEST),
+        ("/t/OPS-9/menu/status?in=card", StatusCode::NOT_FOUND),
+    ] {
+        assert_eq!(
+            get(&store, &team.editor, path).await.status,
+            status,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        get(&store, &team.viewer, "/t/OPS-1/menu/status?in=card")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&store, &team.stranger, "/t/OPS-1/menu/status?in=card")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A card: moved to Done, drawn again with its new version.
+    let v = first.version;
+    let card = set_field(
+        &store,
+        &team.editor,
+        &format!("field=status&in=card&value=done&version={v}"),
+    )
+    .await;
+    assert_eq!(card.status, StatusCode::OK, "{}", card.body);
+    assert!(
+        card.body
+            .starts_with(r#"<li class="card-item closed" id="card-OPS-1""#),
+        "{}",
+        card.body
+    );
+    assert!(card.body.contains(r#"data-status="Done""#), "{}", card.body);
+    assert_eq!(card.headers["x-task-version"], (v + 1).to_string().as_str());
+    let now = task(&store, "OPS-1").await;
+    assert_eq!(now.version, v + 1);
+
+    // The same version again is stale: 412, the card as it is now, nothing changed.
+    let stale = set_field(
+        &store,
+        &team.editor,
+        &format!("field=priority&in=card&value=high&version={v}"),
+    )
+    .await;
+    assert_eq!(
+        stale.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        stale.body
+    );
+    assert!(
+        stale.body.contains(r#"data-status="Done""#),
+        "{}",
+        stale.body
+    );
+    assert_eq!(
+        stale.headers["x-task-version"],
+        (v + 1).to_string().as_str()
+    );
+    assert_eq!(task(&store, "OPS-1").await.version, v + 1);
+
+    // A row: assignees and labels replaced at once (none clears them).
+    let v = v + 1;
+    let row = set_field(
+        &store,
+        &team.editor,
+        &format!("field=assignees&in=row&value=edgar&value=olivia&version={v}"),
+    )
+    .await;
+    assert_eq!(row.status, StatusCode::OK, "{}", row.body);
+    assert!(
+        row.body.starts_with(r#"<tr id="task-OPS-1""#),
+        "{}",
+        row.body
+    );
+    let v = v + 1;
+    let row = set_field(
+        &store,
+        &team.editor,
+        &format!("field=labels&in=row&value=bug&version={v}"),
+    )
+    .await;
+    assert!(row.body.contains(">bug<"), "{}", row.body);
+    let v = v + 1;
+    let row = set_field(
+        &store,
+        &team.editor,
+        &format!("field=assignees&in=row&version={v}"),
+    )
+    .await;
+    assert_eq!(row.status, StatusCode::OK);
+    assert!(task(&store, "OPS-1").await.assignees.is_empty());
+
+    // The task page: a due date as quick add reads it, an estimate, the title, the description.
+    let v = v + 1;
+    let parts = set_field(
+        &store,
+        &team.editor,
+        &format!("field=due&in=task&value=2027-03-01&version={v}"),
+    )
+    .await;
+    assert_eq!(parts.status, StatusCode::OK, "{}", parts.body);
+    assert!(
+        parts
+            .body
+            .starts_with(r#"<div class="task-top" id="task-top""#),
+        "{}",
+        parts.body
+    );
+    assert!(
+        !parts.body.contains("task-description"),
+        "only what changed is drawn"
+    );
+    let v = v + 1;
+    let parts = set_field(
+        &store,
+        &team.editor,
+        &format!("field=estimate&in=task&pick=2h&value=ignored&version={v}"),
+    )
+    .await;
+    assert_eq!(parts.status, StatusCode::OK, "{}", parts.body);
+    assert_eq!(
+        task(&store, "OPS-1").await.estimate.map(|e| e.minutes()),
+        Some(120)
+    );
+    let v = v + 1;
+    let parts = set_field(
+        &store,
+        &team.editor,
+        &format!("field=description&in=task&value=**Now**%0D%0Aplease&version={v}"),
+    )
+    .await;
+    assert!(
+        parts.body.contains(r#"id="task-description""#)
+            && parts.body.contains("<strong>Now</strong>"),
+        "{}",
+        parts.body
+    );
+    assert_eq!(
+        task(&store, "OPS-1").await.description.as_str(),
+        "**Now**\nplease"
+    );
+
+    // Values that cannot be used: said in the menu, which keeps them; nothing changed.
+    let v = v + 1;
+    for (fields, says) in [
+        (
+            "field=due&in=task&value=someday",
+            "The due date must be a date such as",
+        ),
+        ("field=title&in=task&value=", "The title must not be empty"),
+        ("field=status&in=card&value=Nowhere", "Nowhere"),
+        ("field=assignees&in=card&value=sam", "sam is not a member"),
+        ("field=estimate&in=task&value=forever", "estimate"),
+    ] {
+        let refused = set_field(&store, &team.editor, &format!("{fields}&version={v}")).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{fields}: {}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains(r#"class="edit-menu""#) && refused.body.contains(says),
+            "{fields}: {}",
+            refused.body
+        );
+        assert!(!refused.body.contains("user 4"), "{}", refused.body);
+    }
+    let refused = set_field(
+        &store,
+        &team.editor,
+        &format!("field=due&in=task&value=someday&version={v}"),
+    )
+    .await;
+    assert!(
+        refused.body.contains(r#"value="someday""#),
+        "the menu keeps what was typed"
+    );
+    assert_eq!(task(&store, "OPS-1").await.version, v);
+    let unknown = set_field(
+        &store,
+        &team.editor,
+        &format!("field=colour&in=task&value=red&version={v}"),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+
+    // Viewers and strangers cannot; without the script a change goes back to the page.
+    let viewer = set_field(
+        &store,
+        &team.viewer,
+        &format!("field=priority&in=card&value=low&version={v}"),
+    )
+    .await;
+    assert_eq!(viewer.status, StatusCode::FORBIDDEN);
+    let stranger = set_field(
+        &store,
+        &team.stranger,
+        &format!("field=priority&in=card&value=low&version={v}"),
+    )
+    .await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND);
+    let plain = post(
+        &store,
+        &team.editor,
+        "/t/OPS-1/set",
+        &format!("field=priority&in=card&value=low&version={v}"),
+    )
+    .await;
+    assert_eq!(plain.status, StatusCode::SEE_OTHER);
+    assert_eq!(plain.location(), "/p/OPS#card-OPS-1");
+    assert_eq!(
+        task(&store, "OPS-1").await.priority,
+        taskflow_core::task::Priority::Low
+    );
+    let opened = get(&store, &team.editor, "/t/OPS-1/set").await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER);
+    assert_eq!(opened.location(), "/t/OPS-1");
+}
+
 both_backends!(
+    one_field_changes_in_place,
     a_project_s_pages_share_one_navigation,
     today_and_times_are_the_persons,
     checklists_are_ticked_in_place,

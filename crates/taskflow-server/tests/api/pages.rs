@@ -73,7 +73,22 @@ pub(crate) async fn visit_state(
     cookie: Option<&str>,
     form: Option<&str>,
 ) -> Answer {
+    visit_with(state, method, path, cookie, form, &[]).await
+}
+
+/// `visit_state`, with more request headers (as a page's script sends them).
+pub(crate) async fn visit_with(
+    state: taskflow_server::AppState,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Answer {
     let mut request = Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
     if let Some(cookie) = cookie {
         request = request.header("cookie", cookie);
     }

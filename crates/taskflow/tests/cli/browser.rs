@@ -1882,7 +1882,31 @@ async fn editing_in_place_in_a_browser(store: TestStore) {
             accessible(c, "the task after changes").await
         })
         .await;
+    // How a menu looks, for people to judge (the screenshots stay in target/browser/).
+    browser
+        .check("edit-menu-wide", async {
+            open(c, "the board", &format!("{base}/p/OPS")).await?;
+            nothing_ran(c, "the board").await?;
+            js(c, "document.getElementById('card-OPS-2').focus()").await?;
+            press(c, "a").await?;
+            menu_open(c, "assignees").await
+        })
+        .await;
     browser.client.clone().close().await.ok();
+    let phone = crate::browser::browser(390, 844).await;
+    let c = &phone.client;
+    phone
+        .check("edit-menu-phone", async {
+            sign_in(c, &base).await?;
+            js(c, "document.documentElement.dataset.theme = 'dark'").await?;
+            open(c, "the task", &format!("{base}/t/OPS-2")).await?;
+            js(c, "document.documentElement.dataset.theme = 'dark'").await?;
+            click(c, "a[data-edit-field='due']").await?;
+            menu_open(c, "due").await?;
+            accessible(c, "the due-date menu on a phone, dark").await
+        })
+        .await;
+    phone.client.clone().close().await.ok();
 }
 
 both_backends!(
