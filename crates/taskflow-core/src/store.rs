@@ -185,6 +185,16 @@ pub trait TaskStore: Send + Sync {
         project: ProjectId,
         new: NewTask,
     ) -> StoreResult<Task>;
+    /// As `create_task`, first creating `labels` in the project, in the same transaction, and
+    /// putting them on the task with its own: quick add's new labels. A name taken meanwhile
+    /// refuses the whole (409), and nothing is created.
+    async fn create_task_with_labels(
+        &self,
+        actor: UserId,
+        project: ProjectId,
+        new: NewTask,
+        labels: Vec<crate::project::NewLabel>,
+    ) -> StoreResult<Task>;
     async fn task(&self, id: TaskId) -> StoreResult<Task>;
     async fn task_by_key(&self, key: &TaskKey) -> StoreResult<Task>;
     /// The live task with this key, its live project and `user`'s role in the project

@@ -92,24 +92,27 @@
     return { position: "top" };
   }
 
-  // A column's heading counts every task in it (not only the cards loaded): a move changes
-  // two columns' counts by one, and may take one over its limit or back under it.
+  // A column's heading counts every task in it (not only the cards loaded): a card coming in or
+  // going out changes it by one, and may take the column over its limit or back under it.
+  function recount(list, by) {
+    const count = Math.max(0, Number(list.dataset.count || "0") + by);
+    list.dataset.count = String(count);
+    const section = list.closest("section");
+    const shown = section && section.querySelector(".count .n");
+    if (shown) shown.textContent = String(count);
+    const limit = Number(list.dataset.limit || "0");
+    if (section && limit > 0) {
+      section.classList.toggle("over-limit", count > limit);
+      const over = section.querySelector(".over");
+      if (over) over.hidden = count <= limit;
+    }
+  }
+
+  // A move changes two columns' counts.
   function shift(from, to) {
     if (from === to) return;
-    [[from, -1], [to, 1]].forEach(function (pair) {
-      const list = pair[0];
-      const count = Math.max(0, Number(list.dataset.count || "0") + pair[1]);
-      list.dataset.count = String(count);
-      const section = list.closest("section");
-      const shown = section && section.querySelector(".count .n");
-      if (shown) shown.textContent = String(count);
-      const limit = Number(list.dataset.limit || "0");
-      if (section && limit > 0) {
-        section.classList.toggle("over-limit", count > limit);
-        const over = section.querySelector(".over");
-        if (over) over.hidden = count <= limit;
-      }
-    });
+    recount(from, -1);
+    recount(to, 1);
   }
 
   // One tab stop per card: the card itself. Its link and menu stay clickable; the keyboard
@@ -564,6 +567,223 @@
     });
   }
 
+  // ---- Quick add: completion of #label and @username, and adding without a page load ----
+
+  // The project's labels and members, fetched once per page when completion first needs them.
+  const known = {};
+  function namesOf(project) {
+    if (!known[project]) {
+      known[project] = fetch("/p/" + encodeURIComponent(project) + "/names", { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : { labels: [], people: [] }; })
+        .catch(function () { return { labels: [], people: [] }; });
+    }
+    return known[project];
+  }
+
+  // The `#word` or `@word` being typed where the caret is, if any.
+  function tokenAt(input) {
+    const caret = input.selectionStart === null ? input.value.length : input.selectionStart;
+    const before = input.value.slice(0, caret);
+    const match = /(^|\s)([#@])([^\s#@]*)$/.exec(before);
+    if (!match) return null;
+    return { sign: match[2], word: match[3], start: caret - match[3].length - 1, end: caret };
+  }
+
+  // What a token may become: the labels or members holding its letters, those starting with
+  // them first; a `#word` that is no label is offered as a new one.
+  function suggestions(names, token) {
+    const word = token.word.toLowerCase();
+    const rank = function (text) { const at = text.toLowerCase().indexOf(word); return at === -1 ? -1 : (at === 0 ? 0 : 1); };
+    let found;
+    if (token.sign === "#") {
+      found = names.labels.filter(function (l) { return rank(l.name) !== -1; })
+        .sort(function (a, b) { return rank(a.name) - rank(b.name); })
+        .map(function (l) { return { insert: "#" + l.name, words: l.name, colour: l.colour }; });
+      const exact = names.labels.some(function (l) { return l.name.toLowerCase() === word; });
+      if (word && !exact) found.push({ insert: "#" + token.word, words: "New label “" + token.word + "”, created with the task", create: true });
+    } else {
+      found = names.people.filter(function (p) { return rank(p.username) !== -1 || rank(p.display_name) !== -1; })
+        .map(function (p) { return { insert: "@" + p.username, words: p.display_name === p.username ? p.username : p.display_name + " (" + p.username + ")" }; });
+    }
+    return found.slice(0, 8);
+  }
+
+  function completion(form) {
+    const input = form.querySelector("#quick-line");
+    const match = /^\/(?:p|t)\/([A-Z][A-Z0-9]*)/.exec(form.getAttribute("action") || "");
+    if (!input || !match) return;
+    const project = match[1];
+    const list = document.createElement("ul");
+    list.id = "quick-suggest";
+    list.className = "suggest";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Suggestions");
+    list.hidden = true;
+    input.parentElement.appendChild(list);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-controls", "quick-suggest");
+    input.setAttribute("aria-expanded", "false");
+    let shown = [];
+    let active = -1;
+    let token = null;
+
+    function close() {
+      list.hidden = true;
+      list.replaceChildren();
+      shown = [];
+      active = -1;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+
+    function mark(index) {
+      active = index;
+      Array.from(list.children).forEach(function (li, i) { li.setAttribute("aria-selected", String(i === index)); });
+      if (index >= 0) input.setAttribute("aria-activedescendant", "quick-option-" + index);
+      else input.removeAttribute("aria-activedescendant");
+    }
+
+    function accept(choice) {
+      const value = input.value;
+      const inserted = choice.insert + " ";
+      input.value = value.slice(0, token.start) + inserted + value.slice(token.end).replace(/^\s+/, "");
+      const caret = token.start + inserted.length;
+      input.setSelectionRange(caret, caret);
+      if (choice.create && !form.querySelector('input[name="create_labels"]')) {
+        const flag = document.createElement("input");
+        flag.type = "hidden";
+        flag.name = "create_labels";
+        flag.value = "yes";
+        form.appendChild(flag);
+      }
+      announce((choice.create ? "The label " + choice.insert.slice(1) + " will be created with the task" : choice.insert + " added") + ".");
+      close();
+    }
+
+    async function update() {
+      token = tokenAt(input);
+      if (!token) return close();
+      const names = await namesOf(project);
+      const now = tokenAt(input);
+      if (!now || now.start !== token.start || now.word !== token.word) return;
+      shown = suggestions(names, token);
+      if (!shown.length) return close();
+      list.replaceChildren.apply(list, shown.map(function (choice, i) {
+        const li = document.createElement("li");
+        li.id = "quick-option-" + i;
+        li.setAttribute("role", "option");
+        if (choice.colour) {
+          const dot = document.createElement("span");
+          dot.className = "dot c-" + choice.colour.replace("#", "").toLowerCase();
+          dot.setAttribute("aria-hidden", "true");
+          li.appendChild(dot);
+        }
+        li.appendChild(document.createTextNode(choice.words));
+        li.addEventListener("mousedown", function (event) { event.preventDefault(); accept(choice); });
+        return li;
+      }));
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      mark(0);
+    }
+
+    input.addEventListener("input", update);
+    input.addEventListener("blur", function () { window.setTimeout(close, 100); });
+    input.addEventListener("keydown", function (event) {
+      if (list.hidden || !shown.length) return;
+      switch (event.key) {
+        case "ArrowDown": event.preventDefault(); mark((active + 1) % shown.length); return;
+        case "ArrowUp": event.preventDefault(); mark((active - 1 + shown.length) % shown.length); return;
+        case "Enter":
+        case "Tab":
+          if (active < 0) return;
+          event.preventDefault();
+          accept(shown[active]);
+          return;
+        case "Escape": event.preventDefault(); event.stopPropagation(); close(); return;
+        default: return;
+      }
+    });
+  }
+
+  // A refused line in the page's address (`?quick=`), as without the script: a reload or a
+  // bookmark brings it back with what is wrong with it. Gone again once a line is added.
+  function lineInAddress(line) {
+    const params = new URLSearchParams(location.search);
+    if (line) params.set("quick", line); else params.delete("quick");
+    const query = params.toString();
+    history.replaceState(null, "", location.pathname + (query ? "?" + query : ""));
+  }
+
+  // Adds the task a quick-add line describes without leaving the page: the card (or row)
+  // appears where it belongs, the field empties and keeps the focus. A refused line comes back
+  // in the field with why, and the offer to create labels it names.
+  function addInPlace(form) {
+    if (!form.querySelector('input[name="back"][value="board"], input[name="back"][value="list"]')) return;
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      const input = form.querySelector("#quick-line");
+      const data = event.submitter ? new FormData(form, event.submitter) : new FormData(form);
+      form.setAttribute("aria-busy", "true");
+      let response = null;
+      try {
+        response = await fetch(form.action, {
+          method: "POST", credentials: "same-origin", body: new URLSearchParams(data),
+          headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Taskflow-Fragment": "1" },
+        });
+      } catch (_) { response = null; }
+      form.removeAttribute("aria-busy");
+      const status = response ? response.status : 0;
+      if (status === 201) {
+        const key = response.headers.get("X-Task-Key") || "";
+        const item = nodes(await response.text()).firstElementChild;
+        let where = "";
+        if (item && item.classList.contains("card-item")) {
+          const list = document.querySelector('.board ol.cards[data-status="' + CSS.escape(item.dataset.status) + '"]');
+          if (!list) { location.reload(); return; }
+          const empty = list.querySelector(".empty-column");
+          if (empty) empty.remove();
+          const card = document.importNode(item, true);
+          list.insertBefore(card, list.querySelector(".more"));
+          recount(list, 1);
+          tabStops(list);
+          card.classList.add("just-added");
+          where = " to " + columnTitle(list);
+        } else if (item && item.tagName === "TR") {
+          const body = document.querySelector("main table.tasks tbody");
+          if (!body) { location.reload(); return; }
+          const row = document.importNode(item, true);
+          body.appendChild(row);
+          row.classList.add("just-added");
+        }
+        lineInAddress(null);
+        input.value = "";
+        input.removeAttribute("aria-invalid");
+        form.querySelectorAll("#quick-problems, .quick-offer, input[name='create_labels']").forEach(function (el) { el.remove(); });
+        input.setAttribute("aria-describedby", "quick-help");
+        input.focus();
+        announce(key + " added" + where + ".");
+        return;
+      }
+      if (status === 422) {
+        const fresh = nodes(await response.text()).querySelector("form.quick");
+        if (!fresh) return;
+        form.replaceWith(fresh);
+        completion(fresh);
+        addInPlace(fresh);
+        const field = fresh.querySelector("#quick-line");
+        lineInAddress(field.value);
+        field.focus();
+        field.setSelectionRange(field.value.length, field.value.length);
+        const problems = fresh.querySelector("#quick-problems");
+        if (problems) announce(problems.textContent);
+        return;
+      }
+      announce("Nothing was added. " + words(status, null));
+    });
+  }
+
   // ---- Time: the browser's zone for the server, and "2 h ago" for people ----
 
   // Tells the server this browser's time zone (a cookie), for a person who has not chosen one:
@@ -839,6 +1059,7 @@
       keyboard(board);
     }
     document.querySelectorAll("form.upload[data-task]").forEach(uploads);
+    document.querySelectorAll("form.quick").forEach(function (form) { completion(form); addInPlace(form); });
     document.querySelectorAll("[data-checks]").forEach(checklists);
     document.querySelectorAll("button[data-copy]").forEach(function (button) {
       button.addEventListener("click", function () {

@@ -59,7 +59,7 @@ pub fn initials(name: &str) -> String {
 }
 
 /// A small stable hash (FNV-1a), so a person keeps their colour across pages and restarts.
-fn fnv(text: &str) -> usize {
+pub fn fnv(text: &str) -> usize {
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
@@ -177,6 +177,15 @@ impl CardsFragment {
             choices: status_names(&workflow),
         })
     }
+}
+
+/// A list row as it is now.
+#[derive(Template)]
+#[template(path = "row.html")]
+pub struct RowFragment {
+    pub project_key: String,
+    pub task: TaskView,
+    pub can_edit: bool,
 }
 
 /// The project's statuses' names, in board order.

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use taskflow_core::project::{Project, Role};
 use taskflow_core::task::{Priority, Task};
 
-use super::card::CardsFragment;
+use super::card::{CardsFragment, RowFragment};
 use super::kit::{PageFrame, Posted, Refused, Viewer, members_named, redirect, render};
 use super::words::problems;
 use crate::error::{Kind, Refusal};
@@ -466,15 +466,6 @@ pub async fn set(
         .headers_mut()
         .insert("x-task-version", HeaderValue::from(version));
     Ok(response)
-}
-
-/// A list row as it is now.
-#[derive(Template)]
-#[template(path = "row.html")]
-struct RowFragment {
-    project_key: String,
-    task: TaskView,
-    can_edit: bool,
 }
 
 /// The task page's parts a change redraws: its heading and facts, and its description when

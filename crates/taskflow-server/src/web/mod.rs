@@ -50,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/p/{key}/move", get(to_board).post(board::move_card))
         .route("/p/{key}/tasks", get(to_board).post(quick_add))
         .route("/p/{key}/cards", get(board::cards))
+        .route("/p/{key}/names", get(quick::names))
         .route("/p/{key}/card/{task}", get(board::card))
         .route("/p/{key}/list", get(list::list))
         .route("/t/{key}", get(task::task_page))
@@ -139,16 +140,22 @@ async fn to_task(Path(key): Path<String>) -> Response {
 async fn quick_add(
     State(state): State<AppState>,
     Path(key): Path<String>,
+    headers: axum::http::HeaderMap,
     Posted { viewer, form }: Posted<QuickAddForm>,
 ) -> Result<Response, Refused> {
     let to_list = form.back == "list";
-    match quick::add(&state, &viewer.user, &key, &form.line, viewer.today()).await {
-        Ok(task) if to_list => Ok(redirect(&format!(
+    let added = quick::add(&state, &viewer.user, &key, &form, viewer.today()).await;
+    // From the page's script: the new card (or row) to put in place, or the field again.
+    if headers.get("x-taskflow-fragment").is_some() {
+        return quick::added_in_place(&state, &viewer, &key, form, added).await;
+    }
+    match added {
+        Ok((task, _)) if to_list => Ok(redirect(&format!(
             "/p/{}/list#task-{}",
             task.project_key,
             task.key()
         ))),
-        Ok(task) => Ok(redirect(&format!(
+        Ok((task, _)) => Ok(redirect(&format!(
             "/p/{}#card-{}",
             task.project_key,
             task.key()
@@ -157,8 +164,8 @@ async fn quick_add(
         // field comes back empty.
         Err(e) if e.kind == Kind::Invalid && quick::too_long(&form.line) => {
             let quick = quick::QuickForm {
-                line: String::new(),
                 problems: words::problems(&e),
+                ..quick::QuickForm::default()
             };
             let status = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             if to_list {

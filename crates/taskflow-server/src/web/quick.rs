@@ -2,9 +2,11 @@
 //! from the board, the list and a task's subtask field. The line is read by
 //! `taskflow_core::quick` and handed to `input` as a typed draft.
 
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use taskflow_core::ValidationError;
-use taskflow_core::project::Project;
+use taskflow_core::project::{Colour, NewLabel, Project};
+use taskflow_core::text::LabelName;
 
 use crate::error::Refusal;
 use crate::input::TaskDraft;
@@ -15,6 +17,9 @@ use crate::state::AppState;
 pub struct QuickForm {
     pub line: String,
     pub problems: Vec<String>,
+    /// Labels the line names that the project does not have, offered for creation with the
+    /// task when they are all that is wrong with it.
+    pub new_labels: Vec<String>,
 }
 
 impl QuickForm {
@@ -32,14 +37,23 @@ impl QuickForm {
         let Some(line) = line.filter(|l| !l.trim().is_empty()) else {
             return Ok(Self::default());
         };
-        let problems = match quick_task(state, project, line, parent, today).await {
+        let problems = match quick_task(state, project, line, parent.clone(), today, false).await {
             Ok(_) => Vec::new(),
             Err(e) if e.kind == crate::error::Kind::Invalid => super::words::problems(&e),
             Err(e) => return Err(e),
         };
+        // Would creating the labels it names make the line good? Then that is offered.
+        let new_labels = match problems.is_empty() {
+            true => Vec::new(),
+            false => match quick_task(state, project, line, parent, today, true).await {
+                Ok((_, labels)) => labels.into_iter().map(|l| l.name.to_string()).collect(),
+                Err(_) => Vec::new(),
+            },
+        };
         Ok(Self {
             line: line.to_owned(),
             problems,
+            new_labels,
         })
     }
 }
@@ -63,26 +77,61 @@ pub struct QuickAddForm {
     /// `list` to come back to the list; the board otherwise.
     #[serde(default)]
     pub back: String,
+    /// Set (by the offer under a refused line) to create the labels it names that the project
+    /// does not have yet.
+    #[serde(default)]
+    pub create_labels: String,
+}
+
+/// The colours new labels get, one by the name's hash: distinct, and legible with dark or
+/// light text.
+const NEW_LABEL_COLOURS: [&str; 8] = [
+    "#0969da", "#1a7f37", "#8250df", "#bf3989", "#d1242f", "#bc4c00", "#4d2d00", "#0a3069",
+];
+
+fn new_label(name: &str) -> Result<NewLabel, ValidationError> {
+    let colour = NEW_LABEL_COLOURS[super::card::fnv(name) % NEW_LABEL_COLOURS.len()];
+    Ok(NewLabel {
+        name: LabelName::parse(name).map_err(|e| ValidationError::new("labels", e.to_string()))?,
+        colour: Colour::parse(colour).expect("a colour of the palette"),
+    })
 }
 
 /// The task a quick-add line describes, in `project`, under `parent` when given; `today` is
-/// the person's date (what `due:today` and `due:fri` count from). A line that cannot be read is
-/// refused as the API refuses a body: 422 naming the field, `line`.
+/// the person's date (what `due:today` and `due:fri` count from). With `create`, the labels it
+/// names that the project lacks come back as new labels to create with it. A line that cannot
+/// be read is refused as the API refuses a body: 422 naming the field, `line`.
 pub async fn quick_task(
     state: &AppState,
     project: &Project,
     line: &str,
     parent: Option<String>,
     today: time::Date,
-) -> Result<taskflow_core::task::NewTask, Refusal> {
-    let (quick, wrong) = taskflow_core::quick::read(line, today);
-    if !wrong.is_empty() {
+    create: bool,
+) -> Result<(taskflow_core::task::NewTask, Vec<NewLabel>), Refusal> {
+    let (mut quick, wrong) = taskflow_core::quick::read(line, today);
+    let store = state.store.as_ref();
+    let mut errors: Vec<ValidationError> = wrong
+        .iter()
+        .map(|p| ValidationError::new("line", p.to_string()))
+        .collect();
+    let mut new_labels = Vec::new();
+    if create && !quick.labels.is_empty() {
+        let known = store.labels(project.id).await?;
+        let (have, lack): (Vec<String>, Vec<String>) = quick
+            .labels
+            .into_iter()
+            .partition(|name| known.iter().any(|l| l.name.as_str() == name.trim()));
+        quick.labels = have;
+        for name in lack {
+            match new_label(name.trim()) {
+                Ok(label) => new_labels.push(label),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if !errors.is_empty() {
         // The names are checked too, so one try reports everything wrong with the line.
-        let mut errors: Vec<ValidationError> = wrong
-            .iter()
-            .map(|p| ValidationError::new("line", p.to_string()))
-            .collect();
-        let store = state.store.as_ref();
         errors.extend(
             crate::input::name_problems(store, project, &quick.assignees, &quick.labels).await?,
         );
@@ -98,7 +147,29 @@ pub async fn quick_task(
         parent,
         ..TaskDraft::default()
     };
-    draft.resolve(state.store.as_ref(), project).await
+    Ok((draft.resolve(store, project).await?, new_labels))
+}
+
+/// Creates the task a quick-add line describes (and, with `create`, the labels it names that
+/// the project lacks, in the same transaction).
+pub async fn create(
+    state: &AppState,
+    user: &taskflow_core::user::User,
+    project: &Project,
+    line: &str,
+    parent: Option<String>,
+    today: time::Date,
+    create: bool,
+) -> Result<taskflow_core::task::Task, Refusal> {
+    let (new, labels) = quick_task(state, project, line, parent, today, create).await?;
+    let store = state.store.as_ref();
+    Ok(if labels.is_empty() {
+        store.create_task(user.id, project.id, new).await?
+    } else {
+        store
+            .create_task_with_labels(user.id, project.id, new, labels)
+            .await?
+    })
 }
 
 /// A task added by a quick-add line to the project `key`, if `user` may add tasks there.
@@ -106,10 +177,123 @@ pub async fn add(
     state: &AppState,
     user: &taskflow_core::user::User,
     key: &str,
-    line: &str,
+    form: &QuickAddForm,
     today: time::Date,
-) -> Result<taskflow_core::task::Task, Refusal> {
+) -> Result<(taskflow_core::task::Task, Project), Refusal> {
     let project = crate::access::editable_project(state, user, key).await?;
-    let new = quick_task(state, &project, line, None, today).await?;
-    Ok(state.store.create_task(user.id, project.id, new).await?)
+    let created = !form.create_labels.is_empty();
+    let task = create(state, user, &project, &form.line, None, today, created).await?;
+    Ok((task, project))
+}
+
+/// The quick-add form alone, as a page's script puts it back after a refusal.
+#[derive(askama::Template)]
+#[template(path = "quick_form.html")]
+struct QuickFragment {
+    page: super::kit::PageFrame,
+    quick_action: String,
+    quick_label: &'static str,
+    quick_example: &'static str,
+    back: String,
+    quick: QuickForm,
+}
+
+/// What a quick add from a page's script answers: the new card (or list row) to put in place,
+/// 201 with its key in `X-Task-Key`; or the form again with the line and why it was refused,
+/// 422; or the refusal.
+pub async fn added_in_place(
+    state: &AppState,
+    viewer: &super::kit::Viewer,
+    key: &str,
+    form: QuickAddForm,
+    added: Result<(taskflow_core::task::Task, Project), Refusal>,
+) -> Result<axum::response::Response, super::kit::Refused> {
+    use super::kit::render;
+    use axum::http::{HeaderValue, StatusCode};
+    match added {
+        Ok((task, project)) => {
+            let task_key = task.key().to_string();
+            let mut response = if form.back == "list" {
+                let row = super::card::RowFragment {
+                    project_key: project.key.to_string(),
+                    task: crate::views::TaskView::one(state.store.as_ref(), task).await?,
+                    can_edit: true,
+                };
+                render(StatusCode::CREATED, &row)
+            } else {
+                let role = taskflow_core::project::Role::Editor;
+                let card =
+                    super::card::CardsFragment::one(state, viewer, &project, role, task).await?;
+                render(StatusCode::CREATED, &card)
+            };
+            if let Ok(value) = HeaderValue::from_str(&task_key) {
+                response.headers_mut().insert("x-task-key", value);
+            }
+            Ok(response)
+        }
+        Err(e) if e.kind == crate::error::Kind::Invalid => {
+            let project = crate::access::editable_project(state, &viewer.user, key).await?;
+            let quick = if too_long(&form.line) {
+                QuickForm {
+                    problems: super::words::problems(&e),
+                    ..QuickForm::default()
+                }
+            } else {
+                QuickForm::again(state, &project, Some(&form.line), None, viewer.today()).await?
+            };
+            let fragment = QuickFragment {
+                page: viewer.frame("projects"),
+                quick_action: format!("/p/{}/tasks", project.key),
+                quick_label: "Add a task",
+                quick_example: "Fix login #bug @dev due:fri !high",
+                back: form.back,
+                quick,
+            };
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &fragment))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What quick add completes, as `GET /p/{key}/names` answers it to the page's script.
+#[derive(serde::Serialize)]
+struct Names {
+    /// The project's labels: `{"name", "colour"}`, by name.
+    labels: Vec<crate::views::LabelRef>,
+    /// Its members: `{"username", "display_name"}`, the person asking first, then by name.
+    people: Vec<crate::views::Person>,
+}
+
+/// `GET /p/{key}/names`: the labels and members of a project the viewer may add tasks to,
+/// for completing `#label` and `@username` as they are typed.
+pub async fn names(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    viewer: super::kit::Viewer,
+    axum::extract::Path(key): axum::extract::Path<String>,
+) -> Result<axum::response::Response, super::kit::Refused> {
+    let project = crate::access::editable_project(&state, &viewer.user, &key).await?;
+    let (labels, people) = tokio::try_join!(
+        async { Ok::<_, Refusal>(state.store.labels(project.id).await?) },
+        super::kit::members_named(&state, &project)
+    )?;
+    let me = viewer.user.username.as_str();
+    let mut people: Vec<(String, String)> = people;
+    people.sort_by(|a, b| (a.0 != me, a.1.to_lowercase()).cmp(&(b.0 != me, b.1.to_lowercase())));
+    let names = Names {
+        labels: labels
+            .into_iter()
+            .map(|l| crate::views::LabelRef {
+                name: l.name.to_string(),
+                colour: l.colour.as_str().to_owned(),
+            })
+            .collect(),
+        people: people
+            .into_iter()
+            .map(|(username, display_name)| crate::views::Person {
+                username: username.into(),
+                display_name: display_name.into(),
+            })
+            .collect(),
+    };
+    Ok(axum::Json(names).into_response())
 }

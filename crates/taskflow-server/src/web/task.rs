@@ -13,7 +13,7 @@ use taskflow_core::task::{ParentFilter, Priority, Task, TaskQuery, TaskSort};
 use taskflow_core::{ActivityId, CommentId, StoreError};
 
 use super::kit::{OnlyToken, PageFrame, Posted, PostedFile, Refused, Viewer, redirect, render};
-use super::quick::{QuickForm, quick_task};
+use super::quick::QuickForm;
 use super::words::{activity_words, problems};
 use crate::access::{deletable_attachment, own_comment, visible_task};
 use crate::error::{Kind, Refusal};
@@ -509,17 +509,11 @@ pub async fn save(
 
 // ---- Subtasks, comments, attachments, the trash ----
 
-#[derive(Deserialize)]
-pub struct LineForm {
-    #[serde(default)]
-    line: String,
-}
-
 /// `POST /t/{key}/subtasks`: a subtask by quick add.
 pub async fn add_subtask(
     State(state): State<AppState>,
     Path(key): Path<String>,
-    Posted { viewer, form }: Posted<LineForm>,
+    Posted { viewer, form }: Posted<super::quick::QuickAddForm>,
 ) -> Result<Response, Refused> {
     let created = new_subtask(&state, &viewer, &key, &form).await;
     match created {
@@ -527,8 +521,8 @@ pub async fn add_subtask(
         // A line too long to read is too long for an address: refused here, the field empty.
         Err(e) if e.kind == Kind::Invalid && super::quick::too_long(&form.line) => {
             let quick = QuickForm {
-                line: String::new(),
                 problems: problems(&e),
+                ..QuickForm::default()
             };
             let forms = (quick, CommentForm::default());
             show(
@@ -556,15 +550,22 @@ async fn new_subtask(
     state: &AppState,
     viewer: &Viewer,
     key: &str,
-    form: &LineForm,
+    form: &super::quick::QuickAddForm,
 ) -> Result<String, Refusal> {
     let (task, project) = editable_task(state, viewer, key).await?;
     let parent = Some(task.key().to_string());
-    let new = quick_task(state, &project, &form.line, parent, viewer.today()).await?;
-    state
-        .store
-        .create_task(viewer.user.id, project.id, new)
-        .await?;
+    let create = !form.create_labels.is_empty();
+    let today = viewer.today();
+    super::quick::create(
+        state,
+        &viewer.user,
+        &project,
+        &form.line,
+        parent,
+        today,
+        create,
+    )
+    .await?;
     Ok(task.key().to_string())
 }
 

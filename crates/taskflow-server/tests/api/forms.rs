@@ -2238,7 +2238,8 @@ async fn estimates_on_the_board_the_task_page_and_the_form(store: TestStore) {
 
     let page = get(&store, &team.editor, "/t/OPS-2").await;
     assert!(
-        page.body.contains(r#"data-edit-field="estimate" title="Change the estimate">2h</a>"#),
+        page.body
+            .contains(r#"data-edit-field="estimate" title="Change the estimate">2h</a>"#),
         "{}",
         page.body
     );
@@ -2928,7 +2929,144 @@ async fn one_field_changes_in_place(store: TestStore) {
     assert_eq!(opened.location(), "/t/OPS-1");
 }
 
+/// Quick add creates the labels a line names when asked (the offer under a refused line, or
+/// the page's script), answers a script with the new card or row in place, and completes from
+/// the project's labels and members.
+async fn quick_add_offers_new_labels_and_answers_in_place(store: TestStore) {
+    let team = team(&store).await;
+    let line = encoded("Tidy the racks #hardware @edgar");
+    let refused = post(
+        &store,
+        &team.editor,
+        "/p/OPS/tasks",
+        &format!("line={line}"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    let page = get(&store, &team.editor, refused.location()).await;
+    assert!(
+        page.body.contains(r#"name="create_labels" value="yes">Create <span class="label">hardware</span> and add the task"#),
+        "{}",
+        page.body
+    );
+    // Another problem in the line: nothing offered, creating would not make it good.
+    let worse = post(
+        &store,
+        &team.editor,
+        "/p/OPS/tasks",
+        &format!("line={}", encoded("Tidy #hardware !hot")),
+    )
+    .await;
+    let page = get(&store, &team.editor, worse.location()).await;
+    assert!(
+        page.body.contains("quick-problems") && !page.body.contains("create_labels"),
+        "{}",
+        page.body
+    );
+
+    let made = post(
+        &store,
+        &team.editor,
+        "/p/OPS/tasks",
+        &format!("line={line}&create_labels=yes"),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    assert_eq!(made.location(), "/p/OPS#card-OPS-2");
+    let task2 = task(&store, "OPS-2").await;
+    let labels = store.labels(team.project).await.unwrap();
+    let hardware = labels
+        .iter()
+        .find(|l| l.name.as_str() == "hardware")
+        .expect("created");
+    assert_eq!(task2.labels, vec![hardware.id]);
+    assert_eq!(task2.assignees, vec![team.editor.id]);
+
+    // A subtask line may create its labels too.
+    let sub = post(
+        &store,
+        &team.editor,
+        "/t/OPS-1/subtasks",
+        &format!("line={}&create_labels=yes", encoded("Order rails #parts")),
+    )
+    .await;
+    assert_eq!(sub.status, StatusCode::SEE_OTHER, "{}", sub.body);
+    assert_eq!(
+        task(&store, "OPS-3").await.parent_id,
+        Some(task(&store, "OPS-1").await.id)
+    );
+
+    // From the page's script: the card, or the row, or the form again.
+    let fragment = |fields: String| {
+        let body = format!("csrf={}&{fields}", encoded(&team.editor.csrf));
+        let store = &store;
+        let cookie = team.editor.cookie.clone();
+        async move {
+            crate::pages::visit_with(
+                crate::state(store),
+                "POST",
+                "/p/OPS/tasks",
+                Some(&cookie),
+                Some(&body),
+                &[("x-taskflow-fragment", "1")],
+            )
+            .await
+        }
+    };
+    let card = fragment(format!(
+        "line={}&back=board",
+        encoded("Check the fans due:+3d")
+    ))
+    .await;
+    assert_eq!(card.status, StatusCode::CREATED, "{}", card.body);
+    assert!(
+        card.body
+            .starts_with(r#"<li class="card-item" id="card-OPS-4""#),
+        "{}",
+        card.body
+    );
+    assert_eq!(card.headers["x-task-key"], "OPS-4");
+    let row = fragment(format!("line={}&back=list", encoded("Label the cables"))).await;
+    assert_eq!(row.status, StatusCode::CREATED, "{}", row.body);
+    assert!(
+        row.body.starts_with(r#"<tr id="task-OPS-5""#),
+        "{}",
+        row.body
+    );
+    let again = fragment(format!("line={}&back=board", encoded("Buy #spares"))).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        again.body.starts_with(r#"<form class="quick""#)
+            && again.body.contains(r#"value="Buy #spares""#)
+            && again.body.contains("create_labels"),
+        "{}",
+        again.body
+    );
+
+    // What completion knows: the labels, and the members with the one asking first.
+    let names = get(&store, &team.editor, "/p/OPS/names").await;
+    assert_eq!(names.status, StatusCode::OK);
+    let names: serde_json::Value = serde_json::from_str(&names.body).unwrap();
+    assert_eq!(names["people"][0]["username"], "edgar");
+    let labels: Vec<&str> = names["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["bug", "hardware", "parts"]);
+    assert_eq!(
+        get(&store, &team.viewer, "/p/OPS/names").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&store, &team.stranger, "/p/OPS/names").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
 both_backends!(
+    quick_add_offers_new_labels_and_answers_in_place,
     one_field_changes_in_place,
     a_project_s_pages_share_one_navigation,
     today_and_times_are_the_persons,

@@ -19,20 +19,38 @@ fn label_conflict(e: sqlx::Error) -> StoreError {
     }
 }
 
+async fn insert_row(
+    conn: &mut super::d::Conn,
+    project: ProjectId,
+    new: &NewLabel,
+) -> StoreResult<LabelRow> {
+    sqlx::query_as(&format!(
+        "INSERT INTO labels (project_id, name, colour) VALUES ($1, $2, $3) RETURNING {LABEL_COLUMNS}"
+    ))
+    .bind(project.0)
+    .bind(new.name.as_str())
+    .bind(new.colour.as_str())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(label_conflict)
+}
+
+/// A new label of `project`, on the caller's transaction (which holds the project's row).
+pub(super) async fn insert_label(
+    conn: &mut super::d::Conn,
+    project: ProjectId,
+    new: &NewLabel,
+) -> StoreResult<LabelId> {
+    let label: Label = insert_row(conn, project, new).await?.try_into()?;
+    Ok(label.id)
+}
+
 #[async_trait]
 impl LabelStore for Store {
     async fn create_label(&self, project: ProjectId, new: NewLabel) -> StoreResult<Label> {
         let mut tx = self.write().await?;
         lock_live_project(&mut tx, project).await?;
-        let row: LabelRow = sqlx::query_as(&format!(
-            "INSERT INTO labels (project_id, name, colour) VALUES ($1, $2, $3) RETURNING {LABEL_COLUMNS}"
-        ))
-        .bind(project.0)
-        .bind(new.name.as_str())
-        .bind(new.colour.as_str())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(label_conflict)?;
+        let row = insert_row(&mut tx, project, &new).await?;
         commit(tx).await?;
         row.try_into()
     }

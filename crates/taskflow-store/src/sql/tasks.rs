@@ -460,6 +460,17 @@ impl TaskStore for Store {
         project: ProjectId,
         new: NewTask,
     ) -> StoreResult<Task> {
+        self.create_task_with_labels(actor, project, new, Vec::new())
+            .await
+    }
+
+    async fn create_task_with_labels(
+        &self,
+        actor: UserId,
+        project: ProjectId,
+        mut new: NewTask,
+        new_labels: Vec<taskflow_core::project::NewLabel>,
+    ) -> StoreResult<Task> {
         let now = Timestamp::now();
         let mut tx = self.write().await?;
         let once = super::admin::Once::check(&mut tx, actor, "task").await?;
@@ -478,6 +489,10 @@ impl TaskStore for Store {
         .ok_or(StoreError::not_found("project"))?;
         if archived {
             return Err(super::projects::archived());
+        }
+        for label in new_labels {
+            new.labels
+                .push(super::labels::insert_label(&mut tx, project, &label).await?);
         }
         let labels = dedup(&new.labels);
         let assignees = dedup(&new.assignees);

@@ -785,7 +785,59 @@ async fn estimates_are_kept_changed_and_added_up(store: TestStore) {
     );
 }
 
+/// A task created with new labels: the labels and the task in one transaction. A name taken
+/// already refuses the whole: no label, no task, and the task number is not used up.
+async fn a_task_is_created_with_new_labels_in_one_transaction(store: TestStore) {
+    use taskflow_core::project::{Colour, NewLabel};
+    use taskflow_core::text::LabelName;
+    let (owner, ops) = setup(&store).await;
+    let urgent = label(&store, ops.id, "urgent").await;
+    let new_label = |name: &str| NewLabel {
+        name: LabelName::parse(name).unwrap(),
+        colour: Colour::parse("#8250df").unwrap(),
+    };
+    let mut new = titled("Tidy the racks");
+    new.labels = vec![urgent.id];
+    let made = store
+        .create_task_with_labels(owner.id, ops.id, new, vec![new_label("hardware")])
+        .await
+        .unwrap();
+    let labels = store.labels(ops.id).await.unwrap();
+    let hardware = labels
+        .iter()
+        .find(|l| l.name.as_str() == "hardware")
+        .unwrap();
+    assert_eq!(hardware.colour.as_str(), "#8250df");
+    let mut on_task = made.labels.clone();
+    on_task.sort();
+    let mut expected = vec![urgent.id, hardware.id];
+    expected.sort();
+    assert_eq!(on_task, expected);
+
+    let refused = store
+        .create_task_with_labels(
+            owner.id,
+            ops.id,
+            titled("Never made"),
+            vec![new_label("cabling"), new_label("hardware")],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Conflict(_)), "{refused:?}");
+    let names: Vec<String> = store
+        .labels(ops.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.name.to_string())
+        .collect();
+    assert_eq!(names, ["hardware", "urgent"], "cabling was not kept");
+    let next = task(&store, owner.id, ops.id, "The next one").await;
+    assert_eq!(next.number, made.number + 1, "no number was used up");
+}
+
 both_backends!(
+    a_task_is_created_with_new_labels_in_one_transaction,
     names_are_looked_up_together,
     task_with_its_project_and_role,
     assigned_tasks_span_projects_by_due_date,
