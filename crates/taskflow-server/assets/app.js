@@ -992,12 +992,12 @@
         }
         case "Enter": {
           if (!current || event.target.closest("a, button, summary")) return;
-          const link = current.querySelector("a[href^='/t/']");
+          const link = current.querySelector("a[href^='/t/']:not([data-edit-field])");
           if (link) { event.preventDefault(); location.assign(link.getAttribute("href")); }
           return;
         }
         case "e": {
-          const link = current && current.querySelector("a[href^='/t/']");
+          const link = current && current.querySelector("a[href^='/t/']:not([data-edit-field])");
           const task = link ? link.getAttribute("href") : (/^\/t\/[^/]+$/.test(location.pathname) ? location.pathname : null);
           if (task) { event.preventDefault(); location.assign(task + "/edit"); }
           return;
@@ -1041,10 +1041,60 @@
 
   browserZone();
 
+  // ---- The sidebar: collapsed on a wide screen by its button (remembered), a drawer on a phone ----
+
+  const COLLAPSED = "taskflow_sidebar";
+  try {
+    if (window.localStorage.getItem(COLLAPSED) === "collapsed") document.documentElement.classList.add("sidebar-collapsed");
+  } catch (_) { /* storage may be off; the sidebar then starts open */ }
+
+  function sidebar() {
+    const button = document.querySelector(".menu-button");
+    const side = document.getElementById("sidebar");
+    if (!button || !side) return;
+    const narrow = function () { return window.matchMedia("(max-width: 700px)").matches; };
+    const root = document.documentElement;
+    const said = function () {
+      const open = narrow() ? side.classList.contains("open") : !root.classList.contains("sidebar-collapsed");
+      button.setAttribute("aria-expanded", String(open));
+      button.title = open ? "Hide the menu" : "Show the menu";
+    };
+    const close = function () {
+      side.classList.remove("open");
+      said();
+      button.focus();
+    };
+    button.addEventListener("click", function (event) {
+      event.preventDefault();
+      if (narrow()) {
+        side.classList.add("open");
+        said();
+        // Once it is drawn visible, the focus goes in (the current project, else the first link).
+        const first = side.querySelector(".side-projects a[aria-current]") || side.querySelector(".side-links a");
+        if (first) window.setTimeout(function () { first.focus(); }, 30);
+        return;
+      }
+      const collapsed = root.classList.toggle("sidebar-collapsed");
+      try { window.localStorage.setItem(COLLAPSED, collapsed ? "collapsed" : "open"); } catch (_) { /* not remembered */ }
+      said();
+    });
+    const closer = side.querySelector(".sidebar-close");
+    if (closer) closer.addEventListener("click", function (event) { event.preventDefault(); close(); });
+    side.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && side.classList.contains("open")) { event.preventDefault(); close(); }
+    });
+    document.addEventListener("click", function (event) {
+      if (side.classList.contains("open") && !side.contains(event.target) && !button.contains(event.target)) close();
+    });
+    window.matchMedia("(max-width: 700px)").addEventListener("change", said);
+    said();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     agos();
     window.setInterval(agos, 60000);
     shortcuts();
+    sidebar();
     editing();
     document.documentElement.classList.add("js");
     const anyBoard = document.querySelector(".board");

@@ -54,6 +54,21 @@ pub struct PageFrame {
     /// symbols (a vendored file, not anyone's text): the page's own, so the content security
     /// policy needs no exception.
     pub icons_html: &'static str,
+    /// The sidebar's projects: the person's own (those they are a member of), (key, name), by
+    /// key; empty on pages drawn without it.
+    pub projects: std::sync::Arc<[(String, String)]>,
+}
+
+impl PageFrame {
+    /// The project this page belongs to (`/p/OPS/list`, `/t/OPS-3`), for the sidebar.
+    pub fn in_project(&self, key: &str) -> bool {
+        let rest = self
+            .path
+            .strip_prefix("/p/")
+            .or_else(|| self.path.strip_prefix("/t/"));
+        rest.and_then(|r| r.strip_prefix(key))
+            .is_some_and(|after| after.is_empty() || after.starts_with(['/', '-', '?', '#']))
+    }
 }
 
 /// A project's pages, as every one of them links to the others (`_project_nav.html`): the same
@@ -118,6 +133,8 @@ pub struct Viewer {
     path: String,
     /// The browser's time zone, as its script last said (the `taskflow_tz` cookie).
     browser_zone: Option<String>,
+    /// The person's projects for the sidebar, looked up for whole pages only.
+    projects: std::sync::Arc<[(String, String)]>,
 }
 
 impl Viewer {
@@ -159,6 +176,7 @@ impl Viewer {
             here,
             admin: self.user.is_admin,
             icons_html: super::assets::ICONS,
+            projects: self.projects.clone(),
         }
     }
 
@@ -386,6 +404,7 @@ impl FromRequestParts<AppState> for Viewer {
         };
         match crate::session::live_session(state, &secret).await {
             Ok((user, session)) => {
+                let projects = sidebar_projects(state, parts, &user).await;
                 let viewer = Viewer {
                     user,
                     session,
@@ -394,6 +413,7 @@ impl FromRequestParts<AppState> for Viewer {
                     browser_zone: cookie_value(&parts.headers, "taskflow_tz")
                         .filter(|z| z.len() <= 64)
                         .map(str::to_owned),
+                    projects,
                 };
                 // A refusal this request ends in is drawn in this person's frame.
                 if let Some(slot) = parts.extensions.get::<FrameSlot>() {
@@ -403,6 +423,36 @@ impl FromRequestParts<AppState> for Viewer {
             }
             Err(StoreError::NotFound { .. }) => Err(signed_out()),
             Err(e) => Err(trouble(anonymous(parts), e)),
+        }
+    }
+}
+
+/// The most projects the sidebar lists; the projects page has them all.
+const SIDEBAR_PROJECTS: usize = 30;
+
+/// The person's projects for the sidebar, for a whole page (a `GET` that is not a fragment for
+/// a page's script): the projects they are a member of, by key. A store that cannot answer
+/// leaves the sidebar without them; the page says what else is wrong.
+async fn sidebar_projects(
+    state: &AppState,
+    parts: &Parts,
+    user: &User,
+) -> std::sync::Arc<[(String, String)]> {
+    let fragment = ["x-taskflow-fragment", "hx-request"]
+        .iter()
+        .any(|h| parts.headers.contains_key(*h));
+    if parts.method != axum::http::Method::GET || fragment {
+        return std::sync::Arc::new([]);
+    }
+    match state.store.list_projects(Some(user.id), false).await {
+        Ok(projects) => projects
+            .into_iter()
+            .take(SIDEBAR_PROJECTS)
+            .map(|p| (p.key.to_string(), p.name.to_string()))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "the sidebar's projects could not be read");
+            std::sync::Arc::new([])
         }
     }
 }
@@ -434,6 +484,7 @@ pub(super) fn anonymous(parts: &Parts) -> PageFrame {
         here: "",
         admin: false,
         icons_html: super::assets::ICONS,
+        projects: std::sync::Arc::new([]),
     }
 }
 

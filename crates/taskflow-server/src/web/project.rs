@@ -358,6 +358,7 @@ async fn change_labels(
 #[template(path = "settings.html")]
 struct SettingsPage {
     page: PageFrame,
+    nav: ProjectNav,
     project_key: String,
     name: String,
     description: String,
@@ -395,6 +396,7 @@ pub async fn settings(
         StatusCode::OK,
         &SettingsPage {
             page: viewer.frame("projects"),
+            nav: ProjectNav::new(&project, Role::Owner, "settings"),
             project_key: project.key.to_string(),
             name: project.name.to_string(),
             description: project.description.as_str().to_owned(),
@@ -426,11 +428,13 @@ pub async fn save_settings(
     match apply_settings(&state, &viewer, &key, &form, &description).await {
         Ok(to) => Ok(redirect(&to)),
         Err(e) if e.kind == Kind::Invalid => {
-            let archived = owned_project(&state, &viewer, &key).await?.archived;
+            let project = owned_project(&state, &viewer, &key).await?;
+            let archived = project.archived;
             Ok(render(
                 e.status(),
                 &SettingsPage {
                     page: viewer.frame("projects"),
+                    nav: ProjectNav::new(&project, Role::Owner, "settings"),
                     project_key: key.to_uppercase(),
                     name: form.name,
                     description,

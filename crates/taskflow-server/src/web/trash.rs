@@ -38,6 +38,8 @@ struct TrashPage {
     page: PageFrame,
     /// The project, for a project's trash; `None` for everything the viewer owns.
     project: Option<(String, String)>,
+    /// The project's navigation, for a project's trash.
+    nav: Option<super::kit::ProjectNav>,
     entries: Vec<Entry>,
     notice: Option<String>,
     problem: Option<String>,
@@ -144,6 +146,7 @@ async fn project_page(
         page: viewer.frame("projects"),
         back: format!("/p/{}/trash", project.key),
         project: Some((project.key.to_string(), project.name.to_string())),
+        nav: Some(super::kit::ProjectNav::new(&project, role, "trash")),
         entries: items
             .into_iter()
             .map(|i| entry(state, viewer, i, role, &names))
@@ -199,6 +202,7 @@ async fn all_page(
         .map(|i| entry(state, viewer, i, Role::Owner, &names))
         .collect();
     let page = TrashPage {
+        nav: None,
         page: viewer.frame("trash"),
         project: None,
         entries,

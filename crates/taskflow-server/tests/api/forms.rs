@@ -384,9 +384,9 @@ async fn quick_add_makes_a_task_or_says_why_not(store: TestStore) {
             );
         }
         let heading = if back == "list" {
-            r#"<strong aria-current="page">List</strong>"#
+            r#"<a href="/p/OPS/list" aria-current="page">List</a>"#
         } else {
-            r#"<strong aria-current="page">Board</strong>"#
+            r#"<a href="/p/OPS" aria-current="page">Board</a>"#
         };
         assert!(refused.body.contains(heading), "back on the {back}");
     }
@@ -2639,11 +2639,14 @@ async fn a_project_s_pages_share_one_navigation(store: TestStore) {
         ("/p/OPS/labels", "Labels"),
         ("/p/OPS/members", "Members"),
         ("/p/OPS/activity", "Activity"),
+        ("/p/OPS/trash", "Trash"),
+        ("/p/OPS/settings", "Settings"),
     ] {
         let owner = nav(&get(&store, &team.owner, path).await);
         assert!(
-            owner.contains(&format!(r#"<strong aria-current="page">{here}</strong>"#))
-                && owner.contains(r#"href="/p/OPS/trash""#)
+            owner.contains(&format!(
+                r#"<a href="{path}" aria-current="page">{here}</a>"#
+            )) && owner.contains(r#"href="/p/OPS/trash""#)
                 && owner.contains(r#"href="/p/OPS/settings""#),
             "{path}: {owner}"
         );
@@ -2664,6 +2667,10 @@ async fn a_project_s_pages_share_one_navigation(store: TestStore) {
             ],
             "{path}"
         );
+        // Viewers are not shown what they cannot open (and cannot open those two pages).
+        if path.ends_with("/trash") || path.ends_with("/settings") {
+            continue;
+        }
         let viewer = nav(&get(&store, &team.viewer, path).await);
         assert!(
             !viewer.contains("/p/OPS/trash") && !viewer.contains("/p/OPS/settings"),
