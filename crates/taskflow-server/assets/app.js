@@ -954,7 +954,7 @@
     let pending = null;
     document.addEventListener("keydown", function (event) {
       if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-      if (typing(event.target) || event.target.closest("dialog, form.edit-menu")) return;
+      if (typing(event.target) || event.target.closest("dialog[open], form.edit-menu")) return;
       const sheet = document.getElementById("shortcuts");
       if (sheet && sheet.open) return;
       const key = event.key;

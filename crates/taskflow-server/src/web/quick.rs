@@ -278,7 +278,7 @@ pub async fn names(
     )?;
     let me = viewer.user.username.as_str();
     let mut people: Vec<(String, String)> = people;
-    people.sort_by(|a, b| (a.0 != me, a.1.to_lowercase()).cmp(&(b.0 != me, b.1.to_lowercase())));
+    people.sort_by_cached_key(|(username, name)| (username != me, name.to_lowercase()));
     let names = Names {
         labels: labels
             .into_iter()
