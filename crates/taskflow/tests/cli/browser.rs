@@ -2046,7 +2046,236 @@ async fn quick_add_keeps_you_in_flow_in_a_browser(store: TestStore) {
     browser.client.clone().close().await.ok();
 }
 
+/// Waits until the task, as the API has it, holds something else than `before` at `path`.
+async fn changed(site: &Site, key: &str, path: &str, before: &Value) -> Result<Value, String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let task = site.task(key).await;
+        let now = task.pointer(path).cloned().unwrap_or(Value::Null);
+        if &now != before {
+            return Ok(now);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!("{key}{path} is still {before}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Where a task is drawn, and how its menus are opened there by mouse.
+#[derive(Clone, Copy)]
+enum Place {
+    Card,
+    Row,
+    Page,
+}
+
+impl Place {
+    fn link(self, key: &str, field: &str) -> String {
+        match self {
+            Place::Card => format!("#card-{key} a[data-edit-field='{field}']"),
+            Place::Row => format!("#task-{key} a[data-edit-field='{field}']"),
+            Place::Page => format!("a[data-edit-field='{field}']"),
+        }
+    }
+
+    /// Gives the item the keyboard's attention, as a person would (a card or row chosen).
+    async fn focus(self, c: &Client, key: &str) -> Result<(), String> {
+        let script = match self {
+            Place::Card => format!("document.getElementById('card-{key}').focus()"),
+            Place::Row => format!(
+                "document.querySelectorAll('.chosen').forEach(e => e.classList.remove('chosen')); const r = document.getElementById('task-{key}'); r.classList.add('chosen'); r.querySelector('a').focus()"
+            ),
+            Place::Page => "document.activeElement.blur()".to_owned(),
+        };
+        js(c, &script).await.map(drop)
+    }
+}
+
+const FIELDS: [(&str, &str); 6] = [
+    ("status", "/status"),
+    ("assignees", "/assignees"),
+    ("labels", "/labels"),
+    ("priority", "/priority"),
+    ("due", "/due_date"),
+    ("estimate", "/estimate"),
+];
+
+/// Every field, in every place, by mouse and (but the estimate, which has no key) by its
+/// shortcut: each change reaches the task.
+async fn every_field_in_every_place_in_a_browser(store: TestStore) {
+    let _permits = SESSIONS.acquire_many(1).await.unwrap();
+    let site = site(&store).await;
+    let base = site.base.clone();
+    let (status, _) = site
+        .api(
+            "POST",
+            "/api/v1/projects",
+            json!({"key": "OPS", "name": "Operations"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (code, _) = site
+        .api(
+            "POST",
+            "/api/v1/projects/OPS/labels",
+            json!({"name": "infra", "colour": "#0969da"}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let (code, _) = site
+        .api(
+            "POST",
+            "/api/v1/users",
+            json!({"username": "bea", "password": "bea's password"}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let (code, _) = site
+        .api(
+            "PUT",
+            "/api/v1/projects/OPS/members/bea",
+            json!({"role": "editor"}),
+        )
+        .await;
+    assert_eq!(code, 200);
+    let (code, task) = site
+        .api(
+            "POST",
+            "/api/v1/projects/OPS/tasks",
+            json!({"title": "Rotate the keys"}),
+        )
+        .await;
+    assert_eq!(code, 201, "{task}");
+    let browser = browser(1366, 900).await;
+    let c = &browser.client;
+    browser
+        .check("every-field", async {
+            sign_in(c, &base).await?;
+            for (n, (place, page)) in [
+                (Place::Card, "/p/OPS"),
+                (Place::Row, "/p/OPS/list"),
+                (Place::Page, "/t/OPS-1"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                open(c, page, &format!("{base}{page}")).await?;
+                nothing_ran(c, page).await?;
+                for (field, path) in FIELDS {
+                    let what = format!("{field} on {page}");
+                    // By mouse.
+                    let before = site
+                        .task("OPS-1")
+                        .await
+                        .pointer(path)
+                        .cloned()
+                        .unwrap_or(Value::Null);
+                    if let Place::Card = place {
+                        click(c, "#card-OPS-1 details.card-menu summary").await?;
+                    }
+                    click(c, &place.link("OPS-1", field)).await?;
+                    menu_open(c, field).await?;
+                    match field {
+                        "status" | "priority" => {
+                            click(c, "#edit-dialog button.choice[aria-pressed='false']").await?
+                        }
+                        "assignees" | "labels" => {
+                            click(c, "#edit-dialog .menu-choices input").await?
+                        }
+                        "due" => {
+                            click(
+                                c,
+                                &format!(
+                                    "#edit-dialog button[name='pick'][value='{}']",
+                                    ["today", "tomorrow", "next-week"][n]
+                                ),
+                            )
+                            .await?
+                        }
+                        _ => {
+                            click(
+                                c,
+                                &format!(
+                                    "#edit-dialog button[name='pick'][value='{}']",
+                                    ["30m", "1h", "4h"][n]
+                                ),
+                            )
+                            .await?
+                        }
+                    }
+                    changed(&site, "OPS-1", path, &before)
+                        .await
+                        .map_err(|e| format!("{what} by mouse: {e}"))?;
+                    if field == "assignees" || field == "labels" {
+                        press(c, "\u{E00C}").await?;
+                    }
+                    until(
+                        c,
+                        &format!("{what}: the menu closed"),
+                        "return !document.querySelector('#edit-dialog[open]')",
+                    )
+                    .await?;
+                    // By its shortcut.
+                    let shortcut = match field {
+                        "status" => "s",
+                        "assignees" => "a",
+                        "labels" => "l",
+                        "priority" => "p",
+                        "due" => "d",
+                        _ => continue,
+                    };
+                    let before = site
+                        .task("OPS-1")
+                        .await
+                        .pointer(path)
+                        .cloned()
+                        .unwrap_or(Value::Null);
+                    place.focus(c, "OPS-1").await?;
+                    press(c, shortcut).await?;
+                    menu_open(c, field)
+                        .await
+                        .map_err(|e| format!("{what} by its key: {e}"))?;
+                    let typed = match field {
+                        "status" => (if before == json!("Done") {
+                            "to do"
+                        } else {
+                            "done"
+                        })
+                        .to_owned(),
+                        "priority" => (if before == json!("urgent") {
+                            "low"
+                        } else {
+                            "urgent"
+                        })
+                        .to_owned(),
+                        "assignees" => "bea".to_owned(),
+                        "labels" => "infra".to_owned(),
+                        _ => format!("+{}d", 10 + n),
+                    };
+                    press(c, &format!("{typed}\u{E007}")).await?;
+                    changed(&site, "OPS-1", path, &before)
+                        .await
+                        .map_err(|e| format!("{what} by its key: {e}"))?;
+                    if field == "assignees" || field == "labels" {
+                        press(c, "\u{E00C}").await?;
+                    }
+                    until(
+                        c,
+                        &format!("{what}: the menu closed"),
+                        "return !document.querySelector('#edit-dialog[open]')",
+                    )
+                    .await?;
+                }
+            }
+            Ok(())
+        })
+        .await;
+    browser.client.clone().close().await.ok();
+}
+
 both_backends!(
+    every_field_in_every_place_in_a_browser,
     quick_add_keeps_you_in_flow_in_a_browser,
     editing_in_place_in_a_browser,
     times_in_the_persons_zone_in_a_browser,
