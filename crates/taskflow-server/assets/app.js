@@ -556,6 +556,43 @@
     focusIn(form);
   }
 
+  // A card's ⋯ menu, open, floats over the board next to its button; one open at a time, and
+  // Esc or a click elsewhere closes it.
+  function cardMenus() {
+    document.addEventListener("toggle", function (event) {
+      const menu = event.target;
+      if (!menu.classList || !menu.classList.contains("card-menu")) return;
+      const pop = menu.querySelector(".card-pop");
+      if (!menu.open || !pop) return;
+      document.querySelectorAll("details.card-menu[open]").forEach(function (other) { if (other !== menu) other.open = false; });
+      const at = menu.querySelector("summary").getBoundingClientRect();
+      pop.classList.add("floating");
+      const width = pop.offsetWidth;
+      const height = pop.offsetHeight;
+      const below = at.bottom + 4;
+      pop.style.left = Math.max(8, Math.min(at.right - width, window.innerWidth - width - 8)) + "px";
+      pop.style.top = (below + height <= window.innerHeight - 8 ? below : Math.max(8, at.top - height - 4)) + "px";
+    }, true);
+    document.addEventListener("click", function (event) {
+      document.querySelectorAll("details.card-menu[open]").forEach(function (menu) {
+        if (!menu.contains(event.target)) menu.open = false;
+      });
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") return;
+      const menu = event.target.closest ? event.target.closest("details.card-menu[open]") : null;
+      if (!menu) return;
+      menu.open = false;
+      const card = menu.closest(".card-item");
+      if (card) card.focus();
+    });
+    // Scrolling the page or the board leaves an open menu behind its button: it closes.
+    window.addEventListener("scroll", function (event) {
+      if (event.target.closest && event.target.closest(".card-pop")) return;
+      document.querySelectorAll("details.card-menu[open]").forEach(function (menu) { menu.open = false; });
+    }, true);
+  }
+
   function editing() {
     document.addEventListener("click", function (event) {
       const link = event.target.closest ? event.target.closest("a[data-edit-field]") : null;
@@ -1095,6 +1132,7 @@
     window.setInterval(agos, 60000);
     shortcuts();
     sidebar();
+    cardMenus();
     editing();
     document.documentElement.classList.add("js");
     const anyBoard = document.querySelector(".board");
