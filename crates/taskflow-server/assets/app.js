@@ -774,6 +774,9 @@
       const status = response ? response.status : 0;
       if (status === 201) {
         const key = response.headers.get("X-Task-Key") || "";
+        // The line may have created labels: completion asks for the names afresh next time.
+        const project = /^\/(?:p|t)\/([A-Z][A-Z0-9]*)/.exec(form.getAttribute("action") || "");
+        if (project && data.get("create_labels")) delete known[project[1]];
         const item = nodes(await response.text()).firstElementChild;
         let where = "";
         if (item && item.classList.contains("card-item")) {

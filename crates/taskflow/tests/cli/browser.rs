@@ -2000,6 +2000,15 @@ async fn quick_add_keeps_you_in_flow_in_a_browser(store: TestStore) {
             }
             press(c, "\u{E007}\u{E007}").await?;
             saved(&site, "OPS-17", "/labels/0/name", json!("hardware")).await?;
+            // Completion knows the new label from then on.
+            until(c, "the field emptied", "return document.getElementById('quick-line').value === ''").await?;
+            press(c, "Rack the spares #hardw").await?;
+            let known = until(c, "the label suggested", "const l = document.getElementById('quick-suggest'); return l && !l.hidden && l.children[0].textContent").await?;
+            if known != json!("hardware") {
+                return Err(format!("a label just created is suggested as {known}"));
+            }
+            js(c, "document.getElementById('quick-line').value = ''").await?;
+            press(c, "\u{E00C}").await?;
             Ok(())
         })
         .await;
