@@ -186,6 +186,8 @@ pub struct RowFragment {
     pub project_key: String,
     pub task: TaskView,
     pub can_edit: bool,
+    /// The viewer's date, for the due chip.
+    pub today: Date,
 }
 
 /// The project's statuses' names, in board order.
@@ -195,6 +197,15 @@ pub fn status_names(workflow: &Workflow) -> Vec<String> {
         .iter()
         .map(|s| s.name.to_string())
         .collect()
+}
+
+/// A task's due date as a chip, seen on `today` (the viewer's date), when it has one.
+pub fn due_chip(view: &TaskView, today: Date) -> Option<DueChip> {
+    let closed = !view.status_category.is_open();
+    view.due_date
+        .as_deref()
+        .and_then(taskflow_core::task::parse_date_text)
+        .map(|due| DueChip::new(due, today, closed))
 }
 
 /// A card: the task and what its face shows.
@@ -209,12 +220,7 @@ pub struct Card {
 
 impl Card {
     pub fn new(view: TaskView, counts: Option<TaskCounts>, today: Date) -> Self {
-        let closed = !view.status_category.is_open();
-        let due = view
-            .due_date
-            .as_deref()
-            .and_then(taskflow_core::task::parse_date_text)
-            .map(|due| DueChip::new(due, today, closed));
+        let due = due_chip(&view, today);
         Self {
             avatars: view.assignees.iter().map(Avatar::of).collect(),
             due,

@@ -445,6 +445,7 @@ pub async fn set(
                 project_key: project.key.to_string(),
                 task: TaskView::one(state.store.as_ref(), now).await?,
                 can_edit: true,
+                today: viewer.today(),
             },
         ),
         Place::Task => {

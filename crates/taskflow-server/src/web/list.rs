@@ -30,6 +30,8 @@ struct ListPage {
     can_add: bool,
     /// Rows change in place (the viewer may edit tasks here).
     can_edit: bool,
+    /// The viewer's date, for the due chips.
+    today: time::Date,
     quick: QuickForm,
     tasks: Vec<TaskView>,
     filtered: bool,
@@ -186,6 +188,7 @@ pub(super) async fn list_page(
         archived: project.archived,
         can_add: crate::access::can_edit(&project, role),
         can_edit: crate::access::can_edit(&project, role),
+        today: viewer.today(),
         quick,
         tasks,
         filtered,

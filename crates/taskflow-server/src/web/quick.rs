@@ -218,6 +218,7 @@ pub async fn added_in_place(
                     project_key: project.key.to_string(),
                     task: crate::views::TaskView::one(state.store.as_ref(), task).await?,
                     can_edit: true,
+                    today: viewer.today(),
                 };
                 render(StatusCode::CREATED, &row)
             } else {

@@ -2807,6 +2807,19 @@ async fn one_field_changes_in_place(store: TestStore) {
     .await;
     assert_eq!(row.status, StatusCode::OK);
     assert!(task(&store, "OPS-1").await.assignees.is_empty());
+    // A row's due date is a chip, as on the cards (this task is done: never overdue).
+    let v = v + 1;
+    let row = set_field(
+        &store,
+        &team.editor,
+        &format!("field=due&in=row&value=2030-01-05&version={v}"),
+    )
+    .await;
+    assert!(
+        row.body.contains(r#"<time class="due due-later" datetime="2030-01-05" title="due 5 January 2030">Jan 5, 2030</time>"#),
+        "{}",
+        row.body
+    );
 
     // The task page: a due date as quick add reads it, an estimate, the title, the description.
     let v = v + 1;
