@@ -744,20 +744,23 @@
     });
   }
 
-  // A refused line in the page's address (`?quick=`), as without the script: a reload or a
-  // bookmark brings it back with what is wrong with it. Gone again once a line is added.
-  function lineInAddress(line) {
+  // A refused line in the page's address (`?quick=`, or `?subtask=` on a task page), as without
+  // the script: a reload or a bookmark brings it back with what is wrong with it. Gone again
+  // once a line is added.
+  function lineInAddress(param, line) {
     const params = new URLSearchParams(location.search);
-    if (line) params.set("quick", line); else params.delete("quick");
+    if (line) params.set(param, line); else params.delete(param);
     const query = params.toString();
     history.replaceState(null, "", location.pathname + (query ? "?" + query : ""));
   }
 
-  // Adds the task a quick-add line describes without leaving the page: the card (or row)
-  // appears where it belongs, the field empties and keeps the focus. A refused line comes back
+  // Adds the task a quick-add line describes without leaving the page: the card (or row, or
+  // subtask) appears where it belongs, the field empties and keeps the focus. A refused line comes back
   // in the field with why, and the offer to create labels it names.
   function addInPlace(form) {
-    if (!form.querySelector('input[name="back"][value="board"], input[name="back"][value="list"]')) return;
+    const subtasks = /\/subtasks$/.test(form.getAttribute("action") || "");
+    if (!subtasks && !form.querySelector('input[name="back"][value="board"], input[name="back"][value="list"]')) return;
+    const param = subtasks ? "subtask" : "quick";
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
       const input = form.querySelector("#quick-line");
@@ -790,6 +793,15 @@
           tabStops(list);
           card.classList.add("just-added");
           where = " to " + columnTitle(list);
+        } else if (item && item.tagName === "LI" && subtasks) {
+          const list = document.querySelector("ul.subtasks");
+          if (!list) { location.reload(); return; }
+          const none = document.getElementById("no-subtasks");
+          if (none) none.remove();
+          const sub = document.importNode(item, true);
+          list.appendChild(sub);
+          sub.classList.add("just-added");
+          where = " as a subtask";
         } else if (item && item.tagName === "TR") {
           const body = document.querySelector("main table.tasks tbody");
           if (!body) { location.reload(); return; }
@@ -797,7 +809,7 @@
           body.appendChild(row);
           row.classList.add("just-added");
         }
-        lineInAddress(null);
+        lineInAddress(param, null);
         input.value = "";
         input.removeAttribute("aria-invalid");
         form.querySelectorAll("#quick-problems, .quick-offer, input[name='create_labels']").forEach(function (el) { el.remove(); });
@@ -813,7 +825,7 @@
         completion(fresh);
         addInPlace(fresh);
         const field = fresh.querySelector("#quick-line");
-        lineInAddress(field.value);
+        lineInAddress(param, field.value);
         field.focus();
         field.setSelectionRange(field.value.length, field.value.length);
         const problems = fresh.querySelector("#quick-problems");

@@ -189,13 +189,27 @@ pub async fn add(
 /// The quick-add form alone, as a page's script puts it back after a refusal.
 #[derive(askama::Template)]
 #[template(path = "quick_form.html")]
-struct QuickFragment {
+pub struct QuickFragment {
     page: super::kit::PageFrame,
     quick_action: String,
     quick_label: &'static str,
     quick_example: &'static str,
     back: String,
     quick: QuickForm,
+}
+
+impl QuickFragment {
+    /// The subtask field of the task `key` again, with `quick` in it.
+    pub fn subtask(page: super::kit::PageFrame, key: &str, quick: QuickForm) -> Self {
+        Self {
+            page,
+            quick_action: format!("/t/{key}/subtasks"),
+            quick_label: "Add a subtask",
+            quick_example: "Write the migration @dev !high",
+            back: String::new(),
+            quick,
+        }
+    }
 }
 
 /// What a quick add from a page's script answers: the new card (or list row) to put in place,

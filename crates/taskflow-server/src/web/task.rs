@@ -509,15 +509,56 @@ pub async fn save(
 
 // ---- Subtasks, comments, attachments, the trash ----
 
-/// `POST /t/{key}/subtasks`: a subtask by quick add.
+/// A subtask as the task page lists it, alone: what a quick add from the page's script gets.
+#[derive(Template)]
+#[template(path = "subtask.html")]
+struct SubtaskFragment {
+    sub: TaskView,
+}
+
+/// `POST /t/{key}/subtasks`: a subtask by quick add. From the page's script
+/// (`X-Taskflow-Fragment`) the answer is the new subtask's line, 201, or the field again with
+/// why, 422, as quick add answers on the board.
 pub async fn add_subtask(
     State(state): State<AppState>,
     Path(key): Path<String>,
+    headers: axum::http::HeaderMap,
     Posted { viewer, form }: Posted<super::quick::QuickAddForm>,
 ) -> Result<Response, Refused> {
     let created = new_subtask(&state, &viewer, &key, &form).await;
+    if headers.get("x-taskflow-fragment").is_some() {
+        return match created {
+            Ok((_, sub)) => {
+                let sub_key = sub.key().to_string();
+                let sub = TaskView::one(state.store.as_ref(), sub).await?;
+                let mut response = render(StatusCode::CREATED, &SubtaskFragment { sub });
+                if let Ok(value) = axum::http::HeaderValue::from_str(&sub_key) {
+                    response.headers_mut().insert("x-task-key", value);
+                }
+                Ok(response)
+            }
+            Err(e) if e.kind == Kind::Invalid => {
+                let (task, project) = editable_task(&state, &viewer, &key).await?;
+                let parent = task.key().to_string();
+                let quick = if super::quick::too_long(&form.line) {
+                    QuickForm {
+                        problems: problems(&e),
+                        ..QuickForm::default()
+                    }
+                } else {
+                    let line = Some(form.line.as_str());
+                    let today = viewer.today();
+                    QuickForm::again(&state, &project, line, Some(parent.clone()), today).await?
+                };
+                let fragment =
+                    super::quick::QuickFragment::subtask(viewer.frame("projects"), &parent, quick);
+                Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &fragment))
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
     match created {
-        Ok(key) => Ok(redirect(&format!("/t/{key}#subtasks"))),
+        Ok((key, _)) => Ok(redirect(&format!("/t/{key}#subtasks"))),
         // A line too long to read is too long for an address: refused here, the field empty.
         Err(e) if e.kind == Kind::Invalid && super::quick::too_long(&form.line) => {
             let quick = QuickForm {
@@ -545,18 +586,18 @@ pub async fn add_subtask(
     }
 }
 
-/// A subtask of the task `key` from a quick-add line; the task's key.
+/// A subtask of the task `key` from a quick-add line: the task's key, and the subtask.
 async fn new_subtask(
     state: &AppState,
     viewer: &Viewer,
     key: &str,
     form: &super::quick::QuickAddForm,
-) -> Result<String, Refusal> {
+) -> Result<(String, Task), Refusal> {
     let (task, project) = editable_task(state, viewer, key).await?;
     let parent = Some(task.key().to_string());
     let create = !form.create_labels.is_empty();
     let today = viewer.today();
-    super::quick::create(
+    let sub = super::quick::create(
         state,
         &viewer.user,
         &project,
@@ -566,7 +607,7 @@ async fn new_subtask(
         create,
     )
     .await?;
-    Ok(task.key().to_string())
+    Ok((task.key().to_string(), sub))
 }
 
 #[derive(Deserialize)]

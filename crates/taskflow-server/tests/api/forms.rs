@@ -3063,6 +3063,43 @@ async fn quick_add_offers_new_labels_and_answers_in_place(store: TestStore) {
         again.body
     );
 
+    // A subtask from the task page's script: its line in the list, or the field again.
+    let subtask = |line: &str| {
+        let body = format!("csrf={}&line={}", encoded(&team.editor.csrf), encoded(line));
+        let store = &store;
+        let cookie = team.editor.cookie.clone();
+        async move {
+            crate::pages::visit_with(
+                crate::state(store),
+                "POST",
+                "/t/OPS-1/subtasks",
+                Some(&cookie),
+                Some(&body),
+                &[("x-taskflow-fragment", "1")],
+            )
+            .await
+        }
+    };
+    let sub = subtask("Fit the rails").await;
+    assert_eq!(sub.status, StatusCode::CREATED, "{}", sub.body);
+    assert!(
+        sub.body
+            .starts_with(r#"<li id="subtask-OPS-6"><a href="/t/OPS-6">"#),
+        "{}",
+        sub.body
+    );
+    assert_eq!(sub.headers["x-task-key"], "OPS-6");
+    let again = subtask("Fit #rails !hot").await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        again
+            .body
+            .starts_with(r#"<form class="quick" method="post" action="/t/OPS-1/subtasks">"#)
+            && again.body.contains(r#"value="Fit #rails !hot""#),
+        "{}",
+        again.body
+    );
+
     // What completion knows: the labels, and the members with the one asking first.
     let names = get(&store, &team.editor, "/p/OPS/names").await;
     assert_eq!(names.status, StatusCode::OK);

@@ -2049,6 +2049,18 @@ async fn quick_add_keeps_you_in_flow_in_a_browser(store: TestStore) {
             if query != json!("") {
                 return Err(format!("after the add the address still holds {query}"));
             }
+            // A task page's subtasks are added the same way.
+            open(c, "a task", &format!("{base}/t/OPS-1")).await?;
+            nothing_ran(c, "a task").await?;
+            js(c, "window.stayed = true; document.getElementById('quick-line').focus()").await?;
+            press(c, "Check the cables due:tomorrow\u{E007}").await?;
+            until(c, "the subtask in the list", "return document.getElementById('subtask-OPS-19') && !document.getElementById('no-subtasks')").await?;
+            let state = js(c, "return [window.stayed === true, document.activeElement.id, document.getElementById('quick-line').value]").await?;
+            if state != json!([true, "quick-line", ""]) {
+                return Err(format!("after adding a subtask (stayed, focus, line): {state}"));
+            }
+            saved(&site, "OPS-19", "/parent", json!("OPS-1")).await?;
+            accessible(c, "a task with a subtask added in place").await?;
             Ok(())
         })
         .await;
