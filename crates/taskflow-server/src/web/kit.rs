@@ -55,8 +55,8 @@ pub struct PageFrame {
     /// policy needs no exception.
     pub icons_html: &'static str,
     /// The sidebar's projects: the person's own (those they are a member of), (key, name), by
-    /// key; empty on pages drawn without it.
-    pub projects: std::sync::Arc<[(String, String)]>,
+    /// key; `None` when not looked up (a request that is not for a whole page).
+    pub projects: Option<std::sync::Arc<[(String, String)]>>,
 }
 
 impl PageFrame {
@@ -134,7 +134,7 @@ pub struct Viewer {
     /// The browser's time zone, as its script last said (the `taskflow_tz` cookie).
     browser_zone: Option<String>,
     /// The person's projects for the sidebar, looked up for whole pages only.
-    projects: std::sync::Arc<[(String, String)]>,
+    projects: Option<std::sync::Arc<[(String, String)]>>,
 }
 
 impl Viewer {
@@ -430,29 +430,38 @@ impl FromRequestParts<AppState> for Viewer {
 /// The most projects the sidebar lists; the projects page has them all.
 const SIDEBAR_PROJECTS: usize = 30;
 
-/// The person's projects for the sidebar, for a whole page (a `GET` that is not a fragment for
-/// a page's script): the projects they are a member of, by key. A store that cannot answer
+/// The person's projects for the sidebar, for a whole page (a `GET` for HTML that is not a
+/// fragment for a page's script): the projects they are a member of, by key. A store that cannot answer
 /// leaves the sidebar without them; the page says what else is wrong.
 async fn sidebar_projects(
     state: &AppState,
     parts: &Parts,
     user: &User,
-) -> std::sync::Arc<[(String, String)]> {
+) -> Option<std::sync::Arc<[(String, String)]>> {
+    // A page a browser navigates to asks for HTML; its stylesheet, a script's fetch and an
+    // htmx swap do not need the sidebar.
     let fragment = ["x-taskflow-fragment", "hx-request"]
         .iter()
         .any(|h| parts.headers.contains_key(*h));
-    if parts.method != axum::http::Method::GET || fragment {
-        return std::sync::Arc::new([]);
+    let html = parts
+        .headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if parts.method != axum::http::Method::GET || fragment || !html {
+        return None;
     }
     match state.store.list_projects(Some(user.id), false).await {
-        Ok(projects) => projects
-            .into_iter()
-            .take(SIDEBAR_PROJECTS)
-            .map(|p| (p.key.to_string(), p.name.to_string()))
-            .collect(),
+        Ok(projects) => Some(
+            projects
+                .into_iter()
+                .take(SIDEBAR_PROJECTS)
+                .map(|p| (p.key.to_string(), p.name.to_string()))
+                .collect(),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "the sidebar's projects could not be read");
-            std::sync::Arc::new([])
+            None
         }
     }
 }
@@ -484,7 +493,7 @@ pub(super) fn anonymous(parts: &Parts) -> PageFrame {
         here: "",
         admin: false,
         icons_html: super::assets::ICONS,
-        projects: std::sync::Arc::new([]),
+        projects: None,
     }
 }
 

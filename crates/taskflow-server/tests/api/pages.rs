@@ -1288,7 +1288,71 @@ async fn redirect_targets_never_leave_the_site(store: TestStore) {
     }
 }
 
+/// The sidebar lists the projects the person is a member of, the one they are in marked, and
+/// none of anyone else's; requests that are not for a whole page do not look them up.
+async fn the_sidebar_lists_the_person_s_projects(store: TestStore) {
+    let (ada, _) = store.user_with_token("ada", false).await;
+    let (bob, _) = store.user_with_token("bob", false).await;
+    crate::project_with(&store, ada.id, "OPS").await;
+    crate::project_with(&store, bob.id, "WEB").await;
+    let (cookie, _) = session_for(&store, ada.id).await;
+    let page = |path: &'static str, accept: &'static str| {
+        let store = &store;
+        let cookie = cookie.clone();
+        async move {
+            visit_with(
+                crate::state(store),
+                "GET",
+                path,
+                Some(&cookie),
+                None,
+                &[("accept", accept)],
+            )
+            .await
+        }
+    };
+    let html = "text/html,application/xhtml+xml,*/*;q=0.8";
+    let list = page("/p/OPS/list", html).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(
+        list.body
+            .contains(r#"<a href="/p/OPS" aria-current="true"><span class="side-key">OPS</span>"#),
+        "{}",
+        list.body
+    );
+    assert!(
+        !list.body.contains("/p/WEB"),
+        "someone else's project is not listed"
+    );
+    let projects = page("/projects", html).await;
+    assert!(
+        projects
+            .body
+            .contains(r#"<a href="/p/OPS"><span class="side-key">OPS</span>"#)
+    );
+    let (cara, _) = store.user_with_token("cara", false).await;
+    let (cara_cookie, _) = session_for(&store, cara.id).await;
+    let none = visit_with(
+        crate::state(&store),
+        "GET",
+        "/projects",
+        Some(&cara_cookie),
+        None,
+        &[("accept", html)],
+    )
+    .await;
+    assert!(
+        none.body
+            .contains(r#"<li class="side-none"><a href="/projects">Create a project</a></li>"#)
+    );
+    // Not a whole page (no HTML asked for): no lookup, and no list at all rather than none.
+    let plain = page("/projects", "*/*").await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert!(!plain.body.contains("side-projects") && !plain.body.contains("Create a project"));
+}
+
 both_backends!(
+    the_sidebar_lists_the_person_s_projects,
     redirect_targets_never_leave_the_site,
     signed_out_visitors_are_sent_to_sign_in,
     signing_in_works_without_javascript,
