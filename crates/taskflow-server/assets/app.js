@@ -179,20 +179,13 @@
     let fresh = null;
     try {
       const response = await fetch("/p/" + board.dataset.project + "/card/" + card.dataset.key, { credentials: "same-origin" });
-      if (response.ok) {
-        const doc = new DOMParser().parseFromString(await response.text(), "text/html");
-        fresh = doc.querySelector("li.card-item");
-      }
+      if (response.ok) fresh = nodes(await response.text()).querySelector("li.card-item");
     } catch (_) { fresh = null; }
     if (!fresh) return card;
     fresh = document.importNode(fresh, true);
-    const note = document.createElement("p");
-    note.className = "card-notice";
-    note.textContent = "Someone else changed this task meanwhile, so it was not moved. This is how it is now.";
-    fresh.appendChild(note);
+    noteOn(fresh, "Someone else changed this task meanwhile, so it was not moved. This is how it is now.");
     card.replaceWith(fresh);
-    const status = fresh.querySelector("select[name=status]");
-    const home = status ? board.querySelector('ol.cards[data-status="' + CSS.escape(status.value) + '"]') : null;
+    const home = board.querySelector('ol.cards[data-status="' + CSS.escape(fresh.dataset.status) + '"]');
     if (home && home !== fresh.parentElement) {
       fresh.remove();
       home.insertBefore(fresh, cardsOf(home)[0] || home.querySelector(".more"));
@@ -335,11 +328,11 @@
     return now;
   }
 
+  // A note on a card or row drawn again (the page's live region says it too).
   function noteOn(item, text) {
     if (!item) return;
     const note = document.createElement("p");
     note.className = "card-notice";
-    note.setAttribute("role", "status");
     note.textContent = text;
     const host = item.querySelector(".title-cell") || item;
     host.appendChild(note);
@@ -460,13 +453,10 @@
     }
   }
 
-  // Saves one field with the version the page showed, and puts the answer in place.
-  async function saveField(form, itemId, submitter) {
-    const item = document.getElementById(itemId);
-    const data = submitter ? new FormData(form, submitter) : new FormData(form);
-    if (item && item.dataset.version) data.set("version", item.dataset.version);
-    const key = item ? item.dataset.key : "";
-    const what = FIELD_WORDS[form.dataset.field] || "field";
+  // Posts `data` to `form`'s address asking for a fragment to put in place (not a page or a
+  // redirect); the form is busy meanwhile. Answers the response, or null when the server could
+  // not be reached.
+  async function postForFragment(form, data) {
     form.setAttribute("aria-busy", "true");
     let response = null;
     try {
@@ -476,6 +466,17 @@
       });
     } catch (_) { response = null; }
     form.removeAttribute("aria-busy");
+    return response;
+  }
+
+  // Saves one field with the version the page showed, and puts the answer in place.
+  async function saveField(form, itemId, submitter) {
+    const item = document.getElementById(itemId);
+    const data = submitter ? new FormData(form, submitter) : new FormData(form);
+    if (item && item.dataset.version) data.set("version", item.dataset.version);
+    const key = item ? item.dataset.key : "";
+    const what = FIELD_WORDS[form.dataset.field] || "field";
+    const response = await postForFragment(form, data);
     const status = response ? response.status : 0;
     if (status === 200 || status === 412) {
       const version = response.headers.get("X-Task-Version");
@@ -765,15 +766,7 @@
       event.preventDefault();
       const input = form.querySelector("#quick-line");
       const data = event.submitter ? new FormData(form, event.submitter) : new FormData(form);
-      form.setAttribute("aria-busy", "true");
-      let response = null;
-      try {
-        response = await fetch(form.action, {
-          method: "POST", credentials: "same-origin", body: new URLSearchParams(data),
-          headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Taskflow-Fragment": "1" },
-        });
-      } catch (_) { response = null; }
-      form.removeAttribute("aria-busy");
+      const response = await postForFragment(form, data);
       const status = response ? response.status : 0;
       if (status === 201) {
         const key = response.headers.get("X-Task-Key") || "";

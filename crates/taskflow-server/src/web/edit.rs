@@ -407,7 +407,7 @@ pub async fn set(
         Err(e) => Err(e),
     };
     // Without the page's script (a menu posted as a plain form), back to the page.
-    if headers.get("x-taskflow-fragment").is_none() {
+    if !super::kit::from_script(&headers) {
         saved?;
         let to = match place {
             Place::Card => format!("/p/{}#card-{}", project.key, task.key()),

@@ -427,6 +427,23 @@ impl FromRequestParts<AppState> for Viewer {
     }
 }
 
+/// The header a page's script sends when it wants a fragment to put in place (a card, a row, a
+/// menu) rather than a page or a redirect.
+pub const FRAGMENT_HEADER: &str = "x-taskflow-fragment";
+
+/// The request comes from a page's script asking for a fragment (`FRAGMENT_HEADER`).
+pub fn from_script(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(FRAGMENT_HEADER)
+}
+
+/// A fragment answering a quick add, with the new task's key in `X-Task-Key`.
+pub fn with_task_key(mut response: Response, key: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(key) {
+        response.headers_mut().insert("x-task-key", value);
+    }
+    response
+}
+
 /// The most projects the sidebar lists; the projects page has them all.
 const SIDEBAR_PROJECTS: usize = 30;
 
@@ -440,9 +457,7 @@ async fn sidebar_projects(
 ) -> Option<std::sync::Arc<[(String, String)]>> {
     // A page a browser navigates to asks for HTML; its stylesheet, a script's fetch and an
     // htmx swap do not need the sidebar.
-    let fragment = ["x-taskflow-fragment", "hx-request"]
-        .iter()
-        .any(|h| parts.headers.contains_key(*h));
+    let fragment = from_script(&parts.headers) || parts.headers.contains_key("hx-request");
     let html = parts
         .headers
         .get(axum::http::header::ACCEPT)

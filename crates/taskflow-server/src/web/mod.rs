@@ -146,7 +146,7 @@ async fn quick_add(
     let to_list = form.back == "list";
     let added = quick::add(&state, &viewer.user, &key, &form, viewer.today()).await;
     // From the page's script: the new card (or row) to put in place, or the field again.
-    if headers.get("x-taskflow-fragment").is_some() {
+    if kit::from_script(&headers) {
         return quick::added_in_place(&state, &viewer, &key, form, added).await;
     }
     match added {
@@ -163,10 +163,7 @@ async fn quick_add(
         // A line too long to read is too long for an address: the page says so here, and the
         // field comes back empty.
         Err(e) if e.kind == Kind::Invalid && quick::too_long(&form.line) => {
-            let quick = quick::QuickForm {
-                problems: words::problems(&e),
-                ..quick::QuickForm::default()
-            };
+            let quick = quick::QuickForm::unreadable(&e);
             let status = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             if to_list {
                 list::list_page(

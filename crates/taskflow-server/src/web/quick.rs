@@ -23,6 +23,31 @@ pub struct QuickForm {
 }
 
 impl QuickForm {
+    /// The field after a refusal too long to read: empty, with why (the line is never kept,
+    /// nor put in an address).
+    pub fn unreadable(e: &Refusal) -> Self {
+        Self {
+            problems: super::words::problems(e),
+            ..Self::default()
+        }
+    }
+
+    /// The field after `line` was refused with `e`, as a page's script gets it back: the line
+    /// read again with its problems and offers, or empty when it was too long to read.
+    pub async fn refused(
+        state: &AppState,
+        project: &Project,
+        line: &str,
+        parent: Option<String>,
+        today: time::Date,
+        e: &Refusal,
+    ) -> Result<Self, Refusal> {
+        if too_long(line) {
+            return Ok(Self::unreadable(e));
+        }
+        Self::again(state, project, Some(line), parent, today).await
+    }
+
     /// A line that was refused, brought back by a page's `quick` (or `subtask`) parameter:
     /// read again (nothing is written) so the field says what is wrong with it now. A refused
     /// form redirects to such an address, so reloading or bookmarking it opens the page, and
@@ -223,11 +248,11 @@ pub async fn added_in_place(
     added: Result<(taskflow_core::task::Task, Project), Refusal>,
 ) -> Result<axum::response::Response, super::kit::Refused> {
     use super::kit::render;
-    use axum::http::{HeaderValue, StatusCode};
+    use axum::http::StatusCode;
     match added {
         Ok((task, project)) => {
             let task_key = task.key().to_string();
-            let mut response = if form.back == "list" {
+            let response = if form.back == "list" {
                 let row = super::card::RowFragment {
                     project_key: project.key.to_string(),
                     task: crate::views::TaskView::one(state.store.as_ref(), task).await?,
@@ -241,21 +266,12 @@ pub async fn added_in_place(
                     super::card::CardsFragment::one(state, viewer, &project, role, task).await?;
                 render(StatusCode::CREATED, &card)
             };
-            if let Ok(value) = HeaderValue::from_str(&task_key) {
-                response.headers_mut().insert("x-task-key", value);
-            }
-            Ok(response)
+            Ok(super::kit::with_task_key(response, &task_key))
         }
         Err(e) if e.kind == crate::error::Kind::Invalid => {
             let project = crate::access::editable_project(state, &viewer.user, key).await?;
-            let quick = if too_long(&form.line) {
-                QuickForm {
-                    problems: super::words::problems(&e),
-                    ..QuickForm::default()
-                }
-            } else {
-                QuickForm::again(state, &project, Some(&form.line), None, viewer.today()).await?
-            };
+            let quick =
+                QuickForm::refused(state, &project, &form.line, None, viewer.today(), &e).await?;
             let fragment = QuickFragment {
                 page: viewer.frame("projects"),
                 quick_action: format!("/p/{}/tasks", project.key),

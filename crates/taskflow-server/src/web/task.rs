@@ -526,30 +526,21 @@ pub async fn add_subtask(
     Posted { viewer, form }: Posted<super::quick::QuickAddForm>,
 ) -> Result<Response, Refused> {
     let created = new_subtask(&state, &viewer, &key, &form).await;
-    if headers.get("x-taskflow-fragment").is_some() {
+    if super::kit::from_script(&headers) {
         return match created {
             Ok((_, sub)) => {
                 let sub_key = sub.key().to_string();
                 let sub = TaskView::one(state.store.as_ref(), sub).await?;
-                let mut response = render(StatusCode::CREATED, &SubtaskFragment { sub });
-                if let Ok(value) = axum::http::HeaderValue::from_str(&sub_key) {
-                    response.headers_mut().insert("x-task-key", value);
-                }
-                Ok(response)
+                let response = render(StatusCode::CREATED, &SubtaskFragment { sub });
+                Ok(super::kit::with_task_key(response, &sub_key))
             }
             Err(e) if e.kind == Kind::Invalid => {
                 let (task, project) = editable_task(&state, &viewer, &key).await?;
                 let parent = task.key().to_string();
-                let quick = if super::quick::too_long(&form.line) {
-                    QuickForm {
-                        problems: problems(&e),
-                        ..QuickForm::default()
-                    }
-                } else {
-                    let line = Some(form.line.as_str());
-                    let today = viewer.today();
-                    QuickForm::again(&state, &project, line, Some(parent.clone()), today).await?
-                };
+                let (line, today) = (form.line.as_str(), viewer.today());
+                let quick =
+                    QuickForm::refused(&state, &project, line, Some(parent.clone()), today, &e)
+                        .await?;
                 let fragment =
                     super::quick::QuickFragment::subtask(viewer.frame("projects"), &parent, quick);
                 Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &fragment))
@@ -561,10 +552,7 @@ pub async fn add_subtask(
         Ok((key, _)) => Ok(redirect(&format!("/t/{key}#subtasks"))),
         // A line too long to read is too long for an address: refused here, the field empty.
         Err(e) if e.kind == Kind::Invalid && super::quick::too_long(&form.line) => {
-            let quick = QuickForm {
-                problems: problems(&e),
-                ..QuickForm::default()
-            };
+            let quick = QuickForm::unreadable(&e);
             let forms = (quick, CommentForm::default());
             show(
                 &state,
