@@ -350,11 +350,16 @@
     return dialog;
   }
 
-  // The focus back on the item a menu changed (drawn again meanwhile, perhaps), unless it went
-  // elsewhere already.
+  // The focus back on the item a menu changed (drawn again meanwhile, perhaps); not when it has
+  // gone on to another card or row, or into a field: the dialog's close event comes after the
+  // person may have moved on.
   function focusBack(itemId) {
     const back = document.getElementById(itemId || "");
-    if (!back || back.contains(document.activeElement) && document.activeElement !== document.body) return;
+    if (!back) return;
+    const now = document.activeElement;
+    const elsewhere = now && now !== document.body && !now.closest("dialog") && !back.contains(now)
+      && now.closest("[data-in][data-key], input, textarea, select") !== null;
+    if (elsewhere) return;
     (back.classList.contains("card-item") ? back : back.querySelector("a[data-edit-field]") || back).focus();
   }
 
